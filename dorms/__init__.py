@@ -1,0 +1,80 @@
+"""dorms: dormitory allocation and residence management for universities."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the application; ``config`` overrides what the environment says."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or os.environ.get("DORMS_INSTANCE_PATH"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config_module.from_environment(instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    if config:
+        app.config.update(config)
+        if "SQLALCHEMY_DATABASE_URI" in config:
+            app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
+                config["SQLALCHEMY_DATABASE_URI"]
+            )
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .core import database
+    from .i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    database.install_sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import i18n
+    from .audit import views as audit_views
+    from .auth import views as auth_views
+    from .campus import views as campus_views
+    from .core import web
+    from .dashboard import views as dashboard_views
+    from .residence import views as residence_views
+    from .students import views as students_views
+    from .transfer import views as transfer_views
+
+    web.init_app(app)
+    for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
+                      residence_views.bp, audit_views.bp, transfer_views.bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from .auth.cli import user_cli
+    from .demo.cli import demo_command
+    from .transfer.cli import export_command, import_cli
+
+    app.cli.add_command(user_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(export_command)

@@ -1,0 +1,40 @@
+"""Audit entries as sentences in the reader's language."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .models import AuditEntry
+
+ACTIONS = {
+    "assignment.assign": _l("Assigned a bed"),
+    "assignment.move": _l("Moved"),
+    "assignment.vacate": _l("Vacated a bed"),
+    "room.status": _l("Room status changed"),
+    "import.rooms": _l("Imported rooms"),
+    "import.students": _l("Imported students"),
+    "demo.seed": _l("Seeded the demo campus"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def describe(entry: AuditEntry) -> str:
+    d = entry.details or {}
+    student = entry.student.display if entry.student else ""
+    match entry.action:
+        case "assignment.assign":
+            return _("%(student)s into bed %(bed)s", student=student, bed=d.get("bed"))
+        case "assignment.move":
+            return _("%(student)s from %(old)s to %(new)s", student=student, old=d.get("from_bed"), new=d.get("bed"))
+        case "assignment.vacate":
+            return _("%(student)s left bed %(bed)s", student=student, bed=d.get("bed"))
+        case "room.status":
+            return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"), old=d.get("old"), new=d.get("new"))
+        case "import.rooms" | "import.students":
+            return _("%(file)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged",
+                     file=d.get("file"), created=d.get("created"), updated=d.get("updated"),
+                     unchanged=d.get("unchanged"))
+    return ", ".join(f"{k}={v}" for k, v in d.items())

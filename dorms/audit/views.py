@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional
+
+from ..auth.access import staff_required
+from ..extensions import db
+from ..students.models import Student
+from .describe import ACTIONS, action_label, describe
+from .models import AuditEntry
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PER_PAGE = 100
+
+
+class AuditFilterForm(FlaskForm):
+    action = SelectField(_l("Action"), choices=[("", _l("Any action"))] + list(ACTIONS.items()))
+    actor = StringField(_l("By (username)"))
+    student = StringField(_l("Student number"))
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
+
+
+@bp.get("/")
+@staff_required
+def index():
+    form = AuditFilterForm(request.args, meta={"csrf": False})
+    form.validate()
+    query = (sa.select(AuditEntry)
+             .options(joinedload(AuditEntry.student), joinedload(AuditEntry.room))
+             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+    if form.action.data:
+        query = query.where(AuditEntry.action == form.action.data)
+    if form.actor.data:
+        query = query.where(AuditEntry.actor_name == form.actor.data.strip().lower())
+    if form.student.data:
+        query = query.join(Student, Student.id == AuditEntry.student_id).where(
+            Student.student_number == form.student.data.strip())
+    # Dates are the reader's local days.
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    if form.since.data and not form.since.errors:
+        query = query.where(AuditEntry.at >= datetime.combine(form.since.data, time.min, zone))
+    if form.until.data and not form.until.errors:
+        query = query.where(AuditEntry.at < datetime.combine(form.until.data + timedelta(days=1), time.min, zone))
+    page = max(request.args.get("page", 1, type=int), 1)
+    entries = list(db.session.scalars(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
+    return render_template("audit/index.html", form=form, entries=entries[:PER_PAGE],
+                           has_next=len(entries) > PER_PAGE, page=page,
+                           describe=describe, action_label=action_label)

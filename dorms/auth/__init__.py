@@ -1,0 +1,1 @@
+"""Accounts, roles, sign-in and the access rules every view applies."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..core.clock import utcnow
+from ..core.database import enum_column_type
+from ..core.enums import Role
+from ..core.types import UTCDateTime
+from ..extensions import db
+from ..students.models import CounselorScope, Student
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        # A student account always points at its student record, and only it does.
+        sa.CheckConstraint(
+            "(role = 'student') = (student_id IS NOT NULL)", name="student_link"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column_type(Role, "role"))
+    student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"), unique=True)
+    # Which backend authenticates this account: "local" now, "ldap" with the directory.
+    auth_source: Mapped[str] = mapped_column(sa.String(16), default="local")
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    student: Mapped[Student | None] = relationship()
+    scopes: Mapped[list[CounselorScope]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Role.STAFF
+
+    @property
+    def is_counselor(self) -> bool:
+        return self.role == Role.COUNSELOR
+
+    @property
+    def is_student(self) -> bool:
+        return self.role == Role.STUDENT

@@ -1,0 +1,32 @@
+"""Creating accounts (used by the CLI, the demo and tests)."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..core.enums import Role
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..students.models import CounselorScope, Student
+from .backends import find_user, normalise_username
+from .models import User
+
+
+def create_user(username: str, *, role: Role, password: str | None, display_name: str | None = None,
+                student: Student | None = None, classes: list[str] = (), colleges: list[str] = ()) -> User:
+    username = normalise_username(username)
+    if not username:
+        raise ServiceError(_("A username is required."))
+    if find_user(username) is not None:
+        raise ServiceError(_("The username %(username)s is taken.", username=username))
+    if (role == Role.STUDENT) != (student is not None):
+        raise ServiceError(_("A student account needs a student record, and only it may have one."))
+    if password is not None and len(password) < 8:
+        raise ServiceError(_("A password needs at least 8 characters."))
+    user = User(username=username, role=role, student=student,
+                display_name=display_name or (student.name if student else username))
+    if password is not None:
+        user.set_password(password)
+    user.scopes = [CounselorScope(class_name=c) for c in classes] + [CounselorScope(college=c) for c in colleges]
+    db.session.add(user)
+    db.session.flush()
+    return user

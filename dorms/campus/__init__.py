@@ -1,0 +1,1 @@
+"""The campus: zones, buildings, floors, rooms and beds."""

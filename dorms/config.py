@@ -1,0 +1,53 @@
+"""Configuration read from the environment (documented in README.md)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+def _secret_key(instance_path: Path) -> str:
+    """DORMS_SECRET_KEY, or a key generated once into the instance folder."""
+    if key := os.environ.get("DORMS_SECRET_KEY"):
+        return key
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Let people write postgresql:// and still get the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path: Path) -> dict:
+    database_url = os.environ.get(
+        "DORMS_DATABASE_URL", f"sqlite:///{instance_path / 'dorms.sqlite3'}"
+    )
+    default_locale = os.environ.get("DORMS_DEFAULT_LOCALE", "zh_CN")
+    if default_locale not in SUPPORTED_LOCALES:
+        raise RuntimeError(
+            f"DORMS_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}"
+        )
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "BABEL_DEFAULT_LOCALE": default_locale,
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("DORMS_TIMEZONE", "Asia/Shanghai"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("DORMS_RATELIMIT_STORAGE_URI", "memory://"),
+        "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+    }

@@ -1,0 +1,1 @@
+"""Shared building blocks: column types, enumerations, errors, access checks."""

@@ -1,0 +1,98 @@
+"""Enumerations stored as short strings, with translated labels."""
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class LabelledEnum(str, enum.Enum):
+    @property
+    def label(self) -> str:
+        return str(self._labels()[self])
+
+    @classmethod
+    def _labels(cls) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, lazy label) pairs for select fields; safe at import time."""
+        labels = cls._labels()
+        return [(member.value, labels[member]) for member in cls]
+
+
+class Gender(LabelledEnum):
+    MALE = "M"
+    FEMALE = "F"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.MALE: _l("Male"), cls.FEMALE: _l("Female")}
+
+
+class GenderPolicy(LabelledEnum):
+    """Who a building houses; a mixed building still has single-gender rooms."""
+
+    MALE = "M"
+    FEMALE = "F"
+    MIXED = "mixed"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.MALE: _l("Male"), cls.FEMALE: _l("Female"), cls.MIXED: _l("Mixed")}
+
+
+class RoomStatus(LabelledEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.OPEN: _l("Open"), cls.CLOSED: _l("Closed")}
+
+
+class BedType(LabelledEnum):
+    BUNK_UPPER = "bunk_upper"
+    BUNK_LOWER = "bunk_lower"
+    LOFT = "loft"  # 上床下桌: bed above, desk below
+    SINGLE = "single"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.BUNK_UPPER: _l("Upper bunk"),
+            cls.BUNK_LOWER: _l("Lower bunk"),
+            cls.LOFT: _l("Loft bed with desk"),
+            cls.SINGLE: _l("Single bed"),
+        }
+
+
+class StudentStatus(LabelledEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    GRADUATED = "graduated"
+    WITHDRAWN = "withdrawn"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.ACTIVE: _l("Active"),
+            cls.SUSPENDED: _l("Suspended"),
+            cls.GRADUATED: _l("Graduated"),
+            cls.WITHDRAWN: _l("Withdrawn"),
+        }
+
+
+class Role(LabelledEnum):
+    STAFF = "staff"
+    COUNSELOR = "counselor"
+    STUDENT = "student"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.STAFF: _l("Housing office"),
+            cls.COUNSELOR: _l("Counselor"),
+            cls.STUDENT: _l("Student"),
+        }

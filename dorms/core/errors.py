@@ -1,0 +1,13 @@
+"""Errors a service raises for people to read (already translated)."""
+
+
+class ServiceError(Exception):
+    """A rule refused the change; ``str(error)`` is the message to show."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    """Someone else changed the same thing first (e.g. took the bed)."""

@@ -1,0 +1,47 @@
+"""Request-wide wiring: the user loader, error pages, template helpers."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from ..config import SUPPORTED_LOCALES
+from ..extensions import db, login_manager
+
+
+def init_app(app: Flask) -> None:
+    from ..auth.models import User
+    from ..i18n import LANGUAGE_NAMES
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+    @app.context_processor
+    def template_helpers():
+        return {
+            "current_locale": str(get_locale()),
+            "languages": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
+            "format_datetime": format_datetime,
+        }
+
+    for code in (403, 404, 429):
+        app.register_error_handler(code, _error_page(code))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _error_page(code: int):
+    def handler(error):
+        return render_template("errors/error.html", code=code, error=error), code
+
+    return handler

@@ -1,0 +1,1 @@
+"""The start page: occupancy at a glance for staff, a summary for counselors."""

@@ -1,0 +1,40 @@
+"""Server-side charts as inline SVG (matplotlib's Figure API, no pyplot)."""
+from __future__ import annotations
+
+import io
+
+from flask_babel import gettext as _
+from matplotlib import rcParams
+from matplotlib.figure import Figure
+
+from ..campus.services import OccupancyRow
+
+# Keep text as text, so the browser draws Chinese labels with its own fonts.
+rcParams["svg.fonttype"] = "none"
+rcParams["svg.hashsalt"] = "dorms"  # stable ids: the same data gives the same SVG
+
+COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
+
+
+def occupancy_chart(rows: list[OccupancyRow]) -> str:
+    """A stacked horizontal bar per building and gender: occupied, free, closed."""
+    labels = [f"{row.building.code} {_gender_label(row.gender)}" for row in rows]
+    figure = Figure(figsize=(7, 0.45 * max(len(rows), 1) + 1.2), layout="constrained")
+    axes = figure.subplots()
+    left = [0] * len(rows)
+    for key, title in (("occupied", _("Occupied")), ("free", _("Free")), ("closed", _("Closed"))):
+        values = [getattr(row, key) for row in rows]
+        axes.barh(labels, values, left=left, color=COLOURS[key], label=title)
+        left = [a + b for a, b in zip(left, values)]
+    axes.invert_yaxis()
+    axes.set_xlabel(_("Beds"))
+    axes.legend(loc="lower right", frameon=False, ncols=3)
+    axes.spines[["top", "right"]].set_visible(False)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def _gender_label(code: str) -> str:
+    return {"M": _("male"), "F": _("female")}.get(code, _("any"))

@@ -1,0 +1,334 @@
+"""A deterministic demo campus: buildings, rooms, beds, students, assignments and accounts.
+
+Services-style: everything is added to ``db.session`` and flushed; the caller
+commits. Rows are built as objects and flushed together (a few thousand rows
+in a handful of batched INSERTs) instead of going through ``residence.assign``
+once per student; one ``demo.seed`` audit entry records what was created.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from ..audit import service as audit
+from ..auth.models import User
+from ..auth.services import create_user
+from ..campus.models import Bed, Building, Room
+from ..campus.services import get_or_create_campus, get_or_create_floor, set_capacity
+from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
+from ..extensions import db
+from ..residence.models import Assignment
+from ..students.models import Student, Term
+
+STAFF_USERNAME, STAFF_PASSWORD = "admin", "dorms-admin"
+COUNSELOR_PASSWORD = "dorms-counselor"
+STUDENT_PASSWORD = "dorms-student"
+COUNSELORS = 6
+CLASSES_PER_COUNSELOR = 5
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """One account per role to sign in with."""
+
+    staff_username: str
+    staff_password: str
+    counselor_username: str
+    counselor_password: str
+    student_username: str | None
+    student_password: str
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        rows = [("staff", self.staff_username, self.staff_password),
+                ("counselor", self.counselor_username, self.counselor_password)]
+        if self.student_username:
+            rows.append(("student", self.student_username, self.student_password))
+        return rows
+
+
+# --- the campus ----------------------------------------------------------------
+
+CAMPUS = ("main", "主校区")
+BUILDINGS = [  # code, name, policy
+    ("A1", "桃李苑1号楼", GenderPolicy.MALE),
+    ("A2", "桃李苑2号楼", GenderPolicy.MALE),
+    ("B1", "芳华苑1号楼", GenderPolicy.FEMALE),
+    ("B2", "芳华苑2号楼", GenderPolicy.FEMALE),
+]
+FLOORS = 5
+ROOM_LAYOUT = [4] * 6 + [6] * 5  # rooms x01..x11: 54 beds a floor
+ACCESSIBLE_ROOMS = {"101", "102"}  # ground floor, every building
+CLOSED_ROOM = ("B2", "511", "卫生间翻修，暂停使用")
+
+TERM = ("2026-2027-1", "2026—2027学年第一学期", date(2026, 9, 1), date(2027, 1, 20))
+CST = timezone(timedelta(hours=8))
+MOVE_IN = datetime(2026, 8, 29, 9, 0, tzinfo=CST)
+
+# --- the people ----------------------------------------------------------------
+
+COLLEGES = [  # digit, name, male share, majors (name, class prefix)
+    (1, "计算机学院", 0.7, [("计算机科学与技术", "计科"), ("软件工程", "软工"), ("数据科学与大数据技术", "数据")]),
+    (2, "机械工程学院", 0.75, [("机械设计制造及其自动化", "机设"), ("车辆工程", "车辆"), ("工业设计", "工设")]),
+    (3, "经济管理学院", 0.4, [("会计学", "会计"), ("市场营销", "营销"), ("工商管理", "工商")]),
+    (4, "外国语学院", 0.2, [("英语", "英语"), ("日语", "日语"), ("翻译", "翻译")]),
+    (5, "化学化工学院", 0.45, [("化学工程与工艺", "化工"), ("应用化学", "应化"), ("制药工程", "制药")]),
+]
+GRADES = [2023, 2024, 2025, 2026]
+CLASS_SIZE = 30
+
+# Common surnames, roughly by frequency (earlier ones are drawn more often).
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+SURNAME_WEIGHTS = [1.0 / (i + 8) for i in range(len(SURNAMES))]
+GIVEN_MALE = list("浩宇轩子博文杰俊明伟磊鹏涛强洋勇军峰超辉亮斌晨阳宁昊然睿泽凯航天一嘉毅鑫华健志兴翔远飞成康帆哲铭豪鸿宏瑞彬旭晗诚威锐新坤琦昕林森波龙")
+GIVEN_FEMALE = list("雨欣怡婷静丽敏娜芳颖佳悦涵琪雪婧璐瑶晶倩慧蕾妍萱诗梦思月玲洁莹琳娟霞燕红丹蕊菲彤钰岚薇妮晓露雯茜可馨珊青宁艺楠婉")
+GIVEN_ANY = list("文晨宇子一嘉思雨佳欣博宁安悦涵琪然清睿轩")
+
+MOVES = [  # reasons for the few students who changed rooms during the term
+    "与室友作息时间不一致，本人申请调换",
+    "宿舍楼层调整，统一安排",
+    "申请与同班同学同住",
+    "原宿舍空调维修，临时调整后长期入住",
+    "宿舍内部调整，本人同意",
+]
+
+
+def demo_present() -> bool:
+    """Whether the database already has a campus to show (any building at all)."""
+    return db.session.scalar(sa.select(Building.id).limit(1)) is not None
+
+
+def existing_logins() -> DemoLogins:
+    """The demo logins of an already seeded database (the student is looked up)."""
+    student_username = db.session.scalar(
+        sa.select(User.username).where(User.role == Role.STUDENT).order_by(User.id).limit(1)
+    )
+    return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
+                      student_username, STUDENT_PASSWORD)
+
+
+def demo_counts() -> dict[str, int]:
+    """Buildings, rooms, beds in use, students and free beds (open rooms, nobody in them)."""
+    current = sa.select(Assignment.id).where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))
+    free_beds = (
+        sa.select(sa.func.count(Bed.id))
+        .join(Room, Room.id == Bed.room_id)
+        .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN, ~current.exists())
+    )
+    count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+    return {
+        "buildings": count(Building),
+        "rooms": count(Room),
+        "beds": db.session.scalar(sa.select(sa.func.count(Bed.id)).where(Bed.active.is_(True))),
+        "students": count(Student),
+        "free_beds": db.session.scalar(free_beds),
+    }
+
+
+# --- seeding -------------------------------------------------------------------
+
+
+def seed_demo(seed: int = 2026) -> DemoLogins:
+    rng = random.Random(seed)
+    admin = create_user(STAFF_USERNAME, role=Role.STAFF, password=STAFF_PASSWORD, display_name="宿管中心管理员")
+
+    rooms_by_gender = _build_campus()
+    term = Term(code=TERM[0], name=TERM[1], starts_on=TERM[2], ends_on=TERM[3])
+    db.session.add(term)
+
+    classes = _build_students(rng)
+    students = [s for _, members in classes for s in members]
+    db.session.add_all(students)
+
+    placed, free_beds = _place(classes, rooms_by_gender, term, admin)
+    moves = _add_moves(rng, placed, free_beds, term, admin)
+    db.session.flush()
+
+    class_names = [name for name, _ in classes]
+    for n in range(COUNSELORS):
+        first = n * CLASSES_PER_COUNSELOR
+        create_user(f"counselor{n + 1}", role=Role.COUNSELOR, password=COUNSELOR_PASSWORD,
+                    display_name=f"{_full_name(rng, rng.choice([Gender.MALE, Gender.FEMALE]))}（辅导员）",
+                    classes=class_names[first:first + CLASSES_PER_COUNSELOR])
+
+    counselor1_classes = set(class_names[:CLASSES_PER_COUNSELOR])
+    student = next(s for s in students if s.class_name in counselor1_classes and s.id in placed)
+    create_user(student.student_number, role=Role.STUDENT, password=STUDENT_PASSWORD, student=student)
+
+    beds = sum(len(room.beds) for rooms in rooms_by_gender.values() for room in rooms)
+    audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),
+                 rooms=sum(len(rooms) for rooms in rooms_by_gender.values()), beds=beds,
+                 students=len(students), placed=len(placed), moves=len(moves))
+    db.session.flush()
+    return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
+                      student.student_number, STUDENT_PASSWORD)
+
+
+def _build_campus() -> dict[Gender, list[Room]]:
+    """Buildings, floors, rooms and beds; returns each gender's rooms in filling order."""
+    campus = get_or_create_campus(*CAMPUS)
+    rooms_by_gender: dict[Gender, list[Room]] = {Gender.MALE: [], Gender.FEMALE: []}
+    for code, name, policy in BUILDINGS:
+        building = Building(campus=campus, code=code, name=name, gender_policy=policy)
+        db.session.add(building)
+        for floor_number in range(1, FLOORS + 1):
+            floor = get_or_create_floor(building, floor_number)
+            for n, capacity in enumerate(ROOM_LAYOUT, start=1):
+                number = str(floor_number * 100 + n)
+                room = Room(building=building, floor=floor, number=number,
+                            room_type="standard" if capacity == 4 else "economy",
+                            accessible=number in ACCESSIBLE_ROOMS, status=RoomStatus.OPEN, note="")
+                if (code, number) == CLOSED_ROOM[:2]:
+                    room.status = RoomStatus.CLOSED
+                    room.note = CLOSED_ROOM[2]
+                if capacity == 4:
+                    set_capacity(room, capacity, BedType.LOFT)
+                else:
+                    set_capacity(room, capacity, BedType.BUNK_LOWER)
+                    for bed in room.beds:
+                        if int(bed.label) % 2 == 0:
+                            bed.bed_type = BedType.BUNK_UPPER
+                db.session.add(room)
+                rooms_by_gender[Gender(policy.value)].append(room)
+    return rooms_by_gender
+
+
+def _full_name(rng: random.Random, gender: Gender) -> str:
+    chars = (GIVEN_MALE if gender == Gender.MALE else GIVEN_FEMALE) * 3 + GIVEN_ANY
+    surname = rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
+    length = 1 if rng.random() < 0.3 else 2
+    given = rng.choice(chars)
+    if length == 2:
+        second = rng.choice(chars)
+        while second == given:
+            second = rng.choice(chars)
+        given += second
+    return surname + given
+
+
+def _build_students(rng: random.Random) -> list[tuple[str, list[Student]]]:
+    """30 classes of 30, as (class name, students) in class order."""
+    classes = []
+    for digit, college, male_share, majors in COLLEGES:
+        class_index = 0
+        for major, prefix in majors:
+            for grade in sorted(rng.sample(GRADES, 2)):
+                class_index += 1
+                class_name = f"{prefix}{grade % 100:02d}01"
+                males = max(0, min(CLASS_SIZE, round(CLASS_SIZE * male_share + rng.uniform(-3, 3))))
+                genders = [Gender.MALE] * males + [Gender.FEMALE] * (CLASS_SIZE - males)
+                rng.shuffle(genders)
+                names: set[str] = set()
+                members = []
+                for seq, gender in enumerate(genders, start=1):
+                    name = _full_name(rng, gender)
+                    while name in names:
+                        name = _full_name(rng, gender)
+                    names.add(name)
+                    members.append(Student(
+                        student_number=f"{grade}{digit}{class_index:02d}{seq:03d}",
+                        name=name, gender=gender, college=college, major=major, class_name=class_name,
+                        grade=grade, phone="138" + "".join(rng.choice("0123456789") for _ in range(8)),
+                        status=StudentStatus.ACTIVE, needs_accessible=False,
+                    ))
+                classes.append((class_name, members))
+
+    everyone = [s for _, members in classes for s in members]
+    # A few students need an accessible room: two of each gender.
+    for gender in (Gender.MALE, Gender.FEMALE):
+        for student in rng.sample([s for s in everyone if s.gender == gender], 2):
+            student.needs_accessible = True
+    # A handful are not living on campus: suspended (休学) or graduated early.
+    others = [s for s in everyone if not s.needs_accessible]
+    for student in rng.sample(others, 4):
+        student.status = StudentStatus.SUSPENDED
+    seniors = [s for s in others if s.grade == min(GRADES) and s.status == StudentStatus.ACTIVE] or others
+    for student in rng.sample(seniors, 2):
+        student.status = StudentStatus.GRADUATED
+    return classes
+
+
+def _place(classes, rooms_by_gender, term, admin) -> tuple[dict[int, Assignment], dict[Gender, list[Bed]]]:
+    """Current assignments: accessible needs first, then class by class, each class starting a fresh room.
+
+    Flushes; returns the assignments by student id, and each gender's beds left free
+    outside accessible rooms.
+    """
+    started_at = MOVE_IN.astimezone(timezone.utc)
+    free: dict[int, list[Bed]] = {}
+    regular: dict[Gender, list[Room]] = {}
+    accessible: dict[Gender, list[Room]] = {}
+    for gender, rooms in rooms_by_gender.items():
+        open_rooms = [room for room in rooms if room.status == RoomStatus.OPEN]
+        for room in open_rooms:
+            free[id(room)] = list(room.beds)
+        regular[gender] = [room for room in open_rooms if not room.accessible]
+        accessible[gender] = [room for room in open_rooms if room.accessible]
+
+    by_student: dict[int, tuple[Student, Bed]] = {}
+    everyone = [s for _, members in classes for s in members]
+    for student in everyone:
+        if student.needs_accessible and student.status == StudentStatus.ACTIVE:
+            room = next(r for r in accessible[student.gender] if free[id(r)])
+            by_student[id(student)] = (student, free[id(room)].pop(0))
+
+    def touched(room: Room) -> bool:
+        return len(free[id(room)]) < len(room.beds)
+
+    position = {gender: 0 for gender in regular}
+    for _, members in classes:
+        for gender in (Gender.MALE, Gender.FEMALE):
+            group = [s for s in members if s.gender == gender and s.status == StudentStatus.ACTIVE
+                     and id(s) not in by_student]
+            rooms = regular[gender]
+            # Each class starts in an untouched room, so roommates are classmates.
+            while position[gender] < len(rooms) and touched(rooms[position[gender]]):
+                position[gender] += 1
+            for student in group:
+                while position[gender] < len(rooms) and not free[id(rooms[position[gender]])]:
+                    position[gender] += 1
+                if position[gender] < len(rooms):
+                    room = rooms[position[gender]]
+                else:  # out of fresh rooms: any free bed of this gender
+                    room = next((r for r in rooms + accessible[gender] if free[id(r)]), None)
+                    if room is None:
+                        continue  # stays without a bed, on the waiting list
+                by_student[id(student)] = (student, free[id(room)].pop(0))
+
+    reasons = ["新生入学分配" if s.grade == max(GRADES) else "学年初统一分配" for s, _ in by_student.values()]
+    assignments = [
+        Assignment(student=student, bed=bed, term=term, started_at=started_at, start_reason=reason,
+                   started_by=admin)
+        for (student, bed), reason in zip(by_student.values(), reasons)
+    ]
+    db.session.add_all(assignments)
+    db.session.flush()
+    free_beds = {gender: [bed for room in rooms for bed in free[id(room)]] for gender, rooms in regular.items()}
+    return {a.student_id: a for a in assignments}, free_beds
+
+
+def _add_moves(rng, placed: dict[int, Assignment], free_beds: dict[Gender, list[Bed]], term, admin) -> list[Assignment]:
+    """Five students moved once this term: an ended assignment in a bed that is free now.
+
+    (The bed they left is free, so no one else ever shared it with them.)
+    """
+    candidates = [a for a in placed.values()
+                  if not a.student.needs_accessible and a.student.grade != max(GRADES)
+                  and free_beds[a.student.gender]]
+    rows = []
+    for n, current in enumerate(rng.sample(candidates, min(5, len(candidates)))):
+        beds = free_beds[current.student.gender]
+        if not beds:
+            continue
+        old_bed = beds.pop(rng.randrange(len(beds)))
+        moved_at = (MOVE_IN + timedelta(days=12 + 9 * n, hours=6)).astimezone(timezone.utc)
+        reason = MOVES[n % len(MOVES)]
+        rows.append(Assignment(student=current.student, bed=old_bed, term=term,
+                               started_at=current.started_at, start_reason=current.start_reason,
+                               started_by=admin, ended_at=moved_at, end_reason=reason, ended_by=admin))
+        current.started_at = moved_at + timedelta(seconds=1)
+        current.start_reason = reason
+    db.session.add_all(rows)
+    return rows

@@ -1,0 +1,43 @@
+"""Language and time zone selection, and the language switcher."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
+from flask_login import current_user
+
+from .config import SUPPORTED_LOCALES
+from .extensions import db
+
+LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """The user's saved choice, then this browser's choice, then Accept-Language."""
+    if not has_request_context():  # command line, background jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
+        return current_user.locale
+    if session.get("locale") in SUPPORTED_LOCALES:
+        return session["locale"]
+    return request.accept_languages.best_match(
+        SUPPORTED_LOCALES, default=current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def select_timezone() -> str:
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+@bp.post("/language/<code>")
+def set_language(code: str):
+    if code in SUPPORTED_LOCALES:
+        session["locale"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    target = request.form.get("next") or request.referrer or ""
+    # Only ever return to a page of ours.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("dashboard.index")
+    return redirect(target)

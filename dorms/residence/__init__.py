@@ -1,0 +1,1 @@
+"""Who lives where: assignments of students to beds, with full history."""

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..campus.models import Bed
+from ..core.types import UTCDateTime
+from ..extensions import db
+from ..students.models import Student, Term
+
+CURRENT = sa.text("ended_at IS NULL")
+
+
+class Assignment(db.Model):
+    """A student in a bed from ``started_at`` until ``ended_at`` (open: current).
+
+    Nothing is overwritten: a move ends one assignment and starts another.
+    The two partial unique indexes are the database's guarantee that a bed
+    has at most one current occupant and a student at most one current bed.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        sa.Index("uq_assignments_current_bed", "bed_id", unique=True,
+                 sqlite_where=CURRENT, postgresql_where=CURRENT),
+        sa.Index("uq_assignments_current_student", "student_id", unique=True,
+                 sqlite_where=CURRENT, postgresql_where=CURRENT),
+        sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="dates_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    bed_id: Mapped[int] = mapped_column(sa.ForeignKey("beds.id"), index=True)
+    term_id: Mapped[int | None] = mapped_column(sa.ForeignKey("terms.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    start_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    end_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    ended_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    student: Mapped[Student] = relationship()
+    bed: Mapped[Bed] = relationship()
+    term: Mapped[Term | None] = relationship()
+    started_by = relationship("User", foreign_keys=[started_by_id])
+    ended_by = relationship("User", foreign_keys=[ended_by_id])
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_at is None

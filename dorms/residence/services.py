@@ -1,0 +1,193 @@
+"""Assign, move and vacate. Services change the session and flush; the caller commits."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..audit import service as audit
+from ..campus.models import Bed, Room
+from ..core.clock import utcnow
+from ..core.enums import Gender, StudentStatus
+from ..core.errors import Conflict, ServiceError
+from ..extensions import db
+from ..students.models import Student, Term
+from .models import Assignment
+
+
+def current_assignment(student: Student) -> Assignment | None:
+    return db.session.scalar(
+        sa.select(Assignment)
+        .options(joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building))
+        .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None))
+    )
+
+
+def current_occupant(bed: Bed) -> Student | None:
+    return db.session.scalar(
+        sa.select(Student)
+        .join(Assignment, Assignment.student_id == Student.id)
+        .where(Assignment.bed_id == bed.id, Assignment.ended_at.is_(None))
+    )
+
+
+def history(student: Student) -> list[Assignment]:
+    return list(
+        db.session.scalars(
+            sa.select(Assignment)
+            .options(
+                joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building),
+                joinedload(Assignment.started_by),
+                joinedload(Assignment.ended_by),
+                joinedload(Assignment.term),
+            )
+            .where(Assignment.student_id == student.id)
+            .order_by(Assignment.started_at.desc(), Assignment.id.desc())
+        )
+    )
+
+
+def room_gender(room: Room, *, ignoring: Student | None = None) -> Gender | None:
+    """The gender a room houses now: its own, its building's, or its occupants'."""
+    if room.declared_gender is not None:
+        return room.declared_gender
+    query = (
+        sa.select(Student.gender)
+        .join(Assignment, Assignment.student_id == Student.id)
+        .join(Bed, Bed.id == Assignment.bed_id)
+        .where(Bed.room_id == room.id, Assignment.ended_at.is_(None))
+        .limit(1)
+    )
+    if ignoring is not None:
+        query = query.where(Student.id != ignoring.id)
+    return db.session.scalar(query)
+
+
+def placement_problems(student: Student, bed: Bed) -> list[str]:
+    """Every rule that forbids putting ``student`` in ``bed``, as messages."""
+    room = bed.room
+    problems = []
+    if student.status != StudentStatus.ACTIVE:
+        problems.append(_("%(student)s is %(status)s, not active.",
+                          student=student.display, status=student.status.label))
+    if not bed.active:
+        problems.append(_("Bed %(bed)s is out of use.", bed=bed.code))
+    if not room.is_open:
+        problems.append(_("Room %(room)s is closed.", room=room.code))
+    gender = room_gender(room, ignoring=student)
+    if gender is not None and gender != student.gender:
+        problems.append(_("Room %(room)s houses %(room_gender)s students; %(student)s is %(gender)s.",
+                          room=room.code, room_gender=gender.label.lower(),
+                          student=student.display, gender=student.gender.label.lower()))
+    if student.needs_accessible and not room.accessible:
+        problems.append(_("%(student)s needs an accessible room; %(room)s is not one.",
+                          student=student.display, room=room.code))
+    occupant = current_occupant(bed)
+    if occupant is not None and occupant.id != student.id:
+        problems.append(_("Bed %(bed)s is already taken by %(occupant)s.",
+                          bed=bed.code, occupant=occupant.display))
+    return problems
+
+
+def _require_placeable(student: Student, bed: Bed) -> None:
+    problems = placement_problems(student, bed)
+    if problems:
+        raise ServiceError(" ".join(problems))
+
+
+@contextmanager
+def _claiming(student: Student, bed: Bed):
+    """Write inside a savepoint; the unique indexes catch what a concurrent request did since our checks."""
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError as error:
+        message = str(error.orig)
+        if "uq_assignments_current_student" in message or "student_id" in message:
+            raise Conflict(_("%(student)s was given a bed by someone else just now; reload and try again.",
+                             student=student.display)) from error
+        raise Conflict(_("Bed %(bed)s was taken by someone else just now; choose another bed.",
+                         bed=bed.code)) from error
+
+
+def assign(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | None = None) -> Assignment:
+    """Put a student without a bed into ``bed``."""
+    existing = current_assignment(student)
+    if existing is not None:
+        raise ServiceError(_("%(student)s already lives in %(bed)s; move them instead.",
+                             student=student.display, bed=existing.bed.code))
+    _require_placeable(student, bed)
+    with _claiming(student, bed):
+        assignment = start_assignment(student, bed, reason=reason, actor=actor, term=term)
+    return assignment
+
+
+def move(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | None = None) -> Assignment:
+    """End the student's current assignment and start one in ``bed``, as one change."""
+    existing = current_assignment(student)
+    if existing is None:
+        raise ServiceError(_("%(student)s has no bed to move from; assign one instead.",
+                             student=student.display))
+    if existing.bed_id == bed.id:
+        raise ServiceError(_("%(student)s already lives in %(bed)s.", student=student.display, bed=bed.code))
+    _require_placeable(student, bed)
+    end_assignment(existing, reason=reason, actor=actor)
+    # The old row must be closed in the database before the new one can exist.
+    db.session.flush()
+    with _claiming(student, bed):
+        assignment = start_assignment(student, bed, reason=reason, actor=actor, term=term, from_bed=existing.bed)
+    return assignment
+
+
+def vacate(student: Student, *, reason: str, actor=None) -> Assignment:
+    existing = current_assignment(student)
+    if existing is None:
+        raise ServiceError(_("%(student)s has no bed.", student=student.display))
+    end_assignment(existing, reason=reason, actor=actor)
+    db.session.flush()
+    audit.record("assignment.vacate", student=student, room=existing.bed.room, reason=reason,
+                 actor=actor, bed=existing.bed.code)
+    return existing
+
+
+def start_assignment(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | None = None,
+                     from_bed: Bed | None = None) -> Assignment:
+    """Open an assignment and log it; rules are the caller's to check first.
+
+    With ``from_bed`` it is logged as a move (the caller ended that one).
+    """
+    actor = actor or audit.current_actor()
+    assignment = Assignment(student=student, bed=bed, term=term, started_at=utcnow(),
+                            start_reason=reason, started_by=actor)
+    db.session.add(assignment)
+    if from_bed is None:
+        audit.record("assignment.assign", student=student, room=bed.room, reason=reason, actor=actor,
+                     bed=bed.code)
+    else:
+        audit.record("assignment.move", student=student, room=bed.room, reason=reason, actor=actor,
+                     bed=bed.code, from_bed=from_bed.code)
+    return assignment
+
+
+def end_assignment(assignment: Assignment, *, reason: str, actor=None) -> None:
+    assignment.ended_at = utcnow()
+    assignment.end_reason = reason
+    assignment.ended_by = actor or audit.current_actor()
+
+
+def occupants_by_bed(rooms: list[Room]) -> dict[int, Assignment]:
+    """Current assignments of the given rooms' beds, keyed by bed id, in one query."""
+    room_ids = [room.id for room in rooms]
+    if not room_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Assignment)
+        .join(Bed, Bed.id == Assignment.bed_id)
+        .options(selectinload(Assignment.student))
+        .where(Bed.room_id.in_(room_ids), Assignment.ended_at.is_(None))
+    )
+    return {assignment.bed_id: assignment for assignment in rows}

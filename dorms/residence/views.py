@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+
+from ..auth.access import staff_required
+from ..campus.models import Bed
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..students.models import Student
+from ..students.services import find_by_number
+from . import services
+from .forms import PlaceForm, VacateForm
+
+bp = Blueprint("residence", __name__)
+
+
+@bp.post("/beds/<int:bed_id>/place")
+@staff_required
+def place(bed_id: int):
+    bed = db.session.get(Bed, bed_id) or abort(404)
+    form = PlaceForm()
+    back = url_for("campus.room", room_id=bed.room_id)
+    if not form.validate():
+        flash(_("Give a student number and a reason."), "danger")
+        return redirect(back)
+    student = find_by_number(form.student_number.data)
+    if student is None:
+        flash(_("No student has the number %(number)s.", number=form.student_number.data), "danger")
+        return redirect(back)
+    try:
+        if services.current_assignment(student) is None:
+            services.assign(student, bed, reason=form.reason.data)
+            message = _("%(student)s now lives in %(bed)s.", student=student.display, bed=bed.code)
+        else:
+            services.move(student, bed, reason=form.reason.data)
+            message = _("%(student)s moved to %(bed)s.", student=student.display, bed=bed.code)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(back)
+    flash(message, "success")
+    return redirect(back)
+
+
+@bp.post("/students/<int:student_id>/vacate")
+@staff_required
+def vacate(student_id: int):
+    student = db.session.get(Student, student_id) or abort(404)
+    form = VacateForm()
+    if not form.validate():
+        flash(_("Give a reason."), "danger")
+    else:
+        try:
+            services.vacate(student, reason=form.reason.data)
+            db.session.commit()
+            flash(_("%(student)s no longer has a bed.", student=student.display), "success")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+    return redirect(url_for("students.detail", student_id=student.id))

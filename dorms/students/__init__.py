@@ -1,0 +1,1 @@
+"""Students, academic terms and counselors' responsibilities."""

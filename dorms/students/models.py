@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.clock import utcnow
+from ..core.database import enum_column_type
+from ..core.enums import Gender, StudentStatus
+from ..core.types import UTCDateTime
+from ..extensions import db
+
+
+class Student(db.Model):
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    gender: Mapped[Gender] = mapped_column(enum_column_type(Gender, "gender"))
+    college: Mapped[str] = mapped_column(sa.String(120), index=True, default="")
+    major: Mapped[str] = mapped_column(sa.String(120), default="")
+    class_name: Mapped[str] = mapped_column(sa.String(120), index=True, default="")
+    grade: Mapped[int | None] = mapped_column()  # year of entry, e.g. 2026
+    phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    status: Mapped[StudentStatus] = mapped_column(
+        enum_column_type(StudentStatus, "student_status"), default=StudentStatus.ACTIVE
+    )
+    needs_accessible: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def display(self) -> str:
+        return f"{self.student_number} {self.name}"
+
+
+class Term(db.Model):
+    """An academic term (学期), e.g. 2026-2027-1."""
+
+    __tablename__ = "terms"
+    __table_args__ = (sa.CheckConstraint("ends_on > starts_on", name="dates_in_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+
+
+class CounselorScope(db.Model):
+    """One class or one whole college a counselor (辅导员) is responsible for."""
+
+    __tablename__ = "counselor_scopes"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(college IS NULL) <> (class_name IS NULL)", name="exactly_one_target"
+        ),
+        sa.UniqueConstraint("user_id", "college", "class_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    college: Mapped[str | None] = mapped_column(sa.String(120))
+    class_name: Mapped[str | None] = mapped_column(sa.String(120))
+
+    user = relationship("User", back_populates="scopes")

@@ -1,0 +1,1 @@
+"""Bulk import and export of rooms and students (CSV and XLSX)."""

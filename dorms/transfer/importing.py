@@ -1,0 +1,340 @@
+"""Import rooms and students. A file with any bad row is rejected whole.
+
+Each import runs in one transaction: rows are checked first (fields, keys,
+references), then written; a rule that refuses a row while writing (room
+gender, closed room, capacity) is also collected, and any error rolls back
+everything. Re-importing the same file changes nothing: rows are matched
+by their natural key (building code + room number, student number).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from ..audit import service as audit
+from ..campus import services as campus
+from ..campus.models import Bed, Building, Room
+from ..core.enums import GenderPolicy, RoomStatus, StudentStatus
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..residence import services as residence
+from ..students.models import Student
+from . import values
+from .tables import RowError, Table, TableError, read_table
+
+IMPORT_KINDS = ("rooms", "students")
+
+
+class ImportRejected(ServiceError):
+    def __init__(self, errors: list[RowError]):
+        super().__init__(_("The file was not imported: %(count)d problems.", count=len(errors)))
+        self.errors = errors
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    placed: int = 0
+    encoding: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+class RowReader:
+    """Reads one row's fields, collecting every error instead of stopping at the first."""
+
+    def __init__(self, number: int, cells: dict[str, str], errors: list[RowError]):
+        self.number, self.cells, self.errors = number, cells, errors
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+
+    def text(self, column: str, *, required: bool = False, max_length: int = 120) -> str:
+        value = self.cells.get(column, "")
+        if required and not value:
+            self.error(column, _("is missing"))
+        elif len(value) > max_length:
+            self.error(column, _("is longer than %(max)d characters", max=max_length))
+        return value
+
+    def integer(self, column: str, *, required: bool = False, minimum: int, maximum: int) -> int | None:
+        value = self.text(column, required=required)
+        if not value:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            self.error(column, _("“%(value)s” is not a whole number", value=value))
+            return None
+        if not minimum <= number <= maximum:
+            self.error(column, _("%(value)d is not between %(min)d and %(max)d", value=number, min=minimum, max=maximum))
+            return None
+        return number
+
+    def choice(self, column: str, mapping: dict, *, required: bool = False, default=None):
+        value = self.text(column, required=required)
+        if not value:
+            return default
+        try:
+            return mapping[value.lower()]
+        except KeyError:
+            allowed = ", ".join(dict.fromkeys(mapping))
+            self.error(column, _("“%(value)s” is not one of: %(allowed)s", value=value, allowed=allowed))
+            return default
+
+
+def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False) -> ImportReport:
+    """Check and write one file; raises ImportRejected listing every bad row.
+
+    The caller commits (or, on dry_run, this rolls back after checking).
+    """
+    columns = {"rooms": values.ROOM_COLUMNS, "students": values.STUDENT_COLUMNS}[kind]
+    try:
+        table = read_table(filename, data, values.alias_map(columns))
+    except TableError as error:
+        raise ImportRejected([RowError(0, _("file"), str(error))]) from error
+    report = ImportReport(kind, rows=len(table.rows), encoding=table.encoding,
+                          ignored_columns=table.ignored_columns)
+    importer = {"rooms": _import_rooms, "students": _import_students}[kind]
+    errors: list[RowError] = []
+    with db.session.begin_nested() as savepoint:
+        importer(table, report, errors)
+        if errors or dry_run:
+            savepoint.rollback()
+    if errors:
+        raise ImportRejected(sorted(errors, key=lambda e: e.row))
+    if not dry_run:
+        audit.record(f"import.{kind}", file=filename, created=report.created,
+                     updated=report.updated, unchanged=report.unchanged)
+    return report
+
+
+def _require_columns(table: Table, required: list[str], errors: list[RowError]) -> bool:
+    missing = [c for c in required if c not in table.headers]
+    for column in missing:
+        errors.append(RowError(1, column, _("this column is missing from the header row")))
+    return not missing
+
+
+def _apply(obj, changes: dict) -> bool:
+    changed = False
+    for name, value in changes.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+# --- rooms --------------------------------------------------------------------
+
+
+def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) -> None:
+    if not _require_columns(table, ["building", "floor", "room", "capacity"], errors):
+        return
+    buildings = {b.code: b for b in db.session.scalars(
+        sa.select(Building).options(selectinload(Building.floors)))}
+    rooms = {(r.building.code, r.number): r for r in db.session.scalars(
+        sa.select(Room).options(selectinload(Room.beds), selectinload(Room.building)))}
+    seen: dict[tuple[str, str], int] = {}
+    parsed = []
+    for number, cells in table.rows:
+        row = RowReader(number, cells, errors)
+        code = row.text("building", required=True, max_length=32)
+        room_number = row.text("room", required=True, max_length=16)
+        fields = dict(
+            floor=row.integer("floor", required=True, minimum=-5, maximum=200),
+            capacity=row.integer("capacity", required=True, minimum=0, maximum=20),
+            room_type=row.text("type", max_length=32) or "standard",
+            gender=row.choice("gender", values.GENDERS),
+            accessible=row.choice("accessible", values.BOOLEANS, default=False),
+            status=row.choice("status", values.ROOM_STATUSES, default=RoomStatus.OPEN),
+            bed_type=row.choice("bed_type", values.BED_TYPES),
+            building_name=row.text("building_name"),
+            campus=row.text("campus", max_length=32),
+            building_gender=row.choice("building_gender", values.GENDER_POLICIES),
+        )
+        if code and room_number:
+            key = (code, room_number)
+            if key in seen:
+                row.error("room", _("room %(room)s of building %(building)s is also on row %(other)d",
+                                    room=room_number, building=code, other=seen[key]))
+            seen[key] = number
+            if code not in buildings and not fields["building_name"]:
+                row.error("building", _("unknown building %(code)s (give a building_name to create it)", code=code))
+        parsed.append((row, code, room_number, fields))
+    if errors:
+        return
+    for row, code, room_number, fields in parsed:
+        _upsert_room(row, buildings, rooms, code, room_number, fields, report)
+
+
+def _upsert_room(row, buildings, rooms, code, room_number, fields, report) -> None:
+    building = buildings.get(code)
+    changed = False
+    if building is None:
+        building = Building(code=code, name=fields["building_name"],
+                            campus=campus.get_or_create_campus(fields["campus"] or "main"),
+                            gender_policy=fields["building_gender"] or GenderPolicy.MIXED)
+        db.session.add(building)
+        buildings[code] = building
+    else:
+        building_changes = {}
+        if fields["building_name"]:
+            building_changes["name"] = fields["building_name"]
+        if fields["building_gender"]:
+            building_changes["gender_policy"] = fields["building_gender"]
+        changed |= _apply(building, building_changes)
+    floor = campus.get_or_create_floor(building, fields["floor"])
+    room = rooms.get((code, room_number))
+    created = room is None
+    if created:
+        room = Room(building=building, floor=floor, number=room_number)
+        db.session.add(room)
+        rooms[(code, room_number)] = room
+    changed |= _apply(room, dict(floor=floor, room_type=fields["room_type"], gender=fields["gender"],
+                                 accessible=fields["accessible"], status=fields["status"]))
+    try:
+        changed |= campus.set_capacity(room, fields["capacity"], fields["bed_type"])
+    except ServiceError as error:
+        row.error("capacity", str(error))
+        return
+    db.session.flush()
+    if room.gender is not None and _resident_genders(room) - {room.gender}:
+        row.error("gender", _("room %(room)s has residents of the other gender", room=room.code))
+        return
+    report.created += created
+    report.updated += changed and not created
+    report.unchanged += not changed and not created
+
+
+def _resident_genders(room: Room) -> set:
+    return {a.student.gender for a in residence.occupants_by_bed([room]).values()}
+
+
+# --- students -----------------------------------------------------------------
+
+
+def _import_students(table: Table, report: ImportReport, errors: list[RowError]) -> None:
+    if not _require_columns(table, ["student_number", "name", "gender"], errors):
+        return
+    existing = {s.student_number: s for s in db.session.scalars(sa.select(Student))}
+    beds = {(b.room.building.code, b.room.number, b.label): b for b in db.session.scalars(
+        sa.select(Bed).where(Bed.active.is_(True)).options(selectinload(Bed.room).selectinload(Room.building)))}
+    rooms = {(r.building.code, r.number): r for r in db.session.scalars(
+        sa.select(Room).options(selectinload(Room.building), selectinload(Room.beds)))}
+    building_codes = {code for code, _number in rooms} | set(db.session.scalars(sa.select(Building.code)))
+    seen_numbers: dict[str, int] = {}
+    seen_beds: dict[tuple, int] = {}
+    parsed = []
+    for number, cells in table.rows:
+        row = RowReader(number, cells, errors)
+        student_number = row.text("student_number", required=True, max_length=32)
+        fields = dict(
+            name=row.text("name", required=True),
+            gender=row.choice("gender", values.GENDERS, required=True),
+            college=row.text("college"),
+            major=row.text("major"),
+            class_name=row.text("class"),
+            grade=row.integer("grade", minimum=1900, maximum=2200),
+            phone=row.text("phone", max_length=32),
+            status=row.choice("status", values.STUDENT_STATUSES, default=StudentStatus.ACTIVE),
+            needs_accessible=row.choice("needs_accessible", values.BOOLEANS, default=False),
+        )
+        if student_number in seen_numbers:
+            row.error("student_number", _("student number %(number)s is also on row %(other)d",
+                                          number=student_number, other=seen_numbers[student_number]))
+        seen_numbers[student_number] = number
+        target = _read_target(row, building_codes, rooms, beds, seen_beds)
+        parsed.append((row, student_number, fields, target))
+    if errors:
+        return
+
+    placements = []
+    for row, student_number, fields, target in parsed:
+        student = existing.get(student_number)
+        if student is None:
+            student = Student(student_number=student_number, **fields)
+            db.session.add(student)
+            report.created += 1
+        elif _apply(student, fields):
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if target is not None:
+            placements.append((row, student, target))
+    db.session.flush()
+    _place_students(placements, report)
+
+
+def _read_target(row: RowReader, building_codes, rooms, beds, seen_beds):
+    """The room (and maybe bed) a row puts its student in, or None."""
+    code = row.text("building", max_length=32)
+    room_number = row.text("room", max_length=16)
+    label = row.text("bed", max_length=8)
+    if not (code or room_number or label):
+        return None
+    if not (code and room_number):
+        row.error("room" if code else "building", _("give building and room together (bed is optional)"))
+        return None
+    if code not in building_codes:
+        row.error("building", _("unknown building %(code)s", code=code))
+        return None
+    room = rooms.get((code, room_number))
+    if room is None:
+        row.error("room", _("building %(code)s has no room %(room)s", code=code, room=room_number))
+        return None
+    if not label:
+        return room
+    bed = beds.get((code, room_number, label))
+    if bed is None:
+        row.error("bed", _("room %(room)s has no bed %(bed)s in use", room=room.code, bed=label))
+        return None
+    if bed.id in seen_beds:
+        row.error("bed", _("bed %(bed)s is also given on row %(other)d", bed=bed.code, other=seen_beds[bed.id]))
+    seen_beds[bed.id] = row.number
+    return bed
+
+
+def _place_students(placements, report: ImportReport) -> None:
+    """Move everyone whose target differs, as one change: all leave first, then all arrive.
+
+    Leaving first lets a file swap two students, or fill a bed someone else vacates.
+    """
+    moving = []
+    for row, student, target in placements:
+        current = residence.current_assignment(student)
+        current_bed = current.bed if current else None
+        if current_bed is not None and (current_bed == target or current_bed.room == target):
+            continue  # already there
+        moving.append((row, student, target, current))
+    for _row, _student, _target, current in moving:
+        if current is not None:
+            residence.end_assignment(current, reason=_("import"))
+    db.session.flush()
+    # Named beds first, so that "any bed in this room" takes what remains.
+    moving.sort(key=lambda item: isinstance(item[2], Room))
+    for row, student, target, current in moving:
+        bed = target if isinstance(target, Bed) else _free_bed(target)
+        if bed is None:
+            row.error("room", _("room %(room)s is over capacity: it has %(capacity)d beds in use",
+                                room=target.code, capacity=target.capacity))
+            continue
+        problems = residence.placement_problems(student, bed)
+        if problems:
+            row.error("bed" if isinstance(target, Bed) else "room", " ".join(problems))
+            continue
+        residence.start_assignment(student, bed, reason=_("import"),
+                                   from_bed=current.bed if current else None)
+        db.session.flush()
+        report.placed += 1
+
+
+def _free_bed(room: Room) -> Bed | None:
+    taken = campus.occupied_bed_ids([bed.id for bed in room.active_beds])
+    return next((bed for bed in room.active_beds if bed.id not in taken), None)

@@ -1,0 +1,121 @@
+"""Reading and writing spreadsheets: CSV (UTF-8 or GBK) and XLSX."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+
+@dataclass
+class RowError:
+    row: int  # as the spreadsheet numbers it: the header is row 1
+    column: str
+    message: str
+
+
+class TableError(Exception):
+    """The file itself cannot be read (encoding, format)."""
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[tuple[int, dict[str, str]]]  # (row number, canonical column -> text)
+    encoding: str
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def read_table(filename: str, data: bytes, aliases: dict[str, str]) -> Table:
+    """Parse a CSV or XLSX file into rows keyed by canonical column names.
+
+    ``aliases`` maps every accepted header (English or Chinese, any case) to
+    its canonical name; other columns are ignored and reported.
+    """
+    if filename.lower().endswith(".xlsx"):
+        raw_rows, encoding = _xlsx_rows(data), "xlsx"
+    elif filename.lower().endswith((".csv", ".txt")):
+        text, encoding = decode_text(data)
+        raw_rows = _csv_rows(text)
+    else:
+        raise TableError(_("Upload a .csv or .xlsx file."))
+    if not raw_rows:
+        raise TableError(_("The file is empty."))
+    header, *body = raw_rows
+    canonical, ignored = [], []
+    for cell in header:
+        name = aliases.get(cell.strip().lower().lstrip("\ufeff"))
+        canonical.append(name)
+        if name is None and cell.strip():
+            ignored.append(cell.strip())
+    rows = []
+    for number, cells in enumerate(body, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines at the end of exports
+        values = {name: cell.strip() for name, cell in zip(canonical, cells) if name}
+        rows.append((number, values))
+    return Table([c for c in canonical if c], rows, encoding, ignored)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK, as Excel in China saves)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030"), "gbk"
+        except UnicodeDecodeError:
+            line = data.count(b"\n", 0, utf8_error.start) + 1
+            raise TableError(_("The file is neither UTF-8 nor GBK text (unreadable bytes on line %(line)d). "
+                               "Save it from Excel as \"CSV UTF-8\" or as .xlsx.", line=line)) from None
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError) as error:
+        raise TableError(_("This is not a readable .xlsx workbook.")) from error
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel keeps 2026 as 2026.0
+    return str(value)
+
+
+def write_csv(headers: list[str], rows: list[list]) -> bytes:
+    """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def write_xlsx(headers: list[str], rows: list[list], title: str) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
+
+from ..auth.access import staff_required
+from ..extensions import db
+from . import exporting, importing
+from .forms import ImportForm
+
+bp = Blueprint("transfer", __name__)
+
+MIME_TYPES = {"csv": "text/csv; charset=utf-8",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@staff_required
+def import_page():
+    form = ImportForm()
+    report = errors = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            report = importing.import_file(form.kind.data, upload.filename, upload.read(),
+                                           dry_run=form.dry_run.data)
+            db.session.commit()
+        except importing.ImportRejected as rejected:
+            db.session.rollback()
+            errors = rejected.errors
+    return render_template("transfer/import.html", form=form, report=report, errors=errors,
+                           title=_("Import"))
+
+
+@bp.get("/export/<kind>.<file_format>")
+@staff_required
+def export(kind: str, file_format: str):
+    if kind not in importing.IMPORT_KINDS or file_format not in exporting.FORMATS:
+        abort(404)
+    filename = f"{kind}-{date.today().isoformat()}.{file_format}"
+    return Response(exporting.export(kind, file_format), mimetype=MIME_TYPES[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,20 @@
+"""The schema comes from migrations only; they must match the models and have one head."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+
+from dorms.extensions import db
+
+
+def test_migrations_have_a_single_head(app):
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"several Alembic heads: {heads}; merge them"
+
+
+def test_models_match_the_migrated_schema(app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
