@@ -16,13 +16,14 @@ from ..extensions import db
 from ..students.models import Student
 from .describe import ACTIONS, action_label, describe
 from .models import AuditEntry
+from ..core.forms import options
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 100
 
 
 class AuditFilterForm(FlaskForm):
-    action = SelectField(_l("Action"), choices=[("", _l("Any action"))] + list(ACTIONS.items()))
+    action = SelectField(_l("Action"), choices=options([("", _l("Any action"))] + list(ACTIONS.items())))
     actor = StringField(_l("By (username)"))
     student = StringField(_l("Student number"))
     since = DateField(_l("From"), validators=[Optional()])

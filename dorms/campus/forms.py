@@ -4,18 +4,19 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..core.enums import RoomStatus
+from ..core.forms import options
 
 
 class RoomSearchForm(FlaskForm):
     building = SelectField(_l("Building"), choices=[], validate_choice=False)
-    gender = SelectField(_l("Gender"), choices=[("", _l("Any")), ("M", _l("Male")), ("F", _l("Female"))])
+    gender = SelectField(_l("Gender"), choices=options([("", _l("Any")), ("M", _l("Male")), ("F", _l("Female"))]))
     room_type = SelectField(_l("Room type"), choices=[], validate_choice=False)
-    status = SelectField(_l("Status"), choices=[("", _l("Any status"))] + RoomStatus.choices())
+    status = SelectField(_l("Status"), choices=options([("", _l("Any status"))] + RoomStatus.choices()))
     number = StringField(_l("Room number"))
     free = BooleanField(_l("Free beds only"))
     accessible = BooleanField(_l("Accessible only"))
 
 
 class RoomStatusForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=RoomStatus.choices())
+    status = SelectField(_l("Status"), choices=options(RoomStatus.choices()))
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

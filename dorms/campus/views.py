@@ -12,6 +12,7 @@ from ..students.models import Student
 from . import services
 from .forms import RoomSearchForm, RoomStatusForm
 from .models import Building
+from ..core.forms import options
 
 bp = Blueprint("campus", __name__)
 
@@ -40,8 +41,8 @@ def building(building_id: int):
 @staff_required
 def rooms():
     form = RoomSearchForm(request.args, meta={"csrf": False})
-    form.building.choices = [("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}") for b in services.buildings()]
-    form.room_type.choices = [("", _("Any type"))] + [(t, t) for t in services.room_types()]
+    form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}") for b in services.buildings()])
+    form.room_type.choices = options([("", _("Any type"))] + [(t, t) for t in services.room_types()])
     for_student = _student_being_placed()
     filters = services.RoomFilters(
         building_id=int(form.building.data) if (form.building.data or "").isdigit() else None,

@@ -8,6 +8,7 @@ from ..core.enums import Role, StudentStatus
 from ..residence import services as residence
 from . import services
 from .forms import StudentSearchForm
+from ..core.forms import options
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
@@ -16,7 +17,7 @@ bp = Blueprint("students", __name__, url_prefix="/students")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def index():
     form = StudentSearchForm(request.args, meta={"csrf": False})
-    form.class_name.choices = [("", "—")] + [(c, c) for c in services.class_names(current_user)]
+    form.class_name.choices = options([("", "—")] + [(c, c) for c in services.class_names(current_user)])
     page = max(request.args.get("page", 1, type=int), 1)
     filters = services.StudentFilters(
         text=form.q.data, class_name=form.class_name.data or None,

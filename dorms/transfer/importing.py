@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
 from ..audit import service as audit
@@ -30,7 +31,8 @@ IMPORT_KINDS = ("rooms", "students")
 
 class ImportRejected(ServiceError):
     def __init__(self, errors: list[RowError]):
-        super().__init__(_("The file was not imported: %(count)d problems.", count=len(errors)))
+        super().__init__(ngettext("The file was not imported: %(num)d problem.",
+                                  "The file was not imported: %(num)d problems.", len(errors)))
         self.errors = errors
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -84,7 +85,7 @@ def _csv_rows(text: str) -> list[list[str]]:
 def _xlsx_rows(data: bytes) -> list[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise TableError(_("This is not a readable .xlsx workbook.")) from error
     try:
         sheet = workbook.worksheets[0]

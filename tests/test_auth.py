@@ -1,0 +1,81 @@
+"""Signing in and out, local passwords, rate limits and CSRF."""
+import pytest
+
+from dorms.core.enums import Role
+from dorms.extensions import db
+
+from .factories import PASSWORD
+
+
+def test_sign_in_and_out(client, create_user):
+    user = create_user("Alice")
+    response = client.post("/login", data={"username": " ALICE ", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+    assert user.last_login_at is not None
+
+
+def test_a_wrong_password_is_refused(client, create_user):
+    create_user("alice")
+    response = client.post("/login", data={"username": "alice", "password": "wrong password"})
+    assert response.status_code == 200
+    assert "Wrong username or password" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_a_disabled_account_cannot_sign_in(client, create_user):
+    user = create_user("alice")
+    user.active = False
+    db.session.commit()
+    assert client.post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 200
+
+
+def test_passwords_are_stored_hashed(create_user):
+    user = create_user("alice")
+    assert PASSWORD not in user.password_hash
+    assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_login_redirects_only_to_our_own_pages(client, create_user):
+    create_user("alice")
+    response = client.post("/login?next=https://evil.example/", data={"username": "alice", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+class TestRateLimit:
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "RATELIMIT_ENABLED": True, "DORMS_LOGIN_LIMIT": "3 per minute"}
+
+    def test_repeated_failures_are_stopped(self, client, create_user):
+        create_user("alice")
+        for _ in range(3):
+            assert client.post("/login", data={"username": "alice", "password": "nope nope"}).status_code == 200
+        assert client.post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 429
+
+    def test_the_limit_also_holds_per_account_across_addresses(self, client, create_user):
+        create_user("alice")
+        for n in range(3):
+            client.post("/login", data={"username": "alice", "password": "nope"},
+                        environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
+        response = client.post("/login", data={"username": "alice", "password": PASSWORD},
+                               environ_base={"REMOTE_ADDR": "10.0.0.99"})
+        assert response.status_code == 429
+
+    def test_successes_do_not_count(self, client, create_user):
+        create_user("alice")
+        for _ in range(5):
+            assert client.post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 302
+            client.post("/logout")
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "WTF_CSRF_ENABLED": True}
+
+    def test_posts_without_a_token_are_refused(self, client, create_user):
+        create_user("alice", role=Role.STAFF)
+        assert client.post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 400

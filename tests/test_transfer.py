@@ -1,0 +1,254 @@
+"""Bulk import and export: all rows or none, every error named, re-import changes nothing."""
+import io
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from dorms.audit.models import AuditEntry
+from dorms.campus.models import Bed, Building, Room
+from dorms.core.enums import Gender, GenderPolicy, RoomStatus
+from dorms.extensions import db
+from dorms.residence import services as residence
+from dorms.residence.models import Assignment
+from dorms.students.models import Student
+from dorms.transfer import exporting
+from dorms.transfer.importing import ImportRejected, import_file
+
+ROOMS_CSV = """building,building_name,campus,building_gender,floor,room,capacity,type,gender,accessible,status,bed_type
+A1,桃李苑1号楼,main,M,1,101,4,standard,,yes,open,loft
+A1,桃李苑1号楼,main,M,1,102,6,economy,,no,open,bunk_lower
+B1,芳华苑1号楼,main,F,2,201,4,standard,F,no,closed,
+"""
+
+STUDENTS_CSV = """student_number,name,gender,college,major,class,grade,phone,status,building,room,bed
+2024001,张伟,男,计算机学院,计算机科学,计科2401,2024,13800000001,在读,A1,101,1
+2024002,王芳,F,计算机学院,计算机科学,计科2401,2024,,active,,,
+2024003,李强,M,计算机学院,软件工程,软工2401,2024,,active,A1,102,
+"""
+
+
+def _import(kind, text, name="file.csv", encoding="utf-8", **kwargs):
+    report = import_file(kind, name, text.encode(encoding), **kwargs)
+    db.session.commit()
+    return report
+
+
+def _counts():
+    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                 for model in (Building, Room, Bed, Student, Assignment))
+
+
+@pytest.fixture
+def rooms(app):
+    return _import("rooms", ROOMS_CSV)
+
+
+def test_rooms_import_creates_buildings_rooms_and_beds(rooms):
+    assert (rooms.created, rooms.updated, rooms.unchanged) == (3, 0, 0)
+    a1 = db.session.scalar(sa.select(Building).where(Building.code == "A1"))
+    assert a1.name == "桃李苑1号楼" and a1.gender_policy == GenderPolicy.MALE
+    room = db.session.scalar(sa.select(Room).where(Room.number == "102"))
+    assert room.capacity == 6 and room.room_type == "economy" and not room.accessible
+    closed = db.session.scalar(sa.select(Room).where(Room.number == "201"))
+    assert closed.status == RoomStatus.CLOSED and closed.gender == Gender.FEMALE
+    assert db.session.scalar(sa.select(AuditEntry.action)) == "import.rooms"
+
+
+def test_reimporting_the_same_rooms_changes_nothing(rooms):
+    before = _counts()
+    again = _import("rooms", ROOMS_CSV)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert _counts() == before
+
+
+def test_changed_rows_update_by_natural_key(rooms):
+    report = _import("rooms", ROOMS_CSV.replace("A1,桃李苑1号楼,main,M,1,102,6", "A1,桃李苑1号楼,main,M,1,102,4"))
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 2)
+    room = db.session.scalar(sa.select(Room).where(Room.number == "102"))
+    assert room.capacity == 4 and len(room.beds) == 6  # beds 5 and 6 kept, out of use
+
+
+def test_a_bad_rooms_file_is_rejected_whole_with_every_error(rooms):
+    before = _counts()
+    bad = ROOMS_CSV + (
+        "Z9,,,,1,101,4,,,,,\n"          # unknown building without a name to create it
+        "A1,,,,x,103,4,,,,,\n"          # floor not a number
+        "A1,,,,1,104,40,,X,maybe,shut,\n"  # capacity out of range, bad gender, accessible, status
+        "A1,,,,1,101,4,,,,,\n"          # duplicate of row 2
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("rooms", "bad.csv", bad.encode())
+    db.session.rollback()
+    found = {(e.row, e.column) for e in rejected.value.errors}
+    assert found == {(5, "building"), (6, "floor"), (7, "capacity"), (7, "gender"), (7, "accessible"),
+                     (7, "status"), (8, "room")}
+    assert _counts() == before
+
+
+def test_a_missing_column_is_named(app):
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("rooms", "x.csv", b"building,room\nA1,101\n")
+    assert {(e.row, e.column) for e in rejected.value.errors} == {(1, "floor"), (1, "capacity")}
+
+
+def test_students_import_assigns_beds_and_is_idempotent(rooms):
+    report = _import("students", STUDENTS_CSV)
+    assert (report.created, report.placed) == (3, 2)
+    zhang = db.session.scalar(sa.select(Student).where(Student.student_number == "2024001"))
+    assert zhang.gender == Gender.MALE and zhang.name == "张伟"
+    assert residence.current_assignment(zhang).bed.code == "A1-101-1"
+    li = db.session.scalar(sa.select(Student).where(Student.student_number == "2024003"))
+    assert residence.current_assignment(li).bed.code == "A1-102-1"  # first free bed of the room
+
+    before = _counts()
+    again = _import("students", STUDENTS_CSV)
+    assert (again.created, again.updated, again.unchanged, again.placed) == (0, 0, 3, 0)
+    assert _counts() == before
+
+
+def test_students_file_can_swap_two_residents(rooms):
+    _import("students", STUDENTS_CSV)
+    swapped = STUDENTS_CSV.replace("A1,101,1", "A1,102,1").replace("A1,102,\n", "A1,101,1\n")
+    report = _import("students", swapped)
+    assert report.placed == 2
+    codes = {s.student_number: residence.current_assignment(s).bed.code
+             for s in db.session.scalars(sa.select(Student).where(Student.student_number.in_(["2024001", "2024003"])))}
+    assert codes == {"2024001": "A1-102-1", "2024003": "A1-101-1"}
+
+
+def test_a_bad_students_file_names_every_row_and_writes_nothing(rooms):
+    _import("students", STUDENTS_CSV)
+    before = _counts()
+    bad = STUDENTS_CSV + (
+        "2024001,重复,男,,,,,,,,,\n"                # duplicate student number (row 2)
+        "2024005,,未知,,,,20x4,,,,,\n"              # missing name, bad gender, bad grade
+        "2024006,赵六,女,,,,,,,Q9,101,\n"           # unknown building
+        "2024007,孙七,男,,,,,,,A1,999,\n"           # unknown room
+        "2024008,周八,女,,,,,,,A1,101,2\n"          # female into a male building
+        "2024009,吴九,男,,,,,,,A1,101,1\n"          # bed 1 given twice in the file
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "bad.csv", bad.encode())
+    db.session.rollback()
+    found = {(e.row, e.column) for e in rejected.value.errors}
+    assert found == {(5, "student_number"), (6, "name"), (6, "gender"), (6, "grade"), (7, "building"),
+                     (8, "room"), (10, "bed")}
+    assert _counts() == before
+
+
+def test_placement_rules_are_checked_per_row(rooms):
+    bad = ("student_number,name,gender,building,room,bed\n"
+           "2024008,周八,女,A1,101,2\n"     # female into a male building
+           "2024009,吴九,男,B1,201,1\n")    # closed room
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "bad.csv", bad.encode())
+    db.session.rollback()
+    messages = {e.row: e.message for e in rejected.value.errors}
+    assert "houses male students" in messages[2]
+    assert "is closed" in messages[3]
+    assert db.session.scalar(sa.select(sa.func.count(Student.id))) == 0
+
+
+def test_a_full_room_is_reported_over_capacity(rooms):
+    rows = "".join(f"20250{n:02d},学生{n},男,A1,101,\n" for n in range(5))
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "full.csv", ("student_number,name,gender,building,room,bed\n" + rows).encode())
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(6, "room")]
+    assert "over capacity" in rejected.value.errors[0].message
+
+
+def test_lowering_capacity_below_residents_is_refused(rooms):
+    _import("students", "student_number,name,gender,building,room,bed\n2024001,张伟,男,A1,101,4\n")
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("rooms", "r.csv", ROOMS_CSV.replace("main,M,1,101,4", "main,M,1,101,3").encode())
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "capacity")]
+
+
+def test_gbk_csv_from_chinese_excel_imports(app):
+    text = "学号,姓名,性别,学院,班级\r\n2024100,欧阳娜娜,女,外国语学院,英语2401\r\n"
+    report = _import("students", text, encoding="gbk")
+    assert report.encoding == "gbk" and report.created == 1
+    assert db.session.scalar(sa.select(Student.name)) == "欧阳娜娜"
+
+
+def test_unreadable_bytes_are_refused_with_a_clear_message(app):
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "x.csv", b"student_number,name,gender\n1,\x81\x20\xff,M\n")
+    error = rejected.value.errors[0]
+    assert error.row == 0 and "neither UTF-8 nor GBK" in error.message and "line 2" in error.message
+
+
+def test_unknown_columns_are_reported_and_ignored(app):
+    report = _import("students", "序号,学号,姓名,性别\n1,2024100,张三,男\n")
+    assert report.ignored_columns == ["序号"] and report.created == 1
+
+
+def test_xlsx_import_and_export_round_trip(rooms):
+    _import("students", STUDENTS_CSV)
+    before = _counts()
+    for kind in ("rooms", "students"):
+        data = exporting.export(kind, "xlsx")
+        report = import_file(kind, f"{kind}.xlsx", data)
+        db.session.commit()
+        assert report.created == report.updated == 0, kind
+    assert _counts() == before
+
+
+def test_csv_export_has_a_header_and_every_student(rooms):
+    _import("students", STUDENTS_CSV)
+    text = exporting.export("students", "csv").decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == ",".join(exporting.STUDENT_HEADERS)
+    assert lines[0].startswith("student_number,name,gender,college,major,class")
+    assert "2024001,张伟,M,计算机学院,计算机科学,计科2401,2024,13800000001,active,no,A1,101,1" in lines
+    assert len(lines) == 4
+
+
+def test_excel_numbers_become_text(app):
+    workbook = Workbook()
+    workbook.active.append(["student_number", "name", "gender", "grade"])
+    workbook.active.append([2024100, "张三", "男", 2024.0])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = import_file("students", "s.xlsx", buffer.getvalue())
+    db.session.commit()
+    student = db.session.scalar(sa.select(Student))
+    assert report.created == 1 and student.student_number == "2024100" and student.grade == 2024
+
+
+def test_a_broken_xlsx_is_refused(app):
+    with pytest.raises(ImportRejected, match="1 problem\\.") as rejected:
+        import_file("rooms", "x.xlsx", b"PK\x03\x04 not really a zip")
+    assert "not a readable .xlsx" in rejected.value.errors[0].message
+
+
+def test_import_page_lists_errors_and_imports(client, login, create_user):
+    login(create_user())
+    bad = {"kind": "rooms", "file": (io.BytesIO(b"building,floor,room,capacity\nA1,1,101,99\n"), "r.csv")}
+    page = client.post("/import", data=bad, content_type="multipart/form-data").get_data(as_text=True)
+    assert "import-errors" in page and "capacity" in page
+    good = {"kind": "rooms", "file": (io.BytesIO(ROOMS_CSV.encode()), "r.csv")}
+    page = client.post("/import", data=good, content_type="multipart/form-data").get_data(as_text=True)
+    assert "import-report" in page and "3 created" in page
+    assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 3
+
+
+def test_dry_run_writes_nothing(client, login, create_user):
+    login(create_user())
+    data = {"kind": "rooms", "dry_run": "y", "file": (io.BytesIO(ROOMS_CSV.encode()), "r.csv")}
+    page = client.post("/import", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "nothing was written" in page
+    assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 0
+
+
+def test_export_downloads(client, login, create_user, rooms):
+    login(create_user())
+    response = client.get("/export/rooms.xlsx")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert [c.value for c in sheet[1]] == exporting.ROOM_HEADERS
+    assert sheet.max_row == 4
+    assert client.get("/export/secrets.csv").status_code == 404
