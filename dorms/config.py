@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+# Simplified Chinese is "zh_CN" everywhere people see or set it; Babel resolves
+# it to zh_Hans_CN, which is why its catalogue lives in translations/zh_Hans_CN.
 SUPPORTED_LOCALES = ("zh_CN", "en")
 
 

@@ -12,6 +12,8 @@ import os
 import pytest
 import sqlalchemy as sa
 
+from flask.testing import FlaskClient
+
 from dorms import create_app
 from dorms.extensions import db
 
@@ -87,8 +89,22 @@ def backend(app) -> str:
     return db.engine.dialect.name
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Each request gets its own app context (fresh ``g``, its own session), as in production.
+
+    The test itself keeps an app context open; without this, Flask would
+    reuse it for every request and carry ``g`` (the cached locale, the
+    signed-in user) and the session's identity map from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = RequestIsolatedClient
     return app.test_client()
 
 

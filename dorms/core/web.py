@@ -23,8 +23,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def template_helpers():
+        locale = get_locale()
         return {
-            "current_locale": str(get_locale()),
+            "current_locale": "zh_CN" if locale.language == "zh" else "en",
+            "html_lang": str(locale).replace("_", "-"),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
             "format_datetime": format_datetime,
         }
