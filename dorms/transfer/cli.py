@@ -42,4 +42,4 @@ def export_command(kind, file_format, output):
         output.write_bytes(data)
         click.echo(f"Wrote {output}.", err=True)
     else:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)  # bytes go to the binary stdout as they are

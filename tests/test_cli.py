@@ -1,0 +1,107 @@
+"""The `dorms` command line: demo, import, export, user create."""
+import re
+
+import sqlalchemy as sa
+
+from dorms.auth.models import User
+from dorms.campus.models import Bed, Building, Room
+from dorms.core.enums import RoomStatus, StudentStatus
+from dorms.extensions import db
+from dorms.residence.models import Assignment
+from dorms.students.models import Student
+
+from .test_transfer import ROOMS_CSV, STUDENTS_CSV
+
+
+def _count(model, *where):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_demo_seeds_a_realistic_campus_once(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for role in ("staff: admin", "counselor: counselor1", "student: "):
+        assert role in result.output
+    assert _count(Building) >= 4
+    assert 950 <= _count(Bed) <= 1200
+    assert 850 <= _count(Student) <= 950
+    assert len(set(db.session.scalars(sa.select(Student.class_name)))) >= 28
+    assert _count(Room, Room.status == RoomStatus.CLOSED) == 1
+    capacities = set(db.session.execute(
+        sa.select(sa.func.count(Bed.id)).where(Bed.active.is_(True)).group_by(Bed.room_id)).scalars())
+    assert capacities == {4, 6}
+    housed = _count(Assignment, Assignment.ended_at.is_(None))
+    assert 0 < housed < _count(Bed)  # some free beds
+    names = db.session.scalars(sa.select(Student.name)).all()
+    assert all(re.fullmatch("[\u4e00-\u9fff]{2,4}", name) for name in names)
+    assert {u.role.value for u in db.session.scalars(sa.select(User))} == {"staff", "counselor", "student"}
+
+    before = (_count(Student), _count(Assignment), _count(Bed), _count(User))
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0 and "already there" in again.output
+    assert (_count(Student), _count(Assignment), _count(Bed), _count(User)) == before
+
+
+def test_demo_logins_work(app, client):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    for line in result.output.splitlines():
+        if " / " in line:
+            username, password = line.split(": ", 1)[1].split(" / ")
+            response = client.post("/login", data={"username": username, "password": password})
+            assert response.status_code == 302, line
+            client.post("/logout")
+
+
+def test_import_and_export_commands(app, tmp_path):
+    runner = app.test_cli_runner()
+    rooms = tmp_path / "rooms.csv"
+    rooms.write_text(ROOMS_CSV, encoding="utf-8")
+    result = runner.invoke(args=["import", "rooms", str(rooms)])
+    assert result.exit_code == 0 and "3 were created" in result.output, result.output
+    students = tmp_path / "students.csv"
+    students.write_bytes(STUDENTS_CSV.encode("gbk"))
+    result = runner.invoke(args=["import", "students", str(students), "--dry-run"])
+    assert result.exit_code == 0 and "(gbk)" in result.output and "would be" in result.output
+    assert _count(Student) == 0
+    assert runner.invoke(args=["import", "students", str(students)]).exit_code == 0
+    assert _count(Student) == 3
+
+    out = tmp_path / "students.xlsx"
+    result = runner.invoke(args=["export", "students", "--format", "xlsx", "-o", str(out)])
+    assert result.exit_code == 0 and out.stat().st_size > 0
+    result = runner.invoke(args=["export", "students"])
+    assert result.stdout_bytes.decode("utf-8-sig").startswith(
+        "student_number,name,gender,college,major,class,status"[:40])
+
+
+def test_a_bad_import_exits_non_zero_and_lists_rows(app, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("student_number,name,gender\n1,,X\n1,李,男\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", "students", str(bad)])
+    assert result.exit_code == 1
+    assert "row 2, name: is missing" in result.output
+    assert "row 2, gender:" in result.output
+    assert "row 3, student_number:" in result.output
+    assert _count(Student) == 0
+
+
+def test_user_create(app, create_student):
+    student = create_student("2024000001", status=StudentStatus.ACTIVE)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["user", "create", "Boss", "--password", "long enough pw"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(User).where(User.username == "boss")).check_password("long enough pw")
+    result = runner.invoke(args=["user", "create", "c1", "--role", "counselor", "--class", "计科2401",
+                                 "--college", "外国语学院", "--password", "long enough pw"])
+    assert result.exit_code == 0
+    scopes = db.session.scalar(sa.select(User).where(User.username == "c1")).scopes
+    assert {(s.class_name, s.college) for s in scopes} == {("计科2401", None), (None, "外国语学院")}
+    result = runner.invoke(args=["user", "create", "2024000001", "--role", "student",
+                                 "--student-number", "2024000001", "--password", "long enough pw"])
+    assert result.exit_code == 0
+    result = runner.invoke(args=["user", "create", "boss", "--password", "long enough pw"])
+    assert result.exit_code == 1 and "taken" in result.output
+    result = runner.invoke(args=["user", "create", "short", "--password", "short"])
+    assert result.exit_code == 1 and "at least 8" in result.output
