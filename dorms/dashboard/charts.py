@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 from flask_babel import gettext as _
 from matplotlib import rcParams
@@ -12,6 +13,9 @@ from ..campus.services import OccupancyRow
 # Keep text as text, so the browser draws Chinese labels with its own fonts.
 rcParams["svg.fonttype"] = "none"
 rcParams["svg.hashsalt"] = "dorms"  # stable ids: the same data gives the same SVG
+# Fonts the browser should draw labels with; matplotlib only measures with them.
+rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+                               "Microsoft YaHei", "PingFang SC", "DejaVu Sans"]
 
 COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
 
@@ -28,10 +32,13 @@ def occupancy_chart(rows: list[OccupancyRow]) -> str:
         left = [a + b for a, b in zip(left, values)]
     axes.invert_yaxis()
     axes.set_xlabel(_("Beds"))
-    axes.legend(loc="lower right", frameon=False, ncols=3)
+    figure.legend(loc="outside upper center", frameon=False, ncols=3)
     axes.spines[["top", "right"]].set_visible(False)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with warnings.catch_warnings():
+        # Without a CJK font on the server, layout is approximate; the browser still draws the text.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
 

@@ -1,0 +1,166 @@
+"""The real app in headless Chromium (Debian's, through Playwright): what people actually do."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from dorms import create_app
+from dorms.core.enums import Gender, GenderPolicy, Role
+from dorms.extensions import db
+from dorms.residence import services as residence
+
+from .factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str | None:
+    return os.environ.get("DORMS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium()
+    if not executable or not os.path.exists(executable):
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("DORMS_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app_config, tmp_path):
+    """The app served over HTTP from a thread, with CSRF on, as in production."""
+    config = {**app_config, "WTF_CSRF_ENABLED": True, "TESTING": False}
+    served = create_app(config, instance_path=str(tmp_path / "served"))
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    with served.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def page(browser, request, backend):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def campus(create_building, create_room, create_student, create_user):
+    building = create_building("A1", gender_policy=GenderPolicy.MALE, name="桃李苑1号楼")
+    full = create_room(building, "101", capacity=2)
+    free = create_room(building, "102", capacity=4)
+    resident = create_student("2024000001", name="王小明", gender=Gender.MALE)
+    neighbour = create_student("2024000002", name="李大壮", gender=Gender.MALE)
+    newcomer = create_student("2024000003", name="张新生", gender=Gender.MALE)
+    residence.assign(resident, full.beds[0], reason="intake")
+    residence.assign(neighbour, full.beds[1], reason="intake")
+    db.session.commit()
+    return {
+        "free_room": free, "newcomer": newcomer, "resident": resident, "neighbour": neighbour,
+        "staff": create_user("staff", role=Role.STAFF),
+        "student": create_user(resident.student_number, role=Role.STUDENT, student=resident),
+    }
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_staff_find_a_free_bed_and_assign_a_student(page, live_server, campus):
+    sign_in(page, live_server, "staff")
+    page.click("nav >> text=Rooms")
+    page.check("input[name=free]")
+    page.click("button:has-text('Search')")
+    results = page.locator("[data-testid=room-results]")
+    assert "A1-102" in results.inner_text() and "A1-101" not in results.inner_text()
+    results.locator("a:has-text('A1-102')").click()
+
+    bed = page.locator("tr[data-bed='1']")
+    bed.locator("input[name=student_number]").fill(campus["newcomer"].student_number)
+    bed.locator("input[name=reason]").fill("New intake 2026")
+    bed.locator("button:has-text('Assign')").click()
+
+    page.wait_for_selector("text=now lives in A1-102-1")
+    assert "张新生" in page.locator("tr[data-bed='1']").inner_text()
+    db.session.expire_all()
+    assert residence.current_assignment(campus["newcomer"]).bed.code == "A1-102-1"
+
+
+def test_a_refused_assignment_shows_the_reason_in_the_page(page, live_server, campus, create_student):
+    woman = create_student("2024000009", name="赵小红", gender=Gender.FEMALE)
+    db.session.commit()
+    sign_in(page, live_server, "staff")
+    page.goto(f"{live_server}/rooms/{campus['free_room'].id}")
+    bed = page.locator("tr[data-bed='2']")
+    bed.locator("input[name=student_number]").fill(woman.student_number)
+    bed.locator("input[name=reason]").fill("test")
+    bed.locator("button:has-text('Assign')").click()
+    assert "houses male students" in page.locator(".alert-danger").inner_text()
+
+
+def test_a_student_sees_only_their_own_bed(page, live_server, campus):
+    sign_in(page, live_server, campus["student"].username)
+    assert page.url.endswith(f"/students/{campus['resident'].id}")
+    current = page.locator("[data-testid=current-bed]").inner_text()
+    assert "A1-101-1" in current and "李大壮" in current  # their bed and their roommate
+    assert page.locator("nav >> text=Rooms").count() == 0
+    assert page.goto(f"{live_server}/students/{campus['neighbour'].id}").status == 404
+    assert page.goto(f"{live_server}/rooms").status == 403
+    assert page.goto(f"{live_server}/audit/").status == 403
+
+
+def test_the_page_renders_in_chinese_when_chosen(page, live_server, campus):
+    sign_in(page, live_server, "staff")
+    page.click("button:has-text('简体中文')")
+    page.wait_for_selector("text=入住情况")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans-CN"
+    assert "退出登录" in page.locator("nav").inner_text()
+    page.goto(f"{live_server}/rooms/{campus['free_room'].id}")
+    assert "空闲" in page.content()
+    # The choice is the account's: it holds in a new browser session too.
+    page.context.clear_cookies()
+    sign_in_chinese = page.goto(f"{live_server}/login")
+    assert sign_in_chinese.status == 200
+    page.fill("input[name=username]", "staff")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=入住情况")
+
+
+def test_the_dashboard_chart_and_phone_layout(browser, live_server, campus):
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, live_server, "staff")
+    assert page.locator(".chart svg").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+    context.close()
