@@ -111,3 +111,17 @@ def test_lowering_capacity_never_drops_an_occupied_bed(create_room, create_stude
         set_capacity(room, 3)
     assert set_capacity(room, 6) is True
     assert room.capacity == 6
+
+
+def test_assignments_belong_to_the_running_term(create_room, create_student):
+    from datetime import date, timedelta
+
+    from dorms.students.models import Term
+
+    today = date.today()
+    db.session.add_all([
+        Term(code="past", name="past", starts_on=today - timedelta(days=400), ends_on=today - timedelta(days=200)),
+        Term(code="now", name="now", starts_on=today - timedelta(days=30), ends_on=today + timedelta(days=30)),
+    ])
+    assignment = residence.assign(create_student(), create_room().beds[0], reason="intake")
+    assert assignment.term.code == "now"

@@ -14,6 +14,7 @@ ACTIONS = {
     "import.rooms": _l("Imported rooms"),
     "import.students": _l("Imported students"),
     "demo.seed": _l("Seeded the demo campus"),
+    "user.create": _l("Created an account"),
 }
 
 
@@ -33,6 +34,9 @@ def describe(entry: AuditEntry) -> str:
             return _("%(student)s left bed %(bed)s", student=student, bed=d.get("bed"))
         case "room.status":
             return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"), old=d.get("old"), new=d.get("new"))
+        case "user.create":
+            return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"), role=d.get("role"),
+                     scopes=", ".join(d.get("scopes") or []))
         case "import.rooms" | "import.students":
             return _("%(file)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged",
                      file=d.get("file"), created=d.get("created"), updated=d.get("updated"),

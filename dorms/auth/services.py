@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from ..audit import service as audit
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..extensions import db
@@ -29,4 +30,6 @@ def create_user(username: str, *, role: Role, password: str | None, display_name
     user.scopes = [CounselorScope(class_name=c) for c in classes] + [CounselorScope(college=c) for c in colleges]
     db.session.add(user)
     db.session.flush()
+    audit.record("user.create", student=student, username=user.username, role=role.value,
+                 scopes=list(classes) + list(colleges))
     return user

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -47,6 +49,14 @@ def history(student: Student) -> list[Assignment]:
             .where(Assignment.student_id == student.id)
             .order_by(Assignment.started_at.desc(), Assignment.id.desc())
         )
+    )
+
+
+def term_at(moment) -> Term | None:
+    """The academic term running at ``moment`` (by the campus calendar date), if any."""
+    day = moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return db.session.scalar(
+        sa.select(Term).where(Term.starts_on <= day, Term.ends_on >= day).order_by(Term.starts_on.desc()).limit(1)
     )
 
 
@@ -161,7 +171,8 @@ def start_assignment(student: Student, bed: Bed, *, reason: str, actor=None, ter
     With ``from_bed`` it is logged as a move (the caller ended that one).
     """
     actor = actor or audit.current_actor()
-    assignment = Assignment(student=student, bed=bed, term=term, started_at=utcnow(),
+    now = utcnow()
+    assignment = Assignment(student=student, bed=bed, term=term or term_at(now), started_at=now,
                             start_reason=reason, started_by=actor)
     db.session.add(assignment)
     if from_bed is None:
