@@ -98,6 +98,9 @@ class RequestIsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # What the test set up is committed, as another request's would be; its
+        # objects expire, so the test reads what the request wrote afterwards.
+        db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

@@ -110,7 +110,7 @@ def test_staff_find_a_free_bed_and_assign_a_student(page, live_server, campus):
 
     page.wait_for_selector("text=now lives in A1-102-1")
     assert "张新生" in page.locator("tr[data-bed='1']").inner_text()
-    db.session.expire_all()
+    db.session.rollback()  # end our snapshot: read what the other side committed
     assert residence.current_assignment(campus["newcomer"]).bed.code == "A1-102-1"
 
 

@@ -89,7 +89,7 @@ def test_only_staff_may_change_who_lives_where(campus, login, who):
     assert response.status_code == 403
     assert client.post(f"/students/{campus['mine'].id}/vacate", data={"reason": "x"}).status_code == 403
     assert client.post(f"/rooms/{campus['room'].id}/status", data={"status": "closed", "reason": "x"}).status_code == 403
-    db.session.expire_all()
+    db.session.rollback()  # end our snapshot: read what the other side committed
     assert residence.current_occupant(bed) is None
     assert residence.current_assignment(campus["mine"]) is not None
 

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.models import Bed, Room
 from ..core.clock import utcnow
+from ..core.database import is_database_busy
 from ..core.enums import Gender, StudentStatus
 from ..core.errors import Conflict, ServiceError
 from ..extensions import db
@@ -115,6 +116,10 @@ def _claiming(student: Student, bed: Bed):
         with db.session.begin_nested():
             yield
             db.session.flush()
+    except OperationalError as error:
+        if not is_database_busy(error):
+            raise
+        raise Conflict(_("Someone else is changing room assignments right now; try again in a moment.")) from error
     except IntegrityError as error:
         message = str(error.orig)
         if "uq_assignments_current_student" in message or "student_id" in message:
@@ -131,6 +136,7 @@ def assign(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | 
         raise ServiceError(_("%(student)s already lives in %(bed)s; move them instead.",
                              student=student.display, bed=existing.bed.code))
     _require_placeable(student, bed)
+    term = term or term_at(utcnow())
     with _claiming(student, bed):
         assignment = start_assignment(student, bed, reason=reason, actor=actor, term=term)
     return assignment
@@ -145,6 +151,7 @@ def move(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | No
     if existing.bed_id == bed.id:
         raise ServiceError(_("%(student)s already lives in %(bed)s.", student=student.display, bed=bed.code))
     _require_placeable(student, bed)
+    term = term or term_at(utcnow())
     end_assignment(existing, reason=reason, actor=actor)
     # The old row must be closed in the database before the new one can exist.
     db.session.flush()
