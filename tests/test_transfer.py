@@ -252,3 +252,64 @@ def test_export_downloads(client, login, create_user, rooms):
     assert [c.value for c in sheet[1]] == exporting.ROOM_HEADERS
     assert sheet.max_row == 4
     assert client.get("/export/secrets.csv").status_code == 404
+
+
+def test_columns_missing_from_the_file_leave_stored_values_alone(rooms):
+    _import("students", STUDENTS_CSV)
+    report = _import("rooms", "building,floor,room,capacity\nB1,2,201,4\n")
+    assert report.unchanged == 1
+    closed = db.session.scalar(sa.select(Room).where(Room.number == "201"))
+    assert closed.status == RoomStatus.CLOSED and closed.gender == Gender.FEMALE
+    report = _import("students", "student_number,name,gender\n2024001,张伟,男\n")
+    assert report.unchanged == 1
+    zhang = db.session.scalar(sa.select(Student).where(Student.student_number == "2024001"))
+    assert (zhang.class_name, zhang.phone, zhang.grade) == ("计科2401", "13800000001", 2024)
+
+
+def test_a_new_building_is_named_once_per_file(app):
+    report = _import("rooms", "building,building_name,floor,room,capacity\nN1,新楼,1,101,4\nN1,,1,102,4\n")
+    assert report.created == 2
+
+
+def test_a_building_cannot_switch_gender_under_its_residents(rooms):
+    _import("students", STUDENTS_CSV)  # men in A1 (a male building)
+    flipped = "building,building_gender,floor,room,capacity\nA1,F,1,101,4\n"
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("rooms", "r.csv", flipped.encode())
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "building_gender")]
+    assert "101" in rejected.value.errors[0].message and "102" in rejected.value.errors[0].message
+
+
+def test_a_room_cannot_lose_access_under_a_resident_who_needs_it(rooms):
+    _import("students", "student_number,name,gender,needs_accessible,building,room,bed\n2024001,张伟,男,是,A1,101,1\n")
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("rooms", "r.csv", b"building,floor,room,capacity,accessible\nA1,1,101,4,no\n")
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "accessible")]
+
+
+def test_residents_who_stay_are_checked_against_their_room(rooms):
+    _import("students", STUDENTS_CSV)
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "s.csv", "student_number,name,gender\n2024001,张伟,女\n".encode())
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "gender")]
+    assert db.session.scalar(sa.select(Student.gender).where(Student.student_number == "2024001")) == Gender.MALE
+
+
+def test_inactive_residents_keep_their_bed_and_are_listed(rooms):
+    _import("students", STUDENTS_CSV)
+    report = _import("students", "student_number,name,gender,status\n2024001,张伟,男,毕业\n")
+    assert report.inactive_residents == ["2024001 张伟 (A1-101-1)"]
+    zhang = db.session.scalar(sa.select(Student).where(Student.student_number == "2024001"))
+    assert residence.current_assignment(zhang) is not None
+
+
+def test_the_import_is_the_callers_transaction(app):
+    """Nothing is committed before the caller commits: a rollback undoes the whole import."""
+    import_file("rooms", "r.csv", ROOMS_CSV.encode())
+    import_file("students", "s.csv", STUDENTS_CSV.encode())
+    db.session.rollback()
+    assert _counts() == (0, 0, 0, 0, 0)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0

@@ -88,18 +88,28 @@ def placement_problems(student: Student, bed: Bed) -> list[str]:
         problems.append(_("Bed %(bed)s is out of use.", bed=bed.code))
     if not room.is_open:
         problems.append(_("Room %(room)s is closed.", room=room.code))
-    gender = room_gender(room, ignoring=student)
-    if gender is not None and gender != student.gender:
-        problems.append(_("Room %(room)s houses %(room_gender)s students; %(student)s is %(gender)s.",
-                          room=room.code, room_gender=gender.label.lower(),
-                          student=student.display, gender=student.gender.label.lower()))
-    if student.needs_accessible and not room.accessible:
-        problems.append(_("%(student)s needs an accessible room; %(room)s is not one.",
-                          student=student.display, room=room.code))
+    problems.extend(message for _field, message in residency_problems(student, room))
     occupant = current_occupant(bed)
     if occupant is not None and occupant.id != student.id:
         problems.append(_("Bed %(bed)s is already taken by %(occupant)s.",
                           bed=bed.code, occupant=occupant.display))
+    return problems
+
+
+def residency_problems(student: Student, room: Room) -> list[tuple[str, str]]:
+    """What forbids ``student`` living in ``room`` at all, as (student field, message).
+
+    Also checked for residents who stay when their own record changes.
+    """
+    problems = []
+    gender = room_gender(room, ignoring=student)
+    if gender is not None and gender != student.gender:
+        problems.append(("gender", _("Room %(room)s houses %(room_gender)s students; %(student)s is %(gender)s.",
+                                     room=room.code, room_gender=gender.label.lower(),
+                                     student=student.display, gender=student.gender.label.lower())))
+    if student.needs_accessible and not room.accessible:
+        problems.append(("needs_accessible", _("%(student)s needs an accessible room; %(room)s is not one.",
+                                               student=student.display, room=room.code)))
     return problems
 
 

@@ -25,6 +25,8 @@ def import_cli(kind, file, dry_run):
     verb = "would be" if dry_run else "were"
     click.echo(f"{file.name} ({report.encoding}): {report.rows} rows; {report.created} {verb} created, "
                f"{report.updated} updated, {report.unchanged} unchanged, {report.placed} placed in beds.")
+    if report.inactive_residents:
+        click.echo(f"Not active but still in a bed: {', '.join(report.inactive_residents)}")
     if report.ignored_columns:
         click.echo(f"Ignored columns: {', '.join(report.ignored_columns)}")
 

@@ -18,10 +18,11 @@ from sqlalchemy.orm import selectinload
 from ..audit import service as audit
 from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
-from ..core.enums import GenderPolicy, RoomStatus, StudentStatus
+from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence import services as residence
+from ..residence.models import Assignment
 from ..students.models import Student
 from . import values
 from .tables import RowError, Table, TableError, read_table
@@ -46,6 +47,7 @@ class ImportReport:
     placed: int = 0
     encoding: str = ""
     ignored_columns: list[str] = field(default_factory=list)
+    inactive_residents: list[str] = field(default_factory=list)  # not active, still in a bed
 
 
 class RowReader:
@@ -136,6 +138,11 @@ def _apply(obj, changes: dict) -> bool:
 # --- rooms --------------------------------------------------------------------
 
 
+# Room attributes and the column each comes from. A column missing from the
+# file leaves the attribute of an existing room as it is.
+ROOM_ATTRIBUTES = {"room_type": "type", "gender": "gender", "accessible": "accessible", "status": "status"}
+
+
 def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) -> None:
     if not _require_columns(table, ["building", "floor", "room", "capacity"], errors):
         return
@@ -143,7 +150,9 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) ->
         sa.select(Building).options(selectinload(Building.floors)))}
     rooms = {(r.building.code, r.number): r for r in db.session.scalars(
         sa.select(Room).options(selectinload(Room.beds), selectinload(Room.building)))}
+    present = set(table.headers)
     seen: dict[tuple[str, str], int] = {}
+    named_in_file: set[str] = set()  # new buildings an earlier row named
     parsed = []
     for number, cells in table.rows:
         row = RowReader(number, cells, errors)
@@ -167,16 +176,23 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) ->
                 row.error("room", _("room %(room)s of building %(building)s is also on row %(other)d",
                                     room=room_number, building=code, other=seen[key]))
             seen[key] = number
-            if code not in buildings and not fields["building_name"]:
+            if fields["building_name"]:
+                named_in_file.add(code)
+            elif code not in buildings and code not in named_in_file:
                 row.error("building", _("unknown building %(code)s (give a building_name to create it)", code=code))
         parsed.append((row, code, room_number, fields))
     if errors:
         return
+    policy_rows: dict[str, RowReader] = {}
     for row, code, room_number, fields in parsed:
-        _upsert_room(row, buildings, rooms, code, room_number, fields, report)
+        _upsert_room(row, buildings, rooms, code, room_number, fields, present, report, policy_rows)
+    db.session.flush()
+    for code, row in policy_rows.items():
+        for problem in _residents_who_do_not_fit(buildings[code]):
+            row.error("building_gender", problem)
 
 
-def _upsert_room(row, buildings, rooms, code, room_number, fields, report) -> None:
+def _upsert_room(row, buildings, rooms, code, room_number, fields, present, report, policy_rows) -> None:
     building = buildings.get(code)
     changed = False
     if building is None:
@@ -186,12 +202,11 @@ def _upsert_room(row, buildings, rooms, code, room_number, fields, report) -> No
         db.session.add(building)
         buildings[code] = building
     else:
-        building_changes = {}
         if fields["building_name"]:
-            building_changes["name"] = fields["building_name"]
-        if fields["building_gender"]:
-            building_changes["gender_policy"] = fields["building_gender"]
-        changed |= _apply(building, building_changes)
+            changed |= _apply(building, {"name": fields["building_name"]})
+        if fields["building_gender"] and _apply(building, {"gender_policy": fields["building_gender"]}):
+            changed = True
+            policy_rows.setdefault(code, row)
     floor = campus.get_or_create_floor(building, fields["floor"])
     room = rooms.get((code, room_number))
     created = room is None
@@ -199,27 +214,59 @@ def _upsert_room(row, buildings, rooms, code, room_number, fields, report) -> No
         room = Room(building=building, floor=floor, number=room_number)
         db.session.add(room)
         rooms[(code, room_number)] = room
-    changed |= _apply(room, dict(floor=floor, room_type=fields["room_type"], gender=fields["gender"],
-                                 accessible=fields["accessible"], status=fields["status"]))
+    attributes = {name: fields[name] for name, column in ROOM_ATTRIBUTES.items() if created or column in present}
+    changed |= _apply(room, {"floor": floor, **attributes})
     try:
         changed |= campus.set_capacity(room, fields["capacity"], fields["bed_type"])
     except ServiceError as error:
         row.error("capacity", str(error))
         return
     db.session.flush()
-    if room.gender is not None and _resident_genders(room) - {room.gender}:
-        row.error("gender", _("room %(room)s has residents of the other gender", room=room.code))
-        return
+    for column, problem in _room_problems(room):
+        row.error(column, problem)
     report.created += created
     report.updated += changed and not created
     report.unchanged += not changed and not created
 
 
-def _resident_genders(room: Room) -> set:
-    return {a.student.gender for a in residence.occupants_by_bed([room]).values()}
+def _room_problems(room: Room) -> list[tuple[str, str]]:
+    """What the room's new attributes break for the people living in it now."""
+    residents = [a.student for a in residence.occupants_by_bed([room]).values()]
+    problems = []
+    # A room's own gender; a building's is checked once for the whole building.
+    if room.gender is not None and any(s.gender != room.gender for s in residents):
+        problems.append(("gender", _("room %(room)s has residents of the other gender", room=room.code)))
+    if not room.accessible and any(s.needs_accessible for s in residents):
+        problems.append(("accessible", _("room %(room)s houses a student who needs an accessible room",
+                                         room=room.code)))
+    return problems
+
+
+def _residents_who_do_not_fit(building: Building) -> list[str]:
+    """After a building's gender policy changed: residents of the other gender in its ungendered rooms."""
+    if building.gender_policy == GenderPolicy.MIXED:
+        return []
+    misfits = db.session.scalars(
+        sa.select(Room.number).distinct()
+        .join(Bed, Bed.room_id == Room.id)
+        .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
+        .join(Student, Student.id == Assignment.student_id)
+        .where(Room.building_id == building.id, Room.gender.is_(None),
+               Student.gender != Gender(building.gender_policy.value))
+        .order_by(Room.number)
+    ).all()
+    if not misfits:
+        return []
+    return [_("building %(building)s cannot house only %(gender)s students: rooms %(rooms)s have others",
+              building=building.code, gender=building.gender_policy.label.lower(), rooms=", ".join(misfits))]
 
 
 # --- students -----------------------------------------------------------------
+
+
+# Student attributes and their columns; name and gender are always given.
+STUDENT_ATTRIBUTES = {"college": "college", "major": "major", "class_name": "class", "grade": "grade",
+                      "phone": "phone", "status": "status", "needs_accessible": "needs_accessible"}
 
 
 def _import_students(table: Table, report: ImportReport, errors: list[RowError]) -> None:
@@ -257,6 +304,7 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError])
     if errors:
         return
 
+    present = set(table.headers)
     placements = []
     for row, student_number, fields, target in parsed:
         student = existing.get(student_number)
@@ -264,12 +312,12 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError])
             student = Student(student_number=student_number, **fields)
             db.session.add(student)
             report.created += 1
-        elif _apply(student, fields):
+        elif _apply(student, {name: value for name, value in fields.items()
+                              if name not in STUDENT_ATTRIBUTES or STUDENT_ATTRIBUTES[name] in present}):
             report.updated += 1
         else:
             report.unchanged += 1
-        if target is not None:
-            placements.append((row, student, target))
+        placements.append((row, student, target))
     db.session.flush()
     _place_students(placements, report)
 
@@ -307,14 +355,24 @@ def _place_students(placements, report: ImportReport) -> None:
     """Move everyone whose target differs, as one change: all leave first, then all arrive.
 
     Leaving first lets a file swap two students, or fill a bed someone else vacates.
+    Residents who stay are checked against their room too (their record may
+    have changed); inactive residents keep their bed until staff act, and
+    the report lists them.
     """
-    moving = []
+    moving, staying = [], []
     for row, student, target in placements:
         current = residence.current_assignment(student)
         current_bed = current.bed if current else None
-        if current_bed is not None and (current_bed == target or current_bed.room == target):
-            continue  # already there
+        if target is None or (current_bed is not None and target in (current_bed, current_bed.room)):
+            if current is not None:
+                staying.append((row, student, current))
+            continue
         moving.append((row, student, target, current))
+    for row, student, current in staying:
+        for field, problem in residence.residency_problems(student, current.bed.room):
+            row.error(field, problem)
+        if student.status != StudentStatus.ACTIVE:
+            report.inactive_residents.append(f"{student.display} ({current.bed.code})")
     for _row, _student, _target, current in moving:
         if current is not None:
             residence.end_assignment(current, reason=_("import"))
