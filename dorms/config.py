@@ -23,6 +23,10 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def normalise_database_url(url: str) -> str:
     """Let people write postgresql:// and still get the psycopg 3 driver."""
     for prefix in ("postgresql://", "postgres://"):
@@ -49,6 +53,12 @@ def from_environment(instance_path: Path) -> dict:
         "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "BOOTSTRAP_SERVE_LOCAL": True,
+        # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust,
+        # so that rate limits see the real client address.
+        "DORMS_PROXY_COUNT": int(os.environ.get("DORMS_PROXY_COUNT", "0")),
+        # Served over HTTPS (as in production): cookies only travel encrypted.
+        "SESSION_COOKIE_SECURE": _flag("DORMS_SECURE_COOKIES"),
+        "REMEMBER_COOKIE_SECURE": _flag("DORMS_SECURE_COOKIES"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -1,10 +1,11 @@
 """Language and time zone selection, and the language switcher."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, request, session
 from flask_login import current_user
 
 from .config import SUPPORTED_LOCALES
+from .core.urls import local_target
 from .extensions import db
 
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
@@ -36,8 +37,4 @@ def set_language(code: str):
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    target = request.form.get("next") or request.referrer or ""
-    # Only ever return to a page of ours.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.index")
-    return redirect(target)
+    return redirect(local_target(request.form.get("next")))

@@ -38,11 +38,6 @@ def test_passwords_are_stored_hashed(create_user):
     assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
 
 
-def test_login_redirects_only_to_our_own_pages(client, create_user):
-    create_user("alice")
-    response = client.post("/login?next=https://evil.example/", data={"username": "alice", "password": PASSWORD})
-    assert response.headers["Location"] == "/"
-
 
 class TestRateLimit:
     @pytest.fixture
@@ -71,6 +66,21 @@ class TestRateLimit:
             client.post("/logout")
 
 
+class TestRateLimitBehindAProxy:
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "RATELIMIT_ENABLED": True, "DORMS_LOGIN_LIMIT": "3 per minute",
+                "DORMS_PROXY_COUNT": 1}
+
+    def test_the_limit_is_per_real_client_address(self, client):
+        def attempt(n, address):
+            return client.post("/login", data={"username": f"nobody{n}", "password": "nope"},
+                               headers={"X-Forwarded-For": address}).status_code
+
+        assert [attempt(n, "203.0.113.7") for n in range(4)] == [200, 200, 200, 429]
+        assert attempt(9, "198.51.100.1") == 200  # another student behind the same proxy
+
+
 class TestCsrf:
     @pytest.fixture
     def app_config(self, app_config):
@@ -79,3 +89,19 @@ class TestCsrf:
     def test_posts_without_a_token_are_refused(self, client, create_user):
         create_user("alice", role=Role.STAFF)
         assert client.post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 400
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example",
+                                    "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)", "evil"])
+def test_sign_in_and_language_switch_never_redirect_off_site(client, create_user, target):
+    create_user("alice")
+    response = client.post("/login", query_string={"next": target}, data={"username": "alice", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+    response = client.post("/language/en", data={"next": target})
+    assert response.headers["Location"] == "/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(client, create_user):
+    create_user("alice")
+    response = client.post("/login?next=/students/%3Fq%3D1", data={"username": "alice", "password": PASSWORD})
+    assert response.headers["Location"] == "/students/?q=1"

@@ -46,4 +46,6 @@ def test_the_chinese_catalogue_is_complete_and_consistent():
 
 @pytest.mark.parametrize("locale", ["zh_Hans_CN", "en"])
 def test_catalogues_are_compiled_by_the_build(locale):
-    assert (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo").exists(), "run `make translations`"
+    folder = TRANSLATIONS / locale / "LC_MESSAGES"
+    compiled, source = folder / "messages.mo", folder / "messages.po"
+    assert compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime, "run `make translations`"

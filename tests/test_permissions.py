@@ -100,3 +100,15 @@ def test_staff_see_everyone(campus, login):
         assert client.get(f"/students/{student.id}").status_code == 200
     for url in STAFF_PAGES:
         assert client.get(url).status_code == 200
+
+
+def test_students_and_counselors_see_roommates_names_only(campus, login, create_student):
+    roommate = create_student(class_name="英语2402", college="外国语学院", name="钱多多")
+    residence.assign(roommate, campus["room"].beds[1], reason="intake")
+    db.session.commit()
+    for who in ("student", "counselor"):
+        page = login(campus[who]).get(f"/students/{campus['mine'].id}").get_data(as_text=True)
+        assert "钱多多" in page and "英语2402" not in page and f"/students/{roommate.id}" not in page
+        login(campus[who]).post("/logout")
+    page = login(campus["staff"]).get(f"/students/{campus['mine'].id}").get_data(as_text=True)
+    assert "英语2402" in page and f"/students/{roommate.id}" in page

@@ -114,14 +114,17 @@ def test_lowering_capacity_never_drops_an_occupied_bed(create_room, create_stude
 
 
 def test_assignments_belong_to_the_running_term(create_room, create_student):
-    from datetime import date, timedelta
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from dorms.students.models import Term
 
-    today = date.today()
+    room = create_room(capacity=2)
+    student = create_student()
+    assert residence.assign(student, room.beds[0], reason="no term defined").term is None
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the campus calendar's day
     db.session.add_all([
         Term(code="past", name="past", starts_on=today - timedelta(days=400), ends_on=today - timedelta(days=200)),
-        Term(code="now", name="now", starts_on=today - timedelta(days=30), ends_on=today + timedelta(days=30)),
+        Term(code="now", name="now", starts_on=today, ends_on=today + timedelta(days=30)),
     ])
-    assignment = residence.assign(create_student(), create_room().beds[0], reason="intake")
-    assert assignment.term.code == "now"
+    assert residence.move(student, room.beds[1], reason="moved").term.code == "now"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..core.enums import Role
 from .models import AuditEntry
 
 ACTIONS = {
@@ -35,8 +36,9 @@ def describe(entry: AuditEntry) -> str:
         case "room.status":
             return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"), old=d.get("old"), new=d.get("new"))
         case "user.create":
-            return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"), role=d.get("role"),
-                     scopes=", ".join(d.get("scopes") or []))
+            return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"),
+                     role=Role(d["role"]).label if d.get("role") in Role._value2member_map_ else d.get("role"),
+                     scopes=", ".join((d.get("classes") or []) + (d.get("colleges") or [])))
         case "import.rooms" | "import.students":
             return _("%(file)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged",
                      file=d.get("file"), created=d.get("created"), updated=d.get("updated"),

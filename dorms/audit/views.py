@@ -16,7 +16,7 @@ from ..extensions import db
 from ..students.models import Student
 from .describe import ACTIONS, action_label, describe
 from .models import AuditEntry
-from ..core.forms import options
+from ..core.forms import known_choice, options, page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 100
@@ -38,7 +38,7 @@ def index():
     query = (sa.select(AuditEntry)
              .options(joinedload(AuditEntry.student), joinedload(AuditEntry.room))
              .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
-    if form.action.data:
+    if known_choice(form.action):
         query = query.where(AuditEntry.action == form.action.data)
     if form.actor.data:
         query = query.where(AuditEntry.actor_name == form.actor.data.strip().lower())
@@ -51,7 +51,7 @@ def index():
         query = query.where(AuditEntry.at >= datetime.combine(form.since.data, time.min, zone))
     if form.until.data and not form.until.errors:
         query = query.where(AuditEntry.at < datetime.combine(form.until.data + timedelta(days=1), time.min, zone))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     entries = list(db.session.scalars(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
     return render_template("audit/index.html", form=form, entries=entries[:PER_PAGE],
                            has_next=len(entries) > PER_PAGE, page=page,

@@ -31,5 +31,5 @@ def create_user(username: str, *, role: Role, password: str | None, display_name
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", student=student, username=user.username, role=role.value,
-                 scopes=list(classes) + list(colleges))
+                 classes=list(classes), colleges=list(colleges))
     return user

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..core.clock import utcnow
+from ..core.urls import local_target
 from ..extensions import db, limiter, login_username_key
 from . import backends
 from .forms import LoginForm
@@ -36,7 +37,7 @@ def login():
             login_user(user, remember=form.remember.data)
             user.last_login_at = utcnow()
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(local_target(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
@@ -45,9 +46,3 @@ def logout():
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("dashboard.index")

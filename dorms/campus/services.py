@@ -12,6 +12,7 @@ from ..core.enums import BedType, Gender, GenderPolicy, RoomStatus
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence.models import Assignment
+from ..students.models import Student
 from .models import Bed, Building, Campus, Floor, Room
 
 
@@ -47,7 +48,7 @@ class RoomRow:
 @dataclass
 class RoomFilters:
     building_id: int | None = None
-    gender: str | None = None  # "M", "F", or "any" for rooms without a gender of their own
+    gender: str | None = None  # "M" or "F": rooms that may take a student of this gender now
     room_type: str | None = None
     status: str | None = None
     free_only: bool = False
@@ -74,10 +75,21 @@ def search_rooms(filters: RoomFilters, *, limit: int = 500) -> list[RoomRow]:
     if filters.building_id:
         query = query.where(Room.building_id == filters.building_id)
     if filters.gender in (Gender.MALE.value, Gender.FEMALE.value):
-        # A room takes this gender when it or its building says so, or when nothing says otherwise.
+        gender = Gender(filters.gender)
+        # A room takes this gender when it or its building says so, or when nothing says
+        # otherwise and nobody of the other gender lives there now.
+        other_gender_resident = (
+            sa.select(Assignment.id)
+            .join(Bed, Bed.id == Assignment.bed_id)
+            .join(Student, Student.id == Assignment.student_id)
+            .where(Bed.room_id == Room.id, Assignment.ended_at.is_(None), Student.gender != gender)
+            .exists()
+        )
         query = query.where(
-            sa.or_(Room.gender == Gender(filters.gender),
-                   sa.and_(Room.gender.is_(None), Building.gender_policy.in_([GenderPolicy(filters.gender), GenderPolicy.MIXED])))
+            sa.or_(Room.gender == gender,
+                   sa.and_(Room.gender.is_(None), Building.gender_policy == GenderPolicy(gender.value)),
+                   sa.and_(Room.gender.is_(None), Building.gender_policy == GenderPolicy.MIXED,
+                           ~other_gender_resident))
         )
     if filters.room_type:
         query = query.where(Room.room_type == filters.room_type)

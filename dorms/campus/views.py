@@ -12,7 +12,7 @@ from ..students.models import Student
 from . import services
 from .forms import RoomSearchForm, RoomStatusForm
 from .models import Building
-from ..core.forms import options
+from ..core.forms import known_choice, options
 
 bp = Blueprint("campus", __name__)
 
@@ -46,8 +46,8 @@ def rooms():
     for_student = _student_being_placed()
     filters = services.RoomFilters(
         building_id=int(form.building.data) if (form.building.data or "").isdigit() else None,
-        gender=form.gender.data or None, room_type=form.room_type.data or None,
-        status=form.status.data or None, free_only=form.free.data,
+        gender=known_choice(form.gender), room_type=form.room_type.data or None,
+        status=known_choice(form.status), free_only=form.free.data,
         accessible_only=form.accessible.data, number=form.number.data,
     )
     return render_template("campus/rooms.html", form=form, rows=services.search_rooms(filters),

@@ -9,3 +9,17 @@ from wtforms.fields.choices import SelectChoice
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices; labels may be lazy strings."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+MAX_PAGE = 10_000
+
+
+def page_number(args) -> int:
+    """The ?page= argument, kept within sane bounds."""
+    return min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def known_choice(field) -> str | None:
+    """A select field's submitted value if it is one of its choices, else None (a hand-edited URL)."""
+    values = {choice.value for choice in field.choices}
+    return field.data if field.data and field.data in values else None

@@ -170,6 +170,13 @@ def move(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | No
     return assignment
 
 
+def place(student: Student, bed: Bed, *, reason: str, actor=None) -> Assignment:
+    """Put ``student`` in ``bed``: an assignment if they have no bed, else a move."""
+    if current_assignment(student) is None:
+        return assign(student, bed, reason=reason, actor=actor)
+    return move(student, bed, reason=reason, actor=actor)
+
+
 def vacate(student: Student, *, reason: str, actor=None) -> Assignment:
     existing = current_assignment(student)
     if existing is None:

@@ -29,18 +29,13 @@ def place(bed_id: int):
         flash(_("No student has the number %(number)s.", number=form.student_number.data), "danger")
         return redirect(back)
     try:
-        if services.current_assignment(student) is None:
-            services.assign(student, bed, reason=form.reason.data)
-            message = _("%(student)s now lives in %(bed)s.", student=student.display, bed=bed.code)
-        else:
-            services.move(student, bed, reason=form.reason.data)
-            message = _("%(student)s moved to %(bed)s.", student=student.display, bed=bed.code)
+        assignment = services.place(student, bed, reason=form.reason.data)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(back)
-    flash(message, "success")
+    flash(_("%(student)s now lives in %(bed)s.", student=student.display, bed=assignment.bed.code), "success")
     return redirect(back)
 
 

@@ -8,7 +8,7 @@ from ..core.enums import Role, StudentStatus
 from ..residence import services as residence
 from . import services
 from .forms import StudentSearchForm
-from ..core.forms import options
+from ..core.forms import known_choice, options, page_number
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
@@ -18,10 +18,10 @@ bp = Blueprint("students", __name__, url_prefix="/students")
 def index():
     form = StudentSearchForm(request.args, meta={"csrf": False})
     form.class_name.choices = options([("", "—")] + [(c, c) for c in services.class_names(current_user)])
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     filters = services.StudentFilters(
         text=form.q.data, class_name=form.class_name.data or None,
-        status=form.status.data or None, housed=form.housed.data or None,
+        status=known_choice(form.status), housed=known_choice(form.housed),
     )
     rows, total = services.search_students(current_user, filters, page=page)
     return render_template("students/index.html", form=form, rows=rows, total=total, page=page, per_page=50)
