@@ -1,7 +1,14 @@
 """Language and time zone selection, and the language switcher."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, has_request_context, redirect, request, session
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+    session,
+)
 from flask_login import current_user
 
 from .config import SUPPORTED_LOCALES

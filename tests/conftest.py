@@ -11,7 +11,6 @@ import os
 
 import pytest
 import sqlalchemy as sa
-
 from flask.testing import FlaskClient
 
 from dorms import create_app

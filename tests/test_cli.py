@@ -88,7 +88,7 @@ def test_a_bad_import_exits_non_zero_and_lists_rows(app, tmp_path):
 
 
 def test_user_create(app, create_student):
-    student = create_student("2024000001", status=StudentStatus.ACTIVE)
+    create_student("2024000001", status=StudentStatus.ACTIVE)
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["user", "create", "Boss", "--password", "long enough pw"])

@@ -5,12 +5,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from dorms.auth.models import User
 from dorms.campus.models import Floor, Room
 from dorms.core.clock import utcnow
 from dorms.core.enums import Role
 from dorms.extensions import db
 from dorms.residence.models import Assignment
-from dorms.auth.models import User
 
 
 def _assignment(student, bed, ended=False):

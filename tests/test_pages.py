@@ -54,7 +54,8 @@ def test_room_search_filters(staff_client, small_campus):
 def test_room_search_by_gender_skips_mixed_rooms_the_other_gender_lives_in(
         staff_client, create_building, create_room, create_student):
     mixed = create_building("X1")
-    taken_by_women, empty = create_room(mixed, "101"), create_room(mixed, "102")
+    taken_by_women = create_room(mixed, "101")
+    create_room(mixed, "102")
     residence.assign(create_student(gender=Gender.FEMALE), taken_by_women.beds[0], reason="intake")
     page = staff_client.get("/rooms?gender=M&free=y").get_data(as_text=True)
     assert ">X1-102<" in page and ">X1-101<" not in page

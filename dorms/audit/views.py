@@ -12,11 +12,11 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional
 
 from ..auth.access import staff_required
+from ..core.forms import known_choice, options, page_number
 from ..extensions import db
 from ..students.models import Student
 from .describe import ACTIONS, action_label, describe
 from .models import AuditEntry
-from ..core.forms import known_choice, options, page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 100

@@ -16,7 +16,8 @@ from ..students.models import Student
 from .models import Bed, Building, Campus, Floor, Room
 
 
-def _occupied_beds_by_room():
+def occupied_beds_by_room():
+    """Subquery (room_id, occupied): current occupants per room."""
     return (
         sa.select(Bed.room_id, sa.func.count(Assignment.id).label("occupied"))
         .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
@@ -58,7 +59,7 @@ class RoomFilters:
 
 def search_rooms(filters: RoomFilters, *, limit: int = 500) -> list[RoomRow]:
     """Rooms with their capacity and occupancy, in one query."""
-    occupied = _occupied_beds_by_room()
+    occupied = occupied_beds_by_room()
     capacity = _active_beds_by_room()
     capacity_col = sa.func.coalesce(capacity.c.capacity, 0)
     occupied_col = sa.func.coalesce(occupied.c.occupied, 0)
@@ -148,6 +149,10 @@ class OccupancyRow:
     @property
     def free(self) -> int:
         return self.beds - self.occupied - self.closed
+
+    @property
+    def gender_label(self) -> str:
+        return Gender(self.gender).label if self.gender else _("Any gender")
 
 
 def occupancy_by_building() -> list[OccupancyRow]:

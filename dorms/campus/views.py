@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from ..auth.access import staff_required
 from ..core.enums import RoomStatus
+from ..core.forms import known_choice, options
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.forms import PlaceForm
@@ -12,7 +13,6 @@ from ..students.models import Student
 from . import services
 from .forms import RoomSearchForm, RoomStatusForm
 from .models import Building
-from ..core.forms import known_choice, options
 
 bp = Blueprint("campus", __name__)
 

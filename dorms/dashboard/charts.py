@@ -22,7 +22,7 @@ COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
 
 def occupancy_chart(rows: list[OccupancyRow]) -> str:
     """A stacked horizontal bar per building and gender: occupied, free, closed."""
-    labels = [f"{row.building.code} {_gender_label(row.gender)}" for row in rows]
+    labels = [f"{row.building.code} {row.gender_label}" for row in rows]
     figure = Figure(figsize=(7, 0.45 * max(len(rows), 1) + 1.2), layout="constrained")
     axes = figure.subplots()
     left = [0] * len(rows)
@@ -41,7 +41,3 @@ def occupancy_chart(rows: list[OccupancyRow]) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
-
-
-def _gender_label(code: str) -> str:
-    return {"M": _("male"), "F": _("female")}.get(code, _("any"))

@@ -17,7 +17,13 @@ from ..audit import service as audit
 from ..auth.models import User
 from ..auth.services import create_user
 from ..campus.models import Bed, Building, Room
-from ..campus.services import get_or_create_campus, get_or_create_floor, set_capacity
+from ..campus.services import (
+    get_or_create_campus,
+    get_or_create_floor,
+    occupancy_by_building,
+    occupancy_totals,
+    set_capacity,
+)
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..residence.models import Assignment
@@ -111,20 +117,10 @@ def existing_logins() -> DemoLogins:
 
 def demo_counts() -> dict[str, int]:
     """Buildings, rooms, beds in use, students and free beds (open rooms, nobody in them)."""
-    current = sa.select(Assignment.id).where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))
-    free_beds = (
-        sa.select(sa.func.count(Bed.id))
-        .join(Room, Room.id == Bed.room_id)
-        .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN, ~current.exists())
-    )
+    totals = occupancy_totals(occupancy_by_building())
     count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
-    return {
-        "buildings": count(Building),
-        "rooms": count(Room),
-        "beds": db.session.scalar(sa.select(sa.func.count(Bed.id)).where(Bed.active.is_(True))),
-        "students": count(Student),
-        "free_beds": db.session.scalar(free_beds),
-    }
+    return {"buildings": count(Building), "rooms": count(Room), "beds": totals["beds"],
+            "students": count(Student), "free_beds": totals["free"]}
 
 
 # --- seeding -------------------------------------------------------------------

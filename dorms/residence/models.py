@@ -50,3 +50,12 @@ class Assignment(db.Model):
     @property
     def is_current(self) -> bool:
         return self.ended_at is None
+
+
+def current_assignment_alias():
+    """An Assignment alias and the ON clause joining it to Student as their current one.
+
+    For ``select(Student, current).outerjoin(current, on)``: everyone, with a bed or not.
+    """
+    current = sa.orm.aliased(Assignment)
+    return current, sa.and_(current.student_id == Student.id, current.ended_at.is_(None))

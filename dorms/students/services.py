@@ -10,7 +10,7 @@ from ..auth.access import visible_students_clause
 from ..campus.models import Bed, Room
 from ..core.enums import StudentStatus
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import Assignment, current_assignment_alias
 from .models import CounselorScope, Student
 
 
@@ -31,10 +31,10 @@ class StudentRow:
 
 def search_students(user, filters: StudentFilters, *, page: int = 1, per_page: int = 50):
     """Students ``user`` may see, with their current bed, in one query per page."""
-    current = sa.orm.aliased(Assignment)
+    current, is_current = current_assignment_alias()
     query = (
         sa.select(Student, current)
-        .outerjoin(current, sa.and_(current.student_id == Student.id, current.ended_at.is_(None)))
+        .outerjoin(current, is_current)
         .options(joinedload(current.bed).joinedload(Bed.room).joinedload(Room.building))
         .where(visible_students_clause(user))
         .order_by(Student.student_number)
@@ -104,10 +104,10 @@ class CounselorSummary:
 
 
 def counselor_summary(user) -> CounselorSummary:
-    current = sa.orm.aliased(Assignment)
+    current, is_current = current_assignment_alias()
     students, housed = db.session.execute(
         sa.select(sa.func.count(Student.id), sa.func.count(current.id))
-        .outerjoin(current, sa.and_(current.student_id == Student.id, current.ended_at.is_(None)))
+        .outerjoin(current, is_current)
         .where(visible_students_clause(user), Student.status == StudentStatus.ACTIVE)
     ).one()
     return CounselorSummary(list(user.scopes), students, housed)

@@ -5,10 +5,10 @@ from flask_login import current_user, login_required
 
 from ..auth.access import roles_required, visible_student_or_404
 from ..core.enums import Role, StudentStatus
+from ..core.forms import known_choice, options, page_number
 from ..residence import services as residence
 from . import services
 from .forms import StudentSearchForm
-from ..core.forms import known_choice, options, page_number
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 

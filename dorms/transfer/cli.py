@@ -8,7 +8,7 @@ from . import exporting, importing
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(importing.IMPORT_KINDS))
+@click.argument("kind", type=click.Choice(exporting.KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @with_appcontext
@@ -32,7 +32,7 @@ def import_cli(kind, file, dry_run):
 
 
 @click.command("export")
-@click.argument("kind", type=click.Choice(importing.IMPORT_KINDS))
+@click.argument("kind", type=click.Choice(exporting.KINDS))
 @click.option("--format", "file_format", type=click.Choice(exporting.FORMATS), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write; standard output when omitted.")

@@ -5,8 +5,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..campus.models import Bed, Building, Floor, Room
+from ..campus.services import occupied_beds_by_room
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import current_assignment_alias
 from ..students.models import Student
 from .tables import write_csv, write_xlsx
 
@@ -15,14 +16,12 @@ ROOM_HEADERS = ["building", "building_name", "campus", "building_gender", "floor
 STUDENT_HEADERS = ["student_number", "name", "gender", "college", "major", "class", "grade", "phone",
                    "status", "needs_accessible", "building", "room", "bed"]
 FORMATS = ("csv", "xlsx")
+KINDS = ("rooms", "students")
 
 
 def room_rows() -> list[list]:
-    occupied = dict(db.session.execute(
-        sa.select(Bed.room_id, sa.func.count(Assignment.id))
-        .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
-        .group_by(Bed.room_id)
-    ).all())
+    per_room = occupied_beds_by_room()
+    occupied = dict(db.session.execute(sa.select(per_room.c.room_id, per_room.c.occupied)).all())
     rooms = db.session.scalars(
         sa.select(Room)
         .join(Building, Building.id == Room.building_id).join(Floor, Floor.id == Room.floor_id)
@@ -44,10 +43,10 @@ def room_rows() -> list[list]:
 
 
 def student_rows() -> list[list]:
-    current = sa.orm.aliased(Assignment)
+    current, is_current = current_assignment_alias()
     query = (
         sa.select(Student, current)
-        .outerjoin(current, sa.and_(current.student_id == Student.id, current.ended_at.is_(None)))
+        .outerjoin(current, is_current)
         .options(joinedload(current.bed).joinedload(Bed.room).joinedload(Room.building))
         .order_by(Student.student_number)
     )

@@ -27,8 +27,6 @@ from ..students.models import Student
 from . import values
 from .tables import RowError, Table, TableError, read_table
 
-IMPORT_KINDS = ("rooms", "students")
-
 
 class ImportRejected(ServiceError):
     def __init__(self, errors: list[RowError]):
@@ -369,8 +367,8 @@ def _place_students(placements, report: ImportReport) -> None:
             continue
         moving.append((row, student, target, current))
     for row, student, current in staying:
-        for field, problem in residence.residency_problems(student, current.bed.room):
-            row.error(field, problem)
+        for column, problem in residence.residency_problems(student, current.bed.room):
+            row.error(column, problem)
         if student.status != StudentStatus.ACTIVE:
             report.inactive_residents.append(f"{student.display} ({current.bed.code})")
     for _row, _student, _target, current in moving:

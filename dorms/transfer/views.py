@@ -37,7 +37,7 @@ def import_page():
 @bp.get("/export/<kind>.<file_format>")
 @staff_required
 def export(kind: str, file_format: str):
-    if kind not in importing.IMPORT_KINDS or file_format not in exporting.FORMATS:
+    if kind not in exporting.KINDS or file_format not in exporting.FORMATS:
         abort(404)
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
     return Response(exporting.export(kind, file_format), mimetype=MIME_TYPES[file_format],
