@@ -34,7 +34,12 @@ def test_dashboard_counts_beds_occupied_free_and_closed(staff_client, small_camp
     page = staff_client.get("/").get_data(as_text=True)
     for key, value in {"beds": 12, "occupied": 4, "free": 6, "closed": 2}.items():
         assert f'data-testid="total-{key}">{value}<' in page, key
-    assert "<svg" in page
+    assert "<svg" in page and "in-closed-rooms" not in page
+    staff_client.post(f"/rooms/{small_campus[0].id}/status", data={"status": "closed", "reason": "repairs"})
+    page = staff_client.get("/").get_data(as_text=True)
+    for key, value in {"beds": 12, "occupied": 1, "free": 5, "closed": 6}.items():
+        assert f'data-testid="total-{key}">{value}<' in page, key
+    assert "3 residents still live in closed rooms" in page
 
 
 def test_room_search_filters(staff_client, small_campus):

@@ -143,8 +143,9 @@ class OccupancyRow:
     building: Building
     gender: str  # "M", "F" or "" (not yet decided)
     beds: int
-    occupied: int
-    closed: int
+    occupied: int  # in open rooms
+    closed: int  # beds in closed rooms
+    in_closed_rooms: int = 0  # residents still in closed rooms
 
     @property
     def free(self) -> int:
@@ -159,21 +160,24 @@ def occupancy_by_building() -> list[OccupancyRow]:
     """Beds, occupied, free and closed per building and gender, in one query.
 
     A bed in a closed room counts as closed, even while someone still
-    sleeps in it (they are occupied and closed: the room must be emptied).
+    sleeps in it; those residents are counted apart, as ``in_closed_rooms``:
+    they have to be moved.
     """
     gender = sa.func.coalesce(
         sa.cast(Room.gender, sa.String),
         sa.case((Building.gender_policy != GenderPolicy.MIXED, sa.cast(Building.gender_policy, sa.String)),
                 else_=""),
     )
-    is_closed = sa.case((Room.status == RoomStatus.CLOSED, 1), else_=0)
+    is_closed = Room.status == RoomStatus.CLOSED
+    is_occupied = Assignment.id.is_not(None)
     query = (
         sa.select(
             Building.id,
             gender.label("gender"),
             sa.func.count(Bed.id),
-            sa.func.sum(sa.case((sa.and_(Assignment.id.is_not(None), Room.status == RoomStatus.OPEN), 1), else_=0)),
-            sa.func.sum(is_closed),
+            sa.func.sum(sa.case((sa.and_(is_occupied, ~is_closed), 1), else_=0)),
+            sa.func.sum(sa.case((is_closed, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(is_occupied, is_closed), 1), else_=0)),
         )
         .select_from(Bed)
         .join(Room, Room.id == Bed.room_id)
@@ -184,8 +188,8 @@ def occupancy_by_building() -> list[OccupancyRow]:
     )
     by_id = {building.id: building for building in buildings()}
     rows = [
-        OccupancyRow(by_id[building_id], gender or "", int(beds), int(occupied_open), int(closed))
-        for building_id, gender, beds, occupied_open, closed in db.session.execute(query)
+        OccupancyRow(by_id[building_id], gender or "", int(beds), int(occupied), int(closed), int(in_closed))
+        for building_id, gender, beds, occupied, closed, in_closed in db.session.execute(query)
     ]
     return sorted(rows, key=lambda row: (row.building.code, row.gender))
 
@@ -196,6 +200,7 @@ def occupancy_totals(rows: list[OccupancyRow]) -> dict[str, int]:
         "occupied": sum(r.occupied for r in rows),
         "free": sum(r.free for r in rows),
         "closed": sum(r.closed for r in rows),
+        "in_closed_rooms": sum(r.in_closed_rooms for r in rows),
     }
 
 
