@@ -73,10 +73,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from .allocation.cli import allocation_cli
     from .auth.cli import user_cli
     from .demo.cli import demo_command
     from .transfer.cli import export_command, import_cli
 
+    app.cli.add_command(allocation_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(import_cli)

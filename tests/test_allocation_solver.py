@@ -1,0 +1,190 @@
+"""The solver, without Flask: hard constraints, locks, "do not room with", explanations, stability.
+
+Results are checked by the benchmark's own checker (../shared/allocation/check.py).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dorms.allocation.greedy import first_fit
+from dorms.allocation.problem import Instance, score
+from dorms.allocation.solver import explain_infeasibility, solve
+
+SHARED = Path(os.environ.get("DORMS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "allocation"
+
+
+def _load_checker():
+    path = SHARED / "check.py"
+    if not path.exists():
+        pytest.fail(f"the benchmark checker is missing: {path} (set DORMS_SHARED)")
+    spec = importlib.util.spec_from_file_location("spec_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def checker():
+    return _load_checker()
+
+
+def _generate(students: int, mode: str, seed: int) -> dict:
+    output = subprocess.run([sys.executable, str(SHARED / "gen.py"), "--students", str(students), "--mode", mode,
+                             "--seed", str(seed)], capture_output=True, check=True, text=True).stdout
+    return json.loads(output)
+
+
+def _check(checker, data: dict, solution) -> tuple[list[str], int]:
+    errors, terms, _counts, _bound = checker.score(data, solution.as_result())
+    return errors, sum(terms.values())
+
+
+# --- random small campuses --------------------------------------------------------
+
+
+@st.composite
+def campuses(draw):
+    rnd = random.Random(draw(st.integers(0, 10**6)))
+    rooms = []
+    for b in range(draw(st.integers(1, 3))):
+        for k in range(draw(st.integers(1, 4))):
+            rooms.append({"id": f"B{b}-{k}", "building": f"B{b}", "floor": 1,
+                          "capacity": rnd.choice([0, 1, 2, 4, 4, 6]), "gender": rnd.choice(["M", "F", None]),
+                          "accessible": rnd.random() < 0.3})
+    n = draw(st.integers(0, 18))
+    students = [{"id": f"S{i:02d}", "gender": rnd.choice("MF"), "class": f"C{rnd.randint(1, 3)}",
+                 "needs_accessible": rnd.random() < 0.1, "current_room": None, "locked": False,
+                 "wants_move": rnd.random() < 0.1, "preferences": rnd.sample([f"B{b}" for b in range(3)], rnd.randint(0, 2)),
+                 "roommates": [], "avoid": [], "lifestyle": rnd.choice([None, "early", "late"])} for i in range(n)]
+    data = {"rooms": rooms, "students": students}
+    # Last year's placement, valid by construction; some residents locked into it.
+    instance = Instance.from_dict(data)
+    placed, _ = first_fit(instance)
+    for s in students:
+        if s["id"] in placed and rnd.random() < 0.6:
+            s["current_room"] = placed[s["id"]]
+            s["locked"] = rnd.random() < 0.3
+    ids = [s["id"] for s in students]
+    for s in students:
+        if ids and rnd.random() < 0.3:
+            s["roommates"] = [rnd.choice(ids)]
+        if ids and rnd.random() < 0.15:
+            s["avoid"] = [rnd.choice(ids)]
+    locked_in = {s["id"]: s["current_room"] for s in students if s["locked"]}
+    for s in students:  # as gen.py: two students locked into one room cannot avoid each other
+        s["avoid"] = [o for o in s["avoid"] if not (s["id"] in locked_in and locked_in.get(o) == locked_in[s["id"]])]
+        s["roommates"] = [o for o in s["roommates"] if o != s["id"]]
+        s["avoid"] = [o for o in s["avoid"] if o != s["id"]]
+    # Closures after placement may strand residents: that is the reallocation case.
+    for room in rooms:
+        if rnd.random() < 0.1:
+            room["capacity"] = 0
+    for s in students:
+        if s["locked"] and next(r for r in rooms if r["id"] == s["current_room"])["capacity"] == 0:
+            s["locked"] = False
+    return data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(campuses())
+def test_no_hard_constraint_is_ever_broken(data):
+    checker = _load_checker()
+    solution = solve(Instance.from_dict(data), time_limit=1.0)
+    errors, objective = _check(checker, data, solution)
+    assert errors == []
+    assert objective == solution.objective
+    greedy_assignments, _ = first_fit(Instance.from_dict(data))
+    assert solution.objective <= score(Instance.from_dict(data), greedy_assignments).objective
+
+
+def test_locked_students_stay_and_avoid_pairs_are_apart(checker):
+    data = _generate(800, "reallocation", 2)
+    rooms = {r["id"]: r for r in data["rooms"]}
+    for n, s in enumerate(data["students"]):
+        room = rooms.get(s["current_room"])
+        if room and room["capacity"] > 0 and room["gender"] in (None, s["gender"]) and n % 5 == 0:
+            s["locked"] = True
+    locked = {s["id"]: s["current_room"] for s in data["students"] if s["locked"]}
+    for s in data["students"]:
+        s["avoid"] = [o for o in s["avoid"] if not (s["id"] in locked and locked.get(o) == locked[s["id"]])]
+    assert len(locked) > 20
+    solution = solve(Instance.from_dict(data), time_limit=3)
+    assert all(solution.assignments[sid] == room for sid, room in locked.items())
+    for s in data["students"]:
+        for other in s["avoid"]:
+            assert solution.assignments.get(s["id"]) != solution.assignments.get(other) or \
+                solution.assignments.get(s["id"]) is None
+    assert _check(checker, data, solution)[0] == []
+
+
+@pytest.mark.parametrize("mode", ["intake", "reallocation"])
+def test_it_beats_greedy_on_a_generated_campus(checker, mode):
+    data = _generate(800, mode, 2)
+    solution = solve(Instance.from_dict(data), time_limit=5)
+    errors, objective = _check(checker, data, solution)
+    assert errors == []
+    assert solution.method == "solver"
+    assert objective < 0.9 * solution.greedy_objective
+
+
+def test_same_input_and_seed_give_the_same_output():
+    data = _generate(800, "reallocation", 2)
+    first = solve(Instance.from_dict(data), time_limit=3, seed=4).as_result()
+    second = solve(Instance.from_dict(data), time_limit=3, seed=4).as_result()
+    assert first == second
+
+
+def test_resolving_an_unchanged_campus_moves_nobody():
+    data = _generate(500, "intake", 8)
+    placed = solve(Instance.from_dict(data), time_limit=3).assignments
+    for s in data["students"]:
+        s["current_room"] = placed.get(s["id"])
+    again = solve(Instance.from_dict(data), time_limit=3)
+    assert again.counts["moves"] == 0
+    assert again.assignments == placed
+
+
+def test_more_students_than_beds_is_explained_and_the_rest_placed(checker):
+    data = {"rooms": [{"id": "R1", "building": "B", "floor": 1, "capacity": 2, "gender": "F", "accessible": False}],
+            "students": [{"id": f"F{i}", "gender": "F", "class": "C"} for i in range(3)]
+            + [{"id": "M1", "gender": "M", "class": "C"}]}
+    solution = solve(Instance.from_dict(data), time_limit=1)
+    assert any("3 students of gender F but only 2 beds" in r for r in solution.explanations)
+    assert any("gender M but only 0 beds" in r for r in solution.explanations)
+    assert len(solution.assignments) == 2 and len(solution.unassigned) == 2
+    assert _check(checker, data, solution)[0] == []
+
+
+def test_impossible_locks_and_access_needs_are_explained():
+    data = {"rooms": [{"id": "R1", "building": "B", "floor": 1, "capacity": 2, "gender": None, "accessible": False},
+                      {"id": "R0", "building": "B", "floor": 1, "capacity": 0, "gender": None, "accessible": True}],
+            "students": [{"id": "A", "gender": "F", "class": "C", "current_room": "R1", "locked": True, "avoid": ["B"]},
+                         {"id": "B", "gender": "F", "class": "C", "current_room": "R1", "locked": True},
+                         {"id": "X", "gender": "M", "class": "C", "needs_accessible": True}]}
+    reasons = explain_infeasibility(Instance.from_dict(data))
+    assert any("A and B are both locked into room R1" in r for r in reasons)
+    assert any("need an accessible room but only 0" in r for r in reasons)
+    solution = solve(Instance.from_dict(data), time_limit=1)
+    assert "X" in solution.unassigned and "B" in solution.unassigned
+
+
+def test_the_cli_writes_a_result_check_py_accepts(app, tmp_path, checker):
+    data = _generate(300, "intake", 3)
+    instance_file, result_file = tmp_path / "inst.json", tmp_path / "result.json"
+    instance_file.write_text(json.dumps(data))
+    outcome = app.test_cli_runner().invoke(args=["allocation", "solve", str(instance_file), "-o", str(result_file),
+                                                 "--time-limit", "3", "--seed", "1"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "objective" in outcome.output and "greedy" in outcome.output
+    errors, terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
+    assert errors == []
