@@ -188,3 +188,13 @@ def test_the_cli_writes_a_result_check_py_accepts(app, tmp_path, checker):
     assert "objective" in outcome.output and "greedy" in outcome.output
     errors, terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
     assert errors == []
+
+
+def test_the_solver_runs_without_the_web_app(tmp_path, checker):
+    data = _generate(300, "intake", 3)
+    instance_file, result_file = tmp_path / "inst.json", tmp_path / "result.json"
+    instance_file.write_text(json.dumps(data))
+    subprocess.run([sys.executable, "-m", "dorms.allocation", "solve", str(instance_file), "-o", str(result_file),
+                    "--time-limit", "2", "--quiet"], check=True, capture_output=True)
+    errors, _terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
+    assert errors == []
