@@ -77,16 +77,8 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     # Budgets are shares of the limit, not of what is left: the answer must not depend on the clock.
     groups = _groups(instance, state, free)
     split = _choose_buildings(instance, state, groups)
-    report("rooms", 0.4)
-    leftovers: list[Student] = []
-    buildings = sorted(split)
-    for number, building in enumerate(buildings):
-        # Each building's share of the limit is fixed in advance (the answer must not depend
-        # on the clock); past the limit, the remaining buildings get only a moment each.
-        overdue = time.monotonic() - started > 0.9 * time_limit
-        leftovers += _fill_building(instance, state, building, split[building],
-                                    0.05 if overdue else 0.6 * time_limit / len(buildings), seed)
-        report("rooms", 0.4 + 0.5 * (number + 1) / len(buildings))
+    report("rooms", 0.3)
+    leftovers = _plan_and_seat(instance, state, split, time_limit, started, seed, report)
     leftovers += [s for g in groups for u in g.unplaced for s in u]
     _, still = first_fit(instance, state, leftovers)
     unassigned = sorted(set(still) | unplaceable)
@@ -104,6 +96,76 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
         greedy_objective=greedy_score.objective, method=method, explanations=explanations,
         seconds=time.monotonic() - started,
     )
+
+
+# --- rooms ---------------------------------------------------------------------------
+
+
+def _plan_and_seat(instance: Instance, state: Occupancy, split, time_limit: float, started: float, seed: int,
+                   report: Progress) -> list[Student]:
+    """Plan every building, improve pairs of buildings by letting parts move between them, then seat.
+
+    Budgets are fixed shares of the limit (the answer must not depend on the
+    clock); past the limit, what is left gets only a moment.
+    """
+    w = instance.weights
+    buildings = sorted(split)
+    parts = {b: [Part(group, units, b) for group, units in split[b]] for b in buildings}
+    presence: dict[str, set[str]] = defaultdict(set)
+    for sid, room_id in state.assignments.items():
+        presence[instance.room_by_id[room_id].building].add(instance.student_by_id[sid].class_)
+    for b in buildings:
+        presence[b] |= {part.group.class_ for part in parts[b]}
+
+    def overdue() -> bool:
+        return time.monotonic() - started > 0.9 * time_limit
+
+    def terms(part: Part, building: str) -> int:
+        preference = sum(_rank(s, building) for u in part.units for s in u if s.preferences)
+        return 10 * w["class_building"] * (part.group.class_ not in presence[building]) \
+            + 10 * w["preference"] * preference
+
+    cost: dict[str, int] = {}
+    unplanned: list[Student] = []
+    for number, b in enumerate(buildings):
+        found = _plan(instance, state, [b], parts[b], presence, 0.05 if overdue() else 0.25 * time_limit / len(buildings), seed)
+        if found is None:
+            unplanned += [s for part in parts[b] for u in part.units for s in u]
+            parts[b] = []
+            found = 0
+        cost[b] = found
+        report("rooms", 0.3 + 0.3 * (number + 1) / len(buildings))
+
+    genders = {b: {g for g in ("M", "F") if any(state.gender[r.id] in (None, g) and state.free[r.id] > 0
+                                                for r in instance.rooms if r.building == b)} for b in buildings}
+    pairs = [(b1, b2) for i, b1 in enumerate(buildings) for b2 in buildings[i + 1:] if genders[b1] & genders[b2]]
+    size = {b: max(1, sum(p.size for p in parts[b])) for b in buildings}
+    pairs.sort(key=lambda pair: (-(cost[pair[0]] / size[pair[0]] + cost[pair[1]] / size[pair[1]]), pair))
+    step = 0.5
+    for number, (b1, b2) in enumerate(pairs[:max(1, int(0.4 * time_limit / step))]):
+        if overdue():
+            break
+        group_parts = parts[b1] + parts[b2]
+        snapshot = [(p.building, dict(p.own), p.rest) for p in group_parts]
+        before = cost[b1] + cost[b2] + sum(terms(p, p.building) for p in group_parts)
+        after = _plan(instance, state, [b1, b2], group_parts, presence, step, seed)
+        if after is None or after >= before:
+            for p, (building, own, rest) in zip(group_parts, snapshot):
+                p.building, p.own, p.rest = building, own, rest
+            continue
+        parts[b1] = [p for p in group_parts if p.building == b1]
+        parts[b2] = [p for p in group_parts if p.building == b2]
+        for b in (b1, b2):
+            presence[b] = {instance.student_by_id[sid].class_ for sid, r in state.assignments.items()
+                           if instance.room_by_id[r].building == b} | {p.group.class_ for p in parts[b]}
+            found = _plan(instance, state, [b], parts[b], presence, 0.2, seed)
+            cost[b] = found if found is not None else cost[b]
+        report("rooms", 0.6 + 0.3 * number / max(1, len(pairs)))
+
+    leftovers = list(unplanned)
+    for b in buildings:
+        leftovers += _seat_building(instance, state, b, parts[b])
+    return leftovers
 
 
 # --- explanations ------------------------------------------------------------------
@@ -298,13 +360,14 @@ def _choose_buildings(instance: Instance, state: Occupancy, groups: list[Group]
         return (w["class_building"] * (group.class_ not in present[building])
                 + w["preference"] * sum(_rank(s, building) for s in members if s.preferences))
 
-    def room_for(group: Group, building: str) -> int:
-        return beds[building][group.gender] + beds[building][None] - SPARE_BEDS
+    def room_for(group: Group, building: str, spare: int | None = None) -> int:
+        return beds[building][group.gender] + beds[building][None] - (SPARE_BEDS if spare is None else spare)
 
-    def take(group: Group, building: str, count: int) -> None:
-        own = min(count + SPARE_BEDS, beds[building][group.gender])
+    def take(group: Group, building: str, count: int, spare: int | None = None) -> None:
+        spare = SPARE_BEDS if spare is None else spare
+        own = min(count + spare, beds[building][group.gender])
         beds[building][group.gender] -= own
-        beds[building][None] -= count + SPARE_BEDS - own
+        beds[building][None] -= count + spare - own
 
     costs = {(gi, b): cost(g, b) for gi, g in enumerate(groups) for b in buildings}
     counts: dict[int, dict[str, int]] = {}
@@ -324,12 +387,13 @@ def _choose_buildings(instance: Instance, state: Occupancy, groups: list[Group]
             take(group, whole[0], group.size)
             counts[gi] = {whole[0]: group.size}
             continue
+        # No building takes the whole group with beds to spare: split it, without spares.
         need, counts[gi] = group.size, {}
-        for b in sorted(buildings, key=lambda b: (-room_for(group, b), costs[gi, b], b)):
-            n = min(need, room_for(group, b))
+        for b in sorted(buildings, key=lambda b: (-room_for(group, b, 0), costs[gi, b], b)):
+            n = min(need, room_for(group, b, 0))
             if n <= 0:
                 break
-            take(group, b, n)
+            take(group, b, n, 0)
             counts[gi][b] = n
             need -= n
             if need == 0:
@@ -397,112 +461,164 @@ def _split_group(group: Group, counts: dict[str, int], result) -> None:
 # --- stage 4 and 5: rooms and beds ---------------------------------------------------------
 
 
-def _fill_building(instance: Instance, state: Occupancy, building: str,
-                   parts: list[tuple[Group, list[list[Student]]]], seconds: float, seed: int) -> list[Student]:
-    """Give each group whole rooms of its own, the rest shares; then seat people. Returns those left over.
+@dataclass
+class Part:
+    """Some of a group's units, planned into one building."""
 
-    Rooms with the same free beds, gender and classes already inside are
-    interchangeable, so the model counts rooms per type: tiny, solved to
-    optimality. A group's own rooms cost one (class, room) pair each (none
-    where its class already lives); whoever does not fill a room of their
-    own goes to a shared room, which costs about one and a half pairs.
-    """
-    w = instance.weights
-    rooms = [r for r in instance.rooms if r.building == building and state.free[r.id] > 0 and not r.accessible]
+    group: Group
+    units: list[list[Student]]
+    building: str
+    own: dict[tuple, int] = field(default_factory=dict)  # room type -> rooms of its own
+    rest: int = 0  # people for shared rooms
+
+    @property
+    def size(self) -> int:
+        return sum(len(u) for u in self.units)
+
+
+def _room_types(instance: Instance, state: Occupancy, building: str) -> dict[tuple, list[str]]:
+    """Interchangeable rooms: same free beds, gender and classes already inside."""
     types: dict[tuple, list[str]] = defaultdict(list)
+    rooms = [r for r in instance.rooms if r.building == building and state.free[r.id] > 0 and not r.accessible]
     for room in sorted(rooms, key=lambda r: (r.floor, r.id)):
         key = (state.free[room.id], state.gender[room.id] or "", tuple(sorted(state.classes[room.id])))
         types[key].append(room.id)
-    keys = sorted(types)
-    model = cp_model.CpModel()
-    own, shared, rest, spill, excess = {}, {}, {}, {}, {}
-    largest = max((key[0] for key in keys), default=1)
-    for pi, (group, units) in enumerate(parts):
-        size = sum(len(u) for u in units)
-        seated = []
-        for ti, (cap, gender, _classes) in enumerate(keys):
-            if gender in ("", group.gender):
-                own[pi, ti] = model.new_int_var(0, min(len(types[keys[ti]]), size), f"n{pi}_{ti}")
-                seated.append((own[pi, ti], cap))
-        inside = model.new_int_var(0, size, f"in{pi}")
-        model.add(inside <= sum(n * cap for n, cap in seated))
-        model.add(inside >= sum(n for n, _cap in seated))  # an own room is never empty
-        rest[pi] = model.new_int_var(0, size, f"r{pi}")
-        model.add(inside + rest[pi] == size)
-        spill[pi] = model.new_bool_var(f"s{pi}")
-        model.add(rest[pi] <= size * spill[pi])
-        # Beyond a remainder (less than a room), sharing costs a room's worth of pairs per few people.
-        excess[pi] = model.new_int_var(0, size, f"e{pi}")
-        model.add(excess[pi] >= rest[pi] - (largest - 1))
-    for ti, key in enumerate(keys):
-        cap, gender, _classes = key
-        for g in ("M", "F") if gender == "" else (gender,):
-            shared[ti, g] = model.new_int_var(0, len(types[key]), f"sh{ti}{g}")
-        model.add(sum(v for (_pi, t), v in own.items() if t == ti)
-                  + sum(v for (t, _g), v in shared.items() if t == ti) <= len(types[key]))
-    for g in ("M", "F"):
-        model.add(sum(shared[ti, g] * keys[ti][0] for ti in range(len(keys)) if (ti, g) in shared)
-                  >= sum(rest[pi] for pi, (group, _u) in enumerate(parts) if group.gender == g))
+    return types
+
+
+def _plan(instance: Instance, state: Occupancy, buildings: list[str], parts: list[Part],
+          presence: dict[str, set[str]], seconds: float, seed: int) -> int | None:
+    """Plan ``parts`` into ``buildings`` (one, or two they may move between); returns the cost in tenths.
+
+    Rooms of one type are interchangeable, so the model counts rooms per type.
+    A part's own rooms cost one (class, room) pair each (none where its class
+    already lives); whoever does not fill a room of their own goes to a shared
+    room: a pair for the part, half a pair for the room. With two buildings,
+    a part also pays its building's (class, building) pair and preference
+    ranks. Updates the parts when it finds a plan no worse than theirs.
+    """
+    w = instance.weights
     pair = 10 * w["class_room"]
-    objective = [(0 if parts[pi][0].class_ in keys[ti][2] else pair) * n for (pi, ti), n in own.items()]
-    # Sharing: each group that spills appears in at least one shared room, and a shared room
-    # holds one pair per class inside (about two): a pair per spilling group, half per room.
-    objective += [pair * flag for flag in spill.values()]
-    objective += [(pair // 2) * n for n in shared.values()]
-    objective += [(pair // 3) * n for n in excess.values()]
-    objective += list(rest.values())  # fill own rooms before sharing
+    types = {b: _room_types(instance, state, b) for b in buildings}
+    keys = {b: sorted(types[b]) for b in buildings}
+    model = cp_model.CpModel()
+    objective = []
+    at, own, rest = {}, {}, {}
+    for pi, part in enumerate(parts):
+        size = part.size
+        for b in buildings:
+            at[pi, b] = model.new_bool_var(f"at{pi}{b}") if len(buildings) > 1 else 1
+        if len(buildings) > 1:
+            model.add_exactly_one(at[pi, b] for b in buildings)
+        for b in buildings:
+            largest = max((key[0] for key in keys[b]), default=1)
+            seated = []
+            for ti, key in enumerate(keys[b]):
+                if key[1] in ("", part.group.gender):
+                    own[pi, b, ti] = model.new_int_var(0, min(len(types[b][key]), size), f"n{pi}{b}{ti}")
+                    seated.append((own[pi, b, ti], key[0]))
+                    objective.append((0 if part.group.class_ in key[2] else pair) * own[pi, b, ti])
+            inside = model.new_int_var(0, size, f"in{pi}{b}")
+            rest[pi, b] = model.new_int_var(0, size, f"r{pi}{b}")
+            model.add(inside + rest[pi, b] == size * at[pi, b])
+            model.add(inside <= sum(n * cap for n, cap in seated))
+            model.add(inside >= sum(n for n, _cap in seated))  # an own room is never empty
+            spill = model.new_bool_var(f"s{pi}{b}")
+            model.add(rest[pi, b] <= size * spill)
+            excess = model.new_int_var(0, size, f"e{pi}{b}")
+            model.add(excess >= rest[pi, b] - (largest - 1))
+            objective += [pair * spill, (pair // 3) * excess, rest[pi, b]]
+            if len(buildings) > 1:
+                new_pair = part.group.class_ not in presence[b]
+                preference = sum(_rank(s, b) for u in part.units for s in u if s.preferences)
+                objective.append((10 * w["class_building"] * new_pair + 10 * w["preference"] * preference)
+                                 * at[pi, b])
+    shared = {}
+    for b in buildings:
+        for ti, key in enumerate(keys[b]):
+            for g in ("M", "F") if key[1] == "" else (key[1],):
+                shared[b, ti, g] = model.new_int_var(0, len(types[b][key]), f"sh{b}{ti}{g}")
+                objective.append((pair // 2) * shared[b, ti, g])
+            model.add(sum(v for (_pi, bb, t), v in own.items() if bb == b and t == ti)
+                      + sum(v for (bb, t, _g), v in shared.items() if bb == b and t == ti)
+                      <= len(types[b][key]))
+        for g in ("M", "F"):
+            model.add(sum(shared[b, ti, g] * keys[b][ti][0] for ti in range(len(keys[b])) if (b, ti, g) in shared)
+                      >= sum(rest[pi, b] for pi, part in enumerate(parts) if part.group.gender == g))
     model.minimize(sum(objective))
-    _hint_room_types(model, parts, keys, types, own, shared, rest, spill)
+    _hint_plan(model, parts, buildings, keys, types, at, own, rest, shared)
     solver = _solver(seconds, seed)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return [s for _g, units in parts for u in units for s in u]
-    pools = {key: list(ids) for key, ids in types.items()}
-    spilled: list[list[Student]] = []
-    for pi, (group, units) in enumerate(parts):
-        mine = []
-        for ti, key in enumerate(keys):
-            if (pi, ti) in own:
-                mine += [pools[key].pop(0) for _ in range(solver.value(own[pi, ti]))]
-        inside = sum(len(u) for u in units) - solver.value(rest[pi])
-        spilled += _seat(instance, state, units, {r: state.free[r] for r in mine}, inside)
-    leftovers = []
-    for g in ("M", "F"):
-        rooms_left = [r for key in keys for r in pools[key] if state.gender[r] in (None, g)]
-        leftovers += _seat_shared(instance, state, [u for u in spilled if u[0].gender == g], rooms_left)
-    return leftovers
+        return None
+    for pi, part in enumerate(parts):
+        part.building = next(b for b in buildings if solver.value(at[pi, b]))
+        b = part.building
+        part.own = {keys[b][ti]: solver.value(own[pi, b, ti]) for ti in range(len(keys[b]))
+                    if (pi, b, ti) in own and solver.value(own[pi, b, ti])}
+        part.rest = solver.value(rest[pi, b])
+    return round(solver.objective_value)
 
 
-def _hint_room_types(model, parts, keys, types, own, shared, rest, spill) -> None:
-    """A feasible start: largest groups first take the largest rooms they fill; the remainders share."""
-    available = [len(types[key]) for key in keys]
-    by_size = sorted(range(len(parts)), key=lambda pi: -sum(len(u) for u in parts[pi][1]))
-    taken = defaultdict(int)
-    remainder = {}
-    for pi in by_size:
-        group, units = parts[pi]
-        need = sum(len(u) for u in units)
-        for ti in sorted((t for t in range(len(keys)) if (pi, t) in own), key=lambda t: -keys[t][0]):
-            while need >= keys[ti][0] > 0 and available[ti] > 0:
-                available[ti] -= 1
-                taken[pi, ti] += 1
-                need -= keys[ti][0]
-        remainder[pi] = need
-    sharing = defaultdict(int)
-    for g in ("M", "F"):
-        need = sum(remainder[pi] for pi in remainder if parts[pi][0].gender == g)
-        for ti in sorted((t for t in range(len(keys)) if (t, g) in shared), key=lambda t: -keys[t][0]):
-            while need > 0 and available[ti] > 0:
-                available[ti] -= 1
-                sharing[ti, g] += 1
-                need -= keys[ti][0]
+def _hint_plan(model, parts, buildings, keys, types, at, own, rest, shared) -> None:
+    """The parts' current plans where they have one, else largest parts first into the largest rooms."""
+    available = {(b, key): len(types[b][key]) for b in buildings for key in keys[b]}
+    taken: dict[tuple, int] = defaultdict(int)
+    rest_of: dict[int, int] = {}
+    for pi, part in sorted(enumerate(parts), key=lambda item: (-item[1].size, item[0])):
+        b = part.building
+        if len(buildings) > 1:
+            for other in buildings:
+                model.add_hint(at[pi, other], 1 if other == b else 0)
+        plan: dict[tuple, int] = {}
+        left = part.size
+        wanted = sorted(part.own.items()) if part.own else []
+        for key, n in wanted:
+            while n > 0 and left > 0 and available.get((b, key), 0) - plan.get(key, 0) > 0:
+                plan[key] = plan.get(key, 0) + 1
+                left -= min(left, key[0])
+                n -= 1
+        if not part.own:
+            for key in sorted(keys[b], key=lambda k: -k[0]):
+                if key[1] not in ("", part.group.gender):
+                    continue
+                while left >= key[0] > 0 and available[b, key] - plan.get(key, 0) > 0:
+                    plan[key] = plan.get(key, 0) + 1
+                    left -= key[0]
+        for key, n in plan.items():
+            available[b, key] -= n
+            taken[pi, b, keys[b].index(key)] = n
+        rest_of[pi] = left
+        model.add_hint(rest[pi, b], left)
     for key, var in own.items():
         model.add_hint(var, taken[key])
+    sharing: dict[tuple, int] = defaultdict(int)
+    for b in buildings:
+        for g in ("M", "F"):
+            need = sum(rest_of[pi] for pi, p in enumerate(parts) if p.building == b and p.group.gender == g)
+            for ti in sorted(range(len(keys[b])), key=lambda t: (-keys[b][t][0], t)):
+                while need > 0 and (b, ti, g) in shared and available[b, keys[b][ti]] > 0:
+                    available[b, keys[b][ti]] -= 1
+                    sharing[b, ti, g] += 1
+                    need -= keys[b][ti][0]
     for key, var in shared.items():
         model.add_hint(var, sharing[key])
-    for pi, var in rest.items():
-        model.add_hint(var, remainder[pi])
-        model.add_hint(spill[pi], 1 if remainder[pi] else 0)
+
+
+def _seat_building(instance: Instance, state: Occupancy, building: str, parts: list[Part]) -> list[Student]:
+    """Seat the planned parts: own rooms first, then the shared ones. Returns who did not fit."""
+    pools = {key: list(ids) for key, ids in _room_types(instance, state, building).items()}
+    spilled: list[list[Student]] = []
+    for part in parts:
+        mine = []
+        for key, n in sorted(part.own.items()):
+            mine += [pools[key].pop(0) for _ in range(min(n, len(pools.get(key, []))))]
+        spilled += _seat(instance, state, part.units, {r: state.free[r] for r in mine}, part.size - part.rest)
+    leftovers = []
+    for g in ("M", "F"):
+        rooms_left = [r for ids in pools.values() for r in ids if state.gender[r] in (None, g)]
+        leftovers += _seat_shared(instance, state, [u for u in spilled if u[0].gender == g], rooms_left)
+    return leftovers
 
 
 def _seat_shared(instance: Instance, state: Occupancy, units: list[list[Student]],
