@@ -1,23 +1,27 @@
 """The allocation solver: pure data in (an Instance), data out (a Solution).
 
-Shape (each stage small enough for CP-SAT on a laptop-sized machine):
+Shape (each stage small enough for a laptop-sized machine):
 
 1. **Fix** who stays: locked students, and residents whose room still fits
-   them (moving one costs more than anything it could gain).
+   them (moving one costs more than anything it could gain). Students who
+   need an accessible room, and those whose mutual roommate lives in a room
+   with a free bed, are placed next.
 2. **Units**: students who asked for each other (mutually) move as one unit;
-   a unit travels with its class.
-3. **Buildings**: a CP-SAT model gives each (class, gender) group one
-   building, or splits it, trading class-per-building, preference rank and
-   capacity.
-4. **Rooms**: per building, a CP-SAT model decides how many of each group
-   go in each room, minimising (class, room) pairs.
+   a unit travels with its class. Groups are (class, gender).
+3. **Buildings, room-aware**: largest groups first, each group reserves the
+   empty rooms (by capacity: 4, 6, 8) it fills best, in the building where
+   rooms, spare beds, its (class, building) pair and its preferences cost least.
+4. **Rooms**: per building, CP-SAT re-plans how many rooms of each type each
+   group gets and who shares (rooms of one type are interchangeable, so the
+   model is small); then pairs of buildings are re-planned jointly, groups
+   free to move between them, and kept when cheaper.
 5. **Beds**: units are packed into their group's rooms, singles sorted by
-   lifestyle; "do not room with" pairs are separated.
+   lifestyle; remainders share rooms, classmates together.
 
-The first-fit result is computed first: it is the hint's yardstick and the
-fallback, so the answer is never worse than greedy, and whoever a stage
-could not place is placed first-fit. Same input and seed, same output:
-CP-SAT runs on one worker with a deterministic time budget.
+The first-fit result is computed first: it is the fallback, so the answer is
+never worse than greedy, and whoever a stage could not place is placed
+first-fit. Same input and seed, same output: CP-SAT runs on one worker with
+deterministic time budgets fixed in advance.
 """
 from __future__ import annotations
 
@@ -32,9 +36,8 @@ from .greedy import Occupancy, first_fit
 from .problem import Instance, Student, score
 
 Progress = Callable[[str, float], None]
-# Beds a group keeps spare in each building it gets, so that it can fill rooms of its own
-# (rooms hold 4, 6 or 8) instead of sending its remainder to share a room with another class.
-SPARE_BEDS = 2
+# A group may leave up to this many people to shared rooms rather than take a room for them.
+MAX_REMAINDER = 3
 
 
 @dataclass
@@ -76,9 +79,9 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     report("buildings", 0.1)
     # Budgets are shares of the limit, not of what is left: the answer must not depend on the clock.
     groups = _groups(instance, state, free)
-    split = _choose_buildings(instance, state, groups)
+    parts = _pack_rooms(instance, state, groups)
     report("rooms", 0.3)
-    leftovers = _plan_and_seat(instance, state, split, time_limit, started, seed, report)
+    leftovers = _plan_and_seat(instance, state, parts, time_limit, started, seed, report)
     leftovers += [s for g in groups for u in g.unplaced for s in u]
     _, still = first_fit(instance, state, leftovers)
     unassigned = sorted(set(still) | unplaceable)
@@ -101,16 +104,15 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
 # --- rooms ---------------------------------------------------------------------------
 
 
-def _plan_and_seat(instance: Instance, state: Occupancy, split, time_limit: float, started: float, seed: int,
-                   report: Progress) -> list[Student]:
+def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[Part]], time_limit: float,
+                   started: float, seed: int, report: Progress) -> list[Student]:
     """Plan every building, improve pairs of buildings by letting parts move between them, then seat.
 
     Budgets are fixed shares of the limit (the answer must not depend on the
     clock); past the limit, what is left gets only a moment.
     """
     w = instance.weights
-    buildings = sorted(split)
-    parts = {b: [Part(group, units, b) for group, units in split[b]] for b in buildings}
+    buildings = sorted(parts)
     presence: dict[str, set[str]] = defaultdict(set)
     for sid, room_id in state.assignments.items():
         presence[instance.room_by_id[room_id].building].add(instance.student_by_id[sid].class_)
@@ -327,135 +329,154 @@ def _split_unit(members: list[Student], avoid: dict[str, set[str]], biggest: int
     return units
 
 
-# --- stage 3: buildings -------------------------------------------------------------
+# --- stage 3: buildings, room-aware -------------------------------------------------------------
 
 
-def _free_beds_by_building(instance: Instance, state: Occupancy) -> dict[str, dict[str | None, int]]:
-    beds: dict[str, dict[str | None, int]] = defaultdict(lambda: {"M": 0, "F": 0, None: 0})
-    for room in instance.rooms:
-        if state.free[room.id] > 0 and not room.accessible:
-            beds[room.building][state.gender[room.id]] += state.free[room.id]
-    return beds
+def _pack_rooms(instance: Instance, state: Occupancy, groups: list[Group]) -> dict[str, list[Part]]:
+    """Room-aware building choice: each group reserves the empty rooms it fills best.
 
-
-def _choose_buildings(instance: Instance, state: Occupancy, groups: list[Group]
-                      ) -> dict[str, list[tuple[Group, list[list[Student]]]]]:
-    """Give each group's units to buildings; returns building -> [(group, units)].
-
-    Regret-first greedy: the group that would lose most by not getting its best
-    building chooses first; a group takes one building whole when one has room
-    (keeping a spare bed, so an odd-sized group can still fill rooms of its own),
-    else it is split over the buildings with most room. Then pairs of groups of
-    one gender swap buildings while that lowers the cost.
+    Largest groups first (they are the hardest to pack), each group takes the
+    building where its cost is lowest: a (class, building) pair, preference
+    ranks, a (class, room) pair per room, spare beds used, and a share for a
+    remainder left to shared rooms. A group no building holds whole is split
+    over the buildings with most room.
     """
     w = instance.weights
-    beds = _free_beds_by_building(instance, state)
-    present = defaultdict(set)  # classes already living in each building
+    pools: dict[str, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))  # building -> (cap, gender) -> rooms
+    for room in instance.rooms:
+        if room.accessible or state.free[room.id] == 0 or state.occupants[room.id]:
+            continue  # partly filled rooms are left to the shared stage, where classmates find them
+        pools[room.building][room.capacity, state.gender[room.id] or ""] += 1
+    present = defaultdict(set)
     for sid, room_id in state.assignments.items():
         present[instance.room_by_id[room_id].building].add(instance.student_by_id[sid].class_)
-    buildings = sorted(beds)
-
-    def cost(group: Group, building: str) -> int:
+    buildings = sorted(pools)
+    result: dict[str, list[Part]] = defaultdict(list)
+    for group in sorted(groups, key=lambda g: (-g.size, g.class_, g.gender)):
         members = [s for u in group.units for s in u]
-        return (w["class_building"] * (group.class_ not in present[building])
-                + w["preference"] * sum(_rank(s, building) for s in members if s.preferences))
-
-    def room_for(group: Group, building: str, spare: int | None = None) -> int:
-        return beds[building][group.gender] + beds[building][None] - (SPARE_BEDS if spare is None else spare)
-
-    def take(group: Group, building: str, count: int, spare: int | None = None) -> None:
-        spare = SPARE_BEDS if spare is None else spare
-        own = min(count + spare, beds[building][group.gender])
-        beds[building][group.gender] -= own
-        beds[building][None] -= count + spare - own
-
-    costs = {(gi, b): cost(g, b) for gi, g in enumerate(groups) for b in buildings}
-    counts: dict[int, dict[str, int]] = {}
-    pending = set(range(len(groups)))
-    while pending:
-        def regret(gi):
-            fitting = sorted(costs[gi, b] for b in buildings if room_for(groups[gi], b) >= groups[gi].size)
-            if len(fitting) < 2:
-                return (-10**9 if fitting else 0, -groups[gi].size, gi)
-            return (-(fitting[1] - fitting[0]), -groups[gi].size, gi)
-
-        gi = min(pending, key=regret)
-        pending.discard(gi)
-        group = groups[gi]
-        whole = sorted((b for b in buildings if room_for(group, b) >= group.size), key=lambda b: (costs[gi, b], b))
-        if whole:
-            take(group, whole[0], group.size)
-            counts[gi] = {whole[0]: group.size}
+        best = None
+        for b in buildings:
+            packed = _best_packing(group.size, pools[b], group.gender, w)
+            if packed is None:
+                continue
+            rooms, remainder, score_ = packed
+            cost = (score_ + w["class_building"] * (group.class_ not in present[b])
+                    + w["preference"] * sum(_rank(s, b) for s in members if s.preferences))
+            if best is None or (cost, b) < best[0]:
+                best = ((cost, b), b, rooms, remainder)
+        if best is not None:
+            _, b, rooms, remainder = best
+            _reserve(pools[b], rooms)
+            present[b].add(group.class_)
+            result[b].append(Part(group, list(group.units), b, own=_as_types(rooms), rest=remainder))
             continue
-        # No building takes the whole group with beds to spare: split it, without spares.
-        need, counts[gi] = group.size, {}
-        for b in sorted(buildings, key=lambda b: (-room_for(group, b, 0), costs[gi, b], b)):
-            n = min(need, room_for(group, b, 0))
-            if n <= 0:
+        # Too big for any one building: take whole rooms where most are left, building by building.
+        counts: dict[str, int] = {}
+        need = group.size
+        for b in sorted(buildings, key=lambda b: (-_beds_for(pools[b], group.gender), b)):
+            if need <= 0:
                 break
-            take(group, b, n, 0)
-            counts[gi][b] = n
-            need -= n
-            if need == 0:
-                break
-    _improve_by_swaps(groups, counts, costs, beds)
-    result: dict[str, list[tuple[Group, list[list[Student]]]]] = defaultdict(list)
-    for gi, group in enumerate(groups):
-        _split_group(group, counts[gi], result)
+            rooms, placed = _greedy_rooms(need, pools[b], group.gender)
+            if placed == 0:
+                continue
+            _reserve(pools[b], rooms)
+            counts[b] = placed
+            need -= placed
+            result[b].append(Part(group, [], b, own=_as_types(rooms), rest=0))
+        # Hand the units to those parts; what does not fit goes first-fit later.
+        placed_units: dict[str, list[list[Student]]] = defaultdict(list)
+        left = dict(counts)
+        for unit in group.units:
+            target = next((b for b in sorted(left, key=lambda b: (-left[b], b)) if left[b] >= len(unit)), None)
+            if target is None:
+                group.unplaced.append(unit)
+                continue
+            left[target] -= len(unit)
+            placed_units[target].append(unit)
+        for b, units in placed_units.items():
+            part = next(p for p in result[b] if p.group is group)
+            part.units = units
+        for b in counts:
+            result[b] = [p for p in result[b] if p.group is not group or p.units]
     return result
 
 
-def _improve_by_swaps(groups, counts, costs, beds, rounds: int = 3) -> None:
-    """Swap the buildings of two whole groups of one gender when both fit and the cost drops."""
-    whole = {gi: next(iter(c)) for gi, c in counts.items() if len(c) == 1}
-    by_gender: dict[str, list[int]] = defaultdict(list)
-    for gi in sorted(whole):
-        by_gender[groups[gi].gender].append(gi)
-    for _ in range(rounds):
-        improved = False
-        for gender, members in sorted(by_gender.items()):
-            for i, a in enumerate(members):
-                for b_ in members[i + 1:]:
-                    ba, bb = whole[a], whole[b_]
-                    if ba == bb:
+def _best_packing(size: int, pool: dict[tuple, int], gender: str, w: dict) -> tuple[dict, int, float] | None:
+    """Rooms (by capacity and gender pool) holding ``size``, or all but a small remainder; cheapest first."""
+    caps = sorted({cap for (cap, g) in pool if g in ("", gender) and pool[cap, g] > 0}, reverse=True)
+    if not caps:
+        return None
+    available = {cap: sum(pool[cap, g] for g in ("", gender) if (cap, g) in pool) for cap in caps}
+    if sum(cap * n for cap, n in available.items()) < size:
+        return None
+    best = None
+
+    def consider(counts: dict[int, int], remainder: int):
+        nonlocal best
+        beds = sum(cap * n for cap, n in counts.items())
+        waste = beds - (size - remainder)
+        rooms = sum(counts.values())
+        cost = w["class_room"] * rooms + 2 * waste + (w["class_room"] * 1.5 + remainder if remainder else 0)
+        if best is None or cost < best[2]:
+            best = (dict(counts), remainder, cost)
+
+    a, b_, c = (caps + [0, 0])[:3]
+    for remainder in range(0, min(size, MAX_REMAINDER + 1)):
+        target = size - remainder
+        for na in range(min(available.get(a, 0), target // a + 1) + 1) if a else [0]:
+            rest_a = target - na * a
+            for nb in range(min(available.get(b_, 0), max(0, rest_a) // b_ + 1) + 1) if b_ else [0]:
+                rest_b = rest_a - nb * b_
+                if c:
+                    nc = max(0, -(-rest_b // c))
+                    if nc > available.get(c, 0):
                         continue
-                    gain = costs[a, ba] + costs[b_, bb] - costs[a, bb] - costs[b_, ba]
-                    if gain <= 0:
+                else:
+                    nc = 0
+                    if rest_b > 0:
                         continue
-                    delta = groups[b_].size - groups[a].size  # people building ba gains
-                    if delta > beds[ba][gender] + beds[ba][None] or -delta > beds[bb][gender] + beds[bb][None]:
-                        continue
-                    for building, change in ((ba, delta), (bb, -delta)):
-                        own = beds[building][gender]
-                        if change <= own:
-                            beds[building][gender] -= change
-                        else:
-                            beds[building][gender] = 0
-                            beds[building][None] -= change - own
-                    whole[a], whole[b_] = bb, ba
-                    counts[a], counts[b_] = {bb: groups[a].size}, {ba: groups[b_].size}
-                    improved = True
-        if not improved:
-            break
+                counts = {cap: n for cap, n in ((a, na), (b_, nb), (c, nc)) if cap and n}
+                if sum(cap * n for cap, n in counts.items()) >= target:
+                    consider(counts, remainder)
+    if best is None:
+        return None
+    return _by_pool(best[0], pool, gender), best[1], best[2]
 
 
-def _split_group(group: Group, counts: dict[str, int], result) -> None:
-    """Hand the group's units to buildings by the counts, preferring each unit's preferred buildings."""
-    left = dict(counts)
-    placed = []
-    for unit in group.units:
-        options = sorted((b for b, n in left.items() if n >= len(unit)),
-                         key=lambda b: (sum(_rank(s, b) for s in unit if s.preferences), -left[b], b))
-        if not options:
-            group.unplaced.append(unit)
-            continue
-        left[options[0]] -= len(unit)
-        placed.append((options[0], unit))
-    by_building: dict[str, list[list[Student]]] = defaultdict(list)
-    for b, unit in placed:
-        by_building[b].append(unit)
-    for b, units in sorted(by_building.items()):
-        result[b].append((group, units))
+def _greedy_rooms(need: int, pool: dict[tuple, int], gender: str) -> tuple[dict[tuple, int], int]:
+    """Largest rooms first until ``need`` people are in; returns (rooms per pool, people placed)."""
+    counts: dict[tuple, int] = defaultdict(int)
+    placed = 0
+    for key in sorted((k for k in pool if k[1] in ("", gender)), key=lambda k: (-k[0], k[1] != gender, k[1])):
+        while pool[key] - counts[key] > 0 and placed < need:
+            counts[key] += 1
+            placed += min(key[0], need - placed)
+    return dict(counts), placed
+
+
+def _by_pool(counts: dict[int, int], pool: dict[tuple, int], gender: str) -> dict[tuple, int]:
+    """Rooms per capacity, taken from the gender's own rooms first, then from undecided ones."""
+    result = {}
+    for cap, n in counts.items():
+        own = min(n, pool.get((cap, gender), 0))
+        if own:
+            result[cap, gender] = own
+        if n - own:
+            result[cap, ""] = n - own
+    return result
+
+
+def _reserve(pool: dict[tuple, int], counts_by_gender: dict) -> None:
+    for (cap, g), n in counts_by_gender.items():
+        pool[cap, g] -= n
+
+
+def _beds_for(pool: dict[tuple, int], gender: str) -> int:
+    return sum(cap * n for (cap, g), n in pool.items() if g in ("", gender))
+
+
+def _as_types(counts_by_gender: dict) -> dict[tuple, int]:
+    return {(cap, g, ()): n for (cap, g), n in counts_by_gender.items() if n}
 
 
 # --- stage 4 and 5: rooms and beds ---------------------------------------------------------
@@ -676,12 +697,6 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
         left[room_id] -= 1
         budget -= 1
     return spilled
-
-
-def _room_lifestyle(instance: Instance, state: Occupancy, room_id: str) -> str:
-    labels = sorted({instance.student_by_id[o].lifestyle for o in state.occupants[room_id]
-                     if instance.student_by_id[o].lifestyle})
-    return labels[0] if labels else "~"
 
 
 def _lifestyle_penalty(instance: Instance, state: Occupancy, room_id: str, student: Student) -> int:
