@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import i18n
+    from .allocation import views as allocation_views
     from .audit import views as audit_views
     from .auth import views as auth_views
     from .campus import views as campus_views
@@ -68,7 +69,7 @@ def _register_blueprints(app: Flask) -> None:
 
     web.init_app(app)
     for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
-                      residence_views.bp, audit_views.bp, transfer_views.bp):
+                      residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp):
         app.register_blueprint(blueprint)
 
 

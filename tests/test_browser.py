@@ -164,3 +164,19 @@ def test_the_dashboard_chart_and_phone_layout(browser, live_server, campus):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
     context.close()
+
+
+def test_staff_run_an_allocation_and_apply_it(page, live_server, campus):
+    sign_in(page, live_server, "staff")
+    page.click("nav >> text=Allocation")
+    page.select_option("select[name=mode]", "intake")
+    page.fill("input[name=time_limit]", "2")
+    page.click("button:has-text('Start a run')")
+    page.wait_for_selector("[data-testid=run-status]:has-text('Proposal ready')", timeout=60_000)
+    moves = page.locator("[data-testid=moves]").inner_text()
+    assert "张新生" in moves and "New: had no bed" in moves
+    page.click("button:has-text('Apply this proposal')")
+    page.wait_for_selector("text=students changed bed")
+    assert "Applied" in page.locator("[data-testid=run-status]").inner_text()
+    db.session.rollback()  # end our snapshot: read what the server committed
+    assert residence.current_assignment(campus["newcomer"]) is not None

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from .problem import Instance
 from .solver import solve
@@ -12,6 +13,17 @@ from .solver import solve
 @click.group("allocation", help="Room allocation.")
 def allocation_cli():
     pass
+
+
+@allocation_cli.command("run")
+@click.argument("run_id", type=int)
+@with_appcontext
+def run_command(run_id):
+    """Execute a queued allocation run (the web app starts this in its own process)."""
+    from .services import execute_run
+
+    run = execute_run(run_id)
+    click.echo(f"run {run.id}: {run.status.value}, objective {run.objective}", err=True)
 
 
 @allocation_cli.command("solve")

@@ -16,6 +16,10 @@ ACTIONS = {
     "import.students": _l("Imported students"),
     "demo.seed": _l("Seeded the demo campus"),
     "user.create": _l("Created an account"),
+    "allocation.create": _l("Started an allocation run"),
+    "allocation.cancel": _l("Cancelled an allocation run"),
+    "allocation.apply": _l("Applied an allocation run"),
+    "allocation.rollback": _l("Rolled back an allocation run"),
 }
 
 

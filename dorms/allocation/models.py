@@ -1,0 +1,119 @@
+"""Allocation runs and their proposals, as stored."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.clock import utcnow
+from ..core.database import enum_column_type
+from ..core.enums import LabelledEnum
+from ..core.types import UTCDateTime
+from ..extensions import db
+
+
+class RunMode(LabelledEnum):
+    INTAKE = "intake"  # place students without a bed; residents stay
+    REALLOCATION = "reallocation"  # also move residents who must (closed room, other gender), and few others
+
+    @classmethod
+    def _labels(cls):
+        return {cls.INTAKE: _l("Intake: place students without a bed"),
+                cls.REALLOCATION: _l("Reallocation: the whole campus")}
+
+
+class RunStatus(LabelledEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # a proposal waits
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    APPLIED = "applied"
+    ROLLED_BACK = "rolled_back"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.QUEUED: _l("Queued"), cls.RUNNING: _l("Running"), cls.DONE: _l("Proposal ready"),
+                cls.FAILED: _l("Failed"), cls.CANCELLED: _l("Cancelled"), cls.APPLIED: _l("Applied"),
+                cls.ROLLED_BACK: _l("Rolled back")}
+
+
+class AllocationRun(db.Model):
+    __tablename__ = "allocation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[RunMode] = mapped_column(enum_column_type(RunMode, "run_mode"))
+    status: Mapped[RunStatus] = mapped_column(enum_column_type(RunStatus, "run_status"), default=RunStatus.QUEUED)
+    building_ids: Mapped[list] = mapped_column(sa.JSON, default=list)  # empty: every building
+    time_limit: Mapped[int] = mapped_column(default=60)
+    seed: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pid: Mapped[int | None] = mapped_column()
+    stage: Mapped[str] = mapped_column(sa.String(32), default="")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    # Who lived where when the run read the campus: {student id: bed id}. Apply refuses if it changed.
+    snapshot: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    objective: Mapped[int | None] = mapped_column()
+    greedy_objective: Mapped[int | None] = mapped_column()
+    current_objective: Mapped[int | None] = mapped_column()
+    bound: Mapped[int | None] = mapped_column()
+    terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    explanations: Mapped[list] = mapped_column(sa.JSON, default=list)
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    moves: Mapped[list[AllocationMove]] = relationship(back_populates="run", cascade="all, delete-orphan",
+                                                      order_by="AllocationMove.id")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class AllocationMove(db.Model):
+    """One line of a proposal: a student goes from a bed (or none) to a bed (or none)."""
+
+    __tablename__ = "allocation_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("allocation_runs.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    from_bed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("beds.id"))
+    to_bed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("beds.id"))
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    # Set when applied: the assignment this move started, so a rollback can find and undo it.
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
+
+    run: Mapped[AllocationRun] = relationship(back_populates="moves")
+    student = relationship("Student")
+    from_bed = relationship("Bed", foreign_keys=[from_bed_id])
+    to_bed = relationship("Bed", foreign_keys=[to_bed_id])
+
+
+class MoveReason(str, enum.Enum):
+    NEW = "new"  # had no bed
+    ROOM_CLOSED = "room_closed"
+    ROOM_GENDER = "room_gender"
+    INACTIVE = "inactive"  # graduated, withdrawn or suspended: the bed is freed
+    IMPROVED = "improved"  # moved to keep a class or request together
+    UNPLACED = "unplaced"  # no bed could be found
+
+    @property
+    def label(self) -> str:
+        return str({
+            MoveReason.NEW: _l("New: had no bed"),
+            MoveReason.ROOM_CLOSED: _l("Forced: the room is closed"),
+            MoveReason.ROOM_GENDER: _l("Forced: the room is now for the other gender"),
+            MoveReason.INACTIVE: _l("Not active: the bed is freed"),
+            MoveReason.IMPROVED: _l("Moved to keep a class or request together"),
+            MoveReason.UNPLACED: _l("No bed could be found"),
+        }[self])

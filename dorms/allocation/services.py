@@ -1,0 +1,284 @@
+"""Allocation runs in the app: read the campus, solve in another process, propose, apply, roll back.
+
+Services change the session and flush; the request or command commits.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..audit import service as audit
+from ..campus.models import Room
+from ..core.clock import utcnow
+from ..core.enums import StudentStatus
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..residence import services as residence
+from ..residence.models import Assignment
+from ..students.models import Student
+from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
+from .problem import Instance, score
+from .problem import Room as ProblemRoom
+from .problem import Student as ProblemStudent
+from .solver import solve
+
+# --- reading the campus ----------------------------------------------------------------
+
+
+def _rooms_in_scope(run: AllocationRun) -> list[Room]:
+    query = sa.select(Room).options(selectinload(Room.beds), joinedload(Room.building), joinedload(Room.floor))
+    if run.building_ids:
+        query = query.where(Room.building_id.in_(run.building_ids))
+    return list(db.session.scalars(query.order_by(Room.id)))
+
+
+def _current_beds() -> dict[int, Assignment]:
+    rows = db.session.scalars(sa.select(Assignment).options(joinedload(Assignment.bed))
+                              .where(Assignment.ended_at.is_(None)))
+    return {a.student_id: a for a in rows}
+
+
+def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[Student]]:
+    """The run's campus as a solver Instance; also {student id: bed id} now and the inactive residents."""
+    rooms = _rooms_in_scope(run)
+    room_ids = {room.id for room in rooms}
+    current = _current_beds()
+    problem_rooms = [
+        ProblemRoom(id=str(room.id), building=room.building.code, floor=room.floor.number,
+                    capacity=room.capacity if room.is_open else 0,
+                    gender=room.declared_gender.value if room.declared_gender else None,
+                    accessible=room.accessible, tier=room.room_type)
+        for room in rooms
+    ]
+    students = list(db.session.scalars(sa.select(Student).order_by(Student.student_number)))
+    problem_students, snapshot, inactive = [], {}, []
+    for student in students:
+        assignment = current.get(student.id)
+        in_scope = assignment is not None and assignment.bed.room_id in room_ids
+        if assignment is not None:
+            snapshot[str(student.id)] = assignment.bed_id
+        if assignment is not None and not in_scope:
+            continue  # lives elsewhere on campus: not this run's business
+        if student.status != StudentStatus.ACTIVE:
+            if in_scope:
+                inactive.append(student)
+            continue
+        problem_students.append(ProblemStudent(
+            id=str(student.id), gender=student.gender.value, class_=student.class_name,
+            college=student.college, needs_accessible=student.needs_accessible,
+            current_room=str(assignment.bed.room_id) if in_scope else None,
+            locked=in_scope and run.mode == RunMode.INTAKE,
+        ))
+    if run.mode == RunMode.INTAKE:
+        # Inactive residents keep their beds until staff act: those beds are not free.
+        held = defaultdict(int)
+        for student in inactive:
+            held[current[student.id].bed.room_id] += 1
+        problem_rooms = [ProblemRoom(**{**room.__dict__, "capacity": max(0, room.capacity - held[int(room.id)])})
+                         for room in problem_rooms]
+        inactive = []
+    return Instance(problem_rooms, problem_students), snapshot, inactive
+
+
+# --- running --------------------------------------------------------------------------
+
+
+def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed: int = 0, actor=None) -> AllocationRun:
+    if any(r.is_active for r in db.session.scalars(sa.select(AllocationRun).where(
+            AllocationRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING])))):
+        raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
+    run = AllocationRun(mode=mode, building_ids=sorted(building_ids), time_limit=time_limit, seed=seed,
+                        created_by=actor or audit.current_actor())
+    db.session.add(run)
+    db.session.flush()
+    audit.record("allocation.create", run=run.id, mode=mode.value)
+    return run
+
+
+def start_process(run: AllocationRun) -> None:
+    """Solve in a separate process: it can be cancelled, and cannot take the web server down."""
+    environment = {**os.environ,
+                   "DORMS_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
+                   "DORMS_SECRET_KEY": current_app.config["SECRET_KEY"],
+                   "DORMS_INSTANCE_PATH": current_app.instance_path}
+    process = subprocess.Popen([sys.executable, "-c", "from dorms.cli import main; main()",
+                                "allocation", "run", str(run.id)],
+                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    run.pid = process.pid
+
+
+def cancel_run(run: AllocationRun) -> None:
+    if not run.is_active:
+        raise ServiceError(_("This run is not running."))
+    if run.pid:
+        try:
+            os.killpg(run.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    run.status = RunStatus.CANCELLED
+    run.finished_at = utcnow()
+    audit.record("allocation.cancel", run=run.id)
+
+
+def execute_run(run_id: int) -> AllocationRun:
+    """The solver process: read, solve (reporting progress), store the proposal. Commits as it goes."""
+    run = db.session.get(AllocationRun, run_id)
+    if run is None or run.status != RunStatus.QUEUED:
+        raise ServiceError(f"run {run_id} is not queued")
+    run.status, run.started_at, run.stage = RunStatus.RUNNING, utcnow(), "reading"
+    db.session.commit()
+    try:
+        instance, snapshot, inactive = build_instance(run)
+
+        def progress(stage: str, fraction: float) -> None:
+            # A cancel from the web page wins: stop writing.
+            db.session.refresh(run, ["status"])
+            if run.status == RunStatus.CANCELLED:
+                raise _Cancelled
+            run.stage, run.progress = stage, round(fraction, 3)
+            db.session.commit()
+
+        solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress)
+        current = {s.id: s.current_room for s in instance.students if s.current_room}
+        run.snapshot = snapshot
+        run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
+        run.current_objective = score(instance, current).objective if current else None
+        run.bound, run.terms, run.explanations = solution.bound, solution.terms, solution.explanations
+        _store_moves(run, instance, solution.assignments, inactive)
+        run.status, run.stage, run.progress, run.finished_at = RunStatus.DONE, "done", 1.0, utcnow()
+        db.session.commit()
+    except _Cancelled:
+        db.session.rollback()
+    except Exception as error:  # the run page must say why, whatever broke
+        db.session.rollback()
+        run.status, run.error, run.finished_at = RunStatus.FAILED, f"{type(error).__name__}: {error}", utcnow()
+        db.session.commit()
+        raise
+    return run
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, str],
+                 inactive: list[Student]) -> None:
+    """Turn rooms into beds: who stays keeps their bed, newcomers take free beds in label order."""
+    rooms = {room.id: room for room in _rooms_in_scope(run)}
+    current = _current_beds()
+    staying = set()
+    for sid, room_id in assignments.items():
+        assignment = current.get(int(sid))
+        if assignment is not None and assignment.bed.room_id == int(room_id):
+            staying.add(assignment.bed_id)
+    # Beds of residents who leave their room are free for others, like empty ones.
+    free = {room_id: [bed for bed in room.active_beds if bed.id not in staying] for room_id, room in rooms.items()}
+    for student in sorted(instance.students, key=lambda s: (s.current_room is not None, int(s.id))):
+        assignment = current.get(int(student.id))
+        target = assignments.get(student.id)
+        if assignment is not None and target is not None and int(target) == assignment.bed.room_id:
+            continue
+        if target is None:
+            run.moves.append(AllocationMove(student_id=int(student.id), reason=MoveReason.UNPLACED.value,
+                                            from_bed_id=assignment.bed_id if assignment else None))
+            continue
+        bed = free[int(target)].pop(0)
+        old_room = assignment.bed.room if assignment else None
+        if old_room is None:
+            reason = MoveReason.NEW
+        elif not old_room.is_open:
+            reason = MoveReason.ROOM_CLOSED
+        elif old_room.declared_gender is not None and old_room.declared_gender.value != student.gender:
+            reason = MoveReason.ROOM_GENDER
+        else:
+            reason = MoveReason.IMPROVED
+        run.moves.append(AllocationMove(student_id=int(student.id), from_bed_id=assignment.bed_id if assignment else None,
+                                        to_bed_id=bed.id, reason=reason.value))
+    for student in inactive:
+        run.moves.append(AllocationMove(student_id=student.id, from_bed_id=current[student.id].bed_id,
+                                        to_bed_id=None, reason=MoveReason.INACTIVE.value))
+
+
+# --- applying and rolling back ---------------------------------------------------------------
+
+
+def changes_since(run: AllocationRun) -> list[str]:
+    """What changed in who-lives-where since the run read the campus (empty: nothing)."""
+    current = {str(sid): a.bed_id for sid, a in _current_beds().items()}
+    changed = sorted(set(run.snapshot) ^ set(current) | {sid for sid in run.snapshot.keys() & current.keys()
+                                                         if run.snapshot[sid] != current[sid]}, key=int)
+    if not changed:
+        return []
+    students = {s.id: s for s in db.session.scalars(sa.select(Student).where(Student.id.in_([int(c) for c in changed[:10]])))}
+    return [students[int(sid)].display if int(sid) in students else sid for sid in changed[:10]] + (
+        [_("and %(count)d more", count=len(changed) - 10)] if len(changed) > 10 else [])
+
+
+def apply_run(run: AllocationRun, actor=None) -> int:
+    """Write the proposal, all of it or nothing; returns how many students changed bed."""
+    if run.status != RunStatus.DONE:
+        raise ServiceError(_("Only a finished proposal can be applied."))
+    changed = changes_since(run)
+    if changed:
+        raise ServiceError(_("Rooms changed since this run read the campus (%(who)s); run it again.",
+                             who=", ".join(changed)))
+    reason = _("Allocation run #%(id)d", id=run.id)
+    moves = [m for m in run.moves if m.reason != MoveReason.UNPLACED.value]
+    current = _current_beds()
+    for move in moves:  # everyone leaves first, so that beds can change hands
+        if move.from_bed_id is not None:
+            residence.end_assignment(current[move.student_id], reason=reason, actor=actor)
+    db.session.flush()
+    for move in moves:
+        if move.to_bed_id is None:
+            continue
+        problems = residence.placement_problems(move.student, move.to_bed)
+        if problems:
+            raise ServiceError(" ".join(problems))
+        assignment = residence.start_assignment(move.student, move.to_bed, reason=reason, actor=actor,
+                                                from_bed=move.from_bed)
+        db.session.flush()
+        move.assignment_id = assignment.id
+    run.status, run.applied_at = RunStatus.APPLIED, utcnow()
+    run.applied_by = actor or audit.current_actor()
+    audit.record("allocation.apply", run=run.id, moves=len(moves), reason=reason)
+    return len(moves)
+
+
+def rollback_run(run: AllocationRun, actor=None) -> int:
+    """Put everyone back where the run found them, while nothing newer depends on the run."""
+    if run.status != RunStatus.APPLIED:
+        raise ServiceError(_("Only an applied run can be rolled back."))
+    moves = [m for m in run.moves if m.reason != MoveReason.UNPLACED.value]
+    current = _current_beds()
+    for move in moves:
+        now = current.get(move.student_id)
+        if (now.id if now else None) != move.assignment_id:
+            raise ServiceError(_("%(student)s has moved since this run was applied; it cannot be rolled back.",
+                                 student=move.student.display))
+    reason = _("Rollback of allocation run #%(id)d", id=run.id)
+    for move in moves:
+        if move.assignment_id is not None:
+            residence.end_assignment(current[move.student_id], reason=reason, actor=actor)
+    db.session.flush()
+    for move in moves:
+        if move.from_bed_id is None:
+            continue
+        if residence.current_occupant(move.from_bed) is not None:
+            raise ServiceError(_("Bed %(bed)s has been taken since; the run cannot be rolled back.",
+                                 bed=move.from_bed.code))
+        residence.start_assignment(move.student, move.from_bed, reason=reason, actor=actor,
+                                   from_bed=move.to_bed)
+        db.session.flush()
+    run.status, run.rolled_back_at = RunStatus.ROLLED_BACK, utcnow()
+    audit.record("allocation.rollback", run=run.id, moves=len(moves), reason=reason)
+    return len(moves)

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from ..auth.access import staff_required
+from ..campus import services as campus
+from ..campus.models import Bed, Room
+from ..core.errors import ServiceError
+from ..core.forms import options, page_number
+from ..extensions import db
+from . import services
+from .forms import RunForm
+from .models import AllocationMove, AllocationRun, MoveReason, RunMode
+
+bp = Blueprint("allocation", __name__, url_prefix="/allocation")
+MOVES_PER_PAGE = 200
+
+
+def _run_or_404(run_id: int) -> AllocationRun:
+    return db.session.get(AllocationRun, run_id) or abort(404)
+
+
+@bp.get("/")
+@staff_required
+def index():
+    form = RunForm()
+    form.buildings.choices = options((b.id, f"{b.code} {b.name}") for b in campus.buildings())
+    runs = db.session.scalars(sa.select(AllocationRun).order_by(AllocationRun.id.desc()).limit(50)).all()
+    return render_template("allocation/index.html", form=form, runs=runs)
+
+
+@bp.post("/runs")
+@staff_required
+def create():
+    form = RunForm()
+    form.buildings.choices = options((b.id, f"{b.code} {b.name}") for b in campus.buildings())
+    if not form.validate():
+        flash(" ".join(f"{form[name].label.text}: {', '.join(errors)}" for name, errors in form.errors.items()),
+              "danger")
+        return redirect(url_for("allocation.index"))
+    try:
+        run = services.create_run(mode=RunMode(form.mode.data), building_ids=form.buildings.data or [],
+                                  time_limit=form.time_limit.data)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("allocation.index"))
+    services.start_process(run)
+    db.session.commit()
+    return redirect(url_for("allocation.run", run_id=run.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@staff_required
+def run(run_id: int):
+    run = _run_or_404(run_id)
+    page = page_number(request.args)
+    moves = db.session.scalars(
+        sa.select(AllocationMove).where(AllocationMove.run_id == run.id)
+        .options(joinedload(AllocationMove.student),
+                 joinedload(AllocationMove.from_bed).joinedload(Bed.room).joinedload(Room.building),
+                 joinedload(AllocationMove.to_bed).joinedload(Bed.room).joinedload(Room.building))
+        .order_by(AllocationMove.id).limit(MOVES_PER_PAGE + 1).offset((page - 1) * MOVES_PER_PAGE)
+    ).all()
+    counts = dict(db.session.execute(
+        sa.select(AllocationMove.reason, sa.func.count()).where(AllocationMove.run_id == run.id)
+        .group_by(AllocationMove.reason)).all())
+    return render_template("allocation/run.html", run=run, moves=moves[:MOVES_PER_PAGE], page=page,
+                           has_next=len(moves) > MOVES_PER_PAGE, counts=counts, reasons=MoveReason)
+
+
+def _act(run_id: int, action, done_message: str):
+    run = _run_or_404(run_id)
+    try:
+        result = action(run)
+        db.session.commit()
+        flash(done_message.format(result=result), "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    return redirect(url_for("allocation.run", run_id=run_id))
+
+
+@bp.post("/runs/<int:run_id>/cancel")
+@staff_required
+def cancel(run_id: int):
+    return _act(run_id, services.cancel_run, _("The run was cancelled."))
+
+
+@bp.post("/runs/<int:run_id>/apply")
+@staff_required
+def apply(run_id: int):
+    return _act(run_id, services.apply_run, _("Applied: {result} students changed bed."))
+
+
+@bp.post("/runs/<int:run_id>/rollback")
+@staff_required
+def rollback(run_id: int):
+    return _act(run_id, services.rollback_run, _("Rolled back: {result} students are back where they were."))

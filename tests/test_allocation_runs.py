@@ -1,0 +1,143 @@
+"""Allocation runs in the app: proposal, apply, stale refusal, rollback, a real background process."""
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from dorms.allocation import services
+from dorms.allocation.models import AllocationRun, MoveReason, RunMode, RunStatus
+from dorms.campus.services import set_room_status
+from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
+from dorms.core.errors import ServiceError
+from dorms.extensions import db
+from dorms.residence import services as residence
+
+
+@pytest.fixture
+def campus(create_building, create_room, create_student):
+    """Men's building: one room closing with two residents inside, two open rooms; a newcomer; a graduate."""
+    building = create_building("A1", gender_policy=GenderPolicy.MALE)
+    closing = create_room(building, "101", capacity=2)
+    open_rooms = [create_room(building, "102", capacity=4), create_room(building, "103", capacity=4)]
+    residents = [create_student(f"20230000{n}", name=f"老生{n}", class_name="计科2301") for n in range(2)]
+    for student, bed in zip(residents, closing.beds):
+        residence.assign(student, bed, reason="last year")
+    graduate = create_student("2022000001", name="毕业生", class_name="计科2201")
+    residence.assign(graduate, open_rooms[1].beds[0], reason="last year")
+    graduate.status = StudentStatus.GRADUATED
+    newcomer = create_student("2026000001", name="新生", class_name="计科2601")
+    woman = create_student("2026000002", name="女新生", gender=Gender.FEMALE, class_name="计科2601")
+    set_room_status(closing, RoomStatus.CLOSED, reason="renovation")
+    db.session.commit()
+    return {"closing": closing, "residents": residents, "graduate": graduate, "newcomer": newcomer, "woman": woman}
+
+
+def _run(mode=RunMode.REALLOCATION) -> AllocationRun:
+    run = services.create_run(mode=mode, building_ids=[], time_limit=2)
+    db.session.commit()
+    return services.execute_run(run.id)
+
+
+def test_a_reallocation_proposes_forced_moves_newcomers_and_freed_beds(campus):
+    run = _run()
+    assert run.status == RunStatus.DONE
+    reasons = {m.student.student_number: m.reason for m in run.moves}
+    assert reasons == {"202300000": MoveReason.ROOM_CLOSED.value, "202300001": MoveReason.ROOM_CLOSED.value,
+                       "2026000001": MoveReason.NEW.value, "2026000002": MoveReason.UNPLACED.value,
+                       "2022000001": MoveReason.INACTIVE.value}
+    assert any("gender F" in reason for reason in run.explanations)  # no bed for women here
+    assert run.objective <= run.greedy_objective
+
+
+def test_apply_writes_every_move_and_rollback_restores(campus):
+    run = _run()
+    before = {s.id: residence.current_assignment(s).bed_id for s in campus["residents"]}
+    assert services.apply_run(run) == 4
+    db.session.commit()
+    for student in campus["residents"]:
+        assert residence.current_assignment(student).bed.room.number in ("102", "103")
+    assert residence.current_assignment(campus["graduate"]) is None
+    assert residence.current_assignment(campus["newcomer"]) is not None
+    assert "Allocation run" in residence.history(campus["residents"][0])[0].start_reason
+
+    assert services.rollback_run(run) == 4
+    db.session.commit()
+    assert {s.id: residence.current_assignment(s).bed_id for s in campus["residents"]} == before
+    assert residence.current_assignment(campus["newcomer"]) is None
+    assert residence.current_assignment(campus["graduate"]) is not None
+    assert run.status == RunStatus.ROLLED_BACK
+
+
+def test_a_stale_proposal_is_refused_and_names_what_changed(campus, create_room):
+    run = _run()
+    spare = create_room(campus["closing"].building, "104", capacity=1)
+    residence.assign(campus["newcomer"], spare.beds[0], reason="staff placed him by hand")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="changed since.*新生"):
+        services.apply_run(run)
+    db.session.rollback()
+    assert run.status == RunStatus.DONE
+
+
+def test_rollback_is_refused_once_someone_has_moved_again(campus, create_room):
+    run = _run()
+    services.apply_run(run)
+    db.session.commit()
+    spare = create_room(campus["closing"].building, "104", capacity=1)
+    residence.move(campus["newcomer"], spare.beds[0], reason="asked to move")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="has moved since"):
+        services.rollback_run(run)
+    db.session.rollback()
+
+
+def test_intake_leaves_residents_alone(campus):
+    run = _run(RunMode.INTAKE)
+    assert {m.reason for m in run.moves} <= {MoveReason.NEW.value, MoveReason.UNPLACED.value}
+
+
+def test_one_run_at_a_time(campus):
+    services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    with pytest.raises(ServiceError, match="still going"):
+        services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+
+
+def test_the_page_starts_a_background_process_that_finishes(campus, login, create_user):
+    client = login(create_user("staff"))
+    response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    run = db.session.get(AllocationRun, run_id)
+    assert run.pid
+    for _ in range(120):
+        db.session.rollback()  # read what the solver process committed
+        if not db.session.get(AllocationRun, run_id).is_active:
+            break
+        time.sleep(0.5)
+    run = db.session.get(AllocationRun, run_id)
+    assert run.status == RunStatus.DONE, run.error
+    page = client.get(f"/allocation/runs/{run_id}").get_data(as_text=True)
+    assert "Apply this proposal" in page and "老生0" in page
+    client.post(f"/allocation/runs/{run_id}/apply")
+    db.session.rollback()
+    assert db.session.get(AllocationRun, run_id).status == RunStatus.APPLIED
+
+
+def test_a_run_can_be_cancelled(campus, login, create_user):
+    client = login(create_user("staff"))
+    run = services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    db.session.commit()
+    client.post(f"/allocation/runs/{run.id}/cancel")
+    db.session.rollback()
+    assert db.session.get(AllocationRun, run.id).status == RunStatus.CANCELLED
+    with pytest.raises(ServiceError):
+        services.execute_run(run.id)
+
+
+@pytest.mark.parametrize("role", [Role.COUNSELOR, Role.STUDENT])
+def test_only_staff_run_allocations(campus, login, create_user, role):
+    user = create_user("someone", role=role, student=campus["newcomer"] if role == Role.STUDENT else None)
+    client = login(user)
+    assert client.get("/allocation/").status_code == 403
+    assert client.post("/allocation/runs", data={"mode": "intake", "time_limit": 2}).status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 0
