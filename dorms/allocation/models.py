@@ -117,3 +117,15 @@ class MoveReason(str, enum.Enum):
             MoveReason.IMPROVED: _l("Moved to keep a class or request together"),
             MoveReason.UNPLACED: _l("No bed could be found"),
         }[self])
+
+
+# The objective's terms (problem.score), as people read them.
+TERM_LABELS = {
+    "unassigned": _l("Students without a bed"),
+    "moves": _l("Residents moved"),
+    "broken_pairs": _l("Roommate requests not met"),
+    "class_room": _l("Classes split over rooms"),
+    "class_building": _l("Classes split over buildings"),
+    "preference": _l("Building preferences missed"),
+    "lifestyle": _l("Mixed sleep schedules"),
+}

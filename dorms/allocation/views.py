@@ -13,7 +13,7 @@ from ..core.forms import options, page_number
 from ..extensions import db
 from . import services
 from .forms import RunForm
-from .models import AllocationMove, AllocationRun, MoveReason, RunMode
+from .models import TERM_LABELS, AllocationMove, AllocationRun, MoveReason, RunMode
 
 bp = Blueprint("allocation", __name__, url_prefix="/allocation")
 MOVES_PER_PAGE = 200
@@ -70,7 +70,8 @@ def run(run_id: int):
         sa.select(AllocationMove.reason, sa.func.count()).where(AllocationMove.run_id == run.id)
         .group_by(AllocationMove.reason)).all())
     return render_template("allocation/run.html", run=run, moves=moves[:MOVES_PER_PAGE], page=page,
-                           has_next=len(moves) > MOVES_PER_PAGE, counts=counts, reasons=MoveReason)
+                           has_next=len(moves) > MOVES_PER_PAGE, counts=counts, reasons=MoveReason,
+                           term_labels=TERM_LABELS)
 
 
 def _act(run_id: int, action, done_message: str):
