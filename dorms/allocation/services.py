@@ -234,24 +234,22 @@ def apply_run(run: AllocationRun, actor=None) -> int:
     reason = _("Allocation run #%(id)d", id=run.id)
     moves = [m for m in run.moves if m.reason != MoveReason.UNPLACED.value]
     current = _current_beds()
-    for move in moves:  # everyone leaves first, so that beds can change hands
-        if move.from_bed_id is not None:
-            residence.end_assignment(current[move.student_id], reason=reason, actor=actor)
-    db.session.flush()
-    for move in moves:
-        if move.to_bed_id is None:
-            continue
-        problems = residence.placement_problems(move.student, move.to_bed)
-        if problems:
-            raise ServiceError(" ".join(problems))
-        assignment = residence.start_assignment(move.student, move.to_bed, reason=reason, actor=actor,
-                                                from_bed=move.from_bed)
-        db.session.flush()
-        move.assignment_id = assignment.id
+    relocations = residence.relocate(
+        [residence.Relocation(m.student, current.get(m.student_id), to_bed=m.to_bed) for m in moves],
+        reason=reason, actor=actor)
+    _refuse_if_any(relocations)
+    for move, relocation in zip(moves, relocations):
+        move.assignment_id = relocation.assignment.id if relocation.assignment else None
     run.status, run.applied_at = RunStatus.APPLIED, utcnow()
     run.applied_by = actor or audit.current_actor()
     audit.record("allocation.apply", run=run.id, moves=len(moves), reason=reason)
     return len(moves)
+
+
+def _refuse_if_any(relocations) -> None:
+    problems = [p for r in relocations for p in r.problems]
+    if problems:
+        raise ServiceError(" ".join(problems[:5]))
 
 
 def rollback_run(run: AllocationRun, actor=None) -> int:
@@ -266,19 +264,9 @@ def rollback_run(run: AllocationRun, actor=None) -> int:
             raise ServiceError(_("%(student)s has moved since this run was applied; it cannot be rolled back.",
                                  student=move.student.display))
     reason = _("Rollback of allocation run #%(id)d", id=run.id)
-    for move in moves:
-        if move.assignment_id is not None:
-            residence.end_assignment(current[move.student_id], reason=reason, actor=actor)
-    db.session.flush()
-    for move in moves:
-        if move.from_bed_id is None:
-            continue
-        if residence.current_occupant(move.from_bed) is not None:
-            raise ServiceError(_("Bed %(bed)s has been taken since; the run cannot be rolled back.",
-                                 bed=move.from_bed.code))
-        residence.start_assignment(move.student, move.from_bed, reason=reason, actor=actor,
-                                   from_bed=move.to_bed)
-        db.session.flush()
+    _refuse_if_any(residence.relocate(
+        [residence.Relocation(m.student, current.get(m.student_id), to_bed=m.from_bed) for m in moves],
+        reason=reason, actor=actor, restoring=True))
     run.status, run.rolled_back_at = RunStatus.ROLLED_BACK, utcnow()
     audit.record("allocation.rollback", run=run.id, moves=len(moves), reason=reason)
     return len(moves)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -212,6 +213,64 @@ def end_assignment(assignment: Assignment, *, reason: str, actor=None) -> None:
     assignment.ended_at = utcnow()
     assignment.end_reason = reason
     assignment.ended_by = actor or audit.current_actor()
+
+
+@dataclass
+class Relocation:
+    """One student's part in a change of several at once (see relocate())."""
+
+    student: Student
+    leaving: Assignment | None  # ended before anyone arrives
+    to_bed: Bed | None = None
+    to_room: Room | None = None  # any free bed of this room, once named beds are taken
+    assignment: Assignment | None = None  # the new one, when it worked
+    problems: list[str] = field(default_factory=list)
+
+
+def relocate(relocations: list[Relocation], *, reason: str, actor=None, restoring: bool = False) -> list[Relocation]:
+    """Several students change bed as one change: everyone leaving goes first, then everyone arrives.
+
+    So beds can change hands, even around a cycle (A takes B's, B takes A's).
+    Each arrival is checked like a single assignment; what a rule refuses is
+    left in ``problems`` (the caller decides whether that aborts the whole
+    change). A relocation with neither bed nor room only vacates. When
+    ``restoring`` (undoing an earlier change) people go back where they were
+    even if that room has since closed; the bed must still be free.
+    """
+    for r in relocations:
+        if r.leaving is not None:
+            end_assignment(r.leaving, reason=reason, actor=actor)
+            if r.to_bed is None and r.to_room is None:
+                audit.record("assignment.vacate", student=r.student, room=r.leaving.bed.room, reason=reason,
+                             actor=actor, bed=r.leaving.bed.code)
+    db.session.flush()
+    for r in sorted(relocations, key=lambda r: r.to_bed is None):
+        bed = r.to_bed or (first_free_bed(r.to_room) if r.to_room is not None else None)
+        if bed is None:
+            if r.to_room is not None:
+                r.problems.append(_("Room %(room)s is over capacity: all %(capacity)d beds are taken.",
+                                    room=r.to_room.code, capacity=r.to_room.capacity))
+            continue
+        if restoring:
+            occupant = current_occupant(bed)
+            if occupant is not None and occupant.id != r.student.id:
+                r.problems = [_("Bed %(bed)s is already taken by %(occupant)s.", bed=bed.code,
+                                occupant=occupant.display)]
+        else:
+            r.problems = placement_problems(r.student, bed)
+        if r.problems:
+            continue
+        r.assignment = start_assignment(r.student, bed, reason=reason, actor=actor,
+                                        from_bed=r.leaving.bed if r.leaving else None)
+        db.session.flush()
+    return relocations
+
+
+def first_free_bed(room: Room) -> Bed | None:
+    taken = {bed_id for bed_id, in db.session.execute(
+        sa.select(Assignment.bed_id).join(Bed, Bed.id == Assignment.bed_id)
+        .where(Bed.room_id == room.id, Assignment.ended_at.is_(None)))}
+    return next((bed for bed in room.active_beds if bed.id not in taken), None)
 
 
 def occupants_by_bed(rooms: list[Room]) -> dict[int, Assignment]:

@@ -371,28 +371,14 @@ def _place_students(placements, report: ImportReport) -> None:
             row.error(column, problem)
         if student.status != StudentStatus.ACTIVE:
             report.inactive_residents.append(f"{student.display} ({current.bed.code})")
-    for _row, _student, _target, current in moving:
-        if current is not None:
-            residence.end_assignment(current, reason=_("import"))
-    db.session.flush()
-    # Named beds first, so that "any bed in this room" takes what remains.
-    moving.sort(key=lambda item: isinstance(item[2], Room))
-    for row, student, target, current in moving:
-        bed = target if isinstance(target, Bed) else _free_bed(target)
-        if bed is None:
-            row.error("room", _("room %(room)s is over capacity: it has %(capacity)d beds in use",
-                                room=target.code, capacity=target.capacity))
-            continue
-        problems = residence.placement_problems(student, bed)
-        if problems:
-            row.error("bed" if isinstance(target, Bed) else "room", " ".join(problems))
-            continue
-        residence.start_assignment(student, bed, reason=_("import"),
-                                   from_bed=current.bed if current else None)
-        db.session.flush()
-        report.placed += 1
+    relocations = [residence.Relocation(student, current, to_bed=target if isinstance(target, Bed) else None,
+                                        to_room=target if isinstance(target, Room) else None)
+                   for _row, student, target, current in moving]
+    residence.relocate(relocations, reason=_("import"))
+    for (row, _student, target, _current), relocation in zip(moving, relocations):
+        if relocation.problems:
+            row.error("bed" if isinstance(target, Bed) else "room", " ".join(relocation.problems))
+        else:
+            report.placed += 1
 
 
-def _free_bed(room: Room) -> Bed | None:
-    taken = campus.occupied_bed_ids([bed.id for bed in room.active_beds])
-    return next((bed for bed in room.active_beds if bed.id not in taken), None)
