@@ -1,4 +1,5 @@
 """The schema comes from migrations only; they must match the models and have one head."""
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,3 +19,18 @@ def test_models_match_the_migrated_schema(app):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_every_migration_downgrades_and_upgrades_again(app):
+    """Each downgrade undoes its upgrade on both databases (SQLite rebuilds tables in batch mode)."""
+    from flask_migrate import downgrade, upgrade
+
+    db.session.remove()
+    db.engine.dispose()
+    downgrade(revision="base")
+    with db.engine.connect() as connection:
+        assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
+    upgrade()
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []

@@ -18,11 +18,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..audit import service as audit
 from ..campus.models import Room
 from ..core.clock import utcnow
-from ..core.enums import StudentStatus
+from ..core.enums import RequestKind, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
+from ..students import requests as roommate_requests
 from ..students.models import Student
 from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
 from .problem import Instance, score
@@ -59,6 +60,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
         for room in rooms
     ]
     students = list(db.session.scalars(sa.select(Student).order_by(Student.student_number)))
+    wishes = roommate_requests.all_requests()
     problem_students, snapshot, inactive = [], {}, []
     for student in students:
         assignment = current.get(student.id)
@@ -76,6 +78,9 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             college=student.college, needs_accessible=student.needs_accessible,
             current_room=str(assignment.bed.room_id) if in_scope else None,
             locked=in_scope and run.mode == RunMode.INTAKE,
+            roommates=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.WANT, [])],
+            avoid=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.AVOID, [])],
+            lifestyle=student.lifestyle.value if student.lifestyle else None,
         ))
     if run.mode == RunMode.INTAKE:
         # Inactive residents keep their beds until staff act: those beds are not free.

@@ -16,6 +16,8 @@ ACTIONS = {
     "import.students": _l("Imported students"),
     "demo.seed": _l("Seeded the demo campus"),
     "user.create": _l("Created an account"),
+    "request.add": _l("Added a roommate request"),
+    "request.remove": _l("Removed a roommate request"),
     "allocation.create": _l("Started an allocation run"),
     "allocation.cancel": _l("Cancelled an allocation run"),
     "allocation.apply": _l("Applied an allocation run"),

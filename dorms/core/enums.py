@@ -96,3 +96,23 @@ class Role(LabelledEnum):
             cls.COUNSELOR: _l("Counselor"),
             cls.STUDENT: _l("Student"),
         }
+
+
+class Lifestyle(LabelledEnum):
+    """A roommate questionnaire's answer: rooms whose occupants share one are better."""
+
+    EARLY = "early"
+    LATE = "late"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.EARLY: _l("Early sleeper"), cls.LATE: _l("Late sleeper")}
+
+
+class RequestKind(LabelledEnum):
+    WANT = "want"  # would like to room with (counts when mutual)
+    AVOID = "avoid"  # must not room with (binding)
+
+    @classmethod
+    def _labels(cls):
+        return {cls.WANT: _l("Wants to room with"), cls.AVOID: _l("Must not room with")}

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
-from ..core.enums import Gender, StudentStatus
+from ..core.enums import Gender, Lifestyle, RequestKind, StudentStatus
 from ..core.types import UTCDateTime
 from ..extensions import db
 
@@ -28,6 +28,7 @@ class Student(db.Model):
         enum_column_type(StudentStatus, "student_status"), default=StudentStatus.ACTIVE
     )
     needs_accessible: Mapped[bool] = mapped_column(default=False)
+    lifestyle: Mapped[Lifestyle | None] = mapped_column(enum_column_type(Lifestyle, "lifestyle"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -66,3 +67,22 @@ class CounselorScope(db.Model):
     class_name: Mapped[str | None] = mapped_column(sa.String(120))
 
     user = relationship("User", back_populates="scopes")
+
+
+class RoommateRequest(db.Model):
+    """A student's wish to room with someone (counted when mutual), or never to (binding)."""
+
+    __tablename__ = "roommate_requests"
+    __table_args__ = (
+        sa.UniqueConstraint("student_id", "other_id"),
+        sa.CheckConstraint("student_id <> other_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    other_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    kind: Mapped[RequestKind] = mapped_column(enum_column_type(RequestKind, "request_kind"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    student: Mapped[Student] = relationship(foreign_keys=[student_id])
+    other: Mapped[Student] = relationship(foreign_keys=[other_id])

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import roles_required, visible_student_or_404
-from ..core.enums import Role, StudentStatus
+from ..core.enums import RequestKind, Role, StudentStatus
+from ..core.errors import ServiceError
 from ..core.forms import known_choice, options, page_number
+from ..extensions import db
 from ..residence import services as residence
+from . import requests as roommate_requests
 from . import services
-from .forms import StudentSearchForm
+from .forms import LifestyleForm, RoommateRequestForm, StudentSearchForm
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
@@ -40,6 +44,8 @@ def me():
 def detail(student_id: int):
     student = visible_student_or_404(student_id)
     current = residence.current_assignment(student)
+    # Roommate wishes are between the student and the housing office; counselors do not see them.
+    own_requests = current_user.is_staff or current_user.student_id == student.id
     return render_template(
         "students/detail.html",
         student=student,
@@ -49,4 +55,59 @@ def detail(student_id: int):
         counselors=services.counselors_of(student),
         can_manage=current_user.is_staff,
         active=student.status == StudentStatus.ACTIVE,
+        requests=roommate_requests.requests_of(student) if own_requests else None,
+        mutual=roommate_requests.mutual_ids(student) if own_requests else set(),
+        request_form=RoommateRequestForm(),
+        lifestyle_form=LifestyleForm(lifestyle=student.lifestyle.value if student.lifestyle else ""),
     )
+
+
+def _editable_student_or_404(student_id: int):
+    """The student themself or staff may change their requests; anyone else is refused."""
+    if current_user.is_counselor:
+        abort(403)
+    student = visible_student_or_404(student_id)
+    return student
+
+
+@bp.post("/<int:student_id>/requests")
+@login_required
+def add_request(student_id: int):
+    student = _editable_student_or_404(student_id)
+    form = RoommateRequestForm()
+    if form.validate():
+        try:
+            roommate_requests.add_request(student, form.other_number.data.strip(), RequestKind(form.kind.data))
+            db.session.commit()
+            flash(_("Request saved."), "success")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+    else:
+        flash(_("Give a student number."), "danger")
+    return redirect(url_for("students.detail", student_id=student.id))
+
+
+@bp.post("/<int:student_id>/requests/<int:request_id>/delete")
+@login_required
+def remove_request(student_id: int, request_id: int):
+    student = _editable_student_or_404(student_id)
+    try:
+        roommate_requests.remove_request(student, request_id)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    return redirect(url_for("students.detail", student_id=student.id))
+
+
+@bp.post("/<int:student_id>/lifestyle")
+@login_required
+def set_lifestyle(student_id: int):
+    student = _editable_student_or_404(student_id)
+    form = LifestyleForm()
+    if form.validate():
+        roommate_requests.set_lifestyle(student, form.lifestyle.data or None)
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("students.detail", student_id=student.id))

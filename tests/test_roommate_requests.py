@@ -1,0 +1,90 @@
+"""Roommate wishes and "must not room with": who may set them, and that allocation runs honour them."""
+import pytest
+
+from dorms.allocation import services as allocation
+from dorms.allocation.models import RunMode
+from dorms.core.enums import Gender, GenderPolicy, RequestKind, Role
+from dorms.core.errors import ServiceError
+from dorms.extensions import db
+from dorms.students import requests
+
+
+@pytest.fixture
+def people(create_building, create_room, create_student, create_user):
+    building = create_building("A1", gender_policy=GenderPolicy.MALE)
+    for n in range(3):
+        create_room(building, f"10{n}", capacity=2)
+    a = create_student("2026000001", name="甲", class_name="C1")
+    b = create_student("2026000002", name="乙", class_name="C2")
+    c = create_student("2026000003", name="丙", class_name="C1")
+    d = create_student("2026000004", name="丁", class_name="C1")
+    woman = create_student("2026000009", name="女生", gender=Gender.FEMALE)
+    db.session.commit()
+    return {"a": a, "b": b, "c": c, "d": d, "woman": woman,
+            "a_account": create_user(a.student_number, role=Role.STUDENT, student=a),
+            "b_account": create_user(b.student_number, role=Role.STUDENT, student=b),
+            "counselor": create_user("counselor", role=Role.COUNSELOR, classes=["C1", "C2"]),
+            "staff": create_user("staff")}
+
+
+def test_a_wish_counts_when_mutual(people):
+    requests.add_request(people["a"], "2026000002", RequestKind.WANT)
+    assert requests.mutual_ids(people["a"]) == set()
+    requests.add_request(people["b"], "2026000001", RequestKind.WANT)
+    assert requests.mutual_ids(people["a"]) == {people["b"].id}
+
+
+@pytest.mark.parametrize("number, message", [("2026000001", "someone else"), ("nobody", "No student"),
+                                             ("2026000009", "one gender")])
+def test_bad_requests_are_refused(people, number, message):
+    with pytest.raises(ServiceError, match=message):
+        requests.add_request(people["a"], number, RequestKind.WANT)
+
+
+def test_one_request_per_pair(people):
+    requests.add_request(people["a"], "2026000002", RequestKind.WANT)
+    with pytest.raises(ServiceError, match="already a request"):
+        requests.add_request(people["a"], "2026000002", RequestKind.AVOID)
+
+
+def test_a_student_edits_their_own_requests_only(people, login):
+    client = login(people["a_account"])
+    client.post(f"/students/{people['a'].id}/requests", data={"other_number": "2026000002", "kind": "want"})
+    client.post(f"/students/{people['a'].id}/lifestyle", data={"lifestyle": "early"})
+    page = client.get(f"/students/{people['a'].id}").get_data(as_text=True)
+    assert "乙" in page and "not yet mutual" in page
+    assert people["a"].lifestyle.value == "early"
+    assert client.post(f"/students/{people['b'].id}/requests",
+                       data={"other_number": "2026000001", "kind": "want"}).status_code == 404
+    assert requests.requests_of(people["b"]) == []
+
+
+def test_counselors_neither_see_nor_edit_requests(people, login):
+    requests.add_request(people["a"], "2026000003", RequestKind.AVOID)
+    db.session.commit()
+    client = login(people["counselor"])
+    page = client.get(f"/students/{people['a'].id}").get_data(as_text=True)
+    assert "roommate-requests" not in page and "丙" not in page
+    assert client.post(f"/students/{people['a'].id}/requests",
+                       data={"other_number": "2026000004", "kind": "want"}).status_code == 403
+
+
+def test_staff_edit_anyones_requests(people, login):
+    client = login(people["staff"])
+    client.post(f"/students/{people['b'].id}/requests", data={"other_number": "2026000001", "kind": "want"})
+    request = requests.requests_of(people["b"])[0]
+    client.post(f"/students/{people['b'].id}/requests/{request.id}/delete")
+    assert requests.requests_of(people["b"]) == []
+
+
+def test_allocation_keeps_mutual_wishes_together_and_avoiders_apart(people):
+    requests.add_request(people["a"], "2026000002", RequestKind.WANT)  # different classes
+    requests.add_request(people["b"], "2026000001", RequestKind.WANT)
+    requests.add_request(people["c"], "2026000004", RequestKind.AVOID)  # same class, kept apart
+    db.session.commit()
+    run = allocation.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    db.session.commit()
+    run = allocation.execute_run(run.id)
+    rooms = {m.student_id: m.to_bed.room_id for m in run.moves if m.to_bed}
+    assert rooms[people["a"].id] == rooms[people["b"].id]
+    assert rooms[people["c"].id] != rooms[people["d"].id]
