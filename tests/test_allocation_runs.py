@@ -141,3 +141,36 @@ def test_only_staff_run_allocations(campus, login, create_user, role):
     assert client.get("/allocation/").status_code == 403
     assert client.post("/allocation/runs", data={"mode": "intake", "time_limit": 2}).status_code == 403
     assert db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 0
+
+
+def test_locked_residents_stay_and_weights_are_used(campus, create_room, create_student):
+    building = campus["closing"].building
+    room = create_room(building, "104", capacity=2)
+    keeper = create_student("2023000099", name="留守", class_name="计科2399")
+    residence.assign(keeper, room.beds[0], reason="last year")
+    db.session.commit()
+    run = services.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=2,
+                              locked_numbers=["2023000099"], weights={"move": 0})
+    db.session.commit()
+    run = services.execute_run(run.id)
+    assert keeper.id in run.locked_student_ids and run.weights == {"move": 0}
+    assert keeper.id not in {m.student_id for m in run.moves}
+    assert run.terms["moves"] == 0  # moving costs nothing with these weights
+
+
+def test_unknown_students_cannot_be_locked(campus):
+    with pytest.raises(ServiceError, match="No student has the number nobody"):
+        services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2, locked_numbers=["nobody"])
+
+
+def test_run_again_keeps_the_settings(campus, login, create_user):
+    client = login(create_user("staff"))
+    first = services.create_run(mode=RunMode.REALLOCATION, building_ids=[campus["closing"].building_id],
+                                time_limit=2, weights={"pair": 50}, locked_numbers=["202300000"])
+    db.session.commit()
+    services.execute_run(first.id)
+    response = client.post(f"/allocation/runs/{first.id}/rerun")
+    again = db.session.get(AllocationRun, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert (again.mode, again.building_ids, again.weights, again.locked_student_ids) == (
+        first.mode, first.building_ids, first.weights, first.locked_student_ids)
+    assert again.id != first.id

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import IntegerField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..core.forms import options
 from .models import RunMode
+from .problem import DEFAULT_WEIGHTS
 
 
 class RunForm(FlaskForm):
@@ -12,3 +13,25 @@ class RunForm(FlaskForm):
     buildings = SelectMultipleField(_l("Buildings (none chosen: all)"), choices=[], coerce=int)
     time_limit = IntegerField(_l("Time limit (seconds)"), default=30,
                               validators=[InputRequired(), NumberRange(min=2, max=600)])
+    locked = TextAreaField(_l("Keep these students in their bed (student numbers)"))
+    weight_move = IntegerField(_l("Weight: a resident moved"), default=DEFAULT_WEIGHTS["move"],
+                               validators=[Optional(), NumberRange(min=0, max=10_000)])
+    weight_pair = IntegerField(_l("Weight: a mutual request not met"), default=DEFAULT_WEIGHTS["pair"],
+                               validators=[Optional(), NumberRange(min=0, max=10_000)])
+    weight_class_room = IntegerField(_l("Weight: a class in one more room"), default=DEFAULT_WEIGHTS["class_room"],
+                                     validators=[Optional(), NumberRange(min=0, max=10_000)])
+    weight_class_building = IntegerField(_l("Weight: a class in one more building"),
+                                         default=DEFAULT_WEIGHTS["class_building"],
+                                         validators=[Optional(), NumberRange(min=0, max=10_000)])
+    weight_preference = IntegerField(_l("Weight: a building preference rank"), default=DEFAULT_WEIGHTS["preference"],
+                                     validators=[Optional(), NumberRange(min=0, max=10_000)])
+    weight_lifestyle = IntegerField(_l("Weight: mixed sleep schedules in a room"), default=DEFAULT_WEIGHTS["lifestyle"],
+                                    validators=[Optional(), NumberRange(min=0, max=10_000)])
+
+    def weights(self) -> dict[str, int]:
+        """Only the weights changed from the defaults (a field left empty keeps its default)."""
+        given = {name: self[f"weight_{name}"].data for name in DEFAULT_WEIGHTS}
+        return {name: value for name, value in given.items() if value is not None and value != DEFAULT_WEIGHTS[name]}
+
+    def locked_numbers(self) -> list[str]:
+        return [n for n in (self.locked.data or "").replace(",", " ").split() if n]

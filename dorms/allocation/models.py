@@ -49,6 +49,8 @@ class AllocationRun(db.Model):
     status: Mapped[RunStatus] = mapped_column(enum_column_type(RunStatus, "run_status"), default=RunStatus.QUEUED)
     building_ids: Mapped[list] = mapped_column(sa.JSON, default=list)  # empty: every building
     time_limit: Mapped[int] = mapped_column(default=60)
+    weights: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # the objective's weights; missing: defaults
+    locked_student_ids: Mapped[list] = mapped_column(sa.JSON, default=list)  # stay in their bed
     seed: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

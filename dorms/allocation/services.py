@@ -61,6 +61,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
     ]
     students = list(db.session.scalars(sa.select(Student).order_by(Student.student_number)))
     wishes = roommate_requests.all_requests()
+    locked = set(run.locked_student_ids or [])
     problem_students, snapshot, inactive = [], {}, []
     for student in students:
         assignment = current.get(student.id)
@@ -77,7 +78,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             id=str(student.id), gender=student.gender.value, class_=student.class_name,
             college=student.college, needs_accessible=student.needs_accessible,
             current_room=str(assignment.bed.room_id) if in_scope else None,
-            locked=in_scope and run.mode == RunMode.INTAKE,
+            locked=in_scope and (run.mode == RunMode.INTAKE or student.id in locked),
             roommates=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.WANT, [])],
             avoid=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.AVOID, [])],
             lifestyle=student.lifestyle.value if student.lifestyle else None,
@@ -90,22 +91,37 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
         problem_rooms = [ProblemRoom(**{**room.__dict__, "capacity": max(0, room.capacity - held[int(room.id)])})
                          for room in problem_rooms]
         inactive = []
-    return Instance(problem_rooms, problem_students), snapshot, inactive
+    return Instance(problem_rooms, problem_students, dict(run.weights or {})), snapshot, inactive
 
 
 # --- running --------------------------------------------------------------------------
 
 
-def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed: int = 0, actor=None) -> AllocationRun:
+def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed: int = 0, actor=None,
+               weights: dict[str, int] | None = None, locked_numbers: list[str] = ()) -> AllocationRun:
+    locked = dict(db.session.execute(sa.select(Student.student_number, Student.id)
+                                     .where(Student.student_number.in_(list(locked_numbers)))).all())
+    unknown = [n for n in locked_numbers if n not in locked]
+    if unknown:
+        raise ServiceError(_("No student has the number %(number)s.", number=", ".join(unknown)))
     if any(r.is_active for r in db.session.scalars(sa.select(AllocationRun).where(
             AllocationRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING])))):
         raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
     run = AllocationRun(mode=mode, building_ids=sorted(building_ids), time_limit=time_limit, seed=seed,
+                        weights=dict(weights or {}), locked_student_ids=sorted(set(locked.values())),
                         created_by=actor or audit.current_actor())
     db.session.add(run)
     db.session.flush()
     audit.record("allocation.create", run=run.id, mode=mode.value)
     return run
+
+
+def rerun(run: AllocationRun, actor=None) -> AllocationRun:
+    """The same run again (scope, weights, locks), on the campus as it is now."""
+    numbers = list(db.session.scalars(sa.select(Student.student_number)
+                                      .where(Student.id.in_(run.locked_student_ids or []))))
+    return create_run(mode=run.mode, building_ids=list(run.building_ids or []), time_limit=run.time_limit,
+                      seed=run.seed, weights=run.weights, locked_numbers=numbers, actor=actor)
 
 
 def start_process(run: AllocationRun) -> None:

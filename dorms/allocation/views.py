@@ -43,7 +43,8 @@ def create():
         return redirect(url_for("allocation.index"))
     try:
         run = services.create_run(mode=RunMode(form.mode.data), building_ids=form.buildings.data or [],
-                                  time_limit=form.time_limit.data)
+                                  time_limit=form.time_limit.data, weights=form.weights(),
+                                  locked_numbers=form.locked_numbers())
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
@@ -84,6 +85,21 @@ def _act(run_id: int, action, done_message: str):
         db.session.rollback()
         flash(str(error), "danger")
     return redirect(url_for("allocation.run", run_id=run_id))
+
+
+@bp.post("/runs/<int:run_id>/rerun")
+@staff_required
+def rerun(run_id: int):
+    try:
+        new = services.rerun(_run_or_404(run_id))
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("allocation.run", run_id=run_id))
+    services.start_process(new)
+    db.session.commit()
+    return redirect(url_for("allocation.run", run_id=new.id))
 
 
 @bp.post("/runs/<int:run_id>/cancel")
