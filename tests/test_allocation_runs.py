@@ -174,3 +174,19 @@ def test_run_again_keeps_the_settings(campus, login, create_user):
     assert (again.mode, again.building_ids, again.weights, again.locked_student_ids) == (
         first.mode, first.building_ids, first.weights, first.locked_student_ids)
     assert again.id != first.id
+
+
+def test_an_intake_never_hands_out_the_bed_of_an_inactive_resident(campus, create_student):
+    """The graduate keeps their bed until staff act; the newcomer, sent to the graduate's room, gets another."""
+    full = next(r for r in campus["closing"].building.rooms if r.number == "102")
+    for n, bed in enumerate(full.beds):
+        residence.assign(create_student(f"20240000{n}", class_name="计科2401"), bed, reason="last year")
+    db.session.commit()
+    run = _run(RunMode.INTAKE)
+    graduate_room = residence.current_assignment(campus["graduate"]).bed.room_id
+    assert {m.to_bed.room_id for m in run.moves if m.to_bed} == {graduate_room}
+    graduate_bed = residence.current_assignment(campus["graduate"]).bed_id
+    assert graduate_bed not in {m.to_bed_id for m in run.moves}
+    assert services.apply_run(run) == 1
+    db.session.commit()
+    assert residence.current_assignment(campus["graduate"]).bed_id == graduate_bed

@@ -196,13 +196,16 @@ def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, 
     """Turn rooms into beds: who stays keeps their bed, newcomers take free beds in label order."""
     rooms = {room.id: room for room in _rooms_in_scope(run)}
     current = _current_beds()
-    staying = set()
-    for sid, room_id in assignments.items():
-        assignment = current.get(int(sid))
-        if assignment is not None and assignment.bed.room_id == int(room_id):
-            staying.add(assignment.bed_id)
-    # Beds of residents who leave their room are free for others, like empty ones.
-    free = {room_id: [bed for bed in room.active_beds if bed.id not in staying] for room_id, room in rooms.items()}
+    # A bed stays taken unless its occupant leaves the room in this proposal (moves, or is
+    # inactive and vacates); people outside the proposal keep theirs.
+    leaving = {student.id for student in inactive}
+    for student in instance.students:
+        assignment = current.get(int(student.id))
+        target = assignments.get(student.id)
+        if assignment is not None and (target is None or int(target) != assignment.bed.room_id):
+            leaving.add(int(student.id))
+    taken = {a.bed_id for sid, a in current.items() if sid not in leaving}
+    free = {room_id: [bed for bed in room.active_beds if bed.id not in taken] for room_id, room in rooms.items()}
     for student in sorted(instance.students, key=lambda s: (s.current_room is not None, int(s.id))):
         assignment = current.get(int(student.id))
         target = assignments.get(student.id)
