@@ -1,5 +1,6 @@
 """Allocation runs in the app: proposal, apply, stale refusal, rollback, a real background process."""
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -96,10 +97,33 @@ def test_intake_leaves_residents_alone(campus):
     assert {m.reason for m in run.moves} <= {MoveReason.NEW.value, MoveReason.UNPLACED.value}
 
 
-def test_one_run_at_a_time(campus):
-    services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+def test_one_run_at_a_time_unless_the_other_lost_its_process(campus):
+    first = services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
     with pytest.raises(ServiceError, match="still going"):
         services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    first.created_at = first.created_at - timedelta(hours=1)  # long past its limit, never started
+    services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    assert first.status == RunStatus.FAILED and "stopped without finishing" in first.error
+
+
+def test_a_cancel_during_solving_wins_over_the_result(campus, monkeypatch):
+    run = services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    db.session.commit()
+    real_solve = services.solve
+
+    def cancelled_meanwhile(*args, **kwargs):
+        solution = real_solve(*args, **kwargs)
+        # What the web page commits when staff cancel while the solver finishes.
+        db.session.execute(sa.update(AllocationRun).where(AllocationRun.id == run.id)
+                           .values(status=RunStatus.CANCELLED))
+        db.session.commit()
+        return solution
+
+    monkeypatch.setattr(services, "solve", cancelled_meanwhile)
+    services.execute_run(run.id)
+    db.session.rollback()
+    run = db.session.get(AllocationRun, run.id)
+    assert run.status == RunStatus.CANCELLED and run.moves == []
 
 
 def test_the_page_starts_a_background_process_that_finishes(campus, login, create_user):
@@ -109,12 +133,7 @@ def test_the_page_starts_a_background_process_that_finishes(campus, login, creat
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
     run = db.session.get(AllocationRun, run_id)
     assert run.pid
-    for _ in range(120):
-        db.session.rollback()  # read what the solver process committed
-        if not db.session.get(AllocationRun, run_id).is_active:
-            break
-        time.sleep(0.5)
-    run = db.session.get(AllocationRun, run_id)
+    run = _wait_for(run_id)
     assert run.status == RunStatus.DONE, run.error
     page = client.get(f"/allocation/runs/{run_id}").get_data(as_text=True)
     assert "Apply this proposal" in page and "老生0" in page
@@ -143,19 +162,17 @@ def test_only_staff_run_allocations(campus, login, create_user, role):
     assert db.session.scalar(sa.select(sa.func.count(AllocationRun.id))) == 0
 
 
-def test_locked_residents_stay_and_weights_are_used(campus, create_room, create_student):
-    building = campus["closing"].building
-    room = create_room(building, "104", capacity=2)
-    keeper = create_student("2023000099", name="留守", class_name="计科2399")
-    residence.assign(keeper, room.beds[0], reason="last year")
-    db.session.commit()
+def test_a_lock_binds_and_weights_reach_the_solver(campus):
+    """Locked into a closed room, a resident cannot be placed: the run says so instead of moving them."""
     run = services.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=2,
-                              locked_numbers=["2023000099"], weights={"move": 0})
+                              locked_numbers=["202300000"], weights={"class_room": 0, "class_building": 7})
     db.session.commit()
     run = services.execute_run(run.id)
-    assert keeper.id in run.locked_student_ids and run.weights == {"move": 0}
-    assert keeper.id not in {m.student_id for m in run.moves}
-    assert run.terms["moves"] == 0  # moving costs nothing with these weights
+    locked = campus["residents"][0]
+    assert run.locked_student_ids == [locked.id] and run.weights == {"class_room": 0, "class_building": 7}
+    assert next(m for m in run.moves if m.student_id == locked.id).reason == MoveReason.UNPLACED.value
+    assert any("locked into room" in reason and "closed" in reason for reason in run.explanations)
+    assert run.terms["class_room"] == 0 and run.terms["class_building"] % 7 == 0 and run.terms["class_building"]
 
 
 def test_unknown_students_cannot_be_locked(campus):
@@ -174,6 +191,16 @@ def test_run_again_keeps_the_settings(campus, login, create_user):
     assert (again.mode, again.building_ids, again.weights, again.locked_student_ids) == (
         first.mode, first.building_ids, first.weights, first.locked_student_ids)
     assert again.id != first.id
+    _wait_for(again.id)  # its process writes to this database: let it finish before the next test
+
+
+def _wait_for(run_id: int) -> AllocationRun:
+    for _ in range(120):
+        db.session.rollback()  # read what the solver process committed
+        if not db.session.get(AllocationRun, run_id).is_active:
+            break
+        time.sleep(0.5)
+    return db.session.get(AllocationRun, run_id)
 
 
 def test_an_intake_never_hands_out_the_bed_of_an_inactive_resident(campus, create_student):
@@ -190,3 +217,71 @@ def test_an_intake_never_hands_out_the_bed_of_an_inactive_resident(campus, creat
     assert services.apply_run(run) == 1
     db.session.commit()
     assert residence.current_assignment(campus["graduate"]).bed_id == graduate_bed
+
+
+def test_an_unplaced_resident_keeps_their_bed_and_the_proposal_still_applies(create_building, create_room,
+                                                                          create_student):
+    building = create_building("B2", gender_policy=GenderPolicy.MIXED)
+    room = create_room(building, "301", capacity=2)
+    man = create_student("2023000007", class_name="X")
+    residence.assign(man, room.beds[0], reason="last year")
+    room.gender = Gender.FEMALE  # the room is now for women, and no bed anywhere takes men
+    create_student("2026000007", class_name="Y", gender=Gender.FEMALE)
+    db.session.commit()
+    run = _run()
+    assert {m.reason for m in run.moves} == {MoveReason.UNPLACED.value, MoveReason.NEW.value}
+    assert room.beds[0].id not in {m.to_bed_id for m in run.moves}
+    assert services.apply_run(run) == 1
+    db.session.commit()
+    assert residence.current_assignment(man).bed_id == room.beds[0].id
+
+
+def test_a_room_keeps_the_gender_of_an_inactive_resident(create_building, create_room, create_student):
+    building = create_building("B3", gender_policy=GenderPolicy.MIXED)
+    room = create_room(building, "401", capacity=2)
+    graduate = create_student("2022000008", class_name="X", gender=Gender.FEMALE)
+    residence.assign(graduate, room.beds[0], reason="last year")
+    graduate.status = StudentStatus.GRADUATED
+    create_student("2026000008", class_name="Y")  # a man; the only free bed is beside her
+    db.session.commit()
+    run = _run(RunMode.INTAKE)
+    assert [m.reason for m in run.moves] == [MoveReason.UNPLACED.value]
+    assert services.apply_run(run) == 0
+
+
+def test_students_who_avoid_their_locked_roommate_do_not_block_an_intake(create_building, create_room,
+                                                                         create_student):
+    from dorms.core.enums import RequestKind
+    from dorms.students import requests
+
+    room = create_room(create_building("B5", gender_policy=GenderPolicy.MALE), "601", capacity=4)
+    a, b = create_student("2023000001", class_name="X"), create_student("2023000002", class_name="X")
+    residence.assign(a, room.beds[0], reason="last year")
+    residence.assign(b, room.beds[1], reason="last year")
+    for n in range(2):
+        create_student(f"202600000{n}", class_name="Y")
+    requests.add_request(b, "2023000001", RequestKind.AVOID)
+    db.session.commit()
+    run = _run(RunMode.INTAKE)
+    assert {m.reason for m in run.moves} == {MoveReason.NEW.value}
+    assert services.apply_run(run) == 2
+
+
+def test_rollback_never_mixes_genders_in_a_room(create_building, create_room, create_student):
+    building = create_building("B4", gender_policy=GenderPolicy.MIXED)
+    closing = create_room(building, "501", capacity=2)
+    man = create_student("2023000005", class_name="X")
+    residence.assign(man, closing.beds[0], reason="last year")
+    set_room_status(closing, RoomStatus.CLOSED, reason="repairs")
+    create_room(building, "502", capacity=2)
+    db.session.commit()
+    run = _run()
+    services.apply_run(run)
+    db.session.commit()
+    set_room_status(closing, RoomStatus.OPEN, reason="repaired")
+    residence.assign(create_student("2026000005", class_name="Y", gender=Gender.FEMALE), closing.beds[1],
+                     reason="placed by hand")
+    db.session.commit()
+    with pytest.raises(ServiceError, match="houses female students"):
+        services.rollback_run(run)
+    db.session.rollback()

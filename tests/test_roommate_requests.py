@@ -52,7 +52,7 @@ def test_a_student_edits_their_own_requests_only(people, login):
     client.post(f"/students/{people['a'].id}/requests", data={"other_number": "2026000002", "kind": "want"})
     client.post(f"/students/{people['a'].id}/lifestyle", data={"lifestyle": "early"})
     page = client.get(f"/students/{people['a'].id}").get_data(as_text=True)
-    assert "乙" in page and "not yet mutual" in page
+    assert "2026000002" in page and "乙" not in page and "not yet mutual" in page
     assert people["a"].lifestyle.value == "early"
     assert client.post(f"/students/{people['b'].id}/requests",
                        data={"other_number": "2026000001", "kind": "want"}).status_code == 404
@@ -88,3 +88,20 @@ def test_allocation_keeps_mutual_wishes_together_and_avoiders_apart(people):
     rooms = {m.student_id: m.to_bed.room_id for m in run.moves if m.to_bed}
     assert rooms[people["a"].id] == rooms[people["b"].id]
     assert rooms[people["c"].id] != rooms[people["d"].id]
+
+
+def test_students_cannot_look_people_up_through_requests(people, login):
+    client = login(people["a_account"])
+    for number in ("2026000009", "nobody"):  # a woman, and no one: the same answer
+        page = client.post(f"/students/{people['a'].id}/requests", data={"other_number": number, "kind": "want"},
+                           follow_redirects=True).get_data(as_text=True)
+        assert f"Student number {number} cannot be named here" in page and "女生" not in page
+
+
+def test_must_not_room_with_is_capped(people, create_student):
+    for n in range(requests.MAX_AVOIDS):
+        create_student(f"20269900{n}", name=f"同学{n}")
+        requests.add_request(people["a"], f"20269900{n}", RequestKind.AVOID)
+    create_student("202699009", name="再一个")
+    with pytest.raises(ServiceError, match="At most 3"):
+        requests.add_request(people["a"], "202699009", RequestKind.AVOID)

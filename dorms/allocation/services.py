@@ -84,13 +84,22 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             lifestyle=student.lifestyle.value if student.lifestyle else None,
         ))
     if run.mode == RunMode.INTAKE:
-        # Inactive residents keep their beds until staff act: those beds are not free.
-        held = defaultdict(int)
+        # Inactive residents keep their beds until staff act: those beds are not free, and
+        # the room keeps their gender.
+        held: dict[int, list[Student]] = defaultdict(list)
         for student in inactive:
-            held[current[student.id].bed.room_id] += 1
-        problem_rooms = [ProblemRoom(**{**room.__dict__, "capacity": max(0, room.capacity - held[int(room.id)])})
+            if current[student.id].bed.active:
+                held[current[student.id].bed.room_id].append(student)
+        problem_rooms = [ProblemRoom(**{**room.__dict__,
+                                        "capacity": max(0, room.capacity - len(held[int(room.id)])),
+                                        "gender": room.gender or (held[int(room.id)][0].gender.value
+                                                                  if held[int(room.id)] else None)})
                          for room in problem_rooms]
         inactive = []
+    locked_room = {s.id: s.current_room for s in problem_students if s.locked}
+    for s in problem_students:
+        if s.id in locked_room:
+            s.avoid = [o for o in s.avoid if locked_room.get(o) != locked_room[s.id]]
     return Instance(problem_rooms, problem_students, dict(run.weights or {})), snapshot, inactive
 
 
@@ -104,9 +113,12 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
     unknown = [n for n in locked_numbers if n not in locked]
     if unknown:
         raise ServiceError(_("No student has the number %(number)s.", number=", ".join(unknown)))
-    if any(r.is_active for r in db.session.scalars(sa.select(AllocationRun).where(
-            AllocationRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING])))):
-        raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
+    for other in db.session.scalars(sa.select(AllocationRun).where(
+            AllocationRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))):
+        if not _gone_silent(other):
+            raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
+        other.status, other.finished_at = RunStatus.FAILED, utcnow()
+        other.error = _("The solver process stopped without finishing (see its log in the instance folder).")
     run = AllocationRun(mode=mode, building_ids=sorted(building_ids), time_limit=time_limit, seed=seed,
                         weights=dict(weights or {}), locked_student_ids=sorted(set(locked.values())),
                         created_by=actor or audit.current_actor())
@@ -114,6 +126,12 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
     db.session.flush()
     audit.record("allocation.create", run=run.id, mode=mode.value)
     return run
+
+
+def _gone_silent(run: AllocationRun) -> bool:
+    """A run far past its time limit has lost its process (killed, or the machine restarted)."""
+    began = run.started_at or run.created_at
+    return (utcnow() - began).total_seconds() > 2 * run.time_limit + 300
 
 
 def rerun(run: AllocationRun, actor=None) -> AllocationRun:
@@ -130,10 +148,16 @@ def start_process(run: AllocationRun) -> None:
                    "DORMS_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
                    "DORMS_SECRET_KEY": current_app.config["SECRET_KEY"],
                    "DORMS_INSTANCE_PATH": current_app.instance_path}
-    process = subprocess.Popen([sys.executable, "-c", "from dorms.cli import main; main()",
-                                "allocation", "run", str(run.id)],
-                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    log = open(os.path.join(current_app.instance_path, f"allocation-run-{run.id}.log"), "ab")
+    try:
+        process = subprocess.Popen([sys.executable, "-c", "from dorms.cli import main; main()",
+                                    "allocation", "run", str(run.id)],
+                                   env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as error:
+        run.status, run.error, run.finished_at = RunStatus.FAILED, str(error), utcnow()
+        raise ServiceError(_("The solver could not be started: %(error)s", error=error)) from error
+    finally:
+        log.close()
     run.pid = process.pid
 
 
@@ -175,13 +199,22 @@ def execute_run(run_id: int) -> AllocationRun:
         run.current_objective = score(instance, current).objective if current else None
         run.bound, run.terms, run.explanations = solution.bound, solution.terms, solution.explanations
         _store_moves(run, instance, solution.assignments, inactive)
-        run.status, run.stage, run.progress, run.finished_at = RunStatus.DONE, "done", 1.0, utcnow()
+        run.stage, run.progress, run.finished_at = "done", 1.0, utcnow()
+        db.session.flush()
+        # A cancel from the page may have come in meanwhile: it wins.
+        finished = db.session.execute(sa.update(AllocationRun).where(
+            AllocationRun.id == run.id, AllocationRun.status == RunStatus.RUNNING).values(status=RunStatus.DONE))
+        if finished.rowcount != 1:
+            raise _Cancelled
         db.session.commit()
+        db.session.refresh(run)
     except _Cancelled:
         db.session.rollback()
     except Exception as error:  # the run page must say why, whatever broke
         db.session.rollback()
-        run.status, run.error, run.finished_at = RunStatus.FAILED, f"{type(error).__name__}: {error}", utcnow()
+        db.session.execute(sa.update(AllocationRun).where(
+            AllocationRun.id == run.id, AllocationRun.status == RunStatus.RUNNING).values(
+            status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=utcnow()))
         db.session.commit()
         raise
     return run
@@ -202,8 +235,8 @@ def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, 
     for student in instance.students:
         assignment = current.get(int(student.id))
         target = assignments.get(student.id)
-        if assignment is not None and (target is None or int(target) != assignment.bed.room_id):
-            leaving.add(int(student.id))
+        if assignment is not None and target is not None and int(target) != assignment.bed.room_id:
+            leaving.add(int(student.id))  # an unplaced resident keeps their bed
     taken = {a.bed_id for sid, a in current.items() if sid not in leaving}
     free = {room_id: [bed for bed in room.active_beds if bed.id not in taken] for room_id, room in rooms.items()}
     for student in sorted(instance.students, key=lambda s: (s.current_room is not None, int(s.id))):
@@ -212,6 +245,10 @@ def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, 
         if assignment is not None and target is not None and int(target) == assignment.bed.room_id:
             continue
         if target is None:
+            run.moves.append(AllocationMove(student_id=int(student.id), reason=MoveReason.UNPLACED.value,
+                                            from_bed_id=assignment.bed_id if assignment else None))
+            continue
+        if not free[int(target)]:
             run.moves.append(AllocationMove(student_id=int(student.id), reason=MoveReason.UNPLACED.value,
                                             from_bed_id=assignment.bed_id if assignment else None))
             continue
@@ -249,6 +286,7 @@ def changes_since(run: AllocationRun) -> list[str]:
 
 def apply_run(run: AllocationRun, actor=None) -> int:
     """Write the proposal, all of it or nothing; returns how many students changed bed."""
+    db.session.refresh(run, with_for_update=True)  # a second click waits, then sees it applied
     if run.status != RunStatus.DONE:
         raise ServiceError(_("Only a finished proposal can be applied."))
     changed = changes_since(run)
@@ -278,6 +316,7 @@ def _refuse_if_any(relocations) -> None:
 
 def rollback_run(run: AllocationRun, actor=None) -> int:
     """Put everyone back where the run found them, while nothing newer depends on the run."""
+    db.session.refresh(run, with_for_update=True)
     if run.status != RunStatus.APPLIED:
         raise ServiceError(_("Only an applied run can be rolled back."))
     moves = [m for m in run.moves if m.reason != MoveReason.UNPLACED.value]

@@ -50,9 +50,16 @@ def create():
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("allocation.index"))
-    services.start_process(run)
-    db.session.commit()
+    _start(run)
     return redirect(url_for("allocation.run", run_id=run.id))
+
+
+def _start(run: AllocationRun) -> None:
+    try:
+        services.start_process(run)
+    except ServiceError as error:
+        flash(str(error), "danger")
+    db.session.commit()
 
 
 @bp.get("/runs/<int:run_id>")
@@ -97,8 +104,7 @@ def rerun(run_id: int):
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("allocation.run", run_id=run_id))
-    services.start_process(new)
-    db.session.commit()
+    _start(new)
     return redirect(url_for("allocation.run", run_id=new.id))
 
 

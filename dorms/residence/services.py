@@ -235,7 +235,8 @@ def relocate(relocations: list[Relocation], *, reason: str, actor=None, restorin
     left in ``problems`` (the caller decides whether that aborts the whole
     change). A relocation with neither bed nor room only vacates. When
     ``restoring`` (undoing an earlier change) people go back where they were
-    even if that room has since closed; the bed must still be free.
+    even if that room has since closed; the bed must still be free and the
+    room still of their gender.
     """
     for r in relocations:
         if r.leaving is not None:
@@ -256,6 +257,8 @@ def relocate(relocations: list[Relocation], *, reason: str, actor=None, restorin
             if occupant is not None and occupant.id != r.student.id:
                 r.problems = [_("Bed %(bed)s is already taken by %(occupant)s.", bed=bed.code,
                                 occupant=occupant.display)]
+            # Whatever else changed, a room never houses two genders.
+            r.problems += [p for field, p in residency_problems(r.student, bed.room) if field == "gender"]
         else:
             r.problems = placement_problems(r.student, bed)
         if r.problems:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..audit import service as audit
@@ -13,6 +14,7 @@ from .models import RoommateRequest, Student
 from .services import find_by_number
 
 MAX_WANTS = 5
+MAX_AVOIDS = 3  # binding: more would let one student take a room for themself
 
 
 def requests_of(student: Student) -> list[RoommateRequest]:
@@ -30,24 +32,33 @@ def mutual_ids(student: Student) -> set[int]:
                 RoommateRequest.student_id == student.id, RoommateRequest.kind == RequestKind.WANT)))))
 
 
-def add_request(student: Student, other_number: str, kind: RequestKind) -> RoommateRequest:
+def add_request(student: Student, other_number: str, kind: RequestKind, *, discreet: bool = False) -> RoommateRequest:
+    """``discreet`` (a student asking): refusals never tell who a number belongs to."""
     other = find_by_number(other_number)
-    if other is None:
-        raise ServiceError(_("No student has the number %(number)s.", number=other_number))
-    if other.id == student.id:
+    if other is not None and other.id == student.id:
         raise ServiceError(_("A request names someone else."))
-    if kind == RequestKind.WANT and other.gender != student.gender:
+    if other is None or (kind == RequestKind.WANT and other.gender != student.gender):
+        if discreet:
+            raise ServiceError(_("Student number %(number)s cannot be named here.", number=other_number))
+        if other is None:
+            raise ServiceError(_("No student has the number %(number)s.", number=other_number))
         raise ServiceError(_("Rooms house one gender: %(other)s cannot be a roommate.", other=other.display))
     existing = db.session.scalar(sa.select(RoommateRequest).where(
         RoommateRequest.student_id == student.id, RoommateRequest.other_id == other.id))
     if existing is not None:
-        raise ServiceError(_("There is already a request about %(other)s; remove it first.", other=other.display))
-    if kind == RequestKind.WANT and db.session.scalar(sa.select(sa.func.count()).select_from(RoommateRequest).where(
-            RoommateRequest.student_id == student.id, RoommateRequest.kind == RequestKind.WANT)) >= MAX_WANTS:
-        raise ServiceError(_("At most %(count)d roommate wishes.", count=MAX_WANTS))
+        raise ServiceError(_("There is already a request about %(other)s; remove it first.", other=other_number))
+    limit = MAX_WANTS if kind == RequestKind.WANT else MAX_AVOIDS
+    if db.session.scalar(sa.select(sa.func.count()).select_from(RoommateRequest).where(
+            RoommateRequest.student_id == student.id, RoommateRequest.kind == kind)) >= limit:
+        raise ServiceError(_("At most %(count)d requests of this kind.", count=limit))
     request = RoommateRequest(student=student, other=other, kind=kind)
-    db.session.add(request)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError as error:  # the same form sent twice at once
+        raise ServiceError(_("There is already a request about %(other)s; remove it first.",
+                             other=other_number)) from error
     audit.record("request.add", student=student, other=other.display, kind=kind.value)
     return request
 

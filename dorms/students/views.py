@@ -77,7 +77,8 @@ def add_request(student_id: int):
     form = RoommateRequestForm()
     if form.validate():
         try:
-            roommate_requests.add_request(student, form.other_number.data.strip(), RequestKind(form.kind.data))
+            roommate_requests.add_request(student, form.other_number.data.strip(), RequestKind(form.kind.data),
+                                          discreet=not current_user.is_staff)
             db.session.commit()
             flash(_("Request saved."), "success")
         except ServiceError as error:
