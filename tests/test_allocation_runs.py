@@ -1,9 +1,12 @@
 """Allocation runs in the app: proposal, apply, stale refusal, rollback, a real background process."""
+import os
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from dorms.allocation import services
 from dorms.allocation.models import AllocationRun, MoveReason, RunMode, RunStatus
@@ -131,10 +134,10 @@ def test_the_page_starts_a_background_process_that_finishes(campus, login, creat
     response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
     assert response.status_code == 302
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    run = db.session.get(AllocationRun, run_id)
-    assert run.pid
     run = _wait_for(run_id)
     assert run.status == RunStatus.DONE, run.error
+    assert run.pid and run.pid != os.getpid()  # solved in a process of its own
+    assert (Path(current_app.instance_path) / f"allocation-run-{run_id}.log").exists()
     page = client.get(f"/allocation/runs/{run_id}").get_data(as_text=True)
     assert "Apply this proposal" in page and "老生0" in page
     client.post(f"/allocation/runs/{run_id}/apply")

@@ -142,29 +142,41 @@ def rerun(run: AllocationRun, actor=None) -> AllocationRun:
                       seed=run.seed, weights=run.weights, locked_numbers=numbers, actor=actor)
 
 
+# Started through a launcher that exits at once: the solver is then nobody's child in the
+# web server (no zombie to reap) and writes its own pid into the run.
+_LAUNCHER = ("import subprocess, sys; log = open(sys.argv[1], 'ab'); "
+             "subprocess.Popen(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)")
+
+
 def start_process(run: AllocationRun) -> None:
     """Solve in a separate process: it can be cancelled, and cannot take the web server down."""
     environment = {**os.environ,
                    "DORMS_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
                    "DORMS_SECRET_KEY": current_app.config["SECRET_KEY"],
                    "DORMS_INSTANCE_PATH": current_app.instance_path}
-    log = open(os.path.join(current_app.instance_path, f"allocation-run-{run.id}.log"), "ab")
+    log = os.path.join(current_app.instance_path, f"allocation-run-{run.id}.log")
+    command = [sys.executable, "-c", "from dorms.cli import main; main()", "allocation", "run", str(run.id)]
     try:
-        process = subprocess.Popen([sys.executable, "-c", "from dorms.cli import main; main()",
-                                    "allocation", "run", str(run.id)],
-                                   env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    except OSError as error:
+        subprocess.run([sys.executable, "-c", _LAUNCHER, log, *command], env=environment, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
         run.status, run.error, run.finished_at = RunStatus.FAILED, str(error), utcnow()
         raise ServiceError(_("The solver could not be started: %(error)s", error=error)) from error
-    finally:
-        log.close()
-    run.pid = process.pid
+
+
+def _is_our_solver(run: AllocationRun) -> bool:
+    """The pid still belongs to this run's solver (pids get reused)."""
+    try:
+        with open(f"/proc/{run.pid}/cmdline", "rb") as f:
+            arguments = f.read().split(b"\0")
+    except OSError:
+        return False
+    return b"allocation" in arguments and str(run.id).encode() in arguments
 
 
 def cancel_run(run: AllocationRun) -> None:
     if not run.is_active:
         raise ServiceError(_("This run is not running."))
-    if run.pid:
+    if run.pid and _is_our_solver(run):
         try:
             os.killpg(run.pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
@@ -179,7 +191,7 @@ def execute_run(run_id: int) -> AllocationRun:
     run = db.session.get(AllocationRun, run_id)
     if run is None or run.status != RunStatus.QUEUED:
         raise ServiceError(f"run {run_id} is not queued")
-    run.status, run.started_at, run.stage = RunStatus.RUNNING, utcnow(), "reading"
+    run.status, run.started_at, run.stage, run.pid = RunStatus.RUNNING, utcnow(), "reading", os.getpid()
     db.session.commit()
     try:
         instance, snapshot, inactive = build_instance(run)

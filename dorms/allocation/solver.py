@@ -21,7 +21,8 @@ Shape (each stage small enough for a laptop-sized machine):
 The first-fit result is computed first: it is the fallback, so the answer is
 never worse than greedy, and whoever a stage could not place is placed
 first-fit. Same input and seed, same output: CP-SAT runs on one worker with
-deterministic time budgets fixed in advance.
+deterministic time budgets fixed in advance (only a machine too slow to
+finish within the limit cuts the later stages short, and so differs).
 """
 from __future__ import annotations
 
