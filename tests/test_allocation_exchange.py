@@ -1,0 +1,72 @@
+"""Swap and move requests as an exchange of beds (top trading cycles), without Flask."""
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dorms.allocation.exchange import Applicant, exchange, pairs_only
+
+
+def test_a_three_way_trade_that_pairs_cannot_find():
+    applicants = [Applicant("A", "a", ["b"]), Applicant("B", "b", ["c"]), Applicant("C", "c", ["a"])]
+    outcome = exchange(applicants, free_beds=[])
+    assert outcome.beds == {"A": "b", "B": "c", "C": "a"}
+    assert [sorted(c) for c in outcome.cycles] == [["A", "B", "C"]]
+    assert pairs_only(applicants, []) == 0
+
+
+def test_a_chain_ending_in_a_free_bed():
+    applicants = [Applicant("A", "a", ["b"]), Applicant("B", "b", ["free"])]
+    outcome = exchange(applicants, free_beds=["free"])
+    assert outcome.beds == {"A": "b", "B": "free"}
+    assert pairs_only(applicants, ["free"]) == 1  # B moves, A's wish needs the chain
+
+
+def test_a_plain_swap_is_found_by_both():
+    applicants = [Applicant("A", "a", ["b"]), Applicant("B", "b", ["a"])]
+    assert exchange(applicants, []).beds == {"A": "b", "B": "a"}
+    assert pairs_only(applicants, []) == 2
+
+
+def test_nobody_is_worse_off_and_unmet_wishes_keep_their_bed():
+    applicants = [Applicant("A", "a", ["x"]), Applicant("B", "b", [])]
+    outcome = exchange(applicants, free_beds=[])
+    assert outcome.beds == {"A": "a", "B": "b"} and outcome.cycles == []
+
+
+def test_priority_decides_who_gets_a_contested_free_bed():
+    applicants = [Applicant("First", "f", ["free"]), Applicant("Second", "s", ["free"])]
+    assert exchange(applicants, ["free"]).beds == {"First": "free", "Second": "s"}
+
+
+def test_a_student_without_a_bed_takes_one_that_is_freed_or_none():
+    applicants = [Applicant("A", "a", ["free"]), Applicant("New", None, ["a", "b"])]
+    assert exchange(applicants, ["free"]).beds == {"A": "free", "New": "a"}
+    assert exchange([Applicant("New", None, ["taken"])], []).beds == {"New": None}
+
+
+@st.composite
+def markets(draw):
+    rnd = random.Random(draw(st.integers(0, 10**6)))
+    n = draw(st.integers(0, 12))
+    beds = [f"b{i}" for i in range(n)] + [f"free{i}" for i in range(draw(st.integers(0, 3)))]
+    applicants = []
+    for i in range(n):
+        others = [b for b in beds if b != f"b{i}"]
+        applicants.append(Applicant(f"S{i}", f"b{i}", rnd.sample(others, rnd.randint(0, min(4, len(others))))))
+    return applicants, [b for b in beds if b.startswith("free")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(markets())
+def test_exchanges_are_sound(market):
+    applicants, free = market
+    outcome = exchange(applicants, free)
+    taken = [bed for bed in outcome.beds.values() if bed is not None]
+    assert len(taken) == len(set(taken))  # no bed twice
+    for a in applicants:
+        got = outcome.beds[a.id]
+        assert got == a.bed or got in a.wants  # individually rational: own bed or a wished one
+    assert set(taken) <= {a.bed for a in applicants} | set(free)  # only requesters' and free beds change hands
+    for cycle in outcome.cycles:  # a trade: each takes a bed that was in play and the cycle closes
+        assert all(outcome.beds[s] != next(a.bed for a in applicants if a.id == s) for s in cycle)
