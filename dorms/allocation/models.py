@@ -1,7 +1,6 @@
 """Allocation runs and their proposals, as stored."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -101,7 +100,7 @@ class AllocationMove(db.Model):
     to_bed = relationship("Bed", foreign_keys=[to_bed_id])
 
 
-class MoveReason(str, enum.Enum):
+class MoveReason(LabelledEnum):
     NEW = "new"  # had no bed
     ROOM_CLOSED = "room_closed"
     ROOM_GENDER = "room_gender"
@@ -109,16 +108,16 @@ class MoveReason(str, enum.Enum):
     IMPROVED = "improved"  # moved to keep a class or request together
     UNPLACED = "unplaced"  # no bed could be found
 
-    @property
-    def label(self) -> str:
-        return str({
-            MoveReason.NEW: _l("New: had no bed"),
-            MoveReason.ROOM_CLOSED: _l("Forced: the room is closed"),
-            MoveReason.ROOM_GENDER: _l("Forced: the room is now for the other gender"),
-            MoveReason.INACTIVE: _l("Not active: the bed is freed"),
-            MoveReason.IMPROVED: _l("Moved to keep a class or request together"),
-            MoveReason.UNPLACED: _l("No bed could be found"),
-        }[self])
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.NEW: _l("New: had no bed"),
+            cls.ROOM_CLOSED: _l("Forced: the room is closed"),
+            cls.ROOM_GENDER: _l("Forced: the room is now for the other gender"),
+            cls.INACTIVE: _l("Not active: the bed is freed"),
+            cls.IMPROVED: _l("Moved to keep a class or request together"),
+            cls.UNPLACED: _l("No bed could be found"),
+        }
 
 
 # The objective's terms (problem.score), as people read them.

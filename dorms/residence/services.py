@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.models import Bed, Room
+from ..campus.services import occupied_bed_ids
 from ..core.clock import utcnow
 from ..core.database import is_database_busy
 from ..core.enums import Gender, StudentStatus
@@ -270,9 +271,8 @@ def relocate(relocations: list[Relocation], *, reason: str, actor=None, restorin
 
 
 def first_free_bed(room: Room) -> Bed | None:
-    taken = {bed_id for bed_id, in db.session.execute(
-        sa.select(Assignment.bed_id).join(Bed, Bed.id == Assignment.bed_id)
-        .where(Bed.room_id == room.id, Assignment.ended_at.is_(None)))}
+
+    taken = occupied_bed_ids([bed.id for bed in room.active_beds])
     return next((bed for bed in room.active_beds if bed.id not in taken), None)
 
 
