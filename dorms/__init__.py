@@ -64,12 +64,14 @@ def _register_blueprints(app: Flask) -> None:
     from .core import web
     from .dashboard import views as dashboard_views
     from .residence import views as residence_views
+    from .roomchange import views as roomchange_views
     from .students import views as students_views
     from .transfer import views as transfer_views
 
     web.init_app(app)
     for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
-                      residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp):
+                      residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
+                      roomchange_views.bp):
         app.register_blueprint(blueprint)
 
 

@@ -17,11 +17,13 @@ from ..extensions import db
 class RunMode(LabelledEnum):
     INTAKE = "intake"  # place students without a bed; residents stay
     REALLOCATION = "reallocation"  # also move residents who must (closed room, other gender), and few others
+    REQUESTS = "requests"  # meet open swap and move requests; nobody else moves
 
     @classmethod
     def _labels(cls):
         return {cls.INTAKE: _l("Intake: place students without a bed"),
-                cls.REALLOCATION: _l("Reallocation: the whole campus")}
+                cls.REALLOCATION: _l("Reallocation: the whole campus"),
+                cls.REQUESTS: _l("Requests round: swap and move requests")}
 
 
 class RunStatus(LabelledEnum):
@@ -67,6 +69,8 @@ class AllocationRun(db.Model):
     terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     explanations: Mapped[list] = mapped_column(sa.JSON, default=list)
     error: Mapped[str] = mapped_column(sa.Text, default="")
+    # A requests round: {request id: outcome} as proposed; the requests learn it when applied.
+    request_outcomes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     applied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -106,6 +110,7 @@ class MoveReason(LabelledEnum):
     ROOM_GENDER = "room_gender"
     INACTIVE = "inactive"  # graduated, withdrawn or suspended: the bed is freed
     IMPROVED = "improved"  # moved to keep a class or request together
+    REQUESTED = "requested"  # their swap or move request was granted
     UNPLACED = "unplaced"  # no bed could be found
 
     @classmethod
@@ -116,6 +121,7 @@ class MoveReason(LabelledEnum):
             cls.ROOM_GENDER: _l("Forced: the room is now for the other gender"),
             cls.INACTIVE: _l("Not active: the bed is freed"),
             cls.IMPROVED: _l("Moved to keep a class or request together"),
+            cls.REQUESTED: _l("Request granted"),
             cls.UNPLACED: _l("No bed could be found"),
         }
 
@@ -129,4 +135,14 @@ TERM_LABELS = {
     "class_building": _l("Classes split over buildings"),
     "preference": _l("Building preferences missed"),
     "lifestyle": _l("Mixed sleep schedules"),
+}
+
+# A requests round's figures.
+ROUND_LABELS = {
+    "requests": _l("Requests in the round"),
+    "granted": _l("Requests granted"),
+    "students_moved": _l("Students moved"),
+    "pairs_only_students": _l("Students a swaps-in-pairs method would have moved"),
+    "trades": _l("Trades (cycles and chains)"),
+    "longest_trade": _l("Students in the longest trade"),
 }

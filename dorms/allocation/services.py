@@ -23,6 +23,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
+from ..roomchange import round as requests_round
 from ..students import requests as roommate_requests
 from ..students.models import Student
 from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
@@ -119,6 +120,8 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
             raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
         other.status, other.finished_at = RunStatus.FAILED, utcnow()
         other.error = _("The solver process stopped without finishing (see its log in the instance folder).")
+    if mode == RunMode.REQUESTS:
+        building_ids, weights = [], {}  # requests name their own places; there is no objective to weigh
     run = AllocationRun(mode=mode, building_ids=sorted(building_ids), time_limit=time_limit, seed=seed,
                         weights=dict(weights or {}), locked_student_ids=sorted(set(locked.values())),
                         created_by=actor or audit.current_actor())
@@ -194,23 +197,10 @@ def execute_run(run_id: int) -> AllocationRun:
     run.status, run.started_at, run.stage, run.pid = RunStatus.RUNNING, utcnow(), "reading", os.getpid()
     db.session.commit()
     try:
-        instance, snapshot, inactive = build_instance(run)
-
-        def progress(stage: str, fraction: float) -> None:
-            # A cancel from the web page wins: stop writing.
-            db.session.refresh(run, ["status"])
-            if run.status == RunStatus.CANCELLED:
-                raise _Cancelled
-            run.stage, run.progress = stage, round(fraction, 3)
-            db.session.commit()
-
-        solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress)
-        current = {s.id: s.current_room for s in instance.students if s.current_room}
-        run.snapshot = snapshot
-        run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
-        run.current_objective = score(instance, current).objective if current else None
-        run.bound, run.terms, run.explanations = solution.bound, solution.terms, solution.explanations
-        _store_moves(run, instance, solution.assignments, inactive)
+        if run.mode == RunMode.REQUESTS:
+            _propose_requests_round(run)
+        else:
+            _propose_allocation(run)
         run.stage, run.progress, run.finished_at = "done", 1.0, utcnow()
         db.session.flush()
         # A cancel from the page may have come in meanwhile: it wins.
@@ -230,6 +220,36 @@ def execute_run(run_id: int) -> AllocationRun:
         db.session.commit()
         raise
     return run
+
+
+def _propose_allocation(run: AllocationRun) -> None:
+    instance, snapshot, inactive = build_instance(run)
+
+    def progress(stage: str, fraction: float) -> None:
+        # A cancel from the web page wins: stop writing.
+        db.session.refresh(run, ["status"])
+        if run.status == RunStatus.CANCELLED:
+            raise _Cancelled
+        run.stage, run.progress = stage, round(fraction, 3)
+        db.session.commit()
+
+    solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress)
+    current = {s.id: s.current_room for s in instance.students if s.current_room}
+    run.snapshot = snapshot
+    run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
+    run.current_objective = score(instance, current).objective if current else None
+    run.bound, run.terms, run.explanations = solution.bound, solution.terms, solution.explanations
+    _store_moves(run, instance, solution.assignments, inactive)
+
+
+def _propose_requests_round(run: AllocationRun) -> None:
+    run.snapshot = {str(student_id): a.bed_id for student_id, a in _current_beds().items()}
+    proposal = requests_round.propose(set(run.locked_student_ids or []))
+    for student_id, from_bed_id, to_bed_id in proposal.moves:
+        run.moves.append(AllocationMove(student_id=student_id, from_bed_id=from_bed_id, to_bed_id=to_bed_id,
+                                        reason=MoveReason.REQUESTED.value))
+    run.request_outcomes = {str(request_id): outcome.value for request_id, outcome in proposal.outcomes.items()}
+    run.terms = proposal.stats
 
 
 class _Cancelled(Exception):
@@ -305,6 +325,10 @@ def apply_run(run: AllocationRun, actor=None) -> int:
     if changed:
         raise ServiceError(_("Rooms changed since this run read the campus (%(who)s); run it again.",
                              who=", ".join(changed)))
+    changed = requests_round.requests_changed_since(run.request_outcomes or {})
+    if changed:
+        raise ServiceError(_("Requests changed since this round ran (%(what)s); run it again.",
+                             what=", ".join(changed)))
     reason = _("Allocation run #%(id)d", id=run.id)
     moves = [m for m in run.moves if m.reason != MoveReason.UNPLACED.value]
     current = _current_beds()
@@ -314,6 +338,7 @@ def apply_run(run: AllocationRun, actor=None) -> int:
     _refuse_if_any(relocations)
     for move, relocation in zip(moves, relocations):
         move.assignment_id = relocation.assignment.id if relocation.assignment else None
+    requests_round.settle(run.id, run.request_outcomes or {})
     run.status, run.applied_at = RunStatus.APPLIED, utcnow()
     run.applied_by = actor or audit.current_actor()
     audit.record("allocation.apply", run=run.id, moves=len(moves), reason=reason)
@@ -338,6 +363,7 @@ def rollback_run(run: AllocationRun, actor=None) -> int:
         if (now.id if now else None) != move.assignment_id:
             raise ServiceError(_("%(student)s has moved since this run was applied; it cannot be rolled back.",
                                  student=move.student.display))
+    requests_round.reopen(run.id)
     reason = _("Rollback of allocation run #%(id)d", id=run.id)
     _refuse_if_any(residence.relocate(
         [residence.Relocation(m.student, current.get(m.student_id), to_bed=m.from_bed) for m in moves],

@@ -11,9 +11,17 @@ from ..campus.models import Bed, Room
 from ..core.errors import ServiceError
 from ..core.forms import options, page_number
 from ..extensions import db
+from ..roomchange import round as requests_round
 from . import services
 from .forms import RunForm
-from .models import TERM_LABELS, AllocationMove, AllocationRun, MoveReason, RunMode
+from .models import (
+    ROUND_LABELS,
+    TERM_LABELS,
+    AllocationMove,
+    AllocationRun,
+    MoveReason,
+    RunMode,
+)
 
 bp = Blueprint("allocation", __name__, url_prefix="/allocation")
 MOVES_PER_PAGE = 200
@@ -79,7 +87,8 @@ def run(run_id: int):
         .group_by(AllocationMove.reason)).all())
     return render_template("allocation/run.html", run=run, moves=moves[:MOVES_PER_PAGE], page=page,
                            has_next=len(moves) > MOVES_PER_PAGE, counts=counts, reasons=MoveReason,
-                           term_labels=TERM_LABELS)
+                           term_labels=ROUND_LABELS if run.mode == RunMode.REQUESTS else TERM_LABELS,
+                           outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}))
 
 
 def _act(run_id: int, action, done_message: str):

@@ -22,6 +22,9 @@ ACTIONS = {
     "allocation.cancel": _l("Cancelled an allocation run"),
     "allocation.apply": _l("Applied an allocation run"),
     "allocation.rollback": _l("Rolled back an allocation run"),
+    "roomchange.ask": _l("Asked for a room change"),
+    "roomchange.answer": _l("Answered a swap request"),
+    "roomchange.withdraw": _l("Withdrew a room change request"),
 }
 
 

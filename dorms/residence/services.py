@@ -271,9 +271,12 @@ def relocate(relocations: list[Relocation], *, reason: str, actor=None, restorin
 
 
 def first_free_bed(room: Room) -> Bed | None:
-
     taken = occupied_bed_ids([bed.id for bed in room.active_beds])
     return next((bed for bed in room.active_beds if bed.id not in taken), None)
+
+
+def occupants_of(room: Room) -> list[Student]:
+    return [assignment.student for assignment in occupants_by_bed([room]).values()]
 
 
 def occupants_by_bed(rooms: list[Room]) -> dict[int, Assignment]:

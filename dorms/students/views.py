@@ -10,6 +10,7 @@ from ..core.errors import ServiceError
 from ..core.forms import known_choice, options, page_number
 from ..extensions import db
 from ..residence import services as residence
+from ..roomchange import services as room_changes
 from . import requests as roommate_requests
 from . import services
 from .forms import LifestyleForm, RoommateRequestForm, StudentSearchForm
@@ -59,6 +60,8 @@ def detail(student_id: int):
         mutual=roommate_requests.mutual_ids(student) if own_requests else set(),
         request_form=RoommateRequestForm(),
         lifestyle_form=LifestyleForm(lifestyle=student.lifestyle.value if student.lifestyle else ""),
+        change_requests=room_changes.requests_of(student) if current_user.is_staff else None,
+        is_self=current_user.student_id == student.id,
     )
 
 

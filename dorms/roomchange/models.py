@@ -1,0 +1,133 @@
+"""Swap and move requests, as stored."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.clock import utcnow
+from ..core.database import enum_column_type
+from ..core.enums import LabelledEnum
+from ..core.types import UTCDateTime
+from ..extensions import db
+from ..students.models import Student
+
+
+class ChangeKind(LabelledEnum):
+    SWAP = "swap"  # with a named student, who confirms
+    MOVE = "move"  # to any bed among ranked choices
+
+    @classmethod
+    def _labels(cls):
+        return {cls.SWAP: _l("Swap with a student"), cls.MOVE: _l("Move")}
+
+
+class ChangeStatus(LabelledEnum):
+    AWAITING_PARTNER = "awaiting"  # a swap the named student has not answered yet
+    OPEN = "open"  # waits for the next requests round
+    GRANTED = "granted"
+    NOT_GRANTED = "not_granted"
+    DECLINED = "declined"  # the named student said no
+    WITHDRAWN = "withdrawn"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.AWAITING_PARTNER: _l("Waiting for the other student"), cls.OPEN: _l("Waiting for the next round"),
+                cls.GRANTED: _l("Granted"), cls.NOT_GRANTED: _l("Not granted"),
+                cls.DECLINED: _l("Declined by the other student"), cls.WITHDRAWN: _l("Withdrawn")}
+
+
+LIVE_STATUSES = (ChangeStatus.AWAITING_PARTNER, ChangeStatus.OPEN)
+# One live request per student: the partial index below enforces it for whoever asked.
+LIVE = sa.text("status IN ('awaiting', 'open')")
+
+
+class ChangeOutcome(LabelledEnum):
+    """Why a round granted a request or not, as the student reads it."""
+
+    GRANTED = "granted"
+    NO_ELIGIBLE_BED = "no_eligible_bed"
+    TAKEN = "taken"
+    LOCKED = "locked"
+    NO_BED = "no_bed"
+    PARTNER_CHANGED = "partner_changed"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.GRANTED: _l("Granted: your new bed is shown above."),
+            cls.NO_ELIGIBLE_BED: _l("None of your choices had a bed you may take (the room's gender, accessibility, "
+                                    "a closed room, or someone you must not room with)."),
+            cls.TAKEN: _l("The beds you chose went to students who asked earlier, or their residents are not moving."),
+            cls.LOCKED: _l("The housing office kept you in your bed this round."),
+            cls.NO_BED: _l("You had no bed to give up when the round ran."),
+            cls.PARTNER_CHANGED: _l("The swap could not be made: the other student's bed or situation changed."),
+        }
+
+
+class RoomChangeRequest(db.Model):
+    __tablename__ = "room_change_requests"
+    __table_args__ = (
+        sa.Index("uq_room_change_requests_live_student", "student_id", unique=True,
+                 sqlite_where=LIVE, postgresql_where=LIVE),
+        sa.CheckConstraint("(kind = 'swap') = (partner_id IS NOT NULL)", name="swap_has_partner"),
+        sa.CheckConstraint("partner_id IS NULL OR partner_id <> student_id", name="partner_not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    kind: Mapped[ChangeKind] = mapped_column(enum_column_type(ChangeKind, "change_kind"))
+    status: Mapped[ChangeStatus] = mapped_column(enum_column_type(ChangeStatus, "change_status"))
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    partner_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by the round that decided it, once that round is applied.
+    decided_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("allocation_runs.id"))
+    outcome: Mapped[ChangeOutcome | None] = mapped_column(enum_column_type(ChangeOutcome, "change_outcome"))
+
+    student: Mapped[Student] = relationship(foreign_keys=[student_id])
+    partner: Mapped[Student | None] = relationship(foreign_keys=[partner_id])
+    choices: Mapped[list[RoomChangeChoice]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RoomChangeChoice.rank")
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class RoomChangeChoice(db.Model):
+    """One acceptable place in a move request, ranked: a building, a room, or a room type."""
+
+    __tablename__ = "room_change_choices"
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "rank"),
+        sa.CheckConstraint(
+            "(building_id IS NOT NULL AND room_id IS NULL AND room_type IS NULL)"
+            " OR (building_id IS NULL AND room_id IS NOT NULL AND room_type IS NULL)"
+            " OR (building_id IS NULL AND room_id IS NULL AND room_type IS NOT NULL)",
+            name="exactly_one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("room_change_requests.id", ondelete="CASCADE"))
+    rank: Mapped[int]
+    building_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buildings.id"))
+    room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"))
+    room_type: Mapped[str | None] = mapped_column(sa.String(32))
+
+    request: Mapped[RoomChangeRequest] = relationship(back_populates="choices")
+    building = relationship("Building")
+    room = relationship("Room")
+
+    @property
+    def label(self) -> str:
+        if self.building is not None:
+            return _("Building %(building)s", building=f"{self.building.code} {self.building.name}")
+        if self.room is not None:
+            return _("Room %(room)s", room=self.room.code)
+        return _("Room type %(type)s", type=self.room_type)

@@ -1,0 +1,258 @@
+"""Asking, answering and withdrawing room change requests. Services flush; the caller commits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..audit import service as audit
+from ..campus.models import Building, Room
+from ..core.clock import utcnow
+from ..core.enums import RequestKind, StudentStatus
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..residence import services as residence
+from ..residence.models import Assignment
+from ..students.models import RoommateRequest, Student
+from ..students.services import find_by_number
+from .models import (
+    LIVE_STATUSES,
+    ChangeKind,
+    ChangeStatus,
+    RoomChangeChoice,
+    RoomChangeRequest,
+)
+
+MAX_CHOICES = 5
+
+
+@dataclass
+class Choice:
+    """One ranked place a student would move to, as typed: a building id, a room code or a room type."""
+
+    target: str  # "building", "room" or "type"
+    value: str
+
+
+def live_request_of(student: Student) -> RoomChangeRequest | None:
+    """The student's own request still in play, if any."""
+    return db.session.scalar(sa.select(RoomChangeRequest).where(
+        RoomChangeRequest.student_id == student.id, RoomChangeRequest.status.in_(LIVE_STATUSES)))
+
+
+def _live_swap_naming(student: Student) -> RoomChangeRequest | None:
+    return db.session.scalar(sa.select(RoomChangeRequest).where(
+        RoomChangeRequest.partner_id == student.id, RoomChangeRequest.status.in_(LIVE_STATUSES)))
+
+
+def swap_offers_to(student: Student) -> list[tuple[RoomChangeRequest, Assignment | None]]:
+    """Swaps other students asked of this one, still waiting for an answer, with the bed on offer."""
+    offers = db.session.scalars(
+        sa.select(RoomChangeRequest).options(joinedload(RoomChangeRequest.student))
+        .where(RoomChangeRequest.partner_id == student.id, RoomChangeRequest.status == ChangeStatus.AWAITING_PARTNER)
+        .order_by(RoomChangeRequest.id))
+    return [(offer, residence.current_assignment(offer.student)) for offer in offers]
+
+
+def requests_of(student: Student) -> list[RoomChangeRequest]:
+    """Every request the student made or agreed to, newest first."""
+    return list(db.session.scalars(
+        sa.select(RoomChangeRequest)
+        .options(joinedload(RoomChangeRequest.student), joinedload(RoomChangeRequest.partner),
+                 selectinload(RoomChangeRequest.choices).joinedload(RoomChangeChoice.building),
+                 selectinload(RoomChangeRequest.choices).joinedload(RoomChangeChoice.room).joinedload(Room.building))
+        .where(sa.or_(RoomChangeRequest.student_id == student.id,
+                      sa.and_(RoomChangeRequest.partner_id == student.id,
+                              RoomChangeRequest.status != ChangeStatus.AWAITING_PARTNER)))
+        .order_by(RoomChangeRequest.id.desc())))
+
+
+def _require_free_to_ask(student: Student) -> Assignment:
+    if student.status != StudentStatus.ACTIVE:
+        raise ServiceError(_("%(student)s is %(status)s, not active.",
+                             student=student.display, status=student.status.label))
+    current = residence.current_assignment(student)
+    if current is None:
+        raise ServiceError(_("%(student)s has no bed to change; the housing office assigns one.",
+                             student=student.display))
+    if live_request_of(student) is not None:
+        raise ServiceError(_("%(student)s already has a request waiting; withdraw it first.",
+                             student=student.display))
+    if _live_swap_naming(student) is not None:
+        raise ServiceError(_("%(student)s is part of a swap another student asked for; answer or withdraw "
+                             "that first.", student=student.display))
+    return current
+
+
+def _store(request: RoomChangeRequest) -> RoomChangeRequest:
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError as error:  # the same form sent twice at once: the partial unique index
+        raise ServiceError(_("%(student)s already has a request waiting; withdraw it first.",
+                             student=request.student.display)) from error
+    return request
+
+
+def ask_to_move(student: Student, choices: list[Choice], reason: str) -> RoomChangeRequest:
+    """A move to the first of the ranked places where a bed can be had; each checked now, by row."""
+    current = _require_free_to_ask(student)
+    if not choices:
+        raise ServiceError(_("Name at least one building, room or room type."))
+    if len(choices) > MAX_CHOICES:
+        raise ServiceError(_("At most %(count)d choices.", count=MAX_CHOICES))
+    if not reason.strip():
+        raise ServiceError(_("Give a reason."))
+    rows, problems, seen = [], [], set()
+    for rank, choice in enumerate(choices, start=1):
+        try:
+            row = _resolve(choice, student, current.bed.room)
+        except ServiceError as error:
+            problems.append(_("Choice %(rank)d: %(problem)s", rank=rank, problem=error))
+            continue
+        key = (row.building and row.building.id, row.room and row.room.id, row.room_type)
+        if key in seen:
+            problems.append(_("Choice %(rank)d: named twice.", rank=rank))
+            continue
+        seen.add(key)
+        row.rank = len(rows) + 1
+        rows.append(row)
+    if problems:
+        raise ServiceError(" ".join(problems))
+    request = _store(RoomChangeRequest(student=student, kind=ChangeKind.MOVE, status=ChangeStatus.OPEN,
+                                       reason=reason.strip(), choices=rows))
+    audit.record("roomchange.ask", student=student, kind=ChangeKind.MOVE.value, request=request.id)
+    return request
+
+
+def _resolve(choice: Choice, student: Student, own_room: Room) -> RoomChangeChoice:
+    """A typed choice as a stored one, refused if no room in it could ever take the student."""
+    if choice.target == "building":
+        building = db.session.get(Building, int(choice.value)) if choice.value.isdigit() else None
+        if building is None:
+            raise ServiceError(_("there is no such building."))
+        rooms = [room for room in building.rooms if room.id != own_room.id]
+        stored = RoomChangeChoice(building=building)
+    elif choice.target == "room":
+        room = find_room(choice.value)
+        if room is None:
+            raise ServiceError(_("there is no room %(code)s (write it as building-number, e.g. A1-203).",
+                                 code=choice.value))
+        if room.id == own_room.id:
+            raise ServiceError(_("%(room)s is your own room.", room=room.code))
+        rooms, stored = [room], RoomChangeChoice(room=room)
+    elif choice.target == "type":
+        rooms = list(db.session.scalars(sa.select(Room).where(Room.room_type == choice.value, Room.id != own_room.id)))
+        if not rooms:
+            raise ServiceError(_("there is no room of type %(type)s.", type=choice.value))
+        stored = RoomChangeChoice(room_type=choice.value)
+    else:
+        raise ServiceError(_("choose a building, a room or a room type."))
+    if not any(room.is_open and room.capacity and not residence.residency_problems(student, room) for room in rooms):
+        raise ServiceError(_("no open room there can house you (gender or accessibility)."))
+    return stored
+
+
+def find_room(code: str) -> Room | None:
+    """A room by its code, building-number (e.g. A1-203)."""
+    building_code, _sep, number = code.strip().rpartition("-")
+    return db.session.scalar(sa.select(Room).join(Building).where(
+        Building.code == building_code, Room.number == number))
+
+
+def ask_to_swap(student: Student, partner_number: str, reason: str, *, discreet: bool = False) -> RoomChangeRequest:
+    """A swap of beds with a named student, who must confirm it.
+
+    ``discreet`` (a student asking): refusals never tell anything about the
+    named student that the asker could not see anyway.
+    """
+    current = _require_free_to_ask(student)
+    partner = find_by_number(partner_number)
+    unavailable = _("Student number %(number)s cannot be named for a swap.", number=partner_number)
+    if partner is None or partner.id == student.id or partner.gender != student.gender \
+            or partner.status != StudentStatus.ACTIVE:
+        raise ServiceError(unavailable if discreet or partner is None else
+                           _("%(other)s cannot swap with %(student)s (gender or status).",
+                             other=partner.display, student=student.display))
+    theirs = residence.current_assignment(partner)
+    if theirs is None or theirs.bed.room_id == current.bed.room_id:
+        raise ServiceError(unavailable if discreet else
+                           _("%(other)s has no bed in another room.", other=partner.display))
+    if live_request_of(partner) is not None or _live_swap_naming(partner) is not None:
+        raise ServiceError(unavailable if discreet else
+                           _("%(other)s already has a request waiting.", other=partner.display))
+    problems = swap_problems(student, partner, current, theirs)
+    if problems:
+        raise ServiceError(_("This swap breaks a housing rule.") if discreet else " ".join(problems))
+    if not reason.strip():
+        raise ServiceError(_("Give a reason."))
+    request = _store(RoomChangeRequest(student=student, kind=ChangeKind.SWAP, partner=partner,
+                                       status=ChangeStatus.AWAITING_PARTNER, reason=reason.strip()))
+    audit.record("roomchange.ask", student=student, kind=ChangeKind.SWAP.value, request=request.id,
+                 partner=partner.display)
+    return request
+
+
+def swap_problems(a: Student, b: Student, a_now, b_now) -> list[str]:
+    """What forbids a and b trading beds: each room's rules, and "do not room with" either way."""
+    problems = [message for _field, message in residence.residency_problems(a, b_now.bed.room)]
+    problems += [message for _field, message in residence.residency_problems(b, a_now.bed.room)]
+    for student, room, leaving in ((a, b_now.bed.room, b), (b, a_now.bed.room, a)):
+        others = [o.id for o in residence.occupants_of(room) if o.id != leaving.id]
+        if others and db.session.scalar(sa.select(sa.func.count()).select_from(RoommateRequest).where(
+                RoommateRequest.kind == RequestKind.AVOID, sa.or_(
+                    sa.and_(RoommateRequest.student_id == student.id, RoommateRequest.other_id.in_(others)),
+                    sa.and_(RoommateRequest.other_id == student.id, RoommateRequest.student_id.in_(others))))):
+            problems.append(_("%(student)s must not share %(room)s with someone living there.",
+                              student=student.display, room=room.code))
+    return problems
+
+
+def answer_swap(partner: Student, request_id: int, *, accept: bool) -> RoomChangeRequest:
+    request = db.session.get(RoomChangeRequest, request_id, with_for_update=True)
+    if request is None or request.partner_id != partner.id or request.status != ChangeStatus.AWAITING_PARTNER:
+        raise ServiceError(_("There is no such swap waiting for your answer."))
+    if accept and live_request_of(partner) is not None:
+        raise ServiceError(_("You have a request of your own waiting; withdraw it first."))
+    request.status = ChangeStatus.OPEN if accept else ChangeStatus.DECLINED
+    request.partner_answered_at = utcnow()
+    db.session.flush()
+    audit.record("roomchange.answer", student=partner, request=request.id, accepted=accept,
+                 asker=request.student.display)
+    return request
+
+
+def withdraw(request_id: int, *, by: Student | None) -> RoomChangeRequest:
+    """The asker, the swap partner (``by``) or staff (``by`` None) call a live request off."""
+    request = db.session.get(RoomChangeRequest, request_id, with_for_update=True)
+    if request is None or (by is not None and by.id not in (request.student_id, request.partner_id)):
+        raise ServiceError(_("There is no such request."))
+    if not request.is_live:
+        raise ServiceError(_("This request is %(status)s; it can no longer be withdrawn.",
+                             status=request.status.label.lower()))
+    request.status = ChangeStatus.WITHDRAWN
+    db.session.flush()
+    audit.record("roomchange.withdraw", student=request.student, request=request.id)
+    return request
+
+
+def search_requests(*, status: str | None = None, kind: str | None = None, page: int = 1,
+                    per_page: int = 50) -> tuple[list[RoomChangeRequest], int]:
+    """Every request, for staff, newest first, with who and what in the same queries."""
+    query = sa.select(RoomChangeRequest)
+    if status:
+        query = query.where(RoomChangeRequest.status == ChangeStatus(status))
+    if kind:
+        query = query.where(RoomChangeRequest.kind == ChangeKind(kind))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.options(joinedload(RoomChangeRequest.student), joinedload(RoomChangeRequest.partner),
+                      selectinload(RoomChangeRequest.choices).joinedload(RoomChangeChoice.building),
+                      selectinload(RoomChangeRequest.choices).joinedload(RoomChangeChoice.room)
+                      .joinedload(Room.building))
+        .order_by(RoomChangeRequest.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth.access import roles_required, staff_required
+from ..core.enums import Role
+from ..core.errors import ServiceError
+from ..core.forms import known_choice, page_number
+from ..extensions import db
+from ..residence import services as residence
+from ..students.models import Student
+from . import services
+from .forms import MoveRequestForm, RequestFilterForm, SwapRequestForm
+
+bp = Blueprint("roomchange", __name__, url_prefix="/room-change")
+PER_PAGE = 50
+
+
+@bp.get("/")
+@staff_required
+def index():
+    form = RequestFilterForm(request.args, meta={"csrf": False})
+    page = page_number(request.args)
+    rows, total = services.search_requests(status=known_choice(form.status), kind=known_choice(form.kind),
+                                           page=page, per_page=PER_PAGE)
+    return render_template("roomchange/index.html", form=form, rows=rows, total=total, page=page,
+                           has_next=page * PER_PAGE < total)
+
+
+def _me() -> Student:
+    return db.session.get(Student, current_user.student_id)
+
+
+@bp.get("/mine")
+@roles_required(Role.STUDENT)
+def mine():
+    student = _me()
+    return render_template(
+        "roomchange/mine.html", student=student, current=residence.current_assignment(student),
+        live=services.live_request_of(student), offers=services.swap_offers_to(student),
+        history=services.requests_of(student), move_form=MoveRequestForm().fill_targets(),
+        swap_form=SwapRequestForm())
+
+
+def _done(action, message: str):
+    try:
+        action()
+        db.session.commit()
+        flash(message, "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{form[name].label.text}: {', '.join(map(str, errors))}"
+                    for name, errors in form.errors.items() if name in form and not isinstance(errors, dict))
+
+
+@bp.post("/move")
+@roles_required(Role.STUDENT)
+def ask_to_move():
+    form = MoveRequestForm().fill_targets()
+    if form.validate():
+        _done(lambda: services.ask_to_move(_me(), form.ranked(), form.reason.data),
+              _("Your request is in; it is met in the next requests round if a bed can be had."))
+    else:
+        flash(_form_errors(form) or _("Check the form."), "danger")
+    return redirect(url_for("roomchange.mine"))
+
+
+@bp.post("/swap")
+@roles_required(Role.STUDENT)
+def ask_to_swap():
+    form = SwapRequestForm()
+    if form.validate():
+        _done(lambda: services.ask_to_swap(_me(), form.partner_number.data, form.reason.data, discreet=True),
+              _("The other student is asked to confirm the swap."))
+    else:
+        flash(_form_errors(form) or _("Check the form."), "danger")
+    return redirect(url_for("roomchange.mine"))
+
+
+@bp.post("/<int:request_id>/answer")
+@roles_required(Role.STUDENT)
+def answer(request_id: int):
+    accept = request.form.get("answer") == "accept"
+    _done(lambda: services.answer_swap(_me(), request_id, accept=accept),
+          _("You agreed to the swap.") if accept else _("You declined the swap."))
+    return redirect(url_for("roomchange.mine"))
+
+
+@bp.post("/<int:request_id>/withdraw")
+@login_required
+def withdraw(request_id: int):
+    if current_user.is_counselor:
+        abort(403)
+    by = None if current_user.is_staff else _me()
+    _done(lambda: services.withdraw(request_id, by=by), _("The request was withdrawn."))
+    return redirect(url_for("roomchange.index") if current_user.is_staff else url_for("roomchange.mine"))
