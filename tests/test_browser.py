@@ -180,3 +180,31 @@ def test_staff_run_an_allocation_and_apply_it(page, live_server, campus):
     assert "Applied" in page.locator("[data-testid=run-status]").inner_text()
     db.session.rollback()  # end our snapshot: read what the server committed
     assert residence.current_assignment(campus["newcomer"]) is not None
+
+
+def test_a_student_asks_to_move_and_a_requests_round_grants_it(page, live_server, campus):
+    sign_in(page, live_server, campus["student"].username)
+    page.click("nav >> text=Room change")
+    page.select_option("select[name='choices-0-target']", "room")
+    page.fill("input[name='choices-0-room']", "A1-102")
+    page.fill("#move-reason", "My roommate snores")
+    page.click("[data-testid=move-form] button[type=submit]")
+    page.wait_for_selector("text=Your request is in")
+    assert "Waiting for the next round" in page.locator("[data-testid=live-request]").inner_text()
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, "staff")
+    page.click("nav >> text=Allocation")
+    page.select_option("select[name=mode]", "requests")
+    page.click("button:has-text('Start a run')")
+    page.wait_for_selector("[data-testid=run-status]:has-text('Proposal ready')", timeout=60_000)
+    assert "Granted" in page.locator("[data-testid=round-outcomes]").inner_text()
+    assert "Request granted" in page.locator("[data-testid=moves]").inner_text()
+    page.click("button:has-text('Apply this proposal')")
+    page.wait_for_selector("text=students changed bed")
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, campus["student"].username)
+    page.click("nav >> text=Room change")
+    assert "A1-102-" in page.locator("[data-testid=my-bed]").inner_text()
+    assert "Granted" in page.locator("[data-testid=request-history]").inner_text()
