@@ -105,3 +105,44 @@ def test_must_not_room_with_is_capped(people, create_student):
     create_student("202699009", name="再一个")
     with pytest.raises(ServiceError, match="At most 3"):
         requests.add_request(people["a"], "202699009", RequestKind.AVOID)
+
+
+def test_notes_say_what_the_new_room_gives(people):
+    requests.add_request(people["a"], "2026000002", RequestKind.WANT)
+    requests.add_request(people["b"], "2026000001", RequestKind.WANT)
+    db.session.commit()
+    run = allocation.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    db.session.commit()
+    run = allocation.execute_run(run.id)
+    notes = {m.student_id: m.notes for m in run.moves if m.to_bed}
+    assert notes[people["a"].id]["roommate"] is True and notes[people["b"].id]["roommate"] is True
+    rooms = {m.student_id: m.to_bed.room_id for m in run.moves if m.to_bed}
+    c, d = people["c"].id, people["d"].id
+    assert notes[c]["classmates"] == sum(1 for s in (people["a"].id, d) if rooms[s] == rooms[c])
+
+
+def test_building_preferences_are_ranked_and_weighed(people, create_building, create_room, login):
+    far = create_building("Z9", gender_policy=GenderPolicy.MALE)
+    create_room(far, "101", capacity=2)
+    db.session.commit()
+    client = login(people["b_account"])
+    response = client.post(f"/students/{people['b'].id}/buildings",
+                           data={"first": str(far.id), "second": str(far.id), "third": "0"})
+    assert response.status_code == 302
+    assert [p.building.code for p in requests.preferred_buildings(people["b"])] == ["Z9"]  # repeats dropped
+    assert "1. Z9" in client.get(f"/students/{people['b'].id}").get_data(as_text=True)
+    assert client.post(f"/students/{people['a'].id}/buildings", data={"first": str(far.id)}).status_code == 404
+    with pytest.raises(ServiceError, match="no such building"):
+        requests.set_preferred_buildings(people["b"], [far.id, 999_999])
+    assert [p.building.code for p in requests.preferred_buildings(people["b"])] == ["Z9"]
+
+    run = allocation.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    db.session.commit()
+    run = allocation.execute_run(run.id)
+    move = next(m for m in run.moves if m.student_id == people["b"].id)  # alone in class C2
+    assert move.to_bed.room.building.code == "Z9" and move.notes["preference"] == 1
+
+
+def test_counselors_cannot_set_building_preferences(people, login):
+    client = login(people["counselor"])
+    assert client.post(f"/students/{people['a'].id}/buildings", data={"first": "0"}).status_code == 403

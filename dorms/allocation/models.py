@@ -95,6 +95,8 @@ class AllocationMove(db.Model):
     from_bed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("beds.id"))
     to_bed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("beds.id"))
     reason: Mapped[str] = mapped_column(sa.String(32))
+    # What the new room gives them, for the reason column: {"classmates": n, "roommate": bool, "preference": rank}.
+    notes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # Set when applied: the assignment this move started, so a rollback can find and undo it.
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
 

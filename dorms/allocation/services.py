@@ -62,6 +62,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
     ]
     students = list(db.session.scalars(sa.select(Student).order_by(Student.student_number)))
     wishes = roommate_requests.all_requests()
+    preferences = roommate_requests.all_preferences()
     locked = set(run.locked_student_ids or [])
     problem_students, snapshot, inactive = [], {}, []
     for student in students:
@@ -83,6 +84,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             roommates=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.WANT, [])],
             avoid=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.AVOID, [])],
             lifestyle=student.lifestyle.value if student.lifestyle else None,
+            preferences=preferences.get(student.id, []),
         ))
     if run.mode == RunMode.INTAKE:
         # Inactive residents keep their beds until staff act: those beds are not free, and
@@ -270,6 +272,7 @@ def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, 
         if assignment is not None and target is not None and int(target) != assignment.bed.room_id:
             leaving.add(int(student.id))  # an unplaced resident keeps their bed
     taken = {a.bed_id for sid, a in current.items() if sid not in leaving}
+    notes = _move_notes(instance, assignments)
     free = {room_id: [bed for bed in room.active_beds if bed.id not in taken] for room_id, room in rooms.items()}
     for student in sorted(instance.students, key=lambda s: (s.current_room is not None, int(s.id))):
         assignment = current.get(int(student.id))
@@ -295,10 +298,32 @@ def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, 
         else:
             reason = MoveReason.IMPROVED
         run.moves.append(AllocationMove(student_id=int(student.id), from_bed_id=assignment.bed_id if assignment else None,
-                                        to_bed_id=bed.id, reason=reason.value))
+                                        to_bed_id=bed.id, reason=reason.value, notes=notes[student.id]))
     for student in inactive:
         run.moves.append(AllocationMove(student_id=student.id, from_bed_id=current[student.id].bed_id,
                                         to_bed_id=None, reason=MoveReason.INACTIVE.value))
+
+
+def _move_notes(instance: Instance, assignments: dict[str, str]) -> dict[str, dict]:
+    """Per placed student: classmates in the new room, a mutual roommate request met, the building's rank."""
+    by_room: dict[str, list[ProblemStudent]] = defaultdict(list)
+    for student in instance.students:
+        if student.id in assignments:
+            by_room[assignments[student.id]].append(student)
+    building = {room.id: room.building for room in instance.rooms}
+    wants = {s.id: set(s.roommates) for s in instance.students}
+    notes = {}
+    for student in instance.students:
+        room = assignments.get(student.id)
+        if room is None:
+            continue
+        mates = [m for m in by_room[room] if m.id != student.id]
+        note = {"classmates": sum(1 for m in mates if m.class_ and m.class_ == student.class_),
+                "roommate": any(m.id in wants[student.id] and student.id in wants[m.id] for m in mates)}
+        if building[room] in student.preferences:
+            note["preference"] = student.preferences.index(building[room]) + 1
+        notes[student.id] = note
+    return notes
 
 
 # --- applying and rolling back ---------------------------------------------------------------

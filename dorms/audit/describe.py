@@ -18,6 +18,7 @@ ACTIONS = {
     "user.create": _l("Created an account"),
     "request.add": _l("Added a roommate request"),
     "request.remove": _l("Removed a roommate request"),
+    "request.buildings": _l("Ranked preferred buildings"),
     "allocation.create": _l("Started an allocation run"),
     "allocation.cancel": _l("Cancelled an allocation run"),
     "allocation.apply": _l("Applied an allocation run"),

@@ -20,5 +20,22 @@ class RoommateRequestForm(FlaskForm):
     kind = SelectField(_l("Request"), choices=options(RequestKind.choices()))
 
 
+class BuildingPreferenceForm(FlaskForm):
+    """Ranked buildings; choices are set by the view."""
+
+    first = SelectField(_l("First choice"), choices=[], coerce=int, validate_choice=False)
+    second = SelectField(_l("Second choice"), choices=[], coerce=int, validate_choice=False)
+    third = SelectField(_l("Third choice"), choices=[], coerce=int, validate_choice=False)
+
+    def with_buildings(self, buildings) -> "BuildingPreferenceForm":
+        choices = options([(0, "—")] + [(b.id, f"{b.code} {b.name}") for b in buildings])
+        for field in (self.first, self.second, self.third):
+            field.choices = choices
+        return self
+
+    def ranked(self) -> list[int]:
+        return [field.data or 0 for field in (self.first, self.second, self.third)]
+
+
 class LifestyleForm(FlaskForm):
     lifestyle = SelectField(_l("Sleep schedule"), choices=options([("", _l("No answer"))] + Lifestyle.choices()))

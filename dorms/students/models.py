@@ -86,3 +86,21 @@ class RoommateRequest(db.Model):
 
     student: Mapped[Student] = relationship(foreign_keys=[student_id])
     other: Mapped[Student] = relationship(foreign_keys=[other_id])
+
+
+class BuildingPreference(db.Model):
+    """A building a student would like to live in, ranked (1 = most wanted); the allocation weighs the rank."""
+
+    __tablename__ = "building_preferences"
+    __table_args__ = (
+        sa.UniqueConstraint("student_id", "rank"),
+        sa.UniqueConstraint("student_id", "building_id"),
+        sa.CheckConstraint("rank >= 1", name="rank_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    building_id: Mapped[int] = mapped_column(sa.ForeignKey("buildings.id"))
+    rank: Mapped[int]
+
+    building = relationship("Building")

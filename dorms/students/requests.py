@@ -7,14 +7,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..audit import service as audit
+from ..campus.models import Building
 from ..core.enums import Lifestyle, RequestKind
 from ..core.errors import ServiceError
 from ..extensions import db
-from .models import RoommateRequest, Student
+from .models import BuildingPreference, RoommateRequest, Student
 from .services import find_by_number
 
 MAX_WANTS = 5
 MAX_AVOIDS = 3  # binding: more would let one student take a room for themself
+MAX_PREFERENCES = 3
 
 
 def requests_of(student: Student) -> list[RoommateRequest]:
@@ -75,6 +77,37 @@ def remove_request(student: Student, request_id: int) -> None:
 def set_lifestyle(student: Student, value: str | None) -> None:
     student.lifestyle = Lifestyle(value) if value else None
     db.session.flush()
+
+
+def preferred_buildings(student: Student) -> list[BuildingPreference]:
+    return list(db.session.scalars(sa.select(BuildingPreference).options(joinedload(BuildingPreference.building))
+                                   .where(BuildingPreference.student_id == student.id)
+                                   .order_by(BuildingPreference.rank)))
+
+
+def set_preferred_buildings(student: Student, building_ids: list[int]) -> None:
+    """Replace the student's ranked buildings (best first; repeats and blanks dropped)."""
+    ranked = list(dict.fromkeys(b for b in building_ids if b))
+    if len(ranked) > MAX_PREFERENCES:
+        raise ServiceError(_("At most %(count)d buildings.", count=MAX_PREFERENCES))
+    known = set(db.session.scalars(sa.select(Building.id).where(Building.id.in_(ranked))))
+    if set(ranked) - known:
+        raise ServiceError(_("There is no such building."))
+    db.session.execute(sa.delete(BuildingPreference).where(BuildingPreference.student_id == student.id))
+    db.session.add_all(BuildingPreference(student_id=student.id, building_id=b, rank=n)
+                       for n, b in enumerate(ranked, start=1))
+    db.session.flush()
+    audit.record("request.buildings", student=student, buildings=len(ranked))
+
+
+def all_preferences() -> dict[int, list[str]]:
+    """Every student's ranked building codes, for the solver, in one query."""
+    result: dict[int, list[str]] = {}
+    for student_id, code in db.session.execute(
+            sa.select(BuildingPreference.student_id, Building.code).join(Building)
+            .order_by(BuildingPreference.student_id, BuildingPreference.rank)):
+        result.setdefault(student_id, []).append(code)
+    return result
 
 
 def all_requests() -> dict[int, dict[RequestKind, list[int]]]:

@@ -13,7 +13,8 @@ from ..residence import services as residence
 from ..roomchange import services as room_changes
 from . import requests as roommate_requests
 from . import services
-from .forms import LifestyleForm, RoommateRequestForm, StudentSearchForm
+from ..campus import services as campus
+from .forms import BuildingPreferenceForm, LifestyleForm, RoommateRequestForm, StudentSearchForm
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
@@ -60,9 +61,17 @@ def detail(student_id: int):
         mutual=roommate_requests.mutual_ids(student) if own_requests else set(),
         request_form=RoommateRequestForm(),
         lifestyle_form=LifestyleForm(lifestyle=student.lifestyle.value if student.lifestyle else ""),
+        preferences=roommate_requests.preferred_buildings(student) if own_requests else [],
+        preference_form=_preference_form(student) if own_requests else None,
         change_requests=room_changes.requests_of(student) if current_user.is_staff else None,
         is_self=current_user.student_id == student.id,
     )
+
+
+def _preference_form(student) -> BuildingPreferenceForm:
+    ranked = [p.building_id for p in roommate_requests.preferred_buildings(student)] + [0, 0, 0]
+    return BuildingPreferenceForm(first=ranked[0], second=ranked[1], third=ranked[2]).with_buildings(
+        campus.buildings())
 
 
 def _editable_student_or_404(student_id: int):
@@ -114,4 +123,20 @@ def set_lifestyle(student_id: int):
         roommate_requests.set_lifestyle(student, form.lifestyle.data or None)
         db.session.commit()
         flash(_("Saved."), "success")
+    return redirect(url_for("students.detail", student_id=student.id))
+
+
+@bp.post("/<int:student_id>/buildings")
+@login_required
+def set_buildings(student_id: int):
+    student = _editable_student_or_404(student_id)
+    form = BuildingPreferenceForm().with_buildings(campus.buildings())
+    if form.validate():
+        try:
+            roommate_requests.set_preferred_buildings(student, form.ranked())
+            db.session.commit()
+            flash(_("Saved."), "success")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
     return redirect(url_for("students.detail", student_id=student.id))
