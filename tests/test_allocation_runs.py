@@ -83,6 +83,20 @@ def test_a_stale_proposal_is_refused_and_names_what_changed(campus, create_room)
     assert run.status == RunStatus.DONE
 
 
+def test_a_run_for_some_buildings_ignores_changes_elsewhere(campus, create_building, create_room, create_student):
+    elsewhere = create_room(create_building("Z9", gender_policy=GenderPolicy.MALE), "101", capacity=2)
+    run = services.create_run(mode=RunMode.REALLOCATION, building_ids=[campus["closing"].building_id], time_limit=2)
+    db.session.commit()
+    run = services.execute_run(run.id)
+    residence.assign(create_student("2026000077", name="别楼新生"), elsewhere.beds[0], reason="by hand")
+    db.session.commit()
+    assert services.changes_since(run) == []
+    spare = create_room(campus["closing"].building, "104", capacity=1)
+    residence.assign(create_student("2026000078", name="本楼新生"), spare.beds[0], reason="by hand")
+    db.session.commit()
+    assert services.changes_since(run) == ["2026000078 本楼新生"]
+
+
 def test_rollback_is_refused_once_someone_has_moved_again(campus, create_room):
     run = _run()
     services.apply_run(run)

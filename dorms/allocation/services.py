@@ -334,6 +334,12 @@ def changes_since(run: AllocationRun) -> list[str]:
     current = {str(sid): a.bed_id for sid, a in _current_beds().items()}
     changed = sorted(set(run.snapshot) ^ set(current) | {sid for sid in run.snapshot.keys() & current.keys()
                                                          if run.snapshot[sid] != current[sid]}, key=int)
+    if run.building_ids:
+        # A run for some buildings cares about their beds and its own students, not the rest of campus.
+        beds_in_scope = {bed.id for room in _rooms_in_scope(run) for bed in room.beds}
+        in_run = {str(m.student_id) for m in run.moves}
+        changed = [sid for sid in changed if sid in in_run or run.snapshot.get(sid) in beds_in_scope
+                   or current.get(sid) in beds_in_scope]
     if not changed:
         return []
     students = {s.id: s for s in db.session.scalars(sa.select(Student).where(Student.id.in_([int(c) for c in changed[:10]])))}
