@@ -8,6 +8,7 @@ from dorms.campus.models import Bed, Building, Room
 from dorms.core.enums import RoomStatus, StudentStatus
 from dorms.extensions import db
 from dorms.residence.models import Assignment
+from dorms.roomchange import round as requests_round
 from dorms.students.models import Student
 
 from .test_transfer import ROOMS_CSV, STUDENTS_CSV
@@ -36,6 +37,8 @@ def test_demo_seeds_a_realistic_campus_once(app):
     names = db.session.scalars(sa.select(Student.name)).all()
     assert all(re.fullmatch("[\u4e00-\u9fff]{2,4}", name) for name in names)
     assert {u.role.value for u in db.session.scalars(sa.select(User))} == {"staff", "counselor", "student"}
+    trade = requests_round.propose()  # the demo's waiting requests: one three-way trade
+    assert (trade.stats["granted"], trade.stats["longest_trade"], trade.stats["pairs_only_students"]) == (3, 3, 0)
 
     before = (_count(Student), _count(Assignment), _count(Bed), _count(User))
     again = runner.invoke(args=["demo"])

@@ -27,6 +27,7 @@ from ..campus.services import (
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..residence.models import Assignment
+from ..roomchange.models import ChangeKind, ChangeStatus, RoomChangeChoice, RoomChangeRequest
 from ..students.models import Student, Term
 
 STAFF_USERNAME, STAFF_PASSWORD = "admin", "dorms-admin"
@@ -141,6 +142,7 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
     placed, free_beds = _place(classes, rooms_by_gender, term, admin)
     moves = _add_moves(rng, placed, free_beds, term, admin)
     db.session.flush()
+    change_requests = _add_change_requests(placed)
 
     class_names = [name for name, _ in classes]
     for n in range(COUNSELORS):
@@ -156,7 +158,8 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
     beds = sum(len(room.beds) for rooms in rooms_by_gender.values() for room in rooms)
     audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),
                  rooms=sum(len(rooms) for rooms in rooms_by_gender.values()), beds=beds,
-                 students=len(students), placed=len(placed), moves=len(moves))
+                 students=len(students), placed=len(placed), moves=len(moves),
+                 change_requests=len(change_requests))
     db.session.flush()
     return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
                       student.student_number, STUDENT_PASSWORD)
@@ -328,3 +331,23 @@ def _add_moves(rng, placed: dict[int, Assignment], free_beds: dict[Gender, list[
         current.start_reason = reason
     db.session.add_all(rows)
     return rows
+
+
+CHANGE_REASONS = ["想和同专业同学住得近一些", "离实验楼更近", "原宿舍作息不一致"]
+
+
+def _add_change_requests(placed: dict[int, Assignment]) -> list[RoomChangeRequest]:
+    """Three students who each want the next one's room: a requests round shows a three-way trade."""
+    first_in_room: dict[int, Assignment] = {}
+    for assignment in sorted(placed.values(), key=lambda a: a.bed_id):
+        if assignment.student.gender == Gender.MALE and not assignment.student.needs_accessible:
+            first_in_room.setdefault(assignment.bed.room_id, assignment)
+    trio = list(first_in_room.values())[10:40:10]
+    requests = [
+        RoomChangeRequest(student=a.student, kind=ChangeKind.MOVE, status=ChangeStatus.OPEN, reason=reason,
+                          choices=[RoomChangeChoice(rank=1, room=trio[(n + 1) % len(trio)].bed.room)])
+        for n, (a, reason) in enumerate(zip(trio, CHANGE_REASONS))
+    ]
+    db.session.add_all(requests)
+    db.session.flush()
+    return requests
