@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from dorms.allocation import services
+from dorms.allocation.describe import describe_findings
 from dorms.allocation.models import AllocationRun, MoveReason, RunMode, RunStatus
 from dorms.campus.services import set_room_status
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
@@ -49,7 +50,9 @@ def test_a_reallocation_proposes_forced_moves_newcomers_and_freed_beds(campus):
     assert reasons == {"202300000": MoveReason.ROOM_CLOSED.value, "202300001": MoveReason.ROOM_CLOSED.value,
                        "2026000001": MoveReason.NEW.value, "2026000002": MoveReason.UNPLACED.value,
                        "2022000001": MoveReason.INACTIVE.value}
-    assert any("gender F" in reason for reason in run.explanations)  # no bed for women here
+    assert [f["code"] for f in run.explanations] == ["short_beds"]  # no bed for women here
+    assert describe_findings(run.explanations) == [
+        "1 female students but only 0 beds that can take them: 1 cannot be placed."]
     assert run.objective <= run.greedy_objective
 
 
@@ -188,7 +191,7 @@ def test_a_lock_binds_and_weights_reach_the_solver(campus):
     locked = campus["residents"][0]
     assert run.locked_student_ids == [locked.id] and run.weights == {"class_room": 0, "class_building": 7}
     assert next(m for m in run.moves if m.student_id == locked.id).reason == MoveReason.UNPLACED.value
-    assert any("locked into room" in reason and "closed" in reason for reason in run.explanations)
+    assert "202300000 老生0 is kept in room A1-101, which is closed." in describe_findings(run.explanations)
     assert run.terms["class_room"] == 0 and run.terms["class_building"] % 7 == 0 and run.terms["class_building"]
 
 

@@ -240,7 +240,8 @@ def _propose_allocation(run: AllocationRun) -> None:
     run.snapshot = snapshot
     run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
     run.current_objective = score(instance, current).objective if current else None
-    run.bound, run.terms, run.explanations = solution.bound, solution.terms, solution.explanations
+    run.bound, run.terms = solution.bound, solution.terms
+    run.explanations = [finding.as_dict() for finding in solution.explanations]
     _store_moves(run, instance, solution.assignments, inactive)
 
 

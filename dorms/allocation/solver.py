@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from .explain import Explanation, explain_infeasibility
 from .greedy import Occupancy, first_fit
 from .problem import Instance, Student, score
 
@@ -51,7 +52,7 @@ class Solution:
     bound: int
     greedy_objective: int
     method: str  # "solver" or "greedy" (the fallback won)
-    explanations: list[str] = field(default_factory=list)
+    explanations: list[Explanation] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -169,57 +170,6 @@ def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[P
     for b in buildings:
         leftovers += _seat_building(instance, state, b, parts[b])
     return leftovers
-
-
-# --- explanations ------------------------------------------------------------------
-
-
-def explain_infeasibility(instance: Instance) -> list[str]:
-    """Why some students cannot be placed, whatever the solver does (empty when all can)."""
-    reasons = []
-    beds = Counter()
-    accessible_beds = Counter()
-    for room in instance.rooms:
-        for gender in ("M", "F") if room.gender is None else (room.gender,):
-            beds[gender] += room.capacity
-            if room.accessible:
-                accessible_beds[gender] += room.capacity
-    demand = Counter(s.gender for s in instance.students)
-    needs = Counter(s.gender for s in instance.students if s.needs_accessible)
-    for gender in sorted(demand):
-        if demand[gender] > beds[gender]:
-            reasons.append(f"{demand[gender]} students of gender {gender} but only {beds[gender]} beds "
-                           f"that can take them: {demand[gender] - beds[gender]} cannot be placed")
-        if needs[gender] > accessible_beds[gender]:
-            reasons.append(f"{needs[gender]} students of gender {gender} need an accessible room but only "
-                           f"{accessible_beds[gender]} accessible beds can take them")
-    locked_in: dict[str, list[Student]] = defaultdict(list)
-    for s in instance.students:
-        if not s.locked:
-            continue
-        room = instance.room_by_id.get(s.current_room) if s.current_room else None
-        if room is None:
-            reasons.append(f"student {s.id} is locked but has no current room")
-        elif room.capacity == 0:
-            reasons.append(f"student {s.id} is locked into room {room.id}, which is closed")
-        elif room.gender not in (None, s.gender):
-            reasons.append(f"student {s.id} is locked into room {room.id}, which is now for gender {room.gender}")
-        else:
-            locked_in[room.id].append(s)
-    avoid = instance.avoid_pairs()
-    for room_id, people in sorted(locked_in.items()):
-        room = instance.room_by_id[room_id]
-        if len(people) > room.capacity:
-            reasons.append(f"{len(people)} students are locked into room {room_id}, which has {room.capacity} beds")
-        if len({s.gender for s in people}) > 1:
-            reasons.append(f"students of both genders are locked into room {room_id}")
-        ids = sorted(s.id for s in people)
-        for i, a in enumerate(ids):
-            for b in ids[i + 1:]:
-                if frozenset((a, b)) in avoid:
-                    reasons.append(f"students {a} and {b} are both locked into room {room_id} "
-                                   "but one asked not to room with the other")
-    return reasons
 
 
 # --- stage 1: who stays ------------------------------------------------------------

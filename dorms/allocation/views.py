@@ -13,6 +13,7 @@ from ..core.forms import options, page_number
 from ..extensions import db
 from ..roomchange import round as requests_round
 from . import services
+from .describe import describe_findings
 from .forms import RunForm
 from .models import (
     ROUND_LABELS,
@@ -88,7 +89,8 @@ def run(run_id: int):
     return render_template("allocation/run.html", run=run, moves=moves[:MOVES_PER_PAGE], page=page,
                            has_next=len(moves) > MOVES_PER_PAGE, counts=counts, reasons=MoveReason,
                            term_labels=ROUND_LABELS if run.mode == RunMode.REQUESTS else TERM_LABELS,
-                           outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}))
+                           outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}),
+                           findings=describe_findings(run.explanations or []))
 
 
 def _act(run_id: int, action, done_message: str):

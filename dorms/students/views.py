@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import roles_required, visible_student_or_404
+from ..campus import services as campus
 from ..core.enums import RequestKind, Role, StudentStatus
 from ..core.errors import ServiceError
 from ..core.forms import known_choice, options, page_number
@@ -13,8 +14,12 @@ from ..residence import services as residence
 from ..roomchange import services as room_changes
 from . import requests as roommate_requests
 from . import services
-from ..campus import services as campus
-from .forms import BuildingPreferenceForm, LifestyleForm, RoommateRequestForm, StudentSearchForm
+from .forms import (
+    BuildingPreferenceForm,
+    LifestyleForm,
+    RoommateRequestForm,
+    StudentSearchForm,
+)
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
