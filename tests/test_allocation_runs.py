@@ -214,6 +214,22 @@ def test_run_again_keeps_the_settings(campus, login, create_user):
     _wait_for(again.id)  # its process writes to this database: let it finish before the next test
 
 
+def test_staff_change_the_locks_and_run_again(campus, login, create_user):
+    client = login(create_user("staff"))
+    first = services.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=2,
+                                locked_numbers=["202300000"])
+    db.session.commit()
+    services.execute_run(first.id)
+    page = client.get(f"/allocation/runs/{first.id}").get_data(as_text=True)
+    assert ">202300000</textarea>" in page and 'name="lock" value="202300001"' in page
+    response = client.post(f"/allocation/runs/{first.id}/rerun", data={"locked": "", "lock": ["202300001"]})
+    again = db.session.get(AllocationRun, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert again.locked_student_ids == [campus["residents"][1].id]  # one unlocked, one ticked
+    _wait_for(again.id)
+    response = client.post(f"/allocation/runs/{first.id}/rerun", data={"locked": "nobody"})
+    assert "No student has the number nobody" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def _wait_for(run_id: int) -> AllocationRun:
     for _ in range(120):
         db.session.rollback()  # read what the solver process committed

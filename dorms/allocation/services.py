@@ -139,10 +139,14 @@ def _gone_silent(run: AllocationRun) -> bool:
     return (utcnow() - began).total_seconds() > 2 * run.time_limit + 300
 
 
-def rerun(run: AllocationRun, actor=None) -> AllocationRun:
-    """The same run again (scope, weights, locks), on the campus as it is now."""
-    numbers = list(db.session.scalars(sa.select(Student.student_number)
-                                      .where(Student.id.in_(run.locked_student_ids or []))))
+def locked_numbers(run: AllocationRun) -> list[str]:
+    return list(db.session.scalars(sa.select(Student.student_number)
+                                   .where(Student.id.in_(run.locked_student_ids or [])).order_by(Student.student_number)))
+
+
+def rerun(run: AllocationRun, actor=None, *, locked: list[str] | None = None) -> AllocationRun:
+    """The same run again (scope, weights, locks), on the campus as it is now; ``locked`` replaces the locks."""
+    numbers = locked_numbers(run) if locked is None else list(dict.fromkeys(locked))
     return create_run(mode=run.mode, building_ids=list(run.building_ids or []), time_limit=run.time_limit,
                       seed=run.seed, weights=run.weights, locked_numbers=numbers, actor=actor)
 

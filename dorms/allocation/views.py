@@ -90,7 +90,8 @@ def run(run_id: int):
                            has_next=len(moves) > MOVES_PER_PAGE, counts=counts, reasons=MoveReason,
                            term_labels=ROUND_LABELS if run.mode == RunMode.REQUESTS else TERM_LABELS,
                            outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}),
-                           findings=describe_findings(run.explanations or []))
+                           findings=describe_findings(run.explanations or []),
+                           locked=services.locked_numbers(run))
 
 
 def _act(run_id: int, action, done_message: str):
@@ -109,7 +110,11 @@ def _act(run_id: int, action, done_message: str):
 @staff_required
 def rerun(run_id: int):
     try:
-        new = services.rerun(_run_or_404(run_id))
+        # The run page sends its lock list, edited, plus students ticked in the proposal.
+        locked = None
+        if "locked" in request.form:
+            locked = request.form["locked"].replace(",", " ").split() + request.form.getlist("lock")
+        new = services.rerun(_run_or_404(run_id), locked=locked)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
