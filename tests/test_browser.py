@@ -166,7 +166,7 @@ def test_the_dashboard_chart_and_phone_layout(browser, live_server, campus):
     context.close()
 
 
-def test_staff_run_an_allocation_and_apply_it(page, live_server, campus):
+def test_staff_run_an_allocation_apply_it_and_roll_it_back(page, live_server, campus):
     sign_in(page, live_server, "staff")
     page.click("nav >> text=Allocation")
     page.select_option("select[name=mode]", "intake")
@@ -180,6 +180,11 @@ def test_staff_run_an_allocation_and_apply_it(page, live_server, campus):
     assert "Applied" in page.locator("[data-testid=run-status]").inner_text()
     db.session.rollback()  # end our snapshot: read what the server committed
     assert residence.current_assignment(campus["newcomer"]) is not None
+    page.click("button:has-text('Roll back')")
+    page.wait_for_selector("text=back where they were")
+    assert "Rolled back" in page.locator("[data-testid=run-status]").inner_text()
+    db.session.rollback()
+    assert residence.current_assignment(campus["newcomer"]) is None
 
 
 def test_a_student_asks_to_move_and_a_requests_round_grants_it(page, live_server, campus):

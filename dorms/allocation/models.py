@@ -83,6 +83,13 @@ class AllocationRun(db.Model):
     def is_active(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
+    @property
+    def gap(self) -> float | None:
+        """How far the objective may be above the best possible (0.25: at most 25% above the bound)."""
+        if self.objective is None or self.bound is None:
+            return None
+        return (self.objective - self.bound) / self.objective if self.objective else 0.0
+
 
 class AllocationMove(db.Model):
     """One line of a proposal: a student goes from a bed (or none) to a bed (or none)."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..config import SUPPORTED_LOCALES
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
             "html_lang": str(locale).replace("_", "-"),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
             "format_datetime": format_datetime,
+            "format_percent": format_percent,
         }
 
     for code in (403, 404, 429):
