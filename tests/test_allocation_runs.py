@@ -321,3 +321,33 @@ def test_rollback_never_mixes_genders_in_a_room(create_building, create_room, cr
     with pytest.raises(ServiceError, match="houses female students"):
         services.rollback_run(run)
     db.session.rollback()
+
+
+def test_a_run_for_some_students_leaves_the_others_where_they_are(campus, create_student):
+    later = create_student("2025000001", name="二五级", class_name="计科2501", grade=2025)
+    campus["newcomer"].grade = 2026
+    db.session.commit()
+    run = services.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=2,
+                              student_scope={"grades": [2026], "colleges": [], "classes": []})
+    db.session.commit()
+    run = services.execute_run(run.id)
+    assert run.student_scope == {"grades": [2026]}
+    moved = {m.student.student_number: m.reason for m in run.moves}
+    assert moved["2026000001"] == MoveReason.NEW.value and "2025000001" not in moved
+    # Residents outside the scope stay, even in the closed room: the run says so instead of moving them.
+    assert {moved.get("202300000"), moved.get("202300001")} == {MoveReason.UNPLACED.value}
+    assert any("is kept in room A1-101, which is closed" in f for f in describe_findings(run.explanations))
+    assert later.id not in {m.student_id for m in run.moves}
+
+
+def test_the_form_takes_a_student_scope(campus, login, create_user):
+    client = login(create_user("staff"))
+    response = client.post("/allocation/runs", data={"mode": "intake", "time_limit": 2, "scope_grades": "2026，2025",
+                                                     "scope_colleges": "计算机学院"})
+    run = _wait_for(int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert run.student_scope == {"grades": [2025, 2026], "colleges": ["计算机学院"]}
+    page = client.get(f"/allocation/runs/{run.id}").get_data(as_text=True)
+    assert "entered in: 2025, 2026" in page
+    response = client.post("/allocation/runs", data={"mode": "intake", "time_limit": 2, "scope_grades": "last year"},
+                           follow_redirects=True)
+    assert "Write years such as 2026" in response.get_data(as_text=True)

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..core.forms import options
@@ -14,6 +14,9 @@ class RunForm(FlaskForm):
     time_limit = IntegerField(_l("Time limit (seconds)"), default=30,
                               validators=[InputRequired(), NumberRange(min=2, max=600)])
     locked = TextAreaField(_l("Keep these students in their bed (student numbers)"))
+    scope_grades = StringField(_l("Only students who entered in (years; empty: all)"))
+    scope_colleges = StringField(_l("Only these colleges (empty: all)"))
+    scope_classes = StringField(_l("Only these classes (empty: all)"))
     weight_move = IntegerField(_l("Weight: a resident moved"), default=DEFAULT_WEIGHTS["move"],
                                validators=[Optional(), NumberRange(min=0, max=10_000)])
     weight_pair = IntegerField(_l("Weight: a mutual request not met"), default=DEFAULT_WEIGHTS["pair"],
@@ -34,4 +37,17 @@ class RunForm(FlaskForm):
         return {name: value for name, value in given.items() if value is not None and value != DEFAULT_WEIGHTS[name]}
 
     def locked_numbers(self) -> list[str]:
-        return [n for n in (self.locked.data or "").replace(",", " ").split() if n]
+        return _words(self.locked.data)
+
+    def validate_scope_grades(self, field) -> None:
+        if not all(word.isdigit() for word in _words(field.data)):
+            raise ValidationError(_l("Write years such as 2026, separated by spaces."))
+
+    def student_scope(self) -> dict[str, list]:
+        return {"grades": [int(w) for w in _words(self.scope_grades.data)],
+                "colleges": _words(self.scope_colleges.data), "classes": _words(self.scope_classes.data)}
+
+
+def _words(text: str | None) -> list[str]:
+    """Values separated by spaces or commas (Chinese ones too)."""
+    return (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()

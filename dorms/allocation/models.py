@@ -52,6 +52,9 @@ class AllocationRun(db.Model):
     time_limit: Mapped[int] = mapped_column(default=60)
     weights: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # the objective's weights; missing: defaults
     locked_student_ids: Mapped[list] = mapped_column(sa.JSON, default=list)  # stay in their bed
+    # Which students the run places or moves: {"grades": [2026], "colleges": [...], "classes": [...]}; each
+    # list given must match (empty: everyone). Students outside it stay where they are.
+    student_scope: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     seed: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,6 +85,12 @@ class AllocationRun(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    def in_student_scope(self, student) -> bool:
+        scope = self.student_scope or {}
+        return ((not scope.get("grades") or student.grade in scope["grades"])
+                and (not scope.get("colleges") or student.college in scope["colleges"])
+                and (not scope.get("classes") or student.class_name in scope["classes"]))
 
     @property
     def gap(self) -> float | None:
@@ -145,6 +154,8 @@ TERM_LABELS = {
     "preference": _l("Building preferences missed"),
     "lifestyle": _l("Mixed sleep schedules"),
 }
+
+SCOPE_LABELS = {"grades": _l("entered in"), "colleges": _l("colleges"), "classes": _l("classes")}
 
 # A requests round's figures.
 ROUND_LABELS = {

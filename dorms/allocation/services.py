@@ -72,6 +72,9 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             snapshot[str(student.id)] = assignment.bed_id
         if assignment is not None and not in_scope:
             continue  # lives elsewhere on campus: not this run's business
+        chosen = run.in_student_scope(student)
+        if not chosen and not in_scope:
+            continue  # outside the run's students and without a bed here: not placed
         if student.status != StudentStatus.ACTIVE:
             if in_scope:
                 inactive.append(student)
@@ -80,7 +83,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             id=str(student.id), gender=student.gender.value, class_=student.class_name,
             college=student.college, needs_accessible=student.needs_accessible,
             current_room=str(assignment.bed.room_id) if in_scope else None,
-            locked=in_scope and (run.mode == RunMode.INTAKE or student.id in locked),
+            locked=in_scope and (run.mode == RunMode.INTAKE or student.id in locked or not chosen),
             roommates=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.WANT, [])],
             avoid=[str(o) for o in wishes.get(student.id, {}).get(RequestKind.AVOID, [])],
             lifestyle=student.lifestyle.value if student.lifestyle else None,
@@ -110,7 +113,8 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
 
 
 def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed: int = 0, actor=None,
-               weights: dict[str, int] | None = None, locked_numbers: list[str] = ()) -> AllocationRun:
+               weights: dict[str, int] | None = None, locked_numbers: list[str] = (),
+               student_scope: dict | None = None) -> AllocationRun:
     locked = dict(db.session.execute(sa.select(Student.student_number, Student.id)
                                      .where(Student.student_number.in_(list(locked_numbers)))).all())
     unknown = [n for n in locked_numbers if n not in locked]
@@ -123,9 +127,11 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
         other.status, other.finished_at = RunStatus.FAILED, utcnow()
         other.error = _("The solver process stopped without finishing (see its log in the instance folder).")
     if mode == RunMode.REQUESTS:
-        building_ids, weights = [], {}  # requests name their own places; there is no objective to weigh
+        building_ids, weights, student_scope = [], {}, {}  # requests name their own places; nothing to weigh
+    scope = {kind: sorted(set(values)) for kind, values in (student_scope or {}).items() if values}
     run = AllocationRun(mode=mode, building_ids=sorted(building_ids), time_limit=time_limit, seed=seed,
                         weights=dict(weights or {}), locked_student_ids=sorted(set(locked.values())),
+                        student_scope=scope,
                         created_by=actor or audit.current_actor())
     db.session.add(run)
     db.session.flush()
@@ -148,7 +154,8 @@ def rerun(run: AllocationRun, actor=None, *, locked: list[str] | None = None) ->
     """The same run again (scope, weights, locks), on the campus as it is now; ``locked`` replaces the locks."""
     numbers = locked_numbers(run) if locked is None else list(dict.fromkeys(locked))
     return create_run(mode=run.mode, building_ids=list(run.building_ids or []), time_limit=run.time_limit,
-                      seed=run.seed, weights=run.weights, locked_numbers=numbers, actor=actor)
+                      seed=run.seed, weights=run.weights, locked_numbers=numbers, actor=actor,
+                      student_scope=run.student_scope)
 
 
 # Started through a launcher that exits at once: the solver is then nobody's child in the

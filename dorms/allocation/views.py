@@ -9,7 +9,7 @@ from ..auth.access import staff_required
 from ..campus import services as campus
 from ..campus.models import Bed, Room
 from ..core.errors import ServiceError
-from ..core.forms import options, page_number
+from ..core.forms import error_text, options, page_number
 from ..extensions import db
 from ..roomchange import round as requests_round
 from . import services
@@ -17,6 +17,7 @@ from .describe import describe_findings
 from .forms import RunForm
 from .models import (
     ROUND_LABELS,
+    SCOPE_LABELS,
     TERM_LABELS,
     AllocationMove,
     AllocationRun,
@@ -47,13 +48,12 @@ def create():
     form = RunForm()
     form.buildings.choices = options((b.id, f"{b.code} {b.name}") for b in campus.buildings())
     if not form.validate():
-        flash(" ".join(f"{form[name].label.text}: {', '.join(errors)}" for name, errors in form.errors.items()),
-              "danger")
+        flash(error_text(form), "danger")
         return redirect(url_for("allocation.index"))
     try:
         run = services.create_run(mode=RunMode(form.mode.data), building_ids=form.buildings.data or [],
                                   time_limit=form.time_limit.data, weights=form.weights(),
-                                  locked_numbers=form.locked_numbers())
+                                  locked_numbers=form.locked_numbers(), student_scope=form.student_scope())
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
@@ -91,7 +91,7 @@ def run(run_id: int):
                            term_labels=ROUND_LABELS if run.mode == RunMode.REQUESTS else TERM_LABELS,
                            outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}),
                            findings=describe_findings(run.explanations or []),
-                           locked=services.locked_numbers(run))
+                           locked=services.locked_numbers(run), scope_labels=SCOPE_LABELS)
 
 
 def _act(run_id: int, action, done_message: str):

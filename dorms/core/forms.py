@@ -23,3 +23,11 @@ def known_choice(field) -> str | None:
     """A select field's submitted value if it is one of its choices, else None (a hand-edited URL)."""
     values = {choice.value for choice in field.choices}
     return field.data if field.data and field.data in values else None
+
+
+
+def error_text(form) -> str:
+    """A form's errors as one line to flash: "Field: problem, problem" (nested forms' errors left out)."""
+    return " ".join(f"{form[name].label.text}: {', '.join(map(str, errors))}"
+                    for name, errors in form.errors.items()
+                    if name in form and not any(isinstance(e, (dict, list)) for e in errors))

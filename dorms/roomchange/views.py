@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from ..auth.access import roles_required, staff_required
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import known_choice, page_number
+from ..core.forms import error_text, known_choice, page_number
 from ..extensions import db
 from ..residence import services as residence
 from ..students.models import Student
@@ -54,11 +54,6 @@ def _done(action, message: str):
         flash(str(error), "danger")
 
 
-def _form_errors(form) -> str:
-    return " ".join(f"{form[name].label.text}: {', '.join(map(str, errors))}"
-                    for name, errors in form.errors.items() if name in form and not isinstance(errors, dict))
-
-
 @bp.post("/move")
 @roles_required(Role.STUDENT)
 def ask_to_move():
@@ -67,7 +62,7 @@ def ask_to_move():
         _done(lambda: services.ask_to_move(_me(), form.ranked(), form.reason.data),
               _("Your request is in; it is met in the next requests round if a bed can be had."))
     else:
-        flash(_form_errors(form) or _("Check the form."), "danger")
+        flash(error_text(form) or _("Check the form."), "danger")
     return redirect(url_for("roomchange.mine"))
 
 
@@ -79,7 +74,7 @@ def ask_to_swap():
         _done(lambda: services.ask_to_swap(_me(), form.partner_number.data, form.reason.data, discreet=True),
               _("The other student is asked to confirm the swap."))
     else:
-        flash(_form_errors(form) or _("Check the form."), "danger")
+        flash(error_text(form) or _("Check the form."), "danger")
     return redirect(url_for("roomchange.mine"))
 
 
