@@ -160,7 +160,8 @@ def test_a_round_finds_a_three_way_trade_that_pairs_cannot(campus):
     run = _round()
     assert run.status == RunStatus.DONE
     assert run.terms["granted"] == 3 and run.terms["students_moved"] == 3
-    assert run.terms["pairs_only_students"] == 0 and run.terms["longest_trade"] == 3
+    assert run.terms["pairs_only_students"] == run.terms["pairs_only_requests"] == 0
+    assert run.terms["longest_trade"] == 3
     assert {m.student_id: m.to_bed.room.number for m in run.moves} == {p[0].id: "102", p[2].id: "103",
                                                                       p[4].id: "101"}
     assert all(m.reason == MoveReason.REQUESTED.value for m in run.moves)
@@ -192,6 +193,8 @@ def test_a_chain_ends_in_a_free_bed_and_a_swap_is_a_two_way_trade(campus):
     assert moved[p[0].id] == before[2] and moved[p[2].id].room.number == "104"
     assert moved[p[1].id] == before[4] and moved[p[4].id] == before[1]
     assert set(run.request_outcomes.values()) == {"granted"}
+    # Pairs alone: the swap, and 2 into the free bed (0 then has nothing to swap with).
+    assert (run.terms["pairs_only_requests"], run.terms["granted"]) == (2, 3)
 
 
 def test_nobody_is_made_worse_off_and_everyone_hears_why(campus):

@@ -84,10 +84,14 @@ def pairs_only(applicants: list[Applicant], free_beds: list[str]) -> int:
 
     For comparison with exchange(): the way most housing systems handle swaps.
     """
+    return len(pairs_only_moved(applicants, free_beds))
+
+
+def pairs_only_moved(applicants: list[Applicant], free_beds: list[str]) -> set[str]:
+    """Who pairs_only() moves: first asked, first served, each to the best bed a swap or free bed gives."""
     holder = {a.bed: a for a in applicants if a.bed is not None}
     free = list(free_beds)
     done: set[str] = set()
-    satisfied = 0
     for a in applicants:
         if a.id in done:
             continue
@@ -95,11 +99,9 @@ def pairs_only(applicants: list[Applicant], free_beds: list[str]) -> int:
             if bed in free:
                 free.remove(bed)
                 done.add(a.id)
-                satisfied += 1
                 break
             other = holder.get(bed)
             if other is not None and other.id not in done and other.id != a.id and a.bed in other.wants:
                 done.update((a.id, other.id))
-                satisfied += 2
                 break
-    return satisfied
+    return done

@@ -162,6 +162,7 @@ ROUND_LABELS = {
     "requests": _l("Requests in the round"),
     "granted": _l("Requests granted"),
     "students_moved": _l("Students moved"),
+    "pairs_only_requests": _l("Requests a swaps-in-pairs method would have granted"),
     "pairs_only_students": _l("Students a swaps-in-pairs method would have moved"),
     "trades": _l("Trades (cycles and chains)"),
     "longest_trade": _l("Students in the longest trade"),

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..allocation.exchange import Applicant, exchange, pairs_only
+from ..allocation.exchange import Applicant, exchange, pairs_only_moved
 from ..campus.models import Room
 from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import ServiceError
@@ -144,11 +144,17 @@ def propose(locked_student_ids: set[int] = frozenset()) -> Proposal:
         else:
             proposal.outcomes[request.id] = ChangeOutcome.TAKEN
     lengths = [len(cycle) for cycle in outcome.cycles]
+    by_pairs = {int(a) for a in pairs_only_moved(applicants, [str(b) for b in free])}
+    people = {r.id: [r.student_id] + ([r.partner_id] if r.kind == ChangeKind.SWAP else []) for r in requests}
     proposal.stats = {
         "requests": len(requests),
         "granted": sum(1 for o in proposal.outcomes.values() if o == ChangeOutcome.GRANTED),
         "students_moved": len(moved),
-        "pairs_only_students": pairs_only(applicants, [str(b) for b in free]),
+        "pairs_only_requests": sum(1 for request_id, outcome in proposal.outcomes.items()
+                                   if outcome not in (ChangeOutcome.NO_BED, ChangeOutcome.LOCKED,
+                                                      ChangeOutcome.PARTNER_CHANGED)
+                                   and all(p in by_pairs for p in people[request_id])),
+        "pairs_only_students": len(by_pairs),
         "trades": len(lengths),
         "longest_trade": max(lengths, default=0),
     }
