@@ -53,7 +53,8 @@ def markets(draw):
     applicants = []
     for i in range(n):
         others = [b for b in beds if b != f"b{i}"]
-        applicants.append(Applicant(f"S{i}", f"b{i}", rnd.sample(others, rnd.randint(0, min(4, len(others))))))
+        own = None if rnd.random() < 0.15 else f"b{i}"  # now and then a student without a bed
+        applicants.append(Applicant(f"S{i}", own, rnd.sample(others, rnd.randint(0, min(4, len(others))))))
     return applicants, [b for b in beds if b.startswith("free")]
 
 
@@ -70,3 +71,38 @@ def test_exchanges_are_sound(market):
     assert set(taken) <= {a.bed for a in applicants} | set(free)  # only requesters' and free beds change hands
     for cycle in outcome.cycles:  # a trade: each takes a bed that was in play and the cycle closes
         assert all(outcome.beds[s] != next(a.bed for a in applicants if a.id == s) for s in cycle)
+
+
+def one_cycle_at_a_time(applicants, free_beds):
+    """The mechanism as Abdulkadiroğlu and Sönmez describe it, step by step: the oracle for exchange()."""
+    owner = {a.bed: a.id for a in applicants if a.bed is not None}
+    in_play, waiting, result = set(owner) | set(free_beds), list(applicants), {}
+    while waiting:
+        pointing = {}
+        for a in list(waiting):
+            choice = next((b for b in a.wants if b in in_play), a.bed if a.bed in in_play else None)
+            if choice is None:
+                result[a.id] = None
+                waiting.remove(a)
+            else:
+                pointing[a.id] = choice
+        if not waiting:
+            break
+        present, first = {a.id for a in waiting}, waiting[0].id
+        path, current = [], first
+        while current not in path:
+            path.append(current)
+            bed = pointing[current]
+            current = owner[bed] if owner.get(bed) in present else first
+        for student in path[path.index(current):]:
+            result[student] = pointing[student]
+            in_play.discard(pointing[student])
+        waiting = [a for a in waiting if a.id not in set(path[path.index(current):])]
+    return result
+
+
+@settings(max_examples=300, deadline=None)
+@given(markets())
+def test_all_cycles_at_once_gives_the_same_beds_as_one_at_a_time(market):
+    applicants, free = market
+    assert exchange(applicants, free).beds == one_cycle_at_a_time(applicants, free)

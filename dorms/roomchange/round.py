@@ -45,6 +45,8 @@ class _Campus:
     gender: dict[int, Gender]  # student id -> gender, for everyone housed
     occupants: dict[int, set[int]]  # room id -> student ids
     avoid: dict[int, set[int]]  # both directions: "do not room with" binds whoever is named too
+    by_building: dict[int, list[Room]] = field(default_factory=dict)  # in building code and number order
+    by_type: dict[str, list[Room]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> _Campus:
@@ -63,7 +65,20 @@ class _Campus:
             for other_id in kinds[RequestKind.AVOID]:
                 avoid[student_id].add(other_id)
                 avoid[other_id].add(student_id)
-        return cls(rooms, room_of_bed, holder, bed_of, gender, occupants, avoid)
+        by_building: dict[int, list[Room]] = defaultdict(list)
+        by_type: dict[str, list[Room]] = defaultdict(list)
+        for room in sorted(rooms.values(), key=lambda r: (r.building.code, r.number)):
+            by_building[room.building_id].append(room)
+            by_type[room.room_type].append(room)
+        return cls(rooms, room_of_bed, holder, bed_of, gender, occupants, avoid, by_building, by_type)
+
+    def rooms_of(self, choice) -> list[Room]:
+        """The rooms a move choice names, in building and number order."""
+        if choice.building_id is not None:
+            return self.by_building.get(choice.building_id, [])
+        if choice.room_type is not None:
+            return self.by_type.get(choice.room_type, [])
+        return [self.rooms[choice.room_id]] if choice.room_id in self.rooms else []
 
     def free_beds(self) -> list[int]:
         return [bed.id for room in self.rooms.values() if room.is_open
@@ -170,11 +185,7 @@ def _wanted_beds(campus: _Campus, student: Student, request: RoomChangeRequest,
         return [bed] if campus.may_take(student, bed) else []
     beds: list[int] = []
     for choice in request.choices:
-        rooms = [room for room in campus.rooms.values()
-                 if (choice.building_id is not None and room.building_id == choice.building_id)
-                 or room.id == choice.room_id
-                 or (choice.room_type is not None and room.room_type == choice.room_type)]
-        rooms.sort(key=lambda room: (room.building.code, room.number))
+        rooms = campus.rooms_of(choice)
         candidates = [bed.id for room in rooms for bed in room.beds
                       if (in_play is None or bed.id in in_play) and bed.id not in beds
                       and campus.may_take(student, bed.id)]
