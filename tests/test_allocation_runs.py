@@ -334,6 +334,7 @@ def test_a_run_for_some_students_leaves_the_others_where_they_are(campus, create
     assert run.student_scope == {"grades": [2026]}
     moved = {m.student.student_number: m.reason for m in run.moves}
     assert moved["2026000001"] == MoveReason.NEW.value and "2025000001" not in moved
+    assert "2022000001" not in moved  # an inactive resident outside the scope keeps the bed, for staff to free
     # Residents outside the scope stay, even in the closed room: the run says so instead of moving them.
     assert {moved.get("202300000"), moved.get("202300001")} == {MoveReason.UNPLACED.value}
     assert any("is kept in room A1-101, which is closed" in f for f in describe_findings(run.explanations))

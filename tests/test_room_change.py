@@ -116,9 +116,13 @@ def test_a_swap_waits_for_the_other_student(campus):
     ("woman", "cannot be named", "gender or status"),
     ("1", "cannot be named", "no bed in another room"),  # a roommate
     ("newcomer", "cannot be named", "no bed in another room"),
+    ("accessible", "cannot be named", "needs an accessible room"),
 ])
 def test_bad_swaps_are_refused_saying_no_more_than_the_asker_may_know(campus, who, discreet_message, staff_message):
     p = campus["people"]
+    if who == "accessible":  # a private need of theirs must not show through the refusal
+        p[2].needs_accessible = True
+        who = "2"
     other = p[int(who)] if who.isdigit() else p[who]
     with pytest.raises(ServiceError, match=discreet_message) as error:
         services.ask_to_swap(p[0], other.student_number, "x", discreet=True)
@@ -130,7 +134,7 @@ def test_bad_swaps_are_refused_saying_no_more_than_the_asker_may_know(campus, wh
 def test_a_swap_that_breaks_do_not_room_with_is_refused(campus):
     p = campus["people"]
     roommate_requests.add_request(p[3], p[0].student_number, RequestKind.AVOID)
-    with pytest.raises(ServiceError, match="housing rule"):
+    with pytest.raises(ServiceError, match="cannot be named"):  # to a student: not a word on whose rule
         services.ask_to_swap(p[0], p[2].student_number, "x", discreet=True)
     with pytest.raises(ServiceError, match="must not share A1-102"):
         services.ask_to_swap(p[0], p[2].student_number, "x")
@@ -141,10 +145,14 @@ def test_withdrawing(campus):
     request = services.ask_to_swap(p[0], p[2].student_number, "x")
     with pytest.raises(ServiceError, match="no such request"):
         services.withdraw(request.id, by=p[4])
-    services.withdraw(request.id, by=p[2])  # the partner may call it off too
-    assert request.status == ChangeStatus.WITHDRAWN
+    services.withdraw(request.id, by=p[2])  # the partner may call it off: before agreeing, that is declining
+    assert request.status == ChangeStatus.DECLINED
     with pytest.raises(ServiceError, match="can no longer be withdrawn"):
         services.withdraw(request.id, by=None)
+    agreed = services.ask_to_swap(p[0], p[2].student_number, "again")
+    services.answer_swap(p[2], agreed.id, accept=True)
+    services.withdraw(agreed.id, by=p[2])  # after agreeing: withdrawing
+    assert agreed.status == ChangeStatus.WITHDRAWN
     _move(p[0], "A1-104")  # free to ask again
 
 
@@ -261,20 +269,6 @@ def test_a_round_is_stale_once_a_request_in_it_is_withdrawn(campus):
     assert _bed(p[0]).room.number == "101"
 
 
-def test_a_rollback_waits_if_the_student_asked_again(campus):
-    p = campus["people"]
-    _move(p[0], "A1-104")
-    run = _round()
-    allocation.apply_run(run)
-    db.session.commit()
-    _move(p[0], "A1-103")
-    db.session.commit()
-    with pytest.raises(ServiceError, match="has asked for another change since"):
-        allocation.rollback_run(run)
-    db.session.rollback()
-    assert _bed(p[0]).room.number == "104"
-
-
 # --- pages and who may use them ---------------------------------------------------------------
 
 
@@ -350,3 +344,192 @@ def test_the_staff_list_loads_in_a_fixed_number_of_queries(campus, login, count_
     with count_queries() as more:
         staff.get("/room-change/")
     assert len(more) == len(few)
+
+
+# --- what the review found: agreements, rankings and rules hold until the round is applied -----------------
+
+
+def test_a_swap_is_of_the_beds_agreed_not_of_wherever_the_two_are_now(campus):
+    p = campus["people"]
+    swap = services.ask_to_swap(p[0], p[2].student_number, "x")
+    services.answer_swap(p[2], swap.id, accept=True)
+    residence.move(p[0], campus["rooms"]["104"].beds[0], reason="staff moved him")
+    run = _round()
+    assert run.moves == [] and run.request_outcomes == {str(swap.id): "swap_changed"}
+
+
+def test_a_move_never_goes_down_the_students_own_ranking(campus):
+    p = campus["people"]
+    request = _move(p[0], "A1-104", "A1-103")
+    residence.move(p[0], campus["rooms"]["104"].beds[0], reason="staff moved him to his first choice")
+    _move(p[4], "A1-101")  # frees a bed in 103, his second choice
+    run = _round()
+    assert p[0].id not in {m.student_id for m in run.moves}
+    assert run.request_outcomes[str(request.id)] == "already_there"
+
+
+def test_apply_checks_do_not_room_with_as_it_stands_then(campus):
+    p = campus["people"]
+    resident = p[1]
+    residence.move(resident, campus["rooms"]["104"].beds[1], reason="x")
+    _move(p[4], "A1-104")
+    run = _round()
+    assert [m.student_id for m in run.moves] == [p[4].id]
+    roommate_requests.add_request(resident, p[4].student_number, RequestKind.AVOID)  # added after the round
+    db.session.commit()
+    with pytest.raises(ServiceError, match="must not room together.*202400001 学生1 / 202400004 学生4"):
+        allocation.apply_run(run)
+    db.session.rollback()
+
+
+def test_settling_refuses_a_request_withdrawn_at_the_last_moment(campus):
+    from dorms.core.errors import Conflict
+    from dorms.roomchange import round as requests_round
+
+    p = campus["people"]
+    request = _move(p[0], "A1-104")
+    run = _round()
+    assert requests_round.requests_changed_since(run.request_outcomes) == []
+    db.session.execute(sa.update(RoomChangeRequest).values(status=ChangeStatus.WITHDRAWN))  # another session's
+    with pytest.raises(Conflict, match="changed while it was being applied"):
+        requests_round.settle(run.id, run.request_outcomes)
+    db.session.rollback()
+    assert request.status == ChangeStatus.OPEN
+
+
+def test_the_partner_sees_an_agreed_swap_and_can_call_it_off(campus, login, client):
+    p = campus["people"]
+    swap = services.ask_to_swap(p[0], p[2].student_number, "x")
+    db.session.commit()
+    asker_page = login(campus["account0"]).get("/room-change/mine").get_data(as_text=True)
+    assert "202400002" in asker_page and "学生2" not in asker_page  # not agreed yet: only the number typed
+    services.answer_swap(p[2], swap.id, accept=True)
+    db.session.commit()
+    client.post("/logout")
+    page = login(campus["account2"]).get("/room-change/mine").get_data(as_text=True)
+    assert "asked by 202400000 学生0" in page and f"/room-change/{swap.id}/withdraw" in page
+    assert "Ask to move" not in page
+
+
+def test_a_student_agrees_to_one_swap_at_a_time(campus):
+    p = campus["people"]
+    first = services.ask_to_swap(p[0], p[2].student_number, "x")
+    second = RoomChangeRequest(student=p[4], kind="swap", partner=p[2], status=ChangeStatus.AWAITING_PARTNER,
+                               reason="asked at the same moment", student_bed_id=_bed(p[4]).id)
+    db.session.add(second)
+    services.answer_swap(p[2], first.id, accept=True)
+    with pytest.raises(ServiceError, match="another request waiting"):
+        services.answer_swap(p[2], second.id, accept=True)
+    db.session.commit()
+    with pytest.raises(IntegrityError):  # the database holds the line too
+        second.status = ChangeStatus.OPEN
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_rollback_leaves_newer_requests_in_charge(campus):
+    p = campus["people"]
+    _move(p[0], "A1-104")
+    _move(p[2], "A1-103")  # 103 is full and nobody leaves it: not granted
+    run = _round()
+    allocation.apply_run(run)
+    db.session.commit()
+    granted, refused = services.requests_of(p[0])[0], services.requests_of(p[2])[0]
+    assert (granted.status, refused.status) == (ChangeStatus.GRANTED, ChangeStatus.NOT_GRANTED)
+    _move(p[0], "A1-103")  # both ask again
+    again = _move(p[2], "A1-104")
+    allocation.rollback_run(run)
+    db.session.commit()
+    assert _bed(p[0]).room.number == "101"
+    assert (granted.status, granted.outcome) == (ChangeStatus.NOT_GRANTED, ChangeOutcome.ROLLED_BACK)
+    assert refused.status == ChangeStatus.NOT_GRANTED and again.status == ChangeStatus.OPEN
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_rounds_keep_every_rule(seed, create_building, create_room, create_student):
+    """Random campuses and requests, then rooms close, beds go out of use, students leave; the round still holds."""
+    import random
+    from collections import defaultdict
+
+    from dorms.campus.models import Bed
+    from dorms.core.enums import RoomStatus, StudentStatus
+    from dorms.residence.models import Assignment
+    from dorms.roomchange.models import ChangeKind, RoomChangeChoice
+    from dorms.students.models import RoommateRequest
+
+    rng = random.Random(seed)
+    men, mixed = create_building("M", gender_policy=GenderPolicy.MALE), create_building("X")
+    rooms = [create_room(b, f"{n + 1}0{n}", capacity=rng.randint(1, 3), accessible=rng.random() < .3,
+                         room_type=rng.choice(["a", "b"])) for b in (men, mixed) for n in range(rng.randint(2, 5))]
+    students = []
+    for room in rooms:
+        gender = Gender.MALE if room.building is men else rng.choice([Gender.MALE, Gender.FEMALE])
+        for bed in room.beds:
+            if rng.random() < 0.7:
+                student = create_student(f"S{seed}{len(students):04d}", gender=gender,
+                                         needs_accessible=room.accessible and rng.random() < .3)
+                residence.assign(student, bed, reason="x")
+                students.append(student)
+    for _ in range(len(students) // 3):
+        a, b = rng.sample(students, 2)
+        db.session.merge(RoommateRequest(student_id=a.id, other_id=b.id, kind=RequestKind.AVOID)) \
+            if not roommate_requests.requests_of(a) else None
+    asked: set[int] = set()
+    for student in rng.sample(students, rng.randint(0, len(students))):
+        if student.id in asked:
+            continue
+        others = [o for o in students if o.id != student.id and o.id not in asked]
+        if rng.random() < 0.3 and others:
+            other = rng.choice(others)
+            asked |= {student.id, other.id}
+            db.session.add(RoomChangeRequest(student=student, kind=ChangeKind.SWAP, partner=other, reason="r",
+                                             status=ChangeStatus.OPEN, student_bed_id=_bed(student).id,
+                                             partner_bed_id=_bed(other).id))
+        else:
+            asked.add(student.id)
+            choices = [RoomChangeChoice(rank=rank, **rng.choice([{"room": rng.choice(rooms)},
+                                                                 {"building": rng.choice([men, mixed])},
+                                                                 {"room_type": rng.choice(["a", "b"])}]))
+                       for rank in range(1, rng.randint(1, 3) + 1)]
+            db.session.add(RoomChangeRequest(student=student, kind=ChangeKind.MOVE, status=ChangeStatus.OPEN,
+                                             reason="r", choices=choices, student_bed_id=_bed(student).id))
+    for room in rooms:  # the campus changes after the asking
+        if rng.random() < .15:
+            room.status = RoomStatus.CLOSED
+        for bed in room.beds:
+            bed.active = bed.active and rng.random() > .1
+    for student in students:
+        if rng.random() < .05:
+            student.status = StudentStatus.GRADUATED
+    db.session.commit()
+
+    before = {a.student_id: a.bed_id for a in db.session.scalars(sa.select(Assignment).where(Assignment.ended_at.is_(None)))}
+    run = _round()
+    assert run.status == RunStatus.DONE, run.error
+    requests = {r.id: r for r in db.session.scalars(sa.select(RoomChangeRequest))}
+    after = {**before, **{m.student_id: m.to_bed_id for m in run.moves}}
+    assert len(set(after.values())) == len(after)  # one bed, one student
+    granted = [requests[int(i)] for i, o in run.request_outcomes.items() if o == "granted"]
+    assert {m.student_id for m in run.moves} == {p for r in granted for p in (r.student_id, r.partner_id) if p}
+    for r in granted:
+        if r.kind == ChangeKind.SWAP:
+            assert after[r.student_id] == before[r.partner_id] and after[r.partner_id] == before[r.student_id]
+    bed_room = {b.id: b.room for b in db.session.scalars(sa.select(Bed))}
+    beds = {b.id: b for b in db.session.scalars(sa.select(Bed))}
+    by_id = {s.id: s for s in students}
+    rooms_now = defaultdict(list)
+    for student_id, bed_id in after.items():
+        rooms_now[bed_room[bed_id].id].append(by_id[student_id])
+    avoid = {(r.student_id, r.other_id) for r in db.session.scalars(sa.select(RoommateRequest))}
+    for move in run.moves:
+        room, student = bed_room[move.to_bed_id], by_id[move.student_id]
+        assert room.is_open and beds[move.to_bed_id].active
+        assert room.accessible or not student.needs_accessible
+        assert len({o.gender for o in rooms_now[room.id]}) == 1
+        assert not any((student.id, o.id) in avoid or (o.id, student.id) in avoid for o in rooms_now[room.id])
+    allocation.apply_run(run)
+    db.session.commit()
+    allocation.rollback_run(run)
+    db.session.commit()
+    assert {a.student_id: a.bed_id for a in db.session.scalars(
+        sa.select(Assignment).where(Assignment.ended_at.is_(None)))} == before

@@ -66,13 +66,6 @@ def exchange(applicants: list[Applicant], free_beds: list[str]) -> Outcome:
         if not waiting:
             break
         first = waiting[0]
-
-        def holder(bed: str) -> str:
-            # A bed points at its occupant while they wait; a free bed, or one whose occupant has moved
-            # on, at the first student in line: that is how chains end in a free bed.
-            occupant = owner.get(bed)
-            return occupant if occupant in pointing else first
-
         seen: set[str] = set()
         found: list[list[str]] = []
         for start in waiting:  # every student points at one student: each walk ends in a cycle or a known path
@@ -82,7 +75,10 @@ def exchange(applicants: list[Applicant], free_beds: list[str]) -> Outcome:
             while current not in seen and current not in on_path:
                 on_path[current] = len(path)
                 path.append(current)
-                current = holder(pointing[current])
+                # A bed points at its occupant while they wait; a free bed, or one whose occupant has
+                # moved on, at the first student in line: that is how chains end in a free bed.
+                occupant = owner.get(pointing[current])
+                current = occupant if occupant in pointing else first
             if current in on_path:
                 found.append(path[on_path[current]:])
             seen.update(path)

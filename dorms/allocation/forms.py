@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from ..core.forms import options
+from ..core.forms import options, words
 from .models import RunMode
 from .problem import DEFAULT_WEIGHTS
 
@@ -44,17 +44,13 @@ class RunForm(FlaskForm):
         return {name: value for name, value in given.items() if value is not None and value != DEFAULT_WEIGHTS[name]}
 
     def locked_numbers(self) -> list[str]:
-        return _words(self.locked.data)
+        return words(self.locked.data)
 
     def validate_scope_grades(self, field) -> None:
-        if not all(word.isdigit() for word in _words(field.data)):
+        if not all(word.isdigit() for word in words(field.data)):
             raise ValidationError(_l("Write years such as 2026, separated by spaces."))
 
     def student_scope(self) -> dict[str, list]:
-        return {"grades": [int(w) for w in _words(self.scope_grades.data)],
-                "colleges": _words(self.scope_colleges.data), "classes": _words(self.scope_classes.data)}
+        return {"grades": [int(w) for w in words(self.scope_grades.data)],
+                "colleges": words(self.scope_colleges.data), "classes": words(self.scope_classes.data)}
 
-
-def _words(text: str | None) -> list[str]:
-    """Values separated by spaces or commas (Chinese ones too)."""
-    return (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()

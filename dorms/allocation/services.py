@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
-from ..campus.models import Room
+from ..campus.models import Bed, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus
 from ..core.errors import ServiceError
@@ -25,7 +25,7 @@ from ..residence import services as residence
 from ..residence.models import Assignment
 from ..roomchange import round as requests_round
 from ..students import requests as roommate_requests
-from ..students.models import Student
+from ..students.models import RoommateRequest, Student
 from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
 from .problem import Instance, score
 from .problem import Room as ProblemRoom
@@ -64,7 +64,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
     wishes = roommate_requests.all_requests()
     preferences = roommate_requests.all_preferences()
     locked = set(run.locked_student_ids or [])
-    problem_students, snapshot, inactive = [], {}, []
+    problem_students, snapshot, inactive, staying_inactive = [], {}, [], []
     for student in students:
         assignment = current.get(student.id)
         in_scope = assignment is not None and assignment.bed.room_id in room_ids
@@ -76,8 +76,8 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
         if not chosen and not in_scope:
             continue  # outside the run's students and without a bed here: not placed
         if student.status != StudentStatus.ACTIVE:
-            if in_scope:
-                inactive.append(student)
+            if in_scope:  # a reallocation frees the beds of its inactive students; anyone else keeps theirs
+                (inactive if run.mode == RunMode.REALLOCATION and chosen else staying_inactive).append(student)
             continue
         problem_students.append(ProblemStudent(
             id=str(student.id), gender=student.gender.value, class_=student.class_name,
@@ -89,11 +89,11 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
             lifestyle=student.lifestyle.value if student.lifestyle else None,
             preferences=preferences.get(student.id, []),
         ))
-    if run.mode == RunMode.INTAKE:
-        # Inactive residents keep their beds until staff act: those beds are not free, and
-        # the room keeps their gender.
+    if staying_inactive:
+        # Inactive residents the run leaves alone keep their beds until staff act: those beds are
+        # not free, and the room keeps their gender.
         held: dict[int, list[Student]] = defaultdict(list)
-        for student in inactive:
+        for student in staying_inactive:
             if current[student.id].bed.active:
                 held[current[student.id].bed.room_id].append(student)
         problem_rooms = [ProblemRoom(**{**room.__dict__,
@@ -101,7 +101,6 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
                                         "gender": room.gender or (held[int(room.id)][0].gender.value
                                                                   if held[int(room.id)] else None)})
                          for room in problem_rooms]
-        inactive = []
     locked_room = {s.id: s.current_room for s in problem_students if s.locked}
     for s in problem_students:
         if s.id in locked_room:
@@ -210,6 +209,8 @@ def execute_run(run_id: int) -> AllocationRun:
     run.status, run.started_at, run.stage, run.pid = RunStatus.RUNNING, utcnow(), "reading", os.getpid()
     db.session.commit()
     try:
+        if db.engine.dialect.name == "postgresql":  # read the whole campus as of one moment
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         if run.mode == RunMode.REQUESTS:
             _propose_requests_round(run)
         else:
@@ -375,6 +376,10 @@ def apply_run(run: AllocationRun, actor=None) -> int:
     reason = _("Allocation run #%(id)d", id=run.id)
     moves = [m for m in run.moves if m.reason != MoveReason.UNPLACED.value]
     current = _current_beds()
+    clashes = _avoid_clashes(moves, current)
+    if clashes:
+        raise ServiceError(_("Students who must not room together would share a room (%(who)s); run it again.",
+                             who=", ".join(clashes)))
     relocations = residence.relocate(
         [residence.Relocation(m.student, current.get(m.student_id), to_bed=m.to_bed) for m in moves],
         reason=reason, actor=actor)
@@ -386,6 +391,33 @@ def apply_run(run: AllocationRun, actor=None) -> int:
     run.applied_by = actor or audit.current_actor()
     audit.record("allocation.apply", run=run.id, moves=len(moves), reason=reason)
     return len(moves)
+
+
+def _avoid_clashes(moves: list[AllocationMove], current: dict[int, Assignment]) -> list[str]:
+    """"Do not room with" as it stands now, checked on the rooms the moves fill (it may have been added since)."""
+    room_of_bed = dict(db.session.execute(sa.select(Bed.id, Bed.room_id).where(
+        Bed.id.in_([m.to_bed_id for m in moves if m.to_bed_id]))).all())
+    arriving: dict[int, set[int]] = defaultdict(set)
+    for move in moves:
+        if move.to_bed_id:
+            arriving[room_of_bed[move.to_bed_id]].add(move.student_id)
+    if not arriving:
+        return []
+    moving = {m.student_id for m in moves}
+    final = {room_id: set(ids) for room_id, ids in arriving.items()}
+    for student_id, assignment in current.items():
+        if student_id not in moving and assignment.bed.room_id in final:
+            final[assignment.bed.room_id].add(student_id)
+    everyone = set().union(*final.values())
+    pairs = db.session.execute(sa.select(RoommateRequest.student_id, RoommateRequest.other_id).where(
+        RoommateRequest.kind == RequestKind.AVOID, RoommateRequest.student_id.in_(everyone),
+        RoommateRequest.other_id.in_(everyone))).all()
+    room_of = {student_id: room_id for room_id, ids in final.items() for student_id in ids}
+    clashing = sorted({frozenset(p) for p in pairs if room_of[p[0]] == room_of[p[1]]
+                       and (p[0] in arriving[room_of[p[0]]] or p[1] in arriving[room_of[p[0]]])}, key=sorted)
+    names = {s.id: s.display for s in db.session.scalars(sa.select(Student).where(
+        Student.id.in_({i for pair in clashing for i in pair})))}
+    return [" / ".join(names[i] for i in sorted(pair)) for pair in clashing[:5]]
 
 
 def _refuse_if_any(relocations) -> None:

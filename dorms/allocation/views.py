@@ -9,7 +9,7 @@ from ..auth.access import staff_required
 from ..campus import services as campus
 from ..campus.models import Bed, Room
 from ..core.errors import ServiceError
-from ..core.forms import error_text, options, page_number
+from ..core.forms import error_text, options, page_number, words
 from ..extensions import db
 from ..roomchange import round as requests_round
 from . import services
@@ -113,7 +113,7 @@ def rerun(run_id: int):
         # The run page sends its lock list, edited, plus students ticked in the proposal.
         locked = None
         if "locked" in request.form:
-            locked = request.form["locked"].replace(",", " ").split() + request.form.getlist("lock")
+            locked = words(request.form["locked"]) + request.form.getlist("lock")
         new = services.rerun(_run_or_404(run_id), locked=locked)
         db.session.commit()
     except ServiceError as error:

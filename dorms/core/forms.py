@@ -31,3 +31,11 @@ def error_text(form) -> str:
     return " ".join(f"{form[name].label.text}: {', '.join(map(str, errors))}"
                     for name, errors in form.errors.items()
                     if name in form and not any(isinstance(e, (dict, list)) for e in errors))
+
+
+def words(text: str | None) -> list[str]:
+    """Values typed into one box, separated by spaces or commas (Chinese ones too)."""
+    return (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()
+
+
+MAX_ID = 2**31 - 1  # a hand-edited id beyond this is no row of ours (and would overflow the column)

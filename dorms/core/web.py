@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import format_datetime, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 
 from ..config import SUPPORTED_LOCALES
 from ..extensions import db, login_manager
+from .database import is_database_busy
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +36,14 @@ def init_app(app: Flask) -> None:
 
     for code in (403, 404, 429):
         app.register_error_handler(code, _error_page(code))
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        # SQLite lets one writer at a time: a request that lost the race says so and changes nothing.
+        if not is_database_busy(error):
+            raise error
+        db.session.rollback()
+        return render_template("errors/error.html", code=409, error=error), 409
 
     @app.after_request
     def security_headers(response):

@@ -41,8 +41,10 @@ class ChangeStatus(LabelledEnum):
 
 
 LIVE_STATUSES = (ChangeStatus.AWAITING_PARTNER, ChangeStatus.OPEN)
-# One live request per student: the partial index below enforces it for whoever asked.
+# One live request per student: the partial indexes below enforce it for whoever asked, and for
+# whoever agreed to a swap (several may ask the same student; one answer can be yes).
 LIVE = sa.text("status IN ('awaiting', 'open')")
+AGREED = sa.text("status = 'open'")
 
 
 class ChangeOutcome(LabelledEnum):
@@ -53,7 +55,11 @@ class ChangeOutcome(LabelledEnum):
     TAKEN = "taken"
     LOCKED = "locked"
     NO_BED = "no_bed"
-    PARTNER_CHANGED = "partner_changed"
+    NOT_ACTIVE = "not_active"
+    SWAP_CHANGED = "swap_changed"
+    IN_ANOTHER = "in_another"
+    ROLLED_BACK = "rolled_back"
+    ALREADY_THERE = "already_there"
 
     @classmethod
     def _labels(cls):
@@ -64,7 +70,12 @@ class ChangeOutcome(LabelledEnum):
             cls.TAKEN: _l("The beds you chose went to students who asked earlier, or their residents are not moving."),
             cls.LOCKED: _l("The housing office kept you in your bed this round."),
             cls.NO_BED: _l("You had no bed to give up when the round ran."),
-            cls.PARTNER_CHANGED: _l("The swap could not be made: the other student's bed or situation changed."),
+            cls.NOT_ACTIVE: _l("You were not an active student when the round ran."),
+            cls.SWAP_CHANGED: _l("The swap could not be made: one of the two beds, or the other student, changed "
+                                 "since it was agreed."),
+            cls.IN_ANOTHER: _l("You were part of another request in the same round."),
+            cls.ROLLED_BACK: _l("The round that granted this was undone by the housing office."),
+            cls.ALREADY_THERE: _l("You already live in one of your choices; nothing ranked lower was considered."),
         }
 
 
@@ -73,6 +84,8 @@ class RoomChangeRequest(db.Model):
     __table_args__ = (
         sa.Index("uq_room_change_requests_live_student", "student_id", unique=True,
                  sqlite_where=LIVE, postgresql_where=LIVE),
+        sa.Index("uq_room_change_requests_agreed_partner", "partner_id", unique=True,
+                 sqlite_where=AGREED, postgresql_where=AGREED),
         sa.CheckConstraint("(kind = 'swap') = (partner_id IS NOT NULL)", name="swap_has_partner"),
         sa.CheckConstraint("partner_id IS NULL OR partner_id <> student_id", name="partner_not_self"),
     )
@@ -83,11 +96,15 @@ class RoomChangeRequest(db.Model):
     status: Mapped[ChangeStatus] = mapped_column(enum_column_type(ChangeStatus, "change_status"))
     partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"), index=True)
     partner_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The beds the request is about: the asker's when asking, the partner's when agreeing. A round
+    # refuses a request whose student has since changed bed (a swap follows the agreement, not the people).
+    student_bed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("beds.id"))
+    partner_bed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("beds.id"))
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set by the round that decided it, once that round is applied.
-    decided_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("allocation_runs.id"))
+    decided_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("allocation_runs.id"), index=True)
     outcome: Mapped[ChangeOutcome | None] = mapped_column(enum_column_type(ChangeOutcome, "change_outcome"))
 
     student: Mapped[Student] = relationship(foreign_keys=[student_id])

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..allocation.exchange import Applicant, exchange, pairs_only_moved
 from ..campus.models import Room
+from ..core.clock import utcnow
 from ..core.enums import Gender, RequestKind, StudentStatus
-from ..core.errors import ServiceError
+from ..core.errors import Conflict
 from ..extensions import db
 from ..residence.models import Assignment
 from ..students import requests as roommate_requests
@@ -117,19 +119,15 @@ def propose(locked_student_ids: set[int] = frozenset()) -> Proposal:
     proposal = Proposal()
     # Who takes part: the asker, and a swap's partner, each with the request they are in.
     entrants: list[tuple[Student, RoomChangeRequest]] = []
+    entered: set[int] = set()
     for request in requests:
-        people = [request.student] + ([request.partner] if request.kind == ChangeKind.SWAP else [])
-        if any(p.id in {s.id for s, _r in entrants} for p in people):  # in an earlier request already
-            proposal.outcomes[request.id] = ChangeOutcome.PARTNER_CHANGED
-        elif any(p.id not in campus.bed_of for p in people):
-            proposal.outcomes[request.id] = (ChangeOutcome.NO_BED if request.student.id not in campus.bed_of
-                                             else ChangeOutcome.PARTNER_CHANGED)
-        elif any(p.status != StudentStatus.ACTIVE for p in people):
-            proposal.outcomes[request.id] = ChangeOutcome.PARTNER_CHANGED
-        elif any(p.id in locked_student_ids for p in people):
-            proposal.outcomes[request.id] = ChangeOutcome.LOCKED
-        else:
-            entrants.extend((person, request) for person in people)
+        why_not = _why_left_out(campus, request, entered, locked_student_ids)
+        if why_not is not None:
+            proposal.outcomes[request.id] = why_not
+            continue
+        people = _people(request)
+        entrants.extend((person, request) for person in people)
+        entered.update(p.id for p in people)
 
     free = campus.free_beds()
     in_play = set(free) | {campus.bed_of[s.id] for s, _r in entrants}
@@ -151,29 +149,58 @@ def propose(locked_student_ids: set[int] = frozenset()) -> Proposal:
     for request in requests:
         if request.id in proposal.outcomes:
             continue
-        people = [request.student] + ([request.partner] if request.kind == ChangeKind.SWAP else [])
+        people = _people(request)
         if all(p.id in moved for p in people):
             proposal.outcomes[request.id] = ChangeOutcome.GRANTED
+        elif request.kind == ChangeKind.MOVE and _lives_in_a_choice(campus, request):
+            proposal.outcomes[request.id] = ChangeOutcome.ALREADY_THERE
         elif any(not _wanted_beds(campus, p, request, None) for p in people):
             proposal.outcomes[request.id] = ChangeOutcome.NO_ELIGIBLE_BED
         else:
             proposal.outcomes[request.id] = ChangeOutcome.TAKEN
     lengths = [len(cycle) for cycle in outcome.cycles]
     by_pairs = {int(a) for a in pairs_only_moved(applicants, [str(b) for b in free])}
-    people = {r.id: [r.student_id] + ([r.partner_id] if r.kind == ChangeKind.SWAP else []) for r in requests}
     proposal.stats = {
         "requests": len(requests),
         "granted": sum(1 for o in proposal.outcomes.values() if o == ChangeOutcome.GRANTED),
         "students_moved": len(moved),
-        "pairs_only_requests": sum(1 for request_id, outcome in proposal.outcomes.items()
-                                   if outcome not in (ChangeOutcome.NO_BED, ChangeOutcome.LOCKED,
-                                                      ChangeOutcome.PARTNER_CHANGED)
-                                   and all(p in by_pairs for p in people[request_id])),
+        "pairs_only_requests": sum(1 for request in requests
+                                   if all(p.id in entered and p.id in by_pairs for p in _people(request))),
         "pairs_only_students": len(by_pairs),
         "trades": len(lengths),
         "longest_trade": max(lengths, default=0),
     }
     return proposal
+
+
+def _people(request: RoomChangeRequest) -> list[Student]:
+    return [request.student] + ([request.partner] if request.kind == ChangeKind.SWAP else [])
+
+
+def _why_left_out(campus: _Campus, request: RoomChangeRequest, entered: set[int],
+                  locked_student_ids: set[int]) -> ChangeOutcome | None:
+    """Why a request cannot take part in the round at all (None: it takes part)."""
+    asker = request.student
+    if any(p.id in entered for p in _people(request)):  # already in an earlier request of this round
+        return ChangeOutcome.IN_ANOTHER
+    if asker.id not in campus.bed_of:
+        return ChangeOutcome.NO_BED
+    if asker.status != StudentStatus.ACTIVE:
+        return ChangeOutcome.NOT_ACTIVE
+    if request.kind == ChangeKind.SWAP:
+        # A swap is of the two beds it was agreed for; anything else needs a new agreement.
+        partner = request.partner
+        if (partner.status != StudentStatus.ACTIVE or campus.bed_of.get(partner.id) != request.partner_bed_id
+                or campus.bed_of[asker.id] != request.student_bed_id):
+            return ChangeOutcome.SWAP_CHANGED
+    if any(p.id in locked_student_ids for p in _people(request)):
+        return ChangeOutcome.LOCKED
+    return None
+
+
+def _lives_in_a_choice(campus: _Campus, request: RoomChangeRequest) -> bool:
+    own_room = campus.room_of_bed[campus.bed_of[request.student_id]]
+    return any(room.id == own_room for choice in request.choices for room in campus.rooms_of(choice))
 
 
 def _wanted_beds(campus: _Campus, student: Student, request: RoomChangeRequest,
@@ -184,8 +211,11 @@ def _wanted_beds(campus: _Campus, student: Student, request: RoomChangeRequest,
         bed = campus.bed_of[other.id]
         return [bed] if campus.may_take(student, bed) else []
     beds: list[int] = []
+    own_room = campus.room_of_bed[campus.bed_of[student.id]]
     for choice in request.choices:
         rooms = campus.rooms_of(choice)
+        if any(room.id == own_room for room in rooms):
+            break  # already where this choice would put them: nothing ranked lower is better than staying
         candidates = [bed.id for room in rooms for bed in room.beds
                       if (in_play is None or bed.id in in_play) and bed.id not in beds
                       and campus.may_take(student, bed.id)]
@@ -218,37 +248,58 @@ def _first_clash(campus: _Campus, final_beds: dict[int, int], priority: dict[int
 
 
 def requests_changed_since(outcomes: dict[str, str]) -> list[str]:
-    """Requests of the round no longer open (withdrawn, or decided elsewhere): the round is stale."""
+    """Requests of the round no longer open (withdrawn, or decided elsewhere): the round is stale.
+
+    Locks the round's requests until the transaction ends, so a withdrawal cannot slip in before settle().
+    """
     ids = [int(i) for i in outcomes]
+    requests = db.session.scalars(sa.select(RoomChangeRequest).options(joinedload(RoomChangeRequest.student))
+                                  .where(RoomChangeRequest.id.in_(ids)).order_by(RoomChangeRequest.id)
+                                  .with_for_update(of=RoomChangeRequest)).all()
     return [_("request #%(id)d (%(student)s) is now %(status)s", id=r.id, student=r.student.display,
-              status=r.status.label.lower())
-            for r in db.session.scalars(sa.select(RoomChangeRequest).where(RoomChangeRequest.id.in_(ids),
-                                                                          RoomChangeRequest.status != ChangeStatus.OPEN)
-                                        .order_by(RoomChangeRequest.id))]
+              status=r.status.label.lower()) for r in requests if r.status != ChangeStatus.OPEN]
 
 
 def settle(run_id: int, outcomes: dict[str, str]) -> None:
-    """Students see the outcome once the round is applied."""
-    for request in db.session.scalars(sa.select(RoomChangeRequest).where(
-            RoomChangeRequest.id.in_([int(i) for i in outcomes]))):
-        request.outcome = ChangeOutcome(outcomes[str(request.id)])
-        request.status = ChangeStatus.GRANTED if request.outcome == ChangeOutcome.GRANTED else ChangeStatus.NOT_GRANTED
-        request.decided_run_id = run_id
-    db.session.flush()
+    """Students see the outcome once the round is applied; only requests still open are decided."""
+    for request_id, value in outcomes.items():
+        outcome = ChangeOutcome(value)
+        status = ChangeStatus.GRANTED if outcome == ChangeOutcome.GRANTED else ChangeStatus.NOT_GRANTED
+        decided = db.session.execute(
+            sa.update(RoomChangeRequest)
+            .where(RoomChangeRequest.id == int(request_id), RoomChangeRequest.status == ChangeStatus.OPEN)
+            .values(status=status, outcome=outcome, decided_run_id=run_id, updated_at=utcnow()))
+        if decided.rowcount != 1:
+            raise Conflict(_("A request of this round changed while it was being applied; run the round again."))
 
 
 def reopen(run_id: int) -> None:
-    """A rolled-back round's requests wait again, unless their student has asked anew since."""
-    decided = list(db.session.scalars(sa.select(RoomChangeRequest).where(RoomChangeRequest.decided_run_id == run_id)))
-    newer = db.session.scalars(sa.select(RoomChangeRequest).options(joinedload(RoomChangeRequest.student)).where(
-        RoomChangeRequest.student_id.in_([r.student_id for r in decided]),
-        RoomChangeRequest.status.in_([ChangeStatus.OPEN, ChangeStatus.AWAITING_PARTNER]))).first()
-    if newer is not None:
-        raise ServiceError(_("%(student)s has asked for another change since; the round cannot be rolled back.",
-                             student=newer.student.display))
+    """A rolled-back round's requests wait again; where a student has asked anew since, the newer one counts.
+
+    A granted request that cannot wait again is closed as rolled back.
+    """
+    decided = list(db.session.scalars(sa.select(RoomChangeRequest).where(RoomChangeRequest.decided_run_id == run_id)
+                                      .with_for_update()))
+    people = {p for r in decided for p in (r.student_id, r.partner_id) if p is not None}
+    busy = set()
+    for student_id, partner_id, status in db.session.execute(
+            sa.select(RoomChangeRequest.student_id, RoomChangeRequest.partner_id, RoomChangeRequest.status)
+            .where(RoomChangeRequest.status.in_([ChangeStatus.OPEN, ChangeStatus.AWAITING_PARTNER]),
+                   sa.or_(RoomChangeRequest.student_id.in_(people), RoomChangeRequest.partner_id.in_(people)))):
+        busy.add(student_id)
+        if status == ChangeStatus.OPEN and partner_id is not None:
+            busy.add(partner_id)
     for request in decided:
+        if {request.student_id, request.partner_id} & busy:
+            if request.status == ChangeStatus.GRANTED:
+                request.status, request.outcome = ChangeStatus.NOT_GRANTED, ChangeOutcome.ROLLED_BACK
+            continue
         request.status, request.outcome, request.decided_run_id = ChangeStatus.OPEN, None, None
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:  # a student asked again at this very moment
+        raise Conflict(_("A student of this round asked for a change just now; try the rollback again.")) from error
 
 
 def proposed_outcomes(outcomes: dict[str, str]) -> list[tuple[RoomChangeRequest, ChangeOutcome]]:

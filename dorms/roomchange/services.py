@@ -12,7 +12,8 @@ from ..audit import service as audit
 from ..campus.models import Building, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus
-from ..core.errors import ServiceError
+from ..core.errors import Conflict, ServiceError
+from ..core.forms import MAX_ID
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
@@ -41,6 +42,12 @@ def live_request_of(student: Student) -> RoomChangeRequest | None:
     """The student's own request still in play, if any."""
     return db.session.scalar(sa.select(RoomChangeRequest).where(
         RoomChangeRequest.student_id == student.id, RoomChangeRequest.status.in_(LIVE_STATUSES)))
+
+
+def agreed_swap_of(student: Student) -> RoomChangeRequest | None:
+    """A swap another student asked for and this one agreed to, waiting for the round."""
+    return db.session.scalar(sa.select(RoomChangeRequest).where(
+        RoomChangeRequest.partner_id == student.id, RoomChangeRequest.status == ChangeStatus.OPEN))
 
 
 def _live_swap_naming(student: Student) -> RoomChangeRequest | None:
@@ -93,8 +100,8 @@ def _store(request: RoomChangeRequest) -> RoomChangeRequest:
             db.session.add(request)
             db.session.flush()
     except IntegrityError as error:  # the same form sent twice at once: the partial unique index
-        raise ServiceError(_("%(student)s already has a request waiting; withdraw it first.",
-                             student=request.student.display)) from error
+        raise Conflict(_("%(student)s already has a request waiting; withdraw it first.",
+                         student=request.student.display)) from error
     return request
 
 
@@ -124,7 +131,7 @@ def ask_to_move(student: Student, choices: list[Choice], reason: str) -> RoomCha
     if problems:
         raise ServiceError(" ".join(problems))
     request = _store(RoomChangeRequest(student=student, kind=ChangeKind.MOVE, status=ChangeStatus.OPEN,
-                                       reason=reason.strip(), choices=rows))
+                                       reason=reason.strip(), choices=rows, student_bed_id=current.bed_id))
     audit.record("roomchange.ask", student=student, kind=ChangeKind.MOVE.value, request=request.id)
     return request
 
@@ -132,7 +139,8 @@ def ask_to_move(student: Student, choices: list[Choice], reason: str) -> RoomCha
 def _resolve(choice: Choice, student: Student, own_room: Room) -> RoomChangeChoice:
     """A typed choice as a stored one, refused if no room in it could ever take the student."""
     if choice.target == "building":
-        building = db.session.get(Building, int(choice.value)) if choice.value.isdigit() else None
+        building = (db.session.get(Building, int(choice.value))
+                    if choice.value.isdigit() and int(choice.value) <= MAX_ID else None)
         if building is None:
             raise ServiceError(_("there is no such building."))
         rooms = [room for room in building.rooms if room.id != own_room.id]
@@ -186,12 +194,13 @@ def ask_to_swap(student: Student, partner_number: str, reason: str, *, discreet:
         raise ServiceError(unavailable if discreet else
                            _("%(other)s already has a request waiting.", other=partner.display))
     problems = swap_problems(student, partner, current, theirs)
-    if problems:
-        raise ServiceError(_("This swap breaks a housing rule.") if discreet else " ".join(problems))
+    if problems:  # to a student, the same answer as for anyone else who cannot be named
+        raise ServiceError(unavailable if discreet else " ".join(problems))
     if not reason.strip():
         raise ServiceError(_("Give a reason."))
     request = _store(RoomChangeRequest(student=student, kind=ChangeKind.SWAP, partner=partner,
-                                       status=ChangeStatus.AWAITING_PARTNER, reason=reason.strip()))
+                                       status=ChangeStatus.AWAITING_PARTNER, reason=reason.strip(),
+                                       student_bed_id=current.bed_id))
     audit.record("roomchange.ask", student=student, kind=ChangeKind.SWAP.value, request=request.id,
                  partner=partner.display)
     return request
@@ -213,14 +222,24 @@ def swap_problems(a: Student, b: Student, a_now, b_now) -> list[str]:
 
 
 def answer_swap(partner: Student, request_id: int, *, accept: bool) -> RoomChangeRequest:
+    """The named student says yes (the swap goes to the next round, for the two beds as they are now) or no."""
     request = db.session.get(RoomChangeRequest, request_id, with_for_update=True)
     if request is None or request.partner_id != partner.id or request.status != ChangeStatus.AWAITING_PARTNER:
         raise ServiceError(_("There is no such swap waiting for your answer."))
-    if accept and live_request_of(partner) is not None:
-        raise ServiceError(_("You have a request of your own waiting; withdraw it first."))
+    if accept:
+        if live_request_of(partner) is not None or agreed_swap_of(partner) is not None:
+            raise ServiceError(_("You have another request waiting; withdraw it first."))
+        theirs = residence.current_assignment(partner)
+        if theirs is None:
+            raise ServiceError(_("You have no bed to swap."))
+        request.partner_bed_id = theirs.bed_id
     request.status = ChangeStatus.OPEN if accept else ChangeStatus.DECLINED
     request.partner_answered_at = utcnow()
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:  # agreed to another swap at the same moment: the partial unique index
+        raise Conflict(_("You have another request waiting; withdraw it first.")) from error
     audit.record("roomchange.answer", student=partner, request=request.id, accepted=accept,
                  asker=request.student.display)
     return request
@@ -234,7 +253,9 @@ def withdraw(request_id: int, *, by: Student | None) -> RoomChangeRequest:
     if not request.is_live:
         raise ServiceError(_("This request is %(status)s; it can no longer be withdrawn.",
                              status=request.status.label.lower()))
-    request.status = ChangeStatus.WITHDRAWN
+    # The named student calling off a swap they never agreed to is declining it.
+    declining = by is not None and by.id == request.partner_id and request.status == ChangeStatus.AWAITING_PARTNER
+    request.status = ChangeStatus.DECLINED if declining else ChangeStatus.WITHDRAWN
     db.session.flush()
     audit.record("roomchange.withdraw", student=request.student, request=request.id)
     return request

@@ -39,7 +39,8 @@ def mine():
     student = _me()
     return render_template(
         "roomchange/mine.html", student=student, current=residence.current_assignment(student),
-        live=services.live_request_of(student), offers=services.swap_offers_to(student),
+        live=services.live_request_of(student) or services.agreed_swap_of(student),
+        offers=services.swap_offers_to(student),
         history=services.requests_of(student), move_form=MoveRequestForm().fill_targets(),
         swap_form=SwapRequestForm())
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import joinedload
 from ..audit import service as audit
 from ..campus.models import Building
 from ..core.enums import Lifestyle, RequestKind
-from ..core.errors import ServiceError
+from ..core.errors import Conflict, ServiceError
+from ..core.forms import MAX_ID
 from ..extensions import db
 from .models import BuildingPreference, RoommateRequest, Student
 from .services import find_by_number
@@ -90,13 +91,17 @@ def set_preferred_buildings(student: Student, building_ids: list[int]) -> None:
     ranked = list(dict.fromkeys(b for b in building_ids if b))
     if len(ranked) > MAX_PREFERENCES:
         raise ServiceError(_("At most %(count)d buildings.", count=MAX_PREFERENCES))
-    known = set(db.session.scalars(sa.select(Building.id).where(Building.id.in_(ranked))))
+    known = set(db.session.scalars(sa.select(Building.id).where(Building.id.in_([b for b in ranked if b <= MAX_ID]))))
     if set(ranked) - known:
         raise ServiceError(_("There is no such building."))
-    db.session.execute(sa.delete(BuildingPreference).where(BuildingPreference.student_id == student.id))
-    db.session.add_all(BuildingPreference(student_id=student.id, building_id=b, rank=n)
-                       for n, b in enumerate(ranked, start=1))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.execute(sa.delete(BuildingPreference).where(BuildingPreference.student_id == student.id))
+            db.session.add_all(BuildingPreference(student_id=student.id, building_id=b, rank=n)
+                               for n, b in enumerate(ranked, start=1))
+            db.session.flush()
+    except IntegrityError as error:  # saved twice at the same moment
+        raise Conflict(_("Someone else is changing the same records right now. Go back and try again.")) from error
     audit.record("request.buildings", student=student, buildings=len(ranked))
 
 

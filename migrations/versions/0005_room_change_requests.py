@@ -25,20 +25,26 @@ def upgrade():
     sa.Column('status', sa.Enum('awaiting', 'open', 'granted', 'not_granted', 'declined', 'withdrawn', name='change_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('partner_id', sa.Integer(), nullable=True),
     sa.Column('partner_answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('student_bed_id', sa.Integer(), nullable=True),
+    sa.Column('partner_bed_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.String(length=500), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('decided_run_id', sa.Integer(), nullable=True),
-    sa.Column('outcome', sa.Enum('granted', 'no_eligible_bed', 'taken', 'locked', 'no_bed', 'partner_changed', name='change_outcome', native_enum=False, create_constraint=True, length=16), nullable=True),
+    sa.Column('outcome', sa.Enum('granted', 'no_eligible_bed', 'taken', 'locked', 'no_bed', 'not_active', 'swap_changed', 'in_another', 'rolled_back', 'already_there', name='change_outcome', native_enum=False, create_constraint=True, length=16), nullable=True),
     sa.CheckConstraint("(kind = 'swap') = (partner_id IS NOT NULL)", name=op.f('ck_room_change_requests_swap_has_partner')),
     sa.CheckConstraint('partner_id IS NULL OR partner_id <> student_id', name=op.f('ck_room_change_requests_partner_not_self')),
     sa.ForeignKeyConstraint(['decided_run_id'], ['allocation_runs.id'], name=op.f('fk_room_change_requests_decided_run_id_allocation_runs')),
+    sa.ForeignKeyConstraint(['partner_bed_id'], ['beds.id'], name=op.f('fk_room_change_requests_partner_bed_id_beds')),
     sa.ForeignKeyConstraint(['partner_id'], ['students.id'], name=op.f('fk_room_change_requests_partner_id_students')),
+    sa.ForeignKeyConstraint(['student_bed_id'], ['beds.id'], name=op.f('fk_room_change_requests_student_bed_id_beds')),
     sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_room_change_requests_student_id_students')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_room_change_requests'))
     )
     with op.batch_alter_table('room_change_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_room_change_requests_decided_run_id'), ['decided_run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_room_change_requests_partner_id'), ['partner_id'], unique=False)
+        batch_op.create_index('uq_room_change_requests_agreed_partner', ['partner_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
         batch_op.create_index(batch_op.f('ix_room_change_requests_student_id'), ['student_id'], unique=False)
         batch_op.create_index('uq_room_change_requests_live_student', ['student_id'], unique=True, sqlite_where=sa.text("status IN ('awaiting', 'open')"), postgresql_where=sa.text("status IN ('awaiting', 'open')"))
 
@@ -73,6 +79,8 @@ def downgrade():
         batch_op.drop_index('uq_room_change_requests_live_student', sqlite_where=sa.text("status IN ('awaiting', 'open')"), postgresql_where=sa.text("status IN ('awaiting', 'open')"))
         batch_op.drop_index(batch_op.f('ix_room_change_requests_student_id'))
         batch_op.drop_index(batch_op.f('ix_room_change_requests_partner_id'))
+        batch_op.drop_index('uq_room_change_requests_agreed_partner', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+        batch_op.drop_index(batch_op.f('ix_room_change_requests_decided_run_id'))
 
     op.drop_table('room_change_requests')
     # Requests rounds mean nothing without the requests they decided: they go with them.
