@@ -35,10 +35,13 @@ from ortools.sat.python import cp_model
 
 from .greedy import Occupancy, first_fit
 from .problem import Instance, Student, score
+from .solver_search import local_search
 
 Progress = Callable[[str, float], None]
 # A group may leave up to this many people to shared rooms rather than take a room for them.
 MAX_REMAINDER = 3
+# Share of the time limit given to the final local search (solver_search.py).
+SEARCH_SHARE = 0.45
 
 
 @dataclass
@@ -86,14 +89,19 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     leftovers += [s for g in groups for u in g.unplaced for s in u]
     _, still = first_fit(instance, state, leftovers)
     unassigned = sorted(set(still) | unplaceable)
+    report("improving", 0.9)
+    staying = {s.id for s in instance.students
+               if s.current_room and not s.wants_move and state.assignments.get(s.id) == s.current_room}
+    improved = local_search(instance, state.assignments, staying, SEARCH_SHARE * time_limit, seed,
+                            deadline=started + 0.92 * time_limit)
 
-    solver_score = score(instance, state.assignments)
+    solver_score = score(instance, improved)
     report("done", 1.0)
     if solver_score.violations or solver_score.objective > greedy_score.objective:
         chosen, chosen_score, method = greedy_assignments, greedy_score, "greedy"
         unassigned = sorted(greedy_unassigned)
     else:
-        chosen, chosen_score, method = state.assignments, solver_score, "solver"
+        chosen, chosen_score, method = improved, solver_score, "solver"
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
         terms=chosen_score.terms, counts=chosen_score.counts, bound=instance.lower_bound(),
@@ -145,7 +153,7 @@ def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[P
     size = {b: max(1, sum(p.size for p in parts[b])) for b in buildings}
     pairs.sort(key=lambda pair: (-(cost[pair[0]] / size[pair[0]] + cost[pair[1]] / size[pair[1]]), pair))
     step = 0.5
-    for number, (b1, b2) in enumerate(pairs[:max(1, int(0.4 * time_limit / step))]):
+    for number, (b1, b2) in enumerate(pairs[:max(1, int(0.1 * time_limit / step))]):
         if overdue():
             break
         group_parts = parts[b1] + parts[b2]
@@ -422,7 +430,7 @@ def _best_packing(size: int, pool: dict[tuple, int], gender: str, w: dict) -> tu
             best = (dict(counts), remainder, cost)
 
     a, b_, c = (caps + [0, 0])[:3]
-    for remainder in range(0, min(size, MAX_REMAINDER + 1)):
+    for remainder in range(min(size, MAX_REMAINDER + 1)):
         target = size - remainder
         for na in range(min(available.get(a, 0), target // a + 1) + 1) if a else [0]:
             rest_a = target - na * a
@@ -687,7 +695,8 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
             state.put(s, room_id)
         left[room_id] -= len(unit)
         budget -= len(unit)
-    for s in sorted(singles, key=lambda s: (s.lifestyle or "~", s.id)):
+    # Students who prefer the same building share rooms, so that a room can later move there whole.
+    for s in sorted(singles, key=lambda s: (s.preferences[0] if s.preferences else "~", s.lifestyle or "~", s.id)):
         ranked = sorted((r for r in left if left[r] > 0),
                         key=lambda r: (_lifestyle_penalty(instance, state, r, s), -left[r], r))
         room_id = next((r for r in ranked if state.fits(s, r)), None) if budget > 0 else None

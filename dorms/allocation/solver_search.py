@@ -1,0 +1,310 @@
+"""Local search over a complete assignment, on the exact objective of SPEC.md.
+
+The staged solver plans by groups and room types; this phase looks at
+people. It moves a student into a free bed or swaps two students (or a
+roommate unit and what it displaces), and keeps a change only when the
+objective drops and every hard constraint still holds. Typical gains: two
+classmates of different lifestyles trade rooms, a student joins their
+classmates' building, a stray student of another class trades places with a
+classmate of the room's class.
+
+Deterministic: moves are tried in an order fixed by the seed, and the work
+is capped by a count of evaluations, not by the clock (the clock is only a
+guard for a machine too slow to finish in time).
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+
+from .problem import Instance
+
+# Rough evaluations per second of this module on the benchmark machine; budgets are counts, not seconds.
+EVALUATIONS_PER_SECOND = 60_000
+
+
+class Search:
+    """The assignment as integer-indexed arrays, with per-room and per-(class, building) counters kept current,
+    so that the objective's change of any relocation is exact and cheap."""
+
+    def __init__(self, instance: Instance, assignments: dict[str, str], frozen: set[str]):
+        w = instance.weights
+        self.w_class_room, self.w_class_building = w["class_room"], w["class_building"]
+        self.w_preference, self.w_lifestyle = w["preference"], w["lifestyle"]
+        self.w_pair, self.w_move = w["pair"], w["move"]
+        self.rooms = instance.rooms
+        self.students = instance.students
+        room_index = {r.id: i for i, r in enumerate(self.rooms)}
+        student_index = {s.id: i for i, s in enumerate(self.students)}
+        buildings = sorted({r.building for r in self.rooms})
+        building_index = {b: i for i, b in enumerate(buildings)}
+        self.room_building = [building_index[r.building] for r in self.rooms]
+        self.capacity = [r.capacity for r in self.rooms]
+        self.room_gender = [r.gender for r in self.rooms]
+        self.accessible = [r.accessible for r in self.rooms]
+        classes = sorted({s.class_ for s in self.students})
+        class_index = {c: i for i, c in enumerate(classes)}
+        labels = sorted({s.lifestyle for s in self.students if s.lifestyle})
+        label_index = {label: i + 1 for i, label in enumerate(labels)}
+        n = len(self.students)
+        self.class_of = [class_index[s.class_] for s in self.students]
+        self.gender = [s.gender for s in self.students]
+        self.needs_accessible = [s.needs_accessible for s in self.students]
+        self.label = [label_index.get(s.lifestyle, 0) for s in self.students]
+        self.movable = [not s.locked and s.id not in frozen and s.id in assignments for s in self.students]
+        # Preference ranks by building index; students without preferences pay nothing anywhere.
+        self.rank: list[dict[int, int] | None] = []
+        for s in self.students:
+            if s.preferences:
+                ranks = {building_index[b]: k for k, b in enumerate(s.preferences) if b in building_index}
+                self.rank.append({bi: ranks.get(bi, len(s.preferences)) for bi in range(len(buildings))})
+            else:
+                self.rank.append(None)
+        self.home = [room_index.get(s.current_room, -1) if s.current_room and not s.wants_move else -1
+                     for s in self.students]
+        self.partners: list[list[int]] = [[] for _ in range(n)]
+        for pair in instance.mutual_pairs():
+            a, b = (student_index[x] for x in pair)
+            self.partners[a].append(b)
+            self.partners[b].append(a)
+        self.avoid: list[set[int]] = [set() for _ in range(n)]
+        for pair in instance.avoid_pairs():
+            a, b = (student_index[x] for x in pair)
+            self.avoid[a].add(b)
+            self.avoid[b].add(a)
+        self.room_of = [-1] * n
+        self.occupants: list[list[int]] = [[] for _ in self.rooms]
+        self.class_count: list[dict[int, int]] = [defaultdict(int) for _ in self.rooms]
+        self.label_count: list[dict[int, int]] = [defaultdict(int) for _ in self.rooms]
+        self.class_building: dict[tuple[int, int], int] = defaultdict(int)
+        self.class_rooms: list[set[int]] = [set() for _ in classes]
+        self.objective = 0
+        for sid, rid in assignments.items():
+            self.objective += self._add(student_index[sid], room_index[rid])
+        self.room_index, self.student_index = room_index, student_index
+        self.rooms_of_building: list[list[int]] = [[] for _ in buildings]
+        for i in sorted(range(len(self.rooms)), key=lambda i: (self.capacity[i], i)):
+            if self.capacity[i] > 0:
+                self.rooms_of_building[self.room_building[i]].append(i)
+
+    # --- the objective's change, one student at a time ------------------------------------
+
+    def _remove(self, s: int) -> int:
+        r = self.room_of[s]
+        delta = 0
+        c = self.class_of[s]
+        counts = self.class_count[r]
+        counts[c] -= 1
+        if counts[c] == 0:
+            del counts[c]
+            self.class_rooms[c].discard(r)
+            delta -= self.w_class_room
+        key = (c, self.room_building[r])
+        self.class_building[key] -= 1
+        if self.class_building[key] == 0:
+            delta -= self.w_class_building
+        label = self.label[s]
+        if label:
+            labels = self.label_count[r]
+            labels[label] -= 1
+            if labels[label] == 0:
+                del labels[label]
+                if labels:
+                    delta -= self.w_lifestyle
+        ranks = self.rank[s]
+        if ranks is not None:
+            delta -= self.w_preference * ranks[self.room_building[r]]
+        for p in self.partners[s]:
+            if self.room_of[p] == r:
+                delta += self.w_pair
+        if self.home[s] == r:
+            delta += self.w_move
+        self.occupants[r].remove(s)
+        self.room_of[s] = -1
+        return delta
+
+    def _add(self, s: int, r: int) -> int:
+        delta = 0
+        c = self.class_of[s]
+        counts = self.class_count[r]
+        if c not in counts:
+            delta += self.w_class_room
+            self.class_rooms[c].add(r)
+        counts[c] += 1
+        key = (c, self.room_building[r])
+        if self.class_building[key] == 0:
+            delta += self.w_class_building
+        self.class_building[key] += 1
+        label = self.label[s]
+        if label:
+            labels = self.label_count[r]
+            if label not in labels and labels:
+                delta += self.w_lifestyle
+            labels[label] += 1
+        ranks = self.rank[s]
+        if ranks is not None:
+            delta += self.w_preference * ranks[self.room_building[r]]
+        for p in self.partners[s]:
+            if self.room_of[p] == r:
+                delta -= self.w_pair
+        if self.home[s] == r:
+            delta -= self.w_move
+        self.occupants[r].append(s)
+        self.room_of[s] = r
+        return delta
+
+    def _fits(self, s: int, r: int) -> bool:
+        """Hard constraints for ``s`` in ``r`` as it is now (``s`` already counted among its occupants)."""
+        if len(self.occupants[r]) > self.capacity[r]:
+            return False
+        if self.needs_accessible[s] and not self.accessible[r]:
+            return False
+        g = self.room_gender[r]
+        if g is not None and g != self.gender[s]:
+            return False
+        if g is None and any(self.gender[o] != self.gender[s] for o in self.occupants[r]):
+            return False
+        avoid = self.avoid[s]
+        return not (avoid and any(o in avoid for o in self.occupants[r]))
+
+    def relocate(self, moves: list[tuple[int, int]]) -> bool:
+        """Apply ``moves`` (student, room) if all still fit and the objective drops; else leave all as it was."""
+        origins = [(s, self.room_of[s]) for s, _ in moves]
+        delta = 0
+        for s, _ in moves:
+            delta += self._remove(s)
+        for s, r in moves:
+            delta += self._add(s, r)
+        if delta < 0 and all(self._fits(s, r) for s, r in moves):
+            self.objective += delta
+            return True
+        for s, _ in moves:
+            self._remove(s)
+        for s, r in origins:
+            self._add(s, r)
+        return False
+
+    # --- neighbourhoods ------------------------------------------------------------------------
+
+    def _unit_in_room(self, s: int) -> list[int]:
+        """``s`` and those of its mutual roommates who share its room: they move together."""
+        r = self.room_of[s]
+        unit = [s]
+        for p in self.partners[s]:
+            if self.room_of[p] == r and self.movable[p] and p not in unit:
+                unit.append(p)
+        return unit
+
+    def improve_student(self, s: int) -> tuple[int, bool]:
+        """Try moves and swaps of ``s`` (with its roommate unit) into rooms where its class or partners live.
+        Returns (evaluations, whether something improved)."""
+        r1 = self.room_of[s]
+        if r1 < 0 or not self.movable[s]:
+            return 0, False
+        unit = self._unit_in_room(s)
+        size = len(unit)
+        targets = set(self.class_rooms[self.class_of[s]])
+        for p in self.partners[s]:
+            if self.room_of[p] >= 0:
+                targets.add(self.room_of[p])
+        targets.discard(r1)
+        evaluations = 0
+        for r2 in sorted(targets):
+            free = self.capacity[r2] - len(self.occupants[r2])
+            if free >= size:
+                evaluations += 1
+                if self.relocate([(m, r2) for m in unit]):
+                    return evaluations, True
+            if size == 1:
+                for o in list(self.occupants[r2]):
+                    if not self.movable[o]:
+                        continue
+                    evaluations += 1
+                    if self.relocate([(s, r2), (o, r1)]):
+                        return evaluations, True
+            else:
+                # The unit trades places with as many of the other room's singles, where the room has them.
+                others = [o for o in self.occupants[r2] if self.movable[o]
+                          and all(self.room_of[p] != r2 for p in self.partners[o])]
+                if len(others) + free >= size:
+                    give = others[:max(0, size - free)]
+                    evaluations += 1
+                    if self.relocate([(m, r2) for m in unit] + [(o, r1) for o in give]):
+                        return evaluations, True
+        return evaluations, False
+
+    def improve_room(self, r1: int) -> tuple[int, bool]:
+        """Move everyone in ``r1`` to an empty room of another building, or trade all occupants with a room
+        there whose classes live in ``r1``'s building: how a class gathers in fewer buildings, or a room of
+        students who prefer another building gets there. Returns (evaluations, whether something improved)."""
+        people = self.occupants[r1]
+        if not people or not all(self.movable[s] for s in people):
+            return 0, False
+        b1 = self.room_building[r1]
+        size = len(people)
+        targets = set()
+        for c in self.class_count[r1]:
+            targets.update(self.room_building[r] for r in self.class_rooms[c])
+        for s in people:
+            ranks = self.rank[s]
+            if ranks is not None:
+                targets.update(b for b, k in ranks.items() if k < ranks[b1])
+        targets.discard(b1)
+        evaluations = 0
+        for b in sorted(targets):
+            tried = set()
+            for r2 in self.rooms_of_building[b]:  # smallest rooms first: the best fit of each kind
+                if self.occupants[r2] or self.capacity[r2] < size:
+                    continue
+                kind = (self.capacity[r2] > size, self.room_gender[r2], self.accessible[r2])
+                if kind in tried:
+                    continue
+                tried.add(kind)
+                evaluations += 1
+                if self.relocate([(s, r2) for s in people]):
+                    return evaluations, True
+            swaps = set()
+            for r2 in self.rooms_of_building[b]:
+                others = self.occupants[r2]
+                if (not others or len(others) > self.capacity[r1] or self.capacity[r2] < size
+                        or not all(self.movable[o] for o in others)):
+                    continue
+                if all(self.class_building.get((c, b1), 0) for c in self.class_count[r2]):
+                    swaps.add(r2)
+            for r2 in sorted(swaps):
+                others = list(self.occupants[r2])
+                evaluations += 1
+                if self.relocate([(s, r2) for s in people] + [(o, r1) for o in others]):
+                    return evaluations, True
+        return evaluations, False
+
+
+def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
+                 deadline: float) -> dict[str, str]:
+    """Improve ``assignments`` for about ``seconds`` worth of evaluations; ``frozen`` students stay put."""
+    search = Search(instance, assignments, frozen)
+    budget = int(seconds * EVALUATIONS_PER_SECOND)
+    order = [i for i, movable in enumerate(search.movable) if movable]
+    rnd = random.Random(seed)
+    spent = 0
+    while spent < budget:
+        rnd.shuffle(order)
+        improved = 0
+        for s in order:
+            evaluations, better = search.improve_student(s)
+            spent += evaluations
+            improved += better
+            if spent >= budget or time.monotonic() > deadline:
+                break
+        rooms = [r for r in range(len(search.rooms)) if search.occupants[r]]
+        rnd.shuffle(rooms)
+        for r in rooms:
+            if spent >= budget or time.monotonic() > deadline:
+                break
+            evaluations, better = search.improve_room(r)
+            spent += evaluations
+            improved += better
+        if not improved or time.monotonic() > deadline:
+            break
+    return {search.students[s].id: search.rooms[r].id for s, r in enumerate(search.room_of) if r >= 0}
