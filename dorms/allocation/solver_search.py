@@ -14,6 +14,7 @@ guard for a machine too slow to finish in time).
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import defaultdict
@@ -22,6 +23,10 @@ from .problem import Instance
 
 # Rough evaluations per second of this module on the benchmark machine; budgets are counts, not seconds.
 EVALUATIONS_PER_SECOND = 60_000
+# Share of what the first descent leaves that goes to annealing; the rest polishes its result.
+ANNEAL_SHARE = 0.7
+# Share of annealing moves that move or trade whole rooms.
+ROOM_MOVE_SHARE = 0.3
 
 
 class Search:
@@ -68,6 +73,8 @@ class Search:
             a, b = (student_index[x] for x in pair)
             self.partners[a].append(b)
             self.partners[b].append(a)
+        for partners in self.partners:
+            partners.sort()  # the pairs come from a set: their order must not depend on string hashing
         self.avoid: list[set[int]] = [set() for _ in range(n)]
         for pair in instance.avoid_pairs():
             a, b = (student_index[x] for x in pair)
@@ -80,7 +87,7 @@ class Search:
         self.class_building: dict[tuple[int, int], int] = defaultdict(int)
         self.class_rooms: list[set[int]] = [set() for _ in classes]
         self.objective = 0
-        for sid, rid in assignments.items():
+        for sid, rid in sorted(assignments.items(), key=lambda item: student_index[item[0]]):
             self.objective += self._add(student_index[sid], room_index[rid])
         self.room_index, self.student_index = room_index, student_index
         self.rooms_of_building: list[list[int]] = [[] for _ in buildings]
@@ -168,15 +175,16 @@ class Search:
         avoid = self.avoid[s]
         return not (avoid and any(o in avoid for o in self.occupants[r]))
 
-    def relocate(self, moves: list[tuple[int, int]]) -> bool:
-        """Apply ``moves`` (student, room) if all still fit and the objective drops; else leave all as it was."""
+    def relocate(self, moves: list[tuple[int, int]], threshold: float = 0) -> bool:
+        """Apply ``moves`` (student, room) if all still fit and the objective changes by less than ``threshold``
+        (0: it must drop); else leave all as it was."""
         origins = [(s, self.room_of[s]) for s, _ in moves]
         delta = 0
         for s, _ in moves:
             delta += self._remove(s)
         for s, r in moves:
             delta += self._add(s, r)
-        if delta < 0 and all(self._fits(s, r) for s, r in moves):
+        if delta < threshold and all(self._fits(s, r) for s, r in moves):
             self.objective += delta
             return True
         for s, _ in moves:
@@ -279,14 +287,86 @@ class Search:
                     return evaluations, True
         return evaluations, False
 
+    def random_room_move(self, rnd: random.Random, threshold: float) -> None:
+        """One random move of the kinds ``improve_room`` tries, kept when its change is below ``threshold``."""
+        s = self.order[rnd.randrange(len(self.order))]
+        r1 = self.room_of[s]
+        people = self.occupants[r1]
+        if not all(self.movable[o] for o in people):
+            return
+        b1 = self.room_building[r1]
+        ranks = self.rank[s]
+        if ranks is not None and rnd.random() < 0.5:
+            b = rnd.choice([b for b, k in ranks.items() if k <= ranks[b1]])
+        else:
+            r = rnd.choice(tuple(self.class_rooms[self.class_of[s]]))
+            b = self.room_building[r]
+        if b == b1:
+            return
+        rooms = self.rooms_of_building[b]
+        r2 = rooms[rnd.randrange(len(rooms))]
+        others = self.occupants[r2]
+        if self.capacity[r2] < len(people) or len(others) > self.capacity[r1]:
+            return
+        if not all(self.movable[o] for o in others):
+            return
+        self.relocate([(o, r2) for o in people] + [(o, r1) for o in list(others)], threshold)
 
-def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
-                 deadline: float) -> dict[str, str]:
-    """Improve ``assignments`` for about ``seconds`` worth of evaluations; ``frozen`` students stay put."""
-    search = Search(instance, assignments, frozen)
-    budget = int(seconds * EVALUATIONS_PER_SECOND)
+    def random_move(self, rnd: random.Random, order: list[int], threshold: float) -> None:
+        """One random move of the kinds ``improve_student`` tries, kept when its change is below ``threshold``."""
+        if rnd.random() < ROOM_MOVE_SHARE:
+            self.random_room_move(rnd, threshold)
+            return
+        s = order[rnd.randrange(len(order))]
+        r1 = self.room_of[s]
+        candidates = self.class_rooms[self.class_of[s]]
+        if rnd.random() < 0.2 and self.partners[s]:
+            r2 = self.room_of[self.partners[s][rnd.randrange(len(self.partners[s]))]]
+        elif len(candidates) > 1:
+            r2 = rnd.choice(tuple(candidates))
+        else:
+            return
+        if r2 == r1 or r2 < 0:
+            return
+        unit = self._unit_in_room(s)
+        free = self.capacity[r2] - len(self.occupants[r2])
+        if free >= len(unit) and (free > len(unit) or rnd.random() < 0.5):
+            self.relocate([(m, r2) for m in unit], threshold)
+            return
+        others = [o for o in self.occupants[r2] if self.movable[o]]
+        if not others:
+            return
+        if len(unit) == 1:
+            self.relocate([(s, r2), (others[rnd.randrange(len(others))], r1)], threshold)
+            return
+        singles = [o for o in others if all(self.room_of[p] != r2 for p in self.partners[o])]
+        if len(singles) + free >= len(unit):
+            rnd.shuffle(singles)
+            give = singles[:max(0, len(unit) - free)]
+            self.relocate([(m, r2) for m in unit] + [(o, r1) for o in give], threshold)
+
+
+def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, start: float = 1.0,
+           end: float = 0.1) -> None:
+    """Random moves, uphill ones kept with a probability that falls as the temperature does: how the
+    search leaves a local optimum (e.g. a student steps into a half-empty room so that the next can follow)."""
+    order = [i for i, movable in enumerate(search.movable) if movable and search.room_of[i] >= 0]
+    if not order or budget <= 0:
+        return
+    search.order = order
+    steps = 100
+    for step in range(steps):
+        if time.monotonic() > deadline:
+            return
+        temperature = start * (end / start) ** (step / (steps - 1))
+        for _ in range(budget // steps):
+            search.random_move(rnd, order, -temperature * math.log(1.0 - rnd.random()))
+
+
+def descend(search: Search, budget: int, rnd: random.Random, deadline: float) -> int:
+    """Sweeps of first-improvement moves over every student, then every room, until none improves.
+    Returns the evaluations spent."""
     order = [i for i, movable in enumerate(search.movable) if movable]
-    rnd = random.Random(seed)
     spent = 0
     while spent < budget:
         rnd.shuffle(order)
@@ -307,4 +387,23 @@ def local_search(instance: Instance, assignments: dict[str, str], frozen: set[st
             improved += better
         if not improved or time.monotonic() > deadline:
             break
+    return spent
+
+
+def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
+                 deadline: float) -> dict[str, str]:
+    """Improve ``assignments`` for about ``seconds`` worth of evaluations; ``frozen`` students stay put.
+
+    Descent first (most of the gain, quickly), then annealing from there, then descent again; the
+    better of the two descents' results is returned."""
+    search = Search(instance, assignments, frozen)
+    budget = int(seconds * EVALUATIONS_PER_SECOND)
+    rnd = random.Random(seed)
+    spent = descend(search, budget // 2, rnd, deadline)
+    best, best_objective = list(search.room_of), search.objective
+    left = budget - spent
+    anneal(search, int(left * ANNEAL_SHARE), rnd, deadline)
+    descend(search, left - int(left * ANNEAL_SHARE), rnd, deadline)
+    if search.objective > best_objective:
+        search.room_of = best
     return {search.students[s].id: search.rooms[r].id for s, r in enumerate(search.room_of) if r >= 0}
