@@ -304,6 +304,8 @@ class Search:
         if b == b1:
             return
         rooms = self.rooms_of_building[b]
+        if not rooms:
+            return
         r2 = rooms[rnd.randrange(len(rooms))]
         others = self.occupants[r2]
         if self.capacity[r2] < len(people) or len(others) > self.capacity[r1]:
