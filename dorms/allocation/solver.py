@@ -40,8 +40,11 @@ from .solver_search import local_search
 Progress = Callable[[str, float], None]
 # A group may leave up to this many people to shared rooms rather than take a room for them.
 MAX_REMAINDER = 3
-# Share of the time limit given to the final local search (solver_search.py).
-SEARCH_SHARE = 0.45
+# Shares of the time limit: CP-SAT room plans of single buildings, then of building pairs, then the
+# final local search (solver_search.py), which gains the most per second.
+PLAN_SHARE = 0.12
+PAIRS_SHARE = 0.05
+SEARCH_SHARE = 0.65
 
 
 @dataclass
@@ -139,7 +142,7 @@ def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[P
     cost: dict[str, int] = {}
     unplanned: list[Student] = []
     for number, b in enumerate(buildings):
-        found = _plan(instance, state, [b], parts[b], presence, 0.05 if overdue() else 0.25 * time_limit / len(buildings), seed)
+        found = _plan(instance, state, [b], parts[b], presence, 0.05 if overdue() else PLAN_SHARE * time_limit / len(buildings), seed)
         if found is None:
             unplanned += [s for part in parts[b] for u in part.units for s in u]
             parts[b] = []
@@ -153,7 +156,7 @@ def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[P
     size = {b: max(1, sum(p.size for p in parts[b])) for b in buildings}
     pairs.sort(key=lambda pair: (-(cost[pair[0]] / size[pair[0]] + cost[pair[1]] / size[pair[1]]), pair))
     step = 0.5
-    for number, (b1, b2) in enumerate(pairs[:max(1, int(0.1 * time_limit / step))]):
+    for number, (b1, b2) in enumerate(pairs[:max(1, int(PAIRS_SHARE * time_limit / step))]):
         if overdue():
             break
         group_parts = parts[b1] + parts[b2]
