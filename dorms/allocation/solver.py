@@ -45,7 +45,7 @@ MAX_REMAINDER = 3
 # gets what is left of FINISH_SHARE after them and after the other stages' own work.
 PLAN_SHARE = 0.04
 PAIRS_SHARE = 0.01
-FINISH_SHARE = 0.85
+FINISH_SHARE = 0.9
 # Seconds per student that the stages other than CP-SAT and the search take (measured: 0.25-0.35 ms).
 STAGE_SECONDS_PER_STUDENT = 0.0004
 

@@ -9,7 +9,7 @@ classmates' building, a stray student of another class trades places with a
 classmate of the room's class.
 
 Deterministic: moves are tried in an order fixed by the seed, and the work
-is capped by a count of evaluations, not by the clock (the clock is only a
+is capped by a count of students priced in moves, not by the clock (the clock is only a
 guard for a machine too slow to finish in time).
 """
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections import defaultdict
 
 from .problem import Instance
 
-# Rough evaluations per second of this module on the benchmark machine; budgets are counts, not seconds.
-EVALUATIONS_PER_SECOND = 80_000
+# Rough units of work (students priced in a move) per second on the benchmark machine; budgets are
+# counted in work, not seconds.
+WORK_PER_SECOND = 400_000
 # Share of what the first descent leaves that goes to annealing; the rest polishes its result.
 ANNEAL_SHARE = 0.7
 # Share of annealing moves that move or trade whole rooms.
@@ -87,6 +88,7 @@ class Search:
         self.class_building: dict[tuple[int, int], int] = defaultdict(int)
         self.class_rooms: list[set[int]] = [set() for _ in classes]
         self.objective = 0
+        self.work = 0  # students whose move was priced: the budget's unit, about the same cost each
         for sid, rid in sorted(assignments.items(), key=lambda item: student_index[item[0]]):
             self.objective += self._add(student_index[sid], room_index[rid])
         self.room_index, self.student_index = room_index, student_index
@@ -242,6 +244,7 @@ class Search:
         r1 = self.room_of[s]
         if len(self.occupants[r2]) >= self.capacity[r2]:
             return False
+        self.work += 1
         label = self.label[s]
         delta = (self._class_change(self.class_of[s], r1, r2) + self._one_way(s, r1, r2, -1)
                  + self._lifestyle_change(r1, label, 0) + self._lifestyle_change(r2, 0, label))
@@ -253,6 +256,7 @@ class Search:
     def try_swap(self, s: int, o: int, threshold: float = 0) -> bool:
         """Swap ``s`` and ``o`` (in different rooms) if the objective changes by less than ``threshold``."""
         r1, r2 = self.room_of[s], self.room_of[o]
+        self.work += 2
         cs, co = self.class_of[s], self.class_of[o]
         delta = self._one_way(s, r1, r2, o) + self._one_way(o, r2, r1, s)
         if cs != co:
@@ -269,6 +273,7 @@ class Search:
         """Apply ``moves`` (student, room) if all still fit and the objective changes by less than ``threshold``
         (0: it must drop); else leave all as it was."""
         origins = [(s, self.room_of[s]) for s, _ in moves]
+        self.work += 2 * len(moves)  # priced by changing the state, and changed back when refused
         delta = 0
         for s, _ in moves:
             delta += self._remove(s)
@@ -294,12 +299,12 @@ class Search:
                 unit.append(p)
         return unit
 
-    def improve_student(self, s: int) -> tuple[int, bool]:
+    def improve_student(self, s: int) -> bool:
         """Try moves and swaps of ``s`` (with its roommate unit) into rooms where its class or partners live.
-        Returns (evaluations, whether something improved)."""
+        Returns whether something improved."""
         r1 = self.room_of[s]
         if r1 < 0 or not self.movable[s]:
-            return 0, False
+            return False
         unit = self._unit_in_room(s)
         size = len(unit)
         targets = set(self.class_rooms[self.class_of[s]])
@@ -307,38 +312,31 @@ class Search:
             if self.room_of[p] >= 0:
                 targets.add(self.room_of[p])
         targets.discard(r1)
-        evaluations = 0
         for r2 in sorted(targets):
             free = self.capacity[r2] - len(self.occupants[r2])
-            if free >= size:
-                evaluations += 1
-                if self.try_move(s, r2) if size == 1 else self.relocate([(m, r2) for m in unit]):
-                    return evaluations, True
+            if free >= size and (self.try_move(s, r2) if size == 1 else self.relocate([(m, r2) for m in unit])):
+                return True
             if size == 1:
                 for o in list(self.occupants[r2]):
-                    if not self.movable[o]:
-                        continue
-                    evaluations += 1
-                    if self.try_swap(s, o):
-                        return evaluations, True
+                    if self.movable[o] and self.try_swap(s, o):
+                        return True
             else:
                 # The unit trades places with as many of the other room's singles, where the room has them.
                 others = [o for o in self.occupants[r2] if self.movable[o]
                           and all(self.room_of[p] != r2 for p in self.partners[o])]
                 if len(others) + free >= size:
                     give = others[:max(0, size - free)]
-                    evaluations += 1
                     if self.relocate([(m, r2) for m in unit] + [(o, r1) for o in give]):
-                        return evaluations, True
-        return evaluations, False
+                        return True
+        return False
 
-    def improve_room(self, r1: int) -> tuple[int, bool]:
+    def improve_room(self, r1: int) -> bool:
         """Move everyone in ``r1`` to an empty room of another building, or trade all occupants with a room
         there whose classes live in ``r1``'s building: how a class gathers in fewer buildings, or a room of
-        students who prefer another building gets there. Returns (evaluations, whether something improved)."""
+        students who prefer another building gets there. Returns whether something improved."""
         people = self.occupants[r1]
         if not people or not all(self.movable[s] for s in people):
-            return 0, False
+            return False
         b1 = self.room_building[r1]
         size = len(people)
         targets = set()
@@ -349,7 +347,6 @@ class Search:
             if ranks is not None:
                 targets.update(b for b, k in ranks.items() if k < ranks[b1])
         targets.discard(b1)
-        evaluations = 0
         for b in sorted(targets):
             tried = set()
             for r2 in self.rooms_of_building[b]:  # smallest rooms first: the best fit of each kind
@@ -359,9 +356,8 @@ class Search:
                 if kind in tried:
                     continue
                 tried.add(kind)
-                evaluations += 1
                 if self.relocate([(s, r2) for s in people]):
-                    return evaluations, True
+                    return True
             swaps = set()
             for r2 in self.rooms_of_building[b]:
                 others = self.occupants[r2]
@@ -372,10 +368,9 @@ class Search:
                     swaps.add(r2)
             for r2 in sorted(swaps):
                 others = list(self.occupants[r2])
-                evaluations += 1
                 if self.relocate([(s, r2) for s in people] + [(o, r1) for o in others]):
-                    return evaluations, True
-        return evaluations, False
+                    return True
+        return False
 
     def random_room_move(self, rnd: random.Random, threshold: float) -> None:
         """One random move of the kinds ``improve_room`` tries, kept when its change is below ``threshold``."""
@@ -450,55 +445,52 @@ def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, sta
         return
     search.order = order
     steps = 100
+    stop = search.work + budget
     for step in range(steps):
         if time.monotonic() > deadline:
             return
         temperature = start * (end / start) ** (step / (steps - 1))
-        for _ in range(budget // steps):
+        step_end = search.work + (stop - search.work) // (steps - step)
+        while search.work < step_end:
             search.random_move(rnd, order, -temperature * math.log(1.0 - rnd.random()))
+            search.work += 1  # a move refused before pricing still costs a little
 
 
-def descend(search: Search, budget: int, rnd: random.Random, deadline: float) -> int:
-    """Sweeps of first-improvement moves over every student, then every room, until none improves.
-    Returns the evaluations spent."""
+def descend(search: Search, budget: int, rnd: random.Random, deadline: float) -> None:
+    """Sweeps of first-improvement moves over every student, then every room, until none improves."""
     order = [i for i, movable in enumerate(search.movable) if movable]
-    spent = 0
-    while spent < budget:
+    stop = search.work + budget
+    while search.work < stop:
         rnd.shuffle(order)
         improved = 0
         for s in order:
-            evaluations, better = search.improve_student(s)
-            spent += evaluations
-            improved += better
-            if spent >= budget or time.monotonic() > deadline:
+            improved += search.improve_student(s)
+            if search.work >= stop or time.monotonic() > deadline:
                 break
         rooms = [r for r in range(len(search.rooms)) if search.occupants[r]]
         rnd.shuffle(rooms)
         for r in rooms:
-            if spent >= budget or time.monotonic() > deadline:
+            if search.work >= stop or time.monotonic() > deadline:
                 break
-            evaluations, better = search.improve_room(r)
-            spent += evaluations
-            improved += better
+            improved += search.improve_room(r)
         if not improved or time.monotonic() > deadline:
             break
-    return spent
 
 
 def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
                  deadline: float) -> dict[str, str]:
-    """Improve ``assignments`` for about ``seconds`` worth of evaluations; ``frozen`` students stay put.
+    """Improve ``assignments`` for about ``seconds`` worth of work; ``frozen`` students stay put.
 
     Descent first (most of the gain, quickly), then annealing from there, then descent again; the
     better of the two descents' results is returned."""
     search = Search(instance, assignments, frozen)
-    budget = int(seconds * EVALUATIONS_PER_SECOND)
+    budget = int(seconds * WORK_PER_SECOND)
     rnd = random.Random(seed)
-    spent = descend(search, budget // 2, rnd, deadline)
+    descend(search, budget // 2, rnd, deadline)
     best, best_objective = list(search.room_of), search.objective
-    left = budget - spent
+    left = budget - search.work
     anneal(search, int(left * ANNEAL_SHARE), rnd, deadline)
-    descend(search, left - int(left * ANNEAL_SHARE), rnd, deadline)
+    descend(search, budget - search.work, rnd, deadline)
     if search.objective > best_objective:
         search.room_of = best
     return {search.students[s].id: search.rooms[r].id for s, r in enumerate(search.room_of) if r >= 0}
