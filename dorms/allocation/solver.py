@@ -16,13 +16,17 @@ Shape (each stage small enough for a laptop-sized machine):
    model is small); then pairs of buildings are re-planned jointly, groups
    free to move between them, and kept when cheaper.
 5. **Beds**: units are packed into their group's rooms, singles sorted by
-   lifestyle; remainders share rooms, classmates together.
+   preferred building and lifestyle; remainders share rooms, classmates together.
+6. **Search** (solver_search.py): on the exact objective, students and
+   roommate units move or trade places, whole rooms move or trade between
+   buildings; descent, annealing, descent. Residents who stay are not moved.
 
 The first-fit result is computed first: it is the fallback, so the answer is
 never worse than greedy, and whoever a stage could not place is placed
 first-fit. Same input and seed, same output: CP-SAT runs on one worker with
-deterministic time budgets fixed in advance (only a machine too slow to
-finish within the limit cuts the later stages short, and so differs).
+deterministic time budgets fixed in advance, and the search's budget is a
+count of work (only a machine too slow to finish within the limit cuts the
+later stages short, and so differs).
 """
 from __future__ import annotations
 
@@ -46,8 +50,9 @@ MAX_REMAINDER = 3
 PLAN_SHARE = 0.04
 PAIRS_SHARE = 0.01
 FINISH_SHARE = 0.9
-# Seconds per student that the stages other than CP-SAT and the search take (measured: 0.25-0.35 ms).
-STAGE_SECONDS_PER_STUDENT = 0.0004
+# Seconds per student that the stages other than CP-SAT and the search take (measured 0.25-0.35 ms
+# on an idle machine; more leaves room for a busy one, so that L does not reach the wall-clock guard).
+STAGE_SECONDS_PER_STUDENT = 0.0006
 
 
 @dataclass
