@@ -16,13 +16,17 @@ Shape (each stage small enough for a laptop-sized machine):
    model is small); then pairs of buildings are re-planned jointly, groups
    free to move between them, and kept when cheaper.
 5. **Beds**: units are packed into their group's rooms, singles sorted by
-   lifestyle; remainders share rooms, classmates together.
+   preferred building and lifestyle; remainders share rooms, classmates together.
+6. **Search** (solver_search.py): on the exact objective, students and
+   roommate units move or trade places, whole rooms move or trade between
+   buildings; descent, annealing, descent. Residents who stay are not moved.
 
 The first-fit result is computed first: it is the fallback, so the answer is
 never worse than greedy, and whoever a stage could not place is placed
 first-fit. Same input and seed, same output: CP-SAT runs on one worker with
-deterministic time budgets fixed in advance (only a machine too slow to
-finish within the limit cuts the later stages short, and so differs).
+deterministic time budgets fixed in advance, and the search's budget is a
+count of work (only a machine too slow to finish within the limit cuts the
+later stages short, and so differs).
 """
 from __future__ import annotations
 
@@ -36,10 +40,20 @@ from ortools.sat.python import cp_model
 from .explain import Explanation, explain_infeasibility
 from .greedy import Occupancy, first_fit
 from .problem import Instance, Student, score
+from .solver_search import local_search
 
 Progress = Callable[[str, float], None]
 # A group may leave up to this many people to shared rooms rather than take a room for them.
 MAX_REMAINDER = 3
+# Shares of the time limit: CP-SAT room plans of single buildings, then of building pairs (both are
+# good enough quickly); the final local search (solver_search.py), which gains the most per second,
+# gets what is left of FINISH_SHARE after them and after the other stages' own work.
+PLAN_SHARE = 0.04
+PAIRS_SHARE = 0.01
+FINISH_SHARE = 0.9
+# Seconds per student that the stages other than CP-SAT and the search take (measured 0.25-0.35 ms
+# on an idle machine; more leaves room for a busy one, so that L does not reach the wall-clock guard).
+STAGE_SECONDS_PER_STUDENT = 0.0006
 
 
 @dataclass
@@ -87,14 +101,22 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     leftovers += [s for g in groups for u in g.unplaced for s in u]
     _, still = first_fit(instance, state, leftovers)
     unassigned = sorted(set(still) | unplaceable)
+    report("improving", 0.9)
+    staying = {s.id for s in instance.students
+               if s.current_room and not s.wants_move and state.assignments.get(s.id) == s.current_room}
+    # From the limit and the size alone, so that the answer does not depend on the clock.
+    search_seconds = max(0.0, (FINISH_SHARE - PLAN_SHARE - PAIRS_SHARE) * time_limit
+                         - STAGE_SECONDS_PER_STUDENT * len(instance.students))
+    improved = local_search(instance, state.assignments, staying, search_seconds, seed,
+                            deadline=started + 0.92 * time_limit)
 
-    solver_score = score(instance, state.assignments)
+    solver_score = score(instance, improved)
     report("done", 1.0)
     if solver_score.violations or solver_score.objective > greedy_score.objective:
         chosen, chosen_score, method = greedy_assignments, greedy_score, "greedy"
         unassigned = sorted(greedy_unassigned)
     else:
-        chosen, chosen_score, method = state.assignments, solver_score, "solver"
+        chosen, chosen_score, method = improved, solver_score, "solver"
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
         terms=chosen_score.terms, counts=chosen_score.counts, bound=instance.lower_bound(),
@@ -132,7 +154,7 @@ def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[P
     cost: dict[str, int] = {}
     unplanned: list[Student] = []
     for number, b in enumerate(buildings):
-        found = _plan(instance, state, [b], parts[b], presence, 0.05 if overdue() else 0.25 * time_limit / len(buildings), seed)
+        found = _plan(instance, state, [b], parts[b], presence, 0.05 if overdue() else PLAN_SHARE * time_limit / len(buildings), seed)
         if found is None:
             unplanned += [s for part in parts[b] for u in part.units for s in u]
             parts[b] = []
@@ -146,7 +168,7 @@ def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[P
     size = {b: max(1, sum(p.size for p in parts[b])) for b in buildings}
     pairs.sort(key=lambda pair: (-(cost[pair[0]] / size[pair[0]] + cost[pair[1]] / size[pair[1]]), pair))
     step = 0.5
-    for number, (b1, b2) in enumerate(pairs[:max(1, int(0.4 * time_limit / step))]):
+    for number, (b1, b2) in enumerate(pairs[:max(1, int(PAIRS_SHARE * time_limit / step))]):
         if overdue():
             break
         group_parts = parts[b1] + parts[b2]
@@ -372,7 +394,7 @@ def _best_packing(size: int, pool: dict[tuple, int], gender: str, w: dict) -> tu
             best = (dict(counts), remainder, cost)
 
     a, b_, c = (caps + [0, 0])[:3]
-    for remainder in range(0, min(size, MAX_REMAINDER + 1)):
+    for remainder in range(min(size, MAX_REMAINDER + 1)):
         target = size - remainder
         for na in range(min(available.get(a, 0), target // a + 1) + 1) if a else [0]:
             rest_a = target - na * a
@@ -637,7 +659,8 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
             state.put(s, room_id)
         left[room_id] -= len(unit)
         budget -= len(unit)
-    for s in sorted(singles, key=lambda s: (s.lifestyle or "~", s.id)):
+    # Students who prefer the same building share rooms, so that a room can later move there whole.
+    for s in sorted(singles, key=lambda s: (s.preferences[0] if s.preferences else "~", s.lifestyle or "~", s.id)):
         ranked = sorted((r for r in left if left[r] > 0),
                         key=lambda r: (_lifestyle_penalty(instance, state, r, s), -left[r], r))
         room_id = next((r for r in ranked if state.fits(s, r)), None) if budget > 0 else None

@@ -1,0 +1,496 @@
+"""Local search over a complete assignment, on the exact objective of SPEC.md.
+
+The staged solver plans by groups and room types; this phase looks at
+people. It moves a student into a free bed or swaps two students (or a
+roommate unit and what it displaces), and keeps a change only when the
+objective drops and every hard constraint still holds. Typical gains: two
+classmates of different lifestyles trade rooms, a student joins their
+classmates' building, a stray student of another class trades places with a
+classmate of the room's class.
+
+Deterministic: moves are tried in an order fixed by the seed, and the work
+is capped by a count of students priced in moves, not by the clock (the clock is only a
+guard for a machine too slow to finish in time).
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import defaultdict
+
+from .problem import Instance
+
+# Rough units of work (students priced in a move) per second on the benchmark machine; budgets are
+# counted in work, not seconds.
+WORK_PER_SECOND = 400_000
+# Share of what the first descent leaves that goes to annealing; the rest polishes its result.
+ANNEAL_SHARE = 0.7
+# Share of annealing moves that move or trade whole rooms.
+ROOM_MOVE_SHARE = 0.3
+
+
+class Search:
+    """The assignment as integer-indexed arrays, with per-room and per-(class, building) counters kept current,
+    so that the objective's change of any relocation is exact and cheap."""
+
+    def __init__(self, instance: Instance, assignments: dict[str, str], frozen: set[str]):
+        w = instance.weights
+        self.w_class_room, self.w_class_building = w["class_room"], w["class_building"]
+        self.w_preference, self.w_lifestyle = w["preference"], w["lifestyle"]
+        self.w_pair, self.w_move = w["pair"], w["move"]
+        self.rooms = instance.rooms
+        self.students = instance.students
+        room_index = {r.id: i for i, r in enumerate(self.rooms)}
+        student_index = {s.id: i for i, s in enumerate(self.students)}
+        buildings = sorted({r.building for r in self.rooms})
+        building_index = {b: i for i, b in enumerate(buildings)}
+        self.room_building = [building_index[r.building] for r in self.rooms]
+        self.capacity = [r.capacity for r in self.rooms]
+        self.room_gender = [r.gender for r in self.rooms]
+        self.accessible = [r.accessible for r in self.rooms]
+        classes = sorted({s.class_ for s in self.students})
+        class_index = {c: i for i, c in enumerate(classes)}
+        labels = sorted({s.lifestyle for s in self.students if s.lifestyle})
+        label_index = {label: i + 1 for i, label in enumerate(labels)}
+        n = len(self.students)
+        self.class_of = [class_index[s.class_] for s in self.students]
+        self.gender = [s.gender for s in self.students]
+        self.needs_accessible = [s.needs_accessible for s in self.students]
+        self.label = [label_index.get(s.lifestyle, 0) for s in self.students]
+        self.movable = [not s.locked and s.id not in frozen and s.id in assignments for s in self.students]
+        # Preference ranks by building index; students without preferences pay nothing anywhere.
+        self.rank: list[dict[int, int] | None] = []
+        for s in self.students:
+            if s.preferences:
+                ranks = {building_index[b]: k for k, b in enumerate(s.preferences) if b in building_index}
+                self.rank.append({bi: ranks.get(bi, len(s.preferences)) for bi in range(len(buildings))})
+            else:
+                self.rank.append(None)
+        self.home = [room_index.get(s.current_room, -1) if s.current_room and not s.wants_move else -1
+                     for s in self.students]
+        self.partners: list[list[int]] = [[] for _ in range(n)]
+        for pair in instance.mutual_pairs():
+            a, b = (student_index[x] for x in pair)
+            self.partners[a].append(b)
+            self.partners[b].append(a)
+        for partners in self.partners:
+            partners.sort()  # the pairs come from a set: their order must not depend on string hashing
+        self.avoid: list[set[int]] = [set() for _ in range(n)]
+        for pair in instance.avoid_pairs():
+            a, b = (student_index[x] for x in pair)
+            self.avoid[a].add(b)
+            self.avoid[b].add(a)
+        self.room_of = [-1] * n
+        self.occupants: list[list[int]] = [[] for _ in self.rooms]
+        self.class_count: list[dict[int, int]] = [defaultdict(int) for _ in self.rooms]
+        self.label_count: list[dict[int, int]] = [defaultdict(int) for _ in self.rooms]
+        self.class_building: dict[tuple[int, int], int] = defaultdict(int)
+        self.class_rooms: list[set[int]] = [set() for _ in classes]
+        self.objective = 0
+        self.work = 0  # students whose move was priced: the budget's unit, about the same cost each
+        for sid, rid in sorted(assignments.items(), key=lambda item: student_index[item[0]]):
+            self.objective += self._add(student_index[sid], room_index[rid])
+        self.room_index, self.student_index = room_index, student_index
+        self.rooms_of_building: list[list[int]] = [[] for _ in buildings]
+        for i in sorted(range(len(self.rooms)), key=lambda i: (self.capacity[i], i)):
+            if self.capacity[i] > 0:
+                self.rooms_of_building[self.room_building[i]].append(i)
+
+    # --- the objective's change, one student at a time ------------------------------------
+
+    def _remove(self, s: int) -> int:
+        r = self.room_of[s]
+        delta = 0
+        c = self.class_of[s]
+        counts = self.class_count[r]
+        counts[c] -= 1
+        if counts[c] == 0:
+            del counts[c]
+            self.class_rooms[c].discard(r)
+            delta -= self.w_class_room
+        key = (c, self.room_building[r])
+        self.class_building[key] -= 1
+        if self.class_building[key] == 0:
+            delta -= self.w_class_building
+        label = self.label[s]
+        if label:
+            labels = self.label_count[r]
+            labels[label] -= 1
+            if labels[label] == 0:
+                del labels[label]
+                if labels:
+                    delta -= self.w_lifestyle
+        ranks = self.rank[s]
+        if ranks is not None:
+            delta -= self.w_preference * ranks[self.room_building[r]]
+        for p in self.partners[s]:
+            if self.room_of[p] == r:
+                delta += self.w_pair
+        if self.home[s] == r:
+            delta += self.w_move
+        self.occupants[r].remove(s)
+        self.room_of[s] = -1
+        return delta
+
+    def _add(self, s: int, r: int) -> int:
+        delta = 0
+        c = self.class_of[s]
+        counts = self.class_count[r]
+        if c not in counts:
+            delta += self.w_class_room
+            self.class_rooms[c].add(r)
+        counts[c] += 1
+        key = (c, self.room_building[r])
+        if self.class_building[key] == 0:
+            delta += self.w_class_building
+        self.class_building[key] += 1
+        label = self.label[s]
+        if label:
+            labels = self.label_count[r]
+            if label not in labels and labels:
+                delta += self.w_lifestyle
+            labels[label] += 1
+        ranks = self.rank[s]
+        if ranks is not None:
+            delta += self.w_preference * ranks[self.room_building[r]]
+        for p in self.partners[s]:
+            if self.room_of[p] == r:
+                delta -= self.w_pair
+        if self.home[s] == r:
+            delta -= self.w_move
+        self.occupants[r].append(s)
+        self.room_of[s] = r
+        return delta
+
+    def _fits(self, s: int, r: int) -> bool:
+        """Hard constraints for ``s`` in ``r`` as it is now (``s`` already counted among its occupants)."""
+        if len(self.occupants[r]) > self.capacity[r]:
+            return False
+        if self.needs_accessible[s] and not self.accessible[r]:
+            return False
+        g = self.room_gender[r]
+        if g is not None and g != self.gender[s]:
+            return False
+        if g is None and any(self.gender[o] != self.gender[s] for o in self.occupants[r]):
+            return False
+        avoid = self.avoid[s]
+        return not (avoid and any(o in avoid for o in self.occupants[r]))
+
+    def _lifestyle_change(self, r: int, leaving: int, arriving: int) -> int:
+        """Change in ``r``'s lifestyle mixes when a student labelled ``leaving`` goes and one labelled
+        ``arriving`` comes (0: nobody, or no label)."""
+        labels = self.label_count[r]
+        before = len(labels)
+        after = before
+        if leaving and labels[leaving] == 1:
+            after -= 1
+        if arriving and (arriving not in labels or (arriving == leaving and labels[leaving] == 1)):
+            after += 1
+        return self.w_lifestyle * (max(0, after - 1) - max(0, before - 1))
+
+    def _one_way(self, s: int, r1: int, r2: int, other: int) -> int:
+        """Change in the terms that belong to ``s`` alone when it goes from ``r1`` to ``r2`` while ``other``
+        (or -1) goes the other way: preference, pairs and staying home."""
+        delta = 0
+        ranks = self.rank[s]
+        if ranks is not None:
+            delta += self.w_preference * (ranks[self.room_building[r2]] - ranks[self.room_building[r1]])
+        for p in self.partners[s]:
+            if p == other:
+                continue
+            room = self.room_of[p]
+            if room == r1:
+                delta += self.w_pair
+            elif room == r2:
+                delta -= self.w_pair
+        home = self.home[s]
+        if home == r1:
+            delta += self.w_move
+        elif home == r2:
+            delta -= self.w_move
+        return delta
+
+    def _class_change(self, c: int, r1: int, r2: int) -> int:
+        """Change in (class, room) and (class, building) pairs when one of class ``c`` goes from ``r1`` to ``r2``."""
+        delta = 0
+        if self.class_count[r1][c] == 1:
+            delta -= self.w_class_room
+        if c not in self.class_count[r2]:
+            delta += self.w_class_room
+        b1, b2 = self.room_building[r1], self.room_building[r2]
+        if b1 != b2:
+            if self.class_building[c, b1] == 1:
+                delta -= self.w_class_building
+            if self.class_building[c, b2] == 0:
+                delta += self.w_class_building
+        return delta
+
+    def _welcomes(self, s: int, r: int, leaving: int) -> bool:
+        """Whether ``s`` may join ``r`` (a bed aside) once ``leaving`` (or -1) has left it."""
+        if self.needs_accessible[s] and not self.accessible[r]:
+            return False
+        g = self.room_gender[r]
+        if g is not None:
+            if g != self.gender[s]:
+                return False
+        elif any(self.gender[o] != self.gender[s] for o in self.occupants[r] if o != leaving):
+            return False
+        avoid = self.avoid[s]
+        return not (avoid and any(o in avoid and o != leaving for o in self.occupants[r]))
+
+    def try_move(self, s: int, r2: int, threshold: float = 0) -> bool:
+        """Move ``s`` alone to a free bed in ``r2`` if the objective changes by less than ``threshold``."""
+        r1 = self.room_of[s]
+        if len(self.occupants[r2]) >= self.capacity[r2]:
+            return False
+        self.work += 1
+        label = self.label[s]
+        delta = (self._class_change(self.class_of[s], r1, r2) + self._one_way(s, r1, r2, -1)
+                 + self._lifestyle_change(r1, label, 0) + self._lifestyle_change(r2, 0, label))
+        if delta >= threshold or not self._welcomes(s, r2, -1):
+            return False
+        self.objective += self._remove(s) + self._add(s, r2)
+        return True
+
+    def try_swap(self, s: int, o: int, threshold: float = 0) -> bool:
+        """Swap ``s`` and ``o`` (in different rooms) if the objective changes by less than ``threshold``."""
+        r1, r2 = self.room_of[s], self.room_of[o]
+        self.work += 2
+        cs, co = self.class_of[s], self.class_of[o]
+        delta = self._one_way(s, r1, r2, o) + self._one_way(o, r2, r1, s)
+        if cs != co:
+            delta += self._class_change(cs, r1, r2) + self._class_change(co, r2, r1)
+        ls, lo = self.label[s], self.label[o]
+        if ls != lo:
+            delta += self._lifestyle_change(r1, ls, lo) + self._lifestyle_change(r2, lo, ls)
+        if delta >= threshold or not self._welcomes(s, r2, o) or not self._welcomes(o, r1, s):
+            return False
+        self.objective += self._remove(s) + self._remove(o) + self._add(s, r2) + self._add(o, r1)
+        return True
+
+    def relocate(self, moves: list[tuple[int, int]], threshold: float = 0) -> bool:
+        """Apply ``moves`` (student, room) if all still fit and the objective changes by less than ``threshold``
+        (0: it must drop); else leave all as it was."""
+        origins = [(s, self.room_of[s]) for s, _ in moves]
+        self.work += 2 * len(moves)  # priced by changing the state, and changed back when refused
+        delta = 0
+        for s, _ in moves:
+            delta += self._remove(s)
+        for s, r in moves:
+            delta += self._add(s, r)
+        if delta < threshold and all(self._fits(s, r) for s, r in moves):
+            self.objective += delta
+            return True
+        for s, _ in moves:
+            self._remove(s)
+        for s, r in origins:
+            self._add(s, r)
+        return False
+
+    # --- neighbourhoods ------------------------------------------------------------------------
+
+    def _unit_in_room(self, s: int) -> list[int]:
+        """``s`` and those of its mutual roommates who share its room: they move together."""
+        r = self.room_of[s]
+        unit = [s]
+        for p in self.partners[s]:
+            if self.room_of[p] == r and self.movable[p] and p not in unit:
+                unit.append(p)
+        return unit
+
+    def improve_student(self, s: int) -> bool:
+        """Try moves and swaps of ``s`` (with its roommate unit) into rooms where its class or partners live.
+        Returns whether something improved."""
+        r1 = self.room_of[s]
+        if r1 < 0 or not self.movable[s]:
+            return False
+        unit = self._unit_in_room(s)
+        size = len(unit)
+        targets = set(self.class_rooms[self.class_of[s]])
+        for p in self.partners[s]:
+            if self.room_of[p] >= 0:
+                targets.add(self.room_of[p])
+        targets.discard(r1)
+        for r2 in sorted(targets):
+            free = self.capacity[r2] - len(self.occupants[r2])
+            if free >= size and (self.try_move(s, r2) if size == 1 else self.relocate([(m, r2) for m in unit])):
+                return True
+            if size == 1:
+                for o in list(self.occupants[r2]):
+                    if self.movable[o] and self.try_swap(s, o):
+                        return True
+            else:
+                # The unit trades places with as many of the other room's singles, where the room has them.
+                others = [o for o in self.occupants[r2] if self.movable[o]
+                          and all(self.room_of[p] != r2 for p in self.partners[o])]
+                if len(others) + free >= size:
+                    give = others[:max(0, size - free)]
+                    if self.relocate([(m, r2) for m in unit] + [(o, r1) for o in give]):
+                        return True
+        return False
+
+    def improve_room(self, r1: int) -> bool:
+        """Move everyone in ``r1`` to an empty room of another building, or trade all occupants with a room
+        there whose classes live in ``r1``'s building: how a class gathers in fewer buildings, or a room of
+        students who prefer another building gets there. Returns whether something improved."""
+        people = self.occupants[r1]
+        if not people or not all(self.movable[s] for s in people):
+            return False
+        b1 = self.room_building[r1]
+        size = len(people)
+        targets = set()
+        for c in self.class_count[r1]:
+            targets.update(self.room_building[r] for r in self.class_rooms[c])
+        for s in people:
+            ranks = self.rank[s]
+            if ranks is not None:
+                targets.update(b for b, k in ranks.items() if k < ranks[b1])
+        targets.discard(b1)
+        for b in sorted(targets):
+            tried = set()
+            for r2 in self.rooms_of_building[b]:  # smallest rooms first: the best fit of each kind
+                if self.occupants[r2] or self.capacity[r2] < size:
+                    continue
+                kind = (self.capacity[r2] > size, self.room_gender[r2], self.accessible[r2])
+                if kind in tried:
+                    continue
+                tried.add(kind)
+                if self.relocate([(s, r2) for s in people]):
+                    return True
+            swaps = set()
+            for r2 in self.rooms_of_building[b]:
+                others = self.occupants[r2]
+                if (not others or len(others) > self.capacity[r1] or self.capacity[r2] < size
+                        or not all(self.movable[o] for o in others)):
+                    continue
+                if all(self.class_building.get((c, b1), 0) for c in self.class_count[r2]):
+                    swaps.add(r2)
+            for r2 in sorted(swaps):
+                others = list(self.occupants[r2])
+                if self.relocate([(s, r2) for s in people] + [(o, r1) for o in others]):
+                    return True
+        return False
+
+    def random_room_move(self, rnd: random.Random, threshold: float) -> None:
+        """One random move of the kinds ``improve_room`` tries, kept when its change is below ``threshold``."""
+        s = self.order[rnd.randrange(len(self.order))]
+        r1 = self.room_of[s]
+        people = self.occupants[r1]
+        if not all(self.movable[o] for o in people):
+            return
+        b1 = self.room_building[r1]
+        ranks = self.rank[s]
+        if ranks is not None and rnd.random() < 0.5:
+            b = rnd.choice([b for b, k in ranks.items() if k <= ranks[b1]])
+        else:
+            r = rnd.choice(tuple(self.class_rooms[self.class_of[s]]))
+            b = self.room_building[r]
+        if b == b1:
+            return
+        rooms = self.rooms_of_building[b]
+        if not rooms:
+            return
+        r2 = rooms[rnd.randrange(len(rooms))]
+        others = self.occupants[r2]
+        if self.capacity[r2] < len(people) or len(others) > self.capacity[r1]:
+            return
+        if not all(self.movable[o] for o in others):
+            return
+        self.relocate([(o, r2) for o in people] + [(o, r1) for o in list(others)], threshold)
+
+    def random_move(self, rnd: random.Random, order: list[int], threshold: float) -> None:
+        """One random move of the kinds ``improve_student`` tries, kept when its change is below ``threshold``."""
+        if rnd.random() < ROOM_MOVE_SHARE:
+            self.random_room_move(rnd, threshold)
+            return
+        s = order[rnd.randrange(len(order))]
+        r1 = self.room_of[s]
+        candidates = self.class_rooms[self.class_of[s]]
+        if rnd.random() < 0.2 and self.partners[s]:
+            r2 = self.room_of[self.partners[s][rnd.randrange(len(self.partners[s]))]]
+        elif len(candidates) > 1:
+            r2 = rnd.choice(tuple(candidates))
+        else:
+            return
+        if r2 == r1 or r2 < 0:
+            return
+        unit = self._unit_in_room(s)
+        free = self.capacity[r2] - len(self.occupants[r2])
+        if free >= len(unit) and (free > len(unit) or rnd.random() < 0.5):
+            if len(unit) == 1:
+                self.try_move(s, r2, threshold)
+            else:
+                self.relocate([(m, r2) for m in unit], threshold)
+            return
+        others = [o for o in self.occupants[r2] if self.movable[o]]
+        if not others:
+            return
+        if len(unit) == 1:
+            self.try_swap(s, others[rnd.randrange(len(others))], threshold)
+            return
+        singles = [o for o in others if all(self.room_of[p] != r2 for p in self.partners[o])]
+        if len(singles) + free >= len(unit):
+            rnd.shuffle(singles)
+            give = singles[:max(0, len(unit) - free)]
+            self.relocate([(m, r2) for m in unit] + [(o, r1) for o in give], threshold)
+
+
+def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, start: float = 1.0,
+           end: float = 0.1) -> None:
+    """Random moves, uphill ones kept with a probability that falls as the temperature does: how the
+    search leaves a local optimum (e.g. a student steps into a half-empty room so that the next can follow)."""
+    order = [i for i, movable in enumerate(search.movable) if movable and search.room_of[i] >= 0]
+    if not order or budget <= 0:
+        return
+    search.order = order
+    steps = 100
+    stop = search.work + budget
+    for step in range(steps):
+        if time.monotonic() > deadline:
+            return
+        temperature = start * (end / start) ** (step / (steps - 1))
+        step_end = search.work + (stop - search.work) // (steps - step)
+        while search.work < step_end:
+            search.random_move(rnd, order, -temperature * math.log(1.0 - rnd.random()))
+            search.work += 1  # a move refused before pricing still costs a little
+
+
+def descend(search: Search, budget: int, rnd: random.Random, deadline: float) -> None:
+    """Sweeps of first-improvement moves over every student, then every room, until none improves."""
+    order = [i for i, movable in enumerate(search.movable) if movable]
+    stop = search.work + budget
+    while search.work < stop:
+        rnd.shuffle(order)
+        improved = 0
+        for s in order:
+            improved += search.improve_student(s)
+            if search.work >= stop or time.monotonic() > deadline:
+                break
+        rooms = [r for r in range(len(search.rooms)) if search.occupants[r]]
+        rnd.shuffle(rooms)
+        for r in rooms:
+            if search.work >= stop or time.monotonic() > deadline:
+                break
+            improved += search.improve_room(r)
+        if not improved or time.monotonic() > deadline:
+            break
+
+
+def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
+                 deadline: float) -> dict[str, str]:
+    """Improve ``assignments`` for about ``seconds`` worth of work; ``frozen`` students stay put.
+
+    Descent first (most of the gain, quickly), then annealing from there, then descent again; the
+    better of the two descents' results is returned."""
+    search = Search(instance, assignments, frozen)
+    budget = int(seconds * WORK_PER_SECOND)
+    rnd = random.Random(seed)
+    descend(search, budget // 2, rnd, deadline)
+    best, best_objective = list(search.room_of), search.objective
+    left = budget - search.work
+    anneal(search, int(left * ANNEAL_SHARE), rnd, deadline)
+    descend(search, budget - search.work, rnd, deadline)
+    if search.objective > best_objective:
+        search.room_of = best
+    return {search.students[s].id: search.rooms[r].id for s, r in enumerate(search.room_of) if r >= 0}
