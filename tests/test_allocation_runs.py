@@ -352,3 +352,34 @@ def test_the_form_takes_a_student_scope(campus, login, create_user):
     response = client.post("/allocation/runs", data={"mode": "intake", "time_limit": 2, "scope_grades": "last year"},
                            follow_redirects=True)
     assert "Write years such as 2026" in response.get_data(as_text=True)
+
+
+def test_cancelling_stops_the_solver_process(create_building, create_room, create_student, login, create_user):
+    """A real solve, long enough to be caught running: the page's cancel ends the process and keeps no proposal."""
+    building = create_building("L1", gender_policy=GenderPolicy.MALE)
+    rooms = [create_room(building, f"{n:03d}", capacity=4) for n in range(100)]
+    for n in range(360):
+        student = create_student(f"2026{n:06d}", name=f"新生{n}", class_name=f"班{n % 12}")
+        if n % 3 == 0:
+            residence.assign(student, rooms[n // 4].beds[n % 4], reason="last year")
+    db.session.commit()
+    client = login(create_user("staff"))
+    response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 60})
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    for _ in range(100):  # wait until the solver process has started and said who it is
+        db.session.rollback()
+        run = db.session.get(AllocationRun, run_id)
+        if run.status == RunStatus.RUNNING and run.pid:
+            break
+        time.sleep(0.2)
+    assert run.status == RunStatus.RUNNING and services._is_our_solver(run)
+    client.post(f"/allocation/runs/{run_id}/cancel")
+    for _ in range(50):
+        if not services._is_our_solver(run):
+            break
+        time.sleep(0.2)
+    assert not services._is_our_solver(run)  # the process is gone
+    time.sleep(1)
+    db.session.rollback()
+    run = db.session.get(AllocationRun, run_id)
+    assert run.status == RunStatus.CANCELLED and run.moves == []
