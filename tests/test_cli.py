@@ -109,3 +109,31 @@ def test_user_create(app, create_student):
     assert result.exit_code == 1 and "taken" in result.output
     result = runner.invoke(args=["user", "create", "short", "--password", "short"])
     assert result.exit_code == 1 and "at least 8" in result.output
+
+
+def test_a_requests_round_from_the_command_line(app, create_building, create_room, create_student):
+    from dorms.residence import services as residence
+    from dorms.roomchange import services as room_changes
+
+    building = create_building("C1")
+    rooms = [create_room(building, f"{n}01", capacity=1) for n in range(1, 4)]
+    people = [create_student(f"20240000{n}", name=f"学生{n}") for n in range(3)]
+    for person, room in zip(people, rooms):
+        residence.assign(person, room.beds[0], reason="x")
+    for n, person in enumerate(people):  # each wants the next one's room: a three-way trade
+        room_changes.ask_to_move(person, [room_changes.Choice("room", rooms[(n + 1) % 3].code)], "x")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["allocation", "start", "requests"])
+    assert result.exit_code == 0, result.output
+    assert "3 lines in the proposal" in result.output and "longest_trade: 3" in result.output
+    run_id = re.search(r"run (\d+): done", result.output).group(1)
+    applied = runner.invoke(args=["allocation", "apply", run_id])
+    assert applied.exit_code == 0 and "3 students changed bed" in applied.output
+    db.session.rollback()
+    assert residence.current_assignment(people[0]).bed.room == rooms[1]
+    again = runner.invoke(args=["allocation", "apply", run_id])
+    assert again.exit_code != 0 and "Only a finished proposal" in again.output
+    back = runner.invoke(args=["allocation", "rollback", run_id])
+    assert back.exit_code == 0 and "3 students are back" in back.output
+    assert runner.invoke(args=["allocation", "start", "intake", "--building", "NOPE"]).exit_code != 0

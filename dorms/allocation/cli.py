@@ -1,4 +1,4 @@
-"""`dorms allocation solve`: the solver on SPEC.md instance files, for benchmarks."""
+"""`dorms allocation`: runs on the campus from the command line, and the solver on SPEC.md files for benchmarks."""
 import json
 import sys
 from pathlib import Path
@@ -24,6 +24,83 @@ def run_command(run_id):
 
     run = execute_run(run_id)
     click.echo(f"run {run.id}: {run.status.value}, objective {run.objective}", err=True)
+
+
+@allocation_cli.command("start")
+@click.argument("mode", type=click.Choice(["intake", "reallocation", "requests"]))
+@click.option("--building", "buildings", multiple=True, help="Building code; repeat for several (none: all).")
+@click.option("--time-limit", type=int, default=60, show_default=True, help="Seconds.")
+@click.option("--lock", "locked", multiple=True, help="Student number to keep in their bed; repeat for several.")
+@click.option("--grade", "grades", multiple=True, type=int, help="Only students who entered in this year.")
+@click.option("--college", "colleges", multiple=True, help="Only students of this college.")
+@click.option("--class", "classes", multiple=True, help="Only students of this class.")
+@with_appcontext
+def start_command(mode, buildings, time_limit, locked, grades, colleges, classes):
+    """Create a run and solve it here; the proposal waits for `dorms allocation apply RUN_ID` (or the page)."""
+    import sqlalchemy as sa
+
+    from ..campus.models import Building
+    from ..core.errors import ServiceError
+    from ..extensions import db
+    from .models import RunMode, RunStatus
+    from .services import create_run, execute_run
+
+    ids = dict(db.session.execute(sa.select(Building.code, Building.id).where(Building.code.in_(buildings))).all())
+    unknown = [code for code in buildings if code not in ids]
+    if unknown:
+        raise click.ClickException(f"no building {', '.join(unknown)}")
+    try:
+        run = create_run(mode=RunMode(mode), building_ids=list(ids.values()), time_limit=time_limit,
+                         locked_numbers=list(locked),
+                         student_scope={"grades": list(grades), "colleges": list(colleges), "classes": list(classes)})
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    run = execute_run(run.id)
+    click.echo(f"run {run.id}: {run.status.value}; {len(run.moves)} lines in the proposal "
+               f"(/allocation/runs/{run.id})")
+    for name, value in (run.terms or {}).items():
+        click.echo(f"  {name}: {value}")
+    if run.status != RunStatus.DONE:
+        raise click.ClickException(run.error or run.status.value)
+
+
+def _act_on_run(run_id: int, action, done: str) -> None:
+    from ..core.errors import ServiceError
+    from ..extensions import db
+    from .models import AllocationRun
+
+    run = db.session.get(AllocationRun, run_id)
+    if run is None:
+        raise click.ClickException(f"no run {run_id}")
+    try:
+        count = action(run)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo(done.format(run=run_id, count=count))
+
+
+@allocation_cli.command("apply")
+@click.argument("run_id", type=int)
+@with_appcontext
+def apply_command(run_id):
+    """Apply a finished proposal, all of it or nothing."""
+    from .services import apply_run
+
+    _act_on_run(run_id, apply_run, "run {run}: applied, {count} students changed bed")
+
+
+@allocation_cli.command("rollback")
+@click.argument("run_id", type=int)
+@with_appcontext
+def rollback_command(run_id):
+    """Put everyone an applied run moved back where it found them."""
+    from .services import rollback_run
+
+    _act_on_run(run_id, rollback_run, "run {run}: rolled back, {count} students are back where they were")
 
 
 @allocation_cli.command("solve")
