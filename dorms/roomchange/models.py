@@ -64,7 +64,7 @@ class ChangeOutcome(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {
-            cls.GRANTED: _l("Granted: your new bed is shown above."),
+            cls.GRANTED: _l("Granted: the new bed is in the housing history."),
             cls.NO_ELIGIBLE_BED: _l("None of your choices had a bed you may take (the room's gender, accessibility, "
                                     "a closed room, or someone you must not room with)."),
             cls.TAKEN: _l("The beds you chose went to students who asked earlier, or their residents are not moving."),
