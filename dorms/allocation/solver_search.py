@@ -14,6 +14,7 @@ guard for a machine too slow to finish in time).
 """
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import time
@@ -65,12 +66,20 @@ class Search:
         self.movable = [not s.locked and s.id not in frozen and s.id in assignments for s in self.students]
         # Preference ranks by building index; students without preferences pay nothing anywhere.
         self.rank: list[dict[int, int] | None] = []
+        # Buildings best first, with their ranks: those at least as good as a rank-k building are the
+        # first bisect_right(ranks_sorted, k) of them.
+        self.by_rank: list[list[int]] = []
+        self.ranks_sorted: list[list[int]] = []
         for s in self.students:
             if s.preferences:
                 ranks = {building_index[b]: k for k, b in enumerate(s.preferences) if b in building_index}
                 self.rank.append({bi: ranks.get(bi, len(s.preferences)) for bi in range(len(buildings))})
+                self.by_rank.append(sorted(range(len(buildings)), key=lambda bi: (self.rank[-1][bi], bi)))
+                self.ranks_sorted.append([self.rank[-1][bi] for bi in self.by_rank[-1]])
             else:
                 self.rank.append(None)
+                self.by_rank.append([])
+                self.ranks_sorted.append([])
         self.home = [room_index.get(s.current_room, -1) if s.current_room and not s.wants_move else -1
                      for s in self.students]
         self.partners: list[list[int]] = [[] for _ in range(n)]
@@ -91,6 +100,7 @@ class Search:
         self.label_count: list[dict[int, int]] = [defaultdict(int) for _ in self.rooms]
         self.class_building: dict[tuple[int, int], int] = defaultdict(int)
         self.class_rooms: list[set[int]] = [set() for _ in classes]
+        self.class_room_list: list[list[int] | None] = [None] * len(classes)  # sorted class_rooms, made on demand
         # Classes living in each building, and empty rooms per building: kept current for the room moves.
         self.building_classes: list[set[int]] = [set() for _ in buildings]
         self.empty_rooms = [0] * len(buildings)
@@ -108,6 +118,19 @@ class Search:
         for i in sorted(range(len(self.rooms)), key=lambda i: (self.capacity[i], i)):
             if self.capacity[i] > 0:
                 self.rooms_of_building[self.room_building[i]].append(i)
+        # Per building, the index in rooms_of_building of its first room of each size or more.
+        self.first_of_size: list[list[int]] = []
+        biggest = max(self.capacity, default=0)
+        for rooms in self.rooms_of_building:
+            self.first_of_size.append([bisect.bisect_left([self.capacity[r] for r in rooms], k)
+                                       for k in range(biggest + 2)])
+
+    def class_room_sample(self, c: int, rnd: random.Random) -> int:
+        """A random room where class ``c`` lives."""
+        rooms = self.class_room_list[c]
+        if rooms is None:
+            rooms = self.class_room_list[c] = sorted(self.class_rooms[c])
+        return rooms[rnd.randrange(len(rooms))]
 
     # --- the objective's change, one student at a time ------------------------------------
 
@@ -120,6 +143,7 @@ class Search:
         if counts[c] == 0:
             del counts[c]
             self.class_rooms[c].discard(r)
+            self.class_room_list[c] = None
             delta -= self.w_class_room
         key = (c, self.room_building[r])
         self.class_building[key] -= 1
@@ -155,6 +179,7 @@ class Search:
         if c not in counts:
             delta += self.w_class_room
             self.class_rooms[c].add(r)
+            self.class_room_list[c] = None
         counts[c] += 1
         key = (c, self.room_building[r])
         if self.class_building[key] == 0:
@@ -580,16 +605,16 @@ class Search:
         b1 = self.room_building[r1]
         ranks = self.rank[s]
         if ranks is not None and rnd.random() < 0.5:
-            b = rnd.choice([b for b, k in ranks.items() if k <= ranks[b1]])
+            b = self.by_rank[s][rnd.randrange(bisect.bisect_right(self.ranks_sorted[s], ranks[b1]))]
         else:
-            r = rnd.choice(tuple(self.class_rooms[self.class_of[s]]))
-            b = self.room_building[r]
+            b = self.room_building[self.class_room_sample(self.class_of[s], rnd)]
         if b == b1:
             return
         rooms = self.rooms_of_building[b]
-        if not rooms:
+        first = self.first_of_size[b][len(people)]  # rooms too small for everyone in r1 are never drawn
+        if first >= len(rooms):
             return
-        r2 = rooms[rnd.randrange(len(rooms))]
+        r2 = rooms[first + rnd.randrange(len(rooms) - first)]
         others = self.occupants[r2]
         if self.capacity[r2] < len(people) or len(others) > self.capacity[r1]:
             return
@@ -608,7 +633,7 @@ class Search:
         if rnd.random() < 0.2 and self.partners[s]:
             r2 = self.room_of[self.partners[s][rnd.randrange(len(self.partners[s]))]]
         elif len(candidates) > 1:
-            r2 = rnd.choice(tuple(candidates))
+            r2 = self.class_room_sample(self.class_of[s], rnd)
         else:
             return
         if r2 == r1 or r2 < 0:
@@ -690,7 +715,7 @@ def local_search(instance: Instance, assignments: dict[str, str], frozen: set[st
     search = Search(instance, assignments, frozen)
     budget = int(seconds * work_per_second(len(instance.students)))
     rnd = random.Random(seed)
-    descend(search, budget // 2, rnd, deadline)
+    descend(search, budget // 3, rnd, deadline)
     best, best_objective = list(search.room_of), search.objective
     left = budget - search.work
     anneal(search, int(left * ANNEAL_SHARE), rnd, deadline)
