@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seconds the final search takes against its budget: `python bench/time_search.py INSTANCE LIMIT`.
 
-WORK_PER_SECOND in solver_search.py is calibrated with this (the search should use about its seconds)."""
+WORK_RATES in solver_search.py is calibrated with this (the search should use about its seconds)."""
 import json
 import sys
 import time

@@ -15,6 +15,7 @@ guard for a machine too slow to finish in time).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import random
 import time
@@ -24,12 +25,10 @@ from .problem import Instance
 
 # Units of work (students priced in a move) per second on the benchmark machine, with one core busy
 # elsewhere: budgets are counted in work, not seconds. A larger campus does less work a second (bigger
-# classes have more rooms to try, memory is slower), measured 560,000 at 2,000 students and 400,000 at
-# 20,000; the rate falls with the logarithm of the size. SAFETY scales the rates down for a busier machine:
-# at 0.9 M intake used 43 s of its 60; at 1.0 it uses about 44-50 s, still below the wall-clock guard.
-WORK_PER_SECOND = 560_000
-WORK_FALL_PER_DECADE = 160_000
-SAFETY = 1.0
+# classes have more rooms to try, memory is slower): measured 560,000 at 2,000 students and 400,000 at
+# 20,000. At 50,000 the rate is set so that L intake ends well before the wall-clock guard (340,000 let it
+# reach the guard once CP-SAT's plans ran to their deterministic budgets). Interpolated in log(size).
+WORK_RATES = ((2_000, 560_000), (20_000, 400_000), (50_000, 290_000))
 # Share of what the first descent leaves that goes to annealing; the rest polishes its result.
 ANNEAL_SHARE = 0.7
 # Share of annealing moves that move or trade whole rooms: since they are priced without touching the
@@ -703,9 +702,14 @@ def descend(search: Search, budget: int, rnd: random.Random, deadline: float) ->
 
 
 def work_per_second(students: int) -> float:
-    """The search's calibrated speed on a campus of ``students`` (see WORK_PER_SECOND)."""
-    decades = math.log10(max(students, 1) / 2_000)
-    return SAFETY * max(200_000, min(WORK_PER_SECOND, WORK_PER_SECOND - WORK_FALL_PER_DECADE * decades))
+    """The search's calibrated speed on a campus of ``students`` (see WORK_RATES)."""
+    if students <= WORK_RATES[0][0]:
+        return WORK_RATES[0][1]
+    for (n1, rate1), (n2, rate2) in itertools.pairwise(WORK_RATES):
+        if students <= n2:
+            t = math.log(students / n1) / math.log(n2 / n1)
+            return rate1 + t * (rate2 - rate1)
+    return WORK_RATES[-1][1]
 
 
 def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
