@@ -14,6 +14,8 @@ guard for a machine too slow to finish in time).
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 import time
@@ -21,13 +23,17 @@ from collections import defaultdict
 
 from .problem import Instance
 
-# Rough units of work (students priced in a move) per second on the benchmark machine; budgets are
-# counted in work, not seconds.
-WORK_PER_SECOND = 400_000
+# Units of work (students priced in a move) per second on the benchmark machine, with one core busy
+# elsewhere: budgets are counted in work, not seconds. A larger campus does less work a second (bigger
+# classes have more rooms to try, memory is slower): measured 560,000 at 2,000 students and 400,000 at
+# 20,000. At 50,000 the rate is set so that L intake ends well before the wall-clock guard (340,000 let it
+# reach the guard once CP-SAT's plans ran to their deterministic budgets). Interpolated in log(size).
+WORK_RATES = ((2_000, 560_000), (20_000, 400_000), (50_000, 290_000))
 # Share of what the first descent leaves that goes to annealing; the rest polishes its result.
 ANNEAL_SHARE = 0.7
-# Share of annealing moves that move or trade whole rooms.
-ROOM_MOVE_SHARE = 0.3
+# Share of annealing moves that move or trade whole rooms: since they are priced without touching the
+# state they are cheap, and 0.5-0.7 gained 150-250 on M intake over 0.3.
+ROOM_MOVE_SHARE = 0.6
 
 
 class Search:
@@ -61,12 +67,20 @@ class Search:
         self.movable = [not s.locked and s.id not in frozen and s.id in assignments for s in self.students]
         # Preference ranks by building index; students without preferences pay nothing anywhere.
         self.rank: list[dict[int, int] | None] = []
+        # Buildings best first, with their ranks: those at least as good as a rank-k building are the
+        # first bisect_right(ranks_sorted, k) of them.
+        self.by_rank: list[list[int]] = []
+        self.ranks_sorted: list[list[int]] = []
         for s in self.students:
             if s.preferences:
                 ranks = {building_index[b]: k for k, b in enumerate(s.preferences) if b in building_index}
                 self.rank.append({bi: ranks.get(bi, len(s.preferences)) for bi in range(len(buildings))})
+                self.by_rank.append(sorted(range(len(buildings)), key=lambda bi: (self.rank[-1][bi], bi)))
+                self.ranks_sorted.append([self.rank[-1][bi] for bi in self.by_rank[-1]])
             else:
                 self.rank.append(None)
+                self.by_rank.append([])
+                self.ranks_sorted.append([])
         self.home = [room_index.get(s.current_room, -1) if s.current_room and not s.wants_move else -1
                      for s in self.students]
         self.partners: list[list[int]] = [[] for _ in range(n)]
@@ -87,15 +101,37 @@ class Search:
         self.label_count: list[dict[int, int]] = [defaultdict(int) for _ in self.rooms]
         self.class_building: dict[tuple[int, int], int] = defaultdict(int)
         self.class_rooms: list[set[int]] = [set() for _ in classes]
+        self.class_room_list: list[list[int] | None] = [None] * len(classes)  # sorted class_rooms, made on demand
+        # Classes living in each building, and empty rooms per building: kept current for the room moves.
+        self.building_classes: list[set[int]] = [set() for _ in buildings]
+        self.empty_rooms = [0] * len(buildings)
+        for r, building in enumerate(self.room_building):
+            if self.capacity[r] > 0:
+                self.empty_rooms[building] += 1
         self.objective = 0
         self.work = 0  # students whose move was priced: the budget's unit, about the same cost each
         for sid, rid in sorted(assignments.items(), key=lambda item: student_index[item[0]]):
             self.objective += self._add(student_index[sid], room_index[rid])
+        # Students who may not move never do, so a room holding one never moves whole.
+        self.fixed_room = [not all(self.movable[s] for s in people) for people in self.occupants]
         self.room_index, self.student_index = room_index, student_index
         self.rooms_of_building: list[list[int]] = [[] for _ in buildings]
         for i in sorted(range(len(self.rooms)), key=lambda i: (self.capacity[i], i)):
             if self.capacity[i] > 0:
                 self.rooms_of_building[self.room_building[i]].append(i)
+        # Per building, the index in rooms_of_building of its first room of each size or more.
+        self.first_of_size: list[list[int]] = []
+        biggest = max(self.capacity, default=0)
+        for rooms in self.rooms_of_building:
+            self.first_of_size.append([bisect.bisect_left([self.capacity[r] for r in rooms], k)
+                                       for k in range(biggest + 2)])
+
+    def class_room_sample(self, c: int, rnd: random.Random) -> int:
+        """A random room where class ``c`` lives."""
+        rooms = self.class_room_list[c]
+        if rooms is None:
+            rooms = self.class_room_list[c] = sorted(self.class_rooms[c])
+        return rooms[rnd.randrange(len(rooms))]
 
     # --- the objective's change, one student at a time ------------------------------------
 
@@ -108,11 +144,13 @@ class Search:
         if counts[c] == 0:
             del counts[c]
             self.class_rooms[c].discard(r)
+            self.class_room_list[c] = None
             delta -= self.w_class_room
         key = (c, self.room_building[r])
         self.class_building[key] -= 1
         if self.class_building[key] == 0:
             delta -= self.w_class_building
+            self.building_classes[key[1]].discard(c)
         label = self.label[s]
         if label:
             labels = self.label_count[r]
@@ -130,6 +168,8 @@ class Search:
         if self.home[s] == r:
             delta += self.w_move
         self.occupants[r].remove(s)
+        if not self.occupants[r]:
+            self.empty_rooms[self.room_building[r]] += 1
         self.room_of[s] = -1
         return delta
 
@@ -140,10 +180,12 @@ class Search:
         if c not in counts:
             delta += self.w_class_room
             self.class_rooms[c].add(r)
+            self.class_room_list[c] = None
         counts[c] += 1
         key = (c, self.room_building[r])
         if self.class_building[key] == 0:
             delta += self.w_class_building
+            self.building_classes[key[1]].add(c)
         self.class_building[key] += 1
         label = self.label[s]
         if label:
@@ -159,6 +201,8 @@ class Search:
                 delta -= self.w_pair
         if self.home[s] == r:
             delta -= self.w_move
+        if not self.occupants[r]:
+            self.empty_rooms[self.room_building[r]] -= 1
         self.occupants[r].append(s)
         self.room_of[s] = r
         return delta
@@ -255,10 +299,34 @@ class Search:
 
     def try_swap(self, s: int, o: int, threshold: float = 0) -> bool:
         """Swap ``s`` and ``o`` (in different rooms) if the objective changes by less than ``threshold``."""
-        r1, r2 = self.room_of[s], self.room_of[o]
+        room_of = self.room_of
+        r1, r2 = room_of[s], room_of[o]
         self.work += 2
         cs, co = self.class_of[s], self.class_of[o]
-        delta = self._one_way(s, r1, r2, o) + self._one_way(o, r2, r1, s)
+        # _one_way for both, inlined: this is the search's most frequent pricing.
+        delta = 0
+        b1, b2 = self.room_building[r1], self.room_building[r2]
+        if b1 != b2:
+            ranks = self.rank[s]
+            if ranks is not None:
+                delta += self.w_preference * (ranks[b2] - ranks[b1])
+            ranks = self.rank[o]
+            if ranks is not None:
+                delta += self.w_preference * (ranks[b1] - ranks[b2])
+        for one, other, r_from, r_to in ((s, o, r1, r2), (o, s, r2, r1)):
+            for p in self.partners[one]:
+                if p != other:
+                    room = room_of[p]
+                    if room == r_from:
+                        delta += self.w_pair
+                    elif room == r_to:
+                        delta -= self.w_pair
+            home = self.home[one]
+            if home >= 0:
+                if home == r_from:
+                    delta += self.w_move
+                elif home == r_to:
+                    delta -= self.w_move
         if cs != co:
             delta += self._class_change(cs, r1, r2) + self._class_change(co, r2, r1)
         ls, lo = self.label[s], self.label[o]
@@ -269,24 +337,171 @@ class Search:
         self.objective += self._remove(s) + self._remove(o) + self._add(s, r2) + self._add(o, r1)
         return True
 
+    def relocation_delta(self, moves: list[tuple[int, int]]) -> int:
+        """The objective's change if ``moves`` (student, room) were made, all at once; the state is not touched.
+
+        Counter changes are collected per (room, class), (class, building) and (room, label) first, so that
+        students moving together (a unit, a whole room) are priced as one change."""
+        room_of, class_of, room_building, label_of = self.room_of, self.class_of, self.room_building, self.label
+        dest = dict(moves)
+        class_room: dict[tuple[int, int], int] = {}
+        class_building: dict[tuple[int, int], int] = {}
+        labels: dict[int, dict[int, int]] = {}
+        delta = 0
+        for s, r2 in moves:
+            r1 = room_of[s]
+            c = class_of[s]
+            class_room[r1, c] = class_room.get((r1, c), 0) - 1
+            class_room[r2, c] = class_room.get((r2, c), 0) + 1
+            b1, b2 = room_building[r1], room_building[r2]
+            if b1 != b2:
+                class_building[c, b1] = class_building.get((c, b1), 0) - 1
+                class_building[c, b2] = class_building.get((c, b2), 0) + 1
+                ranks = self.rank[s]
+                if ranks is not None:
+                    delta += self.w_preference * (ranks[b2] - ranks[b1])
+            label = label_of[s]
+            if label:
+                out = labels.setdefault(r1, {})
+                out[label] = out.get(label, 0) - 1
+                into = labels.setdefault(r2, {})
+                into[label] = into.get(label, 0) + 1
+            for p in self.partners[s]:
+                if p in dest:
+                    if p < s:
+                        continue  # the pair is priced once, from its smaller member
+                    after = dest[p] == r2
+                else:
+                    after = room_of[p] == r2
+                before = room_of[p] == r1
+                delta += self.w_pair * (before - after)
+            home = self.home[s]
+            if home == r1:
+                delta += self.w_move
+            elif home == r2:
+                delta -= self.w_move
+        class_count = self.class_count
+        for (r, c), d in class_room.items():
+            if d:
+                before = class_count[r].get(c, 0)
+                delta += self.w_class_room * ((before + d > 0) - (before > 0))
+        building_count = self.class_building
+        for key, d in class_building.items():
+            if d:
+                before = building_count.get(key, 0)
+                delta += self.w_class_building * ((before + d > 0) - (before > 0))
+        for r, changes in labels.items():
+            present = self.label_count[r]
+            before = len(present)
+            after = before
+            for label, d in changes.items():
+                if d:
+                    n = present.get(label, 0)
+                    after += (n + d > 0) - (n > 0)
+            delta += self.w_lifestyle * (max(0, after - 1) - max(0, before - 1))
+        return delta
+
+    def relocation_fits(self, moves: list[tuple[int, int]]) -> bool:
+        """Whether every room ``moves`` fill keeps the hard constraints once all of them are made."""
+        arriving: dict[int, list[int]] = {}
+        for s, r in moves:
+            arriving.setdefault(r, []).append(s)
+        moving = {s for s, _ in moves}
+        for r, newcomers in arriving.items():
+            staying = [o for o in self.occupants[r] if o not in moving]
+            if len(staying) + len(newcomers) > self.capacity[r]:
+                return False
+            g = self.room_gender[r]
+            if g is None:
+                g = self.gender[staying[0]] if staying else self.gender[newcomers[0]]
+            accessible = self.accessible[r]
+            everyone = staying + newcomers
+            for s in newcomers:
+                if self.gender[s] != g or (self.needs_accessible[s] and not accessible):
+                    return False
+                avoid = self.avoid[s]
+                if avoid and any(o in avoid for o in everyone):
+                    return False
+        return True
+
     def relocate(self, moves: list[tuple[int, int]], threshold: float = 0) -> bool:
         """Apply ``moves`` (student, room) if all still fit and the objective changes by less than ``threshold``
         (0: it must drop); else leave all as it was."""
-        origins = [(s, self.room_of[s]) for s, _ in moves]
-        self.work += 2 * len(moves)  # priced by changing the state, and changed back when refused
-        delta = 0
-        for s, _ in moves:
-            delta += self._remove(s)
-        for s, r in moves:
-            delta += self._add(s, r)
-        if delta < threshold and all(self._fits(s, r) for s, r in moves):
-            self.objective += delta
-            return True
+        self.work += len(moves)
+        delta = self.relocation_delta(moves)
+        if delta >= threshold or not self.relocation_fits(moves):
+            return False
         for s, _ in moves:
             self._remove(s)
-        for s, r in origins:
+        for s, r in moves:
             self._add(s, r)
-        return False
+        self.objective += delta
+        return True
+
+    def try_room_exchange(self, r1: int, r2: int, threshold: float = 0) -> bool:
+        """Everyone in ``r1`` goes to ``r2`` and everyone in ``r2`` (maybe nobody) to ``r1``, if the objective
+        changes by less than ``threshold``.
+
+        Whole rooms trade places, so who shares a room does not change: (class, room) pairs, lifestyle
+        mixes and mutual requests stay as they are, and only (class, building) pairs, preferences and
+        staying home are priced."""
+        people, others = self.occupants[r1], self.occupants[r2]
+        if len(people) > self.capacity[r2] or len(others) > self.capacity[r1]:
+            return False
+        self.work += 2
+        b1, b2 = self.room_building[r1], self.room_building[r2]
+        delta = 0
+        if b1 != b2:
+            counts1, counts2 = self.class_count[r1], self.class_count[r2]
+            building_count = self.class_building
+            w = self.w_class_building
+            for c, n in counts1.items():
+                d = n - counts2.get(c, 0)
+                if d:
+                    before1, before2 = building_count.get((c, b1), 0), building_count.get((c, b2), 0)
+                    delta += w * ((before1 - d > 0) - (before1 > 0) + (before2 + d > 0) - (before2 > 0))
+            for c, m in counts2.items():
+                if c not in counts1:
+                    before1, before2 = building_count.get((c, b1), 0), building_count.get((c, b2), 0)
+                    delta += w * ((before1 + m > 0) - (before1 > 0) + (before2 - m > 0) - (before2 > 0))
+            rank = self.rank
+            preference = 0
+            for s in people:
+                ranks = rank[s]
+                if ranks is not None:
+                    preference += ranks[b2] - ranks[b1]
+            for o in others:
+                ranks = rank[o]
+                if ranks is not None:
+                    preference += ranks[b1] - ranks[b2]
+            delta += self.w_preference * preference
+        home = self.home
+        for s in people:
+            if home[s] == r1:
+                delta += self.w_move
+            elif home[s] == r2:
+                delta -= self.w_move
+        for o in others:
+            if home[o] == r2:
+                delta += self.w_move
+            elif home[o] == r1:
+                delta -= self.w_move
+        if delta >= threshold:
+            return False
+        for moving, room in ((people, r2), (others, r1)):
+            if moving:
+                g = self.room_gender[room]
+                if g is not None and g != self.gender[moving[0]]:
+                    return False
+                if not self.accessible[room] and any(self.needs_accessible[s] for s in moving):
+                    return False
+        moves = [(s, r2) for s in people] + [(o, r1) for o in others]
+        for s, _ in moves:
+            self._remove(s)
+        for s, r in moves:
+            self._add(s, r)
+        self.objective += delta
+        return True
 
     # --- neighbourhoods ------------------------------------------------------------------------
 
@@ -335,7 +550,7 @@ class Search:
         there whose classes live in ``r1``'s building: how a class gathers in fewer buildings, or a room of
         students who prefer another building gets there. Returns whether something improved."""
         people = self.occupants[r1]
-        if not people or not all(self.movable[s] for s in people):
+        if not people or self.fixed_room[r1]:
             return False
         b1 = self.room_building[r1]
         size = len(people)
@@ -347,28 +562,37 @@ class Search:
             if ranks is not None:
                 targets.update(b for b, k in ranks.items() if k < ranks[b1])
         targets.discard(b1)
+        if not targets:
+            return False
+        # Rooms to trade with: in a target building, and holding only classes that already live in r1's
+        # building (found through those classes' rooms rather than by scanning every room of the targets).
+        present = self.building_classes[b1]
+        room_building, capacity, occupants, class_count = (self.room_building, self.capacity, self.occupants,
+                                                           self.class_count)
+        room_limit = capacity[r1]
+        swaps: dict[int, list[int]] = defaultdict(list)
+        seen = set()
+        for c in present:
+            for r2 in self.class_rooms[c]:
+                b = room_building[r2]
+                if (b in targets and r2 not in seen and capacity[r2] >= size and len(occupants[r2]) <= room_limit
+                        and not self.fixed_room[r2] and all(k in present for k in class_count[r2])):
+                    seen.add(r2)
+                    swaps[b].append(r2)
         for b in sorted(targets):
-            tried = set()
-            for r2 in self.rooms_of_building[b]:  # smallest rooms first: the best fit of each kind
-                if self.occupants[r2] or self.capacity[r2] < size:
-                    continue
-                kind = (self.capacity[r2] > size, self.room_gender[r2], self.accessible[r2])
-                if kind in tried:
-                    continue
-                tried.add(kind)
-                if self.relocate([(s, r2) for s in people]):
-                    return True
-            swaps = set()
-            for r2 in self.rooms_of_building[b]:
-                others = self.occupants[r2]
-                if (not others or len(others) > self.capacity[r1] or self.capacity[r2] < size
-                        or not all(self.movable[o] for o in others)):
-                    continue
-                if all(self.class_building.get((c, b1), 0) for c in self.class_count[r2]):
-                    swaps.add(r2)
-            for r2 in sorted(swaps):
-                others = list(self.occupants[r2])
-                if self.relocate([(s, r2) for s in people] + [(o, r1) for o in others]):
+            if self.empty_rooms[b]:
+                tried = set()
+                for r2 in self.rooms_of_building[b]:  # smallest rooms first: the best fit of each kind
+                    if occupants[r2] or capacity[r2] < size:
+                        continue
+                    kind = (capacity[r2] > size, self.room_gender[r2], self.accessible[r2])
+                    if kind in tried:
+                        continue
+                    tried.add(kind)
+                    if self.try_room_exchange(r1, r2):
+                        return True
+            for r2 in sorted(swaps.get(b, ())):
+                if self.try_room_exchange(r1, r2):
                     return True
         return False
 
@@ -377,27 +601,27 @@ class Search:
         s = self.order[rnd.randrange(len(self.order))]
         r1 = self.room_of[s]
         people = self.occupants[r1]
-        if not all(self.movable[o] for o in people):
+        if self.fixed_room[r1]:
             return
         b1 = self.room_building[r1]
         ranks = self.rank[s]
         if ranks is not None and rnd.random() < 0.5:
-            b = rnd.choice([b for b, k in ranks.items() if k <= ranks[b1]])
+            b = self.by_rank[s][rnd.randrange(bisect.bisect_right(self.ranks_sorted[s], ranks[b1]))]
         else:
-            r = rnd.choice(tuple(self.class_rooms[self.class_of[s]]))
-            b = self.room_building[r]
+            b = self.room_building[self.class_room_sample(self.class_of[s], rnd)]
         if b == b1:
             return
         rooms = self.rooms_of_building[b]
-        if not rooms:
+        first = self.first_of_size[b][len(people)]  # rooms too small for everyone in r1 are never drawn
+        if first >= len(rooms):
             return
-        r2 = rooms[rnd.randrange(len(rooms))]
+        r2 = rooms[first + rnd.randrange(len(rooms) - first)]
         others = self.occupants[r2]
         if self.capacity[r2] < len(people) or len(others) > self.capacity[r1]:
             return
-        if not all(self.movable[o] for o in others):
+        if self.fixed_room[r2]:
             return
-        self.relocate([(o, r2) for o in people] + [(o, r1) for o in list(others)], threshold)
+        self.try_room_exchange(r1, r2, threshold)
 
     def random_move(self, rnd: random.Random, order: list[int], threshold: float) -> None:
         """One random move of the kinds ``improve_student`` tries, kept when its change is below ``threshold``."""
@@ -410,7 +634,7 @@ class Search:
         if rnd.random() < 0.2 and self.partners[s]:
             r2 = self.room_of[self.partners[s][rnd.randrange(len(self.partners[s]))]]
         elif len(candidates) > 1:
-            r2 = rnd.choice(tuple(candidates))
+            r2 = self.class_room_sample(self.class_of[s], rnd)
         else:
             return
         if r2 == r1 or r2 < 0:
@@ -436,7 +660,7 @@ class Search:
             self.relocate([(m, r2) for m in unit] + [(o, r1) for o in give], threshold)
 
 
-def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, start: float = 1.0,
+def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, start: float = 2.0,
            end: float = 0.1) -> None:
     """Random moves, uphill ones kept with a probability that falls as the temperature does: how the
     search leaves a local optimum (e.g. a student steps into a half-empty room so that the next can follow)."""
@@ -477,6 +701,17 @@ def descend(search: Search, budget: int, rnd: random.Random, deadline: float) ->
             break
 
 
+def work_per_second(students: int) -> float:
+    """The search's calibrated speed on a campus of ``students`` (see WORK_RATES)."""
+    if students <= WORK_RATES[0][0]:
+        return WORK_RATES[0][1]
+    for (n1, rate1), (n2, rate2) in itertools.pairwise(WORK_RATES):
+        if students <= n2:
+            t = math.log(students / n1) / math.log(n2 / n1)
+            return rate1 + t * (rate2 - rate1)
+    return WORK_RATES[-1][1]
+
+
 def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
                  deadline: float) -> dict[str, str]:
     """Improve ``assignments`` for about ``seconds`` worth of work; ``frozen`` students stay put.
@@ -484,9 +719,9 @@ def local_search(instance: Instance, assignments: dict[str, str], frozen: set[st
     Descent first (most of the gain, quickly), then annealing from there, then descent again; the
     better of the two descents' results is returned."""
     search = Search(instance, assignments, frozen)
-    budget = int(seconds * WORK_PER_SECOND)
+    budget = int(seconds * work_per_second(len(instance.students)))
     rnd = random.Random(seed)
-    descend(search, budget // 2, rnd, deadline)
+    descend(search, budget // 3, rnd, deadline)
     best, best_objective = list(search.room_of), search.objective
     left = budget - search.work
     anneal(search, int(left * ANNEAL_SHARE), rnd, deadline)

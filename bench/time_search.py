@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Seconds the final search takes against its budget: `python bench/time_search.py INSTANCE LIMIT`.
+
+WORK_RATES in solver_search.py is calibrated with this (the search should use about its seconds)."""
+import json
+import sys
+import time
+
+from dorms.allocation import solver, solver_search
+from dorms.allocation.problem import Instance
+
+instance = Instance.from_dict(json.load(open(sys.argv[1])))
+limit = float(sys.argv[2])
+inner = solver_search.local_search
+searches = []
+
+
+class CountedSearch(solver_search.Search):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        searches.append(self)
+
+
+solver_search.Search = CountedSearch
+
+
+def timed(*args, **kwargs):
+    started = time.monotonic()
+    result = inner(*args, **kwargs)
+    seconds = time.monotonic() - started
+    work = searches[-1].work
+    print(f"search: {seconds:.1f} s for a budget of {args[3]:.1f} s; {work:,} work, {work / seconds:,.0f} a second",
+          flush=True)
+    return result
+
+
+solver.local_search = timed
+started = time.monotonic()
+solution = solver.solve(instance, time_limit=limit, seed=0)
+print(f"objective {solution.objective} {solution.counts} total {time.monotonic() - started:.1f} s")
