@@ -54,6 +54,8 @@ def test_a_reallocation_proposes_forced_moves_newcomers_and_freed_beds(campus):
     assert describe_findings(run.explanations) == [
         "1 female students but only 0 beds that can take them: 1 cannot be placed."]
     assert run.objective <= run.greedy_objective
+    assert sum(run.baseline_terms["greedy"].values()) == run.greedy_objective
+    assert sum(run.baseline_terms["current"].values()) == run.current_objective
 
 
 def test_apply_writes_every_move_and_rollback_restores(campus):

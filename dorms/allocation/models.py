@@ -70,6 +70,8 @@ class AllocationRun(db.Model):
     current_objective: Mapped[int | None] = mapped_column()
     bound: Mapped[int | None] = mapped_column()
     terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The same terms for the greedy baseline and for everyone staying where they are: {"greedy": {...}, "current": {...}}.
+    baseline_terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     explanations: Mapped[list] = mapped_column(sa.JSON, default=list)
     error: Mapped[str] = mapped_column(sa.Text, default="")
     # A requests round: {request id: outcome} as proposed; the requests learn it when applied.

@@ -251,8 +251,10 @@ def _propose_allocation(run: AllocationRun) -> None:
     current = {s.id: s.current_room for s in instance.students if s.current_room}
     run.snapshot = snapshot
     run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
-    run.current_objective = score(instance, current).objective if current else None
+    now = score(instance, current) if current else None
+    run.current_objective = now.objective if now else None
     run.bound, run.terms = solution.bound, solution.terms
+    run.baseline_terms = {"greedy": solution.greedy_terms, **({"current": now.terms} if now else {})}
     run.explanations = [finding.as_dict() for finding in solution.explanations]
     _store_moves(run, instance, solution.assignments, inactive)
 

@@ -66,6 +66,7 @@ class Solution:
     bound: int
     greedy_objective: int
     method: str  # "solver" or "greedy" (the fallback won)
+    greedy_terms: dict[str, int] = field(default_factory=dict)  # first-fit's, for comparison
     explanations: list[Explanation] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -120,7 +121,8 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
         terms=chosen_score.terms, counts=chosen_score.counts, bound=instance.lower_bound(),
-        greedy_objective=greedy_score.objective, method=method, explanations=explanations,
+        greedy_objective=greedy_score.objective, greedy_terms=greedy_score.terms, method=method,
+        explanations=explanations,
         seconds=time.monotonic() - started,
     )
 
