@@ -130,4 +130,4 @@ def count_queries(app):
     return counting
 
 
-from .factories import *  # noqa: E402,F401,F403  (factory fixtures)
+from .factories import *  # the factory fixtures: create_student(...), login(...)

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dorms.allocation.explain import explain_infeasibility
 from dorms.allocation.greedy import first_fit
 from dorms.allocation.problem import Instance, score
-from dorms.allocation.explain import explain_infeasibility
 from dorms.allocation.solver import solve
 
 SHARED = Path(os.environ.get("DORMS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "allocation"
@@ -187,7 +187,7 @@ def test_the_cli_writes_a_result_check_py_accepts(app, tmp_path, checker):
                                                  "--time-limit", "3", "--seed", "1"])
     assert outcome.exit_code == 0, outcome.output
     assert "objective" in outcome.output and "greedy" in outcome.output
-    errors, terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
+    errors, _terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
     assert errors == []
 
 

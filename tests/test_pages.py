@@ -195,6 +195,6 @@ def test_anonymous_visitors_get_their_browser_language(client):
 def test_bootstrap_is_served_by_us(client):
     page = client.get("/login").get_data(as_text=True)
     assert "cdn" not in page.lower()
-    css = [line for line in page.splitlines() if "bootstrap" in line and ".css" in line][0]
+    css = next(line for line in page.splitlines() if "bootstrap" in line and ".css" in line)
     href = css.split('href="')[1].split('"')[0]
     assert client.get(href).status_code == 200

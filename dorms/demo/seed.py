@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -27,7 +27,12 @@ from ..campus.services import (
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..residence.models import Assignment
-from ..roomchange.models import ChangeKind, ChangeStatus, RoomChangeChoice, RoomChangeRequest
+from ..roomchange.models import (
+    ChangeKind,
+    ChangeStatus,
+    RoomChangeChoice,
+    RoomChangeRequest,
+)
 from ..students.models import Student, Term
 
 STAFF_USERNAME, STAFF_PASSWORD = "admin", "dorms-admin"
@@ -119,7 +124,7 @@ def existing_logins() -> DemoLogins:
 def demo_counts() -> dict[str, int]:
     """Buildings, rooms, beds in use, students and free beds (open rooms, nobody in them)."""
     totals = occupancy_totals(occupancy_by_building())
-    count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+    count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))
     return {"buildings": count(Building), "rooms": count(Room), "beds": totals["beds"],
             "students": count(Student), "free_beds": totals["free"]}
 
@@ -255,7 +260,7 @@ def _place(classes, rooms_by_gender, term, admin) -> tuple[dict[int, Assignment]
     Flushes; returns the assignments by student id, and each gender's beds left free
     outside accessible rooms.
     """
-    started_at = MOVE_IN.astimezone(timezone.utc)
+    started_at = MOVE_IN.astimezone(UTC)
     free: dict[int, list[Bed]] = {}
     regular: dict[Gender, list[Room]] = {}
     accessible: dict[Gender, list[Room]] = {}
@@ -322,7 +327,7 @@ def _add_moves(rng, placed: dict[int, Assignment], free_beds: dict[Gender, list[
         if not beds:
             continue
         old_bed = beds.pop(rng.randrange(len(beds)))
-        moved_at = (MOVE_IN + timedelta(days=12 + 9 * n, hours=6)).astimezone(timezone.utc)
+        moved_at = (MOVE_IN + timedelta(days=12 + 9 * n, hours=6)).astimezone(UTC)
         reason = MOVES[n % len(MOVES)]
         rows.append(Assignment(student=current.student, bed=old_bed, term=term,
                                started_at=current.started_at, start_reason=current.start_reason,

@@ -156,18 +156,18 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) ->
         row = RowReader(number, cells, errors)
         code = row.text("building", required=True, max_length=32)
         room_number = row.text("room", required=True, max_length=16)
-        fields = dict(
-            floor=row.integer("floor", required=True, minimum=-5, maximum=200),
-            capacity=row.integer("capacity", required=True, minimum=0, maximum=20),
-            room_type=row.text("type", max_length=32) or "standard",
-            gender=row.choice("gender", values.GENDERS),
-            accessible=row.choice("accessible", values.BOOLEANS, default=False),
-            status=row.choice("status", values.ROOM_STATUSES, default=RoomStatus.OPEN),
-            bed_type=row.choice("bed_type", values.BED_TYPES),
-            building_name=row.text("building_name"),
-            campus=row.text("campus", max_length=32),
-            building_gender=row.choice("building_gender", values.GENDER_POLICIES),
-        )
+        fields = {
+            "floor": row.integer("floor", required=True, minimum=-5, maximum=200),
+            "capacity": row.integer("capacity", required=True, minimum=0, maximum=20),
+            "room_type": row.text("type", max_length=32) or "standard",
+            "gender": row.choice("gender", values.GENDERS),
+            "accessible": row.choice("accessible", values.BOOLEANS, default=False),
+            "status": row.choice("status", values.ROOM_STATUSES, default=RoomStatus.OPEN),
+            "bed_type": row.choice("bed_type", values.BED_TYPES),
+            "building_name": row.text("building_name"),
+            "campus": row.text("campus", max_length=32),
+            "building_gender": row.choice("building_gender", values.GENDER_POLICIES),
+        }
         if code and room_number:
             key = (code, room_number)
             if key in seen:
@@ -282,17 +282,17 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError])
     for number, cells in table.rows:
         row = RowReader(number, cells, errors)
         student_number = row.text("student_number", required=True, max_length=32)
-        fields = dict(
-            name=row.text("name", required=True),
-            gender=row.choice("gender", values.GENDERS, required=True),
-            college=row.text("college"),
-            major=row.text("major"),
-            class_name=row.text("class"),
-            grade=row.integer("grade", minimum=1900, maximum=2200),
-            phone=row.text("phone", max_length=32),
-            status=row.choice("status", values.STUDENT_STATUSES, default=StudentStatus.ACTIVE),
-            needs_accessible=row.choice("needs_accessible", values.BOOLEANS, default=False),
-        )
+        fields = {
+            "name": row.text("name", required=True),
+            "gender": row.choice("gender", values.GENDERS, required=True),
+            "college": row.text("college"),
+            "major": row.text("major"),
+            "class_name": row.text("class"),
+            "grade": row.integer("grade", minimum=1900, maximum=2200),
+            "phone": row.text("phone", max_length=32),
+            "status": row.choice("status", values.STUDENT_STATUSES, default=StudentStatus.ACTIVE),
+            "needs_accessible": row.choice("needs_accessible", values.BOOLEANS, default=False),
+        }
         if student_number in seen_numbers:
             row.error("student_number", _("student number %(number)s is also on row %(other)d",
                                           number=student_number, other=seen_numbers[student_number]))
