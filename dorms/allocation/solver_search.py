@@ -207,20 +207,6 @@ class Search:
         self.room_of[s] = r
         return delta
 
-    def _fits(self, s: int, r: int) -> bool:
-        """Hard constraints for ``s`` in ``r`` as it is now (``s`` already counted among its occupants)."""
-        if len(self.occupants[r]) > self.capacity[r]:
-            return False
-        if self.needs_accessible[s] and not self.accessible[r]:
-            return False
-        g = self.room_gender[r]
-        if g is not None and g != self.gender[s]:
-            return False
-        if g is None and any(self.gender[o] != self.gender[s] for o in self.occupants[r]):
-            return False
-        avoid = self.avoid[s]
-        return not (avoid and any(o in avoid for o in self.occupants[r]))
-
     def _lifestyle_change(self, r: int, leaving: int, arriving: int) -> int:
         """Change in ``r``'s lifestyle mixes when a student labelled ``leaving`` goes and one labelled
         ``arriving`` comes (0: nobody, or no label)."""
@@ -431,12 +417,16 @@ class Search:
         delta = self.relocation_delta(moves)
         if delta >= threshold or not self.relocation_fits(moves):
             return False
+        self._make(moves, delta)
+        return True
+
+    def _make(self, moves: list[tuple[int, int]], delta: float) -> None:
+        """Carry out ``moves`` already priced at ``delta``: everyone leaves first, so places can be traded."""
         for s, _ in moves:
             self._remove(s)
         for s, r in moves:
             self._add(s, r)
         self.objective += delta
-        return True
 
     def try_room_exchange(self, r1: int, r2: int, threshold: float = 0) -> bool:
         """Everyone in ``r1`` goes to ``r2`` and everyone in ``r2`` (maybe nobody) to ``r1``, if the objective
@@ -495,12 +485,7 @@ class Search:
                     return False
                 if not self.accessible[room] and any(self.needs_accessible[s] for s in moving):
                     return False
-        moves = [(s, r2) for s in people] + [(o, r1) for o in others]
-        for s, _ in moves:
-            self._remove(s)
-        for s, r in moves:
-            self._add(s, r)
-        self.objective += delta
+        self._make([(s, r2) for s in people] + [(o, r1) for o in others], delta)
         return True
 
     # --- neighbourhoods ------------------------------------------------------------------------
