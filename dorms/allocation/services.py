@@ -260,8 +260,8 @@ def _propose_allocation(run: AllocationRun) -> None:
 
 
 def _propose_requests_round(run: AllocationRun) -> None:
-    run.snapshot = {str(student_id): a.bed_id for student_id, a in _current_beds().items()}
     proposal = requests_round.propose(set(run.locked_student_ids or []))
+    run.snapshot = {str(student_id): bed_id for student_id, bed_id in proposal.beds.items()}
     for student_id, from_bed_id, to_bed_id in proposal.moves:
         run.moves.append(AllocationMove(student_id=student_id, from_bed_id=from_bed_id, to_bed_id=to_bed_id,
                                         reason=MoveReason.REQUESTED.value))

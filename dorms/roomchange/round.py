@@ -34,6 +34,7 @@ class Proposal:
     moves: list[tuple[int, int, int]] = field(default_factory=list)  # (student id, from bed id, to bed id)
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)  # request id -> outcome
     stats: dict[str, int] = field(default_factory=dict)
+    beds: dict[int, int] = field(default_factory=dict)  # student id -> bed id, as the round read the campus
 
 
 @dataclass
@@ -116,7 +117,7 @@ def open_requests() -> list[RoomChangeRequest]:
 def propose(locked_student_ids: set[int] = frozenset()) -> Proposal:
     campus = _Campus.load()
     requests = open_requests()
-    proposal = Proposal()
+    proposal = Proposal(beds=campus.bed_of)
     # Who takes part: the asker, and a swap's partner, each with the request they are in.
     entrants: list[tuple[Student, RoomChangeRequest]] = []
     entered: set[int] = set()
@@ -262,14 +263,17 @@ def requests_changed_since(outcomes: dict[str, str]) -> list[str]:
 
 def settle(run_id: int, outcomes: dict[str, str]) -> None:
     """Students see the outcome once the round is applied; only requests still open are decided."""
+    by_outcome: dict[str, list[int]] = defaultdict(list)
     for request_id, value in outcomes.items():
+        by_outcome[value].append(int(request_id))
+    for value, ids in by_outcome.items():
         outcome = ChangeOutcome(value)
         status = ChangeStatus.GRANTED if outcome == ChangeOutcome.GRANTED else ChangeStatus.NOT_GRANTED
         decided = db.session.execute(
             sa.update(RoomChangeRequest)
-            .where(RoomChangeRequest.id == int(request_id), RoomChangeRequest.status == ChangeStatus.OPEN)
+            .where(RoomChangeRequest.id.in_(ids), RoomChangeRequest.status == ChangeStatus.OPEN)
             .values(status=status, outcome=outcome, decided_run_id=run_id, updated_at=utcnow()))
-        if decided.rowcount != 1:
+        if decided.rowcount != len(ids):
             raise Conflict(_("A request of this round changed while it was being applied; run the round again."))
 
 
