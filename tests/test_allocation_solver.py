@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dorms.allocation import bound as bound_module
+from dorms.allocation.bound import lp_bound
 from dorms.allocation.explain import explain_infeasibility
 from dorms.allocation.greedy import first_fit
 from dorms.allocation.problem import Instance, score
@@ -106,6 +108,42 @@ def test_no_hard_constraint_is_ever_broken(data):
     assert objective == solution.objective
     greedy_assignments, _ = first_fit(Instance.from_dict(data))
     assert solution.objective <= score(Instance.from_dict(data), greedy_assignments).objective
+    assert solution.bound <= solution.objective
+
+
+@settings(max_examples=40, deadline=None)
+@given(campuses())
+def test_the_relaxation_bounds_every_plan_from_below(data):
+    """Valid against the solver's plan and greedy's (not just the best one)."""
+    instance = Instance.from_dict(data)
+    bound = lp_bound(instance)
+    assert bound is not None
+    solution = solve(instance, time_limit=0.5)
+    for assignments in (first_fit(instance)[0], solution.assignments):
+        assert bound <= score(instance, assignments).objective
+    assert solution.bound == max(bound, instance.lower_bound())
+
+
+def test_the_relaxation_is_exact_where_rooms_fill_exactly():
+    # Two classes of four, two rooms of four in one building: one room and one building each.
+    data = {"rooms": [{"id": f"A-{k}", "building": "A", "capacity": 4, "gender": None} for k in range(2)],
+            "students": [{"id": f"{c}{i}", "gender": "F", "class": c} for c in "XY" for i in range(4)]}
+    instance = Instance.from_dict(data)
+    w = instance.weights
+    assert lp_bound(instance) == 2 * w["class_room"] + 2 * w["class_building"] == solve(instance, time_limit=1).objective
+    assert instance.lower_bound() == lp_bound(instance)  # here SPEC's bound is as good
+
+
+def test_the_relaxation_is_stronger_than_the_simple_bound_on_a_campus():
+    instance = Instance.from_dict(_generate(600, "intake", 3))
+    assert lp_bound(instance) > instance.lower_bound()
+
+
+def test_too_large_a_relaxation_is_skipped(monkeypatch):
+    monkeypatch.setattr(bound_module, "MAX_VARIABLES", 10)
+    instance = Instance.from_dict(_generate(300, "intake", 3))
+    assert lp_bound(instance) is None
+    assert solve(instance, time_limit=1).bound == instance.lower_bound()
 
 
 def test_locked_students_stay_and_avoid_pairs_are_apart(checker):

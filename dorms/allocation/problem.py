@@ -75,14 +75,13 @@ class Instance:
         return {frozenset((s.id, o)) for s in self.students for o in s.roommates
                 if o in self.student_by_id and s.id in self.student_by_id[o].roommates}
 
+    def is_forced_move(self, s: Student) -> bool:
+        """A resident who must move whatever happens: their room closed or is now for the other gender."""
+        room = self.room_by_id.get(s.current_room) if s.current_room else None
+        return bool(room and not s.wants_move and (room.capacity == 0 or room.gender not in (None, s.gender)))
+
     def forced_moves(self) -> int:
-        """Residents who must move whatever happens: their room closed or is now for the other gender."""
-        count = 0
-        for s in self.students:
-            room = self.room_by_id.get(s.current_room) if s.current_room else None
-            if room and not s.wants_move and (room.capacity == 0 or room.gender not in (None, s.gender)):
-                count += 1
-        return count
+        return sum(self.is_forced_move(s) for s in self.students)
 
     def lower_bound(self) -> int:
         """SPEC's simple valid bound (as check.py computes it)."""

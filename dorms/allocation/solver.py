@@ -8,35 +8,40 @@ Shape (each stage small enough for a laptop-sized machine):
    with a free bed, are placed next.
 2. **Units**: students who asked for each other (mutually) move as one unit;
    a unit travels with its class. Groups are (class, gender).
-3. **Buildings, room-aware**: largest groups first, each group reserves the
-   empty rooms (by capacity: 4, 6, 8) it fills best, in the building where
-   rooms, spare beds, its (class, building) pair and its preferences cost least.
-4. **Rooms**: per building, CP-SAT re-plans how many rooms of each type each
-   group gets and who shares (rooms of one type are interchangeable, so the
-   model is small); then pairs of buildings are re-planned jointly, groups
-   free to move between them, and kept when cheaper.
-5. **Beds**: units are packed into their group's rooms, singles sorted by
-   preferred building and lifestyle; remainders share rooms, classmates together.
-6. **Search** (solver_search.py): on the exact objective, students and
+3. **Buildings and rooms** (_pack_rooms): largest groups first, each group
+   takes the rooms (by capacity: 4, 6, 8) it fills best in up to three
+   buildings, its students split by the buildings they prefer where that
+   saves more preference ranks than the extra (class, building) pair and
+   part-filled room cost; then each group in turn gives its rooms back and
+   chooses again, knowing what the others took.
+4. **Beds**: units are packed into their group's rooms, singles sorted by
+   lifestyle; remainders share rooms, classmates together.
+5. **Search** (solver_search.py): on the exact objective, students and
    roommate units move or trade places, whole rooms move or trade between
-   buildings; descent, annealing, descent. Residents who stay are not moved.
+   buildings, a class's part-filled rooms merge; descent, annealing, descent.
+   Residents who stay are not moved.
 
 The first-fit result is computed first: it is the fallback, so the answer is
 never worse than greedy, and whoever a stage could not place is placed
-first-fit. Same input and seed, same output: CP-SAT runs on one worker with
-deterministic time budgets fixed in advance, and the search's budget is a
-count of work (only a machine too slow to finish within the limit cuts the
-later stages short, and so differs).
+first-fit. Same input and seed, same output: every stage is deterministic and
+the search's budget is a count of work (only a machine too slow to finish it
+within the limit cuts the search short, and so differs).
+
+An earlier version re-planned each building's rooms, and pairs of buildings,
+in CP-SAT after stage 3; with the splitting building stage those plans
+gained nothing on the benchmark (S and M) and broke roommate units, so the
+time goes to the search instead.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ortools.sat.python import cp_model
-
+from .bound import lp_bound
 from .explain import Explanation, explain_infeasibility
 from .greedy import Occupancy, first_fit
 from .problem import Instance, Student, score
@@ -45,15 +50,20 @@ from .solver_search import local_search
 Progress = Callable[[str, float], None]
 # A group may leave up to this many people to shared rooms rather than take a room for them.
 MAX_REMAINDER = 3
-# Shares of the time limit: CP-SAT room plans of single buildings, then of building pairs (both are
-# good enough quickly); the final local search (solver_search.py), which gains the most per second,
-# gets what is left of FINISH_SHARE after them and after the other stages' own work.
-PLAN_SHARE = 0.04
-PAIRS_SHARE = 0.01
+# A group may split over up to MAX_SPLIT buildings, chosen among MAX_CANDIDATES.
+MAX_SPLIT = 3
+MAX_CANDIDATES = 5
+# Passes in which each group gives its rooms back and chooses again.
+REPACK_PASSES = 2
+# What an empty bed costs when choosing rooms for a group (beds are cheap, but not free).
+WASTE_COST = 1
+# The final local search (solver_search.py) gets FINISH_SHARE of the time limit, less what the
+# stages before it take: STAGE_SECONDS_PER_STUDENT, measured 0.3-0.4 ms here (first-fit for the
+# fallback, units, the building stage and seating), with room for a busy machine.
 FINISH_SHARE = 0.9
-# Seconds per student that the stages other than CP-SAT and the search take (measured 0.25-0.35 ms
-# on an idle machine; more leaves room for a busy one, so that L does not reach the wall-clock guard).
-STAGE_SECONDS_PER_STUDENT = 0.0006
+# At most this share of the limit goes to the linear relaxation that bounds the objective (bound.py).
+BOUND_SHARE = 0.05
+STAGE_SECONDS_PER_STUDENT = 0.0005
 
 
 @dataclass
@@ -97,8 +107,8 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     # Budgets are shares of the limit, not of what is left: the answer must not depend on the clock.
     groups = _groups(instance, state, free)
     parts = _pack_rooms(instance, state, groups)
-    report("rooms", 0.3)
-    leftovers = _plan_and_seat(instance, state, parts, time_limit, started, seed, report)
+    report("rooms", 0.5)
+    leftovers = [s for b in sorted(parts) for s in _seat_building(instance, state, b, parts[b])]
     leftovers += [s for g in groups for u in g.unplaced for s in u]
     _, still = first_fit(instance, state, leftovers)
     unassigned = sorted(set(still) | unplaceable)
@@ -106,7 +116,7 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     staying = {s.id for s in instance.students
                if s.current_room and not s.wants_move and state.assignments.get(s.id) == s.current_room}
     # From the limit and the size alone, so that the answer does not depend on the clock.
-    search_seconds = max(0.0, (FINISH_SHARE - PLAN_SHARE - PAIRS_SHARE) * time_limit
+    search_seconds = max(0.0, FINISH_SHARE * time_limit
                          - STAGE_SECONDS_PER_STUDENT * len(instance.students))
     improved = local_search(instance, state.assignments, staying, search_seconds, seed,
                             deadline=started + 0.92 * time_limit)
@@ -118,9 +128,10 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
         unassigned = sorted(greedy_unassigned)
     else:
         chosen, chosen_score, method = improved, solver_score, "solver"
+    bound = max(instance.lower_bound(), lp_bound(instance, seconds=BOUND_SHARE * time_limit) or 0)
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
-        terms=chosen_score.terms, counts=chosen_score.counts, bound=instance.lower_bound(),
+        terms=chosen_score.terms, counts=chosen_score.counts, bound=bound,
         greedy_objective=greedy_score.objective, greedy_terms=greedy_score.terms, method=method,
         explanations=explanations,
         seconds=time.monotonic() - started,
@@ -128,72 +139,6 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
 
 
 # --- rooms ---------------------------------------------------------------------------
-
-
-def _plan_and_seat(instance: Instance, state: Occupancy, parts: dict[str, list[Part]], time_limit: float,
-                   started: float, seed: int, report: Progress) -> list[Student]:
-    """Plan every building, improve pairs of buildings by letting parts move between them, then seat.
-
-    Budgets are fixed shares of the limit (the answer must not depend on the
-    clock); past the limit, what is left gets only a moment.
-    """
-    w = instance.weights
-    buildings = sorted(parts)
-    presence: dict[str, set[str]] = defaultdict(set)
-    for sid, room_id in state.assignments.items():
-        presence[instance.room_by_id[room_id].building].add(instance.student_by_id[sid].class_)
-    for b in buildings:
-        presence[b] |= {part.group.class_ for part in parts[b]}
-
-    def overdue() -> bool:
-        return time.monotonic() - started > 0.9 * time_limit
-
-    def terms(part: Part, building: str) -> int:
-        preference = sum(_rank(s, building) for u in part.units for s in u if s.preferences)
-        return 10 * w["class_building"] * (part.group.class_ not in presence[building]) \
-            + 10 * w["preference"] * preference
-
-    cost: dict[str, int] = {}
-    unplanned: list[Student] = []
-    for number, b in enumerate(buildings):
-        found = _plan(instance, state, [b], parts[b], presence, 0.05 if overdue() else PLAN_SHARE * time_limit / len(buildings), seed)
-        if found is None:
-            unplanned += [s for part in parts[b] for u in part.units for s in u]
-            parts[b] = []
-            found = 0
-        cost[b] = found
-        report("rooms", 0.3 + 0.3 * (number + 1) / len(buildings))
-
-    genders = {b: {g for g in ("M", "F") if any(state.gender[r.id] in (None, g) and state.free[r.id] > 0
-                                                for r in instance.rooms if r.building == b)} for b in buildings}
-    pairs = [(b1, b2) for i, b1 in enumerate(buildings) for b2 in buildings[i + 1:] if genders[b1] & genders[b2]]
-    size = {b: max(1, sum(p.size for p in parts[b])) for b in buildings}
-    pairs.sort(key=lambda pair: (-(cost[pair[0]] / size[pair[0]] + cost[pair[1]] / size[pair[1]]), pair))
-    step = 0.5
-    for number, (b1, b2) in enumerate(pairs[:max(1, int(PAIRS_SHARE * time_limit / step))]):
-        if overdue():
-            break
-        group_parts = parts[b1] + parts[b2]
-        snapshot = [(p.building, dict(p.own), p.rest) for p in group_parts]
-        before = cost[b1] + cost[b2] + sum(terms(p, p.building) for p in group_parts)
-        after = _plan(instance, state, [b1, b2], group_parts, presence, step, seed)
-        if after is None or after >= before:
-            for p, (building, own, rest) in zip(group_parts, snapshot):
-                p.building, p.own, p.rest = building, own, rest
-            continue
-        parts[b1] = [p for p in group_parts if p.building == b1]
-        parts[b2] = [p for p in group_parts if p.building == b2]
-        for b in (b1, b2):
-            presence[b] = {instance.student_by_id[sid].class_ for sid, r in state.assignments.items()
-                           if instance.room_by_id[r].building == b} | {p.group.class_ for p in parts[b]}
-            found = _plan(instance, state, [b], parts[b], presence, 0.2, seed)
-            cost[b] = found if found is not None else cost[b]
-        report("rooms", 0.6 + 0.3 * number / max(1, len(pairs)))
-
-    leftovers = list(unplanned)
-    for b in buildings:
-        leftovers += _seat_building(instance, state, b, parts[b])
-    return leftovers
 
 
 # --- stage 1: who stays ------------------------------------------------------------
@@ -256,10 +201,18 @@ class Group:
     gender: str
     units: list[list[Student]]
     unplaced: list[list[Student]] = field(default_factory=list)
+    unit_ranks: list[dict[str, int]] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
         return sum(len(u) for u in self.units)
+
+    def ranks(self, buildings: tuple[str, ...], weight: int) -> list[dict[str, int]]:
+        """Per unit, what its preference ranks cost in each building (worked out once)."""
+        if self.unit_ranks is None:
+            self.unit_ranks = [{b: weight * sum(_rank(s, b) for s in u if s.preferences) for b in buildings}
+                               for u in self.units]
+        return self.unit_ranks
 
 
 def _groups(instance: Instance, state: Occupancy, free: list[Student]) -> list[Group]:
@@ -310,11 +263,14 @@ def _split_unit(members: list[Student], avoid: dict[str, set[str]], biggest: int
 def _pack_rooms(instance: Instance, state: Occupancy, groups: list[Group]) -> dict[str, list[Part]]:
     """Room-aware building choice: each group reserves the empty rooms it fills best.
 
-    Largest groups first (they are the hardest to pack), each group takes the
-    building where its cost is lowest: a (class, building) pair, preference
-    ranks, a (class, room) pair per room, spare beds used, and a share for a
-    remainder left to shared rooms. A group no building holds whole is split
-    over the buildings with most room.
+    Largest groups first (they are the hardest to pack). A group may split
+    over up to MAX_SPLIT buildings, students going where they rank the
+    building best: a split costs a (class, building) pair and a partly filled
+    room, and saves preference ranks, which is often cheaper (an exact model
+    of this stage splits most groups). Then REPACK_PASSES times, each group
+    gives its rooms back and takes the best split again, now knowing what the
+    groups after it needed. A group no split holds is spread over the
+    buildings with most room.
     """
     w = instance.weights
     pools: dict[str, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))  # building -> (cap, gender) -> rooms
@@ -322,30 +278,51 @@ def _pack_rooms(instance: Instance, state: Occupancy, groups: list[Group]) -> di
         if room.accessible or state.free[room.id] == 0 or state.occupants[room.id]:
             continue  # partly filled rooms are left to the shared stage, where classmates find them
         pools[room.building][room.capacity, state.gender[room.id] or ""] += 1
-    present = defaultdict(set)
+    presence: Counter = Counter()  # (building, class) -> residents and planned groups there
     for sid, room_id in state.assignments.items():
-        present[instance.room_by_id[room_id].building].add(instance.student_by_id[sid].class_)
-    buildings = sorted(pools)
+        presence[instance.room_by_id[room_id].building, instance.student_by_id[sid].class_] += 1
+    buildings = tuple(sorted(pools))
+    limit = max((g.size for g in groups), default=0)
+    order = sorted(groups, key=lambda g: (-g.size, g.class_, g.gender))
+    splits: dict[int, Split] = {}
+    # A unit with a student of another class brings that class into the room: that class's group may
+    # put a few people in the room's spare beds without a new (class, room) pair. Spare beds per
+    # (building, class, gender) where such a room is planned:
+    spare: Counter = Counter()
+
+    def take(i: int, split: Split, sign: int = 1) -> None:
+        group = order[i]
+        for b in split.count:
+            if sign > 0:
+                split.taken[b] = _by_pool(split.rooms[b], pools[b], group.gender)
+            _reserve(pools[b], {key: sign * n for key, n in split.taken[b].items()})
+            for c in {group.class_} | split.foreign[b]:
+                presence[b, c] += sign
+            spare[b, group.class_, group.gender] -= sign * split.bridged[b]
+            if split.foreign[b]:
+                seated = split.count[b] - split.remainder[b]
+                beds = sum(cap * n for (cap, _), n in split.taken[b].items())
+                spare[b, min(split.foreign[b]), group.gender] += sign * min(MAX_REMAINDER, max(0, beds - seated))
+
+    for _ in range(1 + REPACK_PASSES):
+        for i, group in enumerate(order):
+            current = splits.pop(i, None)
+            if current is not None:
+                take(i, current, -1)
+            split = _split_group(group, buildings, pools, presence, spare, w, limit, current)
+            if split is not None:
+                splits[i] = split
+                take(i, split)
     result: dict[str, list[Part]] = defaultdict(list)
-    for group in sorted(groups, key=lambda g: (-g.size, g.class_, g.gender)):
-        members = [s for u in group.units for s in u]
-        best = None
-        for b in buildings:
-            packed = _best_packing(group.size, pools[b], group.gender, w)
-            if packed is None:
-                continue
-            rooms, remainder, score_ = packed
-            cost = (score_ + w["class_building"] * (group.class_ not in present[b])
-                    + w["preference"] * sum(_rank(s, b) for s in members if s.preferences))
-            if best is None or (cost, b) < best[0]:
-                best = ((cost, b), b, rooms, remainder)
-        if best is not None:
-            _, b, rooms, remainder = best
-            _reserve(pools[b], rooms)
-            present[b].add(group.class_)
-            result[b].append(Part(group, list(group.units), b, own=_as_types(rooms), rest=remainder))
+    for i, group in enumerate(order):
+        split = splits.get(i)
+        if split is not None:
+            for b in sorted(split.count):
+                units = [u for u, where in zip(group.units, split.where) if where == b]
+                result[b].append(Part(group, units, b, own=_as_types(split.taken[b]),
+                                      rest=split.remainder[b]))
             continue
-        # Too big for any one building: take whole rooms where most are left, building by building.
+        # Too big for any MAX_SPLIT buildings: take whole rooms where most are left, building by building.
         counts: dict[str, int] = {}
         need = group.size
         for b in sorted(buildings, key=lambda b: (-_beds_for(pools[b], group.gender), b)):
@@ -376,46 +353,179 @@ def _pack_rooms(instance: Instance, state: Occupancy, groups: list[Group]) -> di
     return result
 
 
-def _best_packing(size: int, pool: dict[tuple, int], gender: str, w: dict) -> tuple[dict, int, float] | None:
-    """Rooms (by capacity and gender pool) holding ``size``, or all but a small remainder; cheapest first."""
-    caps = sorted({cap for (cap, g) in pool if g in ("", gender) and pool[cap, g] > 0}, reverse=True)
-    if not caps:
-        return None
-    available = {cap: sum(pool[cap, g] for g in ("", gender) if (cap, g) in pool) for cap in caps}
-    if sum(cap * n for cap, n in available.items()) < size:
-        return None
-    best = None
+@dataclass
+class Split:
+    """A group spread over buildings: each unit's building, and per building its head count,
+    rooms per capacity, people left to shared rooms and, once reserved, the rooms taken."""
 
-    def consider(counts: dict[int, int], remainder: int):
-        nonlocal best
-        beds = sum(cap * n for cap, n in counts.items())
-        waste = beds - (size - remainder)
-        rooms = sum(counts.values())
-        cost = w["class_room"] * rooms + 2 * waste + (w["class_room"] * 1.5 + remainder if remainder else 0)
-        if best is None or cost < best[2]:
-            best = (dict(counts), remainder, cost)
+    cost: float
+    where: list[str]
+    count: dict[str, int]
+    rooms: dict[str, dict[int, int]]
+    remainder: dict[str, int]
+    bridged: dict[str, int]  # of the remainder, people for spare beds where their class already is
+    foreign: dict[str, set[str]]  # other classes the group's units bring into the building
+    taken: dict[str, dict[tuple, int]] = field(default_factory=dict)  # rooms per (capacity, gender pool)
 
-    a, b_, c = (caps + [0, 0])[:3]
-    for remainder in range(min(size, MAX_REMAINDER + 1)):
-        target = size - remainder
-        for na in range(min(available.get(a, 0), target // a + 1) + 1) if a else [0]:
-            rest_a = target - na * a
-            for nb in range(min(available.get(b_, 0), max(0, rest_a) // b_ + 1) + 1) if b_ else [0]:
-                rest_b = rest_a - nb * b_
-                if c:
-                    nc = max(0, -(-rest_b // c))
-                    if nc > available.get(c, 0):
-                        continue
-                else:
-                    nc = 0
-                    if rest_b > 0:
-                        continue
-                counts = {cap: n for cap, n in ((a, na), (b_, nb), (c, nc)) if cap and n}
-                if sum(cap * n for cap, n in counts.items()) >= target:
-                    consider(counts, remainder)
-    if best is None:
+
+def _split_group(group: Group, buildings: list[str], pools: dict[str, dict[tuple, int]], presence: Counter,
+                 spare: Counter, w: dict, limit: int, current: Split | None = None) -> Split | None:
+    """The cheapest way to spread ``group`` over at most MAX_SPLIT of its candidate buildings (or
+    ``current``, the group's present split, if that is still cheaper); None if none holds it.
+
+    Candidates are the buildings cheapest for the whole group and those its
+    students like best. Within a choice of buildings, each unit goes where it
+    ranks best, units without a say fill the rooms that opens, and then a
+    unit moves wherever that makes the whole cheaper.
+    """
+    tables = {}
+    for b in buildings:
+        available = tuple(sorted((cap, n) for cap, n in _counts_by_capacity(pools[b], group.gender).items() if n))
+        if available:
+            tables[b] = _packing_table(available, limit, w["class_room"])
+    if not tables:
         return None
-    return _by_pool(best[0], pool, gender), best[1], best[2]
+    units = group.units
+    ranks = group.ranks(buildings, w["preference"])
+    opening = {b: w["class_building"] * (presence[b, group.class_] == 0) for b in buildings}
+
+    def entry(b: str, n: int) -> tuple | None:
+        """The cheapest rooms for ``n`` people in ``b``, as _packing_table gives them."""
+        if n == 0:
+            return 0, {}, 0
+        table = tables.get(b, ())
+        return table[n] if n < len(table) else None
+
+    def bridged(b: str, n: int) -> int:
+        """How many of ``n`` people in ``b`` best take spare beds (see _pack_rooms)."""
+        most = min(n, spare[b, group.class_, group.gender])
+        if not most:
+            return 0
+        return min(range(most + 1), key=lambda r: (e[0] if (e := entry(b, n - r)) else float("inf"), r))
+
+    def cost_at(b: str, n: int) -> float:
+        found = entry(b, n - bridged(b, n))
+        return float("inf") if found is None else found[0] + opening[b]
+
+    costs: dict[str, list[float]] = {}  # building -> cost of n people there, n = 0..size
+
+    def room_cost(b: str, n: int) -> float:
+        if b not in costs:
+            costs[b] = [0.0] + [cost_at(b, k) for k in range(1, group.size + 1)]
+        return costs[b][n]
+
+    def priced(where: list[str]) -> tuple[float, list[str], Counter]:
+        count = Counter()
+        for unit, b in zip(units, where):
+            count[b] += len(unit)
+        cost = sum(room_cost(b, n) for b, n in count.items()) + sum(r[b] for r, b in zip(ranks, where))
+        return cost, where, count
+
+    whole = {b: cost_at(b, group.size) + sum(r[b] for r in ranks) for b in tables}
+    candidates = sorted(tables, key=lambda b: (whole[b], -_beds_for(pools[b], group.gender), b))[:2]
+    liked = Counter(min(tables, key=lambda b: (r[b], b)) for r in ranks if len({r[b] for b in tables}) > 1)
+    for b, _ in sorted(liked.items(), key=lambda item: (-item[1], item[0])):
+        if len(candidates) >= MAX_CANDIDATES:
+            break
+        if b not in candidates:
+            candidates.append(b)
+    best = priced(current.where) if current is not None else None
+    for k in range(1, min(MAX_SPLIT, len(candidates)) + 1):
+        for subset in itertools.combinations(sorted(candidates), k):
+            where = _spread(units, ranks, subset, room_cost)
+            if where is not None:
+                option = priced(where)
+                if best is None or option[0] < best[0]:
+                    best = option
+    if best is None or best[0] == float("inf"):
+        return None
+    cost, where, count = best
+    count = {b: n for b, n in count.items() if n}
+    bridge = {b: bridged(b, n) for b, n in count.items()}
+    foreign = {b: {s.class_ for u, at in zip(units, where) if at == b for s in u} - {group.class_} for b in count}
+    return Split(cost, where, count, rooms={b: entry(b, n - bridge[b])[1] for b, n in count.items()},
+                 remainder={b: entry(b, n - bridge[b])[2] + bridge[b] for b, n in count.items()},
+                 bridged=bridge, foreign=foreign)
+
+
+def _spread(units: list[list[Student]], ranks: list[dict[str, int]], subset: tuple[str, ...],
+            room_cost: Callable[[str, int], float]) -> list[str] | None:
+    """Each unit's building within ``subset`` (see _split_group), or None if they cannot fit."""
+    where: list[str | None] = [None] * len(units)
+    count = dict.fromkeys(subset, 0)
+    indifferent = []
+    for i, r in enumerate(ranks):
+        if len({r[b] for b in subset}) == 1:
+            indifferent.append(i)
+            continue
+        where[i] = min(subset, key=lambda b: (r[b], b))
+        count[where[i]] += len(units[i])
+
+    def marginal(b: str, size: int) -> float:
+        return room_cost(b, count[b] + size) - room_cost(b, count[b])
+
+    for i in indifferent:  # units are largest first
+        where[i] = min(subset, key=lambda b: (marginal(b, len(units[i])), b))
+        count[where[i]] += len(units[i])
+    for i in range(len(units) - 1, -1, -1):  # smallest first: they fill gaps best
+        size, here = len(units[i]), where[i]
+        for b in subset:
+            if b == here:
+                continue
+            delta = (marginal(b, size) + room_cost(here, count[here] - size) - room_cost(here, count[here])
+                     + ranks[i][b] - ranks[i][here])
+            if delta < 0:
+                count[here] -= size
+                count[b] += size
+                where[i] = here = b
+    if any(room_cost(b, n) == float("inf") for b, n in count.items()):
+        return None
+    return where
+
+
+def _counts_by_capacity(pool: dict[tuple, int], gender: str) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    for (cap, g), n in pool.items():
+        if g in ("", gender):
+            counts[cap] += n
+    return counts
+
+
+@functools.lru_cache(maxsize=8192)
+def _packing_table(available: tuple[tuple[int, int], ...], limit: int, room_cost: int) -> tuple:
+    """For n = 0..limit people: (cost, rooms per capacity, remainder) of the cheapest rooms that hold
+    them, or all but a remainder of up to MAX_REMAINDER left to shared rooms; None if none do.
+
+    A room costs ``room_cost`` (its (class, room) pair), an empty bed WASTE_COST, a remainder
+    one and a half pairs and one per person (they share a room with another class).
+    """
+    top = limit + max(cap for cap, _ in available)
+    fewest: dict[int, tuple[int, tuple[int, ...]]] = {0: (0, tuple(0 for _ in available))}  # beds -> rooms
+    for i, (cap, n) in enumerate(available):
+        for beds, (rooms, counts) in list(fewest.items()):
+            for k in range(1, n + 1):
+                total = beds + k * cap
+                if total > top:
+                    break
+                if total not in fewest or fewest[total][0] > rooms + k:
+                    fewest[total] = (rooms + k, counts[:i] + (counts[i] + k,) + counts[i + 1:])
+    cover: list[tuple | None] = [None] * (limit + 1)
+    for beds, (rooms, counts) in fewest.items():
+        for n in range(max(0, beds - max(cap for cap, _ in available) + 1), min(beds, limit) + 1):
+            cost = room_cost * rooms + WASTE_COST * (beds - n)
+            if cover[n] is None or cost < cover[n][0]:
+                cover[n] = (cost, counts)
+    table: list[tuple | None] = []
+    for n in range(limit + 1):
+        options = [(cover[n][0], cover[n][1], 0)] if cover[n] is not None else []
+        for remainder in range(1, min(n, MAX_REMAINDER + 1)):
+            if cover[n - remainder] is not None:
+                options.append((cover[n - remainder][0] + room_cost * 1.5 + remainder,
+                                cover[n - remainder][1], remainder))
+        best = min(options, key=lambda o: o[0], default=None)
+        table.append(None if best is None else
+                     (best[0], {cap: k for (cap, _), k in zip(available, best[1]) if k}, best[2]))
+    return tuple(table)
 
 
 def _greedy_rooms(need: int, pool: dict[tuple, int], gender: str) -> tuple[dict[tuple, int], int]:
@@ -482,125 +592,6 @@ def _room_types(instance: Instance, state: Occupancy, building: str) -> dict[tup
     return types
 
 
-def _plan(instance: Instance, state: Occupancy, buildings: list[str], parts: list[Part],
-          presence: dict[str, set[str]], seconds: float, seed: int) -> int | None:
-    """Plan ``parts`` into ``buildings`` (one, or two they may move between); returns the cost in tenths.
-
-    Rooms of one type are interchangeable, so the model counts rooms per type.
-    A part's own rooms cost one (class, room) pair each (none where its class
-    already lives); whoever does not fill a room of their own goes to a shared
-    room: a pair for the part, half a pair for the room. With two buildings,
-    a part also pays its building's (class, building) pair and preference
-    ranks. Updates the parts when it finds a plan no worse than theirs.
-    """
-    w = instance.weights
-    pair = 10 * w["class_room"]
-    types = {b: _room_types(instance, state, b) for b in buildings}
-    keys = {b: sorted(types[b]) for b in buildings}
-    model = cp_model.CpModel()
-    objective = []
-    at, own, rest = {}, {}, {}
-    for pi, part in enumerate(parts):
-        size = part.size
-        for b in buildings:
-            at[pi, b] = model.new_bool_var(f"at{pi}{b}") if len(buildings) > 1 else 1
-        if len(buildings) > 1:
-            model.add_exactly_one(at[pi, b] for b in buildings)
-        for b in buildings:
-            largest = max((key[0] for key in keys[b]), default=1)
-            seated = []
-            for ti, key in enumerate(keys[b]):
-                if key[1] in ("", part.group.gender):
-                    own[pi, b, ti] = model.new_int_var(0, min(len(types[b][key]), size), f"n{pi}{b}{ti}")
-                    seated.append((own[pi, b, ti], key[0]))
-                    objective.append((0 if part.group.class_ in key[2] else pair) * own[pi, b, ti])
-            inside = model.new_int_var(0, size, f"in{pi}{b}")
-            rest[pi, b] = model.new_int_var(0, size, f"r{pi}{b}")
-            model.add(inside + rest[pi, b] == size * at[pi, b])
-            model.add(inside <= sum(n * cap for n, cap in seated))
-            model.add(inside >= sum(n for n, _cap in seated))  # an own room is never empty
-            spill = model.new_bool_var(f"s{pi}{b}")
-            model.add(rest[pi, b] <= size * spill)
-            excess = model.new_int_var(0, size, f"e{pi}{b}")
-            model.add(excess >= rest[pi, b] - (largest - 1))
-            objective += [pair * spill, (pair // 3) * excess, rest[pi, b]]
-            if len(buildings) > 1:
-                new_pair = part.group.class_ not in presence[b]
-                preference = sum(_rank(s, b) for u in part.units for s in u if s.preferences)
-                objective.append((10 * w["class_building"] * new_pair + 10 * w["preference"] * preference)
-                                 * at[pi, b])
-    shared = {}
-    for b in buildings:
-        for ti, key in enumerate(keys[b]):
-            for g in ("M", "F") if key[1] == "" else (key[1],):
-                shared[b, ti, g] = model.new_int_var(0, len(types[b][key]), f"sh{b}{ti}{g}")
-                objective.append((pair // 2) * shared[b, ti, g])
-            model.add(sum(v for (_pi, bb, t), v in own.items() if bb == b and t == ti)
-                      + sum(v for (bb, t, _g), v in shared.items() if bb == b and t == ti)
-                      <= len(types[b][key]))
-        for g in ("M", "F"):
-            model.add(sum(shared[b, ti, g] * keys[b][ti][0] for ti in range(len(keys[b])) if (b, ti, g) in shared)
-                      >= sum(rest[pi, b] for pi, part in enumerate(parts) if part.group.gender == g))
-    model.minimize(sum(objective))
-    _hint_plan(model, parts, buildings, keys, types, at, own, rest, shared)
-    solver = _solver(seconds, seed)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None
-    for pi, part in enumerate(parts):
-        part.building = next(b for b in buildings if solver.value(at[pi, b]))
-        b = part.building
-        part.own = {keys[b][ti]: solver.value(own[pi, b, ti]) for ti in range(len(keys[b]))
-                    if (pi, b, ti) in own and solver.value(own[pi, b, ti])}
-        part.rest = solver.value(rest[pi, b])
-    return round(solver.objective_value)
-
-
-def _hint_plan(model, parts, buildings, keys, types, at, own, rest, shared) -> None:
-    """The parts' current plans where they have one, else largest parts first into the largest rooms."""
-    available = {(b, key): len(types[b][key]) for b in buildings for key in keys[b]}
-    taken: dict[tuple, int] = defaultdict(int)
-    rest_of: dict[int, int] = {}
-    for pi, part in sorted(enumerate(parts), key=lambda item: (-item[1].size, item[0])):
-        b = part.building
-        if len(buildings) > 1:
-            for other in buildings:
-                model.add_hint(at[pi, other], 1 if other == b else 0)
-        plan: dict[tuple, int] = {}
-        left = part.size
-        wanted = sorted(part.own.items()) if part.own else []
-        for key, n in wanted:
-            while n > 0 and left > 0 and available.get((b, key), 0) - plan.get(key, 0) > 0:
-                plan[key] = plan.get(key, 0) + 1
-                left -= min(left, key[0])
-                n -= 1
-        if not part.own:
-            for key in sorted(keys[b], key=lambda k: -k[0]):
-                if key[1] not in ("", part.group.gender):
-                    continue
-                while left >= key[0] > 0 and available[b, key] - plan.get(key, 0) > 0:
-                    plan[key] = plan.get(key, 0) + 1
-                    left -= key[0]
-        for key, n in plan.items():
-            available[b, key] -= n
-            taken[pi, b, keys[b].index(key)] = n
-        rest_of[pi] = left
-        model.add_hint(rest[pi, b], left)
-    for key, var in own.items():
-        model.add_hint(var, taken[key])
-    sharing: dict[tuple, int] = defaultdict(int)
-    for b in buildings:
-        for g in ("M", "F"):
-            need = sum(rest_of[pi] for pi, p in enumerate(parts) if p.building == b and p.group.gender == g)
-            for ti in sorted(range(len(keys[b])), key=lambda t: (-keys[b][t][0], t)):
-                while need > 0 and (b, ti, g) in shared and available[b, keys[b][ti]] > 0:
-                    available[b, keys[b][ti]] -= 1
-                    sharing[b, ti, g] += 1
-                    need -= keys[b][ti][0]
-    for key, var in shared.items():
-        model.add_hint(var, sharing[key])
-
-
 def _seat_building(instance: Instance, state: Occupancy, building: str, parts: list[Part]) -> list[Student]:
     """Seat the planned parts: own rooms first, then the shared ones. Returns who did not fit."""
     pools = {key: list(ids) for key, ids in _room_types(instance, state, building).items()}
@@ -611,8 +602,12 @@ def _seat_building(instance: Instance, state: Occupancy, building: str, parts: l
             mine += [pools[key].pop(0) for _ in range(min(n, len(pools.get(key, []))))]
         spilled += _seat(instance, state, part.units, {r: state.free[r] for r in mine}, part.size - part.rest)
     leftovers = []
+    # Spare beds in the rooms just filled count too: a unit that brought a student of another class
+    # into a room made room there for that class.
+    planned = {r for part in parts for u in part.units for s in u if (r := state.assignments.get(s.id))}
     for g in ("M", "F"):
         rooms_left = [r for ids in pools.values() for r in ids if state.gender[r] in (None, g)]
+        rooms_left += sorted(r for r in planned if state.free[r] > 0 and state.gender[r] == g)
         leftovers += _seat_shared(instance, state, [u for u in spilled if u[0].gender == g], rooms_left)
     return leftovers
 
@@ -652,8 +647,11 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
         if len(unit) == 1:
             singles.append(unit[0])
             continue
+        # Best fit; but a unit with a student of another class takes the emptiest room, which then
+        # keeps the group's spare beds for that class (see _pack_rooms).
+        mixed = len({s.class_ for s in unit}) > 1
         room_id = min((r for r, n in left.items() if n >= len(unit) and all(state.fits(s, r) for s in unit)),
-                      key=lambda r: (left[r], r), default=None)
+                      key=lambda r: (-left[r] if mixed else left[r], r), default=None)
         if room_id is None or len(unit) > budget:
             spilled.append(unit)
             continue
@@ -661,10 +659,13 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
             state.put(s, room_id)
         left[room_id] -= len(unit)
         budget -= len(unit)
-    # Students who prefer the same building share rooms, so that a room can later move there whole.
-    for s in sorted(singles, key=lambda s: (s.preferences[0] if s.preferences else "~", s.lifestyle or "~", s.id)):
+    # Rooms fill one after another (fullest first), lifestyle by lifestyle: the first label, then
+    # students without one, then the other labels, so that labels meet in at most one room.
+    labels = sorted({s.lifestyle for s in singles if s.lifestyle})
+    order = {label: (0 if i == 0 else 2, label) for i, label in enumerate(labels)} | {None: (1, "")}
+    for s in sorted(singles, key=lambda s: (order[s.lifestyle], s.preferences[0] if s.preferences else "~", s.id)):
         ranked = sorted((r for r in left if left[r] > 0),
-                        key=lambda r: (_lifestyle_penalty(instance, state, r, s), -left[r], r))
+                        key=lambda r: (_lifestyle_penalty(instance, state, r, s), left[r], r))
         room_id = next((r for r in ranked if state.fits(s, r)), None) if budget > 0 else None
         if room_id is None:
             spilled.append([s])
@@ -680,19 +681,3 @@ def _lifestyle_penalty(instance: Instance, state: Occupancy, room_id: str, stude
         return 0
     labels = {instance.student_by_id[o].lifestyle for o in state.occupants[room_id]} - {None}
     return 0 if not labels or student.lifestyle in labels else 1
-
-
-def _solver(seconds: float, seed: int) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
-    # The same input and seed give the same answer: stop on deterministic time, with a
-    # wall-clock guard for a slow machine. A single building's plan gets about 0.09 deterministic
-    # seconds on M, which took up to 0.2 s of wall time here, so a guard of 0.2 s stopped some plans
-    # early whenever the other core was busy, and M intake's answer depended on the load.
-    solver.parameters.max_deterministic_time = max(0.05, seconds)
-    solver.parameters.max_time_in_seconds = max(1.0, seconds * 4)
-    return solver
-
-
-

@@ -24,16 +24,23 @@ from collections import defaultdict
 from .problem import Instance
 
 # Units of work (students priced in a move) per second on the benchmark machine, with one core busy
-# elsewhere: budgets are counted in work, not seconds. A larger campus does less work a second (bigger
-# classes have more rooms to try, memory is slower): measured 560,000 at 2,000 students and 400,000 at
-# 20,000. At 50,000 the rate is set so that L intake ends well before the wall-clock guard (340,000 let it
-# reach the guard once CP-SAT's plans ran to their deterministic budgets). Interpolated in log(size).
-WORK_RATES = ((2_000, 560_000), (20_000, 400_000), (50_000, 290_000))
-# Share of what the first descent leaves that goes to annealing; the rest polishes its result.
+# elsewhere: budgets are counted in work, not seconds, so that the answer does not depend on the
+# clock. A larger campus does less work a second (bigger classes have more rooms to try, memory is
+# slower). Measured on the current benchmark machine (bench/README.md), over descent and annealing
+# together: about 250,000 at 2,000 students and 160,000 at 20,000; the rates below keep a margin so
+# that a busy machine still finishes its budget. Interpolated in log(size).
+WORK_RATES = ((2_000, 200_000), (20_000, 140_000), (50_000, 100_000))
+# Share of the budget for the first descent (a half instead of a third did no better on M), and of
+# what it leaves, for annealing; the rest polishes the result.
+FIRST_DESCENT_SHARE = 1 / 3
 ANNEAL_SHARE = 0.7
+# How far the clock may run ahead of the work done before annealing cools by the clock (see anneal).
+LATE_SLACK = 0.25
 # Share of annealing moves that move or trade whole rooms: since they are priced without touching the
 # state they are cheap, and 0.5-0.7 gained 150-250 on M intake over 0.3.
 ROOM_MOVE_SHARE = 0.6
+# Share of annealing moves that move a class's students out of a room into another room of the class.
+MERGE_SHARE = 0.1
 
 
 class Search:
@@ -537,6 +544,8 @@ class Search:
         people = self.occupants[r1]
         if not people or self.fixed_room[r1]:
             return False
+        if self.merge_room(r1):
+            return True
         b1 = self.room_building[r1]
         size = len(people)
         targets = set()
@@ -581,6 +590,38 @@ class Search:
                     return True
         return False
 
+    def merge_room(self, r1: int) -> bool:
+        """Move a class's students in ``r1`` (or everyone there) into another room of that class with the
+        beds for them: two part-filled rooms of a class become one (a student of another class who
+        came with a roommate often leaves such a room behind). Returns whether something improved."""
+        people = self.occupants[r1]
+        capacity, occupants = self.capacity, self.occupants
+        for c in sorted(self.class_count[r1]):
+            own = [s for s in people if self.class_of[s] == c and self.movable[s]]
+            for movers in (people, own) if len(own) < len(people) else (people,):
+                if not all(self.movable[s] for s in movers):
+                    continue
+                for r2 in sorted(self.class_rooms[c]):
+                    if (r2 != r1 and capacity[r2] - len(occupants[r2]) >= len(movers)
+                            and self.relocate([(s, r2) for s in movers])):
+                        return True
+        return False
+
+    def random_merge(self, s: int, rnd: random.Random, threshold: float) -> None:
+        """``s``'s classmates in its room (with their roommates there) move to another room of the class, or
+        of a roommate's class, with the beds for them: one step of emptying a part-filled room."""
+        r1 = self.room_of[s]
+        movers = []
+        for o in self.occupants[r1]:
+            if self.class_of[o] == self.class_of[s]:
+                movers.extend(p for p in self._unit_in_room(o) if p not in movers)
+        if not all(self.movable[o] for o in movers):
+            return
+        c = self.class_of[movers[rnd.randrange(len(movers))]]
+        r2 = self.class_room_sample(c, rnd)
+        if r2 != r1 and self.capacity[r2] - len(self.occupants[r2]) >= len(movers):
+            self.relocate([(o, r2) for o in movers], threshold)
+
     def random_room_move(self, rnd: random.Random, threshold: float) -> None:
         """One random move of the kinds ``improve_room`` tries, kept when its change is below ``threshold``."""
         s = self.order[rnd.randrange(len(self.order))]
@@ -610,10 +651,14 @@ class Search:
 
     def random_move(self, rnd: random.Random, order: list[int], threshold: float) -> None:
         """One random move of the kinds ``improve_student`` tries, kept when its change is below ``threshold``."""
-        if rnd.random() < ROOM_MOVE_SHARE:
+        draw = rnd.random()
+        if draw < ROOM_MOVE_SHARE:
             self.random_room_move(rnd, threshold)
             return
         s = order[rnd.randrange(len(order))]
+        if draw < ROOM_MOVE_SHARE + MERGE_SHARE:
+            self.random_merge(s, rnd, threshold)
+            return
         r1 = self.room_of[s]
         candidates = self.class_rooms[self.class_of[s]]
         if rnd.random() < 0.2 and self.partners[s]:
@@ -648,19 +693,26 @@ class Search:
 def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, start: float = 2.0,
            end: float = 0.1) -> None:
     """Random moves, uphill ones kept with a probability that falls as the temperature does: how the
-    search leaves a local optimum (e.g. a student steps into a half-empty room so that the next can follow)."""
+    search leaves a local optimum (e.g. a student steps into a half-empty room so that the next can follow).
+
+    The temperature follows the share of the budget spent; on a machine so slow that the share of
+    the time to ``deadline`` runs LATE_SLACK ahead of it, it follows the time instead: cut short, the
+    search still cools down (and then differs from a faster machine's)."""
     order = [i for i, movable in enumerate(search.movable) if movable and search.room_of[i] >= 0]
     if not order or budget <= 0:
         return
     search.order = order
-    steps = 100
-    stop = search.work + budget
-    for step in range(steps):
-        if time.monotonic() > deadline:
+    chunks = 1000
+    first, began = search.work, time.monotonic()
+    span = max(1e-9, deadline - began)
+    while True:
+        on_time = ((time.monotonic() - began) / span - LATE_SLACK) / (1 - LATE_SLACK)
+        progress = max((search.work - first) / budget, on_time)
+        if progress >= 1:
             return
-        temperature = start * (end / start) ** (step / (steps - 1))
-        step_end = search.work + (stop - search.work) // (steps - step)
-        while search.work < step_end:
+        temperature = start * (end / start) ** progress
+        chunk_end = search.work + max(1, budget // chunks)
+        while search.work < chunk_end:
             search.random_move(rnd, order, -temperature * math.log(1.0 - rnd.random()))
             search.work += 1  # a move refused before pricing still costs a little
 
@@ -706,10 +758,12 @@ def local_search(instance: Instance, assignments: dict[str, str], frozen: set[st
     search = Search(instance, assignments, frozen)
     budget = int(seconds * work_per_second(len(instance.students)))
     rnd = random.Random(seed)
-    descend(search, budget // 3, rnd, deadline)
+    descend(search, int(budget * FIRST_DESCENT_SHARE), rnd, deadline)
     best, best_objective = list(search.room_of), search.objective
     left = budget - search.work
-    anneal(search, int(left * ANNEAL_SHARE), rnd, deadline)
+    # On a machine too slow for the budget the final descent still gets some of the time left (it does
+    # about twice as much work a second as annealing).
+    anneal(search, int(left * ANNEAL_SHARE), rnd, deadline - (1 - ANNEAL_SHARE) / 2 * (deadline - time.monotonic()))
     descend(search, budget - search.work, rnd, deadline)
     if search.objective > best_objective:
         search.room_of = best
