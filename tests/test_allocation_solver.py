@@ -5,6 +5,7 @@ Results are checked by the benchmark's own checker (../shared/allocation/check.p
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import random
@@ -17,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dorms.allocation import bound as bound_module
+from dorms.allocation import solver
 from dorms.allocation.bound import lp_bound
 from dorms.allocation.explain import explain_infeasibility
-from dorms.allocation.greedy import first_fit
+from dorms.allocation.greedy import Occupancy, first_fit
 from dorms.allocation.problem import Instance, score
 from dorms.allocation.solver import solve
 
@@ -181,6 +183,60 @@ def test_same_input_and_seed_give_the_same_output():
     first = solve(Instance.from_dict(data), time_limit=3, seed=4).as_result()
     second = solve(Instance.from_dict(data), time_limit=3, seed=4).as_result()
     assert first == second
+
+
+# --- the building stage -------------------------------------------------------------
+
+
+def _building_stage(data: dict) -> dict[str, dict[str, list[str]]]:
+    """building -> class -> ids, as the building stage plans them."""
+    instance = Instance.from_dict(data)
+    state = Occupancy(instance)
+    parts = solver._pack_rooms(instance, state, solver._groups(instance, state, list(instance.students)))
+    return {b: {p.group.class_: sorted(s.id for u in p.units for s in u) for p in ps} for b, ps in parts.items() if ps}
+
+
+def _two_buildings_of_four_bed_rooms() -> list[dict]:
+    return [{"id": f"{b}-{k}", "building": b, "capacity": 4, "gender": "F"} for b in "AB" for k in range(2)]
+
+
+def test_a_class_splits_where_its_students_prefer_two_buildings():
+    # Four prefer A and four prefer B: two rooms either way, so the second building (5) costs less
+    # than four students' second choice (4 x 2).
+    students = [{"id": f"S{i}", "gender": "F", "class": "C", "preferences": ["A", "B"] if i < 4 else ["B", "A"]}
+                for i in range(8)]
+    plan = _building_stage({"rooms": _two_buildings_of_four_bed_rooms(), "students": students})
+    assert plan == {"A": {"C": ["S0", "S1", "S2", "S3"]}, "B": {"C": ["S4", "S5", "S6", "S7"]}}
+
+
+def test_a_class_stays_together_where_a_split_would_cost_more():
+    # One student prefers B: their rank (2) costs less than a second building (5) and a part-filled room.
+    students = [{"id": f"S{i}", "gender": "F", "class": "C", "preferences": ["B"] if i == 0 else ["A"]}
+                for i in range(6)]
+    plan = _building_stage({"rooms": _two_buildings_of_four_bed_rooms(), "students": students})
+    assert plan == {"A": {"C": [f"S{i}" for i in range(6)]}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 4, 6, 8]), st.integers(0, 4)), min_size=1, max_size=3,
+                unique_by=lambda kind: kind[0]), st.integers(0, 30))
+def test_the_packing_table_is_the_cheapest_choice_of_rooms(kinds, people):
+    available = tuple(sorted(kinds))
+    table = solver._packing_table(available, people, 10)
+    caps = [cap for cap, _ in available]
+    best = 0 if people == 0 else None
+    for counts in itertools.product(*(range(n + 1) for _, n in available)):
+        beds = sum(c * k for c, k in zip(caps, counts))
+        # Up to MAX_REMAINDER people (never everyone) may go to shared rooms, at 1.5 pairs and one each.
+        for remainder in range(min(people, solver.MAX_REMAINDER + 1)):
+            if beds >= people - remainder:
+                cost = (10 * sum(counts) + solver.WASTE_COST * (beds - people + remainder)
+                        + (15 + remainder if remainder else 0))
+                best = cost if best is None else min(best, cost)
+    found = table[people]
+    assert (found[0] if found else None) == best
+    if found:
+        assert sum(cap * n for cap, n in found[1].items()) >= people - found[2]
 
 
 def test_resolving_an_unchanged_campus_moves_nobody():

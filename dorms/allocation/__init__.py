@@ -1,4 +1,4 @@
-"""Room allocation for a term, by constraint solver (OR-Tools CP-SAT).
+"""Room allocation for a term: a staged solver with a local search, bounded by an OR-Tools LP relaxation.
 
 Keeps classes together, honours mutual roommate requests, "do not room
 with" and preferences, and moves as few residents as possible; also runs

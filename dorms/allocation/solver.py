@@ -285,12 +285,10 @@ def _pack_rooms(instance: Instance, state: Occupancy, groups: list[Group]) -> di
     limit = max((g.size for g in groups), default=0)
     order = sorted(groups, key=lambda g: (-g.size, g.class_, g.gender))
     splits: dict[int, Split] = {}
-    # A unit with a student of another class brings that class into the room: that class's group may
-    # put a few people in the room's spare beds without a new (class, room) pair. Spare beds per
-    # (building, class, gender) where such a room is planned:
-    spare: Counter = Counter()
 
     def take(i: int, split: Split, sign: int = 1) -> None:
+        """Reserve (or, with sign -1, give back) a split's rooms; a unit with a student of another
+        class brings that class into the building too."""
         group = order[i]
         for b in split.count:
             if sign > 0:
@@ -298,18 +296,13 @@ def _pack_rooms(instance: Instance, state: Occupancy, groups: list[Group]) -> di
             _reserve(pools[b], {key: sign * n for key, n in split.taken[b].items()})
             for c in {group.class_} | split.foreign[b]:
                 presence[b, c] += sign
-            spare[b, group.class_, group.gender] -= sign * split.bridged[b]
-            if split.foreign[b]:
-                seated = split.count[b] - split.remainder[b]
-                beds = sum(cap * n for (cap, _), n in split.taken[b].items())
-                spare[b, min(split.foreign[b]), group.gender] += sign * min(MAX_REMAINDER, max(0, beds - seated))
 
     for _ in range(1 + REPACK_PASSES):
         for i, group in enumerate(order):
             current = splits.pop(i, None)
             if current is not None:
                 take(i, current, -1)
-            split = _split_group(group, buildings, pools, presence, spare, w, limit, current)
+            split = _split_group(group, buildings, pools, presence, w, limit, current)
             if split is not None:
                 splits[i] = split
                 take(i, split)
@@ -363,13 +356,12 @@ class Split:
     count: dict[str, int]
     rooms: dict[str, dict[int, int]]
     remainder: dict[str, int]
-    bridged: dict[str, int]  # of the remainder, people for spare beds where their class already is
     foreign: dict[str, set[str]]  # other classes the group's units bring into the building
     taken: dict[str, dict[tuple, int]] = field(default_factory=dict)  # rooms per (capacity, gender pool)
 
 
-def _split_group(group: Group, buildings: list[str], pools: dict[str, dict[tuple, int]], presence: Counter,
-                 spare: Counter, w: dict, limit: int, current: Split | None = None) -> Split | None:
+def _split_group(group: Group, buildings: tuple[str, ...], pools: dict[str, dict[tuple, int]], presence: Counter,
+                 w: dict, limit: int, current: Split | None = None) -> Split | None:
     """The cheapest way to spread ``group`` over at most MAX_SPLIT of its candidate buildings (or
     ``current``, the group's present split, if that is still cheaper); None if none holds it.
 
@@ -396,15 +388,8 @@ def _split_group(group: Group, buildings: list[str], pools: dict[str, dict[tuple
         table = tables.get(b, ())
         return table[n] if n < len(table) else None
 
-    def bridged(b: str, n: int) -> int:
-        """How many of ``n`` people in ``b`` best take spare beds (see _pack_rooms)."""
-        most = min(n, spare[b, group.class_, group.gender])
-        if not most:
-            return 0
-        return min(range(most + 1), key=lambda r: (e[0] if (e := entry(b, n - r)) else float("inf"), r))
-
     def cost_at(b: str, n: int) -> float:
-        found = entry(b, n - bridged(b, n))
+        found = entry(b, n)
         return float("inf") if found is None else found[0] + opening[b]
 
     costs: dict[str, list[float]] = {}  # building -> cost of n people there, n = 0..size
@@ -441,11 +426,9 @@ def _split_group(group: Group, buildings: list[str], pools: dict[str, dict[tuple
         return None
     cost, where, count = best
     count = {b: n for b, n in count.items() if n}
-    bridge = {b: bridged(b, n) for b, n in count.items()}
     foreign = {b: {s.class_ for u, at in zip(units, where) if at == b for s in u} - {group.class_} for b in count}
-    return Split(cost, where, count, rooms={b: entry(b, n - bridge[b])[1] for b, n in count.items()},
-                 remainder={b: entry(b, n - bridge[b])[2] + bridge[b] for b, n in count.items()},
-                 bridged=bridge, foreign=foreign)
+    return Split(cost, where, count, rooms={b: entry(b, n)[1] for b, n in count.items()},
+                 remainder={b: entry(b, n)[2] for b, n in count.items()}, foreign=foreign)
 
 
 def _spread(units: list[list[Student]], ranks: list[dict[str, int]], subset: tuple[str, ...],
@@ -602,12 +585,8 @@ def _seat_building(instance: Instance, state: Occupancy, building: str, parts: l
             mine += [pools[key].pop(0) for _ in range(min(n, len(pools.get(key, []))))]
         spilled += _seat(instance, state, part.units, {r: state.free[r] for r in mine}, part.size - part.rest)
     leftovers = []
-    # Spare beds in the rooms just filled count too: a unit that brought a student of another class
-    # into a room made room there for that class.
-    planned = {r for part in parts for u in part.units for s in u if (r := state.assignments.get(s.id))}
     for g in ("M", "F"):
         rooms_left = [r for ids in pools.values() for r in ids if state.gender[r] in (None, g)]
-        rooms_left += sorted(r for r in planned if state.free[r] > 0 and state.gender[r] == g)
         leftovers += _seat_shared(instance, state, [u for u in spilled if u[0].gender == g], rooms_left)
     return leftovers
 
@@ -647,11 +626,10 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
         if len(unit) == 1:
             singles.append(unit[0])
             continue
-        # Best fit; but a unit with a student of another class takes the emptiest room, which then
-        # keeps the group's spare beds for that class (see _pack_rooms).
-        mixed = len({s.class_ for s in unit}) > 1
+        labels = {s.lifestyle for s in unit} - {None}
         room_id = min((r for r, n in left.items() if n >= len(unit) and all(state.fits(s, r) for s in unit)),
-                      key=lambda r: (-left[r] if mixed else left[r], r), default=None)
+                      key=lambda r: (_lifestyle_clash(instance, state, r, labels), left[r], r),  # best fit
+                      default=None)
         if room_id is None or len(unit) > budget:
             spilled.append(unit)
             continue
@@ -674,6 +652,12 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
         left[room_id] -= 1
         budget -= 1
     return spilled
+
+
+def _lifestyle_clash(instance: Instance, state: Occupancy, room_id: str, labels: set[str]) -> int:
+    """Lifestyle labels a unit with ``labels`` and the room would add to each other."""
+    present = {instance.student_by_id[o].lifestyle for o in state.occupants[room_id]} - {None}
+    return len(present | labels) - max(len(present), len(labels))
 
 
 def _lifestyle_penalty(instance: Instance, state: Occupancy, room_id: str, student: Student) -> int:

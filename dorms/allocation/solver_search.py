@@ -27,9 +27,9 @@ from .problem import Instance
 # elsewhere: budgets are counted in work, not seconds, so that the answer does not depend on the
 # clock. A larger campus does less work a second (bigger classes have more rooms to try, memory is
 # slower). Measured on the current benchmark machine (bench/README.md), over descent and annealing
-# together: about 250,000 at 2,000 students and 160,000 at 20,000; the rates below keep a margin so
+# together: about 250,000 at 2,000 students and 165,000 at 20,000; the rates below keep a margin so
 # that a busy machine still finishes its budget. Interpolated in log(size).
-WORK_RATES = ((2_000, 200_000), (20_000, 140_000), (50_000, 100_000))
+WORK_RATES = ((2_000, 200_000), (20_000, 160_000), (50_000, 100_000))
 # Share of the budget for the first descent (a half instead of a third did no better on M), and of
 # what it leaves, for annealing; the rest polishes the result.
 FIRST_DESCENT_SHARE = 1 / 3
