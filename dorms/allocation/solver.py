@@ -54,16 +54,16 @@ MAX_REMAINDER = 3
 MAX_SPLIT = 3
 MAX_CANDIDATES = 5
 # Passes in which each group gives its rooms back and chooses again.
-REPACK_PASSES = 2
+REPACK_PASSES = 1
 # What an empty bed costs when choosing rooms for a group (beds are cheap, but not free).
 WASTE_COST = 1
 # The final local search (solver_search.py) gets FINISH_SHARE of the time limit, less what the
-# stages before it take: STAGE_SECONDS_PER_STUDENT, measured 0.3-0.4 ms here (first-fit for the
-# fallback, units, the building stage and seating), with room for a busy machine.
+# stages before it take: STAGE_SECONDS_PER_STUDENT, measured 0.3-0.35 ms here (first-fit for the
+# fallback, units, the building stage and seating).
 FINISH_SHARE = 0.9
 # At most this share of the limit goes to the linear relaxation that bounds the objective (bound.py).
 BOUND_SHARE = 0.05
-STAGE_SECONDS_PER_STUDENT = 0.0005
+STAGE_SECONDS_PER_STUDENT = 0.0004
 
 
 @dataclass
