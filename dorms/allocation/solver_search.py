@@ -24,9 +24,10 @@ from collections import defaultdict
 from .problem import Instance
 
 # Units of work (students priced in a move) per second on the benchmark machine: budgets are counted in
-# work, not seconds, so that the answer does not depend on the clock. A larger campus does less work a second (bigger classes have more rooms to try, memory is
-# slower). Measured on the current benchmark machine (bench/README.md), over descent and annealing
-# together: about 250,000 at 2,000 students and 180,000 at 20,000. Small campuses keep a margin (the
+# work, not seconds, so that the answer does not depend on the clock. A larger campus does less work a
+# second (bigger classes have more rooms to try, memory is slower). Measured on the current benchmark
+# machine (bench/README.md), over descent and annealing together: about 250,000 at 2,000 students and
+# 180,000 at 20,000. Small campuses keep a margin (the
 # tests' runs of a few seconds must finish their budget to give the same answer twice); M's search
 # ends near 54 s of its 60 (195,000 reached the wall-clock guard). Interpolated in log(size).
 WORK_RATES = ((2_000, 200_000), (20_000, 175_000), (50_000, 125_000))
@@ -592,8 +593,7 @@ class Search:
 
     def merge_room(self, r1: int) -> bool:
         """Move a class's students in ``r1`` (or everyone there) into another room of that class with the
-        beds for them: two part-filled rooms of a class become one (a student of another class who
-        came with a roommate often leaves such a room behind). Returns whether something improved."""
+        beds for them: two part-filled rooms of a class become one. Returns whether something improved."""
         people = self.occupants[r1]
         capacity, occupants = self.capacity, self.occupants
         for c in sorted(self.class_count[r1]):
