@@ -217,6 +217,26 @@ def test_a_class_stays_together_where_a_split_would_cost_more():
     assert plan == {"A": {"C": [f"S{i}" for i in range(6)]}}
 
 
+def test_students_who_all_prefer_a_full_building_spill_into_the_next():
+    # All eight prefer A, which has one 4-bed room: four in A and four in B (38) beats all in B (41).
+    rooms = [{"id": "A-0", "building": "A", "capacity": 4, "gender": "F"}]
+    rooms += [{"id": f"B-{k}", "building": "B", "capacity": 4, "gender": "F"} for k in range(3)]
+    students = [{"id": f"S{i}", "gender": "F", "class": "C", "preferences": ["A"]} for i in range(8)]
+    plan = _building_stage({"rooms": rooms, "students": students})
+    assert sorted(plan) == ["A", "B"] and len(plan["A"]["C"]) == 4 and len(plan["B"]["C"]) == 4
+
+
+def test_an_empty_lifestyle_label_or_a_request_for_oneself_is_no_label_and_no_request(checker):
+    data = {"rooms": [{"id": "A-0", "building": "A", "capacity": 4, "gender": None}],
+            "students": [{"id": "S1", "gender": "F", "class": "C", "lifestyle": ""},
+                         {"id": "S2", "gender": "F", "class": "C", "lifestyle": "early", "roommates": ["S2"]}]}
+    instance = Instance.from_dict(data)
+    assert instance.mutual_pairs() == set()
+    solution = solve(instance, time_limit=1)
+    assert _check(checker, data, solution) == ([], solution.objective)
+    assert solution.terms["lifestyle"] == 0
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([1, 2, 4, 6, 8]), st.integers(0, 4)), min_size=1, max_size=3,
                 unique_by=lambda kind: kind[0]), st.integers(0, 30))
@@ -227,9 +247,10 @@ def test_the_packing_table_is_the_cheapest_choice_of_rooms(kinds, people):
     best = 0 if people == 0 else None
     for counts in itertools.product(*(range(n + 1) for _, n in available)):
         beds = sum(c * k for c, k in zip(caps, counts))
-        # Up to MAX_REMAINDER people (never everyone) may go to shared rooms, at 1.5 pairs and one each.
+        # Up to MAX_REMAINDER people (never everyone) may go to shared rooms, at 1.5 pairs and one each,
+        # if a room is left to share.
         for remainder in range(min(people, solver.MAX_REMAINDER + 1)):
-            if beds >= people - remainder:
+            if beds >= people - remainder and (not remainder or sum(counts) < sum(n for _, n in available)):
                 cost = (10 * sum(counts) + solver.WASTE_COST * (beds - people + remainder)
                         + (15 + remainder if remainder else 0))
                 best = cost if best is None else min(best, cost)

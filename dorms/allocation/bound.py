@@ -145,4 +145,6 @@ def lp_bound(instance: Instance, seconds: float = 10.0) -> int | None:
     solver.Minimize(solver.Sum(objective))
     if solver.Solve() != pywraplp.Solver.OPTIMAL:
         return None
-    return constant + math.ceil(solver.Objective().Value() - 1e-6)
+    value = solver.Objective().Value()
+    # GLOP's tolerances are relative: a tight relaxation may come out a little above its true optimum.
+    return constant + math.ceil(value - 1e-6 * max(1.0, abs(value)))

@@ -73,7 +73,7 @@ class Instance:
 
     def mutual_pairs(self) -> set[frozenset[str]]:
         return {frozenset((s.id, o)) for s in self.students for o in s.roommates
-                if o in self.student_by_id and s.id in self.student_by_id[o].roommates}
+                if o != s.id and o in self.student_by_id and s.id in self.student_by_id[o].roommates}
 
     def is_forced_move(self, s: Student) -> bool:
         """A resident who must move whatever happens: their room closed or is now for the other gender."""

@@ -57,12 +57,16 @@ MAX_CANDIDATES = 5
 REPACK_PASSES = 1
 # What an empty bed costs when choosing rooms for a group (beds are cheap, but not free).
 WASTE_COST = 1
+# What the building stage charges a person a building has no bed for (it must never pay it).
+OVERFLOW = 1e9
 # The final local search (solver_search.py) gets FINISH_SHARE of the time limit, less what the
 # stages before it take: STAGE_SECONDS_PER_STUDENT, measured 0.3-0.35 ms here (first-fit for the
 # fallback, units, the building stage and seating).
 FINISH_SHARE = 0.9
-# At most this share of the limit goes to the linear relaxation that bounds the objective (bound.py).
+# The linear relaxation that bounds the objective (bound.py) may take this share of the limit, or at
+# least BOUND_SECONDS (a small one takes milliseconds, but must not fail on a busy machine).
 BOUND_SHARE = 0.05
+BOUND_SECONDS = 2.0
 STAGE_SECONDS_PER_STUDENT = 0.0004
 
 
@@ -128,7 +132,7 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
         unassigned = sorted(greedy_unassigned)
     else:
         chosen, chosen_score, method = improved, solver_score, "solver"
-    bound = max(instance.lower_bound(), lp_bound(instance, seconds=BOUND_SHARE * time_limit) or 0)
+    bound = max(instance.lower_bound(), lp_bound(instance, seconds=max(BOUND_SECONDS, BOUND_SHARE * time_limit)) or 0)
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
         terms=chosen_score.terms, counts=chosen_score.counts, bound=bound,
@@ -362,8 +366,9 @@ class Split:
 
 def _split_group(group: Group, buildings: tuple[str, ...], pools: dict[str, dict[tuple, int]], presence: Counter,
                  w: dict, limit: int, current: Split | None = None) -> Split | None:
-    """The cheapest way to spread ``group`` over at most MAX_SPLIT of its candidate buildings (or
-    ``current``, the group's present split, if that is still cheaper); None if none holds it.
+    """A cheap way to spread ``group`` over at most MAX_SPLIT of its candidate buildings (or
+    ``current``, the group's present split, if that is still cheaper); None if none holds it. A
+    heuristic: every choice of buildings is tried, the spread within each is greedy.
 
     Candidates are the buildings cheapest for the whole group and those its
     students like best. Within a choice of buildings, each unit goes where it
@@ -395,8 +400,13 @@ def _split_group(group: Group, buildings: tuple[str, ...], pools: dict[str, dict
     costs: dict[str, list[float]] = {}  # building -> cost of n people there, n = 0..size
 
     def room_cost(b: str, n: int) -> float:
+        """What n people cost in ``b``; past what it holds, OVERFLOW a person more (finite, so that
+        _spread sees a building get less full as a gain)."""
         if b not in costs:
-            costs[b] = [0.0] + [cost_at(b, k) for k in range(1, group.size + 1)]
+            costs[b] = [0.0]
+            for k in range(1, group.size + 1):
+                cost = cost_at(b, k)
+                costs[b].append(cost if cost < OVERFLOW else costs[b][-1] + OVERFLOW)
         return costs[b][n]
 
     def priced(where: list[str]) -> tuple[float, list[str], Counter]:
@@ -422,7 +432,7 @@ def _split_group(group: Group, buildings: tuple[str, ...], pools: dict[str, dict
                 option = priced(where)
                 if best is None or option[0] < best[0]:
                     best = option
-    if best is None or best[0] == float("inf"):
+    if best is None or best[0] >= OVERFLOW:
         return None
     cost, where, count = best
     count = {b: n for b, n in count.items() if n}
@@ -461,7 +471,7 @@ def _spread(units: list[list[Student]], ranks: list[dict[str, int]], subset: tup
                 count[here] -= size
                 count[b] += size
                 where[i] = here = b
-    if any(room_cost(b, n) == float("inf") for b, n in count.items()):
+    if any(room_cost(b, n) >= OVERFLOW for b, n in count.items()):
         return None
     return where
 
@@ -477,7 +487,8 @@ def _counts_by_capacity(pool: dict[tuple, int], gender: str) -> dict[int, int]:
 @functools.lru_cache(maxsize=8192)
 def _packing_table(available: tuple[tuple[int, int], ...], limit: int, room_cost: int) -> tuple:
     """For n = 0..limit people: (cost, rooms per capacity, remainder) of the cheapest rooms that hold
-    them, or all but a remainder of up to MAX_REMAINDER left to shared rooms; None if none do.
+    them, or all but a remainder of up to MAX_REMAINDER left to shared rooms (if a room is left to
+    share); None if none do.
 
     A room costs ``room_cost`` (its (class, room) pair), an empty bed WASTE_COST, a remainder
     one and a half pairs and one per person (they share a room with another class).
@@ -498,11 +509,13 @@ def _packing_table(available: tuple[tuple[int, int], ...], limit: int, room_cost
             cost = room_cost * rooms + WASTE_COST * (beds - n)
             if cover[n] is None or cost < cover[n][0]:
                 cover[n] = (cost, counts)
+    rooms_there = sum(n for _, n in available)
     table: list[tuple | None] = []
     for n in range(limit + 1):
         options = [(cover[n][0], cover[n][1], 0)] if cover[n] is not None else []
         for remainder in range(1, min(n, MAX_REMAINDER + 1)):
-            if cover[n - remainder] is not None:
+            # A remainder needs a room left to share.
+            if cover[n - remainder] is not None and sum(cover[n - remainder][1]) < rooms_there:
                 options.append((cover[n - remainder][0] + room_cost * 1.5 + remainder,
                                 cover[n - remainder][1], remainder))
         best = min(options, key=lambda o: o[0], default=None)
@@ -641,7 +654,8 @@ def _seat(instance: Instance, state: Occupancy, units: list[list[Student]], slot
     # students without one, then the other labels, so that labels meet in at most one room.
     labels = sorted({s.lifestyle for s in singles if s.lifestyle})
     order = {label: (0 if i == 0 else 2, label) for i, label in enumerate(labels)} | {None: (1, "")}
-    for s in sorted(singles, key=lambda s: (order[s.lifestyle], s.preferences[0] if s.preferences else "~", s.id)):
+    for s in sorted(singles, key=lambda s: (order[s.lifestyle or None], s.preferences[0] if s.preferences else "~",
+                                            s.id)):
         ranked = sorted((r for r in left if left[r] > 0),
                         key=lambda r: (_lifestyle_penalty(instance, state, r, s), left[r], r))
         room_id = next((r for r in ranked if state.fits(s, r)), None) if budget > 0 else None
