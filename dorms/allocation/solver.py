@@ -61,7 +61,7 @@ WASTE_COST = 1
 OVERFLOW = 1e9
 # The final local search (solver_search.py) gets FINISH_SHARE of the time limit, less what the
 # stages before it take: STAGE_SECONDS_PER_STUDENT, measured 0.3-0.35 ms here (first-fit for the
-# fallback, units, the building stage and seating).
+# fallback, units, the building stage, seating and, where it is small enough, the bound).
 FINISH_SHARE = 0.9
 # The linear relaxation that bounds the objective (bound.py) may take this share of the limit, or at
 # least BOUND_SECONDS (a small one takes milliseconds, but must not fail on a busy machine).
@@ -116,6 +116,8 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     leftovers += [s for g in groups for u in g.unplaced for s in u]
     _, still = first_fit(instance, state, leftovers)
     unassigned = sorted(set(still) | unplaceable)
+    # Before the search, which is the last stage and the one the clock guard may cut short.
+    bound = max(instance.lower_bound(), lp_bound(instance, seconds=max(BOUND_SECONDS, BOUND_SHARE * time_limit)) or 0)
     report("improving", 0.9)
     staying = {s.id for s in instance.students
                if s.current_room and not s.wants_move and state.assignments.get(s.id) == s.current_room}
@@ -132,7 +134,6 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
         unassigned = sorted(greedy_unassigned)
     else:
         chosen, chosen_score, method = improved, solver_score, "solver"
-    bound = max(instance.lower_bound(), lp_bound(instance, seconds=max(BOUND_SECONDS, BOUND_SHARE * time_limit)) or 0)
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
         terms=chosen_score.terms, counts=chosen_score.counts, bound=bound,
