@@ -356,7 +356,6 @@ class Split:
     """A group spread over buildings: each unit's building, and per building its head count,
     rooms per capacity, people left to shared rooms and, once reserved, the rooms taken."""
 
-    cost: float
     where: list[str]
     count: dict[str, int]
     rooms: dict[str, dict[int, int]]
@@ -435,10 +434,10 @@ def _split_group(group: Group, buildings: tuple[str, ...], pools: dict[str, dict
                     best = option
     if best is None or best[0] >= OVERFLOW:
         return None
-    cost, where, count = best
+    _, where, count = best
     count = {b: n for b, n in count.items() if n}
     foreign = {b: {s.class_ for u, at in zip(units, where) if at == b for s in u} - {group.class_} for b in count}
-    return Split(cost, where, count, rooms={b: entry(b, n)[1] for b, n in count.items()},
+    return Split(where, count, rooms={b: entry(b, n)[1] for b, n in count.items()},
                  remainder={b: entry(b, n)[2] for b, n in count.items()}, foreign=foreign)
 
 
@@ -554,7 +553,7 @@ def _reserve(pool: dict[tuple, int], counts_by_gender: dict) -> None:
 
 
 def _beds_for(pool: dict[tuple, int], gender: str) -> int:
-    return sum(cap * n for (cap, g), n in pool.items() if g in ("", gender))
+    return sum(cap * n for cap, n in _counts_by_capacity(pool, gender).items())
 
 
 def _as_types(counts_by_gender: dict) -> dict[tuple, int]:
