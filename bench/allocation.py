@@ -6,6 +6,10 @@ objective (reallocation), each term, time and peak memory, and the ratio to gree
 
     .venv/bin/python bench/allocation.py                 # S, M and L, both modes
     .venv/bin/python bench/allocation.py --sizes S       # quick
+
+Each size first calibrates the solver's work rate on this machine (`dorms allocation calibrate`, on
+an instance of another seed), so that the solver uses its time limit here; `--no-calibrate` keeps the
+built-in conservative rates.
 """
 from __future__ import annotations
 
@@ -39,12 +43,22 @@ def check(instance: Path, result: Path) -> dict:
     return json.loads(output.stdout)
 
 
+def generate(out: Path, size: str, mode: str, seed: int) -> Path:
+    instance = out / f"{size}-{mode}-s{seed}.json"
+    if not instance.exists():
+        with open(instance, "w") as f:
+            run([sys.executable, str(SHARED / "gen.py"), "--students", str(SIZES[size][0]), "--mode", mode,
+                 "--seed", str(seed)], stdout=f)
+    return instance
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="S,M,L")
     parser.add_argument("--modes", default="intake,reallocation")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     header = (f"{'instance':<22} {'who':<7} {'valid':<5} {'objective':>9} {'avoidable':>9} {'ratio':>6} "
@@ -52,21 +66,24 @@ def main() -> None:
               f"{'pref':>6} {'life':>5} {'time s':>7} {'peak MiB':>8}")
     print(header)
     for size in args.sizes.split(","):
-        students, limit = SIZES[size]
+        limit = SIZES[size][1]
+        rate = []
+        if args.calibrate:
+            sample = generate(args.out, size, "intake", args.seed + 1000)
+            rate = subprocess.run([sys.executable, "-m", "dorms.allocation", "calibrate", str(sample),
+                                   "--time-limit", str(limit)], capture_output=True, text=True, check=True).stdout
+            print(f"# {size}: work rate {int(rate):,} a second (calibrated on {sample.name})", flush=True)
+            rate = ["--work-rate", rate.strip()]
         for mode in args.modes.split(","):
             name = f"{size}-{mode}"
-            instance = args.out / f"{name}-s{args.seed}.json"
-            if not instance.exists():
-                with open(instance, "w") as f:
-                    run([sys.executable, str(SHARED / "gen.py"), "--students", str(students), "--mode", mode,
-                         "--seed", str(args.seed)], stdout=f)
+            instance = generate(args.out, size, mode, args.seed)
             rows = {}
             greedy_result = args.out / f"{name}.greedy.json"
             with open(greedy_result, "w") as f:
                 rows["greedy"] = run([sys.executable, str(SHARED / "greedy.py"), str(instance)], stdout=f)
             ours = args.out / f"{name}.dorms.json"
             rows["dorms"] = run([sys.executable, "-m", "dorms.allocation", "solve", str(instance), "-o", str(ours),
-                                 "--time-limit", str(limit), "--seed", "0", "--quiet"])
+                                 "--time-limit", str(limit), "--seed", "0", "--quiet", *rate])
             scores = {"greedy": check(instance, greedy_result), "dorms": check(instance, ours)}
             key = "avoidable" if mode == "reallocation" else "objective"
             for who in ("greedy", "dorms"):

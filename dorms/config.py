@@ -52,6 +52,10 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("DORMS_RATELIMIT_STORAGE_URI", "memory://"),
         "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # The allocation search's speed on this server (`dorms allocation calibrate`); unset, the
+        # solver's conservative built-in rates apply and a fast server finishes early.
+        "ALLOCATION_WORK_RATE": int(os.environ["DORMS_ALLOCATION_WORK_RATE"])
+        if os.environ.get("DORMS_ALLOCATION_WORK_RATE") else None,
         "BOOTSTRAP_SERVE_LOCAL": True,
         # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust,
         # so that rate limits see the real client address.

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dorms.allocation import bound as bound_module
-from dorms.allocation import solver
+from dorms.allocation import solver, solver_search
 from dorms.allocation.bound import lp_bound
 from dorms.allocation.explain import explain_infeasibility
 from dorms.allocation.greedy import Occupancy, first_fit
@@ -185,6 +185,25 @@ def test_same_input_and_seed_give_the_same_output():
     assert first == second
 
 
+def test_a_work_rate_sets_the_search_budget_and_the_answer_stays_reproducible(monkeypatch):
+    data = _generate(800, "reallocation", 2)
+    searches = []
+
+    class CountedSearch(solver_search.Search):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            searches.append(self)
+
+    monkeypatch.setattr(solver_search, "Search", CountedSearch)
+    small = solve(Instance.from_dict(data), time_limit=3, work_rate=1_000)
+    # The budget is about 2.4 s of work at 1,000 a second: a few moves, against 480,000 by default.
+    assert searches[-1].work < 10_000
+    assert small.search_rate > 0
+    fast = [solve(Instance.from_dict(data), time_limit=3, seed=4, work_rate=600_000) for _ in range(2)]
+    assert searches[-1].work > 500_000
+    assert fast[0].as_result() == fast[1].as_result()
+
+
 # --- the building stage -------------------------------------------------------------
 
 
@@ -304,6 +323,14 @@ def test_the_cli_writes_a_result_check_py_accepts(app, tmp_path, checker):
     assert "objective" in outcome.output and "greedy" in outcome.output
     errors, _terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
     assert errors == []
+
+
+def test_calibrate_prints_this_machines_work_rate(app, tmp_path):
+    instance_file = tmp_path / "inst.json"
+    instance_file.write_text(json.dumps(_generate(300, "intake", 3)))
+    outcome = app.test_cli_runner().invoke(args=["allocation", "calibrate", str(instance_file), "--time-limit", "2"])
+    assert outcome.exit_code == 0, outcome.output
+    assert int(outcome.output) > 1_000
 
 
 def test_the_solver_runs_without_the_web_app(tmp_path, checker):

@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from .problem import Instance
-from .solver import solve
+from .solver import calibrate, solve
 
 
 @click.group("allocation", help="Room allocation.")
@@ -103,25 +103,34 @@ def rollback_command(run_id):
     _act_on_run(run_id, rollback_run, "run {run}: rolled back, {count} students are back where they were")
 
 
+WORK_RATE_HELP = ("This machine's search speed, from `dorms allocation calibrate` (default: the conservative "
+                  "built-in rates). The same input, seed and rate give the same result.")
+
+
+def _read_instance(instance_file: Path) -> Instance:
+    try:
+        return Instance.from_dict(json.loads(instance_file.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as error:
+        raise click.ClickException(f"{instance_file}: not an instance file ({error})") from error
+
+
 @allocation_cli.command("solve")
 @click.argument("instance_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the result (SPEC.md's format).")
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--work-rate", type=click.IntRange(min=1), envvar="DORMS_ALLOCATION_WORK_RATE", help=WORK_RATE_HELP)
 @click.option("--quiet", is_flag=True, help="No progress lines.")
-def solve_command(instance_file, output, time_limit, seed, quiet):
+def solve_command(instance_file, output, time_limit, seed, work_rate, quiet):
     """Solve INSTANCE_FILE and write the assignment; a summary goes to standard error."""
-    try:
-        instance = Instance.from_dict(json.loads(instance_file.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as error:
-        raise click.ClickException(f"{instance_file}: not an instance file ({error})") from error
+    instance = _read_instance(instance_file)
 
     def progress(stage: str, fraction: float) -> None:
         if not quiet:
             click.echo(f"{fraction:4.0%} {stage}", err=True)
 
-    solution = solve(instance, time_limit=time_limit, seed=seed, progress=progress)
+    solution = solve(instance, time_limit=time_limit, seed=seed, progress=progress, work_rate=work_rate)
     output.write_text(json.dumps(solution.as_result(), ensure_ascii=False), encoding="utf-8")
     for reason in solution.explanations:
         click.echo(f"cannot be met: {reason}", err=True)
@@ -130,3 +139,15 @@ def solve_command(instance_file, output, time_limit, seed, quiet):
                f"greedy {solution.greedy_objective}; bound {solution.bound}, gap {solution.gap:.1%}; "
                f"{solution.method}, {solution.seconds:.1f} s", err=True)
     sys.stderr.flush()
+
+
+@allocation_cli.command("calibrate")
+@click.argument("instance_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--time-limit", type=float, default=60.0, show_default=True,
+              help="Seconds; the limit the solver will be given.")
+def calibrate_command(instance_file, time_limit):
+    """Measure this machine's search speed on INSTANCE_FILE (a campus of the size you will solve).
+
+    Prints the work rate for `solve --work-rate`, DORMS_ALLOCATION_WORK_RATE or the app's
+    ALLOCATION_WORK_RATE setting: on a fast machine the solver then uses its whole time limit."""
+    click.echo(calibrate(_read_instance(instance_file), time_limit=time_limit))

@@ -247,7 +247,8 @@ def _propose_allocation(run: AllocationRun) -> None:
         run.stage, run.progress = stage, round(fraction, 3)
         db.session.commit()
 
-    solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress)
+    solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress,
+                     work_rate=current_app.config.get("ALLOCATION_WORK_RATE"))
     current = {s.id: s.current_room for s in instance.students if s.current_room}
     run.snapshot = snapshot
     run.objective, run.greedy_objective = solution.objective, solution.greedy_objective

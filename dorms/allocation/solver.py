@@ -83,6 +83,7 @@ class Solution:
     greedy_terms: dict[str, int] = field(default_factory=dict)  # first-fit's, for comparison
     explanations: list[Explanation] = field(default_factory=list)
     seconds: float = 0.0
+    search_rate: float = 0.0  # work units the final search did a second here (see calibrate)
 
     @property
     def gap(self) -> float:
@@ -94,7 +95,12 @@ class Solution:
 
 
 def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
-          progress: Progress | None = None) -> Solution:
+          progress: Progress | None = None, work_rate: float | None = None) -> Solution:
+    """Allocate ``instance`` within about ``time_limit`` seconds.
+
+    The final search's budget is counted in work, not seconds, so that the same input, seed and
+    ``work_rate`` give the same answer: ``work_rate`` is this machine's search speed (work units a
+    second, from ``calibrate``); without it, WORK_RATES' conservative figures apply."""
     started = time.monotonic()
     report = progress or (lambda stage, fraction: None)
     explanations = explain_infeasibility(instance)
@@ -124,8 +130,10 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     # From the limit and the size alone, so that the answer does not depend on the clock.
     search_seconds = max(0.0, FINISH_SHARE * time_limit
                          - STAGE_SECONDS_PER_STUDENT * len(instance.students))
-    improved = local_search(instance, state.assignments, staying, search_seconds, seed,
-                            deadline=started + 0.92 * time_limit)
+    search_started = time.monotonic()
+    improved, work = local_search(instance, state.assignments, staying, search_seconds, seed,
+                                  deadline=started + 0.92 * time_limit, work_rate=work_rate)
+    search_rate = work / max(time.monotonic() - search_started, 1e-9)
 
     solver_score = score(instance, improved)
     report("done", 1.0)
@@ -140,7 +148,21 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
         greedy_objective=greedy_score.objective, greedy_terms=greedy_score.terms, method=method,
         explanations=explanations,
         seconds=time.monotonic() - started,
+        search_rate=search_rate,
     )
+
+
+# What calibrate keeps of the measured speed: a margin against a busy machine, so that a run
+# finishes its work before the wall-clock guard and stays reproducible.
+CALIBRATION_MARGIN = 0.85
+
+
+def calibrate(instance: Instance, *, time_limit: float = 60.0) -> int:
+    """This machine's work rate for campuses like ``instance``, to give ``solve`` as ``work_rate``.
+
+    Solves once with the default budget and measures how fast the search went; larger campuses
+    search slower (memory), so calibrate on one of the size that will be solved."""
+    return int(CALIBRATION_MARGIN * solve(instance, time_limit=time_limit).search_rate)
 
 
 # --- rooms ---------------------------------------------------------------------------

@@ -751,13 +751,14 @@ def work_per_second(students: int) -> float:
 
 
 def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
-                 deadline: float) -> dict[str, str]:
-    """Improve ``assignments`` for about ``seconds`` worth of work; ``frozen`` students stay put.
+                 deadline: float, work_rate: float | None = None) -> tuple[dict[str, str], int]:
+    """Improve ``assignments`` for about ``seconds`` worth of work at ``work_rate`` units a second
+    (WORK_RATES when not given); ``frozen`` students stay put. Returns the assignment and the work done.
 
     Descent first (most of the gain, quickly), then annealing from there, then descent again; the
     better of the two descents' results is returned."""
     search = Search(instance, assignments, frozen)
-    budget = int(seconds * work_per_second(len(instance.students)))
+    budget = int(seconds * (work_rate or work_per_second(len(instance.students))))
     rnd = random.Random(seed)
     descend(search, int(budget * FIRST_DESCENT_SHARE), rnd, deadline)
     best, best_objective = list(search.room_of), search.objective
@@ -768,4 +769,4 @@ def local_search(instance: Instance, assignments: dict[str, str], frozen: set[st
     descend(search, budget - search.work, rnd, deadline)
     if search.objective > best_objective:
         search.room_of = best
-    return {search.students[s].id: search.rooms[r].id for s, r in enumerate(search.room_of) if r >= 0}
+    return {search.students[s].id: search.rooms[r].id for s, r in enumerate(search.room_of) if r >= 0}, search.work
