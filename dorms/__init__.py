@@ -63,15 +63,19 @@ def _register_blueprints(app: Flask) -> None:
     from .campus import views as campus_views
     from .core import web
     from .dashboard import views as dashboard_views
+    from .auth import backends
+    from .directory import views as directory_views
+    from .directory.signin import LdapBackend
     from .residence import views as residence_views
     from .roomchange import views as roomchange_views
     from .students import views as students_views
     from .transfer import views as transfer_views
 
     web.init_app(app)
+    backends.register("ldap", LdapBackend())
     for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
-                      roomchange_views.bp):
+                      roomchange_views.bp, directory_views.bp):
         app.register_blueprint(blueprint)
 
 
@@ -79,10 +83,12 @@ def _register_cli(app: Flask) -> None:
     from .allocation.cli import allocation_cli
     from .auth.cli import user_cli
     from .demo.cli import demo_command
+    from .directory.cli import directory_cli
     from .transfer.cli import export_command, import_cli
 
     app.cli.add_command(allocation_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(directory_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_command)

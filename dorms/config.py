@@ -44,7 +44,10 @@ def from_environment(instance_path: Path) -> dict:
         raise RuntimeError(
             f"DORMS_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}"
         )
+    from .directory.settings import from_environment as directory_settings
+
     return {
+        **directory_settings(),
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "BABEL_DEFAULT_LOCALE": default_locale,

@@ -131,3 +131,27 @@ def count_queries(app):
 
 
 from .factories import *  # the factory fixtures: create_student(...), login(...)
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory):
+    """One real OpenLDAP server for the session (tests/ldap_server.py), base entries seeded.
+
+    Shared: tests clean up what they add (or use an ou of their own).
+    Without slapd the tests skip, or fail when DORMS_REQUIRE_SLAPD=1 (CI).
+    """
+    from .ldap_server import Slapd, slapd_available
+
+    if not slapd_available():
+        message = ("OpenLDAP's slapd/slapadd, ldapadd or openssl is missing "
+                   "(Debian: apt-get install slapd ldap-utils openssl)")
+        if os.environ.get("DORMS_REQUIRE_SLAPD") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = Slapd(tmp_path_factory.mktemp("slapd"), size_limit=500)
+    server.start()
+    try:
+        server.seed_base()
+        yield server
+    finally:
+        server.stop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from ..campus.models import Bed, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus
 from ..core.errors import ServiceError
+from ..core.processes import launch_cli
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
@@ -157,12 +157,6 @@ def rerun(run: AllocationRun, actor=None, *, locked: list[str] | None = None) ->
                       student_scope=run.student_scope)
 
 
-# Started through a launcher that exits at once: the solver is then nobody's child in the
-# web server (no zombie to reap) and writes its own pid into the run.
-_LAUNCHER = ("import subprocess, sys; log = open(sys.argv[1], 'ab'); "
-             "subprocess.Popen(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)")
-
-
 def start_process(run: AllocationRun) -> None:
     """Solve in a separate process: it can be cancelled, and cannot take the web server down."""
     environment = {**os.environ,
@@ -170,9 +164,8 @@ def start_process(run: AllocationRun) -> None:
                    "DORMS_SECRET_KEY": current_app.config["SECRET_KEY"],
                    "DORMS_INSTANCE_PATH": current_app.instance_path}
     log = os.path.join(current_app.instance_path, f"allocation-run-{run.id}.log")
-    command = [sys.executable, "-c", "from dorms.cli import main; main()", "allocation", "run", str(run.id)]
     try:
-        subprocess.run([sys.executable, "-c", _LAUNCHER, log, *command], env=environment, check=True, timeout=60)
+        launch_cli(["allocation", "run", str(run.id)], log, environment)
     except (OSError, subprocess.SubprocessError) as error:
         run.status, run.error, run.finished_at = RunStatus.FAILED, str(error), utcnow()
         raise ServiceError(_("The solver could not be started: %(error)s", error=error)) from error

@@ -39,8 +39,18 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+def register(name: str, backend: AuthBackend) -> None:
+    BACKENDS[name] = backend
+
+
+def enabled_backends() -> list[str]:
+    """DORMS_AUTH_BACKENDS when set; otherwise local accounts, then the directory once it is configured."""
+    config = current_app.config
+    return config.get("DORMS_AUTH_BACKENDS") or (["local", "ldap"] if config.get("LDAP_URL") else ["local"])
+
+
 def authenticate(username: str, password: str) -> User | None:
-    for name in current_app.config.get("DORMS_AUTH_BACKENDS", ["local"]):
+    for name in enabled_backends():
         user = BACKENDS[name].authenticate(username, password)
         if user is not None and user.is_active:
             return user

@@ -73,6 +73,7 @@ class StudentStatus(LabelledEnum):
     SUSPENDED = "suspended"
     GRADUATED = "graduated"
     WITHDRAWN = "withdrawn"
+    LEFT = "left"  # no longer in the campus directory (a full sync found them gone)
 
     @classmethod
     def _labels(cls):
@@ -81,6 +82,7 @@ class StudentStatus(LabelledEnum):
             cls.SUSPENDED: _l("Suspended"),
             cls.GRADUATED: _l("Graduated"),
             cls.WITHDRAWN: _l("Withdrawn"),
+            cls.LEFT: _l("Gone from the directory"),
         }
 
 

@@ -17,6 +17,8 @@ class Student(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # The campus directory's stable identifier (entryUUID, eduPersonUniqueId), when it keys students.
+    directory_id: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120), index=True)
     gender: Mapped[Gender] = mapped_column(enum_column_type(Gender, "gender"))
     college: Mapped[str] = mapped_column(sa.String(120), index=True, default="")

@@ -1,0 +1,1 @@
+"""The campus directory: syncing students and counselors over LDAP, and signing in with campus credentials."""

@@ -1,0 +1,95 @@
+"""The campus directory's settings, from the app config (which reads DORMS_LDAP_* from the environment)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from .mapping import AttributeMap
+
+# Environment variable -> (config key, default, type). The README documents each.
+ENVIRONMENT = {
+    "DORMS_LDAP_URL": ("LDAP_URL", None, str),
+    "DORMS_LDAP_BIND_DN": ("LDAP_BIND_DN", None, str),
+    "DORMS_LDAP_BIND_PASSWORD": ("LDAP_BIND_PASSWORD", None, str),
+    "DORMS_LDAP_BASE_DN": ("LDAP_BASE_DN", None, str),
+    "DORMS_LDAP_FILTER": ("LDAP_FILTER", "(objectClass=inetOrgPerson)", str),
+    "DORMS_LDAP_CA_FILE": ("LDAP_CA_FILE", None, str),
+    "DORMS_LDAP_START_TLS": ("LDAP_START_TLS", False, bool),
+    "DORMS_LDAP_ATTRIBUTE_MAP": ("LDAP_ATTRIBUTE_MAP", None, str),
+    "DORMS_LDAP_TIMEOUT": ("LDAP_TIMEOUT", 10.0, float),
+    "DORMS_LDAP_PAGE_SIZE": ("LDAP_PAGE_SIZE", 500, int),
+    "DORMS_LDAP_MAX_DEACTIVATE_SHARE": ("LDAP_MAX_DEACTIVATE_SHARE", 0.05, float),
+    "DORMS_LDAP_USER_BASE_DN": ("LDAP_USER_BASE_DN", None, str),
+    "DORMS_LDAP_USER_FILTER": ("LDAP_USER_FILTER", "(uid={username})", str),
+    "DORMS_LDAP_STAFF_GROUP": ("LDAP_STAFF_GROUP", None, str),
+    "DORMS_LDAP_COUNSELOR_GROUP": ("LDAP_COUNSELOR_GROUP", None, str),
+    "DORMS_LDAP_STUDENT_GROUP": ("LDAP_STUDENT_GROUP", None, str),
+}
+
+
+def from_environment() -> dict:
+    """The DORMS_LDAP_* variables that are set, as config entries."""
+    config = {}
+    for variable, (key, default, kind) in ENVIRONMENT.items():
+        raw = os.environ.get(variable)
+        if raw is None or raw == "":
+            config[key] = default
+        elif kind is bool:
+            config[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            config[key] = kind(raw)
+    return config
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    url: str
+    bind_dn: str
+    bind_password: str
+    base_dn: str
+    filter: str
+    ca_file: str | None
+    start_tls: bool
+    timeout: float
+    page_size: int
+    max_deactivate_share: float
+    user_base_dn: str
+    user_filter: str
+    staff_group: str | None
+    counselor_group: str | None
+    student_group: str | None
+    attributes: AttributeMap
+
+    @classmethod
+    def from_config(cls, config=None) -> DirectorySettings:
+        config = config if config is not None else current_app.config
+        missing = [v for v, (key, *_) in ENVIRONMENT.items()
+                   if v in ("DORMS_LDAP_URL", "DORMS_LDAP_BIND_DN", "DORMS_LDAP_BIND_PASSWORD", "DORMS_LDAP_BASE_DN")
+                   and not config.get(key)]
+        if missing:
+            raise DirectoryNotConfigured(", ".join(missing))
+        map_file = config.get("LDAP_ATTRIBUTE_MAP")
+        return cls(
+            url=config["LDAP_URL"], bind_dn=config["LDAP_BIND_DN"], bind_password=config["LDAP_BIND_PASSWORD"],
+            base_dn=config["LDAP_BASE_DN"], filter=config.get("LDAP_FILTER") or "(objectClass=inetOrgPerson)",
+            ca_file=config.get("LDAP_CA_FILE"), start_tls=bool(config.get("LDAP_START_TLS")),
+            timeout=float(config.get("LDAP_TIMEOUT") or 10), page_size=int(config.get("LDAP_PAGE_SIZE") or 500),
+            max_deactivate_share=float(config.get("LDAP_MAX_DEACTIVATE_SHARE", 0.05)),
+            user_base_dn=config.get("LDAP_USER_BASE_DN") or config["LDAP_BASE_DN"],
+            user_filter=config.get("LDAP_USER_FILTER") or "(uid={username})",
+            staff_group=config.get("LDAP_STAFF_GROUP"), counselor_group=config.get("LDAP_COUNSELOR_GROUP"),
+            student_group=config.get("LDAP_STUDENT_GROUP"),
+            attributes=AttributeMap.load(Path(map_file)) if map_file else AttributeMap.default(),
+        )
+
+
+def is_configured(config=None) -> bool:
+    config = config if config is not None else current_app.config
+    return bool(config.get("LDAP_URL"))
+
+
+class DirectoryNotConfigured(RuntimeError):
+    """Settings the directory needs are missing (names them)."""

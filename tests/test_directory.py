@@ -1,0 +1,409 @@
+"""The campus directory against a real OpenLDAP slapd (tests/ldap_server.py): sync and sign-in."""
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from dorms.auth.models import User
+from dorms.core.enums import Gender, Role, StudentStatus
+from dorms.directory import client, sync
+from dorms.directory.mapping import AttributeMap, MapError, describe
+from dorms.directory.models import DirectoryRun, SyncKind, SyncStatus
+from dorms.directory.settings import DirectorySettings
+from dorms.directory.signin import LdapBackend
+from dorms.extensions import db
+from dorms.residence.models import Assignment
+from dorms.residence.services import assign
+from dorms.students.models import CounselorScope, Student
+
+from .ldap_server import (
+    BASE,
+    GROUPS,
+    SERVICE_DN,
+    SERVICE_PASSWORD,
+    STAFF,
+    group,
+    student_entry,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+_numbers = itertools.count(1)
+
+
+class Directory:
+    """One test's own subtree of the shared slapd, and the app pointed at it."""
+
+    def __init__(self, slapd, app):
+        self.slapd, self.app = slapd, app
+        self.tag = uuid.uuid4().hex[:8]
+        self.base = f"ou=t{self.tag},ou=students,{BASE}"
+        slapd.add([(self.base, {"objectClass": "organizationalUnit", "ou": f"t{self.tag}"})])
+        app.config.update(LDAP_URL=slapd.url, LDAP_BIND_DN=SERVICE_DN, LDAP_BIND_PASSWORD=SERVICE_PASSWORD,
+                          LDAP_BASE_DN=self.base, LDAP_CA_FILE=str(slapd.ca_file), LDAP_PAGE_SIZE=200,
+                          LDAP_USER_BASE_DN=BASE, LDAP_START_TLS=False, LDAP_ATTRIBUTE_MAP=None,
+                          LDAP_COUNSELOR_GROUP=None, LDAP_STAFF_GROUP=None, LDAP_STUDENT_GROUP=None)
+
+    def number(self) -> str:
+        """A student number no other test's entries use (sign-in searches the whole tree)."""
+        return f"9{int(self.tag, 16) % 10**6:06d}{next(_numbers):05d}"
+
+    def student(self, number: str | None = None, name: str = "张伟", **fields):
+        number = number or self.number()
+        _dn, attributes = student_entry(number, name, **fields)
+        return f"uid={number},{self.base}", attributes
+
+    def add(self, *entries):
+        self.slapd.add(entries)
+
+    def sync(self, full=True, *, dry_run=False, force=False) -> DirectoryRun:
+        run = sync.create_run(SyncKind.FULL if full else SyncKind.INCREMENTAL, dry_run=dry_run, force=force)
+        db.session.commit()
+        return sync.execute_run(run, DirectorySettings.from_config())
+
+
+@pytest.fixture
+def directory(app, slapd):
+    directory = Directory(slapd, app)
+    yield directory
+    if not slapd.is_running:
+        slapd.start()
+    slapd.delete(directory.base, recursive=True)
+
+
+def _students() -> dict[str, Student]:
+    db.session.expire_all()
+    return {s.student_number: s for s in db.session.scalars(sa.select(Student))}
+
+
+# --- sync ----------------------------------------------------------------------------
+
+
+def test_a_full_sync_pages_past_the_server_size_limit_and_a_second_changes_nothing(directory):
+    # The server answers at most 500 entries to one search; paging (200 a page) reads them all.
+    directory.add(*(directory.student(name=f"学生{i}", gender="MF"[i % 2], class_name=f"计科{i % 40:02d}")
+                    for i in range(5000)))
+    first = directory.sync()
+    assert (first.status, first.entries, first.created, first.skipped) == (SyncStatus.SUCCEEDED, 5000, 5000, 0)
+    students = _students()
+    assert len(students) == 5000
+    assert {s.gender for s in students.values()} == {Gender.MALE, Gender.FEMALE}
+    assert all(s.directory_id for s in students.values())
+    second = directory.sync()
+    assert (second.created, second.updated, second.deactivated, second.unchanged) == (0, 0, 0, 5000)
+    assert second.high_water_mark == first.high_water_mark
+
+
+def test_chinese_names_survive_and_the_chinese_campus_map_translates_values(directory, app):
+    app.config["LDAP_ATTRIBUTE_MAP"] = str(ROOT / "docs" / "directory" / "cn-campus-map.json")
+    number = directory.number()
+    directory.add(directory.student(number, "欧阳娜娜", gender="女", college="外国语学院", major="英语",
+                                    class_name="英语2401", grade="2024级", status="在读"),
+                  directory.student(name="司马光", status="休学"))
+    run = directory.sync()
+    assert run.status == SyncStatus.SUCCEEDED and run.created == 2
+    student = _students()[number]
+    assert (student.name, student.gender, student.college, student.major, student.class_name, student.grade,
+            student.status) == ("欧阳娜娜", Gender.FEMALE, "外国语学院", "英语", "英语2401", 2024, StudentStatus.ACTIVE)
+    assert {s.status for s in _students().values()} == {StudentStatus.ACTIVE, StudentStatus.SUSPENDED}
+
+
+def test_an_incremental_sync_reads_only_what_changed(directory):
+    numbers = [directory.number() for _ in range(30)]
+    directory.add(*(directory.student(n) for n in numbers[:-1]))
+    # modifyTimestamp has one-second resolution; the mark is the newest one read, and >= reads that
+    # second again: here it holds only the last entry.
+    time.sleep(1.1)
+    directory.add(directory.student(numbers[-1]))
+    assert directory.sync().created == 30
+    time.sleep(1.1)
+    directory.slapd.modify(f"uid={numbers[0]},{directory.base}", {"departmentNumber": "计科9901"})
+    directory.add(directory.student(new := directory.number(), "李雷"))
+    run = directory.sync(full=False)
+    assert run.kind == SyncKind.INCREMENTAL and run.status == SyncStatus.SUCCEEDED
+    assert run.entries == 3 and (run.created, run.updated, run.unchanged) == (1, 1, 1)
+    assert _students()[numbers[0]].class_name == "计科9901" and new in _students()
+    again = directory.sync(full=False)
+    assert (again.entries, again.created, again.updated, again.unchanged) == (2, 0, 0, 2)
+
+
+def test_an_incremental_sync_without_a_previous_one_reads_everything(directory):
+    directory.add(directory.student())
+    run = directory.sync(full=False)
+    assert run.kind == SyncKind.FULL and run.created == 1
+
+
+def test_students_gone_or_graduated_become_inactive_keep_their_bed_and_are_listed(directory, create_room):
+    stays, leaves, graduates = (directory.number() for _ in range(3))
+    directory.add(*(directory.student(n) for n in (stays, leaves, graduates)),
+                  *(directory.student() for _ in range(60)))  # so that two leaving stay under the 5% guard
+    directory.sync()
+    room = create_room(capacity=4, gender=Gender.FEMALE)
+    students = _students()
+    assign(students[leaves], room.beds[0], reason="test")
+    db.session.commit()
+    directory.slapd.delete(f"uid={leaves},{directory.base}")
+    directory.slapd.modify(f"uid={graduates},{directory.base}", {"eduPersonAffiliation": ["alum", "member"]})
+    run = directory.sync()
+    assert (run.status, run.deactivated, run.updated) == (SyncStatus.SUCCEEDED, 1, 1)
+    students = _students()
+    assert students[leaves].status == StudentStatus.LEFT
+    assert students[graduates].status == StudentStatus.GRADUATED
+    assert students[stays].status == StudentStatus.ACTIVE
+    assert db.session.scalar(sa.select(Assignment.bed_id).where(
+        Assignment.student_id == students[leaves].id, Assignment.ended_at.is_(None))) == room.beds[0].id
+    assert [r["student_number"] for r in run.inactive_residents] == [leaves]
+    # Back in the directory: active again.
+    directory.add(directory.student(leaves))
+    assert directory.sync().updated == 1 and _students()[leaves].status == StudentStatus.ACTIVE
+
+
+def test_missing_and_malformed_entries_are_skipped_with_their_reason(directory):
+    twice = directory.number()
+    good = directory.number()
+    directory.add(
+        directory.student(good),
+        directory.student(employeeNumber=None),
+        directory.student(schacGender="9"),
+        directory.student(displayName=None, cn="   "),
+        directory.student(twice), directory.student(twice + "0", employeeNumber=twice),
+        directory.student(eduPersonAffiliation="library-walk-in"),
+    )
+    run = directory.sync()
+    assert (run.created, run.skipped) == (1, 6)
+    reasons = sorted(describe(s["code"], s["params"]) for s in run.skipped_entries)
+    assert any(r.startswith("missing key: no employeeNumber") for r in reasons)
+    assert any(r.startswith("gender: '9' is not a known value") for r in reasons)
+    assert any(r.startswith("name: no displayName / cn") for r in reasons)
+    assert sum(r == f"duplicate key: 2 entries have {twice}" for r in reasons) == 2
+    assert any(r.startswith("status: 'library-walk-in'") for r in reasons)
+    assert set(_students()) == {good}
+
+
+def test_a_wrong_service_password_fails_and_changes_nothing(directory, app):
+    directory.add(directory.student())
+    app.config["LDAP_BIND_PASSWORD"] = "wrong"
+    run = directory.sync()
+    assert run.status == SyncStatus.FAILED and "refused the bind" in run.error
+    assert _students() == {}
+
+
+def test_a_server_that_stops_mid_sync_leaves_the_data_as_it_was(directory, monkeypatch):
+    numbers = [directory.number() for _ in range(600)]
+    directory.add(*(directory.student(n) for n in numbers))
+    directory.sync()
+    for n in numbers[:5]:
+        directory.slapd.modify(f"uid={n},{directory.base}", {"displayName": "改名", "cn": "改名"})
+    original = client.paged_search
+
+    def stop_after_first_page(*args, **kwargs):
+        for index, entry in enumerate(original(*args, **kwargs)):
+            if index == 250:  # mid-way through the second page
+                directory.slapd.stop()
+            yield entry
+
+    monkeypatch.setattr(client, "paged_search", stop_after_first_page)
+    run = directory.sync()
+    assert run.status == SyncStatus.FAILED and "stopped answering" in run.error
+    assert {s.name for s in _students().values()} == {"张伟"}
+
+
+def test_a_wrong_base_or_an_emptied_directory_is_never_read_as_everyone_leaving(directory, app):
+    directory.add(*(directory.student() for _ in range(40)))
+    directory.sync()
+    app.config["LDAP_BASE_DN"] = f"ou=nowhere,{BASE}"
+    wrong = directory.sync()
+    assert wrong.status == SyncStatus.FAILED and "noSuchObject" in wrong.error
+    empty = f"ou=empty{directory.tag},{BASE}"
+    directory.add((empty, {"objectClass": "organizationalUnit", "ou": f"empty{directory.tag}"}))
+    try:
+        app.config["LDAP_BASE_DN"] = empty
+        held = directory.sync()
+        assert held.status == SyncStatus.HELD and "40 of 40 active students" in held.error
+        assert all(s.status == StudentStatus.ACTIVE for s in _students().values())
+        dry = directory.sync(dry_run=True, force=True)
+        assert (dry.status, dry.deactivated, dry.dry_run) == (SyncStatus.SUCCEEDED, 40, True)
+        assert all(s.status == StudentStatus.ACTIVE for s in _students().values())
+        forced = directory.sync(force=True)
+        assert forced.status == SyncStatus.SUCCEEDED and forced.deactivated == 40
+        assert all(s.status == StudentStatus.LEFT for s in _students().values())
+    finally:
+        directory.slapd.delete(empty)
+
+
+def test_a_dry_run_reports_changes_and_writes_nothing(directory):
+    directory.add(*(directory.student() for _ in range(3)))
+    run = directory.sync(dry_run=True)
+    assert (run.status, run.created, run.dry_run) == (SyncStatus.SUCCEEDED, 3, True)
+    assert [c["action"] for c in run.changes] == ["create"] * 3
+    assert run.high_water_mark is None and _students() == {}
+    assert directory.sync(full=False).kind == SyncKind.FULL  # a dry run leaves no mark to continue from
+
+
+def test_start_tls_and_ldaps_check_the_certificate(directory, app, tmp_path):
+    directory.add(directory.student())
+    app.config.update(LDAP_START_TLS=True)
+    assert directory.sync().status == SyncStatus.SUCCEEDED
+    app.config.update(LDAP_START_TLS=False, LDAP_URL=directory.slapd.ldaps_url)
+    assert directory.sync().status == SyncStatus.SUCCEEDED
+    other_ca = tmp_path / "other-ca.pem"  # a CA that did not sign the server's certificate
+    other_ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text()
+                        if Path("/etc/ssl/certs/ca-certificates.crt").exists() else "")
+    app.config.update(LDAP_CA_FILE=str(other_ca))
+    refused = directory.sync()
+    assert refused.status == SyncStatus.FAILED and "cannot reach the directory" in refused.error
+
+
+def test_counselor_accounts_and_scopes_follow_the_directory_group(directory, app):
+    username = f"teacher{directory.tag}"
+    counselor_dn = f"uid={username},{STAFF}"
+    directory.add((counselor_dn, {"objectClass": ["inetOrgPerson", "campusCounselor"], "uid": username,
+                                  "cn": "王老师", "sn": "王", "displayName": "王老师",
+                                  "departmentNumber": ["计科2401", "计科2402"], "userPassword": "teach-secret"}),
+                  group(f"counselors{directory.tag}", [counselor_dn]))
+    app.config["LDAP_COUNSELOR_GROUP"] = f"cn=counselors{directory.tag},{GROUPS}"
+    try:
+        assert directory.sync().counselors == 1
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        assert (user.role, user.auth_source, user.display_name) == (Role.COUNSELOR, "ldap", "王老师")
+        assert sorted(s.class_name for s in user.scopes) == ["计科2401", "计科2402"]
+        assert directory.sync().counselors == 0  # nothing changed
+        directory.slapd.modify(counselor_dn, {"departmentNumber": ["计科2403"]})
+        assert directory.sync().counselors == 1
+        db.session.expire_all()
+        assert [s.class_name for s in user.scopes] == ["计科2403"]
+        directory.slapd.modify(f"cn=counselors{directory.tag},{GROUPS}", {"member": [""]})
+        left = directory.sync()
+        assert (left.status, left.counselors) == (SyncStatus.SUCCEEDED, 1), left.error
+        db.session.expire_all()
+        assert not user.active and user.scopes == []
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CounselorScope)) == 0
+    finally:
+        directory.slapd.delete(f"cn=counselors{directory.tag},{GROUPS}")
+        directory.slapd.delete(counselor_dn)
+
+
+# --- sign-in -------------------------------------------------------------------------
+
+
+def test_students_and_counselors_sign_in_with_campus_credentials(directory, app, client):
+    number = directory.number()
+    directory.add(directory.student(number, "韩梅梅", password="campus-pass-1"))
+    directory.sync()
+    response = client.post("/login", data={"username": number, "password": "campus-pass-1"})
+    assert response.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.username == number))
+    assert (user.role, user.auth_source, user.student.name) == (Role.STUDENT, "ldap", "韩梅梅")
+    page = client.get("/students/me", follow_redirects=True)
+    assert page.status_code == 200 and "韩梅梅" in page.get_data(as_text=True)
+    client.post("/logout")
+    assert client.post("/login", data={"username": number, "password": "wrong"}).status_code == 200
+
+    username = f"staff{directory.tag}"
+    staff_dn = f"uid={username},{STAFF}"
+    directory.add((staff_dn, {"objectClass": "inetOrgPerson", "uid": username, "cn": "李主任", "sn": "李",
+                              "userPassword": "office-pass-1"}),
+                  group(f"office{directory.tag}", [staff_dn]))
+    app.config["LDAP_STAFF_GROUP"] = f"cn=office{directory.tag},{GROUPS}"
+    try:
+        assert client.post("/login", data={"username": username, "password": "office-pass-1"}).status_code == 302
+        assert db.session.scalar(sa.select(User.role).where(User.username == username)) == Role.STAFF
+        assert client.get("/directory/").status_code == 200
+        client.post("/logout")
+        # Out of the group and outside the student subtree: no role, no sign-in.
+        directory.slapd.modify(f"cn=office{directory.tag},{GROUPS}", {"member": [""]})
+        assert client.post("/login", data={"username": username, "password": "office-pass-1"}).status_code == 200
+    finally:
+        directory.slapd.delete(f"cn=office{directory.tag},{GROUPS}")
+        directory.slapd.delete(staff_dn)
+
+
+def test_an_injection_in_the_username_matches_nobody(directory, app):
+    number = directory.number()
+    directory.add(directory.student(number, password="campus-pass-2"))
+    directory.sync()
+    backend = LdapBackend()
+    assert backend.authenticate(number, "campus-pass-2") is not None
+    # Unescaped, "9…*" would be a wildcard matching this one entry, and the bind would succeed.
+    assert backend.authenticate(number[:-1] + "*", "campus-pass-2") is None
+    assert backend.authenticate(f"{number})(uid=*", "campus-pass-2") is None
+    assert client.user_filter("(uid={username})", "a*)(|(uid=*") == r"(uid=a\2a\29\28|\28uid=\2a)"
+
+
+def test_anonymous_and_empty_password_binds_are_refused(directory):
+    number = directory.number()
+    directory.add(directory.student(number, password="campus-pass-3"))
+    directory.sync()
+    assert LdapBackend().authenticate(number, "") is None
+    with pytest.raises(client.DirectoryError, match="anonymous"):
+        client.connect(DirectorySettings.from_config(), f"uid={number},{directory.base}", "")
+
+
+def test_a_local_account_is_not_taken_over_by_a_directory_entry_of_the_same_name(directory, create_user):
+    local = create_user("admin1", role=Role.STAFF)
+    directory.add(directory.student("admin1", password="campus-pass-4"))
+    directory.sync()
+    assert LdapBackend().authenticate("admin1", "campus-pass-4") is None
+    db.session.refresh(local)
+    assert (local.auth_source, local.role) == ("local", Role.STAFF)
+
+
+# --- the staff page ------------------------------------------------------------------
+
+
+def test_only_staff_see_the_directory_page_and_a_sync_started_there_runs_outside_the_request(
+        directory, client, login, create_user, create_student):
+    counselor = create_user(role=Role.COUNSELOR, classes=["计科2401"])
+    student = create_user(role=Role.STUDENT, student=create_student())
+    for user in (counselor, student):
+        login(user)
+        assert client.get("/directory/").status_code == 403
+        assert client.post("/directory/", data={"kind": "full"}).status_code == 403
+        client.post("/logout")
+    login(create_user(role=Role.STAFF))
+    directory.add(directory.student(name="张伟"))
+    # The student record made above is not in the directory: leaving it is forced through.
+    response = client.post("/directory/", data={"kind": "full", "force": "y"})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        db.session.rollback()  # end the read transaction: see what the sync process committed
+        run = db.session.get(DirectoryRun, run_id)
+        if run.is_finished:
+            break
+        time.sleep(0.3)
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    page = client.get(f"/directory/runs/{run_id}").get_data(as_text=True)
+    assert "1 entries read: 1 created, 0 updated, 1 deactivated" in page
+    assert client.get("/directory/").status_code == 200
+
+
+# --- the attribute map ---------------------------------------------------------------
+
+
+def test_an_attribute_map_names_what_is_wrong():
+    with pytest.raises(MapError, match="unknown student fields dormitory"):
+        AttributeMap.from_dict({"fields": {"student_number": "uid", "name": "cn", "gender": "g", "dormitory": "x"}})
+    with pytest.raises(MapError, match="the field gender needs an attribute"):
+        AttributeMap.from_dict({"fields": {"student_number": "uid", "name": "cn"}})
+    with pytest.raises(MapError, match="translates to 'X', not M or F"):
+        AttributeMap.from_dict({"fields": {"student_number": "uid", "name": "cn", "gender": "g"},
+                                "values": {"gender": {"1": "X"}}})
+    with pytest.raises(MapError, match="key"):
+        AttributeMap.from_dict({"key": "dn", "fields": {"student_number": "uid", "name": "cn", "gender": "g"}})
+
+
+def test_value_translations_and_the_status_precedence():
+    attribute_map = AttributeMap.default()
+    entry = {"employeenumber": ["1"], "cn": ["张三"], "schacgender": ["2"],
+             "edupersonaffiliation": ["alum", "student", "member"]}
+    record = attribute_map.read("uid=1", entry)
+    assert (record.gender, record.status) == (Gender.FEMALE, StudentStatus.ACTIVE)  # a student who is also an alum
+    record = attribute_map.read("uid=1", {**entry, "edupersonaffiliation": ["alum"], "schacgender": ["男"]})
+    assert (record.gender, record.status) == (Gender.MALE, StudentStatus.GRADUATED)
+
