@@ -59,11 +59,11 @@ def _register_blueprints(app: Flask) -> None:
     from . import i18n
     from .allocation import views as allocation_views
     from .audit import views as audit_views
+    from .auth import backends
     from .auth import views as auth_views
     from .campus import views as campus_views
     from .core import web
     from .dashboard import views as dashboard_views
-    from .auth import backends
     from .directory import views as directory_views
     from .directory.signin import LdapBackend
     from .residence import views as residence_views

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from pathlib import Path
 
+import ldap3
 import pytest
 import sqlalchemy as sa
 
@@ -407,3 +409,54 @@ def test_value_translations_and_the_status_precedence():
     record = attribute_map.read("uid=1", {**entry, "edupersonaffiliation": ["alum"], "schacgender": ["男"]})
     assert (record.gender, record.status) == (Gender.MALE, StudentStatus.GRADUATED)
 
+
+
+def test_keyed_on_the_directory_id_a_new_student_number_keeps_the_record(directory, app, tmp_path):
+    attribute_map = tmp_path / "map.json"
+    attribute_map.write_text(json.dumps({
+        "key": "directory_id",
+        "fields": {"student_number": "employeeNumber", "directory_id": "entryUUID", "name": "cn",
+                   "gender": "schacGender"},
+        "values": {"gender": {"1": "M", "2": "F"}}}))
+    app.config["LDAP_ATTRIBUTE_MAP"] = str(attribute_map)
+    number, renumbered = directory.number(), directory.number()
+    directory.add(directory.student(number))
+    assert directory.sync().created == 1
+    student_id = _students()[number].id
+    directory.slapd.modify(f"uid={number},{directory.base}", {"employeeNumber": renumbered})
+    run = directory.sync()
+    assert (run.updated, run.created, run.deactivated) == (1, 0, 0)
+    assert _students()[renumbered].id == student_id
+
+
+def test_a_server_that_ignores_the_paging_control_fails_the_run(directory, monkeypatch):
+    directory.add(*(directory.student() for _ in range(3)))
+    search = ldap3.Connection.search
+
+    def without_paging(self, *args, **kwargs):
+        outcome = search(self, *args, **kwargs)
+        self.result.pop("controls", None)  # as a server that does not implement RFC 2696 answers
+        return outcome
+
+    monkeypatch.setattr(ldap3.Connection, "search", without_paging)
+    run = directory.sync()
+    assert run.status == SyncStatus.FAILED and "ignored the paged-results control" in run.error
+    assert _students() == {}
+
+
+def test_the_command_line_syncs_and_refuses_a_broken_attribute_map(directory, app, tmp_path):
+    directory.add(directory.student(directory.number(), "张伟"), directory.student(schacGender="9"))
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["directory", "sync", "--full", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "succeeded; 2 entries read, 1 created" in dry.output and "gender: '9' is not a known value" in dry.output
+    assert _students() == {}
+    assert runner.invoke(args=["directory", "sync", "--full"]).exit_code == 0
+    assert len(_students()) == 1
+    broken = tmp_path / "map.json"
+    broken.write_text('{"fields": {"student_number": "uid"}}')
+    app.config["LDAP_ATTRIBUTE_MAP"] = str(broken)
+    refused = runner.invoke(args=["directory", "sync"])
+    assert refused.exit_code != 0 and "the field name needs an attribute" in refused.output
+    assert db.session.scalars(sa.select(DirectoryRun).order_by(DirectoryRun.id.desc())).first().status \
+        == SyncStatus.FAILED

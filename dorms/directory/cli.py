@@ -22,15 +22,12 @@ def directory_cli():
 @with_appcontext
 def sync_command(full, dry_run, force, run_id):
     """Create, update and deactivate students (and counselor accounts) as the directory says."""
-    from .mapping import describe
+    from ..core.clock import utcnow
+    from .mapping import MapError, describe
     from .models import DirectoryRun, SyncKind, SyncStatus
     from .settings import DirectoryNotConfigured, DirectorySettings
     from .sync import create_run, execute_run
 
-    try:
-        settings = DirectorySettings.from_config()
-    except DirectoryNotConfigured as error:
-        raise click.ClickException(f"the directory is not configured: set {error}") from error
     if run_id is None:
         try:
             run = create_run(SyncKind.FULL if full else SyncKind.INCREMENTAL, dry_run=dry_run, force=force)
@@ -41,6 +38,14 @@ def sync_command(full, dry_run, force, run_id):
         run = db.session.get(DirectoryRun, run_id)
         if run is None or run.status != SyncStatus.QUEUED:
             raise click.ClickException(f"directory run {run_id} is not queued")
+    try:
+        settings = DirectorySettings.from_config()
+    except (DirectoryNotConfigured, MapError) as error:
+        message = f"the directory is not configured: set {error}" if isinstance(error, DirectoryNotConfigured) \
+            else f"the attribute map is unusable: {error}"
+        run.status, run.error, run.finished_at = SyncStatus.FAILED, message, utcnow()
+        db.session.commit()
+        raise click.ClickException(message) from error
     run = execute_run(run, settings)
     click.echo(f"directory sync {run.id} ({run.kind.value}{', dry run' if run.dry_run else ''}): "
                f"{run.status.value}; {run.entries} entries read, {run.created} created, {run.updated} updated, "

@@ -56,7 +56,7 @@ def connect(settings: DirectorySettings, user: str | None = None, password: str 
         raise DirectoryError("anonymous and empty-password binds are refused")
     connection = ldap3.Connection(_server(settings), user=user, password=password, authentication=ldap3.SIMPLE,
                                   receive_timeout=math.ceil(settings.timeout), read_only=True, raise_exceptions=False,
-                                  auto_referrals=False)
+                                  auto_referrals=False, check_names=False)
     try:
         connection.open()
         if settings.start_tls and not connection.server.ssl and not connection.start_tls():
@@ -111,12 +111,13 @@ def paged_search(connection: ldap3.Connection, base: str, search_filter: str, at
 
 
 def _entry(item: dict) -> Entry:
+    # Without name checks ldap3 has decoded the values as UTF-8 already, leaving bytes where it could not.
     attributes, undecodable = {}, []
-    for name, values in item["raw_attributes"].items():
-        try:
-            attributes[name.lower()] = [v.decode("utf-8") for v in values]
-        except UnicodeDecodeError:
+    for name, values in item["attributes"].items():
+        if any(isinstance(v, bytes) for v in values):
             undecodable.append(name)
+        else:
+            attributes[name.lower()] = values
     return Entry(item["dn"], attributes, undecodable)
 
 
