@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import i18n
+    from .access import api as access_api
     from .allocation import views as allocation_views
     from .audit import views as audit_views
     from .auth import backends
@@ -75,17 +76,19 @@ def _register_blueprints(app: Flask) -> None:
     backends.register("ldap", LdapBackend())
     for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
-                      roomchange_views.bp, directory_views.bp):
+                      roomchange_views.bp, directory_views.bp, access_api.bp):
         app.register_blueprint(blueprint)
 
 
 def _register_cli(app: Flask) -> None:
+    from .access.cli import access_cli
     from .allocation.cli import allocation_cli
     from .auth.cli import user_cli
     from .demo.cli import demo_command
     from .directory.cli import directory_cli
     from .transfer.cli import export_command, import_cli
 
+    app.cli.add_command(access_cli)
     app.cli.add_command(allocation_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)

@@ -1,0 +1,142 @@
+"""`dorms access`: door events, cards and permissions from files, and the curfew report."""
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+
+from ..extensions import db
+from . import ingest
+
+
+@click.group("access", help="Door access: events, cards, permissions, curfew reports.")
+def access_cli():
+    pass
+
+
+def _run_import(action, path, **kwargs) -> ingest.Report:
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        report = action(data, **kwargs)
+    except ingest.Rejected as rejected:
+        db.session.rollback()
+        for error in rejected.errors:
+            click.echo(f"{path}: {error}", err=True)
+        raise click.ClickException(f"{path}: nothing imported ({len(rejected.errors)} problems)") from None
+    db.session.commit()
+    return report
+
+
+def _columns(value: str | None) -> dict[str, str] | None:
+    """--columns card=卡号,time=时间: our names to the file's."""
+    if not value:
+        return None
+    columns = dict(ingest.PRESETS["generic"])
+    for pair in value.split(","):
+        ours, _, theirs = pair.partition("=")
+        if ours.strip() not in ingest.EVENT_COLUMNS or not theirs.strip():
+            raise click.BadParameter(f"{pair!r}: expected one of {', '.join(ingest.EVENT_COLUMNS)}=COLUMN")
+        columns[ours.strip()] = theirs.strip()
+    return columns
+
+
+@access_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--columns", help="Map our columns to the file's, e.g. card=卡号,time=时间 (default: SPEC.md's "
+                                "event_id,card,building,door,time,direction,result).")
+@with_appcontext
+def import_command(path, columns):
+    """Door events from a CSV file: all rows or none; the same event twice is stored once."""
+    report = _run_import(ingest.import_events, path, columns=_columns(columns))
+    click.echo(f"{report.rows} rows: {report.stored} events stored, {report.duplicates} already there, "
+               f"{report.unmatched} of unknown cards (kept, matched once the card is known)")
+
+
+@access_cli.command("import-cards")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_cards_command(path):
+    """Cards from a CSV file (card,student_number): all rows or none."""
+    report = _run_import(ingest.import_cards, path)
+    click.echo(f"{report.rows} rows: {report.created} cards created, {report.updated} handed on, "
+               f"{report.unchanged} unchanged; {report.matched} earlier events matched")
+
+
+@access_cli.command("import-permissions")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_permissions_command(path):
+    """Late-return and overnight permissions from a CSV file (an older system's): all rows or none."""
+    report = _run_import(ingest.import_permissions, path)
+    click.echo(f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+               f"{report.unchanged} unchanged")
+
+
+@access_cli.command("report")
+@click.option("--night", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
+@with_appcontext
+def report_command(night, output_format):
+    """The curfew report of one night: a row per resident (student_number,status,time,...)."""
+    from .reports import has_curfew, night_report
+
+    day: date = night.date()
+    if not has_curfew(day):
+        click.echo(f"{day}: no curfew that night (a holiday, or outside every term)", err=True)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["student_number", "status", "time", "name", "class", "college", "building", "last_seen",
+                     "last_door"])
+    for row in night_report(day):
+        writer.writerow([row.student_number, row.status.value, row.time.isoformat(timespec="minutes") if row.time
+                         else "", row.name, row.class_name, row.college, row.building,
+                         row.last_seen.isoformat(timespec="minutes") if row.last_seen else "", row.last_door])
+
+
+@access_cli.group("token")
+def token_cli():
+    """API tokens for access-control systems posting to /api/access/events."""
+
+
+@token_cli.command("create")
+@click.argument("name")
+@with_appcontext
+def token_create(name):
+    """A new token for the integration NAME; it is shown once, keep it safe."""
+    from .tokens import create_token
+
+    row, token = create_token(name)
+    db.session.commit()
+    click.echo(f"token {row.id} for {row.name}: {token}")
+    click.echo("It is shown only now; the server keeps only its hash.", err=True)
+
+
+@token_cli.command("list")
+@with_appcontext
+def token_list():
+    import sqlalchemy as sa
+
+    from .models import ApiToken
+
+    for row in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
+        click.echo(f"{row.id}\t{row.prefix}…\t{row.name}\t{row.scope}\t{state}\t{used}")
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke(token_id):
+    from .models import ApiToken
+    from .tokens import revoke_token
+
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise click.ClickException(f"no token {token_id}")
+    revoke_token(row)
+    db.session.commit()
+    click.echo(f"token {row.id} ({row.name}) revoked")

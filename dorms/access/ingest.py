@@ -1,0 +1,347 @@
+"""Taking in door events, cards and permissions: all of a file or batch, or none of it, and never twice.
+
+Bad input is refused whole with an error per row and column; storing the same event again does
+nothing (the source's event id is unique); events of unknown cards are kept unmatched and matched
+when their card is imported.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..students.models import Student
+from . import cards as card_numbers
+from .models import AccessEvent, Card, Permission, PermissionKind, PermissionStatus
+
+BATCH = 5_000
+MAX_ERRORS = 200  # a file this broken needs fixing at the source; more would only be noise
+MAX_BATCH = 10_000  # events in one API call
+EVENT_COLUMNS = ("event_id", "card", "building", "door", "time", "direction", "result")
+REQUIRED_EVENT_COLUMNS = ("event_id", "card", "building", "time")
+DIRECTIONS = {"in": "in", "out": "out", "unknown": "unknown", "": "unknown", "进": "in", "出": "out"}
+RESULTS = {"granted": True, "": True, "denied": False}
+
+# Column maps: our field -> the file's column. "generic" is SPEC.md's event CSV.
+PRESETS = {
+    "generic": {name: name for name in EVENT_COLUMNS},
+}
+
+
+@dataclass
+class RowError:
+    row: int  # 1 = the first line after the header (0: the file as a whole)
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column}: {self.message}" if self.row else f"{self.column}: {self.message}"
+
+
+class Rejected(Exception):
+    """Nothing was stored; ``errors`` says why, row by row."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__("; ".join(map(str, errors[:5])))
+        self.errors = errors
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    unmatched: int = 0  # stored events whose card nobody has yet
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    matched: int = 0  # earlier unmatched events matched to a student by new cards
+    extra: dict = field(default_factory=dict)
+
+
+def campus_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+
+
+def _insert(model):
+    dialect = db.engine.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def parse_time(text: str, zone: ZoneInfo) -> datetime:
+    """ISO 8601 with or without an offset (without: campus time), as an aware datetime."""
+    moment = datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def event_from_row(row: dict, number: int, zone: ZoneInfo, errors: list[RowError]) -> dict | None:
+    """One event as a table row, or None with its problems appended to ``errors``."""
+    before = len(errors)
+    for name in REQUIRED_EVENT_COLUMNS:
+        if not (row.get(name) or "").strip():
+            errors.append(RowError(number, name, "missing"))
+    if len(errors) > before:
+        return None
+    event = {"event_id": row["event_id"].strip(), "building": row["building"].strip(),
+             "door": (row.get("door") or "").strip()}
+    if len(event["event_id"]) > 80:
+        errors.append(RowError(number, "event_id", "longer than 80 characters"))
+    if len(event["building"]) > 32 or len(event["door"]) > 64:
+        errors.append(RowError(number, "building" if len(event["building"]) > 32 else "door", "too long"))
+    try:
+        event["card"] = card_numbers.normalise(row["card"])
+    except ValueError as error:
+        errors.append(RowError(number, "card", str(error)))
+    try:
+        event["occurred_at"] = parse_time(row["time"], zone)
+    except ValueError:
+        errors.append(RowError(number, "time", f"{row['time']!r} is not an ISO 8601 time"))
+    direction = (row.get("direction") or "").strip().lower()
+    if direction not in DIRECTIONS:
+        errors.append(RowError(number, "direction", f"{direction!r} is not in, out or unknown"))
+    else:
+        event["direction"] = DIRECTIONS[direction]
+    result = (row.get("result") or "").strip().lower()
+    if result not in RESULTS:
+        errors.append(RowError(number, "result", f"{result!r} is not granted or denied"))
+    else:
+        event["granted"] = RESULTS[result]
+    extra = {k: v for k, v in row.items() if k not in EVENT_COLUMNS and k is not None}
+    event["extra"] = extra or None
+    return event if len(errors) == before else None
+
+
+def store_events(events: Iterable[dict], report: Report) -> None:
+    """Insert in batches; the same event_id again is skipped. Matches cards to students as it goes."""
+    owners = dict(db.session.execute(sa.select(Card.number, Card.student_id)).all())
+    batch: list[dict] = []
+
+    def flush():
+        if not batch:
+            return
+        for event in batch:
+            event["student_id"] = owners.get(event["card"])
+        statement = _insert(AccessEvent).on_conflict_do_nothing(index_elements=["event_id"]).returning(
+            AccessEvent.student_id)
+        stored = db.session.execute(statement, batch).all()
+        report.stored += len(stored)
+        report.unmatched += sum(1 for (student_id,) in stored if student_id is None)
+        report.duplicates += len(batch) - len(stored)
+        batch.clear()
+
+    seen: set[str] = set()
+    for event in events:
+        if event["event_id"] in seen:  # twice in one file: once is enough
+            report.duplicates += 1
+            continue
+        seen.add(event["event_id"])
+        batch.append(event)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+
+
+def read_csv(data: bytes) -> tuple[list[str], Iterator[dict]]:
+    text = _decode(data)
+    reader = csv.DictReader(io.StringIO(text))
+    return [h.strip() for h in (reader.fieldnames or [])], reader
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise Rejected([RowError(0, "file", "not UTF-8 or GB18030 text")])
+
+
+def import_events(data: bytes, *, columns: dict[str, str] | None = None) -> Report:
+    """A CSV of door events (SPEC.md's generic format, or ``columns`` mapping our names to the file's)."""
+    columns = columns or PRESETS["generic"]
+    header, reader = read_csv(data)
+    missing = [ours for ours in REQUIRED_EVENT_COLUMNS if columns.get(ours) not in header]
+    if missing:
+        raise Rejected([RowError(0, "header", f"no column {columns.get(m, m)!r} (for {m})") for m in missing])
+    theirs_to_ours = {theirs: ours for ours, theirs in columns.items()}
+    zone, errors, report = campus_zone(), [], Report()
+
+    def events():
+        for number, raw in enumerate(reader, start=1):
+            report.rows += 1
+            row = {theirs_to_ours.get(k.strip(), k.strip()): (v or "") for k, v in raw.items() if k is not None}
+            event = event_from_row(row, number, zone, errors)
+            if len(errors) >= MAX_ERRORS:
+                raise Rejected(errors)
+            if event is not None and not errors:
+                yield event
+
+    # Errors stop the inserting but not the reading, so that every problem is listed; the caller's
+    # transaction then rolls back whatever the batches before the first error wrote.
+    store_events(events(), report)
+    if errors:
+        raise Rejected(errors)
+    return report
+
+
+def import_event_batch(items: list) -> Report:
+    """A JSON batch from an access-control integration: a list of objects with SPEC.md's columns.
+
+    Event ids are the access-control system's own, as in its CSV exports: an event that arrives both
+    ways is stored once."""
+    if not isinstance(items, list) or not items:
+        raise Rejected([RowError(0, "events", "a non-empty list of events is required")])
+    if len(items) > MAX_BATCH:
+        raise Rejected([RowError(0, "events", f"at most {MAX_BATCH} events per request")])
+    zone, errors, events = campus_zone(), [], []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            errors.append(RowError(number, "event", "not an object"))
+            continue
+        row = {k: "" if v is None else str(v) for k, v in item.items()}
+        event = event_from_row(row, number, zone, errors)
+        if event is not None:
+            events.append(event)
+    if errors:
+        raise Rejected(errors)
+    report = Report(rows=len(items))
+    store_events(events, report)
+    return report
+
+
+# --- cards -----------------------------------------------------------------------------------
+
+
+def import_cards(data: bytes) -> Report:
+    """``card,student_number``: who holds which card. Earlier unmatched events of these cards are matched."""
+    header, reader = read_csv(data)
+    missing = [c for c in ("card", "student_number") if c not in header]
+    if missing:
+        raise Rejected([RowError(0, "header", f"no column {c!r}") for c in missing])
+    students = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
+    owners = {c.number: c for c in db.session.scalars(sa.select(Card))}
+    errors, wanted, report = [], {}, Report()
+    for number, row in enumerate(reader, start=1):
+        report.rows += 1
+        student_number = (row.get("student_number") or "").strip()
+        try:
+            card = card_numbers.normalise(row.get("card") or "")
+        except ValueError as error:
+            errors.append(RowError(number, "card", str(error)))
+            continue
+        if student_number not in students:
+            errors.append(RowError(number, "student_number", f"no student {student_number!r}"))
+            continue
+        if card in wanted and wanted[card] != students[student_number]:
+            errors.append(RowError(number, "card", f"card {card} is listed for two students"))
+            continue
+        wanted[card] = students[student_number]
+    if errors:
+        raise Rejected(errors)
+    for card, student_id in wanted.items():
+        existing = owners.get(card)
+        if existing is None:
+            db.session.add(Card(number=card, student_id=student_id))
+            report.created += 1
+        elif existing.student_id != student_id:
+            existing.student_id = student_id  # the card was handed on; its past events keep their student
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    db.session.flush()
+    report.matched = match_unmatched(list(wanted))
+    return report
+
+
+def match_unmatched(card_list: list[str]) -> int:
+    """Give events of these cards that had no student their card's student."""
+    matched = 0
+    for start in range(0, len(card_list), 1000):
+        chunk = card_list[start:start + 1000]
+        owner = sa.select(Card.student_id).where(Card.number == AccessEvent.card).scalar_subquery()
+        result = db.session.execute(sa.update(AccessEvent).where(
+            AccessEvent.student_id.is_(None), AccessEvent.card.in_(chunk)).values(student_id=owner)
+            .execution_options(synchronize_session=False))
+        matched += result.rowcount
+    return matched
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+PERMISSION_COLUMNS = ("student_number", "kind", "first_night", "last_night", "expected_return", "status")
+
+
+def import_permissions(data: bytes) -> Report:
+    """Approvals kept in an older system (the format ../shared/curfew/gen.py writes); re-importing updates."""
+    header, reader = read_csv(data)
+    missing = [c for c in PERMISSION_COLUMNS if c not in header and c != "expected_return"]
+    if missing:
+        raise Rejected([RowError(0, "header", f"no column {c!r}") for c in missing])
+    students = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
+    errors, rows, report = [], {}, Report()
+    for number, row in enumerate(reader, start=1):
+        report.rows += 1
+        values = _permission(row, number, students, errors)
+        if values is not None:
+            rows[(values["student_id"], values["kind"], values["first_night"], values["last_night"])] = values
+    if errors:
+        raise Rejected(errors)
+    existing = {(p.student_id, p.kind, p.first_night, p.last_night): p
+                for p in db.session.scalars(sa.select(Permission).where(
+                    Permission.student_id.in_({key[0] for key in rows})))} if rows else {}
+    for key, values in rows.items():
+        permission = existing.get(key)
+        if permission is None:
+            db.session.add(Permission(**values))
+            report.created += 1
+        elif (permission.status, permission.expected_return) != (values["status"], values["expected_return"]):
+            permission.status, permission.expected_return = values["status"], values["expected_return"]
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    db.session.flush()
+    return report
+
+
+def _permission(row: dict, number: int, students: dict, errors: list[RowError]) -> dict | None:
+    before = len(errors)
+    student_number = (row.get("student_number") or "").strip()
+    if student_number not in students:
+        errors.append(RowError(number, "student_number", f"no student {student_number!r}"))
+    kind = (row.get("kind") or "").strip().lower()
+    if kind not in {k.value for k in PermissionKind}:
+        errors.append(RowError(number, "kind", f"{kind!r} is not late or overnight"))
+    status = (row.get("status") or "").strip().lower()
+    if status not in {s.value for s in PermissionStatus}:
+        errors.append(RowError(number, "status", f"{status!r} is not approved, pending or rejected"))
+    nights = []
+    for column in ("first_night", "last_night"):
+        try:
+            nights.append(date.fromisoformat((row.get(column) or "").strip()))
+        except ValueError:
+            errors.append(RowError(number, column, f"{row.get(column)!r} is not a date (YYYY-MM-DD)"))
+    if len(nights) == 2 and nights[1] < nights[0]:
+        errors.append(RowError(number, "last_night", "before first_night"))
+    expected = None
+    if (raw := (row.get("expected_return") or "").strip()):
+        try:
+            expected = time.fromisoformat(raw)
+        except ValueError:
+            errors.append(RowError(number, "expected_return", f"{raw!r} is not a time (HH:MM)"))
+    elif kind == "late":
+        errors.append(RowError(number, "expected_return", "a late return needs its expected time"))
+    if len(errors) > before:
+        return None
+    return {"student_id": students[student_number], "kind": PermissionKind(kind), "first_night": nights[0],
+            "last_night": nights[1], "expected_return": expected, "status": PermissionStatus(status)}

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.clock import utcnow
+from ..core.database import enum_column_type
+from ..core.enums import Gender, LabelledEnum
+from ..core.types import UTCDateTime
+from ..extensions import db
+from ..students.models import Student
+
+# A plain integer key on SQLite (its rowid), 64 bits elsewhere: a semester is ten million events.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class PermissionKind(LabelledEnum):
+    LATE = "late"  # 晚归报备: back after curfew, by an expected time
+    OVERNIGHT = "overnight"  # 外宿: away for one or more nights
+
+    @classmethod
+    def _labels(cls):
+        return {cls.LATE: _l("Late return"), cls.OVERNIGHT: _l("Overnight away")}
+
+
+class PermissionStatus(LabelledEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.PENDING: _l("Pending"), cls.APPROVED: _l("Approved"), cls.REJECTED: _l("Rejected")}
+
+
+class Card(db.Model):
+    """An access card and whose it is; a student may have several over time."""
+
+    __tablename__ = "access_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)  # normalised: see cards.normalise
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    student: Mapped[Student] = relationship()
+
+
+class AccessEvent(db.Model):
+    """One door event as the access-control system sent it; the card's student once the card is known."""
+
+    __tablename__ = "access_events"
+    __table_args__ = (
+        sa.Index("ix_access_events_student_id_occurred_at", "student_id", "occurred_at"),
+        sa.Index("ix_access_events_unmatched_card", "card", sqlite_where=sa.text("student_id IS NULL"),
+                 postgresql_where=sa.text("student_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The source's own id (namespaced per channel): the same event sent twice is stored once.
+    event_id: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    card: Mapped[str] = mapped_column(sa.String(32))
+    student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"))
+    building: Mapped[str] = mapped_column(sa.String(32))  # the building's code (doors of any building)
+    door: Mapped[str] = mapped_column(sa.String(64), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    direction: Mapped[str] = mapped_column(sa.String(8))  # in, out, unknown
+    granted: Mapped[bool] = mapped_column(default=True)
+    extra: Mapped[dict | None] = mapped_column(sa.JSON)  # the source's other columns, kept as sent
+
+
+class Permission(db.Model):
+    """A late-return or overnight-away request; the counselor decides."""
+
+    __tablename__ = "access_permissions"
+    __table_args__ = (
+        sa.UniqueConstraint("student_id", "kind", "first_night", "last_night"),
+        sa.CheckConstraint("last_night >= first_night", name="nights_in_order"),
+        sa.CheckConstraint("kind <> 'late' OR expected_return IS NOT NULL", name="late_has_expected_return"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    kind: Mapped[PermissionKind] = mapped_column(enum_column_type(PermissionKind, "permission_kind"))
+    first_night: Mapped[date]
+    last_night: Mapped[date]
+    expected_return: Mapped[time | None]
+    status: Mapped[PermissionStatus] = mapped_column(enum_column_type(PermissionStatus, "permission_status"),
+                                                     default=PermissionStatus.PENDING)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    destination: Mapped[str] = mapped_column(sa.String(200), default="")
+    emergency_contact: Mapped[str] = mapped_column(sa.String(120), default="")
+    after_the_fact: Mapped[bool] = mapped_column(default=False)  # asked for a night already begun
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    student: Mapped[Student] = relationship()
+    decided_by = relationship("User")
+
+
+class CurfewRule(db.Model):
+    """A curfew time: campus-wide, or for a building, a gender, or both; weeknights or weekend nights.
+
+    The most specific rule wins (building and gender, then building, then gender, then campus);
+    without any, SPEC.md's defaults apply (23:00, Friday and Saturday nights 23:30)."""
+
+    __tablename__ = "curfew_rules"
+    __table_args__ = (sa.UniqueConstraint("building_id", "gender", "weekend"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buildings.id"))
+    gender: Mapped[Gender | None] = mapped_column(enum_column_type(Gender, "gender"))
+    weekend: Mapped[bool]  # Friday and Saturday nights
+    curfew: Mapped[time]
+
+
+class NoCurfewNight(db.Model):
+    """A holiday night: no curfew and no status (nights outside every term have none either)."""
+
+    __tablename__ = "no_curfew_nights"
+
+    night: Mapped[date] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+
+
+class ApiToken(db.Model):
+    """A token an access-control integration posts events with; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))  # which integration, e.g. "east gate turnstiles"
+    prefix: Mapped[str] = mapped_column(sa.String(12))  # the token's first characters, to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # SHA-256 of the whole token
+    scope: Mapped[str] = mapped_column(sa.String(32), default="events:post")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,245 @@
+"""Door events, cards and permissions in through the command line, and the curfew report out of it."""
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from dorms.access.models import (
+    AccessEvent,
+    ApiToken,
+    Card,
+    Permission,
+    PermissionStatus,
+)
+from dorms.core.enums import Gender, GenderPolicy
+from dorms.extensions import db
+from dorms.residence.services import assign
+from dorms.students.models import Term
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "curfew"
+NIGHT = "2026-09-07"  # a Monday: curfew 23:00
+
+
+@pytest.fixture
+def campus(app, create_building, create_room, create_student):
+    """Nine residents of building D1 since September 1st, in the autumn term; another building D2."""
+    db.session.add(Term(code="2026-2027-1", name="Autumn 2026", starts_on=date(2026, 9, 1),
+                        ends_on=date(2027, 1, 20)))
+    home = create_building("D1", gender_policy=GenderPolicy.FEMALE)
+    create_building("D2")
+    rooms = [create_room(home, f"10{i}", capacity=4, gender=Gender.FEMALE) for i in range(3)]
+    students = {}
+    for i in range(1, 10):
+        student = create_student(f"S{i}", name=f"学生{i}", gender=Gender.FEMALE)
+        assignment = assign(student, rooms[(i - 1) // 4].beds[(i - 1) % 4], reason="test")
+        assignment.started_at = datetime(2026, 9, 1, 8, tzinfo=UTC)
+        students[f"S{i}"] = student
+    db.session.commit()
+    return students
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+CARDS = """card,student_number
+1001,S1
+1002,S2
+0x3EB,S3
+1004,S4
+1005,S5
+1006,S6
+1007,S7
+1008,S8
+1009,S9
+"""
+
+EVENTS = """event_id,card,building,door,time,direction,result,reader_note
+e1,1001,D1,D1-G1,2026-09-07T13:00:00+08:00,out,granted,
+e2,1001,D1,D1-G1,2026-09-07T21:00:00+08:00,in,granted,
+e3,1002,D1,D1-G1,2026-09-07T13:00:00+08:00,out,granted,
+e4,1002,D1,D1-G2,2026-09-08T00:40:00+08:00,in,granted,
+e5,1003,D1,D1-G1,2026-09-07T13:00:00+08:00,out,,
+e6,1003,D1,D1-G1,2026-09-08T00:20:00+08:00,in,,
+e7,1004,D1,D1-G1,2026-09-07T20:00:00+08:00,in,granted,
+e8,1004,D1,D1-G1,2026-09-07T23:40:00+08:00,out,granted,
+e9,1005,D1,D1-G1,2026-09-07T13:00:00+08:00,out,granted,
+e10,1005,D1,D1-G1,2026-09-07T21:00:00+08:00,in,denied,tailgating?
+e11,1005,D2,D2-G1,2026-09-07 21:30:00,in,granted,
+e12,1007,D1,D1-G1,2026-09-07T13:00:00+08:00,out,granted,
+e13,1008,D1,D1-G1,2026-09-07T21:00:00+08:00,in,granted,
+e14,1009,D1,D1-G1,2026-09-07T13:00:00+08:00,out,granted,
+e15,777,D1,D1-G1,2026-09-07T21:00:00+08:00,in,granted,
+e2,1001,D1,D1-G1,2026-09-07T21:00:00+08:00,in,granted,
+"""
+
+PERMISSIONS = """student_number,kind,first_night,last_night,expected_return,status
+S3,late,2026-09-07,2026-09-07,00:00,approved
+S2,late,2026-09-07,2026-09-07,00:10,rejected
+S7,overnight,2026-09-07,2026-09-08,,approved
+S8,overnight,2026-09-06,2026-09-07,,approved
+S9,overnight,2026-09-07,2026-09-07,,pending
+"""
+
+
+def report(runner, night=NIGHT) -> dict[str, dict]:
+    result = runner.invoke(args=["access", "report", "--night", night, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    return {row["student_number"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+
+
+def test_the_report_says_what_spec_md_says_for_each_student(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)]).exit_code == 0
+    imported = runner.invoke(args=["access", "import", write(tmp_path, "events.csv", EVENTS)])
+    assert imported.exit_code == 0, imported.output
+    assert "16 rows: 15 events stored, 1 already there, 1 of unknown cards" in imported.output
+    assert runner.invoke(args=["access", "import-permissions",
+                               write(tmp_path, "permissions.csv", PERMISSIONS)]).exit_code == 0
+    rows = report(runner)
+    assert {n: (r["status"], r["time"]) for n, r in rows.items()} == {
+        "S1": ("in", ""),
+        "S2": ("late", "2026-09-08T00:40"),  # its late-return request was rejected
+        "S3": ("excused_late", "2026-09-08T00:20"),  # expected 00:00, within the 30 minutes' grace
+        "S4": ("absent_left_after_curfew", ""),
+        "S5": ("absent_left", ""),  # a denied swipe and a visit to D2 do not count...
+        "S6": ("absent_no_events", ""),
+        "S7": ("excused", ""),
+        "S8": ("returned_despite_leave", ""),
+        "S9": ("absent_left", ""),  # a pending request changes nothing
+    }
+    assert (rows["S5"]["last_seen"], rows["S5"]["last_door"]) == ("2026-09-07T21:30", "D2-G1")  # ...but show
+    event = db.session.scalar(sa.select(AccessEvent).where(AccessEvent.event_id == "e10"))
+    assert (event.granted, event.extra) == (False, {"reader_note": "tailgating?"})
+
+
+def test_importing_again_changes_nothing_and_a_later_card_matches_earlier_events(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    events = write(tmp_path, "events.csv", EVENTS)
+    runner.invoke(args=["access", "import", events])
+    again = runner.invoke(args=["access", "import", events])
+    assert "0 events stored, 16 already there" in again.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 15
+    cards = runner.invoke(args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)])
+    assert "9 cards created" in cards.output and "14 earlier events matched" in cards.output
+    assert "0 cards created, 0 handed on, 9 unchanged; 0 earlier events matched" in runner.invoke(
+        args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)]).output
+    assert db.session.scalar(sa.select(Card.student_id).where(Card.number == "1003")) == campus["S3"].id
+    permissions = write(tmp_path, "permissions.csv", PERMISSIONS)
+    runner.invoke(args=["access", "import-permissions", permissions])
+    assert "0 created, 0 updated, 5 unchanged" in runner.invoke(
+        args=["access", "import-permissions", permissions]).output
+    changed = write(tmp_path, "changed.csv", PERMISSIONS.replace("pending", "approved"))
+    assert "0 created, 1 updated, 4 unchanged" in runner.invoke(args=["access", "import-permissions", changed]).output
+    assert db.session.scalar(sa.select(Permission.status).where(Permission.student_id == campus["S9"].id)) \
+        == PermissionStatus.APPROVED
+
+
+@pytest.mark.parametrize(("name", "text", "problems"), [
+    ("events.csv", ("event_id,card,building,door,time,direction,result\n"
+                   "x1,1001,D1,,2026-09-07T13:00:00+08:00,out,granted\n"
+                   "x2,1001,D1,,yesterday,sideways,granted\n"
+                   "x3,not-a-card,D1,,2026-09-07T13:00:00+08:00,in,maybe\n"),
+     ["row 2, time: 'yesterday' is not an ISO 8601 time", "row 2, direction: 'sideways' is not in, out or unknown",
+      "row 3, card: 'not-a-card' is not a card number", "row 3, result: 'maybe' is not granted or denied"]),
+    ("events.csv", "card,time\n1001,2026-09-07T13:00:00\n", ["header: no column 'event_id'"]),
+    ("cards.csv", "card,student_number\n1001,S1\n1002,NOBODY\n1001,S2\n",
+     ["row 2, student_number: no student 'NOBODY'", "row 3, card: card 1001 is listed for two students"]),
+    ("permissions.csv", ("student_number,kind,first_night,last_night,expected_return,status\n"
+                        "S1,late,2026-09-07,2026-09-07,,approved\nS2,holiday,2026-09-09,2026-09-08,,maybe\n"),
+     ["row 1, expected_return: a late return needs its expected time", "row 2, kind: 'holiday' is not late",
+      "row 2, status: 'maybe' is not approved", "row 2, last_night: before first_night"]),
+])
+def test_a_bad_file_is_refused_whole_naming_row_and_column(app, campus, tmp_path, name, text, problems):
+    command = {"events.csv": "import", "cards.csv": "import-cards", "permissions.csv": "import-permissions"}[name]
+    result = app.test_cli_runner().invoke(args=["access", command, write(tmp_path, name, text)])
+    assert result.exit_code != 0 and "nothing imported" in result.output
+    for problem in problems:
+        assert problem in result.output
+    for model in (AccessEvent, Card, Permission):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
+
+
+def test_no_curfew_outside_the_term(app, campus):
+    result = app.test_cli_runner().invoke(args=["access", "report", "--night", "2026-08-20"])
+    assert result.exit_code == 0 and result.stdout.strip() == "student_number,status,time,name,class,college," \
+                                                              "building,last_seen,last_door"
+    assert "no curfew that night" in result.stderr
+
+
+def test_a_generated_fortnight_goes_in_and_reports(app, campus, tmp_path):
+    """../shared/curfew/gen.py's feed (out of order, resent, unknown cards, denied swipes, visits)."""
+    students = tmp_path / "students.csv"
+    students.write_text("student_number,gender,building\n" + "".join(f"S{i},F,D1\n" for i in range(1, 10)))
+    subprocess.run([sys.executable, str(SHARED / "gen.py"), "--students", str(students), "--start", "2026-09-07",
+                    "--nights", "14", "--out", str(tmp_path / "feed"), "--seed", "3"], check=True,
+                   capture_output=True)
+    runner = app.test_cli_runner()
+    for command, name in (("import-cards", "cards.csv"), ("import", "events.csv"),
+                          ("import-permissions", "permissions.csv")):
+        outcome = runner.invoke(args=["access", command, str(tmp_path / "feed" / name)])
+        assert outcome.exit_code == 0, outcome.output
+    assert "0 events stored" in runner.invoke(args=["access", "import", str(tmp_path / "feed" / "events.csv")]).output
+    statuses = [row["status"] for night in range(7, 21) for row in report(runner, f"2026-09-{night:02d}").values()]
+    assert len(statuses) == 14 * 9
+    assert set(statuses) <= {"in", "late", "excused_late", "absent_left", "absent_left_after_curfew",
+                             "absent_no_events", "excused", "returned_despite_leave"}
+    assert statuses.count("in") > len(statuses) * 0.7  # gen.py's students are mostly back in time
+
+
+# --- the HTTP endpoint -------------------------------------------------------------------
+
+
+def _token(app, name="east gate") -> str:
+    outcome = app.test_cli_runner().invoke(args=["access", "token", "create", name])
+    assert outcome.exit_code == 0, outcome.output
+    return outcome.stdout.split(": ", 1)[1].strip()
+
+
+def _events(*rows) -> list[dict]:
+    keys = ("event_id", "card", "building", "door", "time", "direction", "result")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def test_an_integration_posts_events_with_its_token(app, campus, client):
+    token = _token(app)
+    assert token.startswith("dak_")
+    assert db.session.scalar(sa.select(ApiToken.token_hash)) != token  # only the hash is kept
+    batch = {"events": _events(("a1", "1001", "D1", "D1-G1", "2026-09-07T21:00:00+08:00", "in", "granted"),
+                               ("a2", "0x3E9", "D1", "D1-G1", "2026-09-07T22:00:00+08:00", "out", "granted"))}
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.post("/api/access/events", json=batch, headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json == {"received": 2, "stored": 2, "duplicates": 0, "unmatched": 2}
+    # Resent after a timeout: stored once.
+    assert client.post("/api/access/events", json=batch, headers=headers).json["duplicates"] == 2
+    assert db.session.scalars(sa.select(AccessEvent.card)).all() == ["1001", "1001"]
+
+
+def test_the_endpoint_refuses_without_a_live_token_and_a_bad_batch_whole(app, campus, client):
+    event = _events(("a1", "1001", "D1", "", "2026-09-07T21:00:00+08:00", "in", "granted"))
+    assert client.post("/api/access/events", json={"events": event}).status_code == 401
+    assert client.post("/api/access/events", json={"events": event},
+                       headers={"Authorization": "Bearer dak_guessed"}).status_code == 401
+    token = _token(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    bad = _events(("a1", "1001", "D1", "", "2026-09-07T21:00:00+08:00", "in", "granted"),
+                  ("a2", "1001", "D1", "", "tomorrow", "in", "granted"))
+    response = client.post("/api/access/events", json={"events": bad}, headers=headers)
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"event": 2, "field": "time", "message": "'tomorrow' is not an ISO 8601 time"}]
+    assert client.post("/api/access/events", json={"events": []}, headers=headers).status_code == 400
+    assert client.post("/api/access/events", json={"events": event * 10_001}, headers=headers).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
+    token_id = db.session.scalar(sa.select(ApiToken.id))
+    assert app.test_cli_runner().invoke(args=["access", "token", "revoke", str(token_id)]).exit_code == 0
+    assert client.post("/api/access/events", json={"events": event}, headers=headers).status_code == 401
