@@ -18,7 +18,8 @@ from dorms.access.models import (
     Permission,
     PermissionStatus,
 )
-from dorms.core.enums import Gender, GenderPolicy
+from dorms.audit.models import AuditEntry
+from dorms.core.enums import Gender, GenderPolicy, Role
 from dorms.extensions import db
 from dorms.residence.services import assign
 from dorms.students.models import Term
@@ -243,3 +244,67 @@ def test_the_endpoint_refuses_without_a_live_token_and_a_bad_batch_whole(app, ca
     token_id = db.session.scalar(sa.select(ApiToken.id))
     assert app.test_cli_runner().invoke(args=["access", "token", "revoke", str(token_id)]).exit_code == 0
     assert client.post("/api/access/events", json={"events": event}, headers=headers).status_code == 401
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imported(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    for command, name, text in (("import-cards", "cards.csv", CARDS), ("import", "events.csv", EVENTS),
+                                ("import-permissions", "permissions.csv", PERMISSIONS)):
+        assert runner.invoke(args=["access", command, write(tmp_path, name, text)]).exit_code == 0
+    return campus
+
+
+def _statuses(page: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'<tr data-student="([^"]+)">.*?data-status="([a-z_]+)"', page, re.DOTALL))
+
+
+def test_a_counselor_sees_the_night_for_their_students_only(app, imported, client, login, create_user):
+    for i in (1, 2, 3):
+        imported[f"S{i}"].class_name = "护理2401"
+    db.session.commit()
+    login(create_user(role=Role.COUNSELOR, classes=["护理2401"]))
+    page = client.get(f"/curfew/?night={NIGHT}").get_data(as_text=True)
+    assert _statuses(page) == {"S2": "late", "S3": "excused_late", "S1": "in"}
+    assert list(_statuses(page)) == ["S2", "S3", "S1"]  # what needs attention first
+    assert 'data-testid="trend"' in page and "<svg" in page
+    exported = client.get(f"/curfew/export.csv?night={NIGHT}").get_data(as_text=True)
+    assert [line.split(",")[0] for line in exported.splitlines()[1:]] == ["S1", "S2", "S3"]
+    assert client.get(f"/curfew/export.xlsx?night={NIGHT}").status_code == 200
+    assert client.get(f"/curfew/students/{imported['S4'].id}").status_code == 404  # not theirs
+    assert client.get(f"/curfew/students/{imported['S2'].id}").status_code == 200
+    assert db.session.scalar(sa.select(AuditEntry.student_id).where(
+        AuditEntry.action == "access.history.view")) == imported["S2"].id
+
+
+def test_staff_see_everyone_and_students_only_their_own_record(app, imported, client, login, create_user):
+    login(create_user(role=Role.STAFF))
+    page = client.get(f"/curfew/?night={NIGHT}&status=absent_left").get_data(as_text=True)
+    assert set(_statuses(page)) == {"S5", "S9"}
+    client.post("/logout")
+    student_user = create_user(role=Role.STUDENT, student=imported["S4"])
+    login(student_user)
+    assert client.get(f"/curfew/?night={NIGHT}").status_code == 403
+    assert client.get(f"/curfew/export.csv?night={NIGHT}").status_code == 403
+    assert client.get(f"/curfew/students/{imported['S4'].id}").status_code == 403
+    assert client.get("/curfew/me").status_code == 200
+
+
+def test_alerts_name_students_not_seen_for_two_nights(app, imported, client, login, create_user):
+    login(create_user(role=Role.STAFF))
+    page = client.get("/curfew/?night=2026-09-08").get_data(as_text=True)
+    alerts = page.split('data-testid="alerts"')[1].split("</div>")[0]
+    # No events at all since term began for S6; S7's leave covers the 7th and the 8th, so no alert for her.
+    assert "S6 学生6</a> (计科2401):\n    not seen for 7 nights in a row" in alerts
+    assert "S7 学生7</a>" not in alerts and "S1 学生1</a>" not in alerts
+
+
+def test_the_counselor_dashboard_opens_on_last_night(app, campus, client, login, create_user):
+    login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-testid="last-night"' in page and 'data-status="absent_no_events"' in page

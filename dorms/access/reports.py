@@ -144,3 +144,84 @@ def _leave_for(granted: dict, night: Night) -> Leave:
         return Leave()
     late = [curfew.expected_return(night, t, granted["grace"]) for t in granted["late"]]
     return Leave(overnight=granted["overnight"], late_until=max(late) if late else None)
+
+
+# --- summaries, alerts, trend ------------------------------------------------------------
+
+
+def last_finished_night(now: datetime | None = None) -> date:
+    """The night a counselor checks in the morning: the latest whose cutoff has passed."""
+    local = (now or datetime.now(UTC)).astimezone(campus_zone()).replace(tzinfo=None)
+    cutoff = settings()["cutoff"]
+    return local.date() - timedelta(days=1 if local.time() >= cutoff else 2)
+
+
+@dataclass
+class Summary:
+    group: str
+    counts: dict[Status, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def exceptions(self) -> int:
+        """Students the counselor should look at: late or absent, not excused."""
+        return sum(n for s, n in self.counts.items() if s == Status.LATE or s.is_absent)
+
+
+def summarise(rows: list[ReportRow], key: str) -> list[Summary]:
+    """Counts per status for each class, college or building (``key``: a ReportRow attribute)."""
+    groups: dict[str, dict[Status, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        groups[getattr(row, key)][row.status] += 1
+    return [Summary(group, dict(counts)) for group, counts in sorted(groups.items())]
+
+
+@dataclass
+class Alert:
+    kind: str  # "not_seen" or "often_late"
+    row: ReportRow  # the student's row on the night the alert is for
+    nights: int  # how many nights in a row absent, or late in the window
+
+
+def week(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7) -> list[tuple[date, list]]:
+    """The reports of the ``days`` nights ending with ``night``, oldest first: what alerts and trends read."""
+    return [(night - timedelta(days=offset), night_report(night - timedelta(days=offset), scope))
+            for offset in range(days - 1, -1, -1)]
+
+
+def alerts(reports: list[tuple[date, list[ReportRow]]]) -> list[Alert]:
+    """SPEC.md's alerts on the last of ``reports``' nights: not seen for N nights in a row, often late in seven."""
+    config = current_app.config
+    not_seen_nights = int(config.get("CURFEW_ALERT_NOT_SEEN_NIGHTS", 2))
+    late_more_than = int(config.get("CURFEW_ALERT_LATE_NIGHTS", 3))
+    history: dict[int, list[Status]] = defaultdict(list)
+    for _day, rows in reports:
+        present = {row.student_id for row in rows}
+        for student_id in list(history):
+            if student_id not in present:  # no status that night (a holiday, moved out): the run is broken
+                history[student_id].append(Status.IN)
+        for row in rows:
+            history[row.student_id].append(row.status)
+    found = []
+    for row in reports[-1][1] if reports else []:
+        statuses = history[row.student_id]
+        if curfew.not_seen(statuses, not_seen_nights):
+            run = next((i for i, s in enumerate(reversed(statuses)) if not s.is_absent), len(statuses))
+            found.append(Alert("not_seen", row, run))
+        if curfew.often_late(statuses, late_more_than):
+            found.append(Alert("often_late", row, sum(s == Status.LATE for s in statuses[-7:])))
+    return sorted(found, key=lambda a: (a.kind, a.row.student_number))
+
+
+def trend(reports: list[tuple[date, list[ReportRow]]]) -> list[tuple[date, dict[Status, int]]]:
+    """Counts per status for each night of ``reports``."""
+    series = []
+    for day, rows in reports:
+        counts: dict[Status, int] = defaultdict(int)
+        for row in rows:
+            counts[row.status] += 1
+        series.append((day, dict(counts)))
+    return series

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from flask_babel import format_datetime, format_percent, get_locale
+from flask_babel import format_date, format_datetime, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
             "current_locale": "zh_CN" if locale.language == "zh" else "en",
             "html_lang": str(locale).replace("_", "-"),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
+            "format_date": format_date,
             "format_datetime": format_datetime,
             "format_percent": format_percent,
         }

@@ -34,6 +34,11 @@ def occupancy_chart(rows: list[OccupancyRow]) -> str:
     axes.set_xlabel(_("Beds"))
     figure.legend(loc="outside upper center", frameon=False, ncols=3)
     axes.spines[["top", "right"]].set_visible(False)
+    return figure_svg(figure)
+
+
+def figure_svg(figure: Figure) -> str:
+    """The figure as an inline <svg> element."""
     buffer = io.StringIO()
     with warnings.catch_warnings():
         # Without a CJK font on the server, layout is approximate; the browser still draws the text.
@@ -41,3 +46,20 @@ def occupancy_chart(rows: list[OccupancyRow]) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
+
+
+def curfew_trend_chart(series: list, labels: dict, colours: dict) -> str:
+    """Stacked bars, one per night: how many students had each curfew status (``series`` from access.reports.trend)."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.subplots()
+    nights = [day.strftime("%m-%d") for day, _counts in series]
+    bottom = [0] * len(series)
+    for status, label in labels.items():
+        values = [counts.get(status, 0) for _day, counts in series]
+        if any(values):
+            axes.bar(nights, values, bottom=bottom, color=colours[status], label=str(label))
+            bottom = [a + b for a, b in zip(bottom, values)]
+    axes.set_ylabel(_("Students"))
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.legend(loc="outside right upper", frameon=False, fontsize="small")
+    return figure_svg(figure)

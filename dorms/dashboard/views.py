@@ -4,11 +4,25 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from ..access import reports
+from ..access.labels import SEVERITY, STATUS_LABELS, STATUS_STYLES
+from ..auth.access import visible_students_clause
 from ..campus import services as campus
 from ..students import services as students
 from .charts import occupancy_chart
 
 bp = Blueprint("dashboard", __name__)
+
+
+def _last_night(scope) -> dict:
+    """What a counselor checks first each morning: last night's statuses and the alerts."""
+    night = reports.last_finished_night()
+    the_week = reports.week(night, scope)
+    totals = dict.fromkeys(SEVERITY, 0)
+    for row in the_week[-1][1]:
+        totals[row.status] += 1
+    return {"night": night, "totals": totals, "alerts": reports.alerts(the_week),
+            "has_curfew": reports.has_curfew(night)}
 
 
 @bp.get("/")
@@ -17,7 +31,9 @@ def index():
     if current_user.is_student:
         return redirect(url_for("students.me"))
     if current_user.is_counselor:
-        return render_template("dashboard/counselor.html", summary=students.counselor_summary(current_user))
+        return render_template("dashboard/counselor.html", summary=students.counselor_summary(current_user),
+                               curfew=_last_night(visible_students_clause(current_user)),
+                               labels=STATUS_LABELS, styles=STATUS_STYLES, statuses=SEVERITY)
     rows = campus.occupancy_by_building()
     return render_template(
         "dashboard/staff.html",

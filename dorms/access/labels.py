@@ -1,0 +1,31 @@
+"""How curfew statuses read and look (the words of SPEC.md stay in exports and APIs)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from .curfew import Status
+
+STATUS_LABELS = {
+    Status.IN: _l("In"),
+    Status.LATE: _l("Late"),
+    Status.EXCUSED_LATE: _l("Late, excused"),
+    Status.ABSENT_LEFT: _l("Absent: went out"),
+    Status.ABSENT_LEFT_AFTER_CURFEW: _l("Absent: went out after curfew"),
+    Status.ABSENT_NO_EVENTS: _l("Absent: no card events"),
+    Status.EXCUSED: _l("Away, excused"),
+    Status.RETURNED_DESPITE_LEAVE: _l("Back despite leave"),
+}
+# Bootstrap colours: what needs the counselor's attention stands out.
+STATUS_STYLES = {
+    Status.IN: "success", Status.LATE: "warning", Status.EXCUSED_LATE: "info",
+    Status.ABSENT_LEFT: "danger", Status.ABSENT_LEFT_AFTER_CURFEW: "danger", Status.ABSENT_NO_EVENTS: "danger",
+    Status.EXCUSED: "secondary", Status.RETURNED_DESPITE_LEAVE: "info",
+}
+CHART_COLOURS = {
+    Status.IN: "#198754", Status.LATE: "#ffc107", Status.EXCUSED_LATE: "#0dcaf0", Status.ABSENT_LEFT: "#dc3545",
+    Status.ABSENT_LEFT_AFTER_CURFEW: "#b02a37", Status.ABSENT_NO_EVENTS: "#6f1d1b", Status.EXCUSED: "#adb5bd",
+    Status.RETURNED_DESPITE_LEAVE: "#6ea8fe",
+}
+# Worst first: the order of the report's table.
+SEVERITY = [Status.ABSENT_NO_EVENTS, Status.ABSENT_LEFT_AFTER_CURFEW, Status.ABSENT_LEFT, Status.LATE,
+            Status.RETURNED_DESPITE_LEAVE, Status.EXCUSED_LATE, Status.EXCUSED, Status.IN]

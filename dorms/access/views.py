@@ -1,0 +1,123 @@
+"""Curfew pages: the night's report for counselors (their students) and staff (everyone), a student's own record."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from ..audit import service as audit
+from ..auth.access import (
+    roles_required,
+    visible_student_or_404,
+    visible_students_clause,
+)
+from ..core.enums import Role
+from ..dashboard.charts import curfew_trend_chart
+from ..extensions import db
+from ..students.models import Student
+from ..transfer.tables import write_csv, write_xlsx
+from . import reports
+from .curfew import Status
+from .labels import CHART_COLOURS, SEVERITY, STATUS_LABELS, STATUS_STYLES
+
+bp = Blueprint("curfew", __name__, url_prefix="/curfew")
+
+EXPORT_COLUMNS = ["student_number", "name", "class", "college", "building", "status", "time", "last_seen",
+                  "last_door"]
+MIME_TYPES = {"csv": "text/csv; charset=utf-8",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _night() -> date:
+    try:
+        return date.fromisoformat(request.args["night"])
+    except (KeyError, ValueError):
+        return reports.last_finished_night()
+
+
+def _scope():
+    """Whose statuses this user may see; students only ever see their own page."""
+    return None if current_user.role == Role.STAFF else visible_students_clause(current_user)
+
+
+@bp.get("/")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def night():
+    day = _night()
+    status = request.args.get("status")
+    the_week = reports.week(day, _scope())
+    rows = the_week[-1][1]
+    shown = [r for r in rows if not status or r.status.value == status]
+    shown.sort(key=lambda r: (SEVERITY.index(r.status), r.class_name, r.student_number))
+    totals = _totals(rows)
+    chart = Markup(curfew_trend_chart(reports.trend(the_week), STATUS_LABELS, CHART_COLOURS)) \
+        if any(r for _d, r in the_week) else None
+    return render_template(
+        "access/night.html", night=day, rows=shown, all_count=len(rows), totals=totals, status=status,
+        has_curfew=reports.has_curfew(day), alerts=reports.alerts(the_week), chart=chart,
+        by_class=reports.summarise(rows, "class_name"), by_college=reports.summarise(rows, "college"),
+        by_building=reports.summarise(rows, "building"), labels=STATUS_LABELS, styles=STATUS_STYLES,
+        previous=day - timedelta(days=1), following=day + timedelta(days=1), statuses=SEVERITY)
+
+
+def _totals(rows) -> dict[Status, int]:
+    totals = dict.fromkeys(SEVERITY, 0)
+    for row in rows:
+        totals[row.status] += 1
+    return totals
+
+
+@bp.get("/export.<file_format>")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def export(file_format: str):
+    if file_format not in MIME_TYPES:
+        abort(404)
+    day = _night()
+    data = [[r.student_number, r.name, r.class_name, r.college, r.building, r.status.value,
+             r.time.isoformat(timespec="minutes") if r.time else "",
+             r.last_seen.isoformat(timespec="minutes") if r.last_seen else "", r.last_door]
+            for r in reports.night_report(day, _scope())]
+    body = write_xlsx(EXPORT_COLUMNS, data, title=str(day)) if file_format == "xlsx" \
+        else write_csv(EXPORT_COLUMNS, data)
+    return Response(body, mimetype=MIME_TYPES[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="curfew-{day}.{file_format}"'})
+
+
+@bp.get("/me")
+@login_required
+def mine():
+    """A student's own statuses over the last fortnight."""
+    if not current_user.is_student:
+        return redirect(url_for(".night"))
+    return _history(current_user.student)
+
+
+@bp.get("/students/<int:student_id>")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def student(student_id: int):
+    """One student's fortnight, for staff and the student's counselor; who looked is logged."""
+    person = visible_student_or_404(student_id)
+    audit.record("access.history.view", student=person)
+    db.session.commit()
+    return _history(person)
+
+
+def _history(person: Student):
+    end = reports.last_finished_night()
+    nights = []
+    for day_report in reports.week(end, Student.id == person.id, days=14):
+        day, rows = day_report
+        nights.append((day, rows[0] if rows else None))
+    return render_template("access/history.html", student=person, nights=list(reversed(nights)),
+                           labels=STATUS_LABELS, styles=STATUS_STYLES, title=_("Curfew record"))
