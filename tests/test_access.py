@@ -308,3 +308,52 @@ def test_the_counselor_dashboard_opens_on_last_night(app, campus, client, login,
     login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
     page = client.get("/").get_data(as_text=True)
     assert 'data-testid="last-night"' in page and 'data-status="absent_no_events"' in page
+
+
+# --- late-return and overnight requests --------------------------------------------------
+
+
+def test_a_student_asks_and_their_counselor_decides(app, imported, client, login, create_user):
+    app.config["CURFEW_REQUEST_DAYS_AFTER"] = 1000  # the fixture's nights are in September
+    student = create_user(role=Role.STUDENT, student=imported["S2"])
+    login(student)
+    form = {"kind": "late", "first_night": NIGHT, "expected_return": "00:50", "reason": "实验课晚结束"}
+    assert client.post("/curfew/requests", data=form).status_code == 302
+    refused = client.post("/curfew/requests", data={**form, "kind": "overnight", "first_night": "2026-09-20",
+                                                    "last_night": "2026-09-21"}, follow_redirects=True)
+    assert "needs the destination and an emergency contact" in refused.get_data(as_text=True)
+    twice = client.post("/curfew/requests", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "You already asked for these nights" in twice
+    permission = db.session.scalar(sa.select(Permission).where(Permission.student_id == imported["S2"].id,
+                                                               Permission.status == PermissionStatus.PENDING))
+    assert permission.after_the_fact  # the night of September 7th is long past
+    client.post("/logout")
+
+    other = create_user(role=Role.COUNSELOR, classes=["其他班"])
+    login(other)
+    assert "S2" not in client.get("/curfew/requests/review").get_data(as_text=True)
+    assert client.post(f"/curfew/requests/{permission.id}/approve").status_code == 404
+    client.post("/logout")
+    login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
+    review = client.get("/curfew/requests/review").get_data(as_text=True)
+    assert f'data-request="{permission.id}"' in review and "asked after the fact" in review
+    client.post(f"/curfew/requests/{permission.id}/approve", data={"comment": "下次提前报备"})
+    db.session.refresh(permission)
+    assert permission.status == PermissionStatus.APPROVED and permission.comment == "下次提前报备"
+    again = client.post(f"/curfew/requests/{permission.id}/reject", follow_redirects=True).get_data(as_text=True)
+    assert "already decided" in again
+    # The approved late return excuses the 00:40 entry (back by 00:50).
+    assert _statuses(client.get(f"/curfew/?night={NIGHT}").get_data(as_text=True))["S2"] == "excused_late"
+    client.post("/logout")
+    login(student)
+    mine = client.get("/curfew/requests").get_data(as_text=True)
+    assert 'data-status="approved"' in mine and "下次提前报备" in mine
+    assert client.get("/curfew/requests/review").status_code == 403
+
+
+def test_a_request_for_a_night_long_past_is_refused(app, imported, client, login, create_user):
+    login(create_user(role=Role.STUDENT, student=imported["S2"]))
+    page = client.post("/curfew/requests", data={"kind": "late", "first_night": NIGHT, "expected_return": "00:50",
+                                                 "reason": "忘了"}, follow_redirects=True).get_data(as_text=True)
+    assert "more than 7 days ago go to your counselor directly" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Permission)) == 5  # the imported ones

@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     redirect,
     render_template,
     request,
@@ -18,18 +19,23 @@ from markupsafe import Markup
 
 from ..audit import service as audit
 from ..auth.access import (
+    can_view_student,
     roles_required,
     visible_student_or_404,
     visible_students_clause,
 )
 from ..core.enums import Role
+from ..core.errors import ServiceError
+from ..core.forms import error_text
 from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
 from ..transfer.tables import write_csv, write_xlsx
-from . import reports
+from . import permissions, reports
 from .curfew import Status
+from .forms import DecisionForm, PermissionRequestForm
 from .labels import CHART_COLOURS, SEVERITY, STATUS_LABELS, STATUS_STYLES
+from .models import Permission, PermissionKind, PermissionStatus
 
 bp = Blueprint("curfew", __name__, url_prefix="/curfew")
 
@@ -121,3 +127,69 @@ def _history(person: Student):
         nights.append((day, rows[0] if rows else None))
     return render_template("access/history.html", student=person, nights=list(reversed(nights)),
                            labels=STATUS_LABELS, styles=STATUS_STYLES, title=_("Curfew record"))
+
+
+# --- late-return and overnight requests -------------------------------------------------------
+
+
+@bp.route("/requests", methods=["GET", "POST"])
+@roles_required(Role.STUDENT)
+def my_requests():
+    form = PermissionRequestForm()
+    student = current_user.student
+    if form.validate_on_submit():
+        try:
+            permissions.request_permission(
+                student, PermissionKind(form.kind.data), form.first_night.data, form.last_night.data,
+                expected_return=form.expected_return.data, reason=form.reason.data or "",
+                destination=form.destination.data or "", emergency_contact=form.emergency_contact.data or "")
+            db.session.commit()
+            flash(_("Your request was sent to your counselor."), "success")
+            return redirect(url_for(".my_requests"))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+    elif form.is_submitted():
+        flash(error_text(form) or _("Check the form."), "danger")
+    return render_template("access/my_requests.html", form=form, requests=permissions.requests_of(student),
+                           title=_("Late return and overnight requests"))
+
+
+@bp.post("/requests/<int:permission_id>/withdraw")
+@roles_required(Role.STUDENT)
+def withdraw_request(permission_id: int):
+    permission = db.get_or_404(Permission, permission_id)
+    try:
+        permissions.withdraw(permission, current_user.student)
+        db.session.commit()
+        flash(_("Request withdrawn."), "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    return redirect(url_for(".my_requests"))
+
+
+@bp.get("/requests/review")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def review():
+    show = request.args.get("show", "pending")
+    status = None if show == "all" else PermissionStatus.PENDING
+    return render_template("access/review.html", requests=permissions.requests_for(current_user, status),
+                           show=show, form=DecisionForm(), title=_("Requests to decide"))
+
+
+@bp.post("/requests/<int:permission_id>/<any(approve, reject):decision>")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def decide(permission_id: int, decision: str):
+    permission = db.get_or_404(Permission, permission_id)
+    if not can_view_student(current_user, permission.student):
+        abort(404)  # someone else's student: as if it did not exist
+    form = DecisionForm()
+    try:
+        permissions.decide(permission, decision == "approve", current_user, form.comment.data or "")
+        db.session.commit()
+        flash(_("Approved.") if decision == "approve" else _("Rejected."), "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    return redirect(url_for(".review"))

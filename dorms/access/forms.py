@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..core.forms import options
+from .models import PermissionKind
+
+
+class PermissionRequestForm(FlaskForm):
+    kind = SelectField(_l("I ask for"), choices=options(PermissionKind.choices()))
+    first_night = DateField(_l("Night (the evening's date)"), validators=[DataRequired()])
+    last_night = DateField(_l("Last night away (overnight only)"), validators=[Optional()])
+    expected_return = TimeField(_l("Back by (late return only)"), validators=[Optional()])
+    destination = StringField(_l("Where you will be (overnight only)"), validators=[Optional(), Length(max=200)])
+    emergency_contact = StringField(_l("Emergency contact: name and phone (overnight only)"),
+                                    validators=[Optional(), Length(max=120)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class DecisionForm(FlaskForm):
+    comment = StringField(_l("Comment"), validators=[Optional(), Length(max=500)])

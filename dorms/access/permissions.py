@@ -1,0 +1,114 @@
+"""Students ask for late-return (晚归报备) and overnight-away (外宿) permission; their counselor decides."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..audit import service as audit
+from ..auth.access import can_view_student, visible_students_clause
+from ..core.clock import utcnow
+from ..core.enums import Role
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..residence.services import current_assignment
+from ..students.models import Student
+from .ingest import campus_zone
+from .models import CurfewRule, Permission, PermissionKind, PermissionStatus
+from .reports import DEFAULT_CURFEW, curfew_for
+
+MAX_NIGHTS = 31  # a longer absence is a leave of absence, not a night away
+
+
+def request_permission(student: Student, kind: PermissionKind, first_night: date, last_night: date | None = None, *,
+                       expected_return: time | None = None, reason: str = "", destination: str = "",
+                       emergency_contact: str = "") -> Permission:
+    last_night = last_night or first_night
+    if kind == PermissionKind.LATE:
+        last_night = first_night  # one night: a late return is for an evening
+        if expected_return is None:
+            raise ServiceError(_("Say when you expect to be back."))
+    elif not destination.strip() or not emergency_contact.strip():
+        raise ServiceError(_("An overnight request needs the destination and an emergency contact."))
+    if last_night < first_night:
+        raise ServiceError(_("The last night is before the first."))
+    if (last_night - first_night).days + 1 > MAX_NIGHTS:
+        raise ServiceError(_("At most %(nights)d nights in one request.", nights=MAX_NIGHTS))
+    if not reason.strip():
+        raise ServiceError(_("Give a reason."))
+    today = datetime.now(campus_zone()).date()
+    late_by = int(current_app.config.get("CURFEW_REQUEST_DAYS_AFTER", 7))
+    if first_night < today - timedelta(days=late_by):
+        raise ServiceError(_("Requests for nights more than %(days)d days ago go to your counselor directly.",
+                             days=late_by))
+    clash = db.session.scalar(sa.select(Permission).where(
+        Permission.student_id == student.id, Permission.kind == kind,
+        Permission.status != PermissionStatus.REJECTED,
+        Permission.first_night <= last_night, Permission.last_night >= first_night))
+    if clash is not None:
+        raise ServiceError(_("You already asked for these nights (%(first)s – %(last)s).",
+                             first=clash.first_night.isoformat(), last=clash.last_night.isoformat()))
+    # Asking again for nights a rejected request named reopens that request (the audit log keeps both).
+    permission = db.session.scalar(sa.select(Permission).where(
+        Permission.student_id == student.id, Permission.kind == kind, Permission.first_night == first_night,
+        Permission.last_night == last_night)) or Permission(student_id=student.id, kind=kind,
+                                                            first_night=first_night, last_night=last_night)
+    permission.status, permission.decided_by_id, permission.decided_at, permission.comment = \
+        PermissionStatus.PENDING, None, None, ""
+    permission.expected_return = expected_return if kind == PermissionKind.LATE else None
+    permission.reason, permission.destination = reason.strip()[:500], destination.strip()[:200]
+    permission.emergency_contact = emergency_contact.strip()[:120]
+    permission.after_the_fact = _after_curfew(student, first_night)
+    db.session.add(permission)
+    db.session.flush()
+    audit.record("access.permission.request", student=student, kind=kind.value,
+                 first_night=first_night.isoformat(), last_night=last_night.isoformat(),
+                 after_the_fact=permission.after_the_fact)
+    return permission
+
+
+def _after_curfew(student: Student, night: date) -> bool:
+    """Asked once the night's curfew had passed: allowed, but marked for the counselor."""
+    assignment = current_assignment(student)
+    rules = {(r.building_id, r.gender, r.weekend): r.curfew for r in db.session.scalars(sa.select(CurfewRule))}
+    curfew = curfew_for(rules, assignment.bed.room.building_id, student.gender, night) if assignment \
+        else DEFAULT_CURFEW[night.weekday() in (4, 5)]
+    day = night if curfew >= time(12) else night + timedelta(days=1)
+    return datetime.now(campus_zone()) > datetime.combine(day, curfew, tzinfo=campus_zone())
+
+
+def decide(permission: Permission, approve: bool, user, comment: str = "") -> None:
+    """The student's counselor (or staff) approves or rejects a pending request."""
+    if user.role not in (Role.STAFF, Role.COUNSELOR) or not can_view_student(user, permission.student):
+        raise ServiceError(_("Only the student's counselor or the housing office can decide this request."))
+    if permission.status != PermissionStatus.PENDING:
+        raise ServiceError(_("This request was already decided."))
+    permission.status = PermissionStatus.APPROVED if approve else PermissionStatus.REJECTED
+    permission.decided_by_id, permission.decided_at = user.id, utcnow()
+    permission.comment = comment.strip()[:500]
+    audit.record("access.permission.decide", student=permission.student, permission=permission.id,
+                 status=permission.status.value, comment=permission.comment)
+
+
+def withdraw(permission: Permission, student: Student) -> None:
+    if permission.student_id != student.id or permission.status != PermissionStatus.PENDING:
+        raise ServiceError(_("Only your own pending requests can be withdrawn."))
+    audit.record("access.permission.withdraw", student=student, permission=permission.id)
+    db.session.delete(permission)
+
+
+def requests_of(student: Student) -> list[Permission]:
+    return list(db.session.scalars(sa.select(Permission).where(Permission.student_id == student.id)
+                                   .order_by(Permission.first_night.desc(), Permission.id.desc()).limit(50)))
+
+
+def requests_for(user, status: PermissionStatus | None = PermissionStatus.PENDING) -> list[Permission]:
+    """The requests ``user`` may decide or see: a counselor's students', or everyone's for staff."""
+    query = (sa.select(Permission).join(Student, Student.id == Permission.student_id)
+             .where(visible_students_clause(user)).options(sa.orm.joinedload(Permission.student))
+             .order_by(Permission.first_night, Permission.id).limit(500))
+    if status is not None:
+        query = query.where(Permission.status == status)
+    return list(db.session.scalars(query))
