@@ -19,6 +19,7 @@ from dorms.access.models import (
     PermissionStatus,
 )
 from dorms.audit.models import AuditEntry
+from dorms.campus.models import Building
 from dorms.core.enums import Gender, GenderPolicy, Role
 from dorms.extensions import db
 from dorms.residence.services import assign
@@ -357,3 +358,44 @@ def test_a_request_for_a_night_long_past_is_refused(app, imported, client, login
                                                  "reason": "忘了"}, follow_redirects=True).get_data(as_text=True)
     assert "more than 7 days ago go to your counselor directly" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Permission)) == 5  # the imported ones
+
+
+# --- rules and calendar ------------------------------------------------------------------
+
+
+def test_staff_set_curfews_by_building_and_gender_and_the_most_specific_wins(app, imported, client, login,
+                                                                              create_user):
+    login(create_user(role=Role.STAFF))
+    home = db.session.scalar(sa.select(Building).where(Building.code == "D1"))
+    assert client.post("/curfew/rules", data={"nights": "weeknight", "building": "", "gender": "",
+                                              "curfew": "00:30"}).status_code == 302
+    # Campus-wide 00:30: S2's 00:40 is still late, S4's 23:40 exit is before curfew (absent: went out).
+    rows = report(app.test_cli_runner())
+    assert (rows["S2"]["status"], rows["S4"]["status"]) == ("late", "absent_left")
+    client.post("/curfew/rules", data={"nights": "weeknight", "building": str(home.id), "gender": "F",
+                                       "curfew": "22:30"})
+    rows = report(app.test_cli_runner())
+    assert rows["S1"]["status"] == "in"  # back at 21:00
+    assert rows["S4"]["status"] == "absent_left_after_curfew"
+    bad = client.post("/curfew/rules", data={"nights": "weekend", "building": "", "gender": "", "curfew": "15:00"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "A curfew is in the evening or after midnight, not at 15:00" in bad
+    page = client.get("/curfew/rules").get_data(as_text=True)
+    assert "D1 Building D1" in page and "22:30" in page and "00:30" in page
+
+
+def test_holidays_and_terms_decide_which_nights_have_a_curfew(app, imported, client, login, create_user):
+    login(create_user(role=Role.STAFF))
+    client.post("/curfew/holidays", data={"night": NIGHT, "name": "中秋节"})
+    assert report(app.test_cli_runner()) == {}
+    client.post(f"/curfew/holidays/{NIGHT}/delete")
+    assert len(report(app.test_cli_runner())) == 9
+    overlap = client.post("/curfew/terms", data={"code": "x", "starts_on": "2026-12-01", "ends_on": "2027-02-01"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "It overlaps the term 2026-2027-1" in overlap
+    client.post("/curfew/terms", data={"code": "2026-summer", "starts_on": "2026-07-01", "ends_on": "2026-08-31"})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Term)) == 2
+    client.post("/logout")
+    login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
+    assert client.get("/curfew/rules").status_code == 403
+    assert client.post("/curfew/holidays", data={"night": NIGHT}).status_code == 403

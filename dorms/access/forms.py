@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..core.enums import Gender
 from ..core.forms import options
 from .models import PermissionKind
 
@@ -22,3 +23,23 @@ class PermissionRequestForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     comment = StringField(_l("Comment"), validators=[Optional(), Length(max=500)])
+
+
+class CurfewRuleForm(FlaskForm):
+    nights = SelectField(_l("Nights"), choices=options([("weeknight", _l("Sunday to Thursday nights")),
+                                                        ("weekend", _l("Friday and Saturday nights"))]))
+    building = SelectField(_l("Building"), choices=[], validate_choice=False)
+    gender = SelectField(_l("Gender"), choices=options([("", _l("Everyone"))] + Gender.choices()))
+    curfew = TimeField(_l("Curfew"), validators=[DataRequired()])
+
+
+class HolidayForm(FlaskForm):
+    night = DateField(_l("Night"), validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+
+
+class TermForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    starts_on = DateField(_l("First day"), validators=[DataRequired()])
+    ends_on = DateField(_l("Last day"), validators=[DataRequired()])

@@ -21,21 +21,36 @@ from ..audit import service as audit
 from ..auth.access import (
     can_view_student,
     roles_required,
+    staff_required,
     visible_student_or_404,
     visible_students_clause,
 )
-from ..core.enums import Role
+from ..campus import services as campus_services
+from ..campus.models import Building
+from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
 from ..core.forms import error_text
 from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
 from ..transfer.tables import write_csv, write_xlsx
-from . import permissions, reports
+from . import calendar, permissions, reports
 from .curfew import Status
-from .forms import DecisionForm, PermissionRequestForm
+from .forms import (
+    CurfewRuleForm,
+    DecisionForm,
+    HolidayForm,
+    PermissionRequestForm,
+    TermForm,
+)
 from .labels import CHART_COLOURS, SEVERITY, STATUS_LABELS, STATUS_STYLES
-from .models import Permission, PermissionKind, PermissionStatus
+from .models import (
+    CurfewRule,
+    NoCurfewNight,
+    Permission,
+    PermissionKind,
+    PermissionStatus,
+)
 
 bp = Blueprint("curfew", __name__, url_prefix="/curfew")
 
@@ -193,3 +208,80 @@ def decide(permission_id: int, decision: str):
         db.session.rollback()
         flash(str(error), "danger")
     return redirect(url_for(".review"))
+
+
+# --- curfew rules and calendar (housing office) ----------------------------------------------
+
+
+@bp.get("/rules")
+@staff_required
+def rules():
+    rule_form = CurfewRuleForm()
+    names = {b.id: f"{b.code} {b.name}" for b in campus_services.buildings()}
+    rule_form.building.choices = [("", _("Every building"))] + [(str(i), name) for i, name in names.items()]
+    return render_template("access/rules.html", rules=calendar.rules(), holidays=calendar.holidays(),
+                           building_names=names,
+                           terms=calendar.terms(), rule_form=rule_form, holiday_form=HolidayForm(),
+                           term_form=TermForm(), defaults=reports.DEFAULT_CURFEW, title=_("Curfew rules"))
+
+
+def _change(action, form) -> None:
+    if not form.validate_on_submit():
+        flash(error_text(form) or _("Check the form."), "danger")
+        return
+    try:
+        action()
+        db.session.commit()
+        flash(_("Saved."), "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+
+
+@bp.post("/rules")
+@staff_required
+def set_rule():
+    form = CurfewRuleForm()
+    building = db.session.get(Building, int(form.building.data)) if (form.building.data or "").isdigit() else None
+    _change(lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend", building=building,
+                                      gender=Gender(form.gender.data) if form.gender.data else None), form)
+    return redirect(url_for(".rules"))
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@staff_required
+def delete_rule(rule_id: int):
+    calendar.delete_rule(db.get_or_404(CurfewRule, rule_id))
+    db.session.commit()
+    return redirect(url_for(".rules"))
+
+
+@bp.post("/holidays")
+@staff_required
+def add_holiday():
+    form = HolidayForm()
+    _change(lambda: calendar.add_holiday(form.night.data, form.name.data or ""), form)
+    return redirect(url_for(".rules"))
+
+
+@bp.post("/holidays/<night>/delete")
+@staff_required
+def remove_holiday(night: str):
+    try:
+        holiday = db.session.get(NoCurfewNight, date.fromisoformat(night))
+    except ValueError:
+        holiday = None
+    if holiday is None:
+        abort(404)
+    calendar.remove_holiday(holiday)
+    db.session.commit()
+    return redirect(url_for(".rules"))
+
+
+@bp.post("/terms")
+@staff_required
+def add_term():
+    form = TermForm()
+    _change(lambda: calendar.add_term(form.code.data, form.name.data or "", form.starts_on.data, form.ends_on.data),
+            form)
+    return redirect(url_for(".rules"))
