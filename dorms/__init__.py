@@ -59,6 +59,7 @@ def _register_blueprints(app: Flask) -> None:
     from . import i18n
     from .access import api as access_api
     from .access import views as curfew_views
+    from .access import zkteco
     from .allocation import views as allocation_views
     from .audit import views as audit_views
     from .auth import backends
@@ -77,7 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     backends.register("ldap", LdapBackend())
     for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
-                      roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp):
+                      roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp):
         app.register_blueprint(blueprint)
 
 

@@ -399,3 +399,44 @@ def test_holidays_and_terms_decide_which_nights_have_a_curfew(app, imported, cli
     login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
     assert client.get("/curfew/rules").status_code == 403
     assert client.post("/curfew/holidays", data={"night": NIGHT}).status_code == 403
+
+
+# --- ZKTeco PUSH (ADMS) ------------------------------------------------------------------
+
+
+def test_a_zkteco_terminal_pushes_attendance_lines(app, imported, client):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["access", "device", "add", "CQZ7231560", "--building", "D1", "--door", "D1-N",
+                               "--timezone", "Asia/Shanghai"]).exit_code == 0
+    assert client.get("/iclock/cdata?SN=UNKNOWN&options=all").status_code == 403
+    handshake = client.get("/iclock/cdata?SN=CQZ7231560&options=all&pushver=2.4.1")
+    assert handshake.status_code == 200 and "GET OPTION FROM: CQZ7231560" in handshake.get_data(as_text=True)
+    # S6 (card 1006) comes back at 22:10 local time and S1 (1001) leaves after curfew.
+    body = "1006\t2026-09-07 22:10:00\t0\t1\t0\t0\t0\n1001\t2026-09-07 23:20:05\t1\t1\t0\t0\t0\n"
+    response = client.post("/iclock/cdata?SN=CQZ7231560&table=ATTLOG&Stamp=9999", data=body)
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "OK: 2")
+    assert client.post("/iclock/cdata?SN=CQZ7231560&table=ATTLOG", data=body).status_code == 200  # resent
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent).where(
+        AccessEvent.event_id.like("zk:%"))) == 2
+    rows = report(runner)
+    assert (rows["S6"]["status"], rows["S1"]["status"]) == ("in", "absent_left_after_curfew")
+    assert client.get("/iclock/getrequest?SN=CQZ7231560").get_data(as_text=True) == "OK"
+
+
+def test_an_access_panel_pushes_rtlog_and_a_bad_upload_is_refused_whole(app, imported, client):
+    app.test_cli_runner().invoke(args=["access", "device", "add", "DDG7030067", "--building", "D1", "--door", "D1-S"])
+    line = "time=2026-09-08 00:05:00\tpin=0\tcardno=1006\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=1\tindex=85"
+    denied = line.replace("index=85", "index=86").replace("event=0", "event=27")
+    alarm = "time=2026-09-08 00:06:00\tpin=0\tcardno=0\teventaddr=1\tevent=200\tinoutstatus=2\tindex=87"
+    bad = line.replace("index=85", "index=88").replace("2026-09-08 00:05:00", "yesterday")
+    refused = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data="\n".join([line, bad]))
+    assert refused.status_code == 400 and "row 2, line" in refused.get_data(as_text=True)
+    zk_events = sa.select(AccessEvent.event_id, AccessEvent.granted, AccessEvent.door).where(
+        AccessEvent.event_id.like("zk:%")).order_by(AccessEvent.event_id)
+    assert db.session.execute(zk_events).all() == []
+    assert client.post("/iclock/cdata?SN=DDG7030067&table=rtlog",
+                       data="\n".join([line, denied, alarm])).get_data(as_text=True) == "OK: 3"
+    assert db.session.execute(zk_events).all() == [("zk:DDG7030067:rt:85", True, "D1-S#1"),
+                                                   ("zk:DDG7030067:rt:86", False, "D1-S#1")]
+    row = report(app.test_cli_runner())["S6"]
+    assert (row["status"], row["time"]) == ("late", "2026-09-08T00:05")

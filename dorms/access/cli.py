@@ -140,3 +140,47 @@ def token_revoke(token_id):
     revoke_token(row)
     db.session.commit()
     click.echo(f"token {row.id} ({row.name}) revoked")
+
+
+@access_cli.group("device")
+def device_cli():
+    """ZKTeco devices pushing to /iclock (registered by serial number)."""
+
+
+@device_cli.command("add")
+@click.argument("serial_number")
+@click.option("--building", required=True, help="The building code where it stands.")
+@click.option("--door", default="", help="Which door, as the report should name it.")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="The device clock's time zone.")
+@with_appcontext
+def device_add(serial_number, building, door, timezone):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    import sqlalchemy as sa
+
+    from .models import AccessDevice
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise click.BadParameter(f"{timezone!r} is not a time zone (e.g. Asia/Shanghai)") from error
+    device = db.session.scalar(sa.select(AccessDevice).where(AccessDevice.serial_number == serial_number))
+    if device is None:
+        device = AccessDevice(serial_number=serial_number)
+        db.session.add(device)
+    device.building, device.door, device.timezone, device.active = building, door, timezone, True
+    db.session.commit()
+    click.echo(f"device {serial_number}: {building} {door} ({timezone})")
+
+
+@device_cli.command("list")
+@with_appcontext
+def device_list():
+    import sqlalchemy as sa
+
+    from .models import AccessDevice
+
+    for d in db.session.scalars(sa.select(AccessDevice).order_by(AccessDevice.serial_number)):
+        seen = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "never"
+        click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\tlast seen {seen}"
+                   + (f"\terror: {d.last_error}" if d.last_error else ""))

@@ -142,3 +142,19 @@ class ApiToken(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessDevice(db.Model):
+    """A ZKTeco terminal or panel pushing events (ADMS), registered by serial number with where it stands."""
+
+    __tablename__ = "access_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial_number: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    building: Mapped[str] = mapped_column(sa.String(32))  # the building's code
+    door: Mapped[str] = mapped_column(sa.String(64), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")  # devices send wall-clock times
+    active: Mapped[bool] = mapped_column(default=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
