@@ -440,3 +440,20 @@ def test_an_access_panel_pushes_rtlog_and_a_bad_upload_is_refused_whole(app, imp
                                                    ("zk:DDG7030067:rt:86", False, "D1-S#1")]
     row = report(app.test_cli_runner())["S6"]
     assert (row["status"], row["time"]) == ("late", "2026-09-08T00:05")
+
+
+def test_zkteco_attendance_exports_import_with_the_preset(app, imported, tmp_path):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["access", "device", "add", "CQZ7231560", "--building", "D1", "--door", "D1-N"])
+    export = ("人员编号,姓名,部门,打卡时间,打卡状态,验证方式,设备序列号,设备名称,卡号\n"
+              "1006,学生6,计科,2026-09-07 22:10:00,签到,刷卡,CQZ7231560,北门,\n"
+              "9999,学生9,计科,2026-09-07 21:00:00,签到,刷卡,CQZ7231560,北门,1009\n")
+    path = write(tmp_path, "zk.csv", export)
+    outcome = runner.invoke(args=["access", "import", path, "--preset", "zkteco"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "2 rows: 2 events stored" in outcome.output
+    assert "0 events stored, 2 already there" in runner.invoke(args=["access", "import", path,
+                                                                     "--preset", "zkteco"]).output
+    rows = report(runner)
+    assert rows["S6"]["status"] == "in" and rows["S9"]["status"] == "in"  # S9: card 1009, not the PIN
+    assert rows["S6"]["last_door"] == "D1-N"

@@ -46,12 +46,14 @@ def _columns(value: str | None) -> dict[str, str] | None:
 
 @access_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--columns", help="Map our columns to the file's, e.g. card=卡号,time=时间 (default: SPEC.md's "
-                                "event_id,card,building,door,time,direction,result).")
+@click.option("--preset", type=click.Choice(["generic", "zkteco"]), default="generic", show_default=True,
+              help="generic: SPEC.md's event_id,card,building,door,time,direction,result; zkteco: ZKTeco's "
+                   "attendance export (English or Chinese headers).")
+@click.option("--columns", help="Map our columns to the file's, e.g. card=卡号,time=时间 (instead of a preset).")
 @with_appcontext
-def import_command(path, columns):
+def import_command(path, preset, columns):
     """Door events from a CSV file: all rows or none; the same event twice is stored once."""
-    report = _run_import(ingest.import_events, path, columns=_columns(columns))
+    report = _run_import(ingest.import_events, path, columns=_columns(columns), preset=preset)
     click.echo(f"{report.rows} rows: {report.stored} events stored, {report.duplicates} already there, "
                f"{report.unmatched} of unknown cards (kept, matched once the card is known)")
 

@@ -167,10 +167,16 @@ def _decode(data: bytes) -> str:
     raise Rejected([RowError(0, "file", "not UTF-8 or GB18030 text")])
 
 
-def import_events(data: bytes, *, columns: dict[str, str] | None = None) -> Report:
-    """A CSV of door events (SPEC.md's generic format, or ``columns`` mapping our names to the file's)."""
-    columns = columns or PRESETS["generic"]
+def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic") -> Report:
+    """A CSV of door events: SPEC.md's generic format, ZKTeco's attendance export (``preset="zkteco"``),
+    or any layout with ``columns`` mapping our names to the file's."""
     header, reader = read_csv(data)
+    if preset == "zkteco" and columns is None:
+        rows, columns = _zkteco_rows(header, reader), PRESETS["generic"]
+        header = list(EVENT_COLUMNS)
+    else:
+        columns = columns or PRESETS["generic"]
+        rows = reader
     missing = [ours for ours in REQUIRED_EVENT_COLUMNS if columns.get(ours) not in header]
     if missing:
         raise Rejected([RowError(0, "header", f"no column {columns.get(m, m)!r} (for {m})") for m in missing])
@@ -178,7 +184,7 @@ def import_events(data: bytes, *, columns: dict[str, str] | None = None) -> Repo
     zone, errors, report = campus_zone(), [], Report()
 
     def events():
-        for number, raw in enumerate(reader, start=1):
+        for number, raw in enumerate(rows, start=1):
             report.rows += 1
             row = {theirs_to_ours.get(k.strip(), k.strip()): (v or "") for k, v in raw.items() if k is not None}
             event = event_from_row(row, number, zone, errors)
@@ -193,6 +199,35 @@ def import_events(data: bytes, *, columns: dict[str, str] | None = None) -> Repo
     if errors:
         raise Rejected(errors)
     return report
+
+
+# ZKTeco's attendance export (ZKTime / BioTime "transactions"), English or Chinese headers: no event id
+# and no building, so the event id is made from the terminal, the card and the time, and the building
+# comes from the registered terminal (or an area column).
+ZKTECO_COLUMNS = {
+    "card": ("Card No", "卡号"), "pin": ("Personnel ID", "Employee ID", "人员编号", "工号"),
+    "time": ("Punch Time", "Date Time", "打卡时间"), "state": ("Punch State", "State", "打卡状态"),
+    "terminal": ("Terminal SN", "Device SN", "设备序列号"), "area": ("Area Name", "Area", "区域"),
+    "alias": ("Terminal Alias", "Device Name", "设备名称"),
+}
+ZKTECO_STATES = {"check in": "in", "0": "in", "签到": "in", "上班签到": "in",
+                 "check out": "out", "1": "out", "签退": "out", "下班签退": "out"}
+
+
+def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
+    from .models import AccessDevice
+
+    found = {ours: next((h for h in theirs if h in header), None) for ours, theirs in ZKTECO_COLUMNS.items()}
+    devices = {d.serial_number: d for d in db.session.scalars(sa.select(AccessDevice))}
+    for raw in reader:
+        value = {ours: (raw.get(column) or "").strip() if column else "" for ours, column in found.items()}
+        card = value["card"] if value["card"] not in ("", "0") else value["pin"]
+        device = devices.get(value["terminal"])
+        yield {"event_id": f"zkx:{value['terminal']}:{card}:{value['time']}" if card and value["time"] else "",
+               "card": card, "time": value["time"],
+               "building": device.building if device else value["area"],
+               "door": device.door if device else value["alias"],
+               "direction": ZKTECO_STATES.get(value["state"].lower(), "unknown"), "result": "granted"}
 
 
 def import_event_batch(items: list) -> Report:
