@@ -5,7 +5,7 @@ import csv
 import io
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -429,13 +429,13 @@ def test_an_access_panel_pushes_rtlog_and_a_bad_upload_is_refused_whole(app, imp
     denied = line.replace("index=85", "index=86").replace("event=0", "event=27")
     alarm = "time=2026-09-08 00:06:00\tpin=0\tcardno=0\teventaddr=1\tevent=200\tinoutstatus=2\tindex=87"
     bad = line.replace("index=85", "index=88").replace("2026-09-08 00:05:00", "yesterday")
-    refused = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data="\n".join([line, bad]))
+    refused = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data=f"{line}\n{bad}")
     assert refused.status_code == 400 and "row 2, line" in refused.get_data(as_text=True)
     zk_events = sa.select(AccessEvent.event_id, AccessEvent.granted, AccessEvent.door).where(
         AccessEvent.event_id.like("zk:%")).order_by(AccessEvent.event_id)
     assert db.session.execute(zk_events).all() == []
     assert client.post("/iclock/cdata?SN=DDG7030067&table=rtlog",
-                       data="\n".join([line, denied, alarm])).get_data(as_text=True) == "OK: 3"
+                       data=f"{line}\n{denied}\n{alarm}").get_data(as_text=True) == "OK: 3"
     assert db.session.execute(zk_events).all() == [("zk:DDG7030067:rt:85", True, "D1-S#1"),
                                                    ("zk:DDG7030067:rt:86", False, "D1-S#1")]
     row = report(app.test_cli_runner())["S6"]
@@ -457,3 +457,45 @@ def test_zkteco_attendance_exports_import_with_the_preset(app, imported, tmp_pat
     rows = report(runner)
     assert rows["S6"]["status"] == "in" and rows["S9"]["status"] == "in"  # S9: card 1009, not the PIN
     assert rows["S6"]["last_door"] == "D1-N"
+
+
+# --- doors and rooms ---------------------------------------------------------------------
+
+
+def test_staff_see_who_may_enter_where_and_where_logs_and_rooms_disagree(app, campus, client, login, create_user,
+                                                                         tmp_path):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS.replace("1009,S9\n", ""))])
+    recent = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+    token = _token(app)
+    batch = _events(("r1", "1005", "D2", "D2-G1", recent, "in", "granted"),
+                    ("r2", "1005", "D2", "D2-G1", recent, "in", "denied"),
+                    ("r3", "1001", "D1", "D1-G1", recent, "in", "granted"),
+                    ("r4", "4242", "D1", "D1-G1", recent, "in", "granted"))
+    assert client.post("/api/access/events", json={"events": batch},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    login(create_user(role=Role.STAFF))
+    page = client.get("/curfew/doors").get_data(as_text=True)
+    visits = page.split('data-testid="visits"')[1].split("</table>")[0]
+    assert "S5 学生5" in visits and "S1 学生1" not in visits
+    assert "S9 学生9 · D1" in page.split('data-testid="without-card"')[1].split("</p>")[0]
+    assert "<td>4242</td>" in page
+    exported = client.get("/curfew/entitlements.csv").get_data(as_text=True)
+    assert "S3,学生3,D1,1003" in exported and "S9,学生9,D1," in exported
+    client.post("/logout")
+    login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
+    assert client.get("/curfew/doors").status_code == 403
+    assert client.get("/curfew/entitlements.csv").status_code == 403
+
+
+def test_the_door_system_reads_entitlements_with_a_read_token_only(app, imported, client):
+    poster = _token(app)
+    assert client.get("/api/access/entitlements", headers={"Authorization": f"Bearer {poster}"}).status_code == 401
+    outcome = app.test_cli_runner().invoke(args=["access", "token", "create", "door system", "--scope",
+                                                 "residents:read"])
+    reader = outcome.stdout.split(": ", 1)[1].strip()
+    body = client.get("/api/access/entitlements", headers={"Authorization": f"Bearer {reader}"}).json
+    assert {"student_number": "S3", "building": "D1", "cards": ["1003"]} in body["residents"]
+    assert len(body["residents"]) == 9
+    assert client.post("/api/access/events", json={"events": []},
+                       headers={"Authorization": f"Bearer {reader}"}).status_code == 401

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request
 
 from ..core.clock import utcnow
 from ..extensions import csrf, db
-from . import ingest, tokens
+from . import entitlements, ingest, tokens
 
 bp = Blueprint("access_api", __name__, url_prefix="/api/access")
 
@@ -32,3 +32,15 @@ def post_events():
     db.session.commit()
     return jsonify(received=report.rows, stored=report.stored, duplicates=report.duplicates,
                    unmatched=report.unmatched)
+
+
+@bp.get("/entitlements")
+def get_entitlements():
+    """Who may enter which building: every current resident with their building and cards."""
+    token = tokens.authenticate(request.headers.get("Authorization"), tokens.RESIDENTS_SCOPE)
+    if token is None:
+        return jsonify(error="a valid API token with the residents:read scope is required"), 401
+    token.last_used_at = utcnow()
+    db.session.commit()
+    return jsonify(residents=[{"student_number": e.student_number, "building": e.building, "cards": e.cards}
+                              for e in entitlements.entitlements()])

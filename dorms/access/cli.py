@@ -105,12 +105,14 @@ def token_cli():
 
 @token_cli.command("create")
 @click.argument("name")
+@click.option("--scope", type=click.Choice(["events:post", "residents:read"]), default="events:post",
+              show_default=True, help="events:post to send door events; residents:read to read who may enter where.")
 @with_appcontext
-def token_create(name):
+def token_create(name, scope):
     """A new token for the integration NAME; it is shown once, keep it safe."""
     from .tokens import create_token
 
-    row, token = create_token(name)
+    row, token = create_token(name, scope)
     db.session.commit()
     click.echo(f"token {row.id} for {row.name}: {token}")
     click.echo("It is shown only now; the server keeps only its hash.", err=True)

@@ -13,7 +13,9 @@ from ..extensions import db
 from .models import ApiToken
 
 PREFIX = "dak_"  # dorms access key: recognisable in logs and secret scanners
-EVENTS_SCOPE = "events:post"
+EVENTS_SCOPE = "events:post"  # an access-control system posting door events
+RESIDENTS_SCOPE = "residents:read"  # a door system reading who may enter which building
+SCOPES = (EVENTS_SCOPE, RESIDENTS_SCOPE)
 
 
 def _digest(token: str) -> str:
@@ -21,14 +23,16 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, actor=None) -> tuple[ApiToken, str]:
-    """A new token for ``name``; returns the row and the token, which is never shown again."""
+def create_token(name: str, scope: str = EVENTS_SCOPE, actor=None) -> tuple[ApiToken, str]:
+    """A new token for ``name`` with one scope; returns the row and the token, which is never shown again."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name.strip()[:120], prefix=token[:12], token_hash=_digest(token), scope=EVENTS_SCOPE,
+    row = ApiToken(name=name.strip()[:120], prefix=token[:12], token_hash=_digest(token), scope=scope,
                    created_by_id=actor.id if actor else None)
     db.session.add(row)
     db.session.flush()
-    audit.record("access.token.create", token_id=row.id, name=row.name, actor=actor)
+    audit.record("access.token.create", token_id=row.id, name=row.name, scope=scope, actor=actor)
     return row, token
 
 

@@ -34,7 +34,7 @@ from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
 from ..transfer.tables import write_csv, write_xlsx
-from . import calendar, permissions, reports
+from . import calendar, entitlements, permissions, reports
 from .curfew import Status
 from .forms import (
     CurfewRuleForm,
@@ -285,3 +285,29 @@ def add_term():
     _change(lambda: calendar.add_term(form.code.data, form.name.data or "", form.starts_on.data, form.ends_on.data),
             form)
     return redirect(url_for(".rules"))
+
+
+# --- doors and rooms (housing office) --------------------------------------------------------
+
+
+@bp.get("/doors")
+@staff_required
+def doors():
+    days = min(max(request.args.get("days", 7, type=int), 1), 90)
+    residents = entitlements.entitlements()
+    return render_template("access/doors.html", days=days, residents=len(residents),
+                           without_card=[e for e in residents if not e.cards],
+                           visits=entitlements.visits_elsewhere(days), unknown=entitlements.unknown_cards(days),
+                           title=_("Doors and rooms"))
+
+
+@bp.get("/entitlements.<file_format>")
+@staff_required
+def export_entitlements(file_format: str):
+    if file_format not in MIME_TYPES:
+        abort(404)
+    headers = ["student_number", "name", "building", "cards"]
+    data = [[e.student_number, e.name, e.building, " ".join(e.cards)] for e in entitlements.entitlements()]
+    body = write_xlsx(headers, data, title="entitlements") if file_format == "xlsx" else write_csv(headers, data)
+    return Response(body, mimetype=MIME_TYPES[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="entitlements.{file_format}"'})
