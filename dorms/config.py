@@ -55,6 +55,8 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("DORMS_RATELIMIT_STORAGE_URI", "memory://"),
         "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # Raw door events older than this are purged by `dorms access purge` (nightly statuses stay).
+        "ACCESS_RETENTION_DAYS": int(os.environ.get("DORMS_ACCESS_RETENTION_DAYS", "180")),
         # The allocation search's speed on this server (`dorms allocation calibrate`); unset, the
         # solver's conservative built-in rates apply and a fast server finishes early.
         "ALLOCATION_WORK_RATE": int(os.environ["DORMS_ALLOCATION_WORK_RATE"])

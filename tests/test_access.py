@@ -499,3 +499,20 @@ def test_the_door_system_reads_entitlements_with_a_read_token_only(app, imported
     assert len(body["residents"]) == 9
     assert client.post("/api/access/events", json={"events": []},
                        headers={"Authorization": f"Bearer {reader}"}).status_code == 401
+
+
+# --- retention ---------------------------------------------------------------------------
+
+
+def test_purging_old_events_keeps_every_nights_statuses(app, imported):
+    runner = app.test_cli_runner()
+    before = {night: report(runner, night) for night in (NIGHT, "2026-09-08")}
+    dry = runner.invoke(args=["access", "purge", "--days", "30", "--dry-run"])
+    assert dry.exit_code == 0 and "15 would be deleted" in dry.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 15
+    purged = runner.invoke(args=["access", "purge", "--days", "30"])
+    assert purged.exit_code == 0 and "15 deleted" in purged.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
+    assert {night: report(runner, night) for night in before} == before
+    assert "0 deleted; 0 nights" in runner.invoke(args=["access", "purge", "--days", "30"]).output
+    assert runner.invoke(args=["access", "purge", "--days", "3"]).exit_code != 0  # reports need a week

@@ -188,3 +188,24 @@ def device_list():
         seen = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "never"
         click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\tlast seen {seen}"
                    + (f"\terror: {d.last_error}" if d.last_error else ""))
+
+
+@access_cli.command("purge")
+@click.option("--days", type=int, help="Keep this many days of raw events (default: ACCESS_RETENTION_DAYS, 180).")
+@click.option("--dry-run", is_flag=True, help="Say what would go; change nothing.")
+@with_appcontext
+def purge_command(days, dry_run):
+    """Delete raw door events past retention, after keeping every affected night's statuses."""
+    from .retention import purge
+
+    try:
+        report = purge(days, dry_run=dry_run)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(f"events before {report.before:%Y-%m-%d %H:%M} UTC: {report.events_deleted} "
+               f"{'would be ' if dry_run else ''}deleted; {report.nights_rolled_up} nights "
+               f"({report.statuses_kept} statuses) {'would be ' if dry_run else ''}kept as nightly statuses")

@@ -158,3 +158,18 @@ class AccessDevice(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NightStatus(db.Model):
+    """A resident's curfew status for a night, kept when the raw events are purged (see retention.py)."""
+
+    __tablename__ = "night_statuses"
+
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), primary_key=True)
+    night: Mapped[date] = mapped_column(primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(sa.String(32))  # SPEC.md's word
+    building: Mapped[str] = mapped_column(sa.String(32))
+    # Local campus times as the report showed them.
+    time: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    last_door: Mapped[str] = mapped_column(sa.String(64), default="")

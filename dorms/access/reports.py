@@ -23,6 +23,7 @@ from .ingest import campus_zone
 from .models import (
     AccessEvent,
     CurfewRule,
+    NightStatus,
     NoCurfewNight,
     Permission,
     PermissionKind,
@@ -75,6 +76,8 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None) -> li
     """The statuses of night ``night`` for the residents ``scope`` selects (a WHERE clause on Student)."""
     if not has_curfew(night):
         return []
+    if db.session.scalar(sa.select(NightStatus.night).where(NightStatus.night == night).limit(1)):
+        return _rolled_up(night, scope)  # its raw events were purged
     zone, options = campus_zone(), settings()
     night_start = datetime.combine(night, time(12), tzinfo=zone)
     residents = db.session.execute(
@@ -105,6 +108,16 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None) -> li
                               resident.college, resident.code, outcome.status, outcome.time,
                               seen[0] if seen else None, seen[3] if seen else ""))
     return rows
+
+
+def _rolled_up(night: date, scope) -> list[ReportRow]:
+    rows = db.session.execute(
+        sa.select(NightStatus, Student.student_number, Student.name, Student.class_name, Student.college)
+        .join(Student, Student.id == NightStatus.student_id)
+        .where(NightStatus.night == night, sa.true() if scope is None else scope)
+        .order_by(Student.student_number)).all()
+    return [ReportRow(s.student_id, number, name, class_name, college, s.building, Status(s.status), s.time,
+                      s.last_seen, s.last_door) for s, number, name, class_name, college in rows]
 
 
 def _events(student_ids: list[int], since: datetime, until: datetime, zone) -> dict[int, list[tuple]]:

@@ -26,6 +26,20 @@ ACTIONS = {
     "roomchange.ask": _l("Asked for a room change"),
     "roomchange.answer": _l("Answered a swap request"),
     "roomchange.withdraw": _l("Withdrew a room change request"),
+    "user.link": _l("Linked an account to the campus directory"),
+    "directory.sync": _l("Synced from the campus directory"),
+    "access.token.create": _l("Created an API token"),
+    "access.token.revoke": _l("Revoked an API token"),
+    "access.permission.request": _l("Asked for late-return or overnight permission"),
+    "access.permission.decide": _l("Decided a late-return or overnight request"),
+    "access.permission.withdraw": _l("Withdrew a late-return or overnight request"),
+    "access.history.view": _l("Viewed a student's curfew record"),
+    "access.purge": _l("Purged old door events"),
+    "curfew.rule.set": _l("Set a curfew"),
+    "curfew.rule.delete": _l("Deleted a curfew rule"),
+    "curfew.holiday.add": _l("Added a night without curfew"),
+    "curfew.holiday.remove": _l("Removed a night without curfew"),
+    "term.add": _l("Added a term"),
 }
 
 

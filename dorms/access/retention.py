@@ -1,0 +1,70 @@
+"""Raw door events are kept for a limited time; the nightly statuses reports need are kept for good.
+
+``purge`` first rolls every night whose events it is about to delete up into ``NightStatus`` rows,
+then deletes the events, in one transaction: the reports of those nights read the rollup afterwards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit import service as audit
+from ..core.clock import utcnow
+from ..extensions import db
+from . import curfew, reports
+from .ingest import campus_zone
+from .models import AccessEvent, NightStatus
+
+
+@dataclass
+class PurgeReport:
+    before: datetime  # events older than this go
+    nights_rolled_up: int
+    statuses_kept: int
+    events_deleted: int
+
+
+def retention_days() -> int:
+    return int(current_app.config.get("ACCESS_RETENTION_DAYS", 180))
+
+
+def purge(days: int | None = None, *, dry_run: bool = False) -> PurgeReport:
+    days = retention_days() if days is None else days
+    if days < 14:
+        raise ValueError("keep at least 14 days of events: reports and alerts read the last week")
+    before = utcnow() - timedelta(days=days)
+    oldest = db.session.scalar(sa.select(sa.func.min(AccessEvent.occurred_at)))
+    report = PurgeReport(before, 0, 0, 0)
+    if oldest is None or oldest >= before:
+        return report
+    zone = campus_zone()
+    # A night reads events back to a week before its noon: every night up to a week after the cutoff
+    # loses some of its events, so each is rolled up (once) before anything is deleted.
+    first = oldest.astimezone(zone).date() - timedelta(days=1)
+    last = (before.astimezone(zone) + curfew.LOOK_BACK).date()
+    done = set(db.session.scalars(sa.select(NightStatus.night).where(
+        NightStatus.night.between(first, last)).distinct()))
+    night = first
+    while night <= last:
+        if night not in done:
+            rows = reports.night_report(night)
+            if rows:
+                report.nights_rolled_up += 1
+                report.statuses_kept += len(rows)
+                if not dry_run:
+                    db.session.add_all(NightStatus(student_id=r.student_id, night=night, status=r.status.value,
+                                                   building=r.building, time=r.time, last_seen=r.last_seen,
+                                                   last_door=r.last_door) for r in rows)
+                    db.session.flush()
+        night += timedelta(days=1)
+    old = AccessEvent.occurred_at < before
+    if dry_run:
+        report.events_deleted = db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent).where(old))
+        return report
+    report.events_deleted = db.session.execute(sa.delete(AccessEvent).where(old)).rowcount
+    audit.record("access.purge", before=before.isoformat(), events=report.events_deleted,
+                 nights=report.nights_rolled_up)
+    return report
