@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from ..extensions import db
 from ..students.models import Student
@@ -71,12 +73,20 @@ def campus_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
 
 
-def _insert(model):
-    dialect = db.engine.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 # --- events ----------------------------------------------------------------------------------
+
+
+class IncomingEvent(NamedTuple):
+    """A validated door event on its way into ``access_events``."""
+
+    event_id: str
+    card: str
+    building: str
+    door: str
+    occurred_at: datetime
+    direction: str
+    granted: bool
+    extra: dict | None = None
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime:
@@ -85,68 +95,108 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def event_from_row(row: dict, number: int, zone: ZoneInfo, errors: list[RowError]) -> dict | None:
-    """One event as a table row, or None with its problems appended to ``errors``."""
+def parse_event(values: tuple[str, ...], extra: dict | None, number: int, zone: ZoneInfo,
+                errors: list[RowError]) -> IncomingEvent | None:
+    """One event from its EVENT_COLUMNS values (text), or None with its problems appended to ``errors``."""
+    event_id, card, building, door, when, direction, result = (v.strip() for v in values)
     before = len(errors)
-    for name in REQUIRED_EVENT_COLUMNS:
-        if not (row.get(name) or "").strip():
+    for name, value in (("event_id", event_id), ("card", card), ("building", building), ("time", when)):
+        if not value:
             errors.append(RowError(number, name, "missing"))
     if len(errors) > before:
         return None
-    event = {"event_id": row["event_id"].strip(), "building": row["building"].strip(),
-             "door": (row.get("door") or "").strip()}
-    if len(event["event_id"]) > 80:
+    if len(event_id) > 80:
         errors.append(RowError(number, "event_id", "longer than 80 characters"))
-    if len(event["building"]) > 32 or len(event["door"]) > 64:
-        errors.append(RowError(number, "building" if len(event["building"]) > 32 else "door", "too long"))
+    if len(building) > 32 or len(door) > 64:
+        errors.append(RowError(number, "building" if len(building) > 32 else "door", "too long"))
     try:
-        event["card"] = card_numbers.normalise(row["card"])
+        # The common case first: a plain decimal card number costs no more than this.
+        card = (card.lstrip("0") or "0") if card.isdigit() else card_numbers.normalise(card)
     except ValueError as error:
         errors.append(RowError(number, "card", str(error)))
     try:
-        event["occurred_at"] = parse_time(row["time"], zone)
+        moment = datetime.fromisoformat(when)
+        occurred_at = moment if moment.tzinfo else moment.replace(tzinfo=zone)
     except ValueError:
-        errors.append(RowError(number, "time", f"{row['time']!r} is not an ISO 8601 time"))
-    direction = (row.get("direction") or "").strip().lower()
-    if direction not in DIRECTIONS:
-        errors.append(RowError(number, "direction", f"{direction!r} is not in, out or unknown"))
-    else:
-        event["direction"] = DIRECTIONS[direction]
-    result = (row.get("result") or "").strip().lower()
-    if result not in RESULTS:
-        errors.append(RowError(number, "result", f"{result!r} is not granted or denied"))
-    else:
-        event["granted"] = RESULTS[result]
+        errors.append(RowError(number, "time", f"{when!r} is not an ISO 8601 time"))
+    if (direction := DIRECTIONS.get(direction.lower())) is None:
+        errors.append(RowError(number, "direction", f"{values[5].strip()!r} is not in, out or unknown"))
+    if (granted := RESULTS.get(result.lower())) is None:
+        errors.append(RowError(number, "result", f"{values[6].strip()!r} is not granted or denied"))
+    if len(errors) > before:
+        return None
+    return IncomingEvent(event_id, card, building, door, occurred_at, direction, granted, extra or None)
+
+
+def event_from_row(row: dict, number: int, zone: ZoneInfo, errors: list[RowError]) -> IncomingEvent | None:
+    """An event from a mapping of our column names (the JSON API); other keys are kept as extra."""
+    values = tuple(row.get(name) or "" for name in EVENT_COLUMNS)
     extra = {k: v for k, v in row.items() if k not in EVENT_COLUMNS and k is not None}
-    event["extra"] = extra or None
-    return event if len(errors) == before else None
+    return parse_event(values, extra, number, zone, errors)
 
 
-def store_events(events: Iterable[dict], report: Report) -> None:
-    """Insert in batches; the same event_id again is skipped. Matches cards to students as it goes."""
+def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
+    """Store events; the same event_id again is skipped, and cards are matched to their students.
+
+    ``events`` may be a generator, but it must not query the database (on PostgreSQL it is consumed
+    while the connection is busy copying)."""
+    if db.engine.dialect.name == "postgresql":
+        _copy_events(events, report)
+    else:
+        _insert_events(events, report)
+
+
+# Copied into a temporary table, then moved with one INSERT that matches cards and skips event ids
+# already stored (or twice in the batch): ten times the speed of row-by-row inserts.
+_STAGING = ("CREATE TEMP TABLE IF NOT EXISTS incoming_events (event_id text, card text, building text, "
+            "door text, occurred_at timestamptz, direction text, granted boolean, extra json) "
+            "ON COMMIT DELETE ROWS")
+_MOVE = """
+WITH stored AS (
+    INSERT INTO access_events (event_id, card, student_id, building, door, occurred_at, direction, granted, extra)
+    SELECT i.event_id, i.card, c.student_id, i.building, i.door, i.occurred_at, i.direction, i.granted, i.extra
+    FROM incoming_events i LEFT JOIN access_cards c ON c.number = i.card
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING student_id)
+SELECT count(*), count(*) FILTER (WHERE student_id IS NULL) FROM stored
+"""
+
+
+def _copy_events(events: Iterable[IncomingEvent], report: Report) -> None:
+    raw = db.session.connection().connection.driver_connection  # psycopg, in the session's transaction
+    received = 0
+    with raw.cursor() as cursor:
+        cursor.execute(_STAGING)
+        cursor.execute("TRUNCATE incoming_events")
+        with cursor.copy("COPY incoming_events FROM STDIN") as copy:
+            for event in events:
+                copy.write_row(event if event.extra is None else event._replace(extra=json.dumps(event.extra)))
+                received += 1
+        cursor.execute(_MOVE)
+        stored, unmatched = cursor.fetchone()
+        cursor.execute("TRUNCATE incoming_events")
+    report.stored += stored
+    report.unmatched += unmatched
+    report.duplicates += received - stored
+
+
+def _insert_events(events: Iterable[IncomingEvent], report: Report) -> None:
+    """SQLite: batches of multi-row INSERTs with RETURNING, cards matched from a dictionary."""
     owners = dict(db.session.execute(sa.select(Card.number, Card.student_id)).all())
+    statement = sqlite.insert(AccessEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"]).returning(
+        AccessEvent.__table__.c.student_id)
     batch: list[dict] = []
 
     def flush():
-        if not batch:
-            return
-        for event in batch:
-            event["student_id"] = owners.get(event["card"])
-        statement = _insert(AccessEvent).on_conflict_do_nothing(index_elements=["event_id"]).returning(
-            AccessEvent.student_id)
-        stored = db.session.execute(statement, batch).all()
-        report.stored += len(stored)
-        report.unmatched += sum(1 for (student_id,) in stored if student_id is None)
-        report.duplicates += len(batch) - len(stored)
-        batch.clear()
+        if batch:
+            stored = db.session.execute(statement, batch).all()
+            report.stored += len(stored)
+            report.unmatched += sum(1 for (student_id,) in stored if student_id is None)
+            report.duplicates += len(batch) - len(stored)
+            batch.clear()
 
-    seen: set[str] = set()
     for event in events:
-        if event["event_id"] in seen:  # twice in one file: once is enough
-            report.duplicates += 1
-            continue
-        seen.add(event["event_id"])
-        batch.append(event)
+        batch.append({**event._asdict(), "student_id": owners.get(event.card)})
         if len(batch) >= BATCH:
             flush()
     flush()
@@ -170,31 +220,42 @@ def _decode(data: bytes) -> str:
 def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic") -> Report:
     """A CSV of door events: SPEC.md's generic format, ZKTeco's attendance export (``preset="zkteco"``),
     or any layout with ``columns`` mapping our names to the file's."""
-    header, reader = read_csv(data)
+    text = _decode(data)
     if preset == "zkteco" and columns is None:
-        rows, columns = _zkteco_rows(header, reader), PRESETS["generic"]
+        header_reader = csv.DictReader(io.StringIO(text))
+        header = [h.strip() for h in (header_reader.fieldnames or [])]
+        rows = (tuple(row[c] for c in EVENT_COLUMNS) for row in _zkteco_rows(header, header_reader))
+        positions, extras = list(range(len(EVENT_COLUMNS))), []
         header = list(EVENT_COLUMNS)
     else:
         columns = columns or PRESETS["generic"]
+        reader = csv.reader(io.StringIO(text))
+        header = [h.strip() for h in next(reader, [])]
+        missing = [ours for ours in REQUIRED_EVENT_COLUMNS if columns.get(ours) not in header]
+        if missing:
+            raise Rejected([RowError(0, "header", f"no column {columns.get(m, m)!r} (for {m})") for m in missing])
+        # Where each of our columns is in the file (-1: absent, read as empty), and the other columns.
+        positions = [header.index(columns[ours]) if columns.get(ours) in header else -1 for ours in EVENT_COLUMNS]
+        extras = [(i, name) for i, name in enumerate(header) if i not in positions]
         rows = reader
-    missing = [ours for ours in REQUIRED_EVENT_COLUMNS if columns.get(ours) not in header]
-    if missing:
-        raise Rejected([RowError(0, "header", f"no column {columns.get(m, m)!r} (for {m})") for m in missing])
-    theirs_to_ours = {theirs: ours for ours, theirs in columns.items()}
     zone, errors, report = campus_zone(), [], Report()
+    width = len(header)
 
     def events():
-        for number, raw in enumerate(rows, start=1):
+        for number, row in enumerate(rows, start=1):
             report.rows += 1
-            row = {theirs_to_ours.get(k.strip(), k.strip()): (v or "") for k, v in raw.items() if k is not None}
-            event = event_from_row(row, number, zone, errors)
+            if len(row) != width:
+                row = (list(row) + [""] * width)[:width]
+            values = tuple(row[i] if i >= 0 else "" for i in positions)
+            extra = {name: row[i] for i, name in extras if row[i]} if extras else None
+            event = parse_event(values, extra, number, zone, errors)
             if len(errors) >= MAX_ERRORS:
                 raise Rejected(errors)
             if event is not None and not errors:
                 yield event
 
-    # Errors stop the inserting but not the reading, so that every problem is listed; the caller's
-    # transaction then rolls back whatever the batches before the first error wrote.
+    # Errors stop the storing but not the reading, so that every problem is listed; the caller's
+    # transaction then rolls back whatever was stored before the first error.
     store_events(events(), report)
     if errors:
         raise Rejected(errors)
@@ -217,17 +278,20 @@ ZKTECO_STATES = {"check in": "in", "0": "in", "签到": "in", "上班签到": "i
 def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
     from .models import AccessDevice
 
+    # Read before the rows are: while events are being copied, the connection can run nothing else.
     found = {ours: next((h for h in theirs if h in header), None) for ours, theirs in ZKTECO_COLUMNS.items()}
-    devices = {d.serial_number: d for d in db.session.scalars(sa.select(AccessDevice))}
-    for raw in reader:
-        value = {ours: (raw.get(column) or "").strip() if column else "" for ours, column in found.items()}
-        card = value["card"] if value["card"] not in ("", "0") else value["pin"]
-        device = devices.get(value["terminal"])
-        yield {"event_id": f"zkx:{value['terminal']}:{card}:{value['time']}" if card and value["time"] else "",
-               "card": card, "time": value["time"],
-               "building": device.building if device else value["area"],
-               "door": device.door if device else value["alias"],
-               "direction": ZKTECO_STATES.get(value["state"].lower(), "unknown"), "result": "granted"}
+    devices = {d.serial_number: (d.building, d.door) for d in db.session.scalars(sa.select(AccessDevice))}
+
+    def rows():
+        for raw in reader:
+            value = {ours: (raw.get(column) or "").strip() if column else "" for ours, column in found.items()}
+            card = value["card"] if value["card"] not in ("", "0") else value["pin"]
+            building, door = devices.get(value["terminal"], (value["area"], value["alias"]))
+            yield {"event_id": f"zkx:{value['terminal']}:{card}:{value['time']}" if card and value["time"] else "",
+                   "card": card, "time": value["time"], "building": building, "door": door,
+                   "direction": ZKTECO_STATES.get(value["state"].lower(), "unknown"), "result": "granted"}
+
+    return rows()
 
 
 def import_event_batch(items: list) -> Report:

@@ -19,7 +19,7 @@ from ..core.clock import utcnow
 from ..extensions import csrf, db
 from . import cards as card_numbers
 from . import ingest
-from .ingest import Rejected, RowError
+from .ingest import IncomingEvent, Rejected, RowError
 from .models import AccessDevice
 
 bp = Blueprint("zkteco", __name__, url_prefix="/iclock")
@@ -96,7 +96,7 @@ def command_result():
     return _text("OK") if _device() is not None else _text("unknown device", 403)
 
 
-def _parse(lines, parse_line) -> list[dict]:
+def _parse(lines, parse_line) -> list[IncomingEvent]:
     """Every line's event; one bad line refuses the upload (the device keeps it and sends it again)."""
     errors, events = [], []
     for number, line in enumerate(lines, start=1):
@@ -112,7 +112,7 @@ def _local(text: str, zone: ZoneInfo) -> datetime:
     return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
 
 
-def _attlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, errors: list) -> dict | None:
+def _attlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, errors: list) -> IncomingEvent | None:
     """``PIN\\tYYYY-MM-DD HH:MM:SS\\tstatus\\tverify\\t…``: the PIN is the card number enrolled on the terminal."""
     fields = line.split("\t")
     if len(fields) < 3:
@@ -123,13 +123,12 @@ def _attlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, errors
     except ValueError as error:
         errors.append(RowError(number, "line", str(error)))
         return None
-    return {"event_id": f"zk:{device.serial_number}:{card}:{at:%Y%m%d%H%M%S}", "card": card,
-            "building": device.building, "door": device.door, "occurred_at": at,
-            "direction": ATTLOG_DIRECTIONS.get(fields[2].strip(), "unknown"), "granted": True,
-            "extra": {"verify": fields[3]} if len(fields) > 3 else None}
+    return IncomingEvent(f"zk:{device.serial_number}:{card}:{at:%Y%m%d%H%M%S}", card, device.building, device.door,
+                         at, ATTLOG_DIRECTIONS.get(fields[2].strip(), "unknown"), True,
+                         {"verify": fields[3]} if len(fields) > 3 else None)
 
 
-def _rtlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, errors: list) -> dict | None:
+def _rtlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, errors: list) -> IncomingEvent | None:
     """``time=…\\tpin=…\\tcardno=…\\teventaddr=…\\tevent=…\\tinoutstatus=…\\tindex=…`` from an access panel."""
     values = dict(part.split("=", 1) for part in line.split("\t") if "=" in part)
     raw_card = values.get("cardno", "").strip()
@@ -144,8 +143,7 @@ def _rtlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, errors:
         return None
     door = f"{device.door}#{values['eventaddr']}" if values.get("eventaddr") else device.door
     key = values.get("index") or f"{card}:{at:%Y%m%d%H%M%S}:{values.get('eventaddr', '')}"
-    return {"event_id": f"zk:{device.serial_number}:rt:{key}", "card": card, "building": device.building,
-            "door": door[:64], "occurred_at": at,
-            "direction": RTLOG_DIRECTIONS.get(values.get("inoutstatus", "").strip(), "unknown"),
-            "granted": values.get("event", "0").strip() in GRANTED_EVENTS,
-            "extra": {"event": values.get("event"), "verifytype": values.get("verifytype")}}
+    return IncomingEvent(f"zk:{device.serial_number}:rt:{key}", card, device.building, door[:64], at,
+                         RTLOG_DIRECTIONS.get(values.get("inoutstatus", "").strip(), "unknown"),
+                         values.get("event", "0").strip() in GRANTED_EVENTS,
+                         {"event": values.get("event"), "verifytype": values.get("verifytype")})
