@@ -15,6 +15,7 @@ from dorms.access.models import (
     AccessEvent,
     ApiToken,
     Card,
+    NightStatus,
     Permission,
     PermissionStatus,
 )
@@ -516,3 +517,28 @@ def test_purging_old_events_keeps_every_nights_statuses(app, imported):
     assert {night: report(runner, night) for night in before} == before
     assert "0 deleted; 0 nights" in runner.invoke(args=["access", "purge", "--days", "30"]).output
     assert runner.invoke(args=["access", "purge", "--days", "3"]).exit_code != 0  # reports need a week
+
+
+def test_rolled_up_nights_read_the_same_and_late_news_reopens_them(app, imported, client, tmp_path):
+    runner = app.test_cli_runner()
+    live = report(runner)
+    rolled = runner.invoke(args=["access", "rollup", "--since", "2026-09-01", "--until", "2026-09-10"])
+    assert rolled.exit_code == 0 and "10 nights looked at, 81 statuses kept" in rolled.output
+    assert report(runner) == live
+    # (no one lived there yet on the night of September 1st: the beds were taken at 16:00)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(NightStatus)) == 81
+    # S9's pending overnight request is approved in the old system: the night is computed again.
+    runner.invoke(args=["access", "import-permissions",
+                        write(tmp_path, "p.csv", PERMISSIONS.replace("pending", "approved"))])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(NightStatus).where(
+        NightStatus.night == date(2026, 9, 7))) == 0
+    assert report(runner)["S9"]["status"] == "excused"
+    # A late event (S6 back at 22:00 on the 7th) reopens the nights it can change, and only those.
+    late = "event_id,card,building,door,time,direction,result\nlate1,1006,D1,D1-G1,2026-09-07T22:00:00+08:00,in,\n"
+    runner.invoke(args=["access", "import", write(tmp_path, "late.csv", late)])
+    assert report(runner)["S6"]["status"] == "in"
+    remaining = set(db.session.scalars(sa.select(NightStatus.night).distinct()))
+    assert date(2026, 9, 5) in remaining and not remaining & {date(2026, 9, 7), date(2026, 9, 10)}
+    # The morning job fills in what is missing and leaves the rest.
+    assert "statuses kept" in runner.invoke(args=["access", "rollup"]).output
+    assert report(runner)["S6"]["status"] == "in"

@@ -12,6 +12,7 @@ from ..core.enums import Gender
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..students.models import Term
+from . import rollup
 from .models import CurfewRule, NoCurfewNight
 
 
@@ -31,6 +32,7 @@ def set_rule(curfew: time, *, weekend: bool, building: Building | None = None, g
         db.session.add(rule)
     rule.curfew = curfew
     db.session.flush()
+    rollup.invalidate()
     audit.record("curfew.rule.set", building=building.code if building else None,
                  gender=gender.value if gender else None, weekend=weekend, curfew=curfew.strftime("%H:%M"),
                  actor=actor)
@@ -40,6 +42,7 @@ def set_rule(curfew: time, *, weekend: bool, building: Building | None = None, g
 def delete_rule(rule: CurfewRule, actor=None) -> None:
     audit.record("curfew.rule.delete", rule=rule.id, curfew=rule.curfew.strftime("%H:%M"), actor=actor)
     db.session.delete(rule)
+    rollup.invalidate()
 
 
 def rules() -> list[CurfewRule]:
@@ -54,11 +57,13 @@ def add_holiday(night: date, name: str, actor=None) -> NoCurfewNight:
     holiday = NoCurfewNight(night=night, name=name.strip()[:120])
     db.session.add(holiday)
     audit.record("curfew.holiday.add", night=night.isoformat(), name=holiday.name, actor=actor)
+    rollup.invalidate(night, night)
     return holiday
 
 
 def remove_holiday(holiday: NoCurfewNight, actor=None) -> None:
     audit.record("curfew.holiday.remove", night=holiday.night.isoformat(), actor=actor)
+    rollup.invalidate(holiday.night, holiday.night)
     db.session.delete(holiday)
 
 
@@ -78,6 +83,7 @@ def add_term(code: str, name: str, starts_on: date, ends_on: date, actor=None) -
                              start=overlap.starts_on.isoformat(), end=overlap.ends_on.isoformat()))
     term = Term(code=code, name=name.strip() or code, starts_on=starts_on, ends_on=ends_on)
     db.session.add(term)
+    rollup.invalidate(starts_on, ends_on)
     audit.record("term.add", code=code, starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat(), actor=actor)
     return term
 

@@ -209,3 +209,22 @@ def purge_command(days, dry_run):
     click.echo(f"events before {report.before:%Y-%m-%d %H:%M} UTC: {report.events_deleted} "
                f"{'would be ' if dry_run else ''}deleted; {report.nights_rolled_up} nights "
                f"({report.statuses_kept} statuses) {'would be ' if dry_run else ''}kept as nightly statuses")
+
+
+@access_cli.command("rollup")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Recompute from this night (default: fill in the nights of the last 60 that have no statuses).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last night (default: last night).")
+@with_appcontext
+def rollup_command(since, until):
+    """Keep finished nights' statuses for fast reports (run it each morning after the cutoff, e.g. 06:30)."""
+    from datetime import timedelta
+
+    from .reports import last_finished_night
+    from .rollup import finished_nights, rollup
+
+    first = since.date() if since else last_finished_night() - timedelta(days=60)
+    nights = finished_nights(first, until.date() if until else None)
+    written = rollup(nights, only_missing=since is None)
+    db.session.commit()
+    click.echo(f"{len(nights)} nights looked at, {written} statuses kept")

@@ -140,10 +140,26 @@ def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
 
     ``events`` may be a generator, but it must not query the database (on PostgreSQL it is consumed
     while the connection is busy copying)."""
+    seen: list[datetime] = []  # the earliest and latest event: the nights they can change
+
+    def tracked():
+        for event in events:
+            if not seen:
+                seen.extend((event.occurred_at, event.occurred_at))
+            elif event.occurred_at < seen[0]:
+                seen[0] = event.occurred_at
+            elif event.occurred_at > seen[1]:
+                seen[1] = event.occurred_at
+            yield event
+
     if db.engine.dialect.name == "postgresql":
-        _copy_events(events, report)
+        _copy_events(tracked(), report)
     else:
-        _insert_events(events, report)
+        _insert_events(tracked(), report)
+    if seen and report.stored:
+        from .rollup import invalidate, nights_touched
+
+        invalidate(*nights_touched(*seen))
 
 
 # Copied into a temporary table, then moved with one INSERT that matches cards and skips event ids
@@ -365,14 +381,21 @@ def import_cards(data: bytes) -> Report:
 
 def match_unmatched(card_list: list[str]) -> int:
     """Give events of these cards that had no student their card's student."""
+    from .rollup import invalidate, nights_touched
+
     matched = 0
     for start in range(0, len(card_list), 1000):
         chunk = card_list[start:start + 1000]
+        unmatched = sa.and_(AccessEvent.student_id.is_(None), AccessEvent.card.in_(chunk))
+        first, last = db.session.execute(sa.select(sa.func.min(AccessEvent.occurred_at),
+                                                   sa.func.max(AccessEvent.occurred_at)).where(unmatched)).one()
+        if first is None:
+            continue
         owner = sa.select(Card.student_id).where(Card.number == AccessEvent.card).scalar_subquery()
-        result = db.session.execute(sa.update(AccessEvent).where(
-            AccessEvent.student_id.is_(None), AccessEvent.card.in_(chunk)).values(student_id=owner)
-            .execution_options(synchronize_session=False))
+        result = db.session.execute(sa.update(AccessEvent).where(unmatched).values(student_id=owner)
+                                    .execution_options(synchronize_session=False))
         matched += result.rowcount
+        invalidate(*nights_touched(first, last))
     return matched
 
 
@@ -399,6 +422,8 @@ def import_permissions(data: bytes) -> Report:
     existing = {(p.student_id, p.kind, p.first_night, p.last_night): p
                 for p in db.session.scalars(sa.select(Permission).where(
                     Permission.student_id.in_({key[0] for key in rows})))} if rows else {}
+    from .rollup import invalidate
+
     for key, values in rows.items():
         permission = existing.get(key)
         if permission is None:
@@ -409,6 +434,8 @@ def import_permissions(data: bytes) -> Report:
             report.updated += 1
         else:
             report.unchanged += 1
+            continue
+        invalidate(values["first_night"], values["last_night"])
     db.session.flush()
     return report
 

@@ -161,7 +161,10 @@ class AccessDevice(db.Model):
 
 
 class NightStatus(db.Model):
-    """A resident's curfew status for a night, kept when the raw events are purged (see retention.py)."""
+    """A resident's curfew status for a night, rolled up once the night is over (see rollup.py).
+
+    Reports read these instead of the events. ``final`` rows outlive their purged events
+    (retention.py); the others are recomputed when late events, cards or decisions change the night."""
 
     __tablename__ = "night_statuses"
 
@@ -173,3 +176,4 @@ class NightStatus(db.Model):
     time: Mapped[datetime | None] = mapped_column(sa.DateTime)
     last_seen: Mapped[datetime | None] = mapped_column(sa.DateTime)
     last_door: Mapped[str] = mapped_column(sa.String(64), default="")
+    final: Mapped[bool] = mapped_column(default=False)

@@ -15,6 +15,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence.services import current_assignment
 from ..students.models import Student
+from . import rollup
 from .ingest import campus_zone
 from .models import CurfewRule, Permission, PermissionKind, PermissionStatus
 from .reports import DEFAULT_CURFEW, curfew_for
@@ -88,6 +89,7 @@ def decide(permission: Permission, approve: bool, user, comment: str = "") -> No
     permission.status = PermissionStatus.APPROVED if approve else PermissionStatus.REJECTED
     permission.decided_by_id, permission.decided_at = user.id, utcnow()
     permission.comment = comment.strip()[:500]
+    rollup.invalidate(permission.first_night, permission.last_night)
     audit.record("access.permission.decide", student=permission.student, permission=permission.id,
                  status=permission.status.value, comment=permission.comment)
 

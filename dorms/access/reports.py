@@ -72,12 +72,14 @@ def curfew_for(rules: dict, building_id: int, gender: Gender, night: date) -> ti
     return DEFAULT_CURFEW[weekend]
 
 
-def night_report(night: date, scope: sa.ColumnElement[bool] | None = None) -> list[ReportRow]:
-    """The statuses of night ``night`` for the residents ``scope`` selects (a WHERE clause on Student)."""
+def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, live: bool = False) -> list[ReportRow]:
+    """The statuses of night ``night`` for the residents ``scope`` selects (a WHERE clause on Student).
+
+    Read from the rolled-up statuses when the night has them (rollup.py), unless ``live``."""
     if not has_curfew(night):
         return []
-    if db.session.scalar(sa.select(NightStatus.night).where(NightStatus.night == night).limit(1)):
-        return _rolled_up(night, scope)  # its raw events were purged
+    if not live and db.session.scalar(sa.select(NightStatus.night).where(NightStatus.night == night).limit(1)):
+        return _rolled_up(night, scope)
     zone, options = campus_zone(), settings()
     night_start = datetime.combine(night, time(12), tzinfo=zone)
     residents = db.session.execute(
@@ -238,3 +240,25 @@ def trend(reports: list[tuple[date, list[ReportRow]]]) -> list[tuple[date, dict[
             counts[row.status] += 1
         series.append((day, dict(counts)))
     return series
+
+
+def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> dict[date, dict[Status, int]]:
+    """How many students had each status, night by night: one grouped query over the rolled-up nights,
+    and the live report for nights not rolled up yet."""
+    counts: dict[date, dict[Status, int]] = defaultdict(lambda: defaultdict(int))
+    rolled = db.session.execute(
+        sa.select(NightStatus.night, NightStatus.status, sa.func.count())
+        .join(Student, Student.id == NightStatus.student_id)
+        .where(NightStatus.night.between(first, last), sa.true() if scope is None else scope)
+        .group_by(NightStatus.night, NightStatus.status))
+    for night, status, n in rolled:
+        counts[night][Status(status)] = n
+    rolled_nights = set(db.session.scalars(sa.select(NightStatus.night).where(
+        NightStatus.night.between(first, last)).distinct()))
+    night = first
+    while night <= last:
+        if night not in rolled_nights:
+            for row in night_report(night, scope, live=True):
+                counts[night][row.status] += 1
+        night += timedelta(days=1)
+    return {night: dict(by_status) for night, by_status in sorted(counts.items())}

@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('last_seen', sa.DateTime(), nullable=True),
     sa.Column('last_door', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_night_statuses_student_id_students')),
+    sa.Column('final', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('student_id', 'night', name=op.f('pk_night_statuses'))
     )
     with op.batch_alter_table('night_statuses', schema=None) as batch_op:

@@ -1,0 +1,69 @@
+"""Nightly statuses kept in ``night_statuses``, so reports over many nights read a row per student and night.
+
+``rollup`` computes finished nights for every resident (a job after the cutoff: ``dorms access rollup``).
+Whatever can change a night afterwards — a late event, a card matching old events, a permission
+decided, a curfew rule or the calendar — calls ``invalidate`` for the nights it touches, and those
+nights are computed from the events again until the next rollup. Rows whose events were purged are
+``final`` and never invalidated.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from . import curfew, reports
+from .ingest import campus_zone
+from .models import NightStatus
+
+
+def nights_touched(first: datetime, last: datetime) -> tuple[date, date]:
+    """The nights whose reports read events between ``first`` and ``last`` (aware times)."""
+    zone = campus_zone()
+    # A night d reads from d 12:00 less a week to d+1 06:00 (cutoff).
+    start = (first.astimezone(zone) - timedelta(hours=30)).date()
+    end = (last.astimezone(zone) + curfew.LOOK_BACK).date()
+    return start, end
+
+
+def invalidate(first_night: date | None = None, last_night: date | None = None) -> int:
+    """Forget the rolled-up statuses of these nights (all nights without bounds); returns how many went.
+
+    Whole nights go: a report reads a night from its rolled-up rows only when it has them all."""
+    condition = [NightStatus.final.is_(False)]
+    if first_night is not None:
+        condition.append(NightStatus.night >= first_night)
+    if last_night is not None:
+        condition.append(NightStatus.night <= last_night)
+    return db.session.execute(sa.delete(NightStatus).where(*condition)).rowcount
+
+
+def rollup(nights: list[date], *, final: bool = False, only_missing: bool = False) -> int:
+    """Compute and keep each night's statuses for every resident; returns how many rows were written.
+
+    ``only_missing`` leaves nights that have their rows (the morning job); otherwise they are recomputed."""
+    written = 0
+    kept = {night: is_final for night, is_final in db.session.execute(
+        sa.select(NightStatus.night, sa.func.max(sa.cast(NightStatus.final, sa.Integer)))
+        .where(NightStatus.night.in_(nights)).group_by(NightStatus.night))}
+    for night in nights:
+        if kept.get(night) or (only_missing and night in kept):
+            continue  # final rows' events are gone: what was kept stays
+        db.session.execute(sa.delete(NightStatus).where(NightStatus.night == night))
+        rows = reports.night_report(night, live=True)
+        if rows:
+            db.session.execute(sa.insert(NightStatus), [
+                {"student_id": r.student_id, "night": night, "status": r.status.value, "building": r.building,
+                 "time": r.time, "last_seen": r.last_seen, "last_door": r.last_door, "final": final}
+                for r in rows])
+        written += len(rows)
+    return written
+
+
+def finished_nights(since: date, until: date | None = None) -> list[date]:
+    """Nights from ``since`` whose cutoff has passed (until ``until`` at most)."""
+    last = reports.last_finished_night()
+    if until is not None:
+        last = min(last, until)
+    return [since + timedelta(days=k) for k in range((last - since).days + 1)]
