@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("DORMS_SHARED", ROOT.parent / "shared")) / "curfew"
 
 from dorms import create_app
-from dorms.access import ingest, reports
+from dorms.access import ingest, reports, rollup
 from dorms.extensions import db
 from dorms.students.models import Student
 
@@ -102,6 +102,21 @@ def time_copy(url: str, events: Path) -> float:
     return time.perf_counter() - started
 
 
+def time_indexed_copy(url: str, scratch: Path) -> float:
+    """Seconds for COPY of the stored events, already typed, into a table like access_events (same indexes)."""
+    subprocess.run(["psql", url, "-qc", ("\\copy (SELECT event_id, card, student_id, building, door, occurred_at, "
+                    f"direction, granted FROM access_events) TO '{scratch}' WITH (FORMAT csv)")], check=True)
+    subprocess.run(["psql", url, "-qc", ("DROP TABLE IF EXISTS copy_indexed; "
+                    "CREATE TABLE copy_indexed (LIKE access_events INCLUDING ALL)")], check=True)
+    started = time.perf_counter()
+    subprocess.run(["psql", url, "-qc", ("\\copy copy_indexed (event_id, card, student_id, building, door, "
+                    f"occurred_at, direction, granted) FROM '{scratch}' WITH (FORMAT csv)")], check=True)
+    seconds = time.perf_counter() - started
+    subprocess.run(["psql", url, "-qc", "DROP TABLE copy_indexed"], check=True)
+    scratch.unlink()
+    return seconds
+
+
 def median_ms(action, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -127,7 +142,8 @@ def main() -> None:
                             START.isoformat(), "--nights", str(args.nights), "--out", str(feed)], check=True)
             print(f"generated in {time.perf_counter() - started:.0f} s")
         events = feed / "events.csv"
-        rows = sum(1 for _ in open(events, encoding="utf-8")) - 1
+        with open(events, encoding="utf-8") as lines:
+            rows = sum(1 for _ in lines) - 1
         print(f"{rows:,} events, {events.stat().st_size / 2**20:.0f} MiB")
 
         recreate_database(args.database_url)
@@ -152,29 +168,51 @@ def main() -> None:
             print(f"{'dorms access import':<34} {ours:>8.1f} {rows / ours:>10,.0f}   "
                   f"{rows / ours / (rows / copy_seconds):.2f} x COPY's rate; {report.stored:,} stored, "
                   f"{report.duplicates:,} duplicates, {report.unmatched:,} of unknown cards")
+            indexed = time_indexed_copy(args.database_url, Path(temporary) / "typed.csv")
+            print(f"{'COPY of typed rows, our indexes':<34} {indexed:>8.1f} {report.stored / indexed:>10,.0f}   "
+                  f"{report.stored / indexed / (rows / copy_seconds):.2f} x: the ceiling for any ingest into a "
+                  "table with the indexes reports need")
             db.session.execute(sa.text("ANALYZE"))
             db.session.commit()
 
             night = START + timedelta(days=min(args.nights, 60) - 1)
             counselor = Student.class_name.in_([f"C{c:04d}" for c in range(600 // CLASS_SIZE)])
-            one_night = median_ms(lambda: reports.night_report(night, counselor))
             college = Student.college == "K00"
-            thirty = median_ms(lambda: [reports.night_report(night - timedelta(days=k), college) for k in range(30)],
-                               runs=3)
-            print(f"counselor's one-night report, {len(reports.night_report(night, counselor))} students: "
-                  f"{one_night:.0f} ms (median of 5)")
-            print(f"college's 30-night summary, {len(reports.night_report(night, college))} students a night: "
-                  f"{thirty:.0f} ms (median of 3)")
-            ids = [i for (i,) in db.session.execute(sa.select(Student.id).where(counselor))]
-            plan = db.session.execute(sa.text(
-                "EXPLAIN (ANALYZE, BUFFERS) SELECT student_id, occurred_at, direction, building, door, granted "
-                "FROM access_events WHERE student_id = ANY(:ids) AND occurred_at >= :since AND occurred_at <= :until "
-                "ORDER BY student_id, occurred_at"), {"ids": ids, "since": datetime.combine(
-                    night - timedelta(days=7), datetime.min.time(), tzinfo=UTC),
-                "until": datetime.combine(night + timedelta(days=2), datetime.min.time(), tzinfo=UTC)})
-            print("EXPLAIN of the one-night event query:")
-            for (line,) in plan:
-                print("   ", line)
+            live = median_ms(lambda: reports.night_report(night, counselor, live=True))
+            started = time.perf_counter()
+            rollup.rollup([night - timedelta(days=k) for k in range(30)])
+            db.session.commit()
+            rolled_seconds = time.perf_counter() - started
+            db.session.execute(sa.text("ANALYZE night_statuses"))
+            db.session.commit()
+            one_night = median_ms(lambda: reports.night_report(night, counselor))
+            thirty = median_ms(lambda: reports.counts_over(night - timedelta(days=29), night, college))
+            students = len(reports.night_report(night, counselor))
+            per_night = len(reports.night_report(night, college))
+            print(f"counselor's one-night report, {students} students, from the events: {live:.0f} ms (median of 5)")
+            print(f"rolling up 30 nights for all {args.students:,} residents: {rolled_seconds:.1f} s "
+                  f"({rolled_seconds / 30:.1f} s a night, the morning job's work)")
+            print(f"counselor's one-night report from the rollup: {one_night:.0f} ms (median of 5)")
+            print(f"college's 30-night summary, {per_night} students a night: {thirty:.0f} ms (median of 5)")
+            explain(sa.text(
+                "SELECT student_id, occurred_at, direction, building, door, granted FROM access_events "
+                "WHERE student_id = ANY(:ids) AND occurred_at >= :since AND occurred_at <= :until "
+                "ORDER BY student_id, occurred_at"), "the one-night report's event query",
+                {"ids": [i for (i,) in db.session.execute(sa.select(Student.id).where(counselor))],
+                 "since": datetime.combine(night - timedelta(days=7), datetime.min.time(), tzinfo=UTC),
+                 "until": datetime.combine(night + timedelta(days=2), datetime.min.time(), tzinfo=UTC)})
+            explain(sa.text(
+                "SELECT n.night, n.status, count(*) FROM night_statuses n JOIN students s ON s.id = n.student_id "
+                "WHERE n.night BETWEEN :first AND :last AND s.college = 'K00' GROUP BY n.night, n.status"),
+                "the 30-night summary's query", {"first": night - timedelta(days=29), "last": night})
+
+
+def explain(statement, title: str, parameters: dict) -> None:
+    print(f"EXPLAIN ANALYZE of {title}:")
+    for (line,) in db.session.execute(sa.text("EXPLAIN (ANALYZE, BUFFERS) " + statement.text), parameters):
+        if len(line) > 160:
+            line = line[:157] + "..."
+        print("   ", line)
 
 
 if __name__ == "__main__":

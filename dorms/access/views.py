@@ -33,7 +33,7 @@ from ..core.forms import error_text
 from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
-from ..transfer.tables import write_csv, write_xlsx
+from ..transfer.tables import MIME_TYPES, write_csv, write_xlsx
 from . import calendar, entitlements, permissions, reports
 from .curfew import Status
 from .forms import (
@@ -56,8 +56,6 @@ bp = Blueprint("curfew", __name__, url_prefix="/curfew")
 
 EXPORT_COLUMNS = ["student_number", "name", "class", "college", "building", "status", "time", "last_seen",
                   "last_door"]
-MIME_TYPES = {"csv": "text/csv; charset=utf-8",
-              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _night() -> date:

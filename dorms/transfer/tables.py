@@ -102,6 +102,10 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+MIME_TYPES = {"csv": "text/csv; charset=utf-8",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
 def write_csv(headers: list[str], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
     buffer = io.StringIO()

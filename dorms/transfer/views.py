@@ -9,11 +9,10 @@ from ..auth.access import staff_required
 from ..extensions import db
 from . import exporting, importing
 from .forms import ImportForm
+from .tables import MIME_TYPES
 
 bp = Blueprint("transfer", __name__)
 
-MIME_TYPES = {"csv": "text/csv; charset=utf-8",
-              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 @bp.route("/import", methods=["GET", "POST"])
