@@ -5,6 +5,7 @@ import itertools
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ldap3
@@ -460,3 +461,30 @@ def test_the_command_line_syncs_and_refuses_a_broken_attribute_map(directory, ap
     assert refused.exit_code != 0 and "the field name needs an attribute" in refused.output
     assert db.session.scalars(sa.select(DirectoryRun).order_by(DirectoryRun.id.desc())).first().status \
         == SyncStatus.FAILED
+
+
+def test_cards_come_from_a_directory_attribute_and_match_earlier_events(directory, app, tmp_path):
+    from dorms.access.models import AccessEvent, Card
+
+    app.config["LDAP_ATTRIBUTE_MAP"] = str(ROOT / "docs" / "directory" / "cn-campus-map.json")
+    number, other = directory.number(), directory.number()
+    # A door event of the card before anyone knew whose it is.
+    db.session.add(AccessEvent(event_id="early", card="12345678", building="D1", door="", direction="in",
+                               occurred_at=datetime(2026, 9, 7, 13, tzinfo=UTC), granted=True))
+    db.session.commit()
+    directory.add(directory.student(number, campusCardNumber=["0xBC614E", "0012345679"]),
+                  directory.student(other), directory.student(campusCardNumber="lost?"))
+    run = directory.sync()
+    assert (run.created, run.cards, run.skipped) == (2, 2, 1)
+    assert any(s["code"] == "bad_card" for s in run.skipped_entries)
+    students = _students()
+    assert dict(db.session.execute(sa.select(Card.number, Card.student_id)).all()) == {
+        "12345678": students[number].id, "12345679": students[number].id}
+    assert db.session.scalar(sa.select(AccessEvent.student_id).where(AccessEvent.event_id == "early")) \
+        == students[number].id
+    assert directory.sync().cards == 0
+    # The card system hands card 12345679 on: the directory now lists it for the other student.
+    directory.slapd.modify(f"uid={number},{directory.base}", {"campusCardNumber": ["12345678"]})
+    directory.slapd.modify(f"uid={other},{directory.base}", {"campusCardNumber": ["12345679"]})
+    assert directory.sync().cards == 1
+    assert db.session.scalar(sa.select(Card.student_id).where(Card.number == "12345679")) == students[other].id

@@ -50,7 +50,7 @@ def sync_command(full, dry_run, force, run_id):
     click.echo(f"directory sync {run.id} ({run.kind.value}{', dry run' if run.dry_run else ''}): "
                f"{run.status.value}; {run.entries} entries read, {run.created} created, {run.updated} updated, "
                f"{run.deactivated} deactivated, {run.unchanged} unchanged, {run.skipped} skipped, "
-               f"{run.counselors} counselor accounts changed")
+               f"{run.counselors} counselor accounts changed, {run.cards} cards added or moved")
     for skipped in run.skipped_entries:
         click.echo(f"skipped {skipped['dn']}: {describe(skipped['code'], skipped['params'])}", err=True)
     for resident in run.inactive_residents:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from ..access import cards as card_numbers
 from ..core.enums import Gender, StudentStatus
 
 # Student fields a map may fill, with the longest value each column takes.
@@ -48,6 +49,7 @@ class DirectoryStudent:
     status: StudentStatus = StudentStatus.ACTIVE
     phone: str = ""
     fields: dict = field(default_factory=dict)  # the mapped fields this entry carries, for updates
+    cards: list[str] | None = None  # normalised card numbers, when the map names a card attribute
 
 
 # Why an entry was skipped: stored as a code with its facts, and worded in the reader's language.
@@ -59,6 +61,7 @@ REASONS = {
     "bad_grade": _l("grade: %(value)s is not a year"),
     "bad_status": _l("status: %(value)s is not a known value"),
     "not_utf8": _l("not UTF-8: %(attributes)s"),
+    "bad_card": _l("card: %(value)s is not a card number"),
     "duplicate_key": _l("duplicate key: %(count)d entries have %(key)s"),
     "duplicate_number": _l("duplicate student number %(number)s"),
     "number_taken": _l("student number %(number)s belongs to another student"),
@@ -91,6 +94,7 @@ class AttributeMap:
     values: dict[str, dict[str, str]]
     counselors: dict[str, list[str]]
     username: str
+    cards: list[str] = field(default_factory=list)  # attributes holding the student's door cards
 
     @classmethod
     def default(cls) -> AttributeMap:
@@ -129,12 +133,13 @@ class AttributeMap:
                                f"not one of {', '.join(s.value for s in StudentStatus)}")
         counselors = {name: _attribute_list(source, f"counselors.{name}", attrs)
                       for name, attrs in (data.get("counselors") or {}).items()}
+        cards = _attribute_list(source, "cards", data["cards"]) if data.get("cards") else []
         return cls(key=key, fields=fields, values=values, counselors=counselors,
-                   username=data.get("username", "uid"))
+                   username=data.get("username", "uid"), cards=cards)
 
     def attributes(self) -> list[str]:
         """Every attribute to ask the directory for, with the change time incremental syncs need."""
-        names = {a for attrs in self.fields.values() for a in attrs}
+        names = {a for attrs in self.fields.values() for a in attrs} | set(self.cards)
         return sorted(names | {"modifyTimestamp"})
 
     def counselor_attributes(self) -> list[str]:
@@ -177,6 +182,13 @@ class AttributeMap:
             major=raw.get("major") or "", class_name=raw.get("class_name") or "", grade=grade, status=status,
             phone=raw.get("phone") or "")
         record.fields = {name: getattr(record, name) for name in self.fields if name != "directory_id"}
+        if self.cards:
+            record.cards = []
+            for value in _all(attributes, self.cards):
+                try:
+                    record.cards.append(card_numbers.normalise(value))
+                except ValueError:
+                    return Skipped(dn, key, "bad_card", {"value": repr(value)})
         return record
 
     def _translate(self, name: str, value: str) -> str | None:

@@ -56,6 +56,7 @@ class DirectoryRun(db.Model):
     unchanged: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     counselors: Mapped[int] = mapped_column(default=0)  # counselor accounts created or changed
+    cards: Mapped[int] = mapped_column(default=0)  # door cards added or given to another student
     # The newest modifyTimestamp read (generalized time); the next incremental sync asks for >= it.
     high_water_mark: Mapped[str | None] = mapped_column(sa.String(32))
     error: Mapped[str | None] = mapped_column(sa.Text)

@@ -46,6 +46,7 @@ class Plan:
     changes: list[dict] = field(default_factory=list)
     newly_inactive: int = 0  # active students this run makes inactive (left, graduated, withdrawn)
     high_water_mark: str | None = None
+    cards: dict[str, list[str]] = field(default_factory=dict)  # student number -> the directory's cards
 
 
 def create_run(kind: SyncKind, *, dry_run: bool = False, force: bool = False, actor=None) -> DirectoryRun:
@@ -86,6 +87,7 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
             run.counselors = _sync_counselors(counselors, settings, write=not run.dry_run)
             if not run.dry_run:
                 _apply(plan)
+                run.cards = _sync_cards(plan.cards)
                 run.high_water_mark = plan.high_water_mark or mark
                 audit.record("directory.sync", run=run.id, kind=kind.value, created=run.created,
                              updated=run.updated, deactivated=run.deactivated, skipped=run.skipped,
@@ -96,7 +98,7 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
         if run.dry_run:
             # Nothing a dry run computed may land; only its report does.
             report = {c: getattr(run, c) for c in ("kind", "status", "entries", "created", "updated", "deactivated",
-                                                   "unchanged", "skipped", "counselors", "skipped_entries",
+                                                   "unchanged", "skipped", "counselors", "cards", "skipped_entries",
                                                    "changes", "inactive_residents", "finished_at", "error")}
             db.session.rollback()
             run = db.session.get(DirectoryRun, run_id)
@@ -175,6 +177,8 @@ def plan_students(settings: DirectorySettings, entries: list[client.Entry], *, f
     keyed_on_number = attribute_map.key == "student_number"
     seen: set[int] = set()
     for record in records.values():
+        if record.cards is not None:
+            plan.cards[record.student_number] = record.cards
         row = by_number.get(record.key) if keyed_on_number else (
             by_directory_id.get(record.key) or _unlinked(by_number.get(record.student_number)))
         if row is None:
@@ -259,6 +263,32 @@ def _apply(plan: Plan) -> None:
         db.session.execute(sa.update(Student), [{"id": i, "status": StudentStatus.LEFT, "updated_at": now}
                                                 for i in plan.deactivate])
     db.session.flush()
+
+
+def _sync_cards(wanted: dict[str, list[str]]) -> int:
+    """The directory's cards: new ones are added, ones it now gives someone else move to them (a card
+    the directory no longer lists stays: an old card keeps working for a while). Returns how many changed."""
+    from ..access.ingest import match_unmatched
+    from ..access.models import Card
+
+    if not wanted:
+        return 0
+    ids = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
+    owners = dict(db.session.execute(sa.select(Card.number, Card.student_id)).all())
+    changed = []
+    for number, cards in wanted.items():
+        for card in cards:
+            if card not in owners:
+                db.session.add(Card(number=card, student_id=ids[number]))
+            elif owners[card] != ids[number]:
+                db.session.execute(sa.update(Card).where(Card.number == card).values(student_id=ids[number]))
+            else:
+                continue
+            owners[card] = ids[number]
+            changed.append(card)
+    db.session.flush()
+    match_unmatched(changed)
+    return len(changed)
 
 
 def inactive_residents() -> list[dict]:

@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('unchanged', sa.Integer(), nullable=False),
     sa.Column('skipped', sa.Integer(), nullable=False),
     sa.Column('counselors', sa.Integer(), nullable=False),
+    sa.Column('cards', sa.Integer(), nullable=False),
     sa.Column('high_water_mark', sa.String(length=32), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('skipped_entries', sa.JSON(), nullable=False),
