@@ -542,3 +542,24 @@ def test_rolled_up_nights_read_the_same_and_late_news_reopens_them(app, imported
     # The morning job fills in what is missing and leaves the rest.
     assert "statuses kept" in runner.invoke(args=["access", "rollup"]).output
     assert report(runner)["S6"]["status"] == "in"
+
+
+def test_several_nights_count_each_students_late_and_absent_nights(app, imported, client, login, create_user):
+    login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
+    page = client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(as_text=True)
+    import re
+
+    tallies = dict(re.findall(r'<tr data-student="(S\d)">.*?data-absent="(\d+)"', page, re.DOTALL))
+    # S6: no events on either night; S1: in on both; S7: excused on both.
+    assert (tallies["S6"], tallies["S1"], tallies["S7"]) == ("2", "0", "0")
+    assert next(iter(tallies)) in {"S4", "S5", "S6", "S9"}  # the most absent first
+    app.test_cli_runner().invoke(args=["access", "rollup", "--since", "2026-09-07", "--until", "2026-09-07"])
+    assert client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(as_text=True).count(
+        'data-absent="2"') == page.count('data-absent="2"')  # half rolled up, half live: the same
+    exported = client.get("/curfew/range.csv?first=2026-09-07&last=2026-09-08").get_data(as_text=True)
+    assert exported.splitlines()[0].lstrip("\ufeff").startswith("student_number,name,class,college,nights,late,absent")
+    assert client.get("/curfew/range?first=2026-09-09&last=2026-09-01").status_code == 400
+    client.post("/logout")
+    login(create_user(role=Role.COUNSELOR, classes=["别的班"]))
+    assert 'data-student="S' not in client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(
+        as_text=True)

@@ -262,3 +262,57 @@ def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = 
                 counts[night][row.status] += 1
         night += timedelta(days=1)
     return {night: dict(by_status) for night, by_status in sorted(counts.items())}
+
+
+@dataclass
+class StudentTally:
+    student_id: int
+    student_number: str
+    name: str
+    class_name: str
+    college: str
+    counts: dict[Status, int]
+
+    @property
+    def nights(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def late(self) -> int:
+        return self.counts.get(Status.LATE, 0)
+
+    @property
+    def absent(self) -> int:
+        return sum(n for s, n in self.counts.items() if s.is_absent)
+
+    @property
+    def excused(self) -> int:
+        return sum(self.counts.get(s, 0) for s in (Status.EXCUSED, Status.EXCUSED_LATE))
+
+
+def tally(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> list[StudentTally]:
+    """Each student's statuses counted over the nights from ``first`` to ``last``, the most absent first."""
+    tallies: dict[int, StudentTally] = {}
+
+    def entry(student_id, number, name, class_name, college) -> StudentTally:
+        if student_id not in tallies:
+            tallies[student_id] = StudentTally(student_id, number, name, class_name, college, defaultdict(int))
+        return tallies[student_id]
+
+    rolled = set(db.session.scalars(sa.select(NightStatus.night).where(
+        NightStatus.night.between(first, last)).distinct()))
+    for row in db.session.execute(
+            sa.select(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
+                      NightStatus.status, sa.func.count())
+            .join(Student, Student.id == NightStatus.student_id)
+            .where(NightStatus.night.between(first, last), sa.true() if scope is None else scope)
+            .group_by(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
+                      NightStatus.status)):
+        entry(*row[:5]).counts[Status(row[5])] += row[6]
+    night = first
+    while night <= last:
+        if night not in rolled:
+            for r in night_report(night, scope, live=True):
+                entry(r.student_id, r.student_number, r.name, r.class_name, r.college).counts[r.status] += 1
+        night += timedelta(days=1)
+    return sorted(tallies.values(), key=lambda t: (-t.absent, -t.late, t.student_number))

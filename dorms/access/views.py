@@ -113,6 +113,45 @@ def export(file_format: str):
                     headers={"Content-Disposition": f'attachment; filename="curfew-{day}.{file_format}"'})
 
 
+def _range() -> tuple[date, date]:
+    last = reports.last_finished_night()
+    try:
+        last = date.fromisoformat(request.args["last"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        first = date.fromisoformat(request.args["first"])
+    except (KeyError, ValueError):
+        first = last - timedelta(days=29)
+    if first > last or (last - first).days > 366:
+        abort(400)
+    return first, last
+
+
+@bp.get("/range")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def over_range():
+    """Several nights at once: each student's late and absent nights, and the nights' totals."""
+    first, last = _range()
+    return render_template("access/range.html", first=first, last=last, tallies=reports.tally(first, last, _scope()),
+                           title=_("Curfew over several nights"))
+
+
+@bp.get("/range.<file_format>")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def export_range(file_format: str):
+    if file_format not in MIME_TYPES:
+        abort(404)
+    first, last = _range()
+    headers = ["student_number", "name", "class", "college", "nights", "late", "absent", "excused",
+               *[s.value for s in SEVERITY]]
+    data = [[t.student_number, t.name, t.class_name, t.college, t.nights, t.late, t.absent, t.excused,
+             *[t.counts.get(s, 0) for s in SEVERITY]] for t in reports.tally(first, last, _scope())]
+    body = write_xlsx(headers, data, title=f"{first}-{last}") if file_format == "xlsx" else write_csv(headers, data)
+    return Response(body, mimetype=MIME_TYPES[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="curfew-{first}-{last}.{file_format}"'})
+
+
 @bp.get("/me")
 @login_required
 def mine():
