@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,32 @@ def test_a_student_asks_to_move_and_a_requests_round_grants_it(page, live_server
     page.click("nav >> text=Room change")
     assert "A1-102-" in page.locator("[data-testid=my-bed]").inner_text()
     assert "Granted" in page.locator("[data-testid=request-history]").inner_text()
+
+
+def test_a_student_asks_for_late_return_on_a_phone_and_the_counselor_approves(browser, page, live_server, campus,
+                                                                             create_user):
+    create_user("counselor", role=Role.COUNSELOR, classes=[campus["resident"].class_name])
+    phone = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True)
+    mobile = phone.new_page()
+    mobile.set_default_timeout(15_000)
+    sign_in(mobile, live_server, campus["resident"].student_number)
+    mobile.goto(f"{live_server}/curfew/requests")
+    mobile.select_option("select[name=kind]", "late")
+    mobile.fill("input[name=first_night]", date.today().isoformat())
+    mobile.fill("input[name=expected_return]", "23:40")
+    mobile.fill("textarea[name=reason]", "图书馆闭馆后返回")
+    mobile.click("form[data-testid=request-form] button[type=submit]")
+    mobile.wait_for_selector("[data-testid=my-requests] [data-status=pending]")
+    assert mobile.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    mobile.screenshot(path=str(SCREENSHOTS / "late-return-request-phone.png"), full_page=True)
+
+    sign_in(page, live_server, "counselor")
+    page.click("nav >> text=Requests")
+    page.fill("[data-testid=requests] input[name=comment]", "注意安全")
+    page.click("[data-testid=requests] button:has-text('Approve')")
+    page.wait_for_selector("text=Approved.")
+    mobile.reload()
+    mobile.wait_for_selector("[data-testid=my-requests] [data-status=approved]")
+    assert "注意安全" in mobile.inner_text("[data-testid=my-requests]")
+    phone.close()
