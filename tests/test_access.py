@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -261,8 +262,6 @@ def imported(app, campus, tmp_path):
 
 
 def _statuses(page: str) -> dict[str, str]:
-    import re
-
     return dict(re.findall(r'<tr data-student="([^"]+)">.*?data-status="([a-z_]+)"', page, re.DOTALL))
 
 
@@ -547,8 +546,6 @@ def test_rolled_up_nights_read_the_same_and_late_news_reopens_them(app, imported
 def test_several_nights_count_each_students_late_and_absent_nights(app, imported, client, login, create_user):
     login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
     page = client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(as_text=True)
-    import re
-
     tallies = dict(re.findall(r'<tr data-student="(S\d)">.*?data-absent="(\d+)"', page, re.DOTALL))
     # S6: no events on either night; S1: in on both; S7: excused on both.
     assert (tallies["S6"], tallies["S1"], tallies["S7"]) == ("2", "0", "0")
@@ -563,3 +560,28 @@ def test_several_nights_count_each_students_late_and_absent_nights(app, imported
     login(create_user(role=Role.COUNSELOR, classes=["别的班"]))
     assert 'data-student="S' not in client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(
         as_text=True)
+
+
+def test_staff_create_and_revoke_tokens_and_register_devices_on_a_page(app, campus, client, login, create_user):
+    login(create_user(role=Role.STAFF))
+    page = client.post("/curfew/integrations/tokens", data={"name": "东门闸机", "scope": "events:post"})
+    token = re.search(r'<code class="user-select-all fs-6">(dak_[^<]+)</code>', page.get_data(as_text=True)).group(1)
+    assert token not in client.get("/curfew/integrations").get_data(as_text=True)  # shown once
+    event = _events(("p1", "1001", "D1", "", "2026-09-07T21:00:00+08:00", "in", "granted"))
+    assert client.post("/api/access/events", json={"events": event},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    token_id = db.session.scalar(sa.select(ApiToken.id))
+    client.post(f"/curfew/integrations/tokens/{token_id}/revoke")
+    assert client.post("/api/access/events", json={"events": event},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    client.post("/curfew/integrations/devices", data={"serial_number": "CQZ1", "building": "D1", "door": "北门",
+                                                      "timezone": "Asia/Shanghai"})
+    bad = client.post("/curfew/integrations/devices", data={"serial_number": "CQZ2", "building": "D1",
+                                                            "timezone": "Mars/Olympus"}, follow_redirects=True)
+    assert "Mars/Olympus is not a time zone" in bad.get_data(as_text=True)
+    assert client.get("/iclock/cdata?SN=CQZ1&options=all").status_code == 200
+    assert client.get("/iclock/cdata?SN=CQZ2&options=all").status_code == 403
+    client.post("/logout")
+    login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
+    assert client.get("/curfew/integrations").status_code == 403
+    assert client.post("/curfew/integrations/tokens", data={"name": "x"}).status_code == 403

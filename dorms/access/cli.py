@@ -158,21 +158,13 @@ def device_cli():
 @click.option("--timezone", default="Asia/Shanghai", show_default=True, help="The device clock's time zone.")
 @with_appcontext
 def device_add(serial_number, building, door, timezone):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    import sqlalchemy as sa
-
-    from .models import AccessDevice
+    from ..core.errors import ServiceError
+    from .devices import register_device
 
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise click.BadParameter(f"{timezone!r} is not a time zone (e.g. Asia/Shanghai)") from error
-    device = db.session.scalar(sa.select(AccessDevice).where(AccessDevice.serial_number == serial_number))
-    if device is None:
-        device = AccessDevice(serial_number=serial_number)
-        db.session.add(device)
-    device.building, device.door, device.timezone, device.active = building, door, timezone, True
+        register_device(serial_number, building, door, timezone)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"device {serial_number}: {building} {door} ({timezone})")
 
@@ -180,11 +172,9 @@ def device_add(serial_number, building, door, timezone):
 @device_cli.command("list")
 @with_appcontext
 def device_list():
-    import sqlalchemy as sa
+    from .devices import devices
 
-    from .models import AccessDevice
-
-    for d in db.session.scalars(sa.select(AccessDevice).order_by(AccessDevice.serial_number)):
+    for d in devices():
         seen = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "never"
         click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\tlast seen {seen}"
                    + (f"\terror: {d.last_error}" if d.last_error else ""))

@@ -43,3 +43,17 @@ class TermForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     starts_on = DateField(_l("First day"), validators=[DataRequired()])
     ends_on = DateField(_l("Last day"), validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Integration"), validators=[DataRequired(), Length(max=120)])
+    scope = SelectField(_l("May"), choices=options([("events:post", _l("send door events")),
+                                                    ("residents:read", _l("read who may enter which building"))]))
+
+
+class DeviceForm(FlaskForm):
+    serial_number = StringField(_l("Serial number"), validators=[DataRequired(), Length(max=64)])
+    building = SelectField(_l("Building"), choices=[], validate_choice=False)
+    door = StringField(_l("Door"), validators=[Optional(), Length(max=64)])
+    timezone = StringField(_l("Time zone of its clock"), default="Asia/Shanghai",
+                           validators=[DataRequired(), Length(max=64)])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -34,17 +35,20 @@ from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
 from ..transfer.tables import MIME_TYPES, write_csv, write_xlsx
-from . import calendar, entitlements, permissions, reports
+from . import calendar, devices, entitlements, permissions, reports, tokens
 from .curfew import Status
 from .forms import (
     CurfewRuleForm,
     DecisionForm,
+    DeviceForm,
     HolidayForm,
     PermissionRequestForm,
     TermForm,
+    TokenForm,
 )
 from .labels import CHART_COLOURS, SEVERITY, STATUS_LABELS, STATUS_STYLES
 from .models import (
+    ApiToken,
     CurfewRule,
     NoCurfewNight,
     Permission,
@@ -348,3 +352,53 @@ def export_entitlements(file_format: str):
     body = write_xlsx(headers, data, title="entitlements") if file_format == "xlsx" else write_csv(headers, data)
     return Response(body, mimetype=MIME_TYPES[file_format],
                     headers={"Content-Disposition": f'attachment; filename="entitlements.{file_format}"'})
+
+
+# --- integrations: API tokens and ZKTeco devices (housing office) ------------------------------
+
+
+def _integrations_page(token_form=None, device_form=None, new_token: str | None = None):
+    device_form = device_form or DeviceForm()
+    device_form.building.choices = [(b.code, f"{b.code} {b.name}") for b in campus_services.buildings()]
+    rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).all()
+    return render_template("access/integrations.html", tokens=rows, devices=devices.devices(),
+                           token_form=token_form or TokenForm(), device_form=device_form, new_token=new_token,
+                           title=_("Door system integrations"))
+
+
+@bp.get("/integrations")
+@staff_required
+def integrations():
+    return _integrations_page()
+
+
+@bp.post("/integrations/tokens")
+@staff_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        flash(error_text(form) or _("Check the form."), "danger")
+        return redirect(url_for(".integrations"))
+    _row, token = tokens.create_token(form.name.data, form.scope.data, actor=current_user)
+    db.session.commit()
+    # Shown in this response only, never stored in the session or a redirect: the server keeps its hash.
+    return _integrations_page(new_token=token)
+
+
+@bp.post("/integrations/tokens/<int:token_id>/revoke")
+@staff_required
+def revoke_token(token_id: int):
+    tokens.revoke_token(db.get_or_404(ApiToken, token_id), actor=current_user)
+    db.session.commit()
+    flash(_("Token revoked."), "success")
+    return redirect(url_for(".integrations"))
+
+
+@bp.post("/integrations/devices")
+@staff_required
+def register_device():
+    form = DeviceForm()
+    form.building.choices = [(b.code, b.code) for b in campus_services.buildings()]
+    _change(lambda: devices.register_device(form.serial_number.data, form.building.data, form.door.data or "",
+                                            form.timezone.data, actor=current_user), form)
+    return redirect(url_for(".integrations"))

@@ -35,6 +35,7 @@ ACTIONS = {
     "access.permission.withdraw": _l("Withdrew a late-return or overnight request"),
     "access.history.view": _l("Viewed a student's curfew record"),
     "access.purge": _l("Purged old door events"),
+    "access.device.register": _l("Registered a door device"),
     "curfew.rule.set": _l("Set a curfew"),
     "curfew.rule.delete": _l("Deleted a curfew rule"),
     "curfew.holiday.add": _l("Added a night without curfew"),
