@@ -39,7 +39,7 @@ def run(command: list[str], stdout=None) -> tuple[float, float]:
 
 def check(instance: Path, result: Path) -> dict:
     output = subprocess.run([sys.executable, str(SHARED / "check.py"), str(instance), str(result), "--json"],
-                            capture_output=True, text=True)
+                            check=False, capture_output=True, text=True)
     return json.loads(output.stdout)
 
 
@@ -91,7 +91,7 @@ def main() -> None:
                 c = s["counts"]
                 ratio = s[key] / scores["greedy"][key]
                 goal = GOALS.get((size, mode))
-                print(f"{name:<22} {who:<7} {str(s['valid']):<5} {s['objective']:>9} {s['avoidable']:>9} "
+                print(f"{name:<22} {who:<7} {s['valid']!s:<5} {s['objective']:>9} {s['avoidable']:>9} "
                       f"{ratio:>6.3f} {goal if goal and who == 'dorms' else '':>5} {c['unassigned']:>10} "
                       f"{c['moves']:>6} {c['broken_pairs']:>6} {c['class_room']:>8} {c['class_building']:>8} "
                       f"{c['preference']:>6} {c['lifestyle']:>5} {seconds:>7.1f} {peak:>8.0f}", flush=True)

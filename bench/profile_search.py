@@ -9,7 +9,8 @@ import time
 from dorms.allocation.problem import Instance
 from dorms.allocation.solver import solve
 
-instance = Instance.from_dict(json.load(open(sys.argv[1])))
+with open(sys.argv[1]) as f:
+    instance = Instance.from_dict(json.load(f))
 limit = float(sys.argv[2]) if len(sys.argv) > 2 else 10
 profiler = cProfile.Profile()
 started = time.monotonic()

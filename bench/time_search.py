@@ -9,7 +9,8 @@ import time
 from dorms.allocation import solver, solver_search
 from dorms.allocation.problem import Instance
 
-instance = Instance.from_dict(json.load(open(sys.argv[1])))
+with open(sys.argv[1]) as f:
+    instance = Instance.from_dict(json.load(f))
 limit = float(sys.argv[2])
 inner = solver_search.local_search
 searches = []

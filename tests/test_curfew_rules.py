@@ -104,7 +104,7 @@ def test_one_card_in_several_spellings_is_one_number(raw):
     assert normalise(raw) == "12345678"
 
 
-@pytest.mark.parametrize("raw", ["", "card-7", "300,1", "12,70000"])
+@pytest.mark.parametrize("raw", ["", "card-7", "300,1", "12,70000", "１２３４５", "0x" + "f" * 30])
 def test_what_is_not_a_card_number_is_refused(raw):
     with pytest.raises(ValueError):
         normalise(raw)

@@ -23,7 +23,7 @@ def post_events():
     body = request.get_json(silent=True)
     items = body.get("events") if isinstance(body, dict) else None
     try:
-        report = ingest.import_event_batch(items)
+        report = ingest.import_event_batch(items, source=f"api{token.id}")
     except ingest.Rejected as rejected:
         db.session.rollback()
         return jsonify(error="nothing was stored", errors=[

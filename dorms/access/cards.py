@@ -16,13 +16,21 @@ def normalise(raw: str) -> str:
     text = (raw or "").strip().lower().replace(" ", "")
     if not text:
         raise ValueError("empty card number")
+    if not text.isascii():  # full-width digits and the like: not something a reader prints
+        raise ValueError(f"{raw!r} is not a card number (decimal, hexadecimal, or facility,number)")
     if text.isdigit():
-        return str(int(text))
+        return _checked(raw, str(int(text)))
     if match := _FACILITY.match(text):
         facility, number = int(match.group(1)), int(match.group(2))
         if facility > 255 or number > 65535:
             raise ValueError(f"{raw!r} is not a facility code (0-255) and card number (0-65535)")
         return str(facility * 65536 + number)
     if (match := _HEX.match(text)) and (text.startswith("0x") or re.search(r"[a-f]", text)):
-        return str(int(match.group(1), 16))
+        return _checked(raw, str(int(match.group(1), 16)))
     raise ValueError(f"{raw!r} is not a card number (decimal, hexadecimal, or facility,number)")
+
+
+def _checked(raw: str, number: str) -> str:
+    if len(number) > 32:
+        raise ValueError(f"{raw!r} is longer than a card number (32 digits at most)")
+    return number

@@ -50,10 +50,13 @@ def _columns(value: str | None) -> dict[str, str] | None:
               help="generic: SPEC.md's event_id,card,building,door,time,direction,result; zkteco: ZKTeco's "
                    "attendance export (English or Chinese headers).")
 @click.option("--columns", help="Map our columns to the file's, e.g. card=卡号,time=时间 (instead of a preset).")
+@click.option("--source", default="file", show_default=True,
+              help="Which system the file comes from: event ids are unique within a source (use an API "
+                   "integration's source, api<token id>, for its exports too).")
 @with_appcontext
-def import_command(path, preset, columns):
+def import_command(path, preset, columns, source):
     """Door events from a CSV file: all rows or none; the same event twice is stored once."""
-    report = _run_import(ingest.import_events, path, columns=_columns(columns), preset=preset)
+    report = _run_import(ingest.import_events, path, columns=_columns(columns), preset=preset, source=source)
     click.echo(f"{report.rows} rows: {report.stored} events stored, {report.duplicates} already there, "
                f"{report.unmatched} of unknown cards (kept, matched once the card is known)")
 
@@ -156,13 +159,15 @@ def device_cli():
 @click.option("--building", required=True, help="The building code where it stands.")
 @click.option("--door", default="", help="Which door, as the report should name it.")
 @click.option("--timezone", default="Asia/Shanghai", show_default=True, help="The device clock's time zone.")
+@click.option("--network", "networks", required=True,
+              help="The address or network it pushes from, e.g. 10.20.3.41 or 10.20.0.0/16 (comma-separated).")
 @with_appcontext
-def device_add(serial_number, building, door, timezone):
+def device_add(serial_number, building, door, timezone, networks):
     from ..core.errors import ServiceError
     from .devices import register_device
 
     try:
-        register_device(serial_number, building, door, timezone)
+        register_device(serial_number, building, networks, door, timezone)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
@@ -176,7 +181,7 @@ def device_list():
 
     for d in devices():
         seen = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "never"
-        click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\tlast seen {seen}"
+        click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\t{d.networks}\tlast seen {seen}"
                    + (f"\terror: {d.last_error}" if d.last_error else ""))
 
 

@@ -1,6 +1,7 @@
 """ZKTeco devices pushing to /iclock: registered by serial number with where they stand and their clock's zone."""
 from __future__ import annotations
 
+import ipaddress
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -12,12 +13,22 @@ from ..extensions import db
 from .models import AccessDevice
 
 
-def register_device(serial_number: str, building: str, door: str = "", timezone: str = "Asia/Shanghai",
-                    actor=None) -> AccessDevice:
-    """Register a device, or move an existing one (same serial number)."""
+def register_device(serial_number: str, building: str, networks: str, door: str = "",
+                    timezone: str = "Asia/Shanghai", actor=None) -> AccessDevice:
+    """Register a device, or move an existing one (same serial number). ``networks``: where it pushes from."""
     serial_number, building = serial_number.strip(), building.strip()
     if not serial_number or not building:
         raise ServiceError(_("A device needs its serial number and building."))
+    parts = [n.strip() for n in networks.split(",") if n.strip()]
+    try:
+        for part in parts:
+            ipaddress.ip_network(part, strict=False)
+    except ValueError as error:
+        raise ServiceError(_("%(network)s is not an address or network (e.g. 10.20.0.0/16).",
+                             network=str(error).split("'")[1] if "'" in str(error) else networks)) from error
+    if not parts:
+        raise ServiceError(_("Say which address or network the device pushes from: the serial number alone "
+                             "proves nothing."))
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -27,6 +38,7 @@ def register_device(serial_number: str, building: str, door: str = "", timezone:
         device = AccessDevice(serial_number=serial_number)
         db.session.add(device)
     device.building, device.door, device.timezone, device.active = building, door.strip(), timezone, True
+    device.networks = ", ".join(parts)
     db.session.flush()
     audit.record("access.device.register", serial_number=serial_number, building=building, door=device.door,
                  actor=actor)

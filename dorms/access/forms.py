@@ -55,5 +55,6 @@ class DeviceForm(FlaskForm):
     serial_number = StringField(_l("Serial number"), validators=[DataRequired(), Length(max=64)])
     building = SelectField(_l("Building"), choices=[], validate_choice=False)
     door = StringField(_l("Door"), validators=[Optional(), Length(max=64)])
+    networks = StringField(_l("Pushes from (address or network)"), validators=[DataRequired(), Length(max=200)])
     timezone = StringField(_l("Time zone of its clock"), default="Asia/Shanghai",
                            validators=[DataRequired(), Length(max=64)])

@@ -111,7 +111,8 @@ def parse_event(values: tuple[str, ...], extra: dict | None, number: int, zone: 
         errors.append(RowError(number, "building" if len(building) > 32 else "door", "too long"))
     try:
         # The common case first: a plain decimal card number costs no more than this.
-        card = (card.lstrip("0") or "0") if card.isdigit() else card_numbers.normalise(card)
+        card = (card.lstrip("0") or "0") if card.isascii() and card.isdigit() and len(card) <= 32 \
+            else card_numbers.normalise(card)
     except ValueError as error:
         errors.append(RowError(number, "card", str(error)))
     try:
@@ -221,7 +222,9 @@ def _insert_events(events: Iterable[IncomingEvent], report: Report) -> None:
 def read_csv(data: bytes) -> tuple[list[str], Iterator[dict]]:
     text = _decode(data)
     reader = csv.DictReader(io.StringIO(text))
-    return [h.strip() for h in (reader.fieldnames or [])], reader
+    if reader.fieldnames:
+        reader.fieldnames = [h.strip() for h in reader.fieldnames]  # "card, student_number" is fine
+    return list(reader.fieldnames or []), reader
 
 
 def _decode(data: bytes) -> str:
@@ -233,9 +236,12 @@ def _decode(data: bytes) -> str:
     raise Rejected([RowError(0, "file", "not UTF-8 or GB18030 text")])
 
 
-def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic") -> Report:
+def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic",
+                  source: str = "file") -> Report:
     """A CSV of door events: SPEC.md's generic format, ZKTeco's attendance export (``preset="zkteco"``),
-    or any layout with ``columns`` mapping our names to the file's."""
+    or any layout with ``columns`` mapping our names to the file's.
+
+    Event ids are the source system's, kept as ``source:id``: two systems may number alike."""
     text = _decode(data)
     if preset == "zkteco" and columns is None:
         header_reader = csv.DictReader(io.StringIO(text))
@@ -259,16 +265,21 @@ def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset:
 
     def events():
         for number, row in enumerate(rows, start=1):
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
             report.rows += 1
-            if len(row) != width:
-                row = (list(row) + [""] * width)[:width]
+            if len(row) < width:
+                row = list(row) + [""] * (width - len(row))
             values = tuple(row[i] if i >= 0 else "" for i in positions)
             extra = {name: row[i] for i, name in extras if row[i]} if extras else None
+            if len(row) > width:  # cells beyond the header are kept too
+                extra = {**(extra or {}), **{f"column_{i + 1}": cell for i, cell in enumerate(row[width:], width)
+                                             if cell}}
             event = parse_event(values, extra, number, zone, errors)
             if len(errors) >= MAX_ERRORS:
                 raise Rejected(errors)
             if event is not None and not errors:
-                yield event
+                yield event._replace(event_id=f"{source}:{event.event_id}")
 
     # Errors stop the storing but not the reading, so that every problem is listed; the caller's
     # transaction then rolls back whatever was stored before the first error.
@@ -287,8 +298,11 @@ ZKTECO_COLUMNS = {
     "terminal": ("Terminal SN", "Device SN", "设备序列号"), "area": ("Area Name", "Area", "区域"),
     "alias": ("Terminal Alias", "Device Name", "设备名称"),
 }
-ZKTECO_STATES = {"check in": "in", "0": "in", "签到": "in", "上班签到": "in",
-                 "check out": "out", "1": "out", "签退": "out", "下班签退": "out"}
+# Punch states: 0 check-in, 1 check-out, 2 break-out, 3 break-in, 4 overtime-in, 5 overtime-out.
+ZKTECO_STATES = {"check in": "in", "0": "in", "签到": "in", "上班签到": "in", "break in": "in", "3": "in",
+                 "overtime in": "in", "4": "in", "加班签到": "in",
+                 "check out": "out", "1": "out", "签退": "out", "下班签退": "out", "break out": "out", "2": "out",
+                 "overtime out": "out", "5": "out", "加班签退": "out"}
 
 
 def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
@@ -310,11 +324,11 @@ def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
     return rows()
 
 
-def import_event_batch(items: list) -> Report:
+def import_event_batch(items: list, source: str) -> Report:
     """A JSON batch from an access-control integration: a list of objects with SPEC.md's columns.
 
-    Event ids are the access-control system's own, as in its CSV exports: an event that arrives both
-    ways is stored once."""
+    Event ids are kept as ``source:id`` (the integration's token by default): two systems may number
+    alike. A system that also sends CSV exports can name the same source for both."""
     if not isinstance(items, list) or not items:
         raise Rejected([RowError(0, "events", "a non-empty list of events is required")])
     if len(items) > MAX_BATCH:
@@ -327,7 +341,7 @@ def import_event_batch(items: list) -> Report:
         row = {k: "" if v is None else str(v) for k, v in item.items()}
         event = event_from_row(row, number, zone, errors)
         if event is not None:
-            events.append(event)
+            events.append(event._replace(event_id=f"{source}:{event.event_id}"))
     if errors:
         raise Rejected(errors)
     report = Report(rows=len(items))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -154,10 +155,20 @@ class AccessDevice(db.Model):
     building: Mapped[str] = mapped_column(sa.String(32))  # the building's code
     door: Mapped[str] = mapped_column(sa.String(64), default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")  # devices send wall-clock times
+    # Where it may push from: addresses or networks, comma-separated (e.g. "10.20.0.0/16").
+    networks: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def allows(self, address: str | None) -> bool:
+        """Whether ``address`` is in one of the device's networks (none registered: nowhere)."""
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(n.strip(), strict=False) for n in self.networks.split(",") if n.strip())
 
 
 class NightStatus(db.Model):

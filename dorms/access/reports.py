@@ -62,6 +62,15 @@ def has_curfew(night: date) -> bool:
         Term.starts_on <= night, Term.ends_on >= night)) > 0
 
 
+def curfew_nights(first: date, last: date) -> list[date]:
+    """The nights from ``first`` to ``last`` that have a curfew (in a term, not a holiday)."""
+    holidays = set(db.session.scalars(sa.select(NoCurfewNight.night).where(NoCurfewNight.night.between(first, last))))
+    terms = db.session.execute(sa.select(Term.starts_on, Term.ends_on).where(
+        Term.starts_on <= last, Term.ends_on >= first)).all()
+    return [day for day in (first + timedelta(days=k) for k in range((last - first).days + 1))
+            if day not in holidays and any(start <= day <= end for start, end in terms)]
+
+
 def curfew_for(rules: dict, building_id: int, gender: Gender, night: date) -> time:
     """The most specific rule: building and gender, building, gender, campus; then SPEC's default."""
     weekend = night.weekday() in (4, 5)  # Friday and Saturday nights
@@ -132,7 +141,7 @@ def _events(student_ids: list[int], since: datetime, until: datetime, zone) -> d
                       AccessEvent.door, AccessEvent.granted)
             .where(AccessEvent.student_id.in_(chunk), AccessEvent.occurred_at >= since.astimezone(UTC),
                    AccessEvent.occurred_at <= until.astimezone(UTC))
-            .order_by(AccessEvent.student_id, AccessEvent.occurred_at))
+            .order_by(AccessEvent.student_id, AccessEvent.occurred_at, AccessEvent.id))  # same second: as stored
         for student_id, at, direction, building, door, granted in result:
             by_student[student_id].append((at.astimezone(zone).replace(tzinfo=None), direction, building, door,
                                            granted))
@@ -246,21 +255,20 @@ def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = 
     """How many students had each status, night by night: one grouped query over the rolled-up nights,
     and the live report for nights not rolled up yet."""
     counts: dict[date, dict[Status, int]] = defaultdict(lambda: defaultdict(int))
+    nights = curfew_nights(first, last)
     rolled = db.session.execute(
         sa.select(NightStatus.night, NightStatus.status, sa.func.count())
         .join(Student, Student.id == NightStatus.student_id)
-        .where(NightStatus.night.between(first, last), sa.true() if scope is None else scope)
+        .where(NightStatus.night.in_(nights), sa.true() if scope is None else scope)
         .group_by(NightStatus.night, NightStatus.status))
     for night, status, n in rolled:
         counts[night][Status(status)] = n
     rolled_nights = set(db.session.scalars(sa.select(NightStatus.night).where(
         NightStatus.night.between(first, last)).distinct()))
-    night = first
-    while night <= last:
+    for night in nights:
         if night not in rolled_nights:
             for row in night_report(night, scope, live=True):
                 counts[night][row.status] += 1
-        night += timedelta(days=1)
     return {night: dict(by_status) for night, by_status in sorted(counts.items())}
 
 
@@ -299,20 +307,19 @@ def tally(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) 
             tallies[student_id] = StudentTally(student_id, number, name, class_name, college, defaultdict(int))
         return tallies[student_id]
 
+    nights = curfew_nights(first, last)
     rolled = set(db.session.scalars(sa.select(NightStatus.night).where(
         NightStatus.night.between(first, last)).distinct()))
     for row in db.session.execute(
             sa.select(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
                       NightStatus.status, sa.func.count())
             .join(Student, Student.id == NightStatus.student_id)
-            .where(NightStatus.night.between(first, last), sa.true() if scope is None else scope)
+            .where(NightStatus.night.in_(nights), sa.true() if scope is None else scope)
             .group_by(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
                       NightStatus.status)):
         entry(*row[:5]).counts[Status(row[5])] += row[6]
-    night = first
-    while night <= last:
+    for night in nights:
         if night not in rolled:
             for r in night_report(night, scope, live=True):
                 entry(r.student_id, r.student_number, r.name, r.class_name, r.college).counts[r.status] += 1
-        night += timedelta(days=1)
     return sorted(tallies.values(), key=lambda t: (-t.absent, -t.late, t.student_number))

@@ -18,6 +18,10 @@ from . import curfew, rollup
 from .ingest import campus_zone
 from .models import AccessEvent
 
+# Nights whose events are purged keep their statuses for good; a decision made later would not reach
+# them, so events stay well past the week in which requests may still be made and decided.
+MIN_DAYS = 30
+
 
 @dataclass
 class PurgeReport:
@@ -33,8 +37,9 @@ def retention_days() -> int:
 
 def purge(days: int | None = None, *, dry_run: bool = False) -> PurgeReport:
     days = retention_days() if days is None else days
-    if days < 14:
-        raise ValueError("keep at least 14 days of events: reports and alerts read the last week")
+    if days < MIN_DAYS:
+        raise ValueError(f"keep at least {MIN_DAYS} days of events: reports read a week back, and students and "
+                         "counselors may still ask and decide for last week's nights")
     before = utcnow() - timedelta(days=days)
     oldest = db.session.scalar(sa.select(sa.func.min(AccessEvent.occurred_at)))
     report = PurgeReport(before, 0, 0, 0)

@@ -27,10 +27,21 @@ def nights_touched(first: datetime, last: datetime) -> tuple[date, date]:
     return start, end
 
 
+# On PostgreSQL a rollup and a change that invalidates must not interleave (the rollup would keep
+# statuses computed before the change): both take this transaction-level lock. SQLite has one writer.
+_LOCK = 0x646F726D  # "dorm"
+
+
+def _serialise() -> None:
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+
+
 def invalidate(first_night: date | None = None, last_night: date | None = None) -> int:
     """Forget the rolled-up statuses of these nights (all nights without bounds); returns how many went.
 
     Whole nights go: a report reads a night from its rolled-up rows only when it has them all."""
+    _serialise()
     condition = [NightStatus.final.is_(False)]
     if first_night is not None:
         condition.append(NightStatus.night >= first_night)
@@ -43,6 +54,7 @@ def rollup(nights: list[date], *, final: bool = False, only_missing: bool = Fals
     """Compute and keep each night's statuses for every resident; returns how many rows were written.
 
     ``only_missing`` leaves nights that have their rows (the morning job); otherwise they are recomputed."""
+    _serialise()
     written = 0
     kept = {night: is_final for night, is_final in db.session.execute(
         sa.select(NightStatus.night, sa.func.max(sa.cast(NightStatus.final, sa.Integer)))

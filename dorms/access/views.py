@@ -63,10 +63,12 @@ EXPORT_COLUMNS = ["student_number", "name", "class", "college", "building", "sta
 
 
 def _night() -> date:
+    """The night asked for; nights not over yet (after the last finished one) show the last finished one."""
+    last = reports.last_finished_night()
     try:
-        return date.fromisoformat(request.args["night"])
+        return min(date.fromisoformat(request.args["night"]), last)
     except (KeyError, ValueError):
-        return reports.last_finished_night()
+        return last
 
 
 def _scope():
@@ -120,7 +122,7 @@ def export(file_format: str):
 def _range() -> tuple[date, date]:
     last = reports.last_finished_night()
     try:
-        last = date.fromisoformat(request.args["last"])
+        last = min(date.fromisoformat(request.args["last"]), last)  # nights not over yet are not counted
     except (KeyError, ValueError):
         pass
     try:
@@ -399,6 +401,6 @@ def revoke_token(token_id: int):
 def register_device():
     form = DeviceForm()
     form.building.choices = [(b.code, b.code) for b in campus_services.buildings()]
-    _change(lambda: devices.register_device(form.serial_number.data, form.building.data, form.door.data or "",
-                                            form.timezone.data, actor=current_user), form)
+    _change(lambda: devices.register_device(form.serial_number.data, form.building.data, form.networks.data,
+                                            form.door.data or "", form.timezone.data, actor=current_user), form)
     return redirect(url_for(".integrations"))

@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('building', sa.String(length=32), nullable=False),
     sa.Column('door', sa.String(length=64), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('networks', sa.String(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
