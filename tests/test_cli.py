@@ -1,5 +1,6 @@
 """The `dorms` command line: demo, import, export, user create."""
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -37,6 +38,14 @@ def test_demo_seeds_a_realistic_campus_once(app):
     names = db.session.scalars(sa.select(Student.name)).all()
     assert all(re.fullmatch("[\u4e00-\u9fff]{2,4}", name) for name in names)
     assert {u.role.value for u in db.session.scalars(sa.select(User))} == {"staff", "counselor", "student"}
+    # A fortnight of door events: last night's report has every resident, most of them in.
+    from dorms.access.curfew import Status
+    from dorms.access.reports import last_finished_night, night_report
+
+    statuses = [row.status for row in night_report(last_finished_night())]
+    assert len(statuses) == housed and statuses.count(Status.IN) > 0.8 * housed
+    assert {Status.LATE, Status.EXCUSED} <= set().union(*(
+        {row.status for row in night_report(last_finished_night() - timedelta(days=k))} for k in range(7)))
     trade = requests_round.propose()  # the demo's waiting requests: one three-way trade
     assert (trade.stats["granted"], trade.stats["longest_trade"], trade.stats["pairs_only_students"]) == (3, 3, 0)
 

@@ -156,6 +156,8 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
                     display_name=f"{_full_name(rng, rng.choice([Gender.MALE, Gender.FEMALE]))}（辅导员）",
                     classes=class_names[first:first + CLASSES_PER_COUNSELOR])
 
+    events = _add_door_events(rng, placed, admin)
+
     counselor1_classes = set(class_names[:CLASSES_PER_COUNSELOR])
     student = next(s for s in students if s.class_name in counselor1_classes and s.id in placed)
     create_user(student.student_number, role=Role.STUDENT, password=STUDENT_PASSWORD, student=student)
@@ -164,7 +166,7 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
     audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),
                  rooms=sum(len(rooms) for rooms in rooms_by_gender.values()), beds=beds,
                  students=len(students), placed=len(placed), moves=len(moves),
-                 change_requests=len(change_requests))
+                 change_requests=len(change_requests), door_events=events)
     db.session.flush()
     return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
                       student.student_number, STUDENT_PASSWORD)
@@ -252,6 +254,50 @@ def _build_students(rng: random.Random) -> list[tuple[str, list[Student]]]:
     for student in rng.sample(seniors, 2):
         student.status = StudentStatus.GRADUATED
     return classes
+
+
+DEMO_NIGHTS = 14  # door events for the fortnight before the demo is seeded
+
+
+def _add_door_events(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
+    """A card per resident and a fortnight of door events before today: most back by 22:50, a few late,
+    a few away (some with approved permission), so that the curfew pages have something to show."""
+    from ..access.ingest import IncomingEvent, Report, store_events
+    from ..access.models import Card, Permission, PermissionKind, PermissionStatus
+
+    today = datetime.now(CST).date()
+    cards, events, permissions = [], [], []
+    for student_id, assignment in sorted(placed.items()):
+        card = str(rng.randint(10**9, 4 * 10**9))
+        cards.append(Card(number=card, student_id=student_id))
+        building = assignment.bed.room.building.code
+        habit = rng.random()  # a few students are often late or away
+        for k in range(DEMO_NIGHTS, 0, -1):
+            night = today - timedelta(days=k)
+            noon = datetime.combine(night, datetime.min.time(), tzinfo=CST) + timedelta(hours=12)
+            events.append((card, building, noon + timedelta(minutes=rng.randint(0, 90)), "out"))
+            roll, (late_p, away_p) = rng.random(), ((0.15, 0.08) if habit < 0.04 else (0.02, 0.01))
+            if roll < away_p:  # away that night; half of them asked
+                if rng.random() < 0.5:
+                    permissions.append(Permission(
+                        student_id=student_id, kind=PermissionKind.OVERNIGHT, first_night=night, last_night=night,
+                        reason="回家", destination="家中", emergency_contact="家长 13800000000",
+                        status=PermissionStatus.APPROVED, decided_by_id=admin.id))
+            elif roll < away_p + late_p:  # back after curfew; some said so beforehand
+                back = noon + timedelta(hours=11, minutes=rng.randint(10, 150))
+                if rng.random() < 0.4:
+                    permissions.append(Permission(
+                        student_id=student_id, kind=PermissionKind.LATE, first_night=night, last_night=night,
+                        expected_return=(back + timedelta(minutes=10)).time().replace(second=0, microsecond=0),
+                        reason="实验课", status=PermissionStatus.APPROVED, decided_by_id=admin.id))
+                events.append((card, building, back, "in"))
+            else:
+                events.append((card, building, noon + timedelta(hours=6, minutes=rng.randint(0, 290)), "in"))
+    db.session.add_all(cards + permissions)
+    db.session.flush()
+    store_events((IncomingEvent(f"demo:{n}", card, building, f"{building}-大门", moment.astimezone(UTC), direction,
+                                True) for n, (card, building, moment, direction) in enumerate(events)), Report())
+    return len(events)
 
 
 def _place(classes, rooms_by_gender, term, admin) -> tuple[dict[int, Assignment], dict[Gender, list[Bed]]]:
