@@ -4,16 +4,19 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from dorms import create_app
 from dorms.core.enums import Gender, GenderPolicy, Role
 from dorms.extensions import db
 from dorms.residence import services as residence
+from dorms.residence.models import Assignment
 
 from .factories import PASSWORD
 
@@ -243,3 +246,32 @@ def test_a_student_asks_for_late_return_on_a_phone_and_the_counselor_approves(br
     mobile.wait_for_selector("[data-testid=my-requests] [data-status=approved]")
     assert "注意安全" in mobile.inner_text("[data-testid=my-requests]")
     phone.close()
+
+
+def test_a_counselor_opens_on_last_night_and_reads_the_report(browser, page, live_server, campus, create_user):
+    from dorms.access.ingest import IncomingEvent, Report, store_events
+    from dorms.access.models import Card
+    from dorms.access.reports import last_finished_night
+    from dorms.students.models import Term
+
+    night = last_finished_night()
+    db.session.add(Term(code="now", name="Current term", starts_on=night - timedelta(days=30),
+                        ends_on=night + timedelta(days=30)))
+    for student in (campus["resident"], campus["neighbour"]):
+        db.session.add(Card(number=student.student_number, student_id=student.id))
+        for assignment in db.session.scalars(sa.select(Assignment).where(Assignment.student_id == student.id)):
+            assignment.started_at = datetime.now(UTC) - timedelta(days=40)
+    zone = ZoneInfo("Asia/Shanghai")
+    back = datetime.combine(night + timedelta(days=1), datetime.min.time(), tzinfo=zone) + timedelta(minutes=40)
+    db.session.flush()
+    store_events([IncomingEvent("b1", campus["resident"].student_number, "A1", "A1-1", back, "in", True)], Report())
+    db.session.commit()
+    create_user("counselor", role=Role.COUNSELOR, classes=[campus["resident"].class_name])
+    sign_in(page, live_server, "counselor")
+    assert page.locator("[data-testid=last-night] [data-status=late]").count() == 1
+    page.click("text=The whole report")
+    row = page.locator(f"tr[data-student='{campus['resident'].student_number}']")
+    assert row.locator("[data-status=late]").count() == 1 and "00:40" in row.inner_text()
+    assert page.locator(f"tr[data-student='{campus['neighbour'].student_number}'] "
+                        "[data-status=absent_no_events]").count() == 1
+    assert page.locator("[data-testid=trend] svg").count() == 1

@@ -7,6 +7,7 @@ import warnings
 from flask_babel import gettext as _
 from matplotlib import rcParams
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..campus.services import OccupancyRow
 
@@ -60,6 +61,7 @@ def curfew_trend_chart(series: list, labels: dict, colours: dict) -> str:
             axes.bar(nights, values, bottom=bottom, color=colours[status], label=str(label))
             bottom = [a + b for a, b in zip(bottom, values)]
     axes.set_ylabel(_("Students"))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
     axes.spines[["top", "right"]].set_visible(False)
     figure.legend(loc="outside right upper", frameon=False, fontsize="small")
     return figure_svg(figure)
