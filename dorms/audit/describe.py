@@ -41,6 +41,8 @@ ACTIONS = {
     "curfew.holiday.add": _l("Added a night without curfew"),
     "curfew.holiday.remove": _l("Removed a night without curfew"),
     "term.add": _l("Added a term"),
+    "inventory.add": _l("Added an item to a room's inventory"),
+    "inventory.condition": _l("Changed an item's condition"),
 }
 
 

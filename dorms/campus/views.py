@@ -7,6 +7,8 @@ from ..auth.access import staff_required
 from ..core.enums import RoomStatus
 from ..core.forms import known_choice, options
 from ..extensions import db
+from ..facilities import services as facilities
+from ..facilities.forms import ConditionForm, ItemForm
 from ..residence import services as residence
 from ..residence.forms import PlaceForm
 from ..students.models import Student
@@ -62,6 +64,7 @@ def room(room_id: int):
     return render_template(
         "campus/room.html", room=room, occupants=residence.occupants_by_bed([room]),
         place_form=PlaceForm(), status_form=status_form, for_student=_student_being_placed(),
+        items=facilities.items_of(room), item_form=ItemForm(), condition_form=ConditionForm(),
     )
 
 
