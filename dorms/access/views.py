@@ -30,7 +30,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import error_text
+from ..core.forms import error_text, submit
 from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
@@ -268,26 +268,13 @@ def rules():
                            term_form=TermForm(), defaults=reports.DEFAULT_CURFEW, title=_("Curfew rules"))
 
 
-def _change(action, form) -> None:
-    if not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
-        return
-    try:
-        action()
-        db.session.commit()
-        flash(_("Saved."), "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-
-
 @bp.post("/rules")
 @staff_required
 def set_rule():
     form = CurfewRuleForm()
     building = db.session.get(Building, int(form.building.data)) if (form.building.data or "").isdigit() else None
-    _change(lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend", building=building,
-                                      gender=Gender(form.gender.data) if form.gender.data else None), form)
+    submit(form, lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend", building=building,
+                                   gender=Gender(form.gender.data) if form.gender.data else None))
     return redirect(url_for(".rules"))
 
 
@@ -303,7 +290,7 @@ def delete_rule(rule_id: int):
 @staff_required
 def add_holiday():
     form = HolidayForm()
-    _change(lambda: calendar.add_holiday(form.night.data, form.name.data or ""), form)
+    submit(form, lambda: calendar.add_holiday(form.night.data, form.name.data or ""))
     return redirect(url_for(".rules"))
 
 
@@ -325,8 +312,7 @@ def remove_holiday(night: str):
 @staff_required
 def add_term():
     form = TermForm()
-    _change(lambda: calendar.add_term(form.code.data, form.name.data or "", form.starts_on.data, form.ends_on.data),
-            form)
+    submit(form, lambda: calendar.add_term(form.code.data, form.name.data or "", form.starts_on.data, form.ends_on.data))
     return redirect(url_for(".rules"))
 
 
@@ -401,6 +387,6 @@ def revoke_token(token_id: int):
 def register_device():
     form = DeviceForm()
     form.building.choices = [(b.code, b.code) for b in campus_services.buildings()]
-    _change(lambda: devices.register_device(form.serial_number.data, form.building.data, form.networks.data,
-                                            form.door.data or "", form.timezone.data, actor=current_user), form)
+    submit(form, lambda: devices.register_device(form.serial_number.data, form.building.data, form.networks.data,
+                                   form.door.data or "", form.timezone.data, actor=current_user))
     return redirect(url_for(".integrations"))

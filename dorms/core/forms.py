@@ -39,3 +39,27 @@ def words(text: str | None) -> list[str]:
 
 
 MAX_ID = 2**31 - 1  # a hand-edited id beyond this is no row of ours (and would overflow the column)
+
+
+def submit(form, action) -> bool:
+    """Validate ``form``, run ``action`` (a service call) and commit, flashing what happened.
+
+    One request, one transaction: a refused form or a ServiceError changes nothing. True when saved."""
+    from flask import flash
+    from flask_babel import gettext as _
+
+    from ..extensions import db
+    from .errors import ServiceError
+
+    if not form.validate_on_submit():
+        flash(error_text(form) or _("Check the form."), "danger")
+        return False
+    try:
+        action()
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return False
+    flash(_("Saved."), "success")
+    return True

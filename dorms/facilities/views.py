@@ -1,14 +1,12 @@
 """A room's inventory on the room page (staff), and in a student's own room (read only)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user
 
 from ..auth.access import staff_required
 from ..campus import services as campus
-from ..core.errors import ServiceError
-from ..core.forms import error_text
+from ..core.forms import submit
 from ..extensions import db
 from . import services
 from .forms import ConditionForm, ItemForm
@@ -18,16 +16,7 @@ bp = Blueprint("facilities", __name__)
 
 
 def _done(action, form, room_id: int):
-    if not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
-    else:
-        try:
-            action()
-            db.session.commit()
-            flash(_("Saved."), "success")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+    submit(form, action)
     return redirect(url_for("campus.room", room_id=room_id, _anchor="inventory"))
 
 
