@@ -16,9 +16,9 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.dialects import sqlite
 
+from ..core.clock import campus_zone
 from ..extensions import db
 from ..students.models import Student
 from . import cards as card_numbers
@@ -67,10 +67,6 @@ class Report:
     unchanged: int = 0
     matched: int = 0  # earlier unmatched events matched to a student by new cards
     extra: dict = field(default_factory=dict)
-
-
-def campus_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
 
 
 # --- events ----------------------------------------------------------------------------------

@@ -9,14 +9,13 @@ from flask_babel import gettext as _
 
 from ..audit import service as audit
 from ..auth.access import can_view_student, visible_students_clause
-from ..core.clock import utcnow
+from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence.services import current_assignment
 from ..students.models import Student
 from . import rollup
-from .ingest import campus_zone
 from .models import CurfewRule, Permission, PermissionKind, PermissionStatus
 from .reports import DEFAULT_CURFEW, curfew_for
 

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..campus.models import Bed, Building, Room
+from ..core.clock import campus_zone
 from ..core.enums import Gender
 from ..extensions import db
 from ..residence.models import Assignment
 from ..students.models import Student, Term
 from . import curfew
 from .curfew import Direction, Event, Leave, Night, Status
-from .ingest import campus_zone
 from .models import (
     AccessEvent,
     CurfewRule,

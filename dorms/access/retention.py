@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..audit import service as audit
-from ..core.clock import utcnow
+from ..core.clock import campus_zone, utcnow
 from ..extensions import db
 from . import curfew, rollup
-from .ingest import campus_zone
 from .models import AccessEvent
 
 # Nights whose events are purged keep their statuses for good; a decision made later would not reach

@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from ..core.clock import campus_zone
 from ..extensions import db
 from . import curfew, reports
-from .ingest import campus_zone
 from .models import NightStatus
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from flask import Blueprint, Response, request
 
-from ..core.clock import utcnow
+from ..core.clock import campus_zone, utcnow
 from ..extensions import csrf, db
 from . import cards as card_numbers
 from . import ingest
@@ -68,7 +68,7 @@ def upload():
     try:
         zone = ZoneInfo(device.timezone)
     except ZoneInfoNotFoundError:
-        zone = ingest.campus_zone()
+        zone = campus_zone()
     parsers = {"ATTLOG": _attlog, "RTLOG": _rtlog}
     if table not in parsers:  # user lists, photos, operation logs: nothing for us; taking them keeps the queue moving
         return _text(f"OK: {len(lines)}")

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
@@ -12,6 +11,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional
 
 from ..auth.access import staff_required
+from ..core.clock import campus_zone
 from ..core.forms import known_choice, options, page_number
 from ..extensions import db
 from ..students.models import Student
@@ -46,7 +46,7 @@ def index():
         query = query.join(Student, Student.id == AuditEntry.student_id).where(
             Student.student_number == form.student.data.strip())
     # Dates are the reader's local days.
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    zone = campus_zone()
     if form.since.data and not form.since.errors:
         query = query.where(AuditEntry.at >= datetime.combine(form.since.data, time.min, zone))
     if form.until.data and not form.until.errors:

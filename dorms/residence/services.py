@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..audit import service as audit
 from ..campus.models import Bed, Room
 from ..campus.services import occupied_bed_ids
-from ..core.clock import utcnow
+from ..core.clock import campus_zone, utcnow
 from ..core.database import is_database_busy
 from ..core.enums import Gender, StudentStatus
 from ..core.errors import Conflict, ServiceError
@@ -57,7 +55,7 @@ def history(student: Student) -> list[Assignment]:
 
 def term_at(moment) -> Term | None:
     """The academic term running at ``moment`` (by the campus calendar date), if any."""
-    day = moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    day = moment.astimezone(campus_zone()).date()
     return db.session.scalar(
         sa.select(Term).where(Term.starts_on <= day, Term.ends_on >= day).order_by(Term.starts_on.desc()).limit(1)
     )
