@@ -6,7 +6,6 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -34,7 +33,7 @@ from ..core.forms import error_text, submit
 from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
-from ..transfer.tables import MIME_TYPES, write_csv, write_xlsx
+from ..transfer.tables import MIME_TYPES, table_download
 from . import calendar, devices, entitlements, permissions, reports, tokens
 from .curfew import Status
 from .forms import (
@@ -113,10 +112,7 @@ def export(file_format: str):
              r.time.isoformat(timespec="minutes") if r.time else "",
              r.last_seen.isoformat(timespec="minutes") if r.last_seen else "", r.last_door]
             for r in reports.night_report(day, _scope())]
-    body = write_xlsx(EXPORT_COLUMNS, data, title=str(day)) if file_format == "xlsx" \
-        else write_csv(EXPORT_COLUMNS, data)
-    return Response(body, mimetype=MIME_TYPES[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="curfew-{day}.{file_format}"'})
+    return table_download(EXPORT_COLUMNS, data, file_format, f"curfew-{day}")
 
 
 def _range() -> tuple[date, date]:
@@ -153,9 +149,7 @@ def export_range(file_format: str):
                *[s.value for s in SEVERITY]]
     data = [[t.student_number, t.name, t.class_name, t.college, t.nights, t.late, t.absent, t.excused,
              *[t.counts.get(s, 0) for s in SEVERITY]] for t in reports.tally(first, last, _scope())]
-    body = write_xlsx(headers, data, title=f"{first}-{last}") if file_format == "xlsx" else write_csv(headers, data)
-    return Response(body, mimetype=MIME_TYPES[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="curfew-{first}-{last}.{file_format}"'})
+    return table_download(headers, data, file_format, f"curfew-{first}-{last}")
 
 
 @bp.get("/me")
@@ -337,9 +331,7 @@ def export_entitlements(file_format: str):
         abort(404)
     headers = ["student_number", "name", "building", "cards"]
     data = [[e.student_number, e.name, e.building, " ".join(e.cards)] for e in entitlements.entitlements()]
-    body = write_xlsx(headers, data, title="entitlements") if file_format == "xlsx" else write_csv(headers, data)
-    return Response(body, mimetype=MIME_TYPES[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="entitlements.{file_format}"'})
+    return table_download(headers, data, file_format, "entitlements")
 
 
 # --- integrations: API tokens and ZKTeco devices (housing office) ------------------------------

@@ -106,6 +106,20 @@ MIME_TYPES = {"csv": "text/csv; charset=utf-8",
               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+def download(body: bytes, file_format: str, filename: str):
+    """A spreadsheet as a file the browser saves."""
+    from flask import Response
+
+    return Response(body, mimetype=MIME_TYPES[file_format],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def table_download(headers: list[str], rows: list[list], file_format: str, name: str):
+    """``rows`` under ``headers`` as ``name.csv`` or ``name.xlsx``."""
+    body = write_xlsx(headers, rows, title=name[:31]) if file_format == "xlsx" else write_csv(headers, rows)
+    return download(body, file_format, f"{name}.{file_format}")
+
+
 def write_csv(headers: list[str], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
     buffer = io.StringIO()

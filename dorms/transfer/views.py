@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
 from ..auth.access import staff_required
 from ..extensions import db
 from . import exporting, importing
 from .forms import ImportForm
-from .tables import MIME_TYPES
+from .tables import download
 
 bp = Blueprint("transfer", __name__)
 
@@ -39,5 +39,4 @@ def export(kind: str, file_format: str):
     if kind not in exporting.KINDS or file_format not in exporting.FORMATS:
         abort(404)
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
-    return Response(exporting.export(kind, file_format), mimetype=MIME_TYPES[file_format],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return download(exporting.export(kind, file_format), file_format, filename)
