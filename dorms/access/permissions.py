@@ -16,8 +16,9 @@ from ..extensions import db
 from ..residence.services import current_assignment
 from ..students.models import Student
 from . import rollup
-from .models import CurfewRule, Permission, PermissionKind, PermissionStatus
-from .reports import DEFAULT_CURFEW, curfew_for
+from .curfew import Night
+from .models import Permission, PermissionKind, PermissionStatus
+from .reports import curfew_for, curfew_rules
 
 MAX_NIGHTS = 31  # a longer absence is a leave of absence, not a night away
 
@@ -72,11 +73,9 @@ def request_permission(student: Student, kind: PermissionKind, first_night: date
 def _after_curfew(student: Student, night: date) -> bool:
     """Asked once the night's curfew had passed: allowed, but marked for the counselor."""
     assignment = current_assignment(student)
-    rules = {(r.building_id, r.gender, r.weekend): r.curfew for r in db.session.scalars(sa.select(CurfewRule))}
-    curfew = curfew_for(rules, assignment.bed.room.building_id, student.gender, night) if assignment \
-        else DEFAULT_CURFEW[night.weekday() in (4, 5)]
-    day = night if curfew >= time(12) else night + timedelta(days=1)
-    return datetime.now(campus_zone()) > datetime.combine(day, curfew, tzinfo=campus_zone())
+    building_id = assignment.bed.room.building_id if assignment else None
+    the_night = Night.of(night, curfew_for(curfew_rules(), building_id, student.gender, night))
+    return datetime.now(campus_zone()).replace(tzinfo=None) > the_night.curfew
 
 
 def decide(permission: Permission, approve: bool, user, comment: str = "") -> None:

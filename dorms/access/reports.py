@@ -71,7 +71,12 @@ def curfew_nights(first: date, last: date) -> list[date]:
             if day not in holidays and any(start <= day <= end for start, end in terms)]
 
 
-def curfew_for(rules: dict, building_id: int, gender: Gender, night: date) -> time:
+def curfew_rules() -> dict[tuple, time]:
+    """Every curfew rule, keyed (building id, gender, weekend) for curfew_for."""
+    return {(r.building_id, r.gender, r.weekend): r.curfew for r in db.session.scalars(sa.select(CurfewRule))}
+
+
+def curfew_for(rules: dict, building_id: int | None, gender: Gender, night: date) -> time:
     """The most specific rule: building and gender, building, gender, campus; then SPEC's default."""
     weekend = night.weekday() in (4, 5)  # Friday and Saturday nights
     for key in ((building_id, gender, weekend), (building_id, None, weekend), (None, gender, weekend),
@@ -102,7 +107,7 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
         .order_by(Student.student_number)).all()
     if not residents:
         return []
-    rules = {(r.building_id, r.gender, r.weekend): r.curfew for r in db.session.scalars(sa.select(CurfewRule))}
+    rules = curfew_rules()
     cutoff = datetime.combine(night + timedelta(days=1), options["cutoff"])
     ids = [r.id for r in residents]
     events = _events(ids, night_start - curfew.LOOK_BACK, cutoff.replace(tzinfo=zone), zone)
