@@ -245,15 +245,17 @@ def alerts(reports: list[tuple[date, list[ReportRow]]]) -> list[Alert]:
     return sorted(found, key=lambda a: (a.kind, a.row.student_number))
 
 
+def status_totals(rows: list[ReportRow]) -> dict[Status, int]:
+    """How many rows have each status (every status present, zero or not)."""
+    totals = dict.fromkeys(Status, 0)
+    for row in rows:
+        totals[row.status] += 1
+    return totals
+
+
 def trend(reports: list[tuple[date, list[ReportRow]]]) -> list[tuple[date, dict[Status, int]]]:
     """Counts per status for each night of ``reports``."""
-    series = []
-    for day, rows in reports:
-        counts: dict[Status, int] = defaultdict(int)
-        for row in rows:
-            counts[row.status] += 1
-        series.append((day, dict(counts)))
-    return series
+    return [(day, status_totals(rows)) for day, rows in reports]
 
 
 def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> dict[date, dict[Status, int]]:

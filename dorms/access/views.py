@@ -35,7 +35,6 @@ from ..extensions import db
 from ..students.models import Student
 from ..transfer.tables import MIME_TYPES, table_download
 from . import calendar, devices, entitlements, permissions, reports, tokens
-from .curfew import Status
 from .forms import (
     CurfewRuleForm,
     DecisionForm,
@@ -84,7 +83,7 @@ def night():
     rows = the_week[-1][1]
     shown = [r for r in rows if not status or r.status.value == status]
     shown.sort(key=lambda r: (SEVERITY.index(r.status), r.class_name, r.student_number))
-    totals = _totals(rows)
+    totals = reports.status_totals(rows)
     chart = Markup(curfew_trend_chart(reports.trend(the_week), STATUS_LABELS, CHART_COLOURS)) \
         if any(r for _d, r in the_week) else None
     return render_template(
@@ -93,13 +92,6 @@ def night():
         by_class=reports.summarise(rows, "class_name"), by_college=reports.summarise(rows, "college"),
         by_building=reports.summarise(rows, "building"), labels=STATUS_LABELS, styles=STATUS_STYLES,
         previous=day - timedelta(days=1), following=day + timedelta(days=1), statuses=SEVERITY)
-
-
-def _totals(rows) -> dict[Status, int]:
-    totals = dict.fromkeys(SEVERITY, 0)
-    for row in rows:
-        totals[row.status] += 1
-    return totals
 
 
 @bp.get("/export.<file_format>")

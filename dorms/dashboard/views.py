@@ -18,10 +18,7 @@ def _last_night(scope) -> dict:
     """What a counselor checks first each morning: last night's statuses and the alerts."""
     night = reports.last_finished_night()
     the_week = reports.week(night, scope)
-    totals = dict.fromkeys(SEVERITY, 0)
-    for row in the_week[-1][1]:
-        totals[row.status] += 1
-    return {"night": night, "totals": totals, "alerts": reports.alerts(the_week),
+    return {"night": night, "totals": reports.status_totals(the_week[-1][1]), "alerts": reports.alerts(the_week),
             "has_curfew": reports.has_curfew(night)}
 
 
