@@ -30,6 +30,10 @@ ENVIRONMENT = {
 }
 
 
+# Config key -> (default, type): the same table, keyed the way the app config is.
+DEFAULTS = {key: (default, kind) for key, default, kind in ENVIRONMENT.values()}
+
+
 def from_environment() -> dict:
     """The DORMS_LDAP_* variables that are set, as config entries."""
     config = {}
@@ -71,17 +75,23 @@ class DirectorySettings:
                    and not config.get(key)]
         if missing:
             raise DirectoryNotConfigured(", ".join(missing))
-        map_file = config.get("LDAP_ATTRIBUTE_MAP")
+        def setting(key: str):
+            """The configured value, or ENVIRONMENT's default when it is unset or empty."""
+            value = config.get(key)
+            if value is None or value == "":
+                return DEFAULTS[key][0]
+            kind = DEFAULTS[key][1]
+            return value if kind is bool else kind(value)
+
+        map_file = setting("LDAP_ATTRIBUTE_MAP")
         return cls(
-            url=config["LDAP_URL"], bind_dn=config["LDAP_BIND_DN"], bind_password=config["LDAP_BIND_PASSWORD"],
-            base_dn=config["LDAP_BASE_DN"], filter=config.get("LDAP_FILTER") or "(objectClass=inetOrgPerson)",
-            ca_file=config.get("LDAP_CA_FILE"), start_tls=bool(config.get("LDAP_START_TLS")),
-            timeout=float(config.get("LDAP_TIMEOUT") or 10), page_size=int(config.get("LDAP_PAGE_SIZE") or 500),
-            max_deactivate_share=float(config.get("LDAP_MAX_DEACTIVATE_SHARE", 0.05)),
-            user_base_dn=config.get("LDAP_USER_BASE_DN") or config["LDAP_BASE_DN"],
-            user_filter=config.get("LDAP_USER_FILTER") or "(uid={username})",
-            staff_group=config.get("LDAP_STAFF_GROUP"), counselor_group=config.get("LDAP_COUNSELOR_GROUP"),
-            student_group=config.get("LDAP_STUDENT_GROUP"),
+            url=setting("LDAP_URL"), bind_dn=setting("LDAP_BIND_DN"), bind_password=setting("LDAP_BIND_PASSWORD"),
+            base_dn=setting("LDAP_BASE_DN"), filter=setting("LDAP_FILTER"), ca_file=setting("LDAP_CA_FILE"),
+            start_tls=bool(setting("LDAP_START_TLS")), timeout=setting("LDAP_TIMEOUT"),
+            page_size=setting("LDAP_PAGE_SIZE"), max_deactivate_share=setting("LDAP_MAX_DEACTIVATE_SHARE"),
+            user_base_dn=setting("LDAP_USER_BASE_DN") or setting("LDAP_BASE_DN"),
+            user_filter=setting("LDAP_USER_FILTER"), staff_group=setting("LDAP_STAFF_GROUP"),
+            counselor_group=setting("LDAP_COUNSELOR_GROUP"), student_group=setting("LDAP_STUDENT_GROUP"),
             attributes=AttributeMap.load(Path(map_file)) if map_file else AttributeMap.default(),
         )
 
