@@ -62,13 +62,17 @@ def has_curfew(night: date) -> bool:
         Term.starts_on <= night, Term.ends_on >= night)) > 0
 
 
+def nights_between(first: date, last: date) -> list[date]:
+    """Every night from ``first`` to ``last``, both included."""
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
 def curfew_nights(first: date, last: date) -> list[date]:
     """The nights from ``first`` to ``last`` that have a curfew (in a term, not a holiday)."""
     holidays = set(db.session.scalars(sa.select(NoCurfewNight.night).where(NoCurfewNight.night.between(first, last))))
     terms = db.session.execute(sa.select(Term.starts_on, Term.ends_on).where(
         Term.starts_on <= last, Term.ends_on >= first)).all()
-    return [day for day in (first + timedelta(days=k) for k in range((last - first).days + 1))
-            if day not in holidays and any(start <= day <= end for start, end in terms)]
+    return [day for day in nights_between(first, last) if day not in holidays and any(start <= day <= end for start, end in terms)]
 
 
 def curfew_rules() -> dict[tuple, time]:

@@ -14,7 +14,7 @@ from flask import current_app
 from ..audit import service as audit
 from ..core.clock import campus_zone, utcnow
 from ..extensions import db
-from . import curfew, rollup
+from . import curfew, reports, rollup
 from .models import AccessEvent
 
 # Nights whose events are purged keep their statuses for good; a decision made later would not reach
@@ -49,7 +49,7 @@ def purge(days: int | None = None, *, dry_run: bool = False) -> PurgeReport:
     # loses some of its events, so each is rolled up (once) before anything is deleted.
     first = oldest.astimezone(zone).date() - timedelta(days=1)
     last = (before.astimezone(zone) + curfew.LOOK_BACK).date()
-    nights = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    nights = reports.nights_between(first, last)
     if dry_run:
         report.nights_rolled_up = len(nights)
     else:

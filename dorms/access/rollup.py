@@ -78,4 +78,4 @@ def finished_nights(since: date, until: date | None = None) -> list[date]:
     last = reports.last_finished_night()
     if until is not None:
         last = min(last, until)
-    return [since + timedelta(days=k) for k in range((last - since).days + 1)]
+    return reports.nights_between(since, last)
