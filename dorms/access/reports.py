@@ -262,6 +262,12 @@ def trend(reports: list[tuple[date, list[ReportRow]]]) -> list[tuple[date, dict[
     return [(day, status_totals(rows)) for day, rows in reports]
 
 
+def rolled_up(first: date, last: date) -> set[date]:
+    """The nights from ``first`` to ``last`` whose statuses are kept (reports read those, not the events)."""
+    return set(db.session.scalars(sa.select(NightStatus.night).where(NightStatus.night.between(first, last))
+                                  .distinct()))
+
+
 def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> dict[date, dict[Status, int]]:
     """How many students had each status, night by night: one grouped query over the rolled-up nights,
     and the live report for nights not rolled up yet."""
@@ -274,8 +280,7 @@ def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = 
         .group_by(NightStatus.night, NightStatus.status))
     for night, status, n in rolled:
         counts[night][Status(status)] = n
-    rolled_nights = set(db.session.scalars(sa.select(NightStatus.night).where(
-        NightStatus.night.between(first, last)).distinct()))
+    rolled_nights = rolled_up(first, last)
     for night in nights:
         if night not in rolled_nights:
             for row in night_report(night, scope, live=True):
@@ -319,8 +324,7 @@ def tally(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) 
         return tallies[student_id]
 
     nights = curfew_nights(first, last)
-    rolled = set(db.session.scalars(sa.select(NightStatus.night).where(
-        NightStatus.night.between(first, last)).distinct()))
+    rolled = rolled_up(first, last)
     for row in db.session.execute(
             sa.select(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
                       NightStatus.status, sa.func.count())
