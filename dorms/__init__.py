@@ -69,17 +69,21 @@ def _register_blueprints(app: Flask) -> None:
     from .dashboard import views as dashboard_views
     from .directory import views as directory_views
     from .directory.signin import LdapBackend
+    from .checkin import views as checkin_views
     from .facilities import views as facilities_views
+    from .hygiene import views as hygiene_views
     from .residence import views as residence_views
     from .roomchange import views as roomchange_views
     from .students import views as students_views
     from .transfer import views as transfer_views
+    from .violations import views as violations_views
 
     web.init_app(app)
     backends.register("ldap", LdapBackend())
     for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
-                      roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp):
+                      roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp,
+                      hygiene_views.bp, violations_views.bp, checkin_views.bp):
         app.register_blueprint(blueprint)
 
 

@@ -11,6 +11,7 @@ from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
 from ..core.types import UTCDateTime
 from ..extensions import db
+from ..photos import Photo  # noqa: F401 (tickets' photos; registers the table)
 
 
 class ItemKind(LabelledEnum):

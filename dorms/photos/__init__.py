@@ -1,0 +1,120 @@
+"""Photos attached to repair tickets, violations and condition reports.
+
+The files live under ``<instance>/photos/`` (not in the database); a row in
+``photos`` keeps what was checked about each one. A file is accepted only if
+Pillow can decode it as JPEG, PNG, WebP or GIF and it is at most
+``PHOTO_MAX_BYTES`` (default 8 MiB). Whoever owns the photo (the ticket, the
+violation…) decides who may see it; :func:`photo_response` only sends it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app, send_file
+from flask_babel import gettext as _
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.datastructures import FileStorage
+
+from ..core.clock import utcnow
+from ..core.errors import ServiceError
+from ..core.types import UTCDateTime
+from ..extensions import db
+
+# Pillow's format name → what the browser is told and the file's extension.
+ACCEPTED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
+                    "WEBP": ("image/webp", "webp"), "GIF": ("image/gif", "gif")}
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+# At most this many photos in one upload (one ticket, one violation, one report).
+MAX_PHOTOS = 6
+
+
+class Photo(db.Model):
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Name of the file under <instance>/photos/, never taken from the upload.
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    original_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def photo_folder() -> Path:
+    folder = Path(current_app.instance_path) / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def uploaded_files(files) -> list[FileStorage]:
+    """The non-empty files of a form field (browsers send an empty part when none is chosen)."""
+    return [f for f in (files or []) if f and f.filename]
+
+
+def check_photo(name: str, data: bytes) -> tuple[str, str]:
+    """(content type, extension) of an acceptable image; else a ServiceError naming the file."""
+    limit = max_bytes()
+    if len(data) > limit:
+        raise ServiceError(_("Photo %(name)s is %(size).1f MB; the limit is %(limit).1f MB.",
+                             name=name, size=len(data) / 2**20, limit=limit / 2**20))
+    if not data:
+        raise ServiceError(_("Photo %(name)s is empty.", name=name))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format
+            image.verify()  # reads the whole file: a truncated or forged image fails here
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ServiceError(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).", name=name)) from None
+    if kind not in ACCEPTED_FORMATS:
+        raise ServiceError(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).", name=name))
+    return ACCEPTED_FORMATS[kind]
+
+
+def store_photos(files, *, actor=None) -> list[Photo]:
+    """Check every file first, then write them all: one bad file refuses the whole upload.
+
+    Files are written before the transaction commits: if it rolls back, a file
+    is left without its row (harmless), never a row without its file.
+    """
+    files = uploaded_files(files)
+    if len(files) > MAX_PHOTOS:
+        raise ServiceError(_("At most %(count)d photos at a time.", count=MAX_PHOTOS))
+    checked = []
+    for file in files:
+        name = Path(file.filename or "photo").name[:200]
+        data = file.read(max_bytes() + 1)
+        content_type, extension = check_photo(name, data)
+        checked.append((name, data, content_type, extension))
+    photos = []
+    folder = photo_folder()
+    for name, data, content_type, extension in checked:
+        stored_name = f"{uuid.uuid4().hex}.{extension}"
+        (folder / stored_name).write_bytes(data)
+        photo = Photo(stored_name=stored_name, content_type=content_type, size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest(), original_name=name,
+                      uploaded_by_id=actor.id if actor else None)
+        db.session.add(photo)
+        photos.append(photo)
+    db.session.flush()
+    return photos
+
+
+def photo_response(photo: Photo):
+    """Send the file; the caller has already checked that the asker may see it."""
+    response = send_file(photo_folder() / photo.stored_name, mimetype=photo.content_type,
+                         max_age=3600, conditional=True, etag=photo.sha256)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
