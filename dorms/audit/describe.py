@@ -43,6 +43,8 @@ ACTIONS = {
     "term.add": _l("Added a term"),
     "inventory.add": _l("Added an item to a room's inventory"),
     "inventory.condition": _l("Changed an item's condition"),
+    "repair.report": _l("Reported a fault"),
+    "repair.step": _l("Moved a repair ticket along"),
 }
 
 

@@ -7,8 +7,9 @@ from ..auth.access import staff_required
 from ..core.enums import RoomStatus
 from ..core.forms import known_choice, options
 from ..extensions import db
+from ..facilities import repairs
 from ..facilities import services as facilities
-from ..facilities.forms import ConditionForm, ItemForm
+from ..facilities.forms import ConditionForm, ItemForm, report_fault_form
 from ..residence import services as residence
 from ..residence.forms import PlaceForm
 from ..students.models import Student
@@ -61,10 +62,12 @@ def rooms():
 def room(room_id: int):
     room = services.load_room(room_id) or abort(404)
     status_form = RoomStatusForm(status=room.status.value)
+    items = facilities.items_of(room)
     return render_template(
         "campus/room.html", room=room, occupants=residence.occupants_by_bed([room]),
         place_form=PlaceForm(), status_form=status_form, for_student=_student_being_placed(),
-        items=facilities.items_of(room), item_form=ItemForm(), condition_form=ConditionForm(),
+        items=items, item_form=ItemForm(), condition_form=ConditionForm(),
+        open_tickets=repairs.of_room(room.id, open_only=True), fault_form=report_fault_form(items),
     )
 
 

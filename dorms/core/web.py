@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from flask_babel import format_date, format_datetime, format_percent, get_locale
+from flask_babel import format_date, format_datetime, format_percent, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
             "format_date": format_date,
             "format_datetime": format_datetime,
             "format_percent": format_percent,
+            "format_timedelta": format_timedelta,
         }
 
     for code in (403, 404, 429):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -73,3 +73,80 @@ class ConditionChange(db.Model):
 
     item: Mapped[InventoryItem] = relationship(back_populates="changes")
     changed_by = relationship("User")
+
+
+class RepairStatus(LabelledEnum):
+    REPORTED = "reported"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    FIXED = "fixed"
+    REJECTED = "rejected"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.REPORTED: _l("Reported"), cls.ASSIGNED: _l("Assigned"), cls.IN_PROGRESS: _l("In progress"),
+                cls.FIXED: _l("Fixed"), cls.REJECTED: _l("Rejected")}
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (RepairStatus.FIXED, RepairStatus.REJECTED)
+
+
+OPEN_REPAIR_STATUSES = [s for s in RepairStatus if s.is_open]
+
+repair_ticket_photos = sa.Table(
+    "repair_ticket_photos", db.metadata,
+    sa.Column("ticket_id", sa.ForeignKey("repair_tickets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("photo_id", sa.ForeignKey("photos.id"), primary_key=True),
+)
+
+
+class RepairTicket(db.Model):
+    """A fault in a room (报修), from the report to fixed or rejected; every step is kept in ``steps``."""
+
+    __tablename__ = "repair_tickets"
+    __table_args__ = (
+        # A ticket has a closing time exactly when it is fixed or rejected.
+        sa.CheckConstraint("(status IN ('fixed', 'rejected')) = (closed_at IS NOT NULL)", name="closed_when_done"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
+    # The broken thing, when it is on the room's inventory; else the description says what.
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inventory_items.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(sa.String(1000))
+    status: Mapped[RepairStatus] = mapped_column(enum_column_type(RepairStatus, "repair_status"),
+                                                 default=RepairStatus.REPORTED, index=True)
+    # The worker or team it went to (维修工, 电工班), as the office names them.
+    assignee: Mapped[str] = mapped_column(sa.String(100), default="")
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    room = relationship("Room")
+    item: Mapped[InventoryItem | None] = relationship()
+    reported_by = relationship("User")
+    steps: Mapped[list[RepairStep]] = relationship(
+        back_populates="ticket", order_by="RepairStep.id", cascade="all, delete-orphan")
+    photos = relationship("Photo", secondary=repair_ticket_photos, order_by="Photo.id")
+
+    @property
+    def age(self) -> timedelta:
+        """How long the ticket has been (or was) open."""
+        return (self.closed_at or utcnow()) - self.reported_at
+
+
+class RepairStep(db.Model):
+    """One move of a ticket: to which status, by whom, when, and what they said."""
+
+    __tablename__ = "repair_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("repair_tickets.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RepairStatus] = mapped_column(enum_column_type(RepairStatus, "step_status"))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[RepairTicket] = relationship(back_populates="steps")
+    actor = relationship("User")

@@ -1,16 +1,27 @@
-"""A room's inventory on the room page (staff), and in a student's own room (read only)."""
+"""A room's inventory on the room page (staff), and repair tickets: reported by students from their phone,
+moved along by staff, seen by whoever may see the room."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from ..auth.access import staff_required
+from ..auth.access import can_view_room, roles_required, staff_required
 from ..campus import services as campus
-from ..core.forms import submit
+from ..core.enums import Role
+from ..core.forms import MAX_ID, known_choice, options, page_number, submit
 from ..extensions import db
-from . import services
-from .forms import ConditionForm, ItemForm
-from .models import Condition, InventoryItem, ItemKind
+from ..photos import photo_response
+from ..transfer.tables import MIME_TYPES, table_download
+from . import repairs, services
+from .forms import (
+    ConditionForm,
+    ItemForm,
+    RepairStepForm,
+    TicketFilterForm,
+    report_fault_form,
+)
+from .models import Condition, InventoryItem, ItemKind, RepairStatus, RepairTicket
 
 bp = Blueprint("facilities", __name__)
 
@@ -38,3 +49,88 @@ def set_condition(item_id: int):
     form = ConditionForm()
     return _done(lambda: services.set_condition(item, Condition(form.condition.data), note=form.note.data or "",
                                                 actor=current_user), form, item.room_id)
+
+
+# --- repair tickets -------------------------------------------------------------------------------------------
+
+
+def _visible_ticket_or_404(ticket_id: int) -> RepairTicket:
+    """Tickets of rooms the asker may not see are reported as missing."""
+    ticket = repairs.load(ticket_id) if ticket_id <= MAX_ID else None
+    if ticket is None or not can_view_room(current_user, ticket.room_id):
+        abort(404)
+    return ticket
+
+
+def _report(room, form, done_url: str):
+    def action():
+        item = db.session.get(InventoryItem, int(form.item.data)) if (form.item.data or "").isdigit() else None
+        repairs.report(room, form.description.data, item=item, photos=request.files.getlist(form.photos.name),
+                       actor=current_user)
+    submit(form, action)
+    return redirect(done_url)
+
+
+@bp.get("/repairs")
+@roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDENT)
+def repairs_index():
+    if current_user.is_student:
+        return redirect(url_for("facilities.my_repairs"))
+    form = TicketFilterForm(request.args, meta={"csrf": False})
+    form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}")
+                                                                  for b in campus.buildings()])
+    filters = repairs.TicketFilters(status=known_choice(form.status) or "open",
+                                    building_id=int(form.building.data) if (form.building.data or "").isdigit() else None)
+    file_format = request.args.get("format")
+    if file_format in MIME_TYPES:
+        rows, _total = repairs.tickets(current_user, filters, per_page=None)
+        return table_download(*repairs.export_rows(rows), file_format, "repair-tickets")
+    page = page_number(request.args)
+    rows, total = repairs.tickets(current_user, filters, page=page)
+    return render_template("repairs/index.html", form=form, rows=rows, total=total, page=page, per_page=50,
+                           backlog=repairs.open_by_building(current_user))
+
+
+@bp.route("/repairs/mine", methods=["GET", "POST"])
+@roles_required(Role.STUDENT)
+def my_repairs():
+    """A student's own room: its tickets, and the form to report a fault (made for a phone)."""
+    room = repairs.student_room(current_user.student) if current_user.student else None
+    form = report_fault_form(services.items_of(room)) if room else None
+    if room and request.method == "POST":
+        return _report(room, form, url_for("facilities.my_repairs"))
+    return render_template("repairs/mine.html", room=room, form=form,
+                           tickets=repairs.of_room(room.id) if room else [])
+
+
+@bp.post("/rooms/<int:room_id>/repairs")
+@staff_required
+def report_for_room(room_id: int):
+    room = campus.load_room(room_id) or abort(404)
+    return _report(room, report_fault_form(services.items_of(room)), url_for("campus.room", room_id=room.id, _anchor="repairs"))
+
+
+@bp.get("/repairs/<int:ticket_id>")
+@login_required
+def ticket(ticket_id: int):
+    ticket = _visible_ticket_or_404(ticket_id)
+    return render_template("repairs/ticket.html", ticket=ticket, step_form=RepairStepForm(),
+                           next_statuses=repairs.NEXT_STATUSES[ticket.status])
+
+
+@bp.post("/repairs/<int:ticket_id>/step")
+@staff_required
+def ticket_step(ticket_id: int):
+    ticket = _visible_ticket_or_404(ticket_id)
+    form = RepairStepForm()
+    submit(form, lambda: repairs.move(ticket, RepairStatus(form.status.data), note=form.note.data or "",
+                                      assignee=form.assignee.data or "", actor=current_user))
+    return redirect(url_for("facilities.ticket", ticket_id=ticket.id))
+
+
+@bp.get("/repairs/<int:ticket_id>/photos/<int:photo_id>")
+@login_required
+def ticket_photo(ticket_id: int, photo_id: int):
+    ticket = _visible_ticket_or_404(ticket_id)
+    photo = next((p for p in ticket.photos if p.id == photo_id), None) or abort(404)
+    return photo_response(photo)

@@ -67,8 +67,8 @@ def check_photo(name: str, data: bytes) -> tuple[str, str]:
     """(content type, extension) of an acceptable image; else a ServiceError naming the file."""
     limit = max_bytes()
     if len(data) > limit:
-        raise ServiceError(_("Photo %(name)s is %(size).1f MB; the limit is %(limit).1f MB.",
-                             name=name, size=len(data) / 2**20, limit=limit / 2**20))
+        raise ServiceError(_("Photo %(name)s is larger than the limit of %(limit).1f MB.",
+                             name=name, limit=limit / 2**20))
     if not data:
         raise ServiceError(_("Photo %(name)s is empty.", name=name))
     try:

@@ -1,0 +1,183 @@
+"""Repair tickets (报修): a fault goes reported → assigned → in progress → fixed, or is rejected.
+
+Students report faults in their own room; staff report for any room and
+move tickets along. Every step keeps who and when. Fixing a ticket about
+an inventory item puts the item back to good, with the ticket named in
+its history.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..audit import service as audit
+from ..auth.access import visible_rooms_clause
+from ..campus.models import Bed, Building, Room
+from ..core.clock import campus_zone, utcnow
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..photos import store_photos
+from ..residence.models import Assignment
+from . import services as inventory
+from .models import (
+    OPEN_REPAIR_STATUSES,
+    Condition,
+    InventoryItem,
+    RepairStatus,
+    RepairStep,
+    RepairTicket,
+)
+
+# Which status a ticket may go to from each status. Reassigning (assigned → assigned) is allowed.
+NEXT_STATUSES = {
+    RepairStatus.REPORTED: {RepairStatus.ASSIGNED, RepairStatus.REJECTED},
+    RepairStatus.ASSIGNED: {RepairStatus.ASSIGNED, RepairStatus.IN_PROGRESS, RepairStatus.FIXED, RepairStatus.REJECTED},
+    RepairStatus.IN_PROGRESS: {RepairStatus.FIXED, RepairStatus.REJECTED},
+    RepairStatus.FIXED: set(),
+    RepairStatus.REJECTED: set(),
+}
+MIN_DESCRIPTION = 4
+
+
+def student_room(student) -> Room | None:
+    """The room of a student's current bed."""
+    return db.session.scalar(sa.select(Room).join(Bed, Bed.room_id == Room.id)
+                             .join(Assignment, Assignment.bed_id == Bed.id)
+                             .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None)))
+
+
+def report(room: Room, description: str, *, item: InventoryItem | None = None, photos=(), actor) -> RepairTicket:
+    """Open a ticket. Students may report only for the room they live in."""
+    if actor.is_student:
+        own = student_room(actor.student) if actor.student else None
+        if own is None or own.id != room.id:
+            raise ServiceError(_("You can report faults only in the room you live in."))
+    description = (description or "").strip()
+    if len(description) < MIN_DESCRIPTION:
+        raise ServiceError(_("Say what is wrong (at least %(count)d characters).", count=MIN_DESCRIPTION))
+    if item is not None:
+        if item.room_id != room.id:
+            raise ServiceError(_("That item is not in room %(room)s.", room=room.code))
+        already = db.session.scalar(sa.select(RepairTicket.id).where(
+            RepairTicket.item_id == item.id, RepairTicket.status.in_(OPEN_REPAIR_STATUSES)))
+        if already:
+            raise ServiceError(_("This %(item)s already has an open repair ticket (#%(number)d).",
+                                 item=item.kind.label.lower(), number=already))
+    ticket = RepairTicket(room=room, item=item, description=description[:1000], reported_by_id=actor.id)
+    ticket.photos.extend(store_photos(photos, actor=actor))
+    ticket.steps.append(RepairStep(status=RepairStatus.REPORTED, actor_id=actor.id))
+    db.session.add(ticket)
+    db.session.flush()
+    audit.record("repair.report", room=room, ticket=ticket.id, item=item.id if item else None,
+                 description=ticket.description, photos=len(ticket.photos), actor=actor)
+    return ticket
+
+
+def move(ticket: RepairTicket, status: RepairStatus, *, note: str = "", assignee: str = "", actor) -> None:
+    """Take a ticket one step along; the step is kept with who, when and the note."""
+    if status not in NEXT_STATUSES[ticket.status]:
+        raise ServiceError(_("Ticket #%(number)d is %(status)s; it cannot become %(new)s.", number=ticket.id,
+                             status=ticket.status.label.lower(), new=status.label.lower()))
+    note = (note or "").strip()[:500]
+    if status == RepairStatus.ASSIGNED:
+        assignee = (assignee or "").strip()[:100]
+        if not assignee:
+            raise ServiceError(_("Say who will repair it."))
+        ticket.assignee = assignee
+        note = note or assignee
+    if status == RepairStatus.REJECTED and not note:
+        raise ServiceError(_("Give the reason for rejecting ticket #%(number)d.", number=ticket.id))
+    ticket.steps.append(RepairStep(status=status, note=note, actor_id=actor.id))
+    old, ticket.status = ticket.status, status
+    if not status.is_open:
+        ticket.closed_at = utcnow()
+    if status == RepairStatus.FIXED and ticket.item is not None and ticket.item.condition != Condition.GOOD:
+        inventory.set_condition(ticket.item, Condition.GOOD, actor=actor,
+                                note=_("Repaired (ticket #%(number)d)", number=ticket.id))
+    db.session.flush()
+    audit.record("repair.step", room=ticket.room, ticket=ticket.id, old=old.value, new=status.value,
+                 note=note, assignee=ticket.assignee, actor=actor)
+
+
+def load(ticket_id: int) -> RepairTicket | None:
+    return db.session.scalar(sa.select(RepairTicket).where(RepairTicket.id == ticket_id).options(
+        joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
+        selectinload(RepairTicket.steps).joinedload(RepairStep.actor), selectinload(RepairTicket.photos)))
+
+
+@dataclass
+class TicketFilters:
+    status: str | None = None        # a RepairStatus value, "open" (the default) or "all"
+    building_id: int | None = None
+
+
+def _filtered(user, filters: TicketFilters):
+    query = sa.select(RepairTicket).join(Room, Room.id == RepairTicket.room_id).where(
+        visible_rooms_clause(user, RepairTicket.room_id))
+    if filters.status in (None, "", "open"):
+        query = query.where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES))
+    elif filters.status != "all":
+        query = query.where(RepairTicket.status == RepairStatus(filters.status))
+    if filters.building_id:
+        query = query.where(Room.building_id == filters.building_id)
+    return query
+
+
+def tickets(user, filters: TicketFilters, *, page: int = 1, per_page: int | None = 50) -> tuple[list[RepairTicket], int]:
+    """The tickets ``user`` may see, oldest first (the longest waiting matter most), and how many in all."""
+    query = _filtered(user, filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    query = query.options(joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
+                          joinedload(RepairTicket.reported_by)).order_by(RepairTicket.reported_at, RepairTicket.id)
+    if per_page:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    return list(db.session.scalars(query)), total
+
+
+@dataclass
+class BuildingBacklog:
+    building: Building
+    open: int
+    waiting: int        # reported, nobody assigned yet
+    oldest: datetime
+
+    @property
+    def waited(self) -> timedelta:
+        return utcnow() - self.oldest
+
+
+def open_by_building(user) -> list[BuildingBacklog]:
+    """Open tickets per building with the oldest one's report time, in one query."""
+    rows = db.session.execute(
+        sa.select(Building, sa.func.count(RepairTicket.id),
+                  sa.func.count(RepairTicket.id).filter(RepairTicket.status == RepairStatus.REPORTED),
+                  sa.func.min(RepairTicket.reported_at))
+        .join(Room, Room.building_id == Building.id).join(RepairTicket, RepairTicket.room_id == Room.id)
+        .where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES), visible_rooms_clause(user, RepairTicket.room_id))
+        .group_by(Building.id).order_by(Building.code))
+    return [BuildingBacklog(building, total, waiting, oldest) for building, total, waiting, oldest in rows]
+
+
+def of_room(room_id: int, *, open_only: bool = False) -> list[RepairTicket]:
+    query = (sa.select(RepairTicket).where(RepairTicket.room_id == room_id)
+             .options(joinedload(RepairTicket.item), joinedload(RepairTicket.reported_by))
+             .order_by(RepairTicket.reported_at.desc()))
+    if open_only:
+        query = query.where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES))
+    return list(db.session.scalars(query))
+
+
+def export_rows(ticket_list: list[RepairTicket]) -> tuple[list[str], list[list]]:
+    headers = [_("Ticket"), _("Building"), _("Room"), _("Item"), _("Description"), _("Status"), _("Assigned to"),
+               _("Reported by"), _("Reported at"), _("Closed at"), _("Days open")]
+    zone = campus_zone()
+    local = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+    rows = [[t.id, t.room.building.code, t.room.code, str(t.item.kind.label) if t.item else "", t.description,
+             str(t.status.label), t.assignee, t.reported_by.display_name if t.reported_by else "",
+             local(t.reported_at), local(t.closed_at), round(t.age.total_seconds() / 86400, 1)]
+            for t in ticket_list]
+    return headers, rows
