@@ -26,6 +26,7 @@ from ..campus.services import (
 )
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
+from ..facilities import demo as facilities_demo
 from ..residence.models import Assignment
 from ..roomchange.models import (
     ChangeKind,
@@ -157,19 +158,27 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
                     classes=class_names[first:first + CLASSES_PER_COUNSELOR])
 
     events = _add_door_events(rng, placed, admin)
+    items = facilities_demo.seed_inventory([room for rooms in rooms_by_gender.values() for room in rooms])
 
     counselor1_classes = set(class_names[:CLASSES_PER_COUNSELOR])
     student = next(s for s in students if s.class_name in counselor1_classes and s.id in placed)
-    create_user(student.student_number, role=Role.STUDENT, password=STUDENT_PASSWORD, student=student)
+    student_user = create_user(student.student_number, role=Role.STUDENT, password=STUDENT_PASSWORD, student=student)
+    db.session.flush()
+    records = _add_residence_records(rng, placed, admin, student_user)
 
     beds = sum(len(room.beds) for rooms in rooms_by_gender.values() for room in rooms)
     audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),
                  rooms=sum(len(rooms) for rooms in rooms_by_gender.values()), beds=beds,
                  students=len(students), placed=len(placed), moves=len(moves),
-                 change_requests=len(change_requests), door_events=events)
+                 change_requests=len(change_requests), door_events=events, inventory_items=items, **records)
     db.session.flush()
     return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
                       student.student_number, STUDENT_PASSWORD)
+
+
+def _add_residence_records(rng: random.Random, placed: dict[int, Assignment], admin, student_user) -> dict[str, int]:
+    """Repairs, check-ins, hygiene rounds and violations of the term so far; how many rows of each."""
+    return {"repair_tickets": facilities_demo.seed(rng, placed, admin, student_user)}
 
 
 def _build_campus() -> dict[Gender, list[Room]]:
