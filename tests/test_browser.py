@@ -275,3 +275,45 @@ def test_a_counselor_opens_on_last_night_and_reads_the_report(browser, page, liv
     assert page.locator(f"tr[data-student='{campus['neighbour'].student_number}'] "
                         "[data-status=absent_no_events]").count() == 1
     assert page.locator("[data-testid=trend] svg").count() == 1
+
+
+def test_a_student_reports_a_broken_air_conditioner_from_a_phone_with_a_photo(browser, live_server, campus, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from dorms.facilities import services as inventory
+    from dorms.facilities.models import ItemKind, RepairTicket
+
+    room = residence.current_assignment(campus["resident"]).bed.room
+    air_conditioner = inventory.add_item(room, ItemKind.AIR_CONDITIONER, asset_label="KT-A1-101")
+    db.session.commit()
+    photo = tmp_path / "空调.jpg"
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 200)).save(buffer, "JPEG")
+    photo.write_bytes(buffer.getvalue())
+
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    try:
+        sign_in(phone, live_server, campus["student"].username)
+        phone.click("button.navbar-toggler")
+        phone.click("nav >> a[href='/repairs/mine']")
+        form = phone.locator("[data-testid=report-fault]")
+        form.locator("select[name=item]").select_option(str(air_conditioner.id))
+        form.locator("textarea[name=description]").fill("空调不制冷，开机后只吹热风")
+        form.locator("input[name=photos]").set_input_files(str(photo))
+        form.locator("button[type=submit]").click()
+        phone.wait_for_selector("text=Saved.")
+        assert "空调不制冷" in phone.locator("[data-testid=tickets]").inner_text()
+        phone.locator("[data-testid=tickets] a").first.click()
+        image = phone.locator("[data-testid=photos] img")
+        assert image.evaluate("img => img.complete && img.naturalWidth") == 640
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        phone.screenshot(path=str(SCREENSHOTS / "repair-ticket-phone.png"), full_page=True)
+    finally:
+        context.close()
+    db.session.rollback()
+    ticket = db.session.scalar(sa.select(RepairTicket))
+    assert ticket.item.asset_label == "KT-A1-101" and len(ticket.photos) == 1

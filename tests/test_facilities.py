@@ -1,11 +1,28 @@
-"""A room's inventory: items, their condition, and every change of it kept."""
+"""A room's inventory: items, their condition, and every change of it kept; repair tickets."""
+import io
+import os
 import re
 
+import pytest
 import sqlalchemy as sa
+from PIL import Image
+from sqlalchemy.exc import IntegrityError
 
 from dorms.core.enums import Role
+from dorms.core.errors import ServiceError
 from dorms.extensions import db
-from dorms.facilities.models import ConditionChange, InventoryItem
+from dorms.facilities import repairs, services
+from dorms.facilities.models import (
+    Condition,
+    ConditionChange,
+    InventoryItem,
+    ItemKind,
+    RepairStatus,
+    RepairStep,
+    RepairTicket,
+)
+from dorms.photos import Photo
+from dorms.residence import services as residence
 
 
 def test_staff_record_a_rooms_items_and_every_change_of_their_condition(app, client, login, create_user, create_room):
@@ -38,18 +55,6 @@ def test_staff_record_a_rooms_items_and_every_change_of_their_condition(app, cli
 
 # --- repair tickets -------------------------------------------------------------------------------------------
 
-import io  # noqa: E402
-import os  # noqa: E402
-
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-from sqlalchemy.exc import IntegrityError  # noqa: E402
-
-from dorms.core.errors import ServiceError  # noqa: E402
-from dorms.facilities import repairs, services  # noqa: E402
-from dorms.facilities.models import Condition, ItemKind, RepairStatus, RepairStep, RepairTicket  # noqa: E402
-from dorms.photos import Photo  # noqa: E402
-from dorms.residence import services as residence  # noqa: E402
 
 
 def png_bytes(width=40, height=30) -> bytes:
@@ -148,7 +153,7 @@ def test_a_ticket_goes_reported_assigned_in_progress_fixed_with_who_and_when_and
 
     login(rooms["staff"])
     step = lambda **data: client.post(f"/repairs/{ticket.id}/step", data=data, follow_redirects=True).get_data(as_text=True)
-    assert "Ticket #%d is reported; it cannot become in progress." % ticket.id in step(status="in_progress")
+    assert f"Ticket #{ticket.id} is reported; it cannot become in progress." in step(status="in_progress")
     assert "Say who will repair it." in step(status="assigned")
     assert "Saved." in step(status="assigned", assignee="王师傅（电工）")
     assert "Saved." in step(status="in_progress", note="已上门")
