@@ -54,7 +54,9 @@ def from_environment(instance_path: Path) -> dict:
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("DORMS_TIMEZONE", "Asia/Shanghai"),
         "RATELIMIT_STORAGE_URI": os.environ.get("DORMS_RATELIMIT_STORAGE_URI", "memory://"),
         "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
-        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # A whole request: room for a spreadsheet, or MAX_PHOTOS photos of PHOTO_MAX_BYTES each.
+        "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
+        "PHOTO_MAX_BYTES": int(float(os.environ.get("DORMS_PHOTO_MAX_MB", "8")) * 1024 * 1024),
         # Raw door events older than this are purged by `dorms access purge` (nightly statuses stay).
         "ACCESS_RETENTION_DAYS": int(os.environ.get("DORMS_ACCESS_RETENTION_DAYS", "180")),
         # The allocation search's speed on this server (`dorms allocation calibrate`); unset, the

@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
             "format_timedelta": format_timedelta,
         }
 
-    for code in (403, 404, 429):
+    for code in (403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
 
     @app.errorhandler(OperationalError)

@@ -3,7 +3,7 @@
 The files live under ``<instance>/photos/`` (not in the database); a row in
 ``photos`` keeps what was checked about each one. A file is accepted only if
 Pillow can decode it as JPEG, PNG, WebP or GIF and it is at most
-``PHOTO_MAX_BYTES`` (default 8 MiB). Whoever owns the photo (the ticket, the
+``PHOTO_MAX_BYTES`` (``DORMS_PHOTO_MAX_MB``, default 8). Whoever owns the photo (the ticket, the
 violation…) decides who may see it; :func:`photo_response` only sends it.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ ACCEPTED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
                     "WEBP": ("image/webp", "webp"), "GIF": ("image/gif", "gif")}
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # At most this many photos in one upload (one ticket, one violation, one report).
-MAX_PHOTOS = 6
+MAX_PHOTOS = 4
 
 
 class Photo(db.Model):
