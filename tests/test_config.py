@@ -22,7 +22,9 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DORMS_TIMEZONE", "Asia/Urumqi")
     monkeypatch.setenv("DORMS_DEFAULT_LOCALE", "en")
     monkeypatch.setenv("DORMS_ALLOCATION_WORK_RATE", "450000")
+    monkeypatch.setenv("DORMS_PHOTO_MAX_MB", "2.5")
     config = create_app(instance_path=str(tmp_path)).config
+    assert config["PHOTO_MAX_BYTES"] == 2.5 * 1024 * 1024
     assert config["ALLOCATION_WORK_RATE"] == 450_000
     assert config["SECRET_KEY"] == "from-env"
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"

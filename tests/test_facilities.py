@@ -139,6 +139,15 @@ def test_bad_photos_and_empty_descriptions_are_refused_and_change_nothing(app, c
     assert not os.path.exists(os.path.join(app.instance_path, "photos")) or not os.listdir(os.path.join(app.instance_path, "photos"))
 
 
+def test_an_upload_larger_than_a_request_may_be_gets_a_page_saying_so(app, client, login, rooms):
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    login(rooms["zhang"])
+    response = client.post("/repairs/mine", data={"description": "门锁坏了", "photos": [
+        (io.BytesIO(png_bytes() + b"\0" * 60_000), "big.png")]}, content_type="multipart/form-data")
+    assert response.status_code == 413 and "too large" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RepairTicket)) == 0
+
+
 def test_a_ticket_goes_reported_assigned_in_progress_fixed_with_who_and_when_and_the_item_is_good_again(
         app, client, login, rooms):
     item = rooms["ac"]
