@@ -65,11 +65,11 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import backends
     from .auth import views as auth_views
     from .campus import views as campus_views
+    from .checkin import views as checkin_views
     from .core import web
     from .dashboard import views as dashboard_views
     from .directory import views as directory_views
     from .directory.signin import LdapBackend
-    from .checkin import views as checkin_views
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
     from .residence import views as residence_views
@@ -93,6 +93,7 @@ def _register_cli(app: Flask) -> None:
     from .auth.cli import user_cli
     from .demo.cli import demo_command
     from .directory.cli import directory_cli
+    from .photos.cli import photos_cli
     from .transfer.cli import export_command, import_cli
 
     app.cli.add_command(access_cli)
@@ -100,5 +101,6 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(directory_cli)
+    app.cli.add_command(photos_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_command)

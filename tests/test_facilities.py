@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
 
 from dorms.core.enums import Role
 from dorms.core.errors import ServiceError
@@ -233,3 +234,19 @@ def test_the_database_refuses_a_closed_ticket_without_a_closing_time(rooms):
         db.session.flush()
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RepairStep)) == 0
+
+
+def test_photos_prune_removes_only_old_files_no_record_names(app, rooms):
+
+    kept = repairs.report(rooms["room_101"], "门锁坏了", actor=rooms["staff"],
+                          photos=[FileStorage(io.BytesIO(png_bytes()), "lock.png")])
+    db.session.commit()
+    folder = os.path.join(app.instance_path, "photos")
+    orphan, fresh = os.path.join(folder, "orphan.png"), os.path.join(folder, "uploading.png")
+    for path in (orphan, fresh):
+        with open(path, "wb") as file:
+            file.write(png_bytes())
+    os.utime(orphan, (0, 0))
+    result = app.test_cli_runner().invoke(args=["photos", "prune"])
+    assert result.exit_code == 0 and "1 orphaned photo files removed." in result.output
+    assert sorted(os.listdir(folder)) == sorted([kept.photos[0].stored_name, "uploading.png"])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -86,7 +87,8 @@ def store_photos(files, *, actor=None) -> list[Photo]:
     """Check every file first, then write them all: one bad file refuses the whole upload.
 
     Files are written before the transaction commits: if it rolls back, a file
-    is left without its row (harmless), never a row without its file.
+    is left without its row (``dorms photos prune`` removes those), never a
+    row without its file.
     """
     files = uploaded_files(files)
     if len(files) > MAX_PHOTOS:
@@ -118,3 +120,17 @@ def photo_response(photo: Photo):
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def prune(older_than: timedelta = timedelta(hours=1)) -> list[Path]:
+    """Delete files under the photo folder that no row names (uploads whose transaction rolled back).
+
+    Files younger than ``older_than`` are left alone: their upload may still be committing.
+    """
+    cutoff = time.time() - older_than.total_seconds()
+    known = set(db.session.scalars(sa.select(Photo.stored_name)))
+    orphans = [path for path in photo_folder().iterdir()
+               if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff]
+    for path in orphans:
+        path.unlink()
+    return orphans
