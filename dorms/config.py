@@ -57,6 +57,11 @@ def from_environment(instance_path: Path) -> dict:
         # A whole request: room for a spreadsheet, or MAX_PHOTOS photos of PHOTO_MAX_BYTES each.
         "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
         "PHOTO_MAX_BYTES": int(float(os.environ.get("DORMS_PHOTO_MAX_MB", "8")) * 1024 * 1024),
+        # How long a student has to acknowledge the room condition report at check-in, and
+        # whether students may check themselves in from their phone.
+        "CHECKIN_ACK_HOURS": int(os.environ.get("DORMS_CHECKIN_ACK_HOURS", "72")),
+        "CHECKIN_SELF_SERVICE": os.environ.get("DORMS_CHECKIN_SELF_SERVICE", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         # Raw door events older than this are purged by `dorms access purge` (nightly statuses stay).
         "ACCESS_RETENTION_DAYS": int(os.environ.get("DORMS_ACCESS_RETENTION_DAYS", "180")),
         # The allocation search's speed on this server (`dorms allocation calibrate`); unset, the

@@ -155,3 +155,6 @@ def slapd(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+from .browsing import browser, live_server, page  # noqa: F401 (one browser for every browser test module)

@@ -1,75 +1,21 @@
 """The real app in headless Chromium (Debian's, through Playwright): what people actually do."""
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
-from dorms import create_app
 from dorms.core.enums import Gender, GenderPolicy, Role
 from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.residence.models import Assignment
 
+from .browsing import SCREENSHOTS, sign_in
 from .factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _chromium() -> str | None:
-    return os.environ.get("DORMS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    executable = _chromium()
-    if not executable or not os.path.exists(executable):
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("DORMS_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app_config, tmp_path):
-    """The app served over HTTP from a thread, with CSRF on, as in production."""
-    config = {**app_config, "WTF_CSRF_ENABLED": True, "TESTING": False}
-    served = create_app(config, instance_path=str(tmp_path / "served"))
-    server = make_server("127.0.0.1", 0, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    with served.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def page(browser, request, backend):
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
 
 
 @pytest.fixture
@@ -88,14 +34,6 @@ def campus(create_building, create_room, create_student, create_user):
         "staff": create_user("staff", role=Role.STAFF),
         "student": create_user(resident.student_number, role=Role.STUDENT, student=resident),
     }
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_staff_find_a_free_bed_and_assign_a_student(page, live_server, campus):

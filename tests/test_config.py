@@ -23,7 +23,10 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DORMS_DEFAULT_LOCALE", "en")
     monkeypatch.setenv("DORMS_ALLOCATION_WORK_RATE", "450000")
     monkeypatch.setenv("DORMS_PHOTO_MAX_MB", "2.5")
+    monkeypatch.setenv("DORMS_CHECKIN_ACK_HOURS", "48")
+    monkeypatch.setenv("DORMS_CHECKIN_SELF_SERVICE", "off")
     config = create_app(instance_path=str(tmp_path)).config
+    assert (config["CHECKIN_ACK_HOURS"], config["CHECKIN_SELF_SERVICE"]) == (48, False)
     assert config["PHOTO_MAX_BYTES"] == 2.5 * 1024 * 1024
     assert config["ALLOCATION_WORK_RATE"] == 450_000
     assert config["SECRET_KEY"] == "from-env"

@@ -1,8 +1,18 @@
-"""Check-in and check-out.
+"""Check-in and check-out (入住/退宿), on top of residence assignments.
 
-A student with an assignment checks in (bed confirmed, keys and cards
-handed out, a room condition report the student acknowledges); check-out
-inspects against it, records damages, takes keys back and closes the
-assignment. A room change is a check-out and a check-in in one
-transaction. (Built by the residence records issue.)
+A student with a current assignment checks in to its bed, at the desk (staff, ``/checkin/desk``: search
+by student number or scanned card) or from their phone (``/checkin/me``, when CHECKIN_SELF_SERVICE is on,
+the default). A check-in records the keys and cards handed out and a room condition report: each of the
+room's inventory items as found (condition and note), with optional photos. The student acknowledges the
+report or disputes items within CHECKIN_ACK_HOURS (default 72); unanswered after that it is deemed
+acknowledged. Staff answer disputes, and may correct the check-in condition. One check-in per assignment
+(a unique constraint).
+
+Check-out (staff) is only for a checked-in student: the items are inspected against the report (the
+inventory follows what was found), damages are charged in integer cents, every key is returned or
+missing (a missing one may be charged), then ``residence.vacate`` closes the assignment ("check-out").
+A room change is a check-out and ``residence.move`` and a new check-in, as one transaction.
+
+models.py holds the tables, services.py the rules (services flush; views commit once), exports.py the
+CSV/XLSX downloads, charts.py the desk's progress chart, demo.py the demo data.
 """

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from flask_babel import format_date, format_datetime, format_percent, format_timedelta, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_percent,
+    format_timedelta,
+    get_locale,
+)
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 

@@ -24,9 +24,11 @@ from ..campus.services import (
     occupancy_totals,
     set_capacity,
 )
+from ..checkin import demo as checkin_demo
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..facilities import demo as facilities_demo
+from ..hygiene import demo as hygiene_demo
 from ..residence.models import Assignment
 from ..roomchange.models import (
     ChangeKind,
@@ -35,6 +37,7 @@ from ..roomchange.models import (
     RoomChangeRequest,
 )
 from ..students.models import Student, Term
+from ..violations import demo as violations_demo
 
 STAFF_USERNAME, STAFF_PASSWORD = "admin", "dorms-admin"
 COUNSELOR_PASSWORD = "dorms-counselor"
@@ -178,7 +181,10 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
 
 def _add_residence_records(rng: random.Random, placed: dict[int, Assignment], admin, student_user) -> dict[str, int]:
     """Repairs, check-ins, hygiene rounds and violations of the term so far; how many rows of each."""
-    return {"repair_tickets": facilities_demo.seed(rng, placed, admin, student_user)}
+    return {"repair_tickets": facilities_demo.seed(rng, placed, admin, student_user),
+            "check_ins": checkin_demo.seed(rng, placed, admin),
+            "hygiene_inspections": hygiene_demo.seed(rng, placed, admin),
+            "violations": violations_demo.seed(rng, placed, admin)}
 
 
 def _build_campus() -> dict[Gender, list[Room]]:

@@ -36,7 +36,7 @@ class RepairStepForm(FlaskForm):
 
 class TicketFilterForm(FlaskForm):
     status = SelectField(_l("Status"), choices=options(
-        [("open", _l("Open")), ("all", _l("All"))] + list(RepairStatus.choices())))
+        [("open", _l("Still open")), ("all", _l("All"))] + list(RepairStatus.choices())))
     building = SelectField(_l("Building"), choices=[], validate_choice=False)
 
 

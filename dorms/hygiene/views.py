@@ -1,6 +1,292 @@
-"""Pages of the hygiene feature."""
+"""Pages of the hygiene feature: rankings, rounds, scoring a floor on a phone, the checklist, a room's scores."""
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
 
-bp = Blueprint("hygiene", __name__)
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from ..auth.access import roles_required, staff_required
+from ..auth.models import User
+from ..campus import services as campus
+from ..campus.models import Building, Room
+from ..core.clock import campus_zone, utcnow
+from ..core.enums import Role
+from ..core.errors import ServiceError
+from ..core.forms import MAX_ID, options, submit
+from ..extensions import db
+from ..residence import services as residence
+from ..transfer.tables import MIME_TYPES, table_download
+from . import reports, services
+from .forms import BandsForm, InspectorsForm, RoundForm
+from .models import Band, InspectionRound, RoundStatus
+
+bp = Blueprint("hygiene", __name__, url_prefix="/hygiene")
+
+
+# --- rankings (staff: everything; counselors: their students' rooms and classes) ---------------
+
+
+def _period() -> tuple[date, date]:
+    """?first=&last=, by default this month so far (the monthly 卫生评比)."""
+    today = utcnow().astimezone(campus_zone()).date()
+    try:
+        last = date.fromisoformat(request.args["last"])
+    except (KeyError, ValueError):
+        last = today
+    try:
+        first = date.fromisoformat(request.args["first"])
+    except (KeyError, ValueError):
+        first = last.replace(day=1)
+    if first > last or (last - first).days > 366:
+        abort(400)
+    return first, last
+
+
+def _rankings(first: date, last: date) -> dict:
+    bands = services.settings()
+    rooms_clause = reports.visible_rooms_clause(current_user)
+    staff = current_user.is_staff
+    return {
+        "bands": bands,
+        "floors": reports.by_floor(first, last, bands) if staff else None,
+        "buildings": reports.by_building(first, last, bands) if staff else None,
+        "classes": reports.by_class(first, last, bands, reports.visible_classes_clause(current_user)),
+        "rooms": (rooms := reports.room_averages(first, last, bands, rooms_clause)),
+        "excellent": [r for r in rooms if r.band == Band.EXCELLENT],
+        "failing": reports.failing_twice(bands, rooms_clause),
+    }
+
+
+@bp.get("/")
+@login_required
+def index():
+    if current_user.is_student:
+        return redirect(url_for(".mine"))
+    first, last = _period()
+    data = _rankings(first, last)
+    series = reports.building_trend(last, rooms_clause=reports.visible_rooms_clause(current_user))
+    chart = Markup(reports.building_trend_chart(series, data["bands"])) if series else None
+    return render_template("hygiene/index.html", first=first, last=last, chart=chart,
+                           title=_("Hygiene inspections"), **data)
+
+
+EXPORTS = ("floors", "buildings", "classes", "rooms", "excellent", "failing")
+
+
+@bp.get("/export/<kind>.<file_format>")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def export(kind: str, file_format: str):
+    if file_format not in MIME_TYPES or kind not in EXPORTS:
+        abort(404)
+    if kind in ("floors", "buildings") and not current_user.is_staff:
+        abort(403)
+    first, last = _period()
+    data = _rankings(first, last)
+    period = f"{first}-{last}"
+    if kind in ("floors", "buildings", "classes"):
+        headers = [_("Rank"), _("Floor") if kind == "floors" else _("Building") if kind == "buildings" else _("Class"),
+                   _("Average score"), _("Band"), _("Inspections"), _("Rooms")]
+        rows = [[n, r.label, r.average, r.band.label if r.band else "", r.inspections, r.rooms]
+                for n, r in enumerate(data[kind], start=1)]
+        return table_download(headers, rows, file_format, f"hygiene-{kind}-{period}")
+    if kind == "failing":
+        headers = [_("Building"), _("Room"), _("Latest inspection"), _("Score"), _("Inspection before"), _("Score")]
+        rows = [[r.room.building.code, r.room.number, *[v for day, total in r.scores for v in (day.isoformat(), total)]]
+                for r in data["failing"]]
+        return table_download(headers, rows, file_format, "hygiene-failing-twice")
+    rooms = data[kind]  # "rooms" or "excellent"
+    headers = [_("Rank"), _("Building"), _("Floor"), _("Room"), _("Average score"), _("Band"), _("Inspections")]
+    rows = [[n, r.room.building.code, r.room.floor.number, r.room.number, r.average, r.band.label if r.band else "",
+             r.inspections] for n, r in enumerate(rooms, start=1)]
+    return table_download(headers, rows, file_format, f"hygiene-{kind}-{period}")
+
+
+# --- rounds (staff) ----------------------------------------------------------------------------
+
+
+def _round_or_404(round_id: int) -> InspectionRound:
+    if round_id > MAX_ID:
+        abort(404)
+    return db.get_or_404(InspectionRound, round_id)
+
+
+@bp.get("/rounds")
+@staff_required
+def rounds():
+    form = RoundForm(inspected_on=utcnow().astimezone(campus_zone()).date(), inspectors=[current_user.id])
+    return render_template("hygiene/rounds.html", rounds=services.rounds(), title=_("Inspection rounds"),
+                           form=form.with_choices(campus.buildings(), services.staff_users()))
+
+
+@bp.post("/rounds")
+@staff_required
+def create_round():
+    form = RoundForm().with_choices(campus.buildings(), services.staff_users())
+    created: list[InspectionRound] = []
+
+    def action():
+        buildings = list(db.session.scalars(sa.select(Building).where(Building.id.in_(form.buildings.data))))
+        inspectors = list(db.session.scalars(sa.select(User).where(User.id.in_(form.inspectors.data))))
+        created.append(services.create_round(form.inspected_on.data, buildings, inspectors,
+                                             title=form.title.data or "", actor=current_user))
+
+    if submit(form, action):
+        return redirect(url_for(".round_page", round_id=created[0].id))
+    return redirect(url_for(".rounds"))
+
+
+@bp.get("/rounds/<int:round_id>")
+@staff_required
+def round_page(round_id: int):
+    the_round = _round_or_404(round_id)
+    form = InspectorsForm(inspectors=[u.id for u in the_round.inspectors])
+    form.inspectors.choices = options((u.id, u.display_name) for u in services.staff_users())
+    return render_template("hygiene/round.html", round=the_round, floors=services.round_floors(the_round),
+                           inspections=reports.round_inspections(the_round), bands=services.settings(),
+                           may_score=services.may_score(current_user, the_round), title=the_round.label,
+                           inspectors_form=form)
+
+
+@bp.post("/rounds/<int:round_id>/inspectors")
+@staff_required
+def round_inspectors(round_id: int):
+    the_round = _round_or_404(round_id)
+    form = InspectorsForm()
+    form.inspectors.choices = options((u.id, u.display_name) for u in services.staff_users())
+    submit(form, lambda: services.set_inspectors(
+        the_round, list(db.session.scalars(sa.select(User).where(User.id.in_(form.inspectors.data)))),
+        actor=current_user))
+    return redirect(url_for(".round_page", round_id=the_round.id))
+
+
+@bp.post("/rounds/<int:round_id>/status")
+@staff_required
+def round_status(round_id: int):
+    the_round = _round_or_404(round_id)
+    status = RoundStatus.CLOSED if request.form.get("status") == "closed" else RoundStatus.OPEN
+    try:
+        services.set_round_status(the_round, status, actor=current_user)
+        db.session.commit()
+        flash(_("The round is now %(status)s.", status=status.label.lower()), "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    return redirect(url_for(".round_page", round_id=the_round.id))
+
+
+@bp.get("/rounds/<int:round_id>/scores.<file_format>")
+@staff_required
+def round_export(round_id: int, file_format: str):
+    if file_format not in MIME_TYPES:
+        abort(404)
+    the_round = _round_or_404(round_id)
+    headers, rows = reports.round_table(the_round, services.settings())
+    return table_download(headers, rows, file_format, f"hygiene-round-{the_round.inspected_on}-{the_round.id}")
+
+
+@bp.route("/rounds/<int:round_id>/floors/<int:floor_id>", methods=["GET", "POST"])
+@staff_required
+def floor(round_id: int, floor_id: int):
+    """The inspector's page: every room of one floor, scored and saved in one go."""
+    the_round = _round_or_404(round_id)
+    floor = (services.floor_of_round_or_none(the_round, floor_id) if floor_id <= MAX_ID else None) or abort(404)
+    typed: dict[int, services.RoomEntry] = {}
+    status = 200
+    if request.method == "POST":
+        items = services.checklist()
+        for raw in request.form.getlist("room"):
+            if raw.isdigit() and int(raw) <= MAX_ID:
+                room_id = int(raw)
+                typed[room_id] = services.RoomEntry(
+                    absent=request.form.get(f"absent-{room_id}") == "y", note=request.form.get(f"note-{room_id}", ""),
+                    points={item.id: request.form.get(f"p-{room_id}-{item.id}", "") for item in items})
+        try:
+            saved = services.save_floor(the_round, floor, typed, actor=current_user)
+            db.session.commit()
+            flash(ngettext("Saved the scores of %(num)d room.", "Saved the scores of %(num)d rooms.", saved),
+                  "success")
+            return redirect(url_for(".floor", round_id=the_round.id, floor_id=floor.id))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            status = 400
+    sheet = services.floor_sheet(the_round, floor)
+    siblings = [p.floor for p in services.round_floors(the_round)] if request.method == "GET" else []
+    return render_template("hygiene/floor.html", sheet=sheet, typed=typed, bands=services.settings(),
+                           may_score=services.may_score(current_user, the_round), siblings=siblings,
+                           title=_("%(building)s, floor %(floor)d", building=floor.building.code,
+                                   floor=floor.number)), status
+
+
+# --- checklist and bands (staff) ---------------------------------------------------------------
+
+
+@bp.route("/checklist", methods=["GET", "POST"])
+@staff_required
+def checklist():
+    if request.method == "POST":
+        rows = []
+        for key in request.form.getlist("row"):
+            raw_max = request.form.get(f"max-{key}", "").strip()
+            item_id = request.form.get(f"id-{key}", "")
+            rows.append(services.ItemRow(
+                name=request.form.get(f"name-{key}", "")[:60],
+                max_points=int(raw_max) if raw_max.lstrip("-").isdigit() and len(raw_max) < 5 else None,
+                item_id=int(item_id) if item_id.isdigit() and int(item_id) <= MAX_ID else None,
+                remove=request.form.get(f"remove-{key}") == "y"))
+        try:
+            services.set_checklist(rows, actor=current_user)
+            db.session.commit()
+            flash(_("The checklist is saved."), "success")
+            return redirect(url_for(".checklist"))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+    bands = services.settings()
+    return render_template("hygiene/checklist.html", items=services.checklist(), title=_("Hygiene checklist"),
+                           bands_form=BandsForm(excellent_min=bands.excellent_min, pass_min=bands.pass_min))
+
+
+@bp.post("/bands")
+@staff_required
+def set_bands():
+    form = BandsForm()
+    submit(form, lambda: services.set_bands(form.excellent_min.data, form.pass_min.data, actor=current_user))
+    return redirect(url_for(".checklist"))
+
+
+# --- a room's scores (staff, the counselors of its residents, its residents) -------------------
+
+
+@bp.get("/rooms/<int:room_id>")
+@login_required
+def room(room_id: int):
+    room = (campus.load_room(room_id) if room_id <= MAX_ID else None) or abort(404)
+    if not reports.can_view_room(current_user, room):
+        abort(404)  # as if missing: no one learns about rooms outside their scope
+    return render_template("hygiene/room.html", room=room, summary=room_summary(room, limit=50),
+                           title=_("Hygiene of %(room)s", room=room.code))
+
+
+@bp.get("/mine")
+@roles_required(Role.STUDENT)
+def mine():
+    current = residence.current_assignment(current_user.student)
+    if current is None:
+        return render_template("hygiene/room.html", room=None, summary=None, title=_("Hygiene of my room"))
+    return redirect(url_for(".room", room_id=current.bed.room_id))
+
+
+@bp.app_template_global("hygiene_summary")
+def room_summary(room: Room, limit: int = 6) -> dict:
+    """The room's latest scores and trend for the room page and a student's page (the caller checked access)."""
+    bands = services.settings()
+    history = reports.room_history(room, limit)
+    scored = [i for i in history if i.total is not None]
+    return {"history": history, "bands": bands, "latest": scored[0] if scored else None,
+            "chart": Markup(reports.room_trend_chart(history, bands)) if len(scored) > 1 else None}

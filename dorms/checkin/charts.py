@@ -1,0 +1,27 @@
+"""The check-in progress chart: checked in against still expected, per building."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..dashboard.charts import figure_svg
+from .services import Progress
+
+COLOURS = {"checked_in": "#198754", "expected": "#ffc107"}
+
+
+def progress_chart(rows: list[Progress]) -> str:
+    labels = [row.building.code for row in rows]
+    figure = Figure(figsize=(7, 0.45 * max(len(rows), 1) + 1.2), layout="constrained")
+    axes = figure.subplots()
+    done = [row.checked_in for row in rows]
+    waiting = [row.expected for row in rows]
+    axes.barh(labels, done, color=COLOURS["checked_in"], label=_("Checked in"))
+    axes.barh(labels, waiting, left=done, color=COLOURS["expected"], label=_("Still expected"))
+    axes.invert_yaxis()
+    axes.set_xlabel(_("Students"))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.legend(loc="outside upper center", frameon=False, ncols=2)
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure_svg(figure)
