@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from wtforms.fields.choices import SelectChoice
 
@@ -63,3 +64,24 @@ def submit(form, action) -> bool:
         return False
     flash(_("Saved."), "success")
     return True
+
+
+def date_period(args, default_first, *, longest_days: int = 366) -> tuple[date, date] | None:
+    """The ?first=&last= dates of a report (campus dates), or None when they make no period.
+
+    ``last`` defaults to today on campus and ``first`` to ``default_first(last)``;
+    a period backwards or longer than ``longest_days`` is None (the view answers 400).
+    """
+    from .clock import campus_today
+
+    def given(name: str) -> date | None:
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    last = given("last") or campus_today()
+    first = given("first") or default_first(last)
+    if first > last or (last - first).days > longest_days:
+        return None
+    return first, last

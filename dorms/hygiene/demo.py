@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ..auth.models import User
 from ..campus.models import Building, Room
-from ..core.clock import campus_zone, utcnow
+from ..core.clock import campus_today, campus_zone
 from ..core.enums import Role, RoomStatus
 from ..extensions import db
 from ..residence.models import Assignment
@@ -38,7 +38,7 @@ NOTES = {  # the item that lost the most points -> what the inspector wrote
 def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     """Rounds, scores and the residents they counted for; returns how many room inspections were made."""
     items = ensure_default_checklist()
-    today = utcnow().astimezone(campus_zone()).date()
+    today = campus_today()
     residents: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for student_id, assignment in placed.items():
         residents[assignment.bed.room_id].append((student_id, assignment.student.class_name or ""))

@@ -14,10 +14,10 @@ from ..auth.access import roles_required, staff_required
 from ..auth.models import User
 from ..campus import services as campus
 from ..campus.models import Building, Room
-from ..core.clock import campus_zone, utcnow
+from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import MAX_ID, options, submit
+from ..core.forms import MAX_ID, date_period, options, submit
 from ..extensions import db
 from ..residence import services as residence
 from ..transfer.tables import MIME_TYPES, table_download
@@ -33,18 +33,7 @@ bp = Blueprint("hygiene", __name__, url_prefix="/hygiene")
 
 def _period() -> tuple[date, date]:
     """?first=&last=, by default this month so far (the monthly 卫生评比)."""
-    today = utcnow().astimezone(campus_zone()).date()
-    try:
-        last = date.fromisoformat(request.args["last"])
-    except (KeyError, ValueError):
-        last = today
-    try:
-        first = date.fromisoformat(request.args["first"])
-    except (KeyError, ValueError):
-        first = last.replace(day=1)
-    if first > last or (last - first).days > 366:
-        abort(400)
-    return first, last
+    return date_period(request.args, lambda last: last.replace(day=1)) or abort(400)
 
 
 def _rankings(first: date, last: date) -> dict:
@@ -118,7 +107,7 @@ def _round_or_404(round_id: int) -> InspectionRound:
 @bp.get("/rounds")
 @staff_required
 def rounds():
-    form = RoundForm(inspected_on=utcnow().astimezone(campus_zone()).date(), inspectors=[current_user.id])
+    form = RoundForm(inspected_on=campus_today(), inspectors=[current_user.id])
     return render_template("hygiene/rounds.html", rounds=services.rounds(), title=_("Inspection rounds"),
                            form=form.with_choices(campus.buildings(), services.staff_users()))
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
 from ..auth.models import User
-from ..core.clock import campus_zone, utcnow
+from ..core.clock import campus_today, campus_zone, utcnow
 from ..core.enums import Role
 from ..extensions import db
 from ..photos import store_photos
@@ -24,7 +24,6 @@ from .models import (
     ViolationStatus,
     ViolationType,
 )
-from .services import campus_today
 
 S = ViolationStatus
 CATALOGUE = [  # name, severity, descriptions, whether it is usually found in a room rather than on a person

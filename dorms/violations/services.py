@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..audit import service as audit
 from ..auth.access import visible_students_clause
 from ..campus.models import Building, Room
-from ..core.clock import campus_zone, utcnow
+from ..core.clock import campus_today
 from ..core.database import is_database_busy
 from ..core.enums import Role
 from ..core.errors import Conflict, ServiceError
@@ -47,10 +47,6 @@ STAFF_MOVES = {S.NOTIFIED, S.RESOLVED, S.UPHELD, S.DISMISSED}
 # A dismissed record was found void on appeal: it is listed but never counted.
 COUNTED = sa.and_(Violation.status != S.DISMISSED)
 MAX_STUDENTS = 20
-
-
-def campus_today() -> date:
-    return utcnow().astimezone(campus_zone()).date()
 
 
 # --- the catalogue -----------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from markupsafe import Markup
 
 from ..auth.access import roles_required, staff_required
 from ..campus import services as campus
+from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import MAX_ID, known_choice, page_number, submit, words
+from ..core.forms import MAX_ID, date_period, known_choice, page_number, submit, words
 from ..extensions import db
 from ..photos import photo_response
 from ..students.models import Student
@@ -108,7 +109,7 @@ def export(file_format: str):
 def new():
     """The record form; the student and room pages link here with ?student= or ?room= filled in."""
     form = ViolationForm().with_types(services.types(active_only=True))
-    today = services.campus_today()
+    today = campus_today()
     if request.method == "GET":
         form.occurred_on.data = today
         form.room_code.data = request.args.get("room", "")
@@ -187,19 +188,13 @@ def photo(violation_id: int, photo_id: int):
 
 def _period() -> tuple[date, date]:
     """?first=&last= (campus dates); by default the last six calendar months up to today."""
-    today = services.campus_today()
-    try:
-        last = date.fromisoformat(request.args["last"])
-    except (KeyError, ValueError):
-        last = today
-    try:
-        first = date.fromisoformat(request.args["first"])
-    except (KeyError, ValueError):
-        month = last.month - 5
-        first = date(last.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
-    if first > last or last - first > LONGEST_PERIOD:
-        abort(400)
-    return first, last
+    return date_period(request.args, _six_months_before, longest_days=LONGEST_PERIOD.days) or abort(400)
+
+
+def _six_months_before(last: date) -> date:
+    """The first day of the sixth calendar month ending with ``last``'s."""
+    month = last.month - 5
+    return date(last.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
 
 def _id_arg(name: str) -> int | None:
