@@ -250,3 +250,15 @@ def test_photos_prune_removes_only_old_files_no_record_names(app, rooms):
     result = app.test_cli_runner().invoke(args=["photos", "prune"])
     assert result.exit_code == 0 and "1 orphaned photo files removed." in result.output
     assert sorted(os.listdir(folder)) == sorted([kept.photos[0].stored_name, "uploading.png"])
+
+
+def test_two_staff_moving_the_same_ticket_at_once_cannot_both_win(rooms):
+    ticket = repairs.report(rooms["room_101"], "灯管不亮", actor=rooms["zhang"])
+    db.session.commit()
+    # Someone else assigned it after we read it: the row's version is no longer ours.
+    db.session.execute(sa.text("UPDATE repair_tickets SET version = version + 1, status = 'assigned', "
+                               "assignee = '李师傅' WHERE id = :id"), {"id": ticket.id})
+    with pytest.raises(ServiceError, match=f"Someone else moved ticket #{ticket.id} just now"):
+        repairs.move(ticket, RepairStatus.REJECTED, note="重复报修", actor=rooms["staff"])
+    db.session.rollback()
+    assert db.session.get(RepairTicket, ticket.id).status == RepairStatus.REPORTED

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -122,6 +123,9 @@ class RepairTicket(db.Model):
     reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by every change: two staff moving the same ticket at once cannot both win.
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
 
     room = relationship("Room")
     item: Mapped[InventoryItem | None] = relationship()

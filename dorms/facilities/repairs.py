@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
 from ..auth.access import visible_rooms_clause
-from ..campus.models import Bed, Building, Room
+from ..campus.models import Building, Room
 from ..core.clock import campus_zone, utcnow
-from ..core.errors import ServiceError
+from ..core.errors import Conflict, ServiceError
 from ..extensions import db
 from ..photos import store_photos
-from ..residence.models import Assignment
+from ..residence import services as residence
 from . import services as inventory
 from .models import (
     OPEN_REPAIR_STATUSES,
@@ -45,15 +46,14 @@ MIN_DESCRIPTION = 4
 
 def student_room(student) -> Room | None:
     """The room of a student's current bed."""
-    return db.session.scalar(sa.select(Room).join(Bed, Bed.room_id == Room.id)
-                             .join(Assignment, Assignment.bed_id == Bed.id)
-                             .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None)))
+    assignment = residence.current_assignment(student) if student is not None else None
+    return assignment.bed.room if assignment is not None else None
 
 
 def report(room: Room, description: str, *, item: InventoryItem | None = None, photos=(), actor) -> RepairTicket:
     """Open a ticket. Students may report only for the room they live in."""
     if actor.is_student:
-        own = student_room(actor.student) if actor.student else None
+        own = student_room(actor.student)
         if own is None or own.id != room.id:
             raise ServiceError(_("You can report faults only in the room you live in."))
     description = (description or "").strip()
@@ -95,10 +95,16 @@ def move(ticket: RepairTicket, status: RepairStatus, *, note: str = "", assignee
     old, ticket.status = ticket.status, status
     if not status.is_open:
         ticket.closed_at = utcnow()
+    number = ticket.id
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # The ticket's version moved since we read it: two people acted at once, and the other was first.
+        raise Conflict(_("Someone else moved ticket #%(number)d just now; look at it again.",
+                         number=number)) from None
     if status == RepairStatus.FIXED and ticket.item is not None and ticket.item.condition != Condition.GOOD:
         inventory.set_condition(ticket.item, Condition.GOOD, actor=actor,
                                 note=_("Repaired (ticket #%(number)d)", number=ticket.id))
-    db.session.flush()
     audit.record("repair.step", room=ticket.room, ticket=ticket.id, old=old.value, new=status.value,
                  note=note, assignee=ticket.assignee, actor=actor)
 

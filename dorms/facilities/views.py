@@ -95,7 +95,7 @@ def repairs_index():
 @roles_required(Role.STUDENT)
 def my_repairs():
     """A student's own room: its tickets, and the form to report a fault (made for a phone)."""
-    room = repairs.student_room(current_user.student) if current_user.student else None
+    room = repairs.student_room(current_user.student)
     form = report_fault_form(services.items_of(room)) if room else None
     if room and request.method == "POST":
         return _report(room, form, url_for("facilities.my_repairs"))

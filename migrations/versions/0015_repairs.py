@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('reported_by_id', sa.Integer(), nullable=True),
     sa.Column('reported_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("(status IN ('fixed', 'rejected')) = (closed_at IS NOT NULL)", name=op.f('ck_repair_tickets_closed_when_done')),
     sa.ForeignKeyConstraint(['item_id'], ['inventory_items.id'], name=op.f('fk_repair_tickets_item_id_inventory_items'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['reported_by_id'], ['users.id'], name=op.f('fk_repair_tickets_reported_by_id_users')),
