@@ -6,7 +6,6 @@ import io
 import pytest
 from PIL import Image
 
-from dorms.core.enums import Role
 from dorms.extensions import db
 from dorms.violations.models import Severity, Violation, ViolationStatus, ViolationType
 
@@ -37,7 +36,11 @@ def test_staff_record_and_notify_then_the_student_appeals_on_a_phone(browser, pa
     page.set_input_files("#photos", str(photo))
     page.click("main button:has-text('Record')")
     page.wait_for_selector("text=Saved.")
-    assert page.locator("[data-testid=photos] img").evaluate("img => img.naturalWidth") == 64
+    evidence = page.locator("[data-testid=photos] img")
+    # The thumbnail loads lazily, maybe after "Saved." shows: wait for it to load or fail.
+    evidence.evaluate("img => img.complete || new Promise(done => {"
+                      " img.addEventListener('load', done); img.addEventListener('error', done); })")
+    assert evidence.evaluate("img => img.naturalWidth") == 64
     page.select_option("#status", "notified")
     page.fill("#note", "已当面告知")
     page.click("[data-testid=move] button")
@@ -60,4 +63,3 @@ def test_staff_record_and_notify_then_the_student_appeals_on_a_phone(browser, pa
     db.session.rollback()
     violation = db.session.query(Violation).one()
     assert violation.status == ViolationStatus.APPEALED and violation.appeal_reason == "电热锅是上一届同学留下的"
-    assert campus["staff"].role == Role.STAFF

@@ -110,6 +110,8 @@ def test_staff_check_a_student_in_at_the_desk_with_keys_and_a_condition_report(a
     expected = desk.split('data-testid="expected"')[1].split("</table>")[0]
     assert "王小明" in today and "王小明" not in expected and "李大壮" in expected
     assert '<div class="chart" data-testid="progress-chart"><svg' in desk
+    searching = client.get("/checkin/desk?q=李大壮").get_data(as_text=True)
+    assert 'data-testid="progress-chart"' not in searching and 'data-testid="progress"' in searching
 
 
 def test_a_second_check_in_is_refused_and_the_database_enforces_one_per_assignment(app, client, login, campus):
@@ -133,6 +135,9 @@ def test_check_in_refusals_name_the_student_or_the_row(app, client, login, campu
     twice = _desk_check_in(client, campus["student"], key_kind=["room_key", "room_key"],
                            key_label=["101", "101"]).get_data(as_text=True)
     assert "Key row 2: Room key 101 is listed twice." in twice
+    gap = _desk_check_in(client, campus["student"], key_kind=["room_key", "other", "room_key"],
+                         key_label=["101", "", "101"]).get_data(as_text=True)
+    assert "Key row 3: Room key 101 is listed twice." in gap  # the row as on the form, blank rows counted
     bad_kind = _desk_check_in(client, campus["student"], key_kind=["door"], key_label=["1"]).get_data(as_text=True)
     assert "Key row 1: choose what kind of key it is." in bad_kind
     bad_condition = _desk_check_in(client, campus["student"], **{
@@ -424,6 +429,7 @@ def test_a_room_change_checks_out_of_the_old_bed_and_in_to_the_new_one(app, clie
 @pytest.mark.parametrize("change, message", [
     ({"bed": "A1-101-2"}, "Bed A1-101-2 is already taken by 2024000002 李大壮."),
     ({"bed": "Z9-999-9"}, "New bed: there is no bed Z9-999-9"),
+    ({"bed": "A1-102"}, "New bed: there is no bed A1-102 (write it as building-room-bed"),
     # Refused only after the move: the new check-in's keys are wrong. Still nothing changes.
     ({"bed": "A1-102-1", "key_kind": ["room_key", "room_key"], "key_label": ["1", "1"]},
      "Key row 2: Room key 1 is listed twice."),
@@ -467,6 +473,13 @@ def test_counselors_and_students_see_only_their_own_check_ins_and_never_the_desk
     assert client.post(f"/checkin/students/{campus['student'].id}/check-in", data=KEYS).status_code == 403
     assert client.get(f"/checkin/students/{campus['student'].id}/check-out").status_code == 403
     assert client.post(f"/checkin/{mine.id}/acknowledge").status_code == 403
+    assert client.post(f"/checkin/{mine.id}/keys", data=KEYS).status_code == 403
+    assert client.post(f"/checkin/students/{campus['student'].id}/room-change", data={}).status_code == 403
+    assert client.get("/checkin/me").status_code == 403
+    # Out of scope, or out of range: missing, photos included.
+    assert client.get(f"/checkin/{theirs.id}/photos/1").status_code == 404
+    assert client.get(f"/checkin/{2**40}").status_code == 404
+    assert client.get(f"/checkin/{mine.id}/photos/{2**40}").status_code == 404
     client.post("/logout")
     login(campus["account"])
     assert client.get(f"/checkin/{mine.id}").status_code == 200
@@ -484,6 +497,8 @@ def test_counselors_and_students_see_only_their_own_check_ins_and_never_the_desk
     assert client.get("/checkin/me").status_code == 403
     staff_view = client.get(f"/students/{campus['roommate'].id}").get_data(as_text=True)
     assert f"/checkin/{theirs.id}" in staff_view
+    assert client.get(f"/checkin/students/{2**40}/check-out").status_code == 404
+    assert client.post(f"/checkin/students/{2**40}/check-in", data=KEYS).status_code == 404
 
 
 def test_the_student_nav_and_the_staff_residence_menu_link_the_pages(app, client, login, campus):
@@ -624,6 +639,7 @@ def test_every_page_renders_in_chinese(app, client, login, campus):
         response = client.get(url)
         assert response.status_code == 200, url
         assert 'lang="zh-Hans-CN"' in response.get_data(as_text=True), url
+    assert "<td>退宿</td>" in client.get("/checkin/check-outs").get_data(as_text=True)  # the reason, translated
     client.post("/logout")
     login(campus["account"])
     assert client.get("/checkin/me").status_code == 200
@@ -647,3 +663,42 @@ def test_the_student_list_shows_check_in_states_without_a_query_per_row(app, cli
         page = client.get("/students/").get_data(as_text=True)
     assert page.count('data-state="checked-in"') == 6 and page.count('data-state="expected"') == 6
     assert len(few) == len(many)
+
+
+def test_the_office_lists_take_a_constant_number_of_queries(app, client, login, campus, count_queries,
+                                                           create_room, create_student):
+    def dispute_report_of(student):
+        room = residence.current_assignment(student).bed.room
+        if not services.room_items(room.id):
+            facilities.add_item(room, ItemKind.DESK)
+        record = _check_in(student)
+        services.dispute(record, student, record.items[0].id, "桌子是坏的")
+        db.session.commit()
+        return record
+
+    def check_out(student):
+        record = dispute_report_of(student)
+        services.check_out(student, services.Inspection(
+            {}, {record.keys[0].id: services.KeyReturn(False, 500)}, [services.DamageInput("墙", 100)]))
+        db.session.commit()
+
+    def measure():
+        with count_queries() as reports:
+            page = client.get("/checkin/reports", query_string={"state": "disputed"}).get_data(as_text=True)
+        with count_queries() as check_outs:
+            assert client.get("/checkin/check-outs").status_code == 200
+        return page.count("桌子是坏的"), len(reports), len(check_outs)
+
+    dispute_report_of(campus["roommate"])
+    check_out(campus["student"])
+    login(campus["staff"])
+    few = measure()
+    _expect(create_room, create_student, campus["room"].building, 6, 800)
+    newcomers = list(db.session.scalars(sa.select(Student).where(Student.student_number.like("2026%"))))
+    for student in newcomers[:3]:
+        dispute_report_of(student)
+    for student in newcomers[3:]:
+        check_out(student)
+    many = measure()
+    assert (few[0], many[0]) == (1, 4)
+    assert few[1:] == many[1:], (few, many)

@@ -250,17 +250,21 @@ def _score(site, day: date, scores: dict[str, int | None], *, create=True) -> In
             room = site["rooms"][number]
             if room.floor.number != floor:
                 continue
-            points, left = [], total or 0
-            for item in site["items"]:
-                points.append(min(item.max_points, left))
-                left -= points[-1]
-            entries[room.id] = services.RoomEntry(absent=total is None,
-                                                  points={i.id: str(p) for i, p in zip(site["items"], points)})
+            entries[room.id] = _entry(site["items"], total)
         if entries:
             services.save_floor(the_round, site["rooms"]["301" if floor == 3 else "401"].floor, entries,
                                 actor=site["inspector"])
     db.session.commit()
     return the_round
+
+
+def _entry(items, total: int | None) -> services.RoomEntry:
+    """A room's card with ``total`` spread over the items (None: not inspected)."""
+    points, left = [], total or 0
+    for item in items:
+        points.append(min(item.max_points, left))
+        left -= points[-1]
+    return services.RoomEntry(absent=total is None, points={i.id: str(p) for i, p in zip(items, points)})
 
 
 @pytest.fixture
@@ -483,3 +487,114 @@ def test_a_student_without_a_bed_is_told_so(client, login, site, create_student)
     page = client.get("/hygiene/mine")
     assert page.status_code == 200 and "You have no bed" in page.get_data(as_text=True)
     assert 'href="/hygiene/mine"' in page.get_data(as_text=True)  # the nav entry
+
+
+def test_every_staff_only_page_refuses_counselors_and_students(client, login, site):
+    round_id, building_id = site["round"].id, site["building"].id
+    counselor = site["create_user"]("counselor", role=Role.COUNSELOR, classes=["计科2401"])
+    student_user = site["create_user"](site["students"][0].student_number, role=Role.STUDENT,
+                                       student=site["students"][0])
+    refused = [("get", f"/hygiene/rounds/{round_id}", None),
+               ("get", f"/hygiene/rounds/{round_id}/scores.csv", None),
+               ("post", "/hygiene/rounds", {"inspected_on": "2026-11-20", "buildings": [str(building_id)],
+                                            "inspectors": [str(site["inspector"].id)]}),
+               ("post", f"/hygiene/rounds/{round_id}/inspectors", {"inspectors": [str(site["other_staff"].id)]}),
+               ("post", "/hygiene/checklist", {"row": ["1"], "name-1": "地面", "max-1": "100"}),
+               ("post", "/hygiene/bands", {"excellent_min": "80", "pass_min": "50"})]
+    for user in (counselor, student_user):
+        login(user)
+        for method, url, data in refused:
+            assert getattr(client, method)(url, data=data).status_code == 403, (user.username, url)
+        client.post("/logout")
+    for user in (counselor, site["inspector"]):  # "my room" is a student's page
+        login(user)
+        assert client.get("/hygiene/mine").status_code == 403
+        client.post("/logout")
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(InspectionRound.id))) == 1
+    assert [u.username for u in site["round"].inspectors] == ["inspector"]
+    assert [(i.name, i.max_points) for i in services.checklist()] == services.DEFAULT_CHECKLIST
+    assert (services.settings().excellent_min, services.settings().pass_min) == (90, 60)
+
+
+def test_a_rounds_status_is_only_open_or_closed(client, login, site):
+    login(site["inspector"])
+    url = f"/hygiene/rounds/{site['round'].id}/status"
+    assert client.post(url, data={"status": "archived"}).status_code == 400
+    assert client.post(url, data={}).status_code == 400
+    db.session.expire_all()
+    assert site["round"].status == RoundStatus.OPEN
+    again = client.post(url, data={"status": "open"}, follow_redirects=True).get_data(as_text=True)
+    assert "The round is already open for scoring." in again
+
+
+def test_a_checklist_row_without_a_name_is_named_by_its_row(client, login, site):
+    login(site["inspector"])
+    items = site["items"]
+    form = {"row": [str(n) for n in range(1, len(items) + 1)]}
+    for n, item in enumerate(items, start=1):
+        form |= {f"id-{n}": str(item.id), f"name-{n}": item.name, f"max-{n}": str(item.max_points)}
+    refused = client.post("/hygiene/checklist", data=form | {"name-3": "  "})
+    assert "Row 3 of the checklist needs a name." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert [(i.name, i.max_points) for i in services.checklist()] == services.DEFAULT_CHECKLIST
+
+
+def test_a_counselor_sees_the_hygiene_of_their_students_room_on_the_students_page(client, login, history):
+    site = history
+    login(site["create_user"]("counselor", role=Role.COUNSELOR, classes=["软工2402"]))
+    page = client.get(f"/students/{site['students'][3].id}").get_data(as_text=True)  # 钱二 in 302
+    summary = page.split('data-testid="hygiene-summary"')[1]
+    assert f'href="/hygiene/rooms/{site["rooms"]["302"].id}"' in summary[:600]
+    assert 'data-band="excellent"' in summary[:600] and "<svg" in summary  # 91 today, after 55 and 95
+
+
+def test_the_rankings_page_makes_a_fixed_number_of_queries(client, login, history, create_building, create_room,
+                                                           create_student, count_queries):
+    site = history
+    counselor = site["create_user"]("counselor", role=Role.COUNSELOR, classes=["软工2402"])
+
+    def queries_of(user) -> int:
+        login(user)
+        with count_queries() as statements:
+            assert client.get("/hygiene/").status_code == 200
+            assert client.get("/hygiene/rounds").status_code in (200, 403)
+        client.post("/logout")
+        return len(statements)
+
+    def failing_rooms_in_new_buildings(codes):
+        """A room in each new building where one of the counselor's students lives, failing three rounds running."""
+        rooms = []
+        for code in codes:
+            rooms.append(create_room(create_building(code), "101", floor=1))
+            residence.assign(create_student(class_name="软工2402"), rooms[-1].beds[0], reason="intake")
+        for day in (3, 10, 17):
+            the_round = services.create_round(date.today() - timedelta(days=day), [r.building for r in rooms],
+                                              [site["inspector"]])
+            for room in rooms:
+                services.save_floor(the_round, room.floor, {room.id: _entry(site["items"], 50)},
+                                    actor=site["inspector"])
+        db.session.commit()
+
+    failing_rooms_in_new_buildings(["B1"])
+    few = {user.username: queries_of(user) for user in (site["inspector"], counselor)}
+    failing_rooms_in_new_buildings([f"B{n}" for n in range(2, 7)])
+    many = {user.username: queries_of(user) for user in (site["inspector"], counselor)}
+    assert many == few
+    login(counselor)
+    page = client.get("/hygiene/").get_data(as_text=True)
+    assert all(f"B{n}-101" in page.split('data-testid="failing"')[1] for n in range(1, 7))
+
+
+def test_the_demo_data_works_for_a_handful_of_rooms(app, create_building, create_room, create_student, create_user):
+    import random
+
+    from dorms.hygiene import demo
+
+    building = create_building("A1")
+    placed = {}
+    for number in ("101", "102"):
+        room = create_room(building, number, floor=1, capacity=1)
+        student = create_student(class_name="计科2401")
+        placed[student.id] = residence.assign(student, room.beds[0], reason="intake")
+    assert demo.seed(random.Random(1), placed, create_user("admin", role=Role.STAFF)) == 5 * 2

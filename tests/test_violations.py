@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from dorms.audit.models import AuditEntry
+from dorms.core.clock import campus_today
 from dorms.core.enums import Role
 from dorms.core.errors import Conflict, ServiceError
 from dorms.extensions import db
@@ -68,7 +69,7 @@ def world(create_building, create_room, create_student, create_user):
 def record(world, *, students=("2024000001",), room="", vtype="late", day=None, status=None, **fields):
     """A record made through the service, optionally moved on (staff) to ``status``."""
     violation = services.record(type_id=world[vtype].id, student_numbers=list(students), room_code=room,
-                                occurred_on=day or services.campus_today() - timedelta(days=1),
+                                occurred_on=day or campus_today() - timedelta(days=1),
                                 description=fields.get("description", "23:40 才回宿舍"), files=fields.get("files", ()),
                                 actor=world["staff"])
     path = {S.NOTIFIED: [S.NOTIFIED], S.RESOLVED: [S.NOTIFIED, S.RESOLVED]}.get(status, [])
@@ -80,7 +81,7 @@ def record(world, *, students=("2024000001",), room="", vtype="late", day=None, 
 
 def form(world, **overrides):
     data = {"student_numbers": "2024000001 2024000002", "room_code": "A1-101", "type_id": str(world["smoking"].id),
-            "occurred_on": (services.campus_today() - timedelta(days=2)).isoformat(),
+            "occurred_on": (campus_today() - timedelta(days=2)).isoformat(),
             "description": "宿舍内吸烟，烟雾报警器响"}
     data.update(overrides)
     return data
@@ -91,7 +92,7 @@ def form(world, **overrides):
 
 def test_staff_record_a_violation_with_students_room_and_photos(app, client, login, world):
     login(world["staff"])
-    assert client.get("/violations/new").status_code == 200
+    assert "JPEG, PNG, WebP or GIF; up to 4." in client.get("/violations/new").get_data(as_text=True)
     data = form(world, photos=[(io.BytesIO(png()), "烟头.png"), (io.BytesIO(png("blue")), "window.png")])
     response = client.post("/violations/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
@@ -141,7 +142,7 @@ def test_refused_records_name_the_problem_and_change_nothing(app, client, login,
 
 def test_tomorrow_on_the_campus_calendar_is_the_future(app, world):
     with pytest.raises(ServiceError, match="is in the future"):
-        record(world, day=services.campus_today() + timedelta(days=1))
+        record(world, day=campus_today() + timedelta(days=1))
     assert count(Violation) == 0
 
 
@@ -268,6 +269,13 @@ def test_the_database_refuses_an_appealed_status_without_an_appeal(app, world):
     db.session.rollback()
 
 
+def test_the_database_refuses_a_record_that_counts_for_no_building(app, world):
+    db.session.add(Violation(type=world["late"], occurred_on=campus_today(), description=""))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
 # --- who sees what -------------------------------------------------------------------------------------------
 
 
@@ -290,7 +298,12 @@ def test_counselors_see_and_comment_on_their_own_students_records_only(app, clie
     both = record(world, students=("2024000001", "2024000002"))
     named = client.get(f"/violations/{both.id}").get_data(as_text=True)
     assert f'href="/students/{world["zhang"].id}"' in named and f'href="/students/{world["li"].id}"' not in named
-    assert "李四" in named
+    assert "李四" in named and "2024000002" not in named
+    # The list and the export say no more about the other student than the record's page does.
+    listing = client.get("/violations/").get_data(as_text=True)
+    assert "李四" in listing and "2024000002" not in listing and "计科2402" not in listing
+    exported = client.get("/violations/export.csv").data.decode("utf-8-sig")
+    assert "2024000001 张三; 李四" in exported and "2024000002" not in exported and "计科2402" not in exported
     for url in (f"/violations/{theirs.id}", f"/violations/{theirs.id}/photos/{theirs.photos[0].id}",
                 f"/violations/{room_only.id}", "/violations/999999", "/violations/99999999999"):
         assert client.get(url).status_code == 404, url
@@ -435,7 +448,7 @@ def test_nav_entries_per_role(app, client, login, world):
 
 
 def test_list_filters(app, client, login, world):
-    today = services.campus_today()
+    today = campus_today()
     old = record(world, students=("2024000003",), vtype="smoking", day=today - timedelta(days=40))
     new = record(world, students=("2024000001",), status=S.NOTIFIED)
     login(world["staff"])
@@ -452,6 +465,9 @@ def test_list_filters(app, client, login, world):
     assert shown("q=王五") == {old.id} and shown("q=2024000001") == {new.id}
     assert shown(f"first={(today - timedelta(days=7)).isoformat()}") == {new.id}
     assert shown("status=bogus&severity=x&type_id=abc&first=notadate") == {old.id, new.id}
+    # The export links carry the filters along, whatever else the address holds.
+    page = client.get("/violations/?status=notified&page=2&file_format=pdf").get_data(as_text=True)
+    assert 'href="/violations/export.csv?status=notified"' in page
 
 
 def test_the_list_page_does_not_query_per_record(app, client, login, world, count_queries):
@@ -495,7 +511,7 @@ def test_the_list_and_student_pages_do_not_query_per_record_for_counselors_and_s
 def history(world):
     """Over three months: 张三 late twice and smoking once (with 王五, of B2), 李四 once (dismissed on appeal),
     and room A1-102 once."""
-    today = services.campus_today()
+    today = campus_today()
     this_month = today.replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     two_ago = (last_month - timedelta(days=1)).replace(day=1)

@@ -2,17 +2,21 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..auth.access import staff_required
+from ..checkin import services as checkin
 from ..core.enums import RoomStatus
 from ..core.forms import known_choice, options
 from ..extensions import db
 from ..facilities import repairs
 from ..facilities import services as facilities
 from ..facilities.forms import ConditionForm, ItemForm, report_fault_form
+from ..hygiene import reports as hygiene_reports
 from ..residence import services as residence
 from ..residence.forms import PlaceForm
 from ..students.models import Student
+from ..violations import services as violations
 from . import services
 from .forms import RoomSearchForm, RoomStatusForm
 from .models import Building
@@ -68,6 +72,9 @@ def room(room_id: int):
         place_form=PlaceForm(), status_form=status_form, for_student=_student_being_placed(),
         items=items, item_form=ItemForm(), condition_form=ConditionForm(),
         open_tickets=repairs.of_room(room.id, open_only=True), fault_form=report_fault_form(items),
+        checkin_records=checkin.room_check_ins(room.id),
+        violations=violations.of_room(current_user, room),
+        hygiene=hygiene_reports.room_summary(room),
     )
 
 

@@ -17,9 +17,18 @@ from ..core.clock import utcnow
 from ..extensions import db
 from ..facilities.models import Condition, InventoryItem
 from ..residence.models import Assignment
-from .models import CheckIn, CheckOut, Damage, KeyIssue, KeyKind, KeyStatus, ReportItem
+from .models import (
+    CHECK_OUT_REASON,
+    CheckIn,
+    CheckOut,
+    Damage,
+    KeyIssue,
+    KeyKind,
+    KeyStatus,
+    ReportItem,
+)
+from .services import DEFAULT_ACK_HOURS
 
-ACK_HOURS = 72
 LAST_TERM = (datetime(2026, 2, 24, 1, 0, tzinfo=UTC), datetime(2026, 7, 8, 2, 0, tzinfo=UTC))
 DAMAGES = [("桌面划痕严重，需更换桌板", 12000), ("墙面大面积涂鸦，需重新粉刷", 8000), ("衣柜门合页损坏", 4500),
            ("椅子靠背断裂", 9000), ("床板开裂", 15000)]
@@ -41,7 +50,7 @@ def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
         at = now - timedelta(hours=rng.randint(1, 20)) if late else \
             max(assignment.started_at, now - timedelta(days=400)) + timedelta(hours=rng.randint(1, 30))
         record = CheckIn(assignment=assignment, checked_in_at=at, checked_in_by=admin,
-                         self_service=rng.random() < 0.3, ack_due_at=at + timedelta(hours=ACK_HOURS))
+                         self_service=rng.random() < 0.3, ack_due_at=at + timedelta(hours=DEFAULT_ACK_HOURS))
         answer = None if late else rng.random()
         if answer is not None and answer < 0.85:
             record.acknowledged_at = at + timedelta(hours=rng.randint(1, 60))
@@ -92,7 +101,7 @@ def _inventory(room_ids: list[int]) -> dict[int, list[InventoryItem]]:
 
 def _record(rng, assignment: Assignment, at: datetime, admin, items_by_room) -> CheckIn:
     record = CheckIn(assignment=assignment, checked_in_at=at, checked_in_by=admin, self_service=False,
-                     ack_due_at=at + timedelta(hours=ACK_HOURS))
+                     ack_due_at=at + timedelta(hours=DEFAULT_ACK_HOURS))
     for item in items_by_room.get(assignment.bed.room_id, []):
         record.items.append(ReportItem(inventory_item_id=item.id, kind=item.kind, asset_label=item.asset_label or "",
                                        description=item.description, condition=item.condition))
@@ -110,11 +119,11 @@ def _last_term_check_outs(rng, assignments: list[Assignment], admin, items_by_ro
         if current.started_at <= end:
             continue
         earlier = Assignment(student=current.student, bed=current.bed, started_at=start, ended_at=end,
-                             start_reason="2025—2026学年第二学期", end_reason="check-out",
+                             start_reason="2025—2026学年第二学期", end_reason=CHECK_OUT_REASON,
                              started_by=admin, ended_by=admin)
         record = _record(rng, earlier, start + timedelta(hours=2), admin, items_by_room)
         record.acknowledged_at = start + timedelta(hours=20)
-        out = CheckOut(check_in=record, checked_out_at=end, checked_out_by=admin, reason="check-out",
+        out = CheckOut(check_in=record, checked_out_at=end, checked_out_by=admin, reason=CHECK_OUT_REASON,
                        note="学期末退宿")
         for description, cents in rng.sample(DAMAGES, 2):
             item = rng.choice(record.items) if record.items else None

@@ -74,7 +74,7 @@ def keys_from(form) -> list[KeyInput]:
         if not label.strip():
             continue
         try:
-            keys.append(KeyInput(KeyKind(kind), label.strip()))
+            keys.append(KeyInput(KeyKind(kind), label.strip(), number))
         except ValueError:
             raise ServiceError(_("Key row %(row)d: choose what kind of key it is.", row=number)) from None
     return keys

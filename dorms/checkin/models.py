@@ -19,6 +19,10 @@ from ..residence.models import Assignment
 # The most a single charge may be, in cents (50,000 yuan): anything above is a typing mistake.
 MAX_CHARGE_CENTS = 5_000_000
 
+# Why a check-out happened: stored as these words (also the assignment's end reason), shown translated.
+CHECK_OUT_REASON = "check-out"
+ROOM_CHANGE_REASON = "room change"
+
 
 class KeyKind(LabelledEnum):
     ROOM_KEY = "room_key"
@@ -105,8 +109,8 @@ class CheckIn(db.Model):
         return ReportState.PENDING
 
     def can_answer(self, now: datetime | None = None) -> bool:
-        """The student may still acknowledge or dispute the report."""
-        return self.report_state(now) == ReportState.PENDING and self.check_out is None
+        """The student may still acknowledge or dispute the report (not past the deadline, not checked out)."""
+        return self.report_state(now) == ReportState.PENDING
 
     @property
     def disputed_items(self) -> list[ReportItem]:
@@ -194,6 +198,11 @@ class CheckOut(db.Model):
     checked_out_by = relationship("User")
     damages: Mapped[list[Damage]] = relationship(back_populates="check_out", order_by="Damage.id",
                                                  cascade="all, delete-orphan")
+
+    @property
+    def reason_label(self) -> str:
+        labels = {CHECK_OUT_REASON: _l("Check-out"), ROOM_CHANGE_REASON: _l("Room change")}
+        return str(labels.get(self.reason, self.reason))
 
     @property
     def key_charges_cents(self) -> int:

@@ -6,7 +6,7 @@ anywhere (a bad key row, a taken bed, a photo that is not one) leaves nothing be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -18,17 +18,19 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.models import Bed, Building, Room
-from ..core.clock import utcnow
+from ..core.clock import campus_today, campus_zone, utcnow
 from ..core.errors import Conflict, ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
-from ..photos import store_photos
+from ..photos import Photo, store_photos
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students.models import Student
 from .models import (
+    CHECK_OUT_REASON,
     MAX_CHARGE_CENTS,
+    ROOM_CHANGE_REASON,
     CheckIn,
     CheckOut,
     Damage,
@@ -41,8 +43,6 @@ from .models import (
 )
 
 DEFAULT_ACK_HOURS = 72
-CHECK_OUT_REASON = "check-out"
-ROOM_CHANGE_REASON = "room change"
 
 
 # --- settings ---------------------------------------------------------------------------------------------------
@@ -63,6 +63,7 @@ def self_service_allowed() -> bool:
 class KeyInput:
     kind: KeyKind
     label: str
+    row: int | None = None  # the form's row, for refusals (blank rows in between are skipped)
 
     @property
     def name(self) -> str:
@@ -151,10 +152,14 @@ def latest_check_in(student: Student) -> CheckIn | None:
         .order_by(CheckIn.checked_in_at.desc(), CheckIn.id.desc()).limit(1))
 
 
-def history_of(student: Student) -> list[CheckIn]:
+def history_of(student: Student, *, leaving_out: CheckIn | None = None) -> list[CheckIn]:
+    """The student's check-ins, newest first, without ``leaving_out`` (the current one, shown on its own)."""
+    where = [Assignment.student_id == student.id]
+    if leaving_out is not None:
+        where.append(CheckIn.id != leaving_out.id)
     return list(db.session.scalars(
         _check_in_query().join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .where(Assignment.student_id == student.id)
+        .where(*where)
         .order_by(CheckIn.checked_in_at.desc(), CheckIn.id.desc())).unique())
 
 
@@ -188,17 +193,21 @@ def find_student(text: str) -> Student | None:
     return db.session.scalar(sa.select(Student).join(Card, Card.student_id == Student.id).where(Card.number == number))
 
 
-def find_bed(code: str) -> Bed | None:
-    """A bed by its code, building-room-bed (e.g. A1-102-1)."""
+def bed_by_code(code: str) -> Bed:
+    """A bed by its code, building-room-bed (e.g. A1-102-1); refused, naming the field, when there is none."""
     parts = (code or "").strip().upper().rsplit("-", 2)
-    if len(parts) != 3:
-        return None
-    building, room, label = parts
-    return db.session.scalar(
-        sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
-        .options(joinedload(Bed.room).joinedload(Room.building))
-        .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == room,
-               sa.func.upper(Bed.label) == label))
+    bed = None
+    if len(parts) == 3:
+        building, room, label = parts
+        bed = db.session.scalar(
+            sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
+            .options(joinedload(Bed.room).joinedload(Room.building))
+            .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == room,
+                   sa.func.upper(Bed.label) == label))
+    if bed is None:
+        raise ServiceError(_("New bed: there is no bed %(bed)s (write it as building-room-bed, e.g. A1-102-1).",
+                             bed=code))
+    return bed
 
 
 def suggested_keys(assignment: Assignment) -> list[KeyInput]:
@@ -220,7 +229,8 @@ def suggested_keys(assignment: Assignment) -> list[KeyInput]:
 def _check_keys(keys: list[KeyInput]) -> list[KeyInput]:
     seen = set()
     kept = []
-    for number, key in enumerate(keys, start=1):
+    for position, key in enumerate(keys, start=1):
+        number = key.row or position
         label = key.label.strip()
         if not label:
             raise ServiceError(_("Key row %(row)d: give the key's number or label.", row=number))
@@ -230,7 +240,7 @@ def _check_keys(keys: list[KeyInput]) -> list[KeyInput]:
             raise ServiceError(_("Key row %(row)d: %(key)s is listed twice.", row=number,
                                  key=KeyInput(key.kind, label).name))
         seen.add((key.kind, label))
-        kept.append(KeyInput(key.kind, label))
+        kept.append(KeyInput(key.kind, label, number))
     return kept
 
 
@@ -311,12 +321,14 @@ def add_keys(record: CheckIn, keys: list[KeyInput], *, actor=None) -> list[KeyIs
     if record.check_out is not None:
         raise ServiceError(_("%(student)s has checked out; no keys can be handed out on this check-in.",
                              student=record.assignment.student.display))
+    if not keys:
+        raise ServiceError(_("Give at least one key's number or label."))
     keys = _check_keys(keys)
     have = {(k.kind, k.label) for k in record.keys}
     added = []
-    for number, key in enumerate(keys, start=1):
+    for key in keys:
         if (key.kind, key.label) in have:
-            raise ServiceError(_("Key row %(row)d: %(key)s was already handed out.", row=number, key=key.name))
+            raise ServiceError(_("Key row %(row)d: %(key)s was already handed out.", row=key.row, key=key.name))
         issue = KeyIssue(kind=key.kind, label=key.label, issued_at=utcnow())
         record.keys.append(issue)
         added.append(issue)
@@ -386,7 +398,8 @@ def resolve_dispute(record: CheckIn, item_id: int, condition: Condition, note: s
 
 # --- checking out -----------------------------------------------------------------------------------------------
 
-def _require_checked_in(student: Student) -> CheckIn:
+def require_checked_in(student: Student) -> CheckIn:
+    """The student's current check-in, or a refusal saying why they cannot check out (or change rooms)."""
     assignment = residence.current_assignment(student)
     if assignment is None:
         raise ServiceError(_("%(student)s has no bed, so cannot check out.", student=student.display))
@@ -399,18 +412,41 @@ def _require_checked_in(student: Student) -> CheckIn:
     return record
 
 
+def _stock_of(record: CheckIn) -> dict[int, InventoryItem]:
+    """The inventory items still recorded for the report's items, by inventory item id (one query)."""
+    ids = [item.inventory_item_id for item in record.items if item.inventory_item_id is not None]
+    if not ids:
+        return {}
+    return {item.id: item for item in db.session.scalars(sa.select(InventoryItem).where(InventoryItem.id.in_(ids)))}
+
+
+def now_conditions(record: CheckIn) -> dict[int, Condition]:
+    """Each report item's condition as the inventory has it now (by report item id), for the check-out form;
+    an item gone from the inventory keeps its check-in condition."""
+    stock = _stock_of(record)
+    return {item.id: _condition_now(item, stock) for item in record.items}
+
+
+def _condition_now(item: ReportItem, stock: dict[int, InventoryItem]) -> Condition:
+    held = stock.get(item.inventory_item_id)
+    return held.condition if held is not None else item.condition
+
+
 def _inspect(record: CheckIn, inspection: Inspection, *, reason: str, actor) -> CheckOut:
     """Record what was found, keys back and damages; the caller ends the assignment."""
     items = {item.id: item for item in record.items}
     for item_id in inspection.items:
         if item_id not in items:
             raise ServiceError(_("Item %(item)d is not on this check-in's report.", item=item_id))
+    keys = {key.id: key for key in record.keys}
     for key in record.keys:
         if key.status == KeyStatus.ISSUED and key.id not in inspection.keys:
             raise ServiceError(_("%(key)s: say whether it was returned or is missing.", key=key.name))
-    for key_id in inspection.keys:
-        if key_id not in {k.id for k in record.keys}:
+    for key_id, answer in inspection.keys.items():
+        if key_id not in keys:
             raise ServiceError(_("Key %(key)d was not handed out on this check-in.", key=key_id))
+        if answer.returned and answer.charge_cents:
+            raise ServiceError(_("%(key)s: a returned key cannot carry a charge.", key=keys[key_id].name))
     for number, damage in enumerate(inspection.damages, start=1):
         if not damage.description.strip():
             raise ServiceError(_("Damage row %(row)d: describe the damage.", row=number))
@@ -425,12 +461,10 @@ def _inspect(record: CheckIn, inspection: Inspection, *, reason: str, actor) -> 
     stored = store_photos(inspection.photos, actor=actor) if inspection.photos else []
     now = utcnow()
     # Items not inspected are recorded as the inventory has them now; the inventory follows what was found.
-    stock_ids = [item.inventory_item_id for item in record.items if item.inventory_item_id is not None]
-    stock = {item.id: item for item in db.session.scalars(
-        sa.select(InventoryItem).where(InventoryItem.id.in_(stock_ids)))} if stock_ids else {}
+    stock = _stock_of(record)
     for item in record.items:
         held = stock.get(item.inventory_item_id)
-        state = inspection.items.get(item.id) or ItemState(held.condition if held else item.condition)
+        state = inspection.items.get(item.id) or ItemState(_condition_now(item, stock))
         item.check_out_condition = state.condition
         item.check_out_note = state.note.strip()[:500]
         if held is not None and held.condition != state.condition:
@@ -441,8 +475,6 @@ def _inspect(record: CheckIn, inspection: Inspection, *, reason: str, actor) -> 
         answer = inspection.keys.get(key.id)
         if answer is None:
             continue
-        if answer.returned and answer.charge_cents:
-            raise ServiceError(_("%(key)s: a returned key cannot carry a charge.", key=key.name))
         key.status = KeyStatus.RETURNED if answer.returned else KeyStatus.MISSING
         key.settled_at = now
         key.charge_cents = None if answer.returned else answer.charge_cents
@@ -469,7 +501,7 @@ def _inspect(record: CheckIn, inspection: Inspection, *, reason: str, actor) -> 
 
 def check_out(student: Student, inspection: Inspection, *, actor=None) -> CheckOut:
     """Inspect, charge, take the keys back, then free the bed and close the assignment: one change."""
-    record = _require_checked_in(student)
+    record = require_checked_in(student)
     done = _inspect(record, inspection, reason=CHECK_OUT_REASON, actor=actor)
     residence.vacate(student, reason=CHECK_OUT_REASON, actor=actor or audit.current_actor())
     return done
@@ -478,7 +510,7 @@ def check_out(student: Student, inspection: Inspection, *, actor=None) -> CheckO
 def change_room(student: Student, bed: Bed, inspection: Inspection, *, keys: list[KeyInput] = (),
                 items: dict[int, ItemState] | None = None, actor=None) -> CheckIn:
     """Check out of the old bed and in to ``bed`` as one change (the residence move keeps the history)."""
-    record = _require_checked_in(student)
+    record = require_checked_in(student)
     if bed.id == record.assignment.bed_id:
         raise ServiceError(_("%(student)s already lives in %(bed)s.", student=student.display, bed=bed.code))
     actor = actor or audit.current_actor()
@@ -513,11 +545,8 @@ def progress_by_building() -> list[Progress]:
     return [Progress(building, int(assigned), int(done)) for building, assigned, done in db.session.execute(query)]
 
 
-def _campus_day_start(now: datetime | None = None) -> datetime:
-    from ..core.clock import campus_zone
-
-    local = (now or utcnow()).astimezone(campus_zone())
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+def _campus_day_start() -> datetime:
+    return datetime.combine(campus_today(), time.min, tzinfo=campus_zone())
 
 
 def _bed_joins(query):
@@ -601,17 +630,6 @@ def recent_check_outs(*, page: int = 1, per_page: int = 50):
     return list(rows), total
 
 
-def summaries_for(student_ids: list[int]) -> dict[int, CheckIn]:
-    """Each listed student's latest check-in, keyed by student id, in one query."""
-    if not student_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Assignment.student_id, CheckIn).join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .options(selectinload(CheckIn.check_out))
-        .where(Assignment.student_id.in_(student_ids)).order_by(CheckIn.checked_in_at, CheckIn.id))
-    return {student_id: record for student_id, record in rows}
-
-
 def by_assignment(assignment_ids: list[int]) -> dict[int, CheckIn]:
     """The check-ins of the given assignments, keyed by assignment id, in one query (and one for the items)."""
     if not assignment_ids:
@@ -619,3 +637,19 @@ def by_assignment(assignment_ids: list[int]) -> dict[int, CheckIn]:
     rows = db.session.scalars(sa.select(CheckIn).options(selectinload(CheckIn.items), selectinload(CheckIn.check_out))
                               .where(CheckIn.assignment_id.in_(assignment_ids)))
     return {record.assignment_id: record for record in rows}
+
+
+def room_check_ins(room_id: int) -> dict[int, CheckIn]:
+    """The check-ins of the room's current residents, keyed by assignment id, for the room page."""
+    rows = db.session.scalars(
+        sa.select(CheckIn).join(Assignment, Assignment.id == CheckIn.assignment_id)
+        .join(Bed, Bed.id == Assignment.bed_id)
+        .options(selectinload(CheckIn.items), selectinload(CheckIn.check_out))
+        .where(Bed.room_id == room_id, Assignment.ended_at.is_(None)))
+    return {record.assignment_id: record for record in rows}
+
+
+def photo_of(record: CheckIn, photo_id: int) -> Photo | None:
+    """A photo linked to the check-in (taken at check-in or at check-out), or None."""
+    return db.session.scalar(sa.select(Photo).join(check_in_photos, check_in_photos.c.photo_id == Photo.id)
+                             .where(check_in_photos.c.check_in_id == record.id, Photo.id == photo_id))

@@ -2,7 +2,6 @@
 the student's own page (self check-in, answering the report), exports."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,10 +11,10 @@ from ..auth.access import can_view_student, roles_required, staff_required
 from ..core.clock import campus_zone
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import MAX_ID, error_text, page_number
+from ..core.forms import MAX_ID, MAX_PAGE, page_number, submit
 from ..extensions import db
 from ..facilities.models import Condition
-from ..photos import Photo, photo_response
+from ..photos import photo_response
 from ..residence import services as residence
 from ..students.models import Student
 from ..transfer.tables import MIME_TYPES, table_download
@@ -36,44 +35,31 @@ from .forms import (
     item_states_from,
     keys_from,
 )
-from .models import CheckIn, KeyKind, ReportState, check_in_photos, yuan
+from .models import CheckIn, KeyKind, yuan
 
 bp = Blueprint("checkin", __name__)
-PER_PAGE = 25
+PER_PAGE = 25  # the desk's lists
+LIST_PER_PAGE = 50  # the office's lists
 
 
-def _save(form, action, message: str | None = None) -> bool:
-    """Like core.forms.submit (validate, run the service, commit once; a refusal changes nothing),
-    but says what was done instead of "Saved."."""
-    if not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
-        return False
-    try:
-        result = action()
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return False
-    flash(message(result) if callable(message) else (message or _("Saved.")), "success")
-    return True
-
-
-@bp.app_context_processor
-def checkin_helpers():
-    """For the includes on the student and room pages (which have checked who may see what)."""
-    return {"checkin_latest": services.latest_check_in, "checkin_by_assignment": services.by_assignment,
-            "yuan": yuan}
+# A formatter, no query: the includes on the student and room pages use it too (their views pass the data).
+bp.add_app_template_global(yuan, "yuan")
 
 
 def _common():
-    return {"key_kinds": KeyKind.choices(), "conditions": Condition.choices(), "yuan": yuan,
-            "ReportState": ReportState}
+    return {"key_kinds": KeyKind.choices(), "conditions": Condition.choices()}
 
 
 def _building_id() -> int | None:
     value = request.args.get("building", type=int)
     return value if value and 0 < value <= MAX_ID else None
+
+
+def _student_or_404(student_id: int) -> Student:
+    """For the staff-only pages about one student (a hand-edited id past the column's range is simply missing)."""
+    if student_id > MAX_ID:
+        abort(404)
+    return db.get_or_404(Student, student_id)
 
 
 # --- the desk ---------------------------------------------------------------------------------------------------
@@ -93,11 +79,13 @@ def desk():
             if assignment is not None and record is None:
                 items = services.room_items(assignment.bed.room_id)
     building_id = _building_id()
-    page, expected_page = page_number(request.args), min(max(request.args.get("epage", 1, type=int), 1), 10_000)
+    page, expected_page = page_number(request.args), min(max(request.args.get("epage", 1, type=int), 1), MAX_PAGE)
     today, today_total = services.todays_check_ins(building_id=building_id, page=page, per_page=PER_PAGE)
     waiting, waiting_total = services.expected(building_id=building_id, page=expected_page, per_page=PER_PAGE)
     progress = services.progress_by_building()
-    chart = Markup(progress_chart(progress)) if progress else None
+    # Drawn on the desk's overview only: drawing it takes longer than the rest of the page, and a clerk
+    # working through the queue (every page with ?q=) should not wait for it (bench/checkin.py).
+    chart = Markup(progress_chart(progress)) if progress and not query else None
     return render_template(
         "checkin/desk.html", form=form, query=query, found=found, assignment=assignment, record=record,
         items=items, keys=services.suggested_keys(assignment) if assignment is not None else [],
@@ -110,10 +98,10 @@ def desk():
 @bp.post("/checkin/students/<int:student_id>/check-in")
 @staff_required
 def check_in(student_id: int):
-    student = db.get_or_404(Student, student_id)
+    student = _student_or_404(student_id)
     form = CheckInForm()
     names = {item.id: item.kind.label for item in _items_of(student)}
-    _save(form, lambda: services.check_in(
+    submit(form, lambda: services.check_in(
         student, keys=keys_from(request.form), items=item_states_from(request.form, names),
         note=form.note.data or "", photos=request.files.getlist("photos"), actor=current_user),
         _("%(student)s is checked in.", student=student.display))
@@ -153,14 +141,8 @@ def record(check_in_id: int):
 @staff_required
 def add_keys(check_in_id: int):
     found = _visible_check_in_or_404(check_in_id)
-
-    def action():
-        keys = keys_from(request.form)
-        if not keys:
-            raise ServiceError(_("Give at least one key's number or label."))
-        services.add_keys(found, keys, actor=current_user)
-
-    _save(KeysForm(), action, _("Keys handed out."))
+    submit(KeysForm(), lambda: services.add_keys(found, keys_from(request.form), actor=current_user),
+          _("Keys handed out."))
     return redirect(url_for("checkin.record", check_in_id=found.id, _anchor="keys"))
 
 
@@ -169,7 +151,7 @@ def add_keys(check_in_id: int):
 def resolve(check_in_id: int, item_id: int):
     found = _visible_check_in_or_404(check_in_id)
     form = ResolveForm()
-    _save(form, lambda: services.resolve_dispute(found, item_id, Condition(form.condition.data), form.note.data,
+    submit(form, lambda: services.resolve_dispute(found, item_id, Condition(form.condition.data), form.note.data,
                                                  actor=current_user), _("The dispute is answered."))
     return redirect(url_for("checkin.record", check_in_id=found.id, _anchor="report"))
 
@@ -178,8 +160,7 @@ def resolve(check_in_id: int, item_id: int):
 @login_required
 def photo(check_in_id: int, photo_id: int):
     found = _visible_check_in_or_404(check_in_id)
-    linked = db.session.scalar(sa.select(Photo).join(check_in_photos, check_in_photos.c.photo_id == Photo.id)
-                               .where(check_in_photos.c.check_in_id == found.id, Photo.id == photo_id))
+    linked = services.photo_of(found, photo_id) if photo_id <= MAX_ID else None
     if linked is None:
         abort(404)
     return photo_response(linked)
@@ -187,68 +168,58 @@ def photo(check_in_id: int, photo_id: int):
 
 # --- check-out and room change (staff) --------------------------------------------------------------------------
 
-def _checked_in_or_back(student: Student):
-    """The student's current check-in, or a redirect to their page saying why they cannot check out."""
+def _leaving_student_or_back(student_id: int):
+    """The student and their current check-in, or a redirect to their page saying why they cannot leave it."""
+    student = _student_or_404(student_id)
     try:
-        return services._require_checked_in(student), None
+        return student, services.require_checked_in(student), None
     except ServiceError as error:
         flash(str(error), "danger")
-        return None, redirect(url_for("students.detail", student_id=student.id))
+        return student, None, redirect(url_for("students.detail", student_id=student.id))
+
+
+def _inspection_page(template: str, record: CheckIn, student: Student, form, title: str, **extra):
+    """The check-out and room change forms: both inspect the room against the check-in report."""
+    return render_template(template, record=record, student=student, form=form,
+                           now_conditions=services.now_conditions(record), damage_rows=DAMAGE_ROWS,
+                           title=title, **extra, **_common())
 
 
 @bp.route("/checkin/students/<int:student_id>/check-out", methods=["GET", "POST"])
 @staff_required
 def check_out(student_id: int):
-    student = db.get_or_404(Student, student_id)
-    found, back = _checked_in_or_back(student)
+    student, found, back = _leaving_student_or_back(student_id)
     if back is not None:
         return back
     form = CheckOutForm()
-    if request.method == "POST" and _save(form, lambda: services.check_out(
+    if request.method == "POST" and submit(form, lambda: services.check_out(
             student, inspection_from(request.form, found, request.files.getlist("photos")), actor=current_user),
             _("%(student)s checked out of %(bed)s.", student=student.display, bed=found.assignment.bed.code)):
         return redirect(url_for("checkin.record", check_in_id=found.id))
-    return render_template("checkin/check_out.html", record=found, student=student, form=form,
-                           now_conditions=_now_conditions(found), damage_rows=DAMAGE_ROWS,
-                           title=_("Check-out of %(student)s", student=student.display), **_common())
-
-
-def _now_conditions(found: CheckIn) -> dict[int, Condition]:
-    """The inventory's condition now of each report item (by report item id), beside the check-in state."""
-    from ..facilities.models import InventoryItem
-
-    ids = [item.inventory_item_id for item in found.items if item.inventory_item_id]
-    stock = {item_id: condition for item_id, condition in db.session.execute(
-        sa.select(InventoryItem.id, InventoryItem.condition).where(InventoryItem.id.in_(ids)))} if ids else {}
-    return {item.id: stock.get(item.inventory_item_id, item.condition) for item in found.items}
+    return _inspection_page("checkin/check_out.html", found, student, form,
+                            _("Check-out of %(student)s", student=student.display))
 
 
 @bp.route("/checkin/students/<int:student_id>/room-change", methods=["GET", "POST"])
 @staff_required
 def room_change(student_id: int):
-    student = db.get_or_404(Student, student_id)
-    found, back = _checked_in_or_back(student)
+    student, found, back = _leaving_student_or_back(student_id)
     if back is not None:
         return back
     form = RoomChangeForm()
     if request.method == "POST":
         def action():
-            bed = services.find_bed(form.bed.data)
-            if bed is None:
-                raise ServiceError(_("New bed: there is no bed %(bed)s (write it as building-room-bed, "
-                                     "e.g. A1-102-1).", bed=form.bed.data))
+            bed = services.bed_by_code(form.bed.data)
             names = {item.id: item.kind.label for item in services.room_items(bed.room_id)}
             return services.change_room(student, bed, inspection_from(request.form, found),
                                         keys=keys_from(request.form), items=item_states_from(request.form, names),
                                         actor=current_user)
 
-        if _save(form, action, lambda new: _("%(student)s moved to %(bed)s and is checked in there.",
+        if submit(form, action, lambda new: _("%(student)s moved to %(bed)s and is checked in there.",
                                              student=student.display, bed=new.assignment.bed.code)):
             return redirect(url_for("checkin.record", check_in_id=services.current_check_in(student).id))
-    return render_template("checkin/room_change.html", record=found, student=student, form=form,
-                           now_conditions=_now_conditions(found), damage_rows=DAMAGE_ROWS,
-                           spare_rows=SPARE_KEY_ROWS + 1,
-                           title=_("Room change of %(student)s", student=student.display), **_common())
+    return _inspection_page("checkin/room_change.html", found, student, form,
+                            _("Room change of %(student)s", student=student.display), spare_rows=SPARE_KEY_ROWS + 1)
 
 
 # --- lists for the office ---------------------------------------------------------------------------------------
@@ -260,18 +231,18 @@ def reports():
     if state not in services.REPORT_FILTERS:
         state = "pending"
     page = page_number(request.args)
-    rows, total = services.reports(state, page=page, per_page=50)
+    rows, total = services.reports(state, page=page, per_page=LIST_PER_PAGE)
     return render_template("checkin/reports.html", rows=rows, total=total, state=state, page=page,
-                           has_next=page * 50 < total, title=_("Condition reports"), **_common())
+                           has_next=page * LIST_PER_PAGE < total, title=_("Condition reports"), **_common())
 
 
 @bp.get("/checkin/check-outs")
 @staff_required
 def check_outs():
     page = page_number(request.args)
-    rows, total = services.recent_check_outs(page=page, per_page=50)
+    rows, total = services.recent_check_outs(page=page, per_page=LIST_PER_PAGE)
     return render_template("checkin/check_outs.html", rows=rows, total=total, page=page,
-                           has_next=page * 50 < total, title=_("Check-outs"), **_common())
+                           has_next=page * LIST_PER_PAGE < total, title=_("Check-outs"), **_common())
 
 
 @bp.get("/checkin/export/<any('check-ins', 'pending', 'check-outs'):what>.<file_format>")
@@ -295,7 +266,7 @@ def mine():
     student = _me()
     assignment = residence.current_assignment(student)
     current = services.check_in_of(assignment)
-    history = [r for r in services.history_of(student) if current is None or r.id != current.id]
+    history = services.history_of(student, leaving_out=current)
     return render_template(
         "checkin/mine.html", student=student, assignment=assignment, current=current, history=history,
         items=services.room_items(assignment.bed.room_id) if assignment is not None and current is None else [],
@@ -309,7 +280,7 @@ def self_check_in():
     student = _me()
     form = CheckInForm()
     names = {item.id: item.kind.label for item in _items_of(student)}
-    _save(form, lambda: services.check_in(
+    submit(form, lambda: services.check_in(
         student, items=item_states_from(request.form, names), note=form.note.data or "",
         photos=request.files.getlist("photos"), actor=current_user, self_service=True),
         _("You are checked in. Check the room report below and acknowledge it."))
@@ -320,7 +291,7 @@ def self_check_in():
 @roles_required(Role.STUDENT)
 def acknowledge(check_in_id: int):
     found = _visible_check_in_or_404(check_in_id)
-    _save(AnswerForm(), lambda: services.acknowledge(found, _me()), _("Thank you: the report is acknowledged."))
+    submit(AnswerForm(), lambda: services.acknowledge(found, _me()), _("Thank you: the report is acknowledged."))
     return redirect(url_for("checkin.mine"))
 
 
@@ -329,6 +300,6 @@ def acknowledge(check_in_id: int):
 def dispute(check_in_id: int, item_id: int):
     found = _visible_check_in_or_404(check_in_id)
     form = DisputeForm()
-    _save(form, lambda: services.dispute(found, _me(), item_id, form.note.data),
+    submit(form, lambda: services.dispute(found, _me(), item_id, form.note.data),
           _("Your dispute is recorded; the housing office will look at it."))
     return redirect(url_for("checkin.mine", _anchor="report"))

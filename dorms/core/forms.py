@@ -42,27 +42,29 @@ def words(text: str | None) -> list[str]:
 MAX_ID = 2**31 - 1  # a hand-edited id beyond this is no row of ours (and would overflow the column)
 
 
-def submit(form, action) -> bool:
+def submit(form, action, message=None) -> bool:
     """Validate ``form``, run ``action`` (a service call) and commit, flashing what happened.
 
-    One request, one transaction: a refused form or a ServiceError changes nothing. True when saved."""
+    One request, one transaction: a refused form or a ServiceError changes nothing. True when saved.
+    ``form`` may be None for pages whose inputs are not a WTForms form (CSRF is still checked app-wide);
+    ``message`` is what to say on success, as text or as a function of the action's result."""
     from flask import flash
     from flask_babel import gettext as _
 
     from ..extensions import db
     from .errors import ServiceError
 
-    if not form.validate_on_submit():
+    if form is not None and not form.validate_on_submit():
         flash(error_text(form) or _("Check the form."), "danger")
         return False
     try:
-        action()
+        result = action()
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return False
-    flash(_("Saved."), "success")
+    flash(message(result) if callable(message) else (message or _("Saved.")), "success")
     return True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..config import SUPPORTED_LOCALES
 from ..extensions import db, login_manager
+from ..photos import MAX_PHOTOS
 from .database import is_database_busy
 
 
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
             "format_datetime": format_datetime,
             "format_percent": format_percent,
             "format_timedelta": format_timedelta,
+            "max_photos": MAX_PHOTOS,
         }
 
     for code in (403, 404, 413, 429):

@@ -55,7 +55,8 @@ def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     tidiness = {room.id: min(0.99, max(0.55, rng.gauss(0.8, 0.07))) for room in rooms}
     for room in rng.sample(rooms, max(1, len(rooms) // 10)):
         tidiness[room.id] = rng.uniform(0.93, 0.99)  # the excellent dorms
-    slipping = rng.sample([r for r in rooms if tidiness[r.id] < 0.9], min(3, len(rooms)))
+    untidy = [r for r in rooms if tidiness[r.id] < 0.9]
+    slipping = set(rng.sample(untidy, min(3, len(untidy))))
 
     rounds = []
     for n, days_ago in enumerate(ROUNDS_AGO):

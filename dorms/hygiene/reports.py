@@ -13,17 +13,17 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from markupsafe import Markup
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..auth.access import visible_students_clause
-from ..campus.models import Bed, Building, Floor, Room
+from ..auth.access import visible_rooms_clause, visible_students_clause
+from ..campus.models import Building, Floor, Room
 from ..core.enums import Role
 from ..dashboard.charts import figure_svg
 from ..extensions import db
-from ..residence.models import Assignment
 from ..students.models import Student
 from .models import (
     Band,
@@ -32,28 +32,16 @@ from .models import (
     InspectionRound,
     RoomInspection,
 )
+from .services import settings
+
+Clause = sa.ColumnElement[bool]
+ALL: Clause = sa.true()  # no restriction: what staff see
 
 
-def visible_rooms_clause(user) -> sa.ColumnElement[bool] | None:
-    """Rooms ``user`` may see the hygiene of: all for staff, else rooms where their students live now."""
+def visible_classes_clause(user) -> Clause:
+    """The classes ``user`` may see the rankings of: all for staff, else their students' classes."""
     if user.role == Role.STAFF:
-        return None
-    lived_in = (sa.select(Bed.room_id)
-                .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
-                .join(Student, Student.id == Assignment.student_id)
-                .where(visible_students_clause(user)))
-    return Room.id.in_(lived_in)
-
-
-def can_view_room(user, room: Room) -> bool:
-    clause = visible_rooms_clause(user)
-    return clause is None or bool(db.session.scalar(sa.select(sa.func.count(Room.id)).where(Room.id == room.id,
-                                                                                           clause)))
-
-
-def visible_classes_clause(user) -> sa.ColumnElement[bool] | None:
-    if user.role == Role.STAFF:
-        return None
+        return ALL
     return InspectionResident.class_name.in_(sa.select(Student.class_name).where(visible_students_clause(user)))
 
 
@@ -83,40 +71,34 @@ def _ranked(rows, bands: HygieneSettings) -> list[Ranked]:
     return result
 
 
-def by_floor(first: date, last: date, bands: HygieneSettings, rooms_clause=None) -> list[Ranked]:
+def by_floor(first: date, last: date, bands: HygieneSettings) -> list[Ranked]:
     query = (sa.select(Floor.id, Building.code, Floor.number, sa.func.avg(RoomInspection.total),
                        sa.func.count(RoomInspection.id), sa.func.count(sa.distinct(Room.id)))
              .select_from(RoomInspection).join(InspectionRound).join(Room, Room.id == RoomInspection.room_id)
              .join(Floor, Floor.id == Room.floor_id).join(Building, Building.id == Room.building_id)
              .where(_scored(first, last)).group_by(Floor.id, Building.code, Floor.number))
-    if rooms_clause is not None:
-        query = query.where(rooms_clause)
     return _ranked([(fid, _("%(building)s, floor %(floor)d", building=code, floor=number), avg, count, rooms)
                     for fid, code, number, avg, count, rooms in db.session.execute(query)], bands)
 
 
-def by_building(first: date, last: date, bands: HygieneSettings, rooms_clause=None) -> list[Ranked]:
+def by_building(first: date, last: date, bands: HygieneSettings) -> list[Ranked]:
     query = (sa.select(Building.id, Building.code, Building.name, sa.func.avg(RoomInspection.total),
                        sa.func.count(RoomInspection.id), sa.func.count(sa.distinct(Room.id)))
              .select_from(RoomInspection).join(InspectionRound).join(Room, Room.id == RoomInspection.room_id)
              .join(Building, Building.id == Room.building_id)
              .where(_scored(first, last)).group_by(Building.id, Building.code, Building.name))
-    if rooms_clause is not None:
-        query = query.where(rooms_clause)
     return _ranked([(bid, f"{code} {name}", avg, count, rooms)
                     for bid, code, name, avg, count, rooms in db.session.execute(query)], bands)
 
 
-def by_class(first: date, last: date, bands: HygieneSettings, classes_clause=None) -> list[Ranked]:
+def by_class(first: date, last: date, bands: HygieneSettings, classes_clause: Clause = ALL) -> list[Ranked]:
     """Each class's average over its residents' room scores (see the module's note)."""
     query = (sa.select(InspectionResident.class_name, sa.func.avg(RoomInspection.total),
                        sa.func.count(sa.distinct(RoomInspection.id)), sa.func.count(sa.distinct(RoomInspection.room_id)))
              .select_from(InspectionResident)
              .join(RoomInspection, RoomInspection.id == InspectionResident.inspection_id).join(InspectionRound)
-             .where(_scored(first, last), InspectionResident.class_name != "")
+             .where(_scored(first, last), InspectionResident.class_name != "", classes_clause)
              .group_by(InspectionResident.class_name))
-    if classes_clause is not None:
-        query = query.where(classes_clause)
     return _ranked([(name, name, avg, count, rooms) for name, avg, count, rooms in db.session.execute(query)],
                    bands)
 
@@ -129,12 +111,10 @@ class RoomAverage:
     band: Band | None
 
 
-def room_averages(first: date, last: date, bands: HygieneSettings, rooms_clause=None) -> list[RoomAverage]:
+def room_averages(first: date, last: date, bands: HygieneSettings, rooms_clause: Clause = ALL) -> list[RoomAverage]:
     query = (sa.select(RoomInspection.room_id, sa.func.avg(RoomInspection.total), sa.func.count(RoomInspection.id))
              .join(InspectionRound).join(Room, Room.id == RoomInspection.room_id)
-             .where(_scored(first, last)).group_by(RoomInspection.room_id))
-    if rooms_clause is not None:
-        query = query.where(rooms_clause)
+             .where(_scored(first, last), rooms_clause).group_by(RoomInspection.room_id))
     rows = db.session.execute(query).all()
     rooms = _rooms([room_id for room_id, _avg, _count in rows])
     result = [RoomAverage(rooms[room_id], _average(avg), count, bands.band(_average(avg)))
@@ -143,9 +123,13 @@ def room_averages(first: date, last: date, bands: HygieneSettings, rooms_clause=
     return result
 
 
-def excellent_rooms(first: date, last: date, bands: HygieneSettings, rooms_clause=None) -> list[RoomAverage]:
+def excellent_rooms(first: date, last: date, bands: HygieneSettings, rooms_clause: Clause = ALL) -> list[RoomAverage]:
     """The 优秀宿舍 of the period: rooms whose average is in the excellent band."""
-    return [r for r in room_averages(first, last, bands, rooms_clause) if r.band == Band.EXCELLENT]
+    return _excellent(room_averages(first, last, bands, rooms_clause))
+
+
+def _excellent(averages: list[RoomAverage]) -> list[RoomAverage]:
+    return [r for r in averages if r.band == Band.EXCELLENT]
 
 
 @dataclass
@@ -154,7 +138,7 @@ class FailingRoom:
     scores: list[tuple[date, int]]  # the last two, latest first
 
 
-def failing_twice(bands: HygieneSettings, rooms_clause=None) -> list[FailingRoom]:
+def failing_twice(bands: HygieneSettings, rooms_clause: Clause = ALL) -> list[FailingRoom]:
     """Rooms whose last two inspections (whenever they were) both failed."""
     order = sa.func.row_number().over(partition_by=RoomInspection.room_id,
                                       order_by=(InspectionRound.inspected_on.desc(), RoomInspection.id.desc()))
@@ -162,10 +146,9 @@ def failing_twice(bands: HygieneSettings, rooms_clause=None) -> list[FailingRoom
                         order.label("n"))
               .join(InspectionRound).where(RoomInspection.absent.is_(False)).subquery())
     last_two = sa.select(latest).where(latest.c.n <= 2).subquery()
-    failing = (sa.select(last_two.c.room_id).group_by(last_two.c.room_id)
+    failing = (sa.select(last_two.c.room_id).join(Room, Room.id == last_two.c.room_id).where(rooms_clause)
+               .group_by(last_two.c.room_id)
                .having(sa.func.count() == 2, sa.func.max(last_two.c.total) < bands.pass_min))
-    if rooms_clause is not None:
-        failing = failing.join(Room, Room.id == last_two.c.room_id).where(rooms_clause)
     room_ids = list(db.session.scalars(failing))
     scores: dict[int, list[tuple[date, int]]] = {}
     for room_id, total, day in db.session.execute(
@@ -183,6 +166,51 @@ def _rooms(room_ids: list[int]) -> dict[int, Room]:
         return {}
     return {room.id: room for room in db.session.scalars(
         sa.select(Room).where(Room.id.in_(room_ids)).options(joinedload(Room.building), joinedload(Room.floor)))}
+
+
+@dataclass
+class Rankings:
+    """The rankings page for one reader: floors and buildings for staff only (None for counselors)."""
+
+    bands: HygieneSettings
+    floors: list[Ranked] | None
+    buildings: list[Ranked] | None
+    classes: list[Ranked]
+    rooms: list[RoomAverage]
+    excellent: list[RoomAverage]
+    failing: list[FailingRoom]
+
+
+def rankings(user, first: date, last: date, bands: HygieneSettings) -> Rankings:
+    """What ``user`` may see of the period: counselors only their students' rooms and classes."""
+    rooms_clause = visible_rooms_clause(user, Room.id)
+    staff = user.role == Role.STAFF
+    rooms = room_averages(first, last, bands, rooms_clause)
+    return Rankings(bands=bands,
+                    floors=by_floor(first, last, bands) if staff else None,
+                    buildings=by_building(first, last, bands) if staff else None,
+                    classes=by_class(first, last, bands, visible_classes_clause(user)),
+                    rooms=rooms, excellent=_excellent(rooms), failing=failing_twice(bands, rooms_clause))
+
+
+RANKING_EXPORTS = ("floors", "buildings", "classes", "rooms", "excellent", "failing")
+
+
+def rankings_table(kind: str, ranked: Rankings) -> tuple[list[str], list[list]]:
+    """One of ``RANKING_EXPORTS`` as a spreadsheet's headers and rows."""
+    if kind in ("floors", "buildings", "classes"):
+        heading = {"floors": _("Floor"), "buildings": _("Building"), "classes": _("Class")}[kind]
+        headers = [_("Rank"), heading, _("Average score"), _("Band"), _("Inspections"), _("Rooms")]
+        return headers, [[n, r.label, r.average, r.band.label if r.band else "", r.inspections, r.rooms]
+                         for n, r in enumerate(getattr(ranked, kind), start=1)]
+    if kind == "failing":
+        headers = [_("Building"), _("Room"), _("Latest inspection"), _("Score"), _("Inspection before"), _("Score")]
+        return headers, [[r.room.building.code, r.room.number,
+                          *[v for day, total in r.scores for v in (day.isoformat(), total)]] for r in ranked.failing]
+    headers = [_("Rank"), _("Building"), _("Floor"), _("Room"), _("Average score"), _("Band"), _("Inspections")]
+    return headers, [[n, r.room.building.code, r.room.floor.number, r.room.number, r.average,
+                      r.band.label if r.band else "", r.inspections]
+                     for n, r in enumerate(getattr(ranked, kind), start=1)]  # "rooms" or "excellent"
 
 
 def room_history(room: Room, limit: int = 50) -> list[RoomInspection]:
@@ -231,16 +259,14 @@ def round_table(the_round: InspectionRound, bands: HygieneSettings) -> tuple[lis
 BAND_COLOURS = {Band.EXCELLENT: "#198754", Band.PASS: "#fd7e14", Band.FAIL: "#dc3545"}
 
 
-def building_trend(last: date, days: int = 183, rooms_clause=None) -> dict[str, list[tuple[date, float]]]:
+def building_trend(last: date, days: int = 183, rooms_clause: Clause = ALL) -> dict[str, list[tuple[date, float]]]:
     """Building code -> [(round date, average score)] over the ``days`` up to ``last``."""
     query = (sa.select(Building.code, InspectionRound.inspected_on, sa.func.avg(RoomInspection.total))
              .select_from(RoomInspection).join(InspectionRound).join(Room, Room.id == RoomInspection.room_id)
              .join(Building, Building.id == Room.building_id)
-             .where(_scored(last - timedelta(days=days), last))
+             .where(_scored(last - timedelta(days=days), last), rooms_clause)
              .group_by(Building.code, InspectionRound.inspected_on)
              .order_by(Building.code, InspectionRound.inspected_on))
-    if rooms_clause is not None:
-        query = query.where(rooms_clause)
     series: dict[str, list[tuple[date, float]]] = {}
     for code, day, avg in db.session.execute(query):
         series.setdefault(code, []).append((day, _average(avg)))
@@ -280,3 +306,22 @@ def room_trend_chart(history: list[RoomInspection], bands: HygieneSettings) -> s
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.spines[["top", "right"]].set_visible(False)
     return figure_svg(figure)
+
+
+@dataclass
+class RoomSummary:
+    """A room's latest scores and their trend, for the room page, a student's page and the room's hygiene page."""
+
+    history: list[RoomInspection]  # latest first
+    bands: HygieneSettings
+    latest: RoomInspection | None  # the latest one scored (not marked not inspected)
+    chart: Markup | None  # from two scores on
+
+
+def room_summary(room: Room, limit: int = 6) -> RoomSummary:
+    """The caller has checked that its reader may see ``room``."""
+    bands = settings()
+    history = room_history(room, limit)
+    scored = [i for i in history if i.total is not None]
+    return RoomSummary(history, bands, scored[0] if scored else None,
+                       Markup(room_trend_chart(history, bands)) if len(scored) > 1 else None)

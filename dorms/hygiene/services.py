@@ -78,11 +78,13 @@ class ItemRow:
 
 def set_checklist(rows: list[ItemRow], *, actor=None) -> list[ChecklistItem]:
     """Make ``rows`` the active checklist. Old scores keep the names and maxima they were given under."""
-    kept = [row for row in rows if not row.remove and (row.name.strip() or row.item_id)]
+    numbered = [(number, row) for number, row in enumerate(rows, start=1)
+                if not row.remove and (row.name.strip() or row.item_id)]
+    kept = [row for _number, row in numbered]
     names = [row.name.strip() for row in kept]
-    for row, name in zip(kept, names):
+    for (number, row), name in zip(numbered, names):
         if not name:
-            raise ServiceError(_("Every checklist item needs a name."))
+            raise ServiceError(_("Row %(row)d of the checklist needs a name.", row=number))
         if row.max_points is None or not 0 < row.max_points <= CHECKLIST_TOTAL:
             raise ServiceError(_("%(item)s: the maximum must be a whole number from 1 to 100.", item=name))
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -130,6 +132,14 @@ def staff_users() -> list[User]:
                                    .order_by(User.display_name)))
 
 
+def buildings_with_ids(ids: list[int]) -> list[Building]:
+    return list(db.session.scalars(sa.select(Building).where(Building.id.in_(ids)).order_by(Building.code)))
+
+
+def users_with_ids(ids: list[int]) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.display_name)))
+
+
 def create_round(inspected_on: date, buildings: list[Building], inspectors: list[User], *, title: str = "",
                  actor=None) -> InspectionRound:
     if not buildings:
@@ -173,6 +183,10 @@ class FloorProgress:
     floor: Floor
     rooms: int  # open rooms to inspect
     done: int  # of them, scored or marked absent
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done / self.rooms) if self.rooms else 0
 
 
 def round_floors(the_round: InspectionRound) -> list[FloorProgress]:

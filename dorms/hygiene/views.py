@@ -3,27 +3,29 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..auth.access import roles_required, staff_required
-from ..auth.models import User
+from ..auth.access import (
+    can_view_room,
+    roles_required,
+    staff_required,
+    visible_rooms_clause,
+)
 from ..campus import services as campus
-from ..campus.models import Building, Room
+from ..campus.models import Room
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.errors import ServiceError
 from ..core.forms import MAX_ID, date_period, options, submit
 from ..extensions import db
 from ..residence import services as residence
 from ..transfer.tables import MIME_TYPES, table_download
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
-from .models import Band, InspectionRound, RoundStatus
+from .models import InspectionRound, RoundStatus
 
 bp = Blueprint("hygiene", __name__, url_prefix="/hygiene")
 
@@ -36,63 +38,31 @@ def _period() -> tuple[date, date]:
     return date_period(request.args, lambda last: last.replace(day=1)) or abort(400)
 
 
-def _rankings(first: date, last: date) -> dict:
-    bands = services.settings()
-    rooms_clause = reports.visible_rooms_clause(current_user)
-    staff = current_user.is_staff
-    return {
-        "bands": bands,
-        "floors": reports.by_floor(first, last, bands) if staff else None,
-        "buildings": reports.by_building(first, last, bands) if staff else None,
-        "classes": reports.by_class(first, last, bands, reports.visible_classes_clause(current_user)),
-        "rooms": (rooms := reports.room_averages(first, last, bands, rooms_clause)),
-        "excellent": [r for r in rooms if r.band == Band.EXCELLENT],
-        "failing": reports.failing_twice(bands, rooms_clause),
-    }
-
-
 @bp.get("/")
 @login_required
 def index():
     if current_user.is_student:
         return redirect(url_for(".mine"))
     first, last = _period()
-    data = _rankings(first, last)
-    series = reports.building_trend(last, rooms_clause=reports.visible_rooms_clause(current_user))
-    chart = Markup(reports.building_trend_chart(series, data["bands"])) if series else None
-    return render_template("hygiene/index.html", first=first, last=last, chart=chart,
-                           title=_("Hygiene inspections"), **data)
-
-
-EXPORTS = ("floors", "buildings", "classes", "rooms", "excellent", "failing")
+    ranked = reports.rankings(current_user, first, last, services.settings())
+    series = reports.building_trend(last, rooms_clause=visible_rooms_clause(current_user, Room.id))
+    chart = Markup(reports.building_trend_chart(series, ranked.bands)) if series else None
+    return render_template("hygiene/index.html", first=first, last=last, chart=chart, ranked=ranked,
+                           title=_("Hygiene inspections"))
 
 
 @bp.get("/export/<kind>.<file_format>")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def export(kind: str, file_format: str):
-    if file_format not in MIME_TYPES or kind not in EXPORTS:
+    if file_format not in MIME_TYPES or kind not in reports.RANKING_EXPORTS:
         abort(404)
     if kind in ("floors", "buildings") and not current_user.is_staff:
         abort(403)
     first, last = _period()
-    data = _rankings(first, last)
-    period = f"{first}-{last}"
-    if kind in ("floors", "buildings", "classes"):
-        headers = [_("Rank"), _("Floor") if kind == "floors" else _("Building") if kind == "buildings" else _("Class"),
-                   _("Average score"), _("Band"), _("Inspections"), _("Rooms")]
-        rows = [[n, r.label, r.average, r.band.label if r.band else "", r.inspections, r.rooms]
-                for n, r in enumerate(data[kind], start=1)]
-        return table_download(headers, rows, file_format, f"hygiene-{kind}-{period}")
-    if kind == "failing":
-        headers = [_("Building"), _("Room"), _("Latest inspection"), _("Score"), _("Inspection before"), _("Score")]
-        rows = [[r.room.building.code, r.room.number, *[v for day, total in r.scores for v in (day.isoformat(), total)]]
-                for r in data["failing"]]
-        return table_download(headers, rows, file_format, "hygiene-failing-twice")
-    rooms = data[kind]  # "rooms" or "excellent"
-    headers = [_("Rank"), _("Building"), _("Floor"), _("Room"), _("Average score"), _("Band"), _("Inspections")]
-    rows = [[n, r.room.building.code, r.room.floor.number, r.room.number, r.average, r.band.label if r.band else "",
-             r.inspections] for n, r in enumerate(rooms, start=1)]
-    return table_download(headers, rows, file_format, f"hygiene-{kind}-{period}")
+    headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings()))
+    # The failing list does not depend on the period.
+    name = "hygiene-failing-twice" if kind == "failing" else f"hygiene-{kind}-{first}-{last}"
+    return table_download(headers, rows, file_format, name)
 
 
 # --- rounds (staff) ----------------------------------------------------------------------------
@@ -119,9 +89,8 @@ def create_round():
     created: list[InspectionRound] = []
 
     def action():
-        buildings = list(db.session.scalars(sa.select(Building).where(Building.id.in_(form.buildings.data))))
-        inspectors = list(db.session.scalars(sa.select(User).where(User.id.in_(form.inspectors.data))))
-        created.append(services.create_round(form.inspected_on.data, buildings, inspectors,
+        created.append(services.create_round(form.inspected_on.data, services.buildings_with_ids(form.buildings.data),
+                                             services.users_with_ids(form.inspectors.data),
                                              title=form.title.data or "", actor=current_user))
 
     if submit(form, action):
@@ -147,9 +116,8 @@ def round_inspectors(round_id: int):
     the_round = _round_or_404(round_id)
     form = InspectorsForm()
     form.inspectors.choices = options((u.id, u.display_name) for u in services.staff_users())
-    submit(form, lambda: services.set_inspectors(
-        the_round, list(db.session.scalars(sa.select(User).where(User.id.in_(form.inspectors.data)))),
-        actor=current_user))
+    submit(form, lambda: services.set_inspectors(the_round, services.users_with_ids(form.inspectors.data),
+                                                 actor=current_user))
     return redirect(url_for(".round_page", round_id=the_round.id))
 
 
@@ -157,14 +125,12 @@ def round_inspectors(round_id: int):
 @staff_required
 def round_status(round_id: int):
     the_round = _round_or_404(round_id)
-    status = RoundStatus.CLOSED if request.form.get("status") == "closed" else RoundStatus.OPEN
     try:
-        services.set_round_status(the_round, status, actor=current_user)
-        db.session.commit()
-        flash(_("The round is now %(status)s.", status=status.label.lower()), "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        status = RoundStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    submit(None, lambda: services.set_round_status(the_round, status, actor=current_user),
+            lambda _result: _("The round is now %(status)s.", status=status.label.lower()))
     return redirect(url_for(".round_page", round_id=the_round.id))
 
 
@@ -194,16 +160,11 @@ def floor(round_id: int, floor_id: int):
                 typed[room_id] = services.RoomEntry(
                     absent=request.form.get(f"absent-{room_id}") == "y", note=request.form.get(f"note-{room_id}", ""),
                     points={item.id: request.form.get(f"p-{room_id}-{item.id}", "") for item in items})
-        try:
-            saved = services.save_floor(the_round, floor, typed, actor=current_user)
-            db.session.commit()
-            flash(ngettext("Saved the scores of %(num)d room.", "Saved the scores of %(num)d rooms.", saved),
-                  "success")
+        if submit(None, lambda: services.save_floor(the_round, floor, typed, actor=current_user),
+                   lambda saved: ngettext("Saved the scores of %(num)d room.", "Saved the scores of %(num)d rooms.",
+                                          saved)):
             return redirect(url_for(".floor", round_id=the_round.id, floor_id=floor.id))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-            status = 400
+        status = 400
     sheet = services.floor_sheet(the_round, floor)
     siblings = [p.floor for p in services.round_floors(the_round)] if request.method == "GET" else []
     return render_template("hygiene/floor.html", sheet=sheet, typed=typed, bands=services.settings(),
@@ -228,14 +189,9 @@ def checklist():
                 max_points=int(raw_max) if raw_max.lstrip("-").isdigit() and len(raw_max) < 5 else None,
                 item_id=int(item_id) if item_id.isdigit() and int(item_id) <= MAX_ID else None,
                 remove=request.form.get(f"remove-{key}") == "y"))
-        try:
-            services.set_checklist(rows, actor=current_user)
-            db.session.commit()
-            flash(_("The checklist is saved."), "success")
+        if submit(None, lambda: services.set_checklist(rows, actor=current_user),
+                   lambda _result: _("The checklist is saved.")):
             return redirect(url_for(".checklist"))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
     bands = services.settings()
     return render_template("hygiene/checklist.html", items=services.checklist(), title=_("Hygiene checklist"),
                            bands_form=BandsForm(excellent_min=bands.excellent_min, pass_min=bands.pass_min))
@@ -256,9 +212,9 @@ def set_bands():
 @login_required
 def room(room_id: int):
     room = (campus.load_room(room_id) if room_id <= MAX_ID else None) or abort(404)
-    if not reports.can_view_room(current_user, room):
+    if not can_view_room(current_user, room.id):
         abort(404)  # as if missing: no one learns about rooms outside their scope
-    return render_template("hygiene/room.html", room=room, summary=room_summary(room, limit=50),
+    return render_template("hygiene/room.html", room=room, summary=reports.room_summary(room, limit=50),
                            title=_("Hygiene of %(room)s", room=room.code))
 
 
@@ -269,13 +225,3 @@ def mine():
     if current is None:
         return render_template("hygiene/room.html", room=None, summary=None, title=_("Hygiene of my room"))
     return redirect(url_for(".room", room_id=current.bed.room_id))
-
-
-@bp.app_template_global("hygiene_summary")
-def room_summary(room: Room, limit: int = 6) -> dict:
-    """The room's latest scores and trend for the room page and a student's page (the caller checked access)."""
-    bands = services.settings()
-    history = reports.room_history(room, limit)
-    scored = [i for i in history if i.total is not None]
-    return {"history": history, "bands": bands, "latest": scored[0] if scored else None,
-            "chart": Markup(reports.room_trend_chart(history, bands)) if len(scored) > 1 else None}

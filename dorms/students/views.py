@@ -6,12 +6,15 @@ from flask_login import current_user, login_required
 
 from ..auth.access import roles_required, visible_student_or_404
 from ..campus import services as campus
+from ..checkin import services as checkin
 from ..core.enums import RequestKind, Role, StudentStatus
 from ..core.errors import ServiceError
 from ..core.forms import known_choice, options, page_number
 from ..extensions import db
+from ..hygiene import reports as hygiene_reports
 from ..residence import services as residence
 from ..roomchange import services as room_changes
+from ..violations import services as violations
 from . import requests as roommate_requests
 from . import services
 from .forms import (
@@ -35,7 +38,8 @@ def index():
         status=known_choice(form.status), housed=known_choice(form.housed),
     )
     rows, total = services.search_students(current_user, filters, page=page)
-    return render_template("students/index.html", form=form, rows=rows, total=total, page=page, per_page=50)
+    return render_template("students/index.html", form=form, rows=rows, total=total, page=page, per_page=50,
+                           check_ins=checkin.by_assignment([row.assignment.id for row in rows if row.assignment]))
 
 
 @bp.get("/me")
@@ -70,6 +74,9 @@ def detail(student_id: int):
         preference_form=_preference_form(student) if own_requests else None,
         change_requests=room_changes.requests_of(student) if current_user.is_staff else None,
         is_self=current_user.student_id == student.id,
+        checkin_record=checkin.latest_check_in(student),
+        violations=violations.of_student(current_user, student),
+        hygiene=hygiene_reports.room_summary(current.bed.room) if current else None,
     )
 
 

@@ -81,7 +81,7 @@ class Violation(db.Model):
     type_id: Mapped[int] = mapped_column(sa.ForeignKey("violation_types.id"), index=True)
     room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
     # The building the record counts for: the room's, else the first named student's when it was recorded.
-    building_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buildings.id"), index=True)
+    building_id: Mapped[int] = mapped_column(sa.ForeignKey("buildings.id"), index=True)
     occurred_on: Mapped[date] = mapped_column(index=True)
     description: Mapped[str] = mapped_column(sa.String(2000), default="")
     status: Mapped[ViolationStatus] = mapped_column(enum_column_type(ViolationStatus, "violation_status"),

@@ -45,7 +45,7 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 }
 STAFF_MOVES = {S.NOTIFIED, S.RESOLVED, S.UPHELD, S.DISMISSED}
 # A dismissed record was found void on appeal: it is listed but never counted.
-COUNTED = sa.and_(Violation.status != S.DISMISSED)
+COUNTED = Violation.status != S.DISMISSED
 MAX_STUDENTS = 20
 
 
@@ -296,13 +296,13 @@ def can_see(user, violation: Violation) -> bool:
 
 
 def students_with_pages(user, students: list[Student]) -> set[int]:
-    """Which of a record's students ``user`` may open: a counselor sees only their own students' pages,
-    the others named with them by name only; a student sees names only."""
+    """Which of the named ``students`` ``user`` may open (and see the number and class of): a counselor only
+    their own students, the others named with them by name only; a student sees names only. One query."""
     if user.role == Role.STUDENT or not students:
         return set()
     if user.role == Role.STAFF:
         return {s.id for s in students}
-    return set(db.session.scalars(sa.select(Student.id).where(Student.id.in_([s.id for s in students]),
+    return set(db.session.scalars(sa.select(Student.id).where(Student.id.in_(sorted({s.id for s in students})),
                                                               visible_students_clause(user))))
 
 
@@ -365,13 +365,27 @@ def search(user, filters: Filters, *, page: int = 1, per_page: int = 50) -> tupl
     return list(rows), total
 
 
-def all_matching(user, filters: Filters, *, limit: int = 50_000) -> list[Violation]:
-    """For exports: every matching record, newest first."""
-    return list(db.session.scalars(_filtered(user, filters).options(*_list_options())
-                                   .order_by(Violation.occurred_on.desc(), Violation.id.desc()).limit(limit)).unique())
+EXPORT_COLUMNS = ["id", "occurred_on", "type", "severity", "status", "students", "classes", "room", "building",
+                  "description", "recorded_by", "recorded_at"]
+
+
+def export_rows(user, filters: Filters, *, limit: int = 50_000) -> list[list]:
+    """Every matching record, newest first, one row each in EXPORT_COLUMNS' order. As on a record's page,
+    students ``user`` may not see are given by name only (no number, no class)."""
+    violations = list(db.session.scalars(
+        _filtered(user, filters).options(*_list_options(), joinedload(Violation.recorded_by))
+        .order_by(Violation.occurred_on.desc(), Violation.id.desc()).limit(limit)).unique())
+    known = students_with_pages(user, [s for v in violations for s in v.students])
+    return [[v.id, v.occurred_on.isoformat(), v.type.name, v.type.severity.value, v.status.value,
+             "; ".join(s.display if s.id in known else s.name for s in v.students),
+             "; ".join(dict.fromkeys(s.class_name for s in v.students if s.class_name and s.id in known)),
+             v.room.code if v.room else "", v.building.code, v.description,
+             v.recorded_by.username if v.recorded_by else "", v.recorded_at.isoformat(timespec="minutes")]
+            for v in violations]
 
 
 def of_student(user, student: Student) -> list[Violation]:
+    """For the student page: the records naming ``student`` that ``user`` may see, newest first."""
     return list(db.session.scalars(
         sa.select(Violation).where(visible_clause(user), Violation.id.in_(
             sa.select(violation_students.c.violation_id).where(violation_students.c.student_id == student.id)))
@@ -379,6 +393,7 @@ def of_student(user, student: Student) -> list[Violation]:
 
 
 def of_room(user, room: Room) -> list[Violation]:
+    """For the room page: the records naming ``room`` that ``user`` may see, newest first."""
     return list(db.session.scalars(
         sa.select(Violation).where(visible_clause(user), Violation.room_id == room.id)
         .options(*_list_options()).order_by(Violation.occurred_on.desc(), Violation.id.desc())).unique())
@@ -455,3 +470,27 @@ def counts(user, first: date, last: date, *, building_id: int | None = None, typ
                   by_building=[tuple(r) for r in db.session.execute(per_building)],
                   by_month=[(m, sum(c.values())) for m, c in by_month_and_type.items()],
                   by_month_and_type=by_month_and_type, total=len(by_day))
+
+
+def _per_student(counts: Counts) -> tuple[list[str], list[list]]:
+    return ["student_number", "name", "class", "violations"], [list(r[1:]) for r in counts.by_student]
+
+
+def _per_month(counts: Counts) -> tuple[list[str], list[list]]:
+    """A column per type as well, as on the chart."""
+    names = sorted({name for c in counts.by_month_and_type.values() for name in c})
+    return (["month", "violations", *names],
+            [[m, sum(c.values()), *[c.get(n, 0) for n in names]] for m, c in counts.by_month_and_type.items()])
+
+
+COUNT_TABLES = {
+    "student": _per_student,
+    "class": lambda c: (["class", "violations"], [list(r) for r in c.by_class]),
+    "building": lambda c: (["building", "name", "violations"], [list(r) for r in c.by_building]),
+    "month": _per_month,
+}
+
+
+def count_table(counts: Counts, by: str) -> tuple[list[str], list[list]]:
+    """The headers and rows of one of the summary's tables (``by`` a key of COUNT_TABLES), for a download."""
+    return COUNT_TABLES[by](counts)

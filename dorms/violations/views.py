@@ -2,7 +2,7 @@
 (staff), comments (counselors), appeals (students), counts with a chart, exports, and the type catalogue."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,7 +17,6 @@ from ..core.errors import ServiceError
 from ..core.forms import MAX_ID, date_period, known_choice, page_number, submit, words
 from ..extensions import db
 from ..photos import photo_response
-from ..students.models import Student
 from ..transfer.tables import MIME_TYPES, table_download
 from . import charts, services
 from .forms import (
@@ -32,19 +31,7 @@ from .models import Severity, Violation, ViolationStatus, ViolationType
 
 bp = Blueprint("violations", __name__, url_prefix="/violations")
 PER_PAGE = 50
-LONGEST_PERIOD = timedelta(days=3 * 366)
-
-
-@bp.app_template_global()
-def violations_of_student(student: Student) -> list[Violation]:
-    """For the student page's include: the records naming ``student`` that the signed-in user may see."""
-    return services.of_student(current_user, student)
-
-
-@bp.app_template_global()
-def violations_of_room(room) -> list[Violation]:
-    """For the room page's include."""
-    return services.of_room(current_user, room)
+LONGEST_PERIOD_DAYS = 3 * 366  # of the counts: three school years
 
 
 def _visible_or_404(violation_id: int) -> Violation:
@@ -63,12 +50,13 @@ def _filters() -> tuple[FilterForm, services.Filters]:
     form.type_id.choices = [(0, _("Any violation type"))] + [(t.id, t.name) for t in services.types()]
     form.building_id.choices = [(0, _("Any building"))] + [(b.id, b.code) for b in campus.buildings()]
     form.validate()
-    first, last = (form.first.data if not form.first.errors else None), (form.last.data if not form.last.errors
-                                                                          else None)
+
+    def valid(field):  # a hand-edited bad value filters nothing rather than failing the page
+        return None if field.errors else field.data
+
     filters = services.Filters(status=known_choice(form.status), severity=known_choice(form.severity),
-                               type_id=form.type_id.data if not form.type_id.errors else None,
-                               building_id=form.building_id.data if not form.building_id.errors else None,
-                               text=form.q.data, first=first, last=last)
+                               type_id=valid(form.type_id), building_id=valid(form.building_id),
+                               text=form.q.data, first=valid(form.first), last=valid(form.last))
     return form, filters
 
 
@@ -78,12 +66,11 @@ def index():
     form, filters = _filters()
     page = page_number(request.args)
     rows, total = services.search(current_user, filters, page=page, per_page=PER_PAGE)
-    return render_template("violations/index.html", form=form, rows=rows, total=total, page=page,
-                           has_next=page * PER_PAGE < total, title=_("Violations"))
-
-
-LIST_COLUMNS = ["id", "occurred_on", "type", "severity", "status", "students", "classes", "room", "building",
-                "description", "recorded_by", "recorded_at"]
+    return render_template(
+        "violations/index.html", form=form, rows=rows, total=total, page=page, has_next=page * PER_PAGE < total,
+        known=services.students_with_pages(current_user, [s for v in rows for s in v.students]),
+        export_args={k: v for k, v in request.args.items() if k not in ("page", "file_format")},
+        title=_("Violations"))
 
 
 @bp.get("/export.<file_format>")
@@ -92,13 +79,8 @@ def export(file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
     _form, filters = _filters()
-    rows = [[v.id, v.occurred_on.isoformat(), v.type.name, v.type.severity.value, v.status.value,
-             "; ".join(s.display for s in v.students),
-             "; ".join(dict.fromkeys(s.class_name for s in v.students if s.class_name)),
-             v.room.code if v.room else "", v.building.code if v.building else "", v.description,
-             v.recorded_by.username if v.recorded_by else "", v.recorded_at.isoformat(timespec="minutes")]
-            for v in services.all_matching(current_user, filters)]
-    return table_download(LIST_COLUMNS, rows, file_format, "violations")
+    return table_download(services.EXPORT_COLUMNS, services.export_rows(current_user, filters), file_format,
+                          "violations")
 
 
 # --- recording and one record ------------------------------------------------------------------------------
@@ -110,11 +92,6 @@ def new():
     """The record form; the student and room pages link here with ?student= or ?room= filled in."""
     form = ViolationForm().with_types(services.types(active_only=True))
     today = campus_today()
-    if request.method == "GET":
-        form.occurred_on.data = today
-        form.room_code.data = request.args.get("room", "")
-        form.student_numbers.data = request.args.get("student", "")
-        return render_template("violations/new.html", form=form, today=today, title=_("Record a violation"))
     created: list[Violation] = []
 
     def action():
@@ -123,9 +100,14 @@ def new():
             room_code=form.room_code.data or "", occurred_on=form.occurred_on.data,
             description=form.description.data or "", files=request.files.getlist("photos"), actor=current_user))
 
-    if submit(form, action):
+    if request.method == "GET":
+        form.occurred_on.data = today
+        form.room_code.data = request.args.get("room", "")
+        form.student_numbers.data = request.args.get("student", "")
+    elif submit(form, action):
         return redirect(url_for(".detail", violation_id=created[0].id))
-    return render_template("violations/new.html", form=form, today=today, title=_("Record a violation"))
+    return render_template("violations/new.html", form=form, today=today,
+                           title=_("Record a violation"))
 
 
 @bp.get("/<int:violation_id>")
@@ -188,7 +170,7 @@ def photo(violation_id: int, photo_id: int):
 
 def _period() -> tuple[date, date]:
     """?first=&last= (campus dates); by default the last six calendar months up to today."""
-    return date_period(request.args, _six_months_before, longest_days=LONGEST_PERIOD.days) or abort(400)
+    return date_period(request.args, _six_months_before, longest_days=LONGEST_PERIOD_DAYS) or abort(400)
 
 
 def _six_months_before(last: date) -> date:
@@ -214,29 +196,16 @@ def summary():
         chart=Markup(charts.per_month_by_type(counts.by_month_and_type)), title=_("Violation counts"))
 
 
-COUNT_TABLES = {
-    "student": (["student_number", "name", "class", "violations"], lambda c: [list(r[1:]) for r in c.by_student]),
-    "class": (["class", "violations"], lambda c: [list(r) for r in c.by_class]),
-    "building": (["building", "name", "violations"], lambda c: [list(r) for r in c.by_building]),
-    "month": (["month", "violations"], lambda c: [list(r) for r in c.by_month]),
-}
-
-
 @bp.get("/counts.<file_format>")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def export_counts(file_format: str):
     by = request.args.get("by", "student")
-    if file_format not in MIME_TYPES or by not in COUNT_TABLES:
+    if file_format not in MIME_TYPES or by not in services.COUNT_TABLES:
         abort(404)
     first, last = _period()
     counts = services.counts(current_user, first, last, building_id=_id_arg("building"), type_id=_id_arg("type"))
-    headers, rows = COUNT_TABLES[by]
-    if by == "month":  # a column per type as well, as on the chart
-        names = sorted({name for c in counts.by_month_and_type.values() for name in c})
-        return table_download(headers + names, [[m, sum(c.values()), *[c.get(n, 0) for n in names]]
-                                                for m, c in counts.by_month_and_type.items()],
-                              file_format, f"violations-by-month-{first}-{last}")
-    return table_download(headers, rows(counts), file_format, f"violations-by-{by}-{first}-{last}")
+    headers, rows = services.count_table(counts, by)
+    return table_download(headers, rows, file_format, f"violations-by-{by}-{first}-{last}")
 
 
 # --- the catalogue -----------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('type_id', sa.Integer(), nullable=False),
     sa.Column('room_id', sa.Integer(), nullable=True),
-    sa.Column('building_id', sa.Integer(), nullable=True),
+    sa.Column('building_id', sa.Integer(), nullable=False),
     sa.Column('occurred_on', sa.Date(), nullable=False),
     sa.Column('description', sa.String(length=2000), nullable=False),
     sa.Column('status', sa.Enum(*STATUSES, name='violation_status', native_enum=False, create_constraint=True, length=16), nullable=False),
