@@ -27,6 +27,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from access import recreate_database  # bench/access.py, beside this file
+
 from dorms import create_app
 from dorms.auth.services import create_user
 from dorms.campus.models import Building, Room
@@ -44,15 +46,6 @@ from dorms.students.models import Student
 
 PASSWORD = "bench-password"
 ROOMS_PER_FLOOR, BEDS_PER_ROOM = 20, 4
-
-
-def recreate_database(url: str) -> None:
-    admin = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    name = url.rsplit("/", 1)[1]
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def seed(students: int) -> list[Student]:

@@ -598,3 +598,28 @@ def test_the_demo_data_works_for_a_handful_of_rooms(app, create_building, create
         student = create_student(class_name="计科2401")
         placed[student.id] = residence.assign(student, room.beds[0], reason="intake")
     assert demo.seed(random.Random(1), placed, create_user("admin", role=Role.STAFF)) == 5 * 2
+
+
+def test_the_database_keeps_one_row_of_bands_and_each_active_item_once(app):
+    from dorms.hygiene.models import ChecklistItem, HygieneSettings
+
+    services.set_bands(85, 55)
+    db.session.commit()
+    db.session.add(HygieneSettings(id=2, excellent_min=95, pass_min=70))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    services.ensure_default_checklist()
+    db.session.commit()
+    db.session.add(ChecklistItem(name="地面", max_points=5, active=True))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    # Renaming two items into each other's names is fine: they leave the list before they come back.
+    items = services.checklist()
+    rows = [services.ItemRow(i.name, i.max_points, item_id=i.id) for i in items]
+    rows[0].name, rows[1].name = rows[1].name, rows[0].name
+    services.set_checklist(rows)
+    db.session.commit()
+    assert [i.name for i in services.checklist()][:2] == ["床铺", "地面"]
+    assert (services.settings().excellent_min, services.settings().pass_min) == (85, 55)

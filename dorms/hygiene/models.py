@@ -43,7 +43,12 @@ class ChecklistItem(db.Model):
     """One thing inspected (地面, 床铺…); the active items' maxima add up to 100."""
 
     __tablename__ = "hygiene_checklist_items"
-    __table_args__ = (sa.CheckConstraint("max_points > 0 AND max_points <= 100", name="max_in_range"),)
+    __table_args__ = (
+        sa.CheckConstraint("max_points > 0 AND max_points <= 100", name="max_in_range"),
+        # Two staff saving the checklist at once cannot leave the same item on it twice.
+        sa.Index("uq_hygiene_checklist_items_active_name", "name", unique=True,
+                 sqlite_where=sa.text("active"), postgresql_where=sa.text("active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(60))
@@ -60,6 +65,7 @@ class HygieneSettings(db.Model):
     __table_args__ = (
         sa.CheckConstraint("pass_min > 0 AND pass_min < excellent_min AND excellent_min <= 100",
                            name="bands_in_order"),
+        sa.CheckConstraint("id = 1", name="one_row"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,6 +34,7 @@ from .models import (
     RoundStatus,
 )
 
+SETTINGS_ROW = 1  # the bands live in one row (the table's CHECK keeps it that way)
 DEFAULT_CHECKLIST = [("地面", 20), ("床铺", 20), ("桌面", 15), ("阳台", 15), ("卫生间", 20), ("无违禁物品", 10)]
 
 
@@ -42,9 +43,9 @@ DEFAULT_CHECKLIST = [("地面", 20), ("床铺", 20), ("桌面", 15), ("阳台", 
 
 def settings() -> HygieneSettings:
     """The band thresholds; the defaults (90 / 60) until staff change them."""
-    row = db.session.scalar(sa.select(HygieneSettings).order_by(HygieneSettings.id).limit(1))
+    row = db.session.get(HygieneSettings, SETTINGS_ROW)
     # Not added to the session: reading the bands never writes.
-    return row or HygieneSettings(excellent_min=90, pass_min=60)
+    return row or HygieneSettings(id=SETTINGS_ROW, excellent_min=90, pass_min=60)
 
 
 def set_bands(excellent_min: int, pass_min: int, *, actor=None) -> HygieneSettings:
@@ -55,9 +56,18 @@ def set_bands(excellent_min: int, pass_min: int, *, actor=None) -> HygieneSettin
     row = settings()
     row.excellent_min, row.pass_min = excellent_min, pass_min
     db.session.add(row)
-    db.session.flush()
+    _flush_or_conflict()
     audit.record("hygiene.bands", actor=actor, excellent_min=excellent_min, pass_min=pass_min)
     return row
+
+
+def _flush_or_conflict() -> None:
+    """Flush the checklist or the bands; if someone else saved them at the same moment, say so."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict(_("Someone else changed the hygiene settings at the same moment; look at them again.")) \
+            from None
 
 
 def checklist() -> list[ChecklistItem]:
@@ -96,6 +106,9 @@ def set_checklist(rows: list[ItemRow], *, actor=None) -> list[ChecklistItem]:
     existing = {item.id: item for item in db.session.scalars(sa.select(ChecklistItem))}
     for item in existing.values():
         item.active = False
+    # Off the list first, then back on: renaming two items into each other's names never meets itself
+    # in the unique index of active names.
+    db.session.flush()
     result = []
     for position, (row, name) in enumerate(zip(kept, names), start=1):
         item = existing.get(row.item_id) if row.item_id else None
@@ -104,7 +117,7 @@ def set_checklist(rows: list[ItemRow], *, actor=None) -> list[ChecklistItem]:
             db.session.add(item)
         item.name, item.max_points, item.position, item.active = name, row.max_points, position, True
         result.append(item)
-    db.session.flush()
+    _flush_or_conflict()
     audit.record("hygiene.checklist", actor=actor, items=[[i.name, i.max_points] for i in result])
     return result
 

@@ -23,11 +23,15 @@ def upgrade():
     sa.CheckConstraint('max_points > 0 AND max_points <= 100', name=op.f('ck_hygiene_checklist_items_max_in_range')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hygiene_checklist_items'))
     )
+    with op.batch_alter_table('hygiene_checklist_items', schema=None) as batch_op:
+        batch_op.create_index('uq_hygiene_checklist_items_active_name', ['name'], unique=True,
+                              sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
     op.create_table('hygiene_settings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('excellent_min', sa.Integer(), nullable=False),
     sa.Column('pass_min', sa.Integer(), nullable=False),
     sa.CheckConstraint('pass_min > 0 AND pass_min < excellent_min AND excellent_min <= 100', name=op.f('ck_hygiene_settings_bands_in_order')),
+    sa.CheckConstraint('id = 1', name=op.f('ck_hygiene_settings_one_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hygiene_settings'))
     )
     op.create_table('hygiene_rounds',
