@@ -262,3 +262,10 @@ def test_two_staff_moving_the_same_ticket_at_once_cannot_both_win(rooms):
         repairs.move(ticket, RepairStatus.REJECTED, note="重复报修", actor=rooms["staff"])
     db.session.rollback()
     assert db.session.get(RepairTicket, ticket.id).status == RepairStatus.REPORTED
+
+
+def test_an_id_past_the_columns_range_is_a_404_before_any_view_runs(client, login, rooms):
+    login(rooms["staff"])
+    huge = 2**40
+    for url in (f"/repairs/{huge}", f"/repairs/1/photos/{huge}", f"/students/{huge}", f"/rooms/{huge}"):
+        assert client.get(url).status_code == 404, url

@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 
 from ..campus.models import Bed, Room
 from ..core.enums import Role
-from ..core.forms import MAX_ID
 from ..extensions import db
 from ..residence.models import Assignment
 from ..students.models import CounselorScope, Student
@@ -67,7 +66,7 @@ def can_view_student(user, student: Student) -> bool:
 
 def visible_student_or_404(student_id: int) -> Student:
     """Out-of-scope students are reported as missing, so no one learns they exist."""
-    student = db.session.get(Student, student_id) if student_id <= MAX_ID else None
+    student = db.session.get(Student, student_id)
     if student is None or not can_view_student(current_user, student):
         abort(404)
     return student

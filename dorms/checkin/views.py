@@ -55,13 +55,6 @@ def _building_id() -> int | None:
     return value if value and 0 < value <= MAX_ID else None
 
 
-def _student_or_404(student_id: int) -> Student:
-    """For the staff-only pages about one student (a hand-edited id past the column's range is simply missing)."""
-    if student_id > MAX_ID:
-        abort(404)
-    return db.get_or_404(Student, student_id)
-
-
 # --- the desk ---------------------------------------------------------------------------------------------------
 
 @bp.get("/checkin/desk")
@@ -98,7 +91,7 @@ def desk():
 @bp.post("/checkin/students/<int:student_id>/check-in")
 @staff_required
 def check_in(student_id: int):
-    student = _student_or_404(student_id)
+    student = db.get_or_404(Student, student_id)
     form = CheckInForm()
     names = {item.id: item.kind.label for item in _items_of(student)}
     submit(form, lambda: services.check_in(
@@ -117,8 +110,6 @@ def _items_of(student: Student):
 
 def _visible_check_in_or_404(check_in_id: int) -> CheckIn:
     """Out-of-scope students' records are reported missing, as their student pages are."""
-    if check_in_id > MAX_ID:
-        abort(404)
     record = services.load_check_in(check_in_id)
     if record is None or not can_view_student(current_user, record.assignment.student):
         abort(404)
@@ -160,17 +151,14 @@ def resolve(check_in_id: int, item_id: int):
 @login_required
 def photo(check_in_id: int, photo_id: int):
     found = _visible_check_in_or_404(check_in_id)
-    linked = services.photo_of(found, photo_id) if photo_id <= MAX_ID else None
-    if linked is None:
-        abort(404)
-    return photo_response(linked)
+    return photo_response(services.photo_of(found, photo_id) or abort(404))
 
 
 # --- check-out and room change (staff) --------------------------------------------------------------------------
 
 def _leaving_student_or_back(student_id: int):
     """The student and their current check-in, or a redirect to their page saying why they cannot leave it."""
-    student = _student_or_404(student_id)
+    student = db.get_or_404(Student, student_id)
     try:
         return student, services.require_checked_in(student), None
     except ServiceError as error:

@@ -11,16 +11,29 @@ from flask_babel import (
 )
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
+from werkzeug.routing import IntegerConverter
 
 from ..config import SUPPORTED_LOCALES
 from ..extensions import db, login_manager
 from ..photos import MAX_PHOTOS
 from .database import is_database_busy
+from .forms import MAX_ID
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: an id past the columns' range is no row of ours, so the URL is a 404
+    before any view runs (PostgreSQL would refuse the number in a query with an error)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
     from ..auth.models import User
     from ..i18n import LANGUAGE_NAMES
+
+    app.url_map.converters["int"] = RowIdConverter
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")

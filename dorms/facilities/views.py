@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..auth.access import can_view_room, roles_required, staff_required
 from ..campus import services as campus
 from ..core.enums import Role
-from ..core.forms import MAX_ID, known_choice, options, page_number, submit
+from ..core.forms import known_choice, options, page_number, submit
 from ..extensions import db
 from ..photos import photo_response
 from ..transfer.tables import MIME_TYPES, table_download
@@ -56,7 +56,7 @@ def set_condition(item_id: int):
 
 def _visible_ticket_or_404(ticket_id: int) -> RepairTicket:
     """Tickets of rooms the asker may not see are reported as missing."""
-    ticket = repairs.load(ticket_id) if ticket_id <= MAX_ID else None
+    ticket = repairs.load(ticket_id)
     if ticket is None or not can_view_room(current_user, ticket.room_id):
         abort(404)
     return ticket
