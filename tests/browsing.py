@@ -76,3 +76,10 @@ def sign_in(page, base, username):
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+
+
+def loaded_width(image) -> int:
+    """The natural width of an <img> once the browser has loaded it (0 if it could not: a broken image)."""
+    image.evaluate("img => img.complete || new Promise(done => {"
+                   " img.addEventListener('load', done); img.addEventListener('error', done); })")
+    return image.evaluate("img => img.naturalWidth")

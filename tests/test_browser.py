@@ -12,7 +12,7 @@ from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.residence.models import Assignment
 
-from .browsing import SCREENSHOTS, sign_in
+from .browsing import SCREENSHOTS, loaded_width, sign_in
 from .factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -247,7 +247,7 @@ def test_a_student_reports_a_broken_air_conditioner_from_a_phone_with_a_photo(br
         assert "空调不制冷" in phone.locator("[data-testid=tickets]").inner_text()
         phone.locator("[data-testid=tickets] a").first.click()
         image = phone.locator("[data-testid=photos] img")
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 640
+        assert loaded_width(image) == 640
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         phone.screenshot(path=str(SCREENSHOTS / "repair-ticket-phone.png"), full_page=True)
     finally:

@@ -9,7 +9,7 @@ from PIL import Image
 from dorms.extensions import db
 from dorms.violations.models import Severity, Violation, ViolationStatus, ViolationType
 
-from .browsing import SCREENSHOTS, sign_in
+from .browsing import SCREENSHOTS, loaded_width, sign_in
 from .test_browser import campus  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -38,9 +38,7 @@ def test_staff_record_and_notify_then_the_student_appeals_on_a_phone(browser, pa
     page.wait_for_selector("text=Saved.")
     evidence = page.locator("[data-testid=photos] img")
     # The thumbnail loads lazily, maybe after "Saved." shows: wait for it to load or fail.
-    evidence.evaluate("img => img.complete || new Promise(done => {"
-                      " img.addEventListener('load', done); img.addEventListener('error', done); })")
-    assert evidence.evaluate("img => img.naturalWidth") == 64
+    assert loaded_width(evidence) == 64
     page.select_option("#status", "notified")
     page.fill("#note", "已当面告知")
     page.click("[data-testid=move] button")
