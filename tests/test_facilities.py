@@ -269,3 +269,20 @@ def test_an_id_past_the_columns_range_is_a_404_before_any_view_runs(client, logi
     huge = 2**40
     for url in (f"/repairs/{huge}", f"/repairs/1/photos/{huge}", f"/students/{huge}", f"/rooms/{huge}"):
         assert client.get(url).status_code == 404, url
+
+
+def test_a_phone_photo_is_kept_upright_without_its_exif(app, rooms):
+    exif = Image.Exif()
+    exif[0x0110] = "Student's phone"   # Model
+    exif[0x0112] = 6                   # Orientation: the camera was turned, show it rotated 90°
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(buffer, "JPEG", exif=exif)
+    ticket = repairs.report(rooms["room_101"], "门锁坏了", actor=rooms["zhang"],
+                            photos=[FileStorage(io.BytesIO(buffer.getvalue()), "门锁.jpg")])
+    db.session.commit()
+    stored = os.path.join(app.instance_path, "photos", ticket.photos[0].stored_name)
+    with Image.open(stored) as kept:
+        assert (kept.format, kept.size) == ("JPEG", (30, 40))
+        assert not kept.getexif() and "exif" not in kept.info
+    with open(stored, "rb") as file:
+        assert len(file.read()) == ticket.photos[0].size

@@ -3,8 +3,10 @@
 The files live under ``<instance>/photos/`` (not in the database); a row in
 ``photos`` keeps what was checked about each one. A file is accepted only if
 Pillow can decode it as JPEG, PNG, WebP or GIF and it is at most
-``PHOTO_MAX_BYTES`` (``DORMS_PHOTO_MAX_MB``, default 8). Whoever owns the photo (the ticket, the
-violation…) decides who may see it; :func:`photo_response` only sends it.
+``PHOTO_MAX_BYTES`` (``DORMS_PHOTO_MAX_MB``, default 8); its EXIF metadata
+(GPS position, device) is removed before it is kept. Whoever owns the photo
+(the ticket, the violation…) decides who may see it; :func:`photo_response`
+only sends it.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app, send_file
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import FileStorage
 
@@ -64,8 +66,8 @@ def uploaded_files(files) -> list[FileStorage]:
     return [f for f in (files or []) if f and f.filename]
 
 
-def check_photo(name: str, data: bytes) -> tuple[str, str]:
-    """(content type, extension) of an acceptable image; else a ServiceError naming the file."""
+def check_photo(name: str, data: bytes) -> str:
+    """The format (Pillow's name: JPEG, PNG…) of an acceptable image; else a ServiceError naming the file."""
     limit = max_bytes()
     if len(data) > limit:
         raise ServiceError(_("Photo %(name)s is larger than the limit of %(limit).1f MB.",
@@ -80,7 +82,26 @@ def check_photo(name: str, data: bytes) -> tuple[str, str]:
         raise ServiceError(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).", name=name)) from None
     if kind not in ACCEPTED_FORMATS:
         raise ServiceError(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).", name=name))
-    return ACCEPTED_FORMATS[kind]
+    return kind
+
+
+def without_metadata(data: bytes, kind: str) -> bytes:
+    """The photo without its EXIF block, turned upright as that block said.
+
+    Phone photos carry where they were taken (GPS) and the device; the people
+    a photo is shown to (roommates, counselors) need neither. Only photos that
+    have EXIF are re-encoded; GIFs (animations, no EXIF in practice) are kept.
+    """
+    if kind == "GIF":
+        return data
+    with Image.open(io.BytesIO(data)) as image:
+        if not image.getexif() and "exif" not in image.info:
+            return data
+        upright = ImageOps.exif_transpose(image)
+        upright.info.pop("exif", None)
+        buffer = io.BytesIO()
+        upright.save(buffer, kind, **({"quality": 90} if kind in ("JPEG", "WEBP") else {}))
+    return buffer.getvalue()
 
 
 def store_photos(files, *, actor=None) -> list[Photo]:
@@ -97,8 +118,9 @@ def store_photos(files, *, actor=None) -> list[Photo]:
     for file in files:
         name = Path(file.filename or "photo").name[:200]
         data = file.read(max_bytes() + 1)
-        content_type, extension = check_photo(name, data)
-        checked.append((name, data, content_type, extension))
+        kind = check_photo(name, data)
+        content_type, extension = ACCEPTED_FORMATS[kind]
+        checked.append((name, without_metadata(data, kind), content_type, extension))
     photos = []
     folder = photo_folder()
     for name, data, content_type, extension in checked:
