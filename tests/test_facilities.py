@@ -286,3 +286,12 @@ def test_a_phone_photo_is_kept_upright_without_its_exif(app, rooms):
         assert not kept.getexif() and "exif" not in kept.info
     with open(stored, "rb") as file:
         assert len(file.read()) == ticket.photos[0].size
+
+
+def test_a_huge_item_id_in_a_form_names_no_item_rather_than_failing(client, login, rooms):
+    login(rooms["zhang"])
+    page = client.post("/repairs/mine", data={"item": str(2**40), "description": "门锁坏了，关不上"},
+                       follow_redirects=True)
+    assert page.status_code == 200 and "Saved." in page.get_data(as_text=True)
+    assert db.session.scalar(sa.select(RepairTicket.item_id)) is None
+    assert client.get(f"/rooms?building={2**40}").status_code in (200, 403)

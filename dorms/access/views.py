@@ -29,7 +29,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import error_text, submit
+from ..core.forms import error_text, row_id, submit
 from ..dashboard.charts import curfew_trend_chart
 from ..extensions import db
 from ..students.models import Student
@@ -258,7 +258,7 @@ def rules():
 @staff_required
 def set_rule():
     form = CurfewRuleForm()
-    building = db.session.get(Building, int(form.building.data)) if (form.building.data or "").isdigit() else None
+    building = db.session.get(Building, number) if (number := row_id(form.building.data)) is not None else None
     submit(form, lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend", building=building,
                                    gender=Gender(form.gender.data) if form.gender.data else None))
     return redirect(url_for(".rules"))

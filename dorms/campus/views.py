@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..auth.access import staff_required
 from ..checkin import services as checkin
 from ..core.enums import RoomStatus
-from ..core.forms import known_choice, options
+from ..core.forms import known_choice, options, row_id
 from ..extensions import db
 from ..facilities import repairs
 from ..facilities import services as facilities
@@ -52,7 +52,7 @@ def rooms():
     form.room_type.choices = options([("", _("Any type"))] + [(t, t) for t in services.room_types()])
     for_student = _student_being_placed()
     filters = services.RoomFilters(
-        building_id=int(form.building.data) if (form.building.data or "").isdigit() else None,
+        building_id=row_id(form.building.data),
         gender=known_choice(form.gender), room_type=form.room_type.data or None,
         status=known_choice(form.status), free_only=form.free.data,
         accessible_only=form.accessible.data, number=form.number.data,

@@ -9,7 +9,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..core.errors import ServiceError
-from ..core.forms import options
+from ..core.forms import options, row_id
 from ..facilities.models import Condition
 from .models import KeyKind
 from .services import (
@@ -112,6 +112,6 @@ def inspection_from(form, record, photos=None) -> Inspection:
         cents = parse_yuan(amount, what=what)
         if cents is None:
             raise ServiceError(_("%(what)s: give the charge in yuan.", what=what))
-        item_id = int(item) if item.isdigit() else None
+        item_id = row_id(item)
         damages.append(DamageInput(description=description, amount_cents=cents, report_item_id=item_id))
     return Inspection(items=items, keys=keys, damages=damages, note=form.get("note", ""), photos=photos)

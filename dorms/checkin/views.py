@@ -11,7 +11,7 @@ from ..auth.access import can_view_student, roles_required, staff_required
 from ..core.clock import campus_zone
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import MAX_ID, MAX_PAGE, page_number, submit
+from ..core.forms import MAX_PAGE, page_number, row_id, submit
 from ..extensions import db
 from ..facilities.models import Condition
 from ..photos import photo_response
@@ -51,8 +51,7 @@ def _common():
 
 
 def _building_id() -> int | None:
-    value = request.args.get("building", type=int)
-    return value if value and 0 < value <= MAX_ID else None
+    return row_id(request.args.get("building")) or None
 
 
 # --- the desk ---------------------------------------------------------------------------------------------------

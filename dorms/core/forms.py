@@ -42,6 +42,16 @@ def words(text: str | None) -> list[str]:
 MAX_ID = 2**31 - 1  # a hand-edited id beyond this is no row of ours (and would overflow the column)
 
 
+def row_id(text: str | None) -> int | None:
+    """A submitted id (a form field, a query argument) as a number that can name a row, else None.
+
+    Digits only, and within the columns' range: a hand-edited huge number names no row rather than
+    failing the query (PostgreSQL refuses it). Route arguments get the same bound from the URL converter.
+    """
+    text = text if isinstance(text, str) else ""
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+
+
 def submit(form, action, message=None) -> bool:
     """Validate ``form``, run ``action`` (a service call) and commit, flashing what happened.
 

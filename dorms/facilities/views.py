@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..auth.access import can_view_room, roles_required, staff_required
 from ..campus import services as campus
 from ..core.enums import Role
-from ..core.forms import known_choice, options, page_number, submit
+from ..core.forms import known_choice, options, page_number, row_id, submit
 from ..extensions import db
 from ..photos import photo_response
 from ..transfer.tables import MIME_TYPES, table_download
@@ -64,7 +64,7 @@ def _visible_ticket_or_404(ticket_id: int) -> RepairTicket:
 
 def _report(room, form, done_url: str):
     def action():
-        item = db.session.get(InventoryItem, int(form.item.data)) if (form.item.data or "").isdigit() else None
+        item = db.session.get(InventoryItem, number) if (number := row_id(form.item.data)) is not None else None
         repairs.report(room, form.description.data, item=item, photos=request.files.getlist(form.photos.name),
                        actor=current_user)
     submit(form, action)
@@ -80,7 +80,7 @@ def repairs_index():
     form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}")
                                                                   for b in campus.buildings()])
     filters = repairs.TicketFilters(status=known_choice(form.status) or "open",
-                                    building_id=int(form.building.data) if (form.building.data or "").isdigit() else None)
+                                    building_id=row_id(form.building.data))
     file_format = request.args.get("format")
     if file_format in MIME_TYPES:
         rows, _total = repairs.tickets(current_user, filters, per_page=None)

@@ -19,7 +19,7 @@ from ..campus import services as campus
 from ..campus.models import Room
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import MAX_ID, date_period, options, submit
+from ..core.forms import date_period, options, row_id, submit
 from ..extensions import db
 from ..residence import services as residence
 from ..transfer.tables import MIME_TYPES, table_download
@@ -153,8 +153,7 @@ def floor(round_id: int, floor_id: int):
     if request.method == "POST":
         items = services.checklist()
         for raw in request.form.getlist("room"):
-            if raw.isdigit() and int(raw) <= MAX_ID:
-                room_id = int(raw)
+            if (room_id := row_id(raw)) is not None:
                 typed[room_id] = services.RoomEntry(
                     absent=request.form.get(f"absent-{room_id}") == "y", note=request.form.get(f"note-{room_id}", ""),
                     points={item.id: request.form.get(f"p-{room_id}-{item.id}", "") for item in items})
@@ -185,7 +184,7 @@ def checklist():
             rows.append(services.ItemRow(
                 name=request.form.get(f"name-{key}", "")[:60],
                 max_points=int(raw_max) if raw_max.lstrip("-").isdigit() and len(raw_max) < 5 else None,
-                item_id=int(item_id) if item_id.isdigit() and int(item_id) <= MAX_ID else None,
+                item_id=row_id(item_id),
                 remove=request.form.get(f"remove-{key}") == "y"))
         if submit(None, lambda: services.set_checklist(rows, actor=current_user),
                    lambda _result: _("The checklist is saved.")):

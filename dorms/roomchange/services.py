@@ -13,7 +13,7 @@ from ..campus.models import Building, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus
 from ..core.errors import Conflict, ServiceError
-from ..core.forms import MAX_ID
+from ..core.forms import row_id
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
@@ -139,8 +139,7 @@ def ask_to_move(student: Student, choices: list[Choice], reason: str) -> RoomCha
 def _resolve(choice: Choice, student: Student, own_room: Room) -> RoomChangeChoice:
     """A typed choice as a stored one, refused if no room in it could ever take the student."""
     if choice.target == "building":
-        building = (db.session.get(Building, int(choice.value))
-                    if choice.value.isdigit() and int(choice.value) <= MAX_ID else None)
+        building = db.session.get(Building, number) if (number := row_id(choice.value)) is not None else None
         if building is None:
             raise ServiceError(_("there is no such building."))
         rooms = [room for room in building.rooms if room.id != own_room.id]

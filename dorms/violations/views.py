@@ -14,7 +14,7 @@ from ..campus import services as campus
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import MAX_ID, date_period, known_choice, page_number, submit, words
+from ..core.forms import date_period, known_choice, page_number, row_id, submit, words
 from ..extensions import db
 from ..photos import photo_response
 from ..transfer.tables import MIME_TYPES, table_download
@@ -180,8 +180,7 @@ def _six_months_before(last: date) -> date:
 
 
 def _id_arg(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value and 0 < value <= MAX_ID else None
+    return row_id(request.args.get(name)) or None
 
 
 @bp.get("/summary")
