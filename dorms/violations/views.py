@@ -131,7 +131,6 @@ def detail(violation_id: int):
 def move(violation_id: int):
     violation = _visible_or_404(violation_id)
     form = StepForm()
-    form.status.choices = [(s.value, s.label) for s in ViolationStatus]
     submit(form, lambda: services.move(violation, ViolationStatus(form.status.data), note=form.note.data or "",
                                        actor=current_user))
     return redirect(url_for(".detail", violation_id=violation.id))
@@ -271,11 +270,5 @@ def delete_type(type_id: int):
 
 def _type_action(action, type_id: int):
     vtype = _type_or_404(type_id)
-    try:
-        action(vtype)
-        db.session.commit()
-        flash(_("Saved."), "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    submit(None, lambda: action(vtype))
     return redirect(url_for(".types"))
