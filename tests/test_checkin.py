@@ -669,7 +669,7 @@ def test_the_office_lists_take_a_constant_number_of_queries(app, client, login, 
                                                            create_room, create_student):
     def dispute_report_of(student):
         room = residence.current_assignment(student).bed.room
-        if not services.room_items(room.id):
+        if not facilities.items_in(room.id):
             facilities.add_item(room, ItemKind.DESK)
         record = _check_in(student)
         services.dispute(record, student, record.items[0].id, "桌子是坏的")

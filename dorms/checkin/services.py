@@ -26,6 +26,7 @@ from ..facilities.models import Condition, InventoryItem
 from ..photos import Photo, store_photos
 from ..residence import services as residence
 from ..residence.models import Assignment
+from ..students import services as students
 from ..students.models import Student
 from .models import (
     CHECK_OUT_REASON,
@@ -170,11 +171,6 @@ def current_check_in(student: Student) -> CheckIn | None:
         .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None)))
 
 
-def room_items(room_id: int) -> list[InventoryItem]:
-    return list(db.session.scalars(sa.select(InventoryItem).where(InventoryItem.room_id == room_id)
-                                   .order_by(InventoryItem.kind, InventoryItem.id)))
-
-
 def find_student(text: str) -> Student | None:
     """A student by student number, or by a scanned campus card (as the access system knows it)."""
     from ..access.cards import normalise
@@ -183,7 +179,7 @@ def find_student(text: str) -> Student | None:
     text = (text or "").strip()
     if not text:
         return None
-    student = db.session.scalar(sa.select(Student).where(Student.student_number == text))
+    student = students.find_by_number(text)
     if student is not None:
         return student
     try:
@@ -269,7 +265,7 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
                              date=format_datetime(existing.checked_in_at, "short")))
     keys = _check_keys(list(keys))
     items = items or {}
-    inventory = room_items(assignment.bed.room_id)
+    inventory = facilities.items_in(assignment.bed.room_id)
     known = {item.id for item in inventory}
     for item_id in items:
         if item_id not in known:

@@ -13,6 +13,7 @@ from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..core.forms import MAX_PAGE, page_number, row_id, submit
 from ..extensions import db
+from ..facilities import services as facilities
 from ..facilities.models import Condition
 from ..photos import photo_response
 from ..residence import services as residence
@@ -69,7 +70,7 @@ def desk():
             assignment = residence.current_assignment(found)
             record = services.check_in_of(assignment)
             if assignment is not None and record is None:
-                items = services.room_items(assignment.bed.room_id)
+                items = facilities.items_in(assignment.bed.room_id)
     building_id = _building_id()
     page, expected_page = page_number(request.args), min(max(request.args.get("epage", 1, type=int), 1), MAX_PAGE)
     today, today_total = services.todays_check_ins(building_id=building_id, page=page, per_page=PER_PAGE)
@@ -102,7 +103,7 @@ def check_in(student_id: int):
 
 def _items_of(student: Student):
     assignment = residence.current_assignment(student)
-    return services.room_items(assignment.bed.room_id) if assignment is not None else []
+    return facilities.items_in(assignment.bed.room_id) if assignment is not None else []
 
 
 # --- one check-in's record --------------------------------------------------------------------------------------
@@ -197,7 +198,7 @@ def room_change(student_id: int):
     if request.method == "POST":
         def action():
             bed = services.bed_by_code(form.bed.data)
-            names = {item.id: item.kind.label for item in services.room_items(bed.room_id)}
+            names = {item.id: item.kind.label for item in facilities.items_in(bed.room_id)}
             return services.change_room(student, bed, inspection_from(request.form, found),
                                         keys=keys_from(request.form), items=item_states_from(request.form, names),
                                         actor=current_user)
@@ -256,7 +257,7 @@ def mine():
     history = services.history_of(student, leaving_out=current)
     return render_template(
         "checkin/mine.html", student=student, assignment=assignment, current=current, history=history,
-        items=services.room_items(assignment.bed.room_id) if assignment is not None and current is None else [],
+        items=facilities.items_in(assignment.bed.room_id) if assignment is not None and current is None else [],
         self_service=services.self_service_allowed(), check_in_form=CheckInForm(), answer_form=AnswerForm(),
         dispute_form=DisputeForm(), ack_hours=services.ack_hours(), title=_("My check-in"), **_common())
 

@@ -39,7 +39,15 @@ def set_condition(item: InventoryItem, condition: Condition, *, note: str = "", 
     db.session.flush()
 
 
+def _in_room(room_id: int):
+    return sa.select(InventoryItem).where(InventoryItem.room_id == room_id).order_by(InventoryItem.kind, InventoryItem.id)
+
+
+def items_in(room_id: int) -> list[InventoryItem]:
+    """A room's items, in the order the room page lists them, without their history (the check-in desk)."""
+    return list(db.session.scalars(_in_room(room_id)))
+
+
 def items_of(room: Room) -> list[InventoryItem]:
-    return list(db.session.scalars(
-        sa.select(InventoryItem).where(InventoryItem.room_id == room.id)
-        .options(sa.orm.selectinload(InventoryItem.changes)).order_by(InventoryItem.kind, InventoryItem.id)))
+    """A room's items with the history of each one's condition (the room page)."""
+    return list(db.session.scalars(_in_room(room.id).options(sa.orm.selectinload(InventoryItem.changes))))
