@@ -1,4 +1,4 @@
-"""SPEC.md's curfew statuses (../shared/curfew/SPEC.md), rule by rule, on the pure engine."""
+"""The curfew statuses of docs/curfew.md, rule by rule, on the pure engine."""
 from datetime import date, datetime, time, timedelta
 
 import pytest

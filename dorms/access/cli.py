@@ -47,7 +47,7 @@ def _columns(value: str | None) -> dict[str, str] | None:
 @access_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--preset", type=click.Choice(["generic", "zkteco"]), default="generic", show_default=True,
-              help="generic: SPEC.md's event_id,card,building,door,time,direction,result; zkteco: ZKTeco's "
+              help="generic: event_id,card,building,door,time,direction,result (docs/curfew.md); zkteco: ZKTeco's "
                    "attendance export (English or Chinese headers).")
 @click.option("--columns", help="Map our columns to the file's, e.g. card=卡号,time=时间 (instead of a preset).")
 @click.option("--source", default="file", show_default=True,

@@ -1,4 +1,4 @@
-"""What a night's door events mean: the curfew statuses of ../shared/curfew/SPEC.md, exactly.
+"""What a night's door events mean: the curfew statuses of docs/curfew.md, exactly.
 
 Pure: takes a student's events and permissions for one night and the night's curfew, returns the
 status. No database, no Flask; times are naive local campus times.
@@ -71,7 +71,7 @@ class Outcome:
 
 
 def door_status(night: Night, events: list[Event]) -> Outcome:
-    """Steps 1-5 of SPEC.md: the status from the events alone. ``events`` may come in any order."""
+    """Steps 1-5 of docs/curfew.md: the status from the events alone. ``events`` may come in any order."""
     events = sorted(events, key=lambda e: e.at)
     after = [e for e in events if night.curfew < e.at < night.cutoff]
     if after and after[-1].direction == Direction.OUT:
@@ -101,7 +101,7 @@ class Leave:
 
 
 def apply_permissions(outcome: Outcome, leave: Leave) -> Outcome:
-    """The permissions step of SPEC.md."""
+    """Approved late-return and overnight permissions, as docs/curfew.md describes them."""
     if leave.overnight:
         if outcome.status.is_absent:
             return Outcome(Status.EXCUSED)

@@ -32,7 +32,7 @@ REQUIRED_EVENT_COLUMNS = ("event_id", "card", "building", "time")
 DIRECTIONS = {"in": "in", "out": "out", "unknown": "unknown", "": "unknown", "进": "in", "出": "out"}
 RESULTS = {"granted": True, "": True, "denied": False}
 
-# Column maps: our field -> the file's column. "generic" is SPEC.md's event CSV.
+# Column maps: our field -> the file's column. "generic" is the event CSV of docs/curfew.md.
 PRESETS = {
     "generic": {name: name for name in EVENT_COLUMNS},
 }
@@ -234,7 +234,7 @@ def _decode(data: bytes) -> str:
 
 def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic",
                   source: str = "file") -> Report:
-    """A CSV of door events: SPEC.md's generic format, ZKTeco's attendance export (``preset="zkteco"``),
+    """A CSV of door events: the generic format of docs/curfew.md, ZKTeco's attendance export (``preset="zkteco"``),
     or any layout with ``columns`` mapping our names to the file's.
 
     Event ids are the source system's, kept as ``source:id``: two systems may number alike."""
@@ -321,7 +321,7 @@ def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
 
 
 def import_event_batch(items: list, source: str) -> Report:
-    """A JSON batch from an access-control integration: a list of objects with SPEC.md's columns.
+    """A JSON batch from an access-control integration: objects with the generic CSV's columns (docs/curfew.md).
 
     Event ids are kept as ``source:id`` (the integration's token by default): two systems may number
     alike. A system that also sends CSV exports can name the same source for both."""
@@ -415,7 +415,7 @@ PERMISSION_COLUMNS = ("student_number", "kind", "first_night", "last_night", "ex
 
 
 def import_permissions(data: bytes) -> Report:
-    """Approvals kept in an older system (the format ../shared/curfew/gen.py writes); re-importing updates."""
+    """Approvals kept in an older system (the format in docs/curfew.md); re-importing updates."""
     header, reader = read_csv(data)
     missing = [c for c in PERMISSION_COLUMNS if c not in header and c != "expected_return"]
     if missing:

@@ -1,4 +1,4 @@
-"""How curfew statuses read and look (the words of SPEC.md stay in exports and APIs)."""
+"""How curfew statuses read and look (the status words of docs/curfew.md stay in exports and APIs)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

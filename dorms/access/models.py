@@ -108,7 +108,7 @@ class CurfewRule(db.Model):
     """A curfew time: campus-wide, or for a building, a gender, or both; weeknights or weekend nights.
 
     The most specific rule wins (building and gender, then building, then gender, then campus);
-    without any, SPEC.md's defaults apply (23:00, Friday and Saturday nights 23:30)."""
+    without any, the defaults apply (23:00, Friday and Saturday nights 23:30; docs/curfew.md)."""
 
     __tablename__ = "curfew_rules"
     __table_args__ = (sa.UniqueConstraint("building_id", "gender", "weekend"),)
@@ -181,7 +181,7 @@ class NightStatus(db.Model):
 
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), primary_key=True)
     night: Mapped[date] = mapped_column(primary_key=True, index=True)
-    status: Mapped[str] = mapped_column(sa.String(32))  # SPEC.md's word
+    status: Mapped[str] = mapped_column(sa.String(32))  # the status word of docs/curfew.md
     building: Mapped[str] = mapped_column(sa.String(32))
     # Local campus times as the report showed them.
     time: Mapped[datetime | None] = mapped_column(sa.DateTime)

@@ -30,7 +30,7 @@ from .models import (
     PermissionStatus,
 )
 
-# SPEC.md's defaults: Sunday-Thursday nights 23:00, Friday and Saturday nights 23:30.
+# Without a rule (docs/curfew.md): Sunday-Thursday nights 23:00, Friday and Saturday nights 23:30.
 DEFAULT_CURFEW = {False: time(23), True: time(23, 30)}
 
 
@@ -81,7 +81,7 @@ def curfew_rules() -> dict[tuple, time]:
 
 
 def curfew_for(rules: dict, building_id: int | None, gender: Gender, night: date) -> time:
-    """The most specific rule: building and gender, building, gender, campus; then SPEC's default."""
+    """The most specific rule: building and gender, building, gender, campus; then the default."""
     weekend = night.weekday() in (4, 5)  # Friday and Saturday nights
     for key in ((building_id, gender, weekend), (building_id, None, weekend), (None, gender, weekend),
                 (None, None, weekend)):
@@ -226,7 +226,7 @@ def week(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7
 
 
 def alerts(reports: list[tuple[date, list[ReportRow]]]) -> list[Alert]:
-    """SPEC.md's alerts on the last of ``reports``' nights: not seen for N nights in a row, often late in seven."""
+    """The alerts of docs/curfew.md on the last of ``reports``' nights: not seen N nights running, often late."""
     config = current_app.config
     not_seen_nights = int(config.get("CURFEW_ALERT_NOT_SEEN_NIGHTS", 2))
     late_more_than = int(config.get("CURFEW_ALERT_LATE_NIGHTS", 3))
