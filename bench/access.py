@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Door-event ingest and curfew reports at semester scale, on PostgreSQL, beside PostgreSQL's own COPY.
 
-Generates a semester with ../shared/curfew/gen.py (20,000 students, 120 nights: about 9 million events),
-seeds a campus for those students (20 buildings, classes of 30, colleges of 2,000), then times:
+Generates a semester with the benchmark kit's gen.py ($DORMS_SHARED/curfew; its files are in the formats of
+docs/curfew.md): 20,000 students, 120 nights, about 9 million events. Seeds a campus for those students
+(20 buildings, classes of 30, colleges of 2,000), then times:
 
 - `dorms access import events.csv` (our CSV ingest: validation, card normalisation, dedup, matching)
   and, in the same run, COPY of the same file into a bare table of text columns: rows per second;
