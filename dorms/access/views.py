@@ -30,11 +30,11 @@ from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
 from ..core.forms import error_text, row_id, submit
-from ..dashboard.charts import curfew_trend_chart
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..students.models import Student
-from ..transfer.tables import MIME_TYPES, table_download
 from . import calendar, devices, entitlements, permissions, reports, tokens
+from .charts import curfew_trend_chart
 from .forms import (
     CurfewRuleForm,
     DecisionForm,

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from ..access.ingest import IncomingEvent, Report, store_events
+from ..access.models import Card, Permission, PermissionKind, PermissionStatus
 from ..audit import service as audit
 from ..auth.models import User
 from ..auth.services import create_user
@@ -277,9 +279,6 @@ DEMO_NIGHTS = 14  # door events for the fortnight before the demo is seeded
 def _add_door_events(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     """A card per resident and a fortnight of door events before today: most back by 22:50, a few late,
     a few away (some with approved permission), so that the curfew pages have something to show."""
-    from ..access.ingest import IncomingEvent, Report, store_events
-    from ..access.models import Card, Permission, PermissionKind, PermissionStatus
-
     today = datetime.now(CST).date()
     cards, events, permissions = [], [], []
     for student_id, assignment in sorted(placed.items()):

@@ -10,9 +10,9 @@ from ..auth.access import can_view_room, roles_required, staff_required
 from ..campus import services as campus
 from ..core.enums import Role
 from ..core.forms import known_choice, options, page_number, row_id, submit
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..photos import photo_response
-from ..transfer.tables import MIME_TYPES, table_download
 from . import repairs, services
 from .forms import (
     ConditionForm,

@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.access import visible_rooms_clause, visible_students_clause
 from ..campus.models import Building, Floor, Room
+from ..core.charts import figure_svg
 from ..core.enums import Role
-from ..dashboard.charts import figure_svg
 from ..extensions import db
 from ..students.models import Student
 from .models import (

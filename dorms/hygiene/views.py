@@ -20,9 +20,9 @@ from ..campus.models import Room
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.forms import date_period, options, row_id, submit
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..residence import services as residence
-from ..transfer.tables import MIME_TYPES, table_download
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
 from .models import InspectionRound, RoundStatus

@@ -20,12 +20,12 @@ from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
 from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
+from ..core.tables import RowError, Table, TableError, read_table
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students.models import Student
 from . import values
-from .tables import RowError, Table, TableError, read_table
 
 
 class ImportRejected(ServiceError):
