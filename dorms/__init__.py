@@ -75,12 +75,12 @@ def _register_blueprints(app: Flask) -> None:
     from .allocation import views as allocation_views
     from .audit import views as audit_views
     from .auth import views as auth_views
-    from .campus import views as campus_views
     from .checkin import views as checkin_views
     from .dashboard import views as dashboard_views
     from .directory import views as directory_views
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
+    from .residence import campus_views
     from .residence import views as residence_views
     from .roomchange import views as roomchange_views
     from .students import views as students_views

@@ -11,7 +11,7 @@ from flask import current_app
 from dorms.allocation import services
 from dorms.allocation.describe import describe_findings
 from dorms.allocation.models import AllocationRun, MoveReason, RunMode, RunStatus
-from dorms.campus.services import set_room_status
+from dorms.residence.occupancy import set_room_status
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from dorms.core.errors import ServiceError
 from dorms.extensions import db

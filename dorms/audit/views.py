@@ -10,9 +10,9 @@ from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional
 
-from ..auth.access import staff_required
 from ..core.clock import campus_zone
 from ..core.forms import known_choice, options, page_number
+from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
 from .describe import ACTIONS, action_label, describe

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from matplotlib.figure import Figure
 
-from ..campus.services import OccupancyRow
+from ..residence.occupancy import OccupancyRow
 from ..core.charts import figure_svg
 
 COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}

@@ -6,9 +6,8 @@ from markupsafe import Markup
 
 from ..access import reports
 from ..access.labels import SEVERITY, STATUS_LABELS, STATUS_STYLES
-from ..auth.access import visible_students_clause
-from ..campus import services as campus
-from ..students import services as students
+from ..residence import occupancy, residents
+from ..students.scopes import visible_students_clause
 from .charts import occupancy_chart
 
 bp = Blueprint("dashboard", __name__)
@@ -28,13 +27,13 @@ def index():
     if current_user.is_student:
         return redirect(url_for("students.me"))
     if current_user.is_counselor:
-        return render_template("dashboard/counselor.html", summary=students.counselor_summary(current_user),
+        return render_template("dashboard/counselor.html", summary=residents.counselor_summary(current_user),
                                curfew=_last_night(visible_students_clause(current_user)),
                                labels=STATUS_LABELS, styles=STATUS_STYLES, statuses=SEVERITY)
-    rows = campus.occupancy_by_building()
+    rows = occupancy.occupancy_by_building()
     return render_template(
         "dashboard/staff.html",
         rows=rows,
-        totals=campus.occupancy_totals(rows),
+        totals=occupancy.occupancy_totals(rows),
         chart=Markup(occupancy_chart(rows)) if rows else None,
     )

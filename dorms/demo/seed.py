@@ -19,19 +19,14 @@ from ..audit import service as audit
 from ..auth.models import User
 from ..auth.services import create_user
 from ..campus.models import Bed, Building, Room
-from ..campus.services import (
-    get_or_create_campus,
-    get_or_create_floor,
-    occupancy_by_building,
-    occupancy_totals,
-    set_capacity,
-)
+from ..campus.services import get_or_create_campus, get_or_create_floor
 from ..checkin import demo as checkin_demo
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..facilities import demo as facilities_demo
 from ..hygiene import demo as hygiene_demo
 from ..residence.models import Assignment
+from ..residence.occupancy import occupancy_by_building, occupancy_totals, set_capacity
 from ..roomchange.models import (
     ChangeKind,
     ChangeStatus,

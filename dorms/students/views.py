@@ -4,14 +4,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.access import roles_required, visible_student_or_404
+from ..auth import services as accounts
 from ..campus import services as campus
 from ..checkin import services as checkin
 from ..core.enums import RequestKind, Role, StudentStatus
 from ..core.errors import ServiceError
 from ..core.forms import known_choice, options, page_number
+from ..core.roles import roles_required
 from ..extensions import db
 from ..hygiene import reports as hygiene_reports
+from ..residence import residents
 from ..residence import services as residence
 from ..roomchange import services as room_changes
 from ..violations import services as violations
@@ -23,6 +25,7 @@ from .forms import (
     RoommateRequestForm,
     StudentSearchForm,
 )
+from .scopes import visible_student_or_404
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
@@ -33,11 +36,11 @@ def index():
     form = StudentSearchForm(request.args, meta={"csrf": False})
     form.class_name.choices = options([("", "—")] + [(c, c) for c in services.class_names(current_user)])
     page = page_number(request.args)
-    filters = services.StudentFilters(
+    filters = residents.StudentFilters(
         text=form.q.data, class_name=form.class_name.data or None,
         status=known_choice(form.status), housed=known_choice(form.housed),
     )
-    rows, total = services.search_students(current_user, filters, page=page)
+    rows, total = residents.search_students(current_user, filters, page=page)
     return render_template("students/index.html", form=form, rows=rows, total=total, page=page, per_page=50,
                            check_ins=checkin.by_assignment([row.assignment.id for row in rows if row.assignment]))
 
@@ -61,9 +64,9 @@ def detail(student_id: int):
         "students/detail.html",
         student=student,
         current=current,
-        roommates=services.roommates(current),
+        roommates=residents.roommates(current),
         history=residence.history(student),
-        counselors=services.counselors_of(student),
+        counselors=accounts.counselors_of(student),
         can_manage=current_user.is_staff,
         active=student.status == StudentStatus.ACTIVE,
         requests=roommate_requests.requests_of(student) if own_requests else None,

@@ -22,6 +22,7 @@ from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
 from ..core.tables import RowError, Table, TableError, read_table
 from ..extensions import db
+from ..residence import occupancy
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students.models import Student
@@ -215,7 +216,7 @@ def _upsert_room(row, buildings, rooms, code, room_number, fields, present, repo
     attributes = {name: fields[name] for name, column in ROOM_ATTRIBUTES.items() if created or column in present}
     changed |= _apply(room, {"floor": floor, **attributes})
     try:
-        changed |= campus.set_capacity(room, fields["capacity"], fields["bed_type"])
+        changed |= occupancy.set_capacity(room, fields["capacity"], fields["bed_type"])
     except ServiceError as error:
         row.error("capacity", str(error))
         return

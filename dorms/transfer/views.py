@@ -5,7 +5,7 @@ from datetime import date
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
-from ..auth.access import staff_required
+from ..core.roles import staff_required
 from ..core.tables import download
 from ..extensions import db
 from . import exporting, importing
