@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..audit import service as audit
+from .. import audit
 from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError

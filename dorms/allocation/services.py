@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Bed, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus

@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import audit
 from ..access.cards import normalise
 from ..access.models import Card
-from ..audit import service as audit
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_today, campus_zone, utcnow
 from ..core.errors import Conflict, ServiceError

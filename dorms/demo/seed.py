@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from .. import audit
 from ..access.ingest import IncomingEvent, Report, store_events
 from ..access.models import Card, Permission, PermissionKind, PermissionStatus
-from ..audit import service as audit
 from ..auth.models import User
 from ..auth.services import create_user
 from ..campus.models import Bed, Building, Room

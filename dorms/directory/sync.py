@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from .. import audit
 from ..access.ingest import match_unmatched
 from ..access.models import Card
-from ..audit import service as audit
 from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow

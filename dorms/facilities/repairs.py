@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Building, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.errors import Conflict, ServiceError

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Bed, Building, Floor, Room
 from ..campus.services import buildings
 from ..core.enums import BedType, Gender, GenderPolicy, RoomStatus

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Bed, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.database import is_database_busy

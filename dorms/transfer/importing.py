@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
 from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus

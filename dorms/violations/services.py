@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Building, Room
 from ..core.clock import campus_today
 from ..core.database import is_database_busy
