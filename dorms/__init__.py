@@ -73,13 +73,15 @@ def _register_blueprints(app: Flask) -> None:
     from .access import views as curfew_views
     from .access import zkteco
     from .allocation import views as allocation_views
-    from .audit import views as audit_views
     from .auth import views as auth_views
     from .checkin import views as checkin_views
-    from .dashboard import views as dashboard_views
     from .directory import views as directory_views
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
+    from .pages import audit_log, dashboard
+    # The room page and the student pages add their routes to the campus and students blueprints:
+    # imported here, before those are registered.
+    from .pages import room, students  # noqa: F401
     from .residence import campus_views
     from .residence import views as residence_views
     from .roomchange import views as roomchange_views
@@ -87,8 +89,8 @@ def _register_blueprints(app: Flask) -> None:
     from .transfer import views as transfer_views
     from .violations import views as violations_views
 
-    for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
-                      residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
+    for blueprint in (auth_views.bp, i18n.bp, dashboard.bp, campus_views.bp, students_views.bp,
+                      residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp,
                       hygiene_views.bp, violations_views.bp, checkin_views.bp):
         app.register_blueprint(blueprint)

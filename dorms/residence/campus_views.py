@@ -1,27 +1,21 @@
-"""The campus pages (blueprint "campus": /buildings, /rooms): the places with who lives in them now."""
+"""The campus pages (blueprint "campus": /buildings, /rooms): the places with who lives in them now.
+
+The room page itself gathers every feature's view of a room, so it sits above them, in pages/room.py."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from ..campus import services as places
 from ..campus.forms import RoomSearchForm, RoomStatusForm
 from ..campus.models import Building
-from ..checkin import services as checkin
 from ..core.enums import RoomStatus
 from ..core.forms import known_choice, options, row_id
 from ..core.roles import staff_required
 from ..extensions import db
-from ..facilities import repairs
-from ..facilities import services as facilities
-from ..facilities.forms import ConditionForm, ItemForm, report_fault_form
-from ..hygiene import reports as hygiene_reports
 from ..students.models import Student
-from ..violations import services as violations
 from . import occupancy
 from . import services as residence
-from .forms import PlaceForm
 
 bp = Blueprint("campus", __name__)
 
@@ -52,7 +46,7 @@ def rooms():
     form = RoomSearchForm(request.args, meta={"csrf": False})
     form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}") for b in places.buildings()])
     form.room_type.choices = options([("", _("Any type"))] + [(t, t) for t in places.room_types()])
-    for_student = _student_being_placed()
+    for_student = student_being_placed()
     filters = occupancy.RoomFilters(
         building_id=row_id(form.building.data),
         gender=known_choice(form.gender), room_type=form.room_type.data or None,
@@ -61,23 +55,6 @@ def rooms():
     )
     return render_template("campus/rooms.html", form=form, rows=occupancy.search_rooms(filters),
                            for_student=for_student)
-
-
-@bp.get("/rooms/<int:room_id>")
-@staff_required
-def room(room_id: int):
-    room = places.load_room(room_id) or abort(404)
-    status_form = RoomStatusForm(status=room.status.value)
-    items = facilities.items_of(room)
-    return render_template(
-        "campus/room.html", room=room, occupants=residence.occupants_by_bed([room]),
-        place_form=PlaceForm(), status_form=status_form, for_student=_student_being_placed(),
-        items=items, item_form=ItemForm(), condition_form=ConditionForm(),
-        open_tickets=repairs.of_room(room.id, open_only=True), fault_form=report_fault_form(items),
-        checkin_records=checkin.room_check_ins(room.id),
-        violations=violations.of_room(current_user, room),
-        hygiene=hygiene_reports.room_summary(room),
-    )
 
 
 @bp.post("/rooms/<int:room_id>/status")
@@ -96,7 +73,7 @@ def room_status(room_id: int):
     return redirect(url_for("campus.room", room_id=room.id))
 
 
-def _student_being_placed() -> Student | None:
+def student_being_placed() -> Student | None:
     """Staff looking for a bed for one student carry ?for_student=<id> along."""
     student_id = request.args.get("for_student", type=int)
     return db.session.get(Student, student_id) if student_id else None
