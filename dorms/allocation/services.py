@@ -23,8 +23,8 @@ from ..core.processes import launch_cli
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
-from ..roomchange import round as requests_round
-from ..students import requests as roommate_requests
+from ..roomchange import requests_round
+from ..students import roommate_requests
 from ..students.models import RoommateRequest, Student
 from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
 from .problem import Instance, score

@@ -11,7 +11,7 @@ from ..core.errors import ServiceError
 from ..core.forms import error_text, options, page_number, words
 from ..core.roles import staff_required
 from ..extensions import db
-from ..roomchange import round as requests_round
+from ..roomchange import requests_round
 from . import services
 from .describe import describe_findings
 from .forms import RunForm

@@ -15,7 +15,7 @@ from ..hygiene import reports as hygiene_reports
 from ..residence import residents
 from ..residence import services as residence
 from ..roomchange import services as room_changes
-from ..students import requests as roommate_requests
+from ..students import roommate_requests
 from ..students import services
 from ..students.forms import BuildingPreferenceForm, LifestyleForm, RoommateRequestForm, StudentSearchForm
 from ..students.scopes import visible_student_or_404

@@ -9,7 +9,7 @@ from ..campus import services as campus
 from ..core.enums import RequestKind
 from ..core.errors import ServiceError
 from ..extensions import db
-from . import requests as roommate_requests
+from . import roommate_requests
 from .forms import BuildingPreferenceForm, LifestyleForm, RoommateRequestForm
 from .scopes import visible_student_or_404
 
