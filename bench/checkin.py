@@ -32,16 +32,13 @@ from access import recreate_database  # bench/access.py, beside this file
 from dorms import create_app
 from dorms.auth.services import create_user
 from dorms.campus.models import Building, Room
-from dorms.campus.services import (
-    get_or_create_campus,
-    get_or_create_floor,
-    set_capacity,
-)
+from dorms.campus.services import get_or_create_campus, get_or_create_floor
 from dorms.core.clock import utcnow
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus
 from dorms.extensions import db
 from dorms.facilities.models import Condition, ConditionChange, InventoryItem, ItemKind
 from dorms.residence.models import Assignment
+from dorms.residence.occupancy import set_capacity
 from dorms.students.models import Student
 
 PASSWORD = "bench-password"

@@ -36,6 +36,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     if proxies := app.config["DORMS_PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_extensions(app)
+    _init_features(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -55,33 +56,41 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
 
 
+def _init_features(app: Flask) -> None:
+    """Wiring a feature owns: its settings, the user loader, template helpers, sign-in backends."""
+    from . import auth, directory, photos
+    from .core import web
+
+    web.init_app(app)
+    auth.init_app(app)
+    photos.init_app(app)
+    directory.init_app(app)
+
+
 def _register_blueprints(app: Flask) -> None:
     from . import i18n
     from .access import api as access_api
     from .access import views as curfew_views
     from .access import zkteco
     from .allocation import views as allocation_views
-    from .audit import views as audit_views
-    from .auth import backends
     from .auth import views as auth_views
-    from .campus import views as campus_views
     from .checkin import views as checkin_views
-    from .core import web
-    from .dashboard import views as dashboard_views
     from .directory import views as directory_views
-    from .directory.signin import LdapBackend
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
+    from .pages import audit_log, dashboard
+    # The room page and the student pages add their routes to the campus and students blueprints:
+    # imported here, before those are registered.
+    from .pages import room, students  # noqa: F401
+    from .residence import campus_views
     from .residence import views as residence_views
     from .roomchange import views as roomchange_views
     from .students import views as students_views
     from .transfer import views as transfer_views
     from .violations import views as violations_views
 
-    web.init_app(app)
-    backends.register("ldap", LdapBackend())
-    for blueprint in (auth_views.bp, i18n.bp, dashboard_views.bp, campus_views.bp, students_views.bp,
-                      residence_views.bp, audit_views.bp, transfer_views.bp, allocation_views.bp,
+    for blueprint in (auth_views.bp, i18n.bp, dashboard.bp, campus_views.bp, students_views.bp,
+                      residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp,
                       hygiene_views.bp, violations_views.bp, checkin_views.bp):
         app.register_blueprint(blueprint)

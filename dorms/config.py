@@ -8,6 +8,8 @@ from pathlib import Path
 # Simplified Chinese is "zh_CN" everywhere people see or set it; Babel resolves
 # it to zh_Hans_CN, which is why its catalogue lives in translations/zh_Hans_CN.
 SUPPORTED_LOCALES = ("zh_CN", "en")
+# Each language's name in itself, for the language switcher.
+LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -44,10 +46,7 @@ def from_environment(instance_path: Path) -> dict:
         raise RuntimeError(
             f"DORMS_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}"
         )
-    from .directory.settings import from_environment as directory_settings
-
     return {
-        **directory_settings(),
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "BABEL_DEFAULT_LOCALE": default_locale,

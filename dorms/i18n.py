@@ -15,8 +15,6 @@ from .config import SUPPORTED_LOCALES
 from .core.urls import local_target
 from .extensions import db
 
-LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
-
 bp = Blueprint("i18n", __name__)
 
 

@@ -10,6 +10,7 @@ from dorms.campus import services as campus
 from dorms.campus.models import Building, Room
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from dorms.extensions import db
+from dorms.residence.occupancy import set_capacity
 from dorms.students.models import Student
 
 PASSWORD = "correct horse battery"
@@ -39,7 +40,7 @@ def create_room(app, create_building):
         room = Room(building=building, floor=campus.get_or_create_floor(building, floor), number=number,
                     gender=gender, accessible=accessible, status=status, room_type=room_type)
         db.session.add(room)
-        campus.set_capacity(room, capacity)
+        set_capacity(room, capacity)
         db.session.flush()
         return room
 

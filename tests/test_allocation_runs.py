@@ -11,7 +11,7 @@ from flask import current_app
 from dorms.allocation import services
 from dorms.allocation.describe import describe_findings
 from dorms.allocation.models import AllocationRun, MoveReason, RunMode, RunStatus
-from dorms.campus.services import set_room_status
+from dorms.residence.occupancy import set_room_status
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
@@ -290,7 +290,7 @@ def test_a_room_keeps_the_gender_of_an_inactive_resident(create_building, create
 def test_students_who_avoid_their_locked_roommate_do_not_block_an_intake(create_building, create_room,
                                                                          create_student):
     from dorms.core.enums import RequestKind
-    from dorms.students import requests
+    from dorms.students import roommate_requests
 
     room = create_room(create_building("B5", gender_policy=GenderPolicy.MALE), "601", capacity=4)
     a, b = create_student("2023000001", class_name="X"), create_student("2023000002", class_name="X")
@@ -298,7 +298,7 @@ def test_students_who_avoid_their_locked_roommate_do_not_block_an_intake(create_
     residence.assign(b, room.beds[1], reason="last year")
     for n in range(2):
         create_student(f"202600000{n}", class_name="Y")
-    requests.add_request(b, "2023000001", RequestKind.AVOID)
+    roommate_requests.add_request(b, "2023000001", RequestKind.AVOID)
     db.session.commit()
     run = _run(RunMode.INTAKE)
     assert {m.reason for m in run.moves} == {MoveReason.NEW.value}

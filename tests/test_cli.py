@@ -9,7 +9,7 @@ from dorms.campus.models import Bed, Building, Room
 from dorms.core.enums import RoomStatus, StudentStatus
 from dorms.extensions import db
 from dorms.residence.models import Assignment
-from dorms.roomchange import round as requests_round
+from dorms.roomchange import requests_round
 from dorms.students.models import Student
 
 from .test_transfer import ROOMS_CSV, STUDENTS_CSV

@@ -35,6 +35,16 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch):
     assert config["BABEL_DEFAULT_LOCALE"] == "en"
 
 
+def test_directory_settings_rank_environment_then_instance_file_then_create_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("DORMS_LDAP_URL", "ldap://from-env")
+    monkeypatch.setenv("DORMS_LDAP_BASE_DN", "dc=env")
+    monkeypatch.setenv("DORMS_LDAP_PAGE_SIZE", "300")
+    (tmp_path / "config.py").write_text('LDAP_URL = "ldap://from-file"\nLDAP_BASE_DN = "dc=file"\n')
+    config = create_app({"LDAP_URL": "ldap://given"}, instance_path=str(tmp_path)).config
+    assert (config["LDAP_URL"], config["LDAP_BASE_DN"], config["LDAP_PAGE_SIZE"]) == ("ldap://given", "dc=file", 300)
+    assert config["LDAP_FILTER"] == "(objectClass=inetOrgPerson)"  # unset anywhere: the default
+
+
 def test_the_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("DORMS_DATABASE_URL", raising=False)
     config = create_app(instance_path=str(tmp_path)).config

@@ -93,7 +93,7 @@ def test_every_problem_is_named_at_once(create_room, create_student):
 
 
 def test_closing_an_occupied_room_reports_its_residents(create_room, create_student):
-    from dorms.campus.services import set_room_status
+    from dorms.residence.occupancy import set_room_status
 
     room = create_room(capacity=2)
     residence.assign(create_student(), room.beds[0], reason="intake")
@@ -102,7 +102,7 @@ def test_closing_an_occupied_room_reports_its_residents(create_room, create_stud
 
 
 def test_lowering_capacity_never_drops_an_occupied_bed(create_room, create_student):
-    from dorms.campus.services import set_capacity
+    from dorms.residence.occupancy import set_capacity
 
     room = create_room(capacity=4)
     residence.assign(create_student(), room.beds[3], reason="intake")

@@ -12,7 +12,7 @@ from dorms.residence import services as residence
 from dorms.roomchange import services
 from dorms.roomchange.models import ChangeOutcome, ChangeStatus, RoomChangeRequest
 from dorms.roomchange.services import Choice
-from dorms.students import requests as roommate_requests
+from dorms.students import roommate_requests
 
 
 @pytest.fixture
@@ -384,7 +384,7 @@ def test_apply_checks_do_not_room_with_as_it_stands_then(campus):
 
 def test_settling_refuses_a_request_withdrawn_at_the_last_moment(campus):
     from dorms.core.errors import Conflict
-    from dorms.roomchange import round as requests_round
+    from dorms.roomchange import requests_round
 
     p = campus["people"]
     request = _move(p[0], "A1-104")

@@ -6,7 +6,7 @@ from dorms.allocation.models import RunMode
 from dorms.core.enums import Gender, GenderPolicy, RequestKind, Role
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
-from dorms.students import requests
+from dorms.students import roommate_requests
 
 
 @pytest.fixture
@@ -28,23 +28,23 @@ def people(create_building, create_room, create_student, create_user):
 
 
 def test_a_wish_counts_when_mutual(people):
-    requests.add_request(people["a"], "2026000002", RequestKind.WANT)
-    assert requests.mutual_ids(people["a"]) == set()
-    requests.add_request(people["b"], "2026000001", RequestKind.WANT)
-    assert requests.mutual_ids(people["a"]) == {people["b"].id}
+    roommate_requests.add_request(people["a"], "2026000002", RequestKind.WANT)
+    assert roommate_requests.mutual_ids(people["a"]) == set()
+    roommate_requests.add_request(people["b"], "2026000001", RequestKind.WANT)
+    assert roommate_requests.mutual_ids(people["a"]) == {people["b"].id}
 
 
 @pytest.mark.parametrize("number, message", [("2026000001", "someone else"), ("nobody", "No student"),
                                              ("2026000009", "one gender")])
 def test_bad_requests_are_refused(people, number, message):
     with pytest.raises(ServiceError, match=message):
-        requests.add_request(people["a"], number, RequestKind.WANT)
+        roommate_requests.add_request(people["a"], number, RequestKind.WANT)
 
 
 def test_one_request_per_pair(people):
-    requests.add_request(people["a"], "2026000002", RequestKind.WANT)
+    roommate_requests.add_request(people["a"], "2026000002", RequestKind.WANT)
     with pytest.raises(ServiceError, match="already a request"):
-        requests.add_request(people["a"], "2026000002", RequestKind.AVOID)
+        roommate_requests.add_request(people["a"], "2026000002", RequestKind.AVOID)
 
 
 def test_a_student_edits_their_own_requests_only(people, login):
@@ -56,11 +56,11 @@ def test_a_student_edits_their_own_requests_only(people, login):
     assert people["a"].lifestyle.value == "early"
     assert client.post(f"/students/{people['b'].id}/requests",
                        data={"other_number": "2026000001", "kind": "want"}).status_code == 404
-    assert requests.requests_of(people["b"]) == []
+    assert roommate_requests.requests_of(people["b"]) == []
 
 
 def test_counselors_neither_see_nor_edit_requests(people, login):
-    requests.add_request(people["a"], "2026000003", RequestKind.AVOID)
+    roommate_requests.add_request(people["a"], "2026000003", RequestKind.AVOID)
     db.session.commit()
     client = login(people["counselor"])
     page = client.get(f"/students/{people['a'].id}").get_data(as_text=True)
@@ -72,15 +72,15 @@ def test_counselors_neither_see_nor_edit_requests(people, login):
 def test_staff_edit_anyones_requests(people, login):
     client = login(people["staff"])
     client.post(f"/students/{people['b'].id}/requests", data={"other_number": "2026000001", "kind": "want"})
-    request = requests.requests_of(people["b"])[0]
+    request = roommate_requests.requests_of(people["b"])[0]
     client.post(f"/students/{people['b'].id}/requests/{request.id}/delete")
-    assert requests.requests_of(people["b"]) == []
+    assert roommate_requests.requests_of(people["b"]) == []
 
 
 def test_allocation_keeps_mutual_wishes_together_and_avoiders_apart(people):
-    requests.add_request(people["a"], "2026000002", RequestKind.WANT)  # different classes
-    requests.add_request(people["b"], "2026000001", RequestKind.WANT)
-    requests.add_request(people["c"], "2026000004", RequestKind.AVOID)  # same class, kept apart
+    roommate_requests.add_request(people["a"], "2026000002", RequestKind.WANT)  # different classes
+    roommate_requests.add_request(people["b"], "2026000001", RequestKind.WANT)
+    roommate_requests.add_request(people["c"], "2026000004", RequestKind.AVOID)  # same class, kept apart
     db.session.commit()
     run = allocation.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
     db.session.commit()
@@ -99,17 +99,17 @@ def test_students_cannot_look_people_up_through_requests(people, login):
 
 
 def test_must_not_room_with_is_capped(people, create_student):
-    for n in range(requests.MAX_AVOIDS):
+    for n in range(roommate_requests.MAX_AVOIDS):
         create_student(f"20269900{n}", name=f"同学{n}")
-        requests.add_request(people["a"], f"20269900{n}", RequestKind.AVOID)
+        roommate_requests.add_request(people["a"], f"20269900{n}", RequestKind.AVOID)
     create_student("202699009", name="再一个")
     with pytest.raises(ServiceError, match="At most 3"):
-        requests.add_request(people["a"], "202699009", RequestKind.AVOID)
+        roommate_requests.add_request(people["a"], "202699009", RequestKind.AVOID)
 
 
 def test_notes_say_what_the_new_room_gives(people):
-    requests.add_request(people["a"], "2026000002", RequestKind.WANT)
-    requests.add_request(people["b"], "2026000001", RequestKind.WANT)
+    roommate_requests.add_request(people["a"], "2026000002", RequestKind.WANT)
+    roommate_requests.add_request(people["b"], "2026000001", RequestKind.WANT)
     db.session.commit()
     run = allocation.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
     db.session.commit()
@@ -129,12 +129,12 @@ def test_building_preferences_are_ranked_and_weighed(people, create_building, cr
     response = client.post(f"/students/{people['b'].id}/buildings",
                            data={"first": str(far.id), "second": str(far.id), "third": "0"})
     assert response.status_code == 302
-    assert [p.building.code for p in requests.preferred_buildings(people["b"])] == ["Z9"]  # repeats dropped
+    assert [p.building.code for p in roommate_requests.preferred_buildings(people["b"])] == ["Z9"]  # repeats dropped
     assert "1. Z9" in client.get(f"/students/{people['b'].id}").get_data(as_text=True)
     assert client.post(f"/students/{people['a'].id}/buildings", data={"first": str(far.id)}).status_code == 404
     with pytest.raises(ServiceError, match="no such building"):
-        requests.set_preferred_buildings(people["b"], [far.id, 999_999])
-    assert [p.building.code for p in requests.preferred_buildings(people["b"])] == ["Z9"]
+        roommate_requests.set_preferred_buildings(people["b"], [far.id, 999_999])
+    assert [p.building.code for p in roommate_requests.preferred_buildings(people["b"])] == ["Z9"]
 
     run = allocation.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
     db.session.commit()

@@ -6,7 +6,7 @@ from datetime import date, time
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Building
 from ..core.enums import Gender
 from ..core.errors import ServiceError

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..audit import service as audit
+from .. import audit
 from ..core.errors import ServiceError
 from ..extensions import db
 from .models import AccessDevice

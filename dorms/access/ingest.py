@@ -22,7 +22,8 @@ from ..core.clock import campus_zone
 from ..extensions import db
 from ..students.models import Student
 from . import cards as card_numbers
-from .models import AccessEvent, Card, Permission, PermissionKind, PermissionStatus
+from .models import AccessDevice, AccessEvent, Card, Permission, PermissionKind, PermissionStatus
+from .rollup import invalidate, nights_touched
 
 BATCH = 5_000
 MAX_ERRORS = 200  # a file this broken needs fixing at the source; more would only be noise
@@ -154,8 +155,6 @@ def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
     else:
         _insert_events(tracked(), report)
     if seen and report.stored:
-        from .rollup import invalidate, nights_touched
-
         invalidate(*nights_touched(*seen))
 
 
@@ -302,8 +301,6 @@ ZKTECO_STATES = {"check in": "in", "0": "in", "签到": "in", "上班签到": "i
 
 
 def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
-    from .models import AccessDevice
-
     # Read before the rows are: while events are being copied, the connection can run nothing else.
     found = {ours: next((h for h in theirs if h in header), None) for ours, theirs in ZKTECO_COLUMNS.items()}
     devices = {d.serial_number: (d.building, d.door) for d in db.session.scalars(sa.select(AccessDevice))}
@@ -391,8 +388,6 @@ def import_cards(data: bytes) -> Report:
 
 def match_unmatched(card_list: list[str]) -> int:
     """Give events of these cards that had no student their card's student."""
-    from .rollup import invalidate, nights_touched
-
     matched = 0
     for start in range(0, len(card_list), 1000):
         chunk = card_list[start:start + 1000]
@@ -432,7 +427,6 @@ def import_permissions(data: bytes) -> Report:
     existing = {(p.student_id, p.kind, p.first_night, p.last_night): p
                 for p in db.session.scalars(sa.select(Permission).where(
                     Permission.student_id.in_({key[0] for key in rows})))} if rows else {}
-    from .rollup import invalidate
 
     for key, values in rows.items():
         permission = existing.get(key)

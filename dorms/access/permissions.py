@@ -7,14 +7,14 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..audit import service as audit
-from ..auth.access import can_view_student, visible_students_clause
+from .. import audit
 from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence.services import current_assignment
 from ..students.models import Student
+from ..students.scopes import can_view_student, visible_students_clause
 from . import rollup
 from .curfew import Night
 from .models import Permission, PermissionKind, PermissionStatus

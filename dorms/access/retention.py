@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..audit import service as audit
+from .. import audit
 from ..core.clock import campus_zone, utcnow
 from ..extensions import db
 from . import curfew, reports, rollup

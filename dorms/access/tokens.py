@@ -7,7 +7,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from ..audit import service as audit
+from .. import audit
 from ..core.clock import utcnow
 from ..extensions import db
 from .models import ApiToken

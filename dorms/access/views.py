@@ -17,24 +17,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..audit import service as audit
-from ..auth.access import (
-    can_view_student,
-    roles_required,
-    staff_required,
-    visible_student_or_404,
-    visible_students_clause,
-)
+from .. import audit
 from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
 from ..core.forms import error_text, row_id, submit
-from ..dashboard.charts import curfew_trend_chart
+from ..core.roles import roles_required, staff_required
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..students.models import Student
-from ..transfer.tables import MIME_TYPES, table_download
+from ..students.scopes import can_view_student, visible_student_or_404, visible_students_clause
 from . import calendar, devices, entitlements, permissions, reports, tokens
+from .charts import curfew_trend_chart
 from .forms import (
     CurfewRuleForm,
     DecisionForm,

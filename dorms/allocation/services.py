@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Bed, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus
@@ -23,8 +23,8 @@ from ..core.processes import launch_cli
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
-from ..roomchange import round as requests_round
-from ..students import requests as roommate_requests
+from ..roomchange import requests_round
+from ..students import roommate_requests
 from ..students.models import RoommateRequest, Student
 from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
 from .problem import Instance, score

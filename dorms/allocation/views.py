@@ -5,13 +5,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from ..auth.access import staff_required
 from ..campus import services as campus
 from ..campus.models import Bed, Room
 from ..core.errors import ServiceError
 from ..core.forms import error_text, options, page_number, words
+from ..core.roles import staff_required
 from ..extensions import db
-from ..roomchange import round as requests_round
+from ..roomchange import requests_round
 from . import services
 from .describe import describe_findings
 from .forms import RunForm

@@ -1,9 +1,10 @@
-"""Creating accounts (used by the CLI, the demo and tests)."""
+"""Creating accounts (used by the CLI, the demo and tests), and finding a student's counselors."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..audit import service as audit
+from .. import audit
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..extensions import db
@@ -33,3 +34,12 @@ def create_user(username: str, *, role: Role, password: str | None, display_name
     audit.record("user.create", student=student, username=user.username, role=role.value,
                  classes=list(classes), colleges=list(colleges))
     return user
+
+
+def counselors_of(student: Student) -> list[User]:
+    """The counselors whose classes or colleges include ``student``."""
+    return list(db.session.scalars(
+        sa.select(User).join(CounselorScope, CounselorScope.user_id == User.id)
+        .where(sa.or_(CounselorScope.class_name == student.class_name, CounselorScope.college == student.college))
+        .distinct().order_by(User.display_name)
+    ))

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..dashboard.charts import figure_svg
+from ..core.charts import figure_svg
 from .services import Progress
 
 COLOURS = {"checked_in": "#198754", "expected": "#ffc107"}

@@ -16,7 +16,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
+from ..access.cards import normalise
+from ..access.models import Card
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_today, campus_zone, utcnow
 from ..core.errors import Conflict, ServiceError
@@ -173,9 +175,6 @@ def current_check_in(student: Student) -> CheckIn | None:
 
 def find_student(text: str) -> Student | None:
     """A student by student number, or by a scanned campus card (as the access system knows it)."""
-    from ..access.cards import normalise
-    from ..access.models import Card
-
     text = (text or "").strip()
     if not text:
         return None
@@ -209,8 +208,6 @@ def bed_by_code(code: str) -> Bed:
 def suggested_keys(assignment: Assignment) -> list[KeyInput]:
     """What the desk usually hands out: the room and mailbox keys (labelled with the room; staff correct the
     label to the key's own number) and the campus card the access system knows for the student."""
-    from ..access.models import Card
-
     room = assignment.bed.room
     keys = [KeyInput(KeyKind.ROOM_KEY, room.code), KeyInput(KeyKind.MAILBOX_KEY, room.code)]
     card = db.session.scalar(sa.select(Card.number).where(Card.student_id == assignment.student_id)

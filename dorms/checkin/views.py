@@ -7,18 +7,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..auth.access import can_view_student, roles_required, staff_required
 from ..core.clock import campus_zone
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..core.forms import MAX_PAGE, page_number, row_id, submit
+from ..core.roles import roles_required, staff_required
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition
 from ..photos import photo_response
 from ..residence import services as residence
 from ..students.models import Student
-from ..transfer.tables import MIME_TYPES, table_download
+from ..students.scopes import can_view_student
 from . import exports, services
 from .charts import progress_chart
 from .forms import (

@@ -4,7 +4,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from flask import flash
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
+
+from ..extensions import db
+from .clock import campus_today
+from .errors import ServiceError
 
 
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
@@ -58,12 +64,6 @@ def submit(form, action, message=None) -> bool:
     One request, one transaction: a refused form or a ServiceError changes nothing. True when saved.
     ``form`` may be None for pages whose inputs are not a WTForms form (CSRF is still checked app-wide);
     ``message`` is what to say on success, as text or as a function of the action's result."""
-    from flask import flash
-    from flask_babel import gettext as _
-
-    from ..extensions import db
-    from .errors import ServiceError
-
     if form is not None and not form.validate_on_submit():
         flash(error_text(form) or _("Check the form."), "danger")
         return False
@@ -84,8 +84,6 @@ def date_period(args, default_first, *, longest_days: int = 366) -> tuple[date, 
     ``last`` defaults to today on campus and ``first`` to ``default_first(last)``;
     a period backwards or longer than ``longest_days`` is None (the view answers 400).
     """
-    from .clock import campus_today
-
     def given(name: str) -> date | None:
         try:
             return date.fromisoformat(args.get(name, ""))

@@ -1,4 +1,4 @@
-"""Request-wide wiring: the user loader, error pages, template helpers."""
+"""Request-wide wiring: error pages, template helpers, security headers."""
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -9,13 +9,11 @@ from flask_babel import (
     format_timedelta,
     get_locale,
 )
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.routing import IntegerConverter
 
-from ..config import SUPPORTED_LOCALES
-from ..extensions import db, login_manager
-from ..photos import MAX_PHOTOS
+from ..config import LANGUAGE_NAMES, SUPPORTED_LOCALES
+from ..extensions import db
 from .database import is_database_busy
 from .forms import MAX_ID
 
@@ -30,18 +28,7 @@ class RowIdConverter(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
-    from ..auth.models import User
-    from ..i18n import LANGUAGE_NAMES
-
     app.url_map.converters["int"] = RowIdConverter
-
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in to see this page.")
-    login_manager.login_message_category = "warning"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
 
     @app.context_processor
     def template_helpers():
@@ -54,7 +41,6 @@ def init_app(app: Flask) -> None:
             "format_datetime": format_datetime,
             "format_percent": format_percent,
             "format_timedelta": format_timedelta,
-            "max_photos": MAX_PHOTOS,
         }
 
     for code in (403, 404, 413, 429):

@@ -13,23 +13,20 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from ..audit import service as audit
+from .. import audit
+from ..access.ingest import IncomingEvent, Report, store_events
+from ..access.models import Card, Permission, PermissionKind, PermissionStatus
 from ..auth.models import User
 from ..auth.services import create_user
 from ..campus.models import Bed, Building, Room
-from ..campus.services import (
-    get_or_create_campus,
-    get_or_create_floor,
-    occupancy_by_building,
-    occupancy_totals,
-    set_capacity,
-)
+from ..campus.services import get_or_create_campus, get_or_create_floor
 from ..checkin import demo as checkin_demo
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..facilities import demo as facilities_demo
 from ..hygiene import demo as hygiene_demo
 from ..residence.models import Assignment
+from ..residence.occupancy import occupancy_by_building, occupancy_totals, set_capacity
 from ..roomchange.models import (
     ChangeKind,
     ChangeStatus,
@@ -277,9 +274,6 @@ DEMO_NIGHTS = 14  # door events for the fortnight before the demo is seeded
 def _add_door_events(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     """A card per resident and a fortnight of door events before today: most back by 22:50, a few late,
     a few away (some with approved permission), so that the curfew pages have something to show."""
-    from ..access.ingest import IncomingEvent, Report, store_events
-    from ..access.models import Card, Permission, PermissionKind, PermissionStatus
-
     today = datetime.now(CST).date()
     cards, events, permissions = [], [], []
     for student_id, assignment in sorted(placed.items()):

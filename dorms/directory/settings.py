@@ -1,4 +1,4 @@
-"""The campus directory's settings, from the app config (which reads DORMS_LDAP_* from the environment)."""
+"""The campus directory's settings, from the app config (directory.init_app fills what it leaves unset from DORMS_LDAP_*)."""
 from __future__ import annotations
 
 import os

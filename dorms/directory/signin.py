@@ -12,7 +12,7 @@ import ldap3
 import sqlalchemy as sa
 from ldap3.utils.conv import escape_filter_chars
 
-from ..audit import service as audit
+from .. import audit
 from ..auth.backends import find_user, normalise_username
 from ..auth.models import User
 from ..core.enums import Role

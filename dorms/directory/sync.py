@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..audit import service as audit
+from .. import audit
+from ..access.ingest import match_unmatched
+from ..access.models import Card
 from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow
@@ -26,7 +28,7 @@ from ..students.models import CounselorScope, Student
 from . import client
 from .mapping import DirectoryStudent, Skipped
 from .models import DirectoryRun, SyncKind, SyncStatus
-from .settings import DirectorySettings
+from .settings import ENVIRONMENT, DirectorySettings
 
 # How many changes and residents a run keeps for its report (the counts are always complete).
 REPORT_ROWS = 1000
@@ -268,9 +270,6 @@ def _apply(plan: Plan) -> None:
 def _sync_cards(wanted: dict[str, list[str]]) -> int:
     """The directory's cards: new ones are added, ones it now gives someone else move to them (a card
     the directory no longer lists stays: an old card keeps working for a while). Returns how many changed."""
-    from ..access.ingest import match_unmatched
-    from ..access.models import Card
-
     if not wanted:
         return 0
     ids = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
@@ -382,8 +381,6 @@ def _sync_counselors(counselors: list[DirectoryCounselor] | None, settings, *, w
 
 def subprocess_environment(config) -> dict[str, str]:
     """The app's directory settings as DORMS_LDAP_* variables, for a sync started in its own process."""
-    from .settings import ENVIRONMENT
-
     environment = dict(os.environ)
     for variable, (key, _default, kind) in ENVIRONMENT.items():
         value = config.get(key)

@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..auth.access import staff_required
 from ..core.clock import utcnow
 from ..core.enums import StudentStatus
 from ..core.errors import ServiceError
 from ..core.processes import launch_cli
+from ..core.roles import staff_required
 from ..extensions import db
 from .forms import SyncForm
 from .mapping import describe

@@ -15,14 +15,14 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import service as audit
-from ..auth.access import visible_rooms_clause
+from .. import audit
 from ..campus.models import Building, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.errors import Conflict, ServiceError
 from ..extensions import db
 from ..photos import store_photos
 from ..residence import services as residence
+from ..residence.scopes import visible_rooms_clause
 from . import services as inventory
 from .models import (
     OPEN_REPAIR_STATUSES,

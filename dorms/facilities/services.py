@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Room
 from ..core.errors import ServiceError
 from ..extensions import db

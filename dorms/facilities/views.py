@@ -6,13 +6,14 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.access import can_view_room, roles_required, staff_required
 from ..campus import services as campus
 from ..core.enums import Role
 from ..core.forms import known_choice, options, page_number, row_id, submit
+from ..core.roles import roles_required, staff_required
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..photos import photo_response
-from ..transfer.tables import MIME_TYPES, table_download
+from ..residence.scopes import can_view_room
 from . import repairs, services
 from .forms import (
     ConditionForm,

@@ -19,12 +19,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..auth.access import visible_rooms_clause, visible_students_clause
 from ..campus.models import Building, Floor, Room
+from ..core.charts import figure_svg
 from ..core.enums import Role
-from ..dashboard.charts import figure_svg
 from ..extensions import db
+from ..residence.scopes import visible_rooms_clause
 from ..students.models import Student
+from ..students.scopes import visible_students_clause
 from .models import (
     Band,
     HygieneSettings,

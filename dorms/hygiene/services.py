@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..auth.models import User
 from ..campus.models import Bed, Building, Floor, Room
 from ..core.clock import utcnow

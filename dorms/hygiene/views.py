@@ -9,20 +9,16 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..auth.access import (
-    can_view_room,
-    roles_required,
-    staff_required,
-    visible_rooms_clause,
-)
 from ..campus import services as campus
 from ..campus.models import Room
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.forms import date_period, options, row_id, submit
+from ..core.roles import roles_required, staff_required
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..residence import services as residence
-from ..transfer.tables import MIME_TYPES, table_download
+from ..residence.scopes import can_view_room, visible_rooms_clause
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
 from .models import InspectionRound, RoundStatus

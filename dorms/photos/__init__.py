@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app, send_file
+from flask import Flask, current_app, send_file
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +35,11 @@ ACCEPTED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # At most this many photos in one upload (one ticket, one violation, one report).
 MAX_PHOTOS = 4
+
+
+def init_app(app: Flask) -> None:
+    """Every form that takes photos says how many it takes."""
+    app.context_processor(lambda: {"max_photos": MAX_PHOTOS})
 
 
 class Photo(db.Model):

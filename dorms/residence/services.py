@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Bed, Room
-from ..campus.services import occupied_bed_ids
 from ..core.clock import campus_zone, utcnow
 from ..core.database import is_database_busy
 from ..core.enums import Gender, StudentStatus
@@ -19,6 +18,7 @@ from ..core.errors import Conflict, ServiceError
 from ..extensions import db
 from ..students.models import Student, Term
 from .models import Assignment
+from .occupancy import occupied_bed_ids
 
 
 def current_assignment(student: Student) -> Assignment | None:

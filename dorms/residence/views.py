@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 
-from ..auth.access import staff_required
 from ..campus.models import Bed
 from ..core.errors import ServiceError
+from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
 from ..students.services import find_by_number

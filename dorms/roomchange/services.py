@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Building, Room
 from ..core.clock import utcnow
 from ..core.enums import RequestKind, StudentStatus

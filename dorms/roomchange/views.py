@@ -4,10 +4,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.access import roles_required, staff_required
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..core.forms import error_text, known_choice, page_number
+from ..core.roles import roles_required, staff_required
 from ..extensions import db
 from ..residence import services as residence
 from ..students.models import Student

@@ -5,11 +5,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..campus.models import Bed, Building, Floor, Room
-from ..campus.services import occupied_beds_by_room
+from ..residence.occupancy import occupied_beds_by_room
+from ..core.tables import write_csv, write_xlsx
 from ..extensions import db
 from ..residence.models import current_assignment_alias
 from ..students.models import Student
-from .tables import write_csv, write_xlsx
 
 ROOM_HEADERS = ["building", "building_name", "campus", "building_gender", "floor", "room", "capacity",
                 "type", "gender", "accessible", "status", "bed_type", "occupied"]

@@ -15,17 +15,18 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
 from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
+from ..core.tables import RowError, Table, TableError, read_table
 from ..extensions import db
+from ..residence import occupancy
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students.models import Student
 from . import values
-from .tables import RowError, Table, TableError, read_table
 
 
 class ImportRejected(ServiceError):
@@ -215,7 +216,7 @@ def _upsert_room(row, buildings, rooms, code, room_number, fields, present, repo
     attributes = {name: fields[name] for name, column in ROOM_ATTRIBUTES.items() if created or column in present}
     changed |= _apply(room, {"floor": floor, **attributes})
     try:
-        changed |= campus.set_capacity(room, fields["capacity"], fields["bed_type"])
+        changed |= occupancy.set_capacity(room, fields["capacity"], fields["bed_type"])
     except ServiceError as error:
         row.error("capacity", str(error))
         return

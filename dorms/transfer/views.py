@@ -5,11 +5,11 @@ from datetime import date
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
-from ..auth.access import staff_required
+from ..core.roles import staff_required
+from ..core.tables import download
 from ..extensions import db
 from . import exporting, importing
 from .forms import ImportForm
-from .tables import download
 
 bp = Blueprint("transfer", __name__)
 

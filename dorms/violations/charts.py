@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..dashboard.charts import figure_svg
+from ..core.charts import figure_svg
 
 # Tableau's ten, then greys: enough for a catalogue of a dozen types.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import service as audit
-from ..auth.access import visible_students_clause
+from .. import audit
 from ..campus.models import Building, Room
 from ..core.clock import campus_today
 from ..core.database import is_database_busy
@@ -26,6 +25,7 @@ from ..photos import store_photos
 from ..residence.services import current_assignment
 from ..roomchange.services import find_room
 from ..students.models import Student
+from ..students.scopes import visible_students_clause
 from .models import (
     Severity,
     Violation,

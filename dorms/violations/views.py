@@ -9,15 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..auth.access import roles_required, staff_required
 from ..campus import services as campus
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..core.forms import date_period, known_choice, page_number, row_id, submit, words
+from ..core.roles import roles_required, staff_required
+from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..photos import photo_response
-from ..transfer.tables import MIME_TYPES, table_download
 from . import charts, services
 from .forms import (
     AppealForm,

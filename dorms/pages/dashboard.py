@@ -1,3 +1,4 @@
+"""The dashboard: occupancy for staff, their students and last night's curfew for counselors."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -6,10 +7,9 @@ from markupsafe import Markup
 
 from ..access import reports
 from ..access.labels import SEVERITY, STATUS_LABELS, STATUS_STYLES
-from ..auth.access import visible_students_clause
-from ..campus import services as campus
-from ..students import services as students
-from .charts import occupancy_chart
+from ..residence import occupancy, residents
+from ..students.scopes import visible_students_clause
+from .occupancy_chart import occupancy_chart
 
 bp = Blueprint("dashboard", __name__)
 
@@ -28,13 +28,13 @@ def index():
     if current_user.is_student:
         return redirect(url_for("students.me"))
     if current_user.is_counselor:
-        return render_template("dashboard/counselor.html", summary=students.counselor_summary(current_user),
+        return render_template("pages/dashboard/counselor.html", summary=residents.counselor_summary(current_user),
                                curfew=_last_night(visible_students_clause(current_user)),
                                labels=STATUS_LABELS, styles=STATUS_STYLES, statuses=SEVERITY)
-    rows = campus.occupancy_by_building()
+    rows = occupancy.occupancy_by_building()
     return render_template(
-        "dashboard/staff.html",
+        "pages/dashboard/staff.html",
         rows=rows,
-        totals=campus.occupancy_totals(rows),
+        totals=occupancy.occupancy_totals(rows),
         chart=Markup(occupancy_chart(rows)) if rows else None,
     )

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..audit import service as audit
+from .. import audit
 from ..campus.models import Building
 from ..core.enums import Lifestyle, RequestKind
 from ..core.errors import Conflict, ServiceError

@@ -6,6 +6,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 
+from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -108,8 +109,6 @@ MIME_TYPES = {"csv": "text/csv; charset=utf-8",
 
 def download(body: bytes, file_format: str, filename: str):
     """A spreadsheet as a file the browser saves."""
-    from flask import Response
-
     return Response(body, mimetype=MIME_TYPES[file_format],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

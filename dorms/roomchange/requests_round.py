@@ -24,7 +24,7 @@ from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import Conflict
 from ..extensions import db
 from ..residence.models import Assignment
-from ..students import requests as roommate_requests
+from ..students import roommate_requests
 from ..students.models import Student
 from .models import ChangeKind, ChangeOutcome, ChangeStatus, RoomChangeRequest
 

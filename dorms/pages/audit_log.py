@@ -1,3 +1,4 @@
+"""The audit log page: every recorded change, filtered by action, actor, student and dates."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -10,13 +11,13 @@ from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional
 
-from ..auth.access import staff_required
+from ..audit.describe import ACTIONS, action_label, describe
+from ..audit.models import AuditEntry
 from ..core.clock import campus_zone
 from ..core.forms import known_choice, options, page_number
+from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
-from .describe import ACTIONS, action_label, describe
-from .models import AuditEntry
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 100
@@ -53,6 +54,6 @@ def index():
         query = query.where(AuditEntry.at < datetime.combine(form.until.data + timedelta(days=1), time.min, zone))
     page = page_number(request.args)
     entries = list(db.session.scalars(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
-    return render_template("audit/index.html", form=form, entries=entries[:PER_PAGE],
+    return render_template("pages/audit_log.html", form=form, entries=entries[:PER_PAGE],
                            has_next=len(entries) > PER_PAGE, page=page,
                            describe=describe, action_label=action_label)

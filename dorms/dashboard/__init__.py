@@ -1,1 +1,0 @@
-"""The start page: occupancy at a glance for staff, a summary for counselors."""

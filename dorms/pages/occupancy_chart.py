@@ -1,0 +1,27 @@
+"""The dashboard's occupancy chart (server-side SVG)."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from matplotlib.figure import Figure
+
+from ..residence.occupancy import OccupancyRow
+from ..core.charts import figure_svg
+
+COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
+
+
+def occupancy_chart(rows: list[OccupancyRow]) -> str:
+    """A stacked horizontal bar per building and gender: occupied, free, closed."""
+    labels = [f"{row.building.code} {row.gender_label}" for row in rows]
+    figure = Figure(figsize=(7, 0.45 * max(len(rows), 1) + 1.2), layout="constrained")
+    axes = figure.subplots()
+    left = [0] * len(rows)
+    for key, title in (("occupied", _("Occupied")), ("free", _("Free")), ("closed", _("Closed"))):
+        values = [getattr(row, key) for row in rows]
+        axes.barh(labels, values, left=left, color=COLOURS[key], label=title)
+        left = [a + b for a, b in zip(left, values)]
+    axes.invert_yaxis()
+    axes.set_xlabel(_("Beds"))
+    figure.legend(loc="outside upper center", frameon=False, ncols=3)
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure_svg(figure)

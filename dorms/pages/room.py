@@ -1,0 +1,36 @@
+"""The room page: the room, its residents, and what every feature knows of it (inventory, repairs, check-ins,
+violations, hygiene). Its forms post to the features' own views."""
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask_login import current_user
+
+from ..campus import services as places
+from ..campus.forms import RoomStatusForm
+from ..checkin import services as checkin
+from ..core.roles import staff_required
+from ..facilities import repairs
+from ..facilities import services as facilities
+from ..facilities.forms import ConditionForm, ItemForm, report_fault_form
+from ..hygiene import reports as hygiene_reports
+from ..residence import services as residence
+from ..residence.campus_views import bp, student_being_placed
+from ..residence.forms import PlaceForm
+from ..violations import services as violations
+
+
+@bp.get("/rooms/<int:room_id>")
+@staff_required
+def room(room_id: int):
+    room = places.load_room(room_id) or abort(404)
+    status_form = RoomStatusForm(status=room.status.value)
+    items = facilities.items_of(room)
+    return render_template(
+        "pages/room.html", room=room, occupants=residence.occupants_by_bed([room]),
+        place_form=PlaceForm(), status_form=status_form, for_student=student_being_placed(),
+        items=items, item_form=ItemForm(), condition_form=ConditionForm(),
+        open_tickets=repairs.of_room(room.id, open_only=True), fault_form=report_fault_form(items),
+        checkin_records=checkin.room_check_ins(room.id),
+        violations=violations.of_room(current_user, room),
+        hygiene=hygiene_reports.room_summary(room),
+    )

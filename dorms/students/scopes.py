@@ -1,0 +1,49 @@
+"""Which students a user may see: staff everyone, a student themself, a counselor their classes and colleges."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from ..core.enums import Role
+from ..extensions import db
+from .models import CounselorScope, Student
+
+
+def visible_students_clause(user) -> sa.ColumnElement[bool]:
+    """A WHERE clause selecting the students ``user`` may see."""
+    if user.role == Role.STAFF:
+        return sa.true()
+    if user.role == Role.STUDENT:
+        return Student.id == user.student_id
+    if user.role == Role.COUNSELOR:
+        classes = sa.select(CounselorScope.class_name).where(
+            CounselorScope.user_id == user.id, CounselorScope.class_name.is_not(None)
+        )
+        colleges = sa.select(CounselorScope.college).where(
+            CounselorScope.user_id == user.id, CounselorScope.college.is_not(None)
+        )
+        return sa.or_(Student.class_name.in_(classes), Student.college.in_(colleges))
+    return sa.false()
+
+
+def can_view_student(user, student: Student) -> bool:
+    if user.role == Role.STAFF:
+        return True
+    if user.role == Role.STUDENT:
+        return user.student_id == student.id
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Student).where(
+                Student.id == student.id, visible_students_clause(user)
+            )
+        )
+    )
+
+
+def visible_student_or_404(student_id: int) -> Student:
+    """Out-of-scope students are reported as missing, so no one learns they exist."""
+    student = db.session.get(Student, student_id)
+    if student is None or not can_view_student(current_user, student):
+        abort(404)
+    return student
