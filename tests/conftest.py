@@ -1,43 +1,107 @@
-"""Fixtures: the app on SQLite and (with DORMS_TEST_DATABASE_URL) PostgreSQL, factories, query counting.
+"""Fixtures: one app per database, a rolled-back transaction per test, factories, query counting.
 
-Every test runs once per database backend. The schema is built by the
-Alembic migrations (as in production), once per backend per session;
-tables are emptied after each test.
+Database tests run on PostgreSQL, the production database (DORMS_TEST_DATABASE_URL; without it,
+on SQLite). A test that depends on the backend says so with ``@pytest.mark.backends("sqlite", ...)``
+and runs once on each. The schema is built by the Alembic migrations (as in production), once per
+backend per session (per pytest-xdist worker, each with a database of its own).
+
+Each test runs inside one transaction that is rolled back at its end: the test's session and every
+request's session are joined to it through savepoints, so a commit in a view is real for the rest of
+the test and nothing outlives it. A test whose data another connection must see (a live server, a
+thread, a subprocess) is marked ``commits``: it commits for real and the tables are emptied after it.
+SQLite tests always commit for real (their subject is SQLite's own transactions).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import pytest
 import sqlalchemy as sa
+import werkzeug.security
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from dorms import create_app
-from dorms.extensions import db
+from dorms.auth import models as auth_models
+from dorms.extensions import db, limiter
 
 POSTGRESQL_URL = os.environ.get("DORMS_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRESQL_URL else [])
+DEFAULT_BACKEND = "postgresql" if POSTGRESQL_URL else "sqlite"
+# One PBKDF2 round: a test signs in hundreds of times; production's scrypt is tested once (test_auth).
+CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
+def pytest_generate_tests(metafunc):
+    """Database tests run on the default backend, or on each backend their ``backends`` mark names."""
+    if "backend_name" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("backend_name", marker.args if marker else [DEFAULT_BACKEND],
+                             indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.commits)  # the served app reads over its own connections
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    cheap = functools.partial(werkzeug.security.generate_password_hash, method=CHEAP_PASSWORD_HASH)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth_models, "generate_password_hash", cheap)
+        yield
+
+
+@pytest.fixture(scope="session")
+def backend_name(request) -> str:
+    if request.param == "postgresql" and not POSTGRESQL_URL:
+        pytest.skip("PostgreSQL tests need DORMS_TEST_DATABASE_URL")
+    return request.param
+
+
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _worker_postgresql_url(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own, created next to the given one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = sa.engine.make_url(url)
+    name = f"{parsed.database}_{worker}"
+    engine = _engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgresql(url: str) -> None:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = _engine(url)
     try:
         with engine.begin() as connection:
             connection.execute(sa.text("DROP SCHEMA public CASCADE"))
             connection.execute(sa.text("CREATE SCHEMA public"))
-    except sa.exc.OperationalError as error:
-        # CI sets the URL because PostgreSQL is required: fail, never skip.
-        pytest.exit(f"PostgreSQL at DORMS_TEST_DATABASE_URL is unreachable: {error}", returncode=3)
     finally:
         engine.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory) -> str:
-    if request.param == "postgresql":
-        url = POSTGRESQL_URL
-        _reset_postgresql(url)
+@pytest.fixture(scope="session")
+def database_url(backend_name, tmp_path_factory) -> str:
+    if backend_name == "postgresql":
+        try:
+            url = _worker_postgresql_url(POSTGRESQL_URL)
+            _reset_postgresql(url)
+        except sa.exc.OperationalError as error:
+            # CI sets the URL because PostgreSQL is required: fail, never skip.
+            pytest.exit(f"PostgreSQL at DORMS_TEST_DATABASE_URL is unreachable: {error}", returncode=3)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True},
@@ -63,14 +127,64 @@ def app_config(database_url) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def _apps(tmp_path_factory):
+    """One app per configuration for the whole session: building one per test cost more than most tests."""
+    apps: dict[tuple, object] = {}
+    yield apps
+    for app in apps.values():
+        with app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
-def app(app_config, tmp_path):
-    app = create_app(app_config, instance_path=str(tmp_path / "instance"))
+def app(app_config, _apps, backend_name, request, tmp_path):
+    key = tuple(sorted(app_config.items()))
+    if key not in _apps:
+        _apps[key] = create_app(app_config, instance_path=str(tmp_path / "instance"))
+    app = _apps[key]
+    app.instance_path = str(tmp_path / "instance")  # photos and files stay the test's own
+    os.makedirs(app.instance_path, exist_ok=True)
+    settings = dict(app.config)  # a test may change settings: the next one gets them as they were
     with app.app_context():
-        yield app
+        limiter.reset()
+        try:
+            if backend_name == "sqlite" or request.node.get_closest_marker("commits"):
+                try:
+                    yield app
+                finally:
+                    db.session.remove()
+                    _empty_tables()
+            else:
+                with _rolled_back_at_the_end():
+                    yield app
+        finally:
+            app.config.clear()
+            app.config.update(settings)
+
+
+class _JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy hands every session the engine; this one keeps to the test's connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@contextlib.contextmanager
+def _rolled_back_at_the_end():
+    """Every session of the test (its own, each request's) works in a savepoint of one transaction."""
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    engine_session = db.session
+    db.session = db._make_scoped_session(
+        {"class_": _JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
+    try:
+        yield
+    finally:
         db.session.remove()
-        _empty_tables()
-        db.engine.dispose()
+        db.session = engine_session
+        transaction.rollback()
+        connection.close()
 
 
 def _empty_tables() -> None:
@@ -110,6 +224,10 @@ def client(app):
     return app.test_client()
 
 
+# The rolled-back transaction's savepoints around each session are the harness's, not the code's.
+_SAVEPOINT_STATEMENTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
 @pytest.fixture
 def count_queries(app):
     """``with count_queries() as queries: ...`` then ``len(queries)``: catches N+1 loops."""
@@ -119,7 +237,8 @@ def count_queries(app):
         statements: list[str] = []
 
         def listener(conn, cursor, statement, *args):
-            statements.append(statement)
+            if not statement.lstrip().upper().startswith(_SAVEPOINT_STATEMENTS):
+                statements.append(statement)
 
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:

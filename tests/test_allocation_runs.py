@@ -17,6 +17,9 @@ from dorms.core.errors import ServiceError
 from dorms.extensions import db
 from dorms.residence import services as residence
 
+# Runs solve in a process of their own (or read the campus in a REPEATABLE READ transaction of their own).
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def campus(create_building, create_room, create_student):

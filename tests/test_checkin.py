@@ -450,10 +450,10 @@ def test_a_refused_room_change_changes_nothing(app, client, login, campus, chang
 
 def test_a_room_change_failing_inside_the_service_leaves_nothing(app, campus):
     """At the service level too: the move happened in the session, then the new check-in failed."""
-    _check_in(campus["student"])
+    key = _check_in(campus["student"]).keys[0]
     bed = campus["other_room"].beds[0]
     with pytest.raises(ServiceError, match="listed twice"):
-        services.change_room(campus["student"], bed, services.Inspection({}, {1: services.KeyReturn(True)}, []),
+        services.change_room(campus["student"], bed, services.Inspection({}, {key.id: services.KeyReturn(True)}, []),
                              keys=[services.KeyInput(KeyKind.ROOM_KEY, "x")] * 2)
     db.session.rollback()
     assert residence.current_assignment(campus["student"]).bed.code == "A1-101-1" and _count(CheckOut) == 0

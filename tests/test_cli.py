@@ -2,6 +2,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from dorms.auth.models import User
@@ -19,6 +20,7 @@ def _count(model, *where):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
+@pytest.mark.backends("sqlite")
 def test_demo_seeds_a_realistic_campus_once(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo"])
@@ -55,6 +57,7 @@ def test_demo_seeds_a_realistic_campus_once(app):
     assert (_count(Student), _count(Assignment), _count(Bed), _count(User)) == before
 
 
+@pytest.mark.backends("sqlite")
 def test_demo_logins_work(app, client):
     result = app.test_cli_runner().invoke(args=["demo"])
     for line in result.output.splitlines():
@@ -120,6 +123,7 @@ def test_user_create(app, create_student):
     assert result.exit_code == 1 and "at least 8" in result.output
 
 
+@pytest.mark.commits
 def test_a_requests_round_from_the_command_line(app, create_building, create_room, create_student):
     from dorms.residence import services as residence
     from dorms.roomchange import services as room_changes

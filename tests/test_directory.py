@@ -358,6 +358,7 @@ def test_a_local_account_is_not_taken_over_by_a_directory_entry_of_the_same_name
 # --- the staff page ------------------------------------------------------------------
 
 
+@pytest.mark.commits
 def test_only_staff_see_the_directory_page_and_a_sync_started_there_runs_outside_the_request(
         directory, client, login, create_user, create_student):
     counselor = create_user(role=Role.COUNSELOR, classes=["计科2401"])

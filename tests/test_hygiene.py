@@ -445,6 +445,8 @@ def test_the_demo_data_has_rounds_excellent_dorms_and_rooms_failing_twice(app, c
         InspectionRound.status == RoundStatus.OPEN))) == 1
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.commits
 def test_two_inspectors_saving_the_same_room_at_once_get_a_conflict_not_a_duplicate(app, site, monkeypatch):
     from dorms.core.errors import Conflict
 

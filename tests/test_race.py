@@ -14,6 +14,9 @@ from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.students.models import Student
 
+# Each backend settles a race its own way; the racers are threads with connections of their own.
+pytestmark = [pytest.mark.backends("sqlite", "postgresql"), pytest.mark.commits]
+
 
 def _race(app, monkeypatch, attempts):
     """Run each (student_id, bed_id) attempt in its own thread and transaction.

@@ -159,6 +159,7 @@ def test_withdrawing(campus):
 # --- the round ---------------------------------------------------------------------------------
 
 
+@pytest.mark.commits
 def test_a_round_finds_a_three_way_trade_that_pairs_cannot(campus):
     p = campus["people"]
     _move(p[0], "A1-102")
@@ -189,6 +190,7 @@ def test_a_round_finds_a_three_way_trade_that_pairs_cannot(campus):
     assert {r.status for r in db.session.scalars(sa.select(RoomChangeRequest))} == {ChangeStatus.OPEN}
 
 
+@pytest.mark.commits
 def test_a_chain_ends_in_a_free_bed_and_a_swap_is_a_two_way_trade(campus):
     p = campus["people"]
     before = {n: _bed(p[n]) for n in range(6)}
@@ -205,6 +207,7 @@ def test_a_chain_ends_in_a_free_bed_and_a_swap_is_a_two_way_trade(campus):
     assert (run.terms["pairs_only_requests"], run.terms["granted"]) == (2, 3)
 
 
+@pytest.mark.commits
 def test_nobody_is_made_worse_off_and_everyone_hears_why(campus):
     p = campus["people"]
     _move(p[0], "A1-102")  # 102's residents stay: nothing can be had
@@ -224,6 +227,7 @@ def test_nobody_is_made_worse_off_and_everyone_hears_why(campus):
     assert request.status == ChangeStatus.NOT_GRANTED and "asked earlier" in request.outcome.label
 
 
+@pytest.mark.commits
 def test_two_who_must_not_meet_do_not_arrive_in_the_same_room(campus):
     p = campus["people"]
     roommate_requests.add_request(p[4], p[0].student_number, RequestKind.AVOID)
@@ -234,6 +238,7 @@ def test_two_who_must_not_meet_do_not_arrive_in_the_same_room(campus):
     assert run.terms["granted"] == 1
 
 
+@pytest.mark.commits
 def test_an_empty_room_of_no_gender_takes_one_gender(campus, create_building, create_room, create_student):
     mixed = create_building("C1", gender_policy=GenderPolicy.MIXED)
     create_room(mixed, "201", capacity=2)
@@ -244,6 +249,7 @@ def test_an_empty_room_of_no_gender_takes_one_gender(campus, create_building, cr
     assert [m.student_id for m in run.moves] == [p["woman"].id]
 
 
+@pytest.mark.commits
 def test_locked_students_and_those_without_a_bed_stay_out(campus):
     p = campus["people"]
     _move(p[0], "A1-104")
@@ -257,6 +263,7 @@ def test_locked_students_and_those_without_a_bed_stay_out(campus):
     assert sorted(run.request_outcomes.values()) == ["locked", "no_bed"]
 
 
+@pytest.mark.commits
 def test_a_round_is_stale_once_a_request_in_it_is_withdrawn(campus):
     p = campus["people"]
     request = _move(p[0], "A1-104")
@@ -272,6 +279,7 @@ def test_a_round_is_stale_once_a_request_in_it_is_withdrawn(campus):
 # --- pages and who may use them ---------------------------------------------------------------
 
 
+@pytest.mark.commits
 def test_a_student_asks_from_their_page_and_sees_the_outcome(campus, login):
     p = campus["people"]
     client = login(campus["account0"])
@@ -349,6 +357,7 @@ def test_the_staff_list_loads_in_a_fixed_number_of_queries(campus, login, count_
 # --- what the review found: agreements, rankings and rules hold until the round is applied -----------------
 
 
+@pytest.mark.commits
 def test_a_swap_is_of_the_beds_agreed_not_of_wherever_the_two_are_now(campus):
     p = campus["people"]
     swap = services.ask_to_swap(p[0], p[2].student_number, "x")
@@ -358,6 +367,7 @@ def test_a_swap_is_of_the_beds_agreed_not_of_wherever_the_two_are_now(campus):
     assert run.moves == [] and run.request_outcomes == {str(swap.id): "swap_changed"}
 
 
+@pytest.mark.commits
 def test_a_move_never_goes_down_the_students_own_ranking(campus):
     p = campus["people"]
     request = _move(p[0], "A1-104", "A1-103")
@@ -368,6 +378,7 @@ def test_a_move_never_goes_down_the_students_own_ranking(campus):
     assert run.request_outcomes[str(request.id)] == "already_there"
 
 
+@pytest.mark.commits
 def test_apply_checks_do_not_room_with_as_it_stands_then(campus):
     p = campus["people"]
     resident = p[1]
@@ -382,6 +393,7 @@ def test_apply_checks_do_not_room_with_as_it_stands_then(campus):
     db.session.rollback()
 
 
+@pytest.mark.commits
 def test_settling_refuses_a_request_withdrawn_at_the_last_moment(campus):
     from dorms.core.errors import Conflict
     from dorms.roomchange import requests_round
@@ -427,6 +439,7 @@ def test_a_student_agrees_to_one_swap_at_a_time(campus):
     db.session.rollback()
 
 
+@pytest.mark.commits
 def test_a_rollback_leaves_newer_requests_in_charge(campus):
     p = campus["people"]
     _move(p[0], "A1-104")
@@ -445,6 +458,7 @@ def test_a_rollback_leaves_newer_requests_in_charge(campus):
     assert refused.status == ChangeStatus.NOT_GRANTED and again.status == ChangeStatus.OPEN
 
 
+@pytest.mark.commits
 @pytest.mark.parametrize("seed", range(12))
 def test_random_rounds_keep_every_rule(seed, create_building, create_room, create_student):
     """Random campuses and requests, then rooms close, beds go out of use, students leave; the round still holds."""

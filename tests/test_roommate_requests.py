@@ -77,6 +77,7 @@ def test_staff_edit_anyones_requests(people, login):
     assert roommate_requests.requests_of(people["b"]) == []
 
 
+@pytest.mark.commits
 def test_allocation_keeps_mutual_wishes_together_and_avoiders_apart(people):
     roommate_requests.add_request(people["a"], "2026000002", RequestKind.WANT)  # different classes
     roommate_requests.add_request(people["b"], "2026000001", RequestKind.WANT)
@@ -107,6 +108,7 @@ def test_must_not_room_with_is_capped(people, create_student):
         roommate_requests.add_request(people["a"], "202699009", RequestKind.AVOID)
 
 
+@pytest.mark.commits
 def test_notes_say_what_the_new_room_gives(people):
     roommate_requests.add_request(people["a"], "2026000002", RequestKind.WANT)
     roommate_requests.add_request(people["b"], "2026000001", RequestKind.WANT)
@@ -121,6 +123,7 @@ def test_notes_say_what_the_new_room_gives(people):
     assert notes[c]["classmates"] == sum(1 for s in (people["a"].id, d) if rooms[s] == rooms[c])
 
 
+@pytest.mark.commits
 def test_building_preferences_are_ranked_and_weighed(people, create_building, create_room, login):
     far = create_building("Z9", gender_policy=GenderPolicy.MALE)
     create_room(far, "101", capacity=2)

@@ -612,6 +612,8 @@ def test_every_page_renders_in_chinese(app, client, login, world, history):
         assert response.status_code == 200 and 'lang="zh' in response.get_data(as_text=True), url
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.commits
 def test_a_student_appealing_while_staff_resolve_at_the_same_moment_lets_exactly_one_win(app, world, monkeypatch):
     """Both read the record as notified; the database lets one step through and the other gets a Conflict."""
     import threading
