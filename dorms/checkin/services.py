@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_today, campus_zone, utcnow
-from ..core.errors import Conflict, ServiceError
+from ..core.database import conflict_on_duplicate
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
@@ -276,15 +276,10 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
     now = utcnow()
     record = CheckIn(assignment=assignment, checked_in_at=now, checked_in_by=actor, self_service=self_service,
                      ack_due_at=now + timedelta(hours=ack_hours()), note=(note or "").strip()[:500])
-    try:
-        with db.session.begin_nested():
-            db.session.add(record)
-            db.session.flush()
-    except IntegrityError as error:
-        if "assignment_id" in str(error.orig) or "check_ins" in str(error.orig):
-            raise Conflict(_("%(student)s was checked in by someone else just now.",
-                             student=student.display)) from error
-        raise
+    checked_in_already = _("%(student)s was checked in by someone else just now.", student=student.display)
+    with conflict_on_duplicate(lambda key: checked_in_already if "assignment_id" in key or "check_ins" in key
+                               else None):
+        db.session.add(record)
     # One INSERT for the report and one for the keys, however many rows: the desk must stay quick.
     rows = []
     for item in inventory:
@@ -476,17 +471,13 @@ def _inspect(record: CheckIn, inspection: Inspection, *, reason: str, actor) -> 
         key.charge_cents = None if answer.returned else answer.charge_cents
     check_out = CheckOut(checked_out_at=now, checked_out_by=actor, reason=reason,
                          note=(inspection.note or "").strip()[:500])
-    db.session.add(check_out)
-    check_out.check_in = record
     for damage in inspection.damages:
         check_out.damages.append(Damage(description=damage.description.strip()[:500],
                                         amount_cents=damage.amount_cents, report_item_id=damage.report_item_id))
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise Conflict(_("%(student)s was checked out by someone else just now.",
-                         student=record.assignment.student.display)) from error
+    with conflict_on_duplicate(_("%(student)s was checked out by someone else just now.",
+                                 student=record.assignment.student.display)):
+        db.session.add(check_out)
+        check_out.check_in = record
     _link_photos(record, stored, at_check_out=True)
     audit.record("checkin.check_out", student=record.assignment.student, room=record.assignment.bed.room,
                  actor=actor, bed=record.assignment.bed.code, reason=reason,

@@ -1,21 +1,19 @@
 """Assign, move and vacate. Services change the session and flush; the caller commits."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.models import Bed, Room
 from ..campus.services import occupied_bed_ids
 from ..core.clock import campus_zone, utcnow
-from ..core.database import is_database_busy
+from ..core.database import conflict_on_duplicate
 from ..core.enums import Gender, StudentStatus
-from ..core.errors import Conflict, ServiceError
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..students.models import Student, Term
 from .models import Assignment
@@ -119,24 +117,14 @@ def _require_placeable(student: Student, bed: Bed) -> None:
         raise ServiceError(" ".join(problems))
 
 
-@contextmanager
 def _claiming(student: Student, bed: Bed):
-    """Write inside a savepoint; the unique indexes catch what a concurrent request did since our checks."""
-    try:
-        with db.session.begin_nested():
-            yield
-            db.session.flush()
-    except OperationalError as error:
-        if not is_database_busy(error):
-            raise
-        raise Conflict(_("Someone else is changing room assignments right now; try again in a moment.")) from error
-    except IntegrityError as error:
-        message = str(error.orig)
-        if "uq_assignments_current_student" in message or "student_id" in message:
-            raise Conflict(_("%(student)s was given a bed by someone else just now; reload and try again.",
-                             student=student.display)) from error
-        raise Conflict(_("Bed %(bed)s was taken by someone else just now; choose another bed.",
-                         bed=bed.code)) from error
+    """Around a change of assignments: the unique indexes catch what a concurrent request did since our checks."""
+    student_placed = _("%(student)s was given a bed by someone else just now; reload and try again.",
+                       student=student.display)
+    bed_taken = _("Bed %(bed)s was taken by someone else just now; choose another bed.", bed=bed.code)
+    return conflict_on_duplicate(
+        lambda key: student_placed if "uq_assignments_current_student" in key or "student_id" in key else bed_taken,
+        busy=_("Someone else is changing room assignments right now; try again in a moment."))
 
 
 def assign(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | None = None) -> Assignment:
