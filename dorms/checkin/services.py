@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
+from ..campus.codes import find_bed
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_today, campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
@@ -191,15 +192,7 @@ def find_student(text: str) -> Student | None:
 
 def bed_by_code(code: str) -> Bed:
     """A bed by its code, building-room-bed (e.g. A1-102-1); refused, naming the field, when there is none."""
-    parts = (code or "").strip().upper().rsplit("-", 2)
-    bed = None
-    if len(parts) == 3:
-        building, room, label = parts
-        bed = db.session.scalar(
-            sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
-            .options(joinedload(Bed.room).joinedload(Room.building))
-            .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == room,
-                   sa.func.upper(Bed.label) == label))
+    bed = find_bed(code)
     if bed is None:
         raise ServiceError(_("New bed: there is no bed %(bed)s (write it as building-room-bed, e.g. A1-102-1).",
                              bed=code))

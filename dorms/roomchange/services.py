@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
+from ..campus.codes import find_room
 from ..campus.models import Building, Room
 from ..core.clock import utcnow
 from ..core.database import conflict_on_duplicate
@@ -159,13 +160,6 @@ def _resolve(choice: Choice, student: Student, own_room: Room) -> RoomChangeChoi
     if not any(room.is_open and room.capacity and not residence.residency_problems(student, room) for room in rooms):
         raise ServiceError(_("no open room there can house you (gender or accessibility)."))
     return stored
-
-
-def find_room(code: str) -> Room | None:
-    """A room by its code, building-number (e.g. A1-203)."""
-    building_code, _sep, number = code.strip().rpartition("-")
-    return db.session.scalar(sa.select(Room).join(Building).where(
-        Building.code == building_code, Room.number == number))
 
 
 def ask_to_swap(student: Student, partner_number: str, reason: str, *, discreet: bool = False) -> RoomChangeRequest:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import service as audit
 from ..auth.access import visible_students_clause
+from ..campus.codes import find_room
 from ..campus.models import Building, Room
 from ..core.clock import campus_today
 from ..core.database import is_database_busy
@@ -24,7 +25,6 @@ from ..core.forms import MAX_ID
 from ..extensions import db
 from ..photos import store_photos
 from ..residence.services import current_assignment
-from ..roomchange.services import find_room
 from ..students.models import Student
 from .models import (
     Severity,
