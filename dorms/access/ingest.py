@@ -21,6 +21,7 @@ from sqlalchemy.dialects import sqlite
 from ..core.clock import campus_zone
 from ..extensions import db
 from ..students.models import Student
+from ..transfer.tables import TableError, decode_text
 from . import cards as card_numbers
 from .models import AccessEvent, Card, Permission, PermissionKind, PermissionStatus
 
@@ -224,12 +225,12 @@ def read_csv(data: bytes) -> tuple[list[str], Iterator[dict]]:
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise Rejected([RowError(0, "file", "not UTF-8 or GB18030 text")])
+    """The file as text, read as every upload is (tables.decode_text); unreadable, it is refused as a whole."""
+    try:
+        text, _encoding = decode_text(data)
+    except TableError as error:
+        raise Rejected([RowError(0, "file", str(error))]) from None
+    return text
 
 
 def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic",
