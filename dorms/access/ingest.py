@@ -356,7 +356,6 @@ def import_cards(data: bytes) -> Report:
     if missing:
         raise Rejected([RowError(0, "header", f"no column {c!r}") for c in missing])
     students = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
-    owners = {c.number: c for c in db.session.scalars(sa.select(Card))}
     errors, wanted, report = [], {}, Report()
     for number, row in enumerate(reader, start=1):
         report.rows += 1
@@ -375,39 +374,10 @@ def import_cards(data: bytes) -> Report:
         wanted[card] = students[student_number]
     if errors:
         raise Rejected(errors)
-    for card, student_id in wanted.items():
-        existing = owners.get(card)
-        if existing is None:
-            db.session.add(Card(number=card, student_id=student_id))
-            report.created += 1
-        elif existing.student_id != student_id:
-            existing.student_id = student_id  # the card was handed on; its past events keep their student
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    db.session.flush()
-    report.matched = match_unmatched(list(wanted))
+    handed = card_numbers.hand_over(wanted)
+    report.created, report.updated, report.unchanged, report.matched = \
+        handed.created, handed.handed_on, handed.unchanged, handed.matched
     return report
-
-
-def match_unmatched(card_list: list[str]) -> int:
-    """Give events of these cards that had no student their card's student."""
-    from .rollup import invalidate, nights_touched
-
-    matched = 0
-    for start in range(0, len(card_list), 1000):
-        chunk = card_list[start:start + 1000]
-        unmatched = sa.and_(AccessEvent.student_id.is_(None), AccessEvent.card.in_(chunk))
-        first, last = db.session.execute(sa.select(sa.func.min(AccessEvent.occurred_at),
-                                                   sa.func.max(AccessEvent.occurred_at)).where(unmatched)).one()
-        if first is None:
-            continue
-        owner = sa.select(Card.student_id).where(Card.number == AccessEvent.card).scalar_subquery()
-        result = db.session.execute(sa.update(AccessEvent).where(unmatched).values(student_id=owner)
-                                    .execution_options(synchronize_session=False))
-        matched += result.rowcount
-        invalidate(*nights_touched(first, last))
-    return matched
 
 
 # --- permissions -----------------------------------------------------------------------------

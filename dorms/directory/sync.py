@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from ..access.cards import hand_over
 from ..audit import service as audit
 from ..auth.models import User
 from ..campus.models import Bed, Building, Room
@@ -268,27 +269,11 @@ def _apply(plan: Plan) -> None:
 def _sync_cards(wanted: dict[str, list[str]]) -> int:
     """The directory's cards: new ones are added, ones it now gives someone else move to them (a card
     the directory no longer lists stays: an old card keeps working for a while). Returns how many changed."""
-    from ..access.ingest import match_unmatched
-    from ..access.models import Card
-
     if not wanted:
         return 0
     ids = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
-    owners = dict(db.session.execute(sa.select(Card.number, Card.student_id)).all())
-    changed = []
-    for number, cards in wanted.items():
-        for card in cards:
-            if card not in owners:
-                db.session.add(Card(number=card, student_id=ids[number]))
-            elif owners[card] != ids[number]:
-                db.session.execute(sa.update(Card).where(Card.number == card).values(student_id=ids[number]))
-            else:
-                continue
-            owners[card] = ids[number]
-            changed.append(card)
-    db.session.flush()
-    match_unmatched(changed)
-    return len(changed)
+    handed = hand_over({card: ids[number] for number, cards in wanted.items() for card in cards})
+    return handed.created + handed.handed_on
 
 
 def inactive_residents() -> list[dict]:
