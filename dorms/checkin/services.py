@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.codes import find_bed
@@ -26,7 +26,7 @@ from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
 from ..photos import Photo, store_photos
 from ..residence import services as residence
-from ..residence.models import Assignment
+from ..residence.models import Assignment, select_current_beds
 from ..students import services as students
 from ..students.models import Student
 from .models import (
@@ -169,7 +169,7 @@ def current_check_in(student: Student) -> CheckIn | None:
     """The check-in of the student's current assignment, if they have checked in to it."""
     return db.session.scalar(
         _check_in_query().join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None)))
+        .where(Assignment.student_id == student.id, Assignment.is_current))
 
 
 def find_student(text: str) -> Student | None:
@@ -515,12 +515,8 @@ class Progress:
 def progress_by_building() -> list[Progress]:
     """Per building: students with a current bed, and how many of them have checked in; one query."""
     query = (
-        sa.select(Building, sa.func.count(Assignment.id), sa.func.count(CheckIn.id))
-        .select_from(Assignment)
-        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
-        .join(Building, Building.id == Room.building_id)
+        select_current_beds(Building, sa.func.count(Assignment.id), sa.func.count(CheckIn.id))
         .outerjoin(CheckIn, CheckIn.assignment_id == Assignment.id)
-        .where(Assignment.ended_at.is_(None))
         .group_by(Building.id).order_by(Building.code))
     return [Progress(building, int(assigned), int(done)) for building, assigned, done in db.session.execute(query)]
 
@@ -554,15 +550,14 @@ def todays_check_ins(*, building_id: int | None = None, page: int = 1, per_page:
 def expected(*, building_id: int | None = None, page: int = 1, per_page: int = 25):
     """Students with a current bed who have not checked in to it: (Assignments, total)."""
     not_in = ~sa.exists().where(CheckIn.assignment_id == Assignment.id)
-    where = [Assignment.ended_at.is_(None), not_in]
+    where = [not_in]
     if building_id:
         where.append(Room.building_id == building_id)
-    total = db.session.scalar(_bed_joins(sa.select(sa.func.count(Assignment.id)).select_from(Assignment))
-                              .where(*where))
+    total = db.session.scalar(select_current_beds(sa.func.count(Assignment.id)).where(*where))
     rows = db.session.scalars(
-        _bed_joins(sa.select(Assignment))
-        .options(joinedload(Assignment.student),
-                 joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building))
+        select_current_beds(Assignment)
+        .options(contains_eager(Assignment.student),
+                 contains_eager(Assignment.bed).contains_eager(Bed.room).contains_eager(Room.building))
         .where(*where).order_by(Building.code, Room.number, Bed.label)
         .limit(per_page).offset((page - 1) * per_page))
     return list(rows), total
@@ -622,10 +617,9 @@ def by_assignment(assignment_ids: list[int]) -> dict[int, CheckIn]:
 def room_check_ins(room_id: int) -> dict[int, CheckIn]:
     """The check-ins of the room's current residents, keyed by assignment id, for the room page."""
     rows = db.session.scalars(
-        sa.select(CheckIn).join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .join(Bed, Bed.id == Assignment.bed_id)
+        select_current_beds(CheckIn).join(CheckIn, CheckIn.assignment_id == Assignment.id)
         .options(selectinload(CheckIn.items), selectinload(CheckIn.check_out))
-        .where(Bed.room_id == room_id, Assignment.ended_at.is_(None)))
+        .where(Bed.room_id == room_id))
     return {record.assignment_id: record for record in rows}
 
 

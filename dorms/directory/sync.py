@@ -22,7 +22,7 @@ from ..core.clock import utcnow
 from ..core.enums import Role, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import select_current_beds
 from ..students.models import CounselorScope, Student
 from . import client
 from .mapping import DirectoryStudent, Skipped
@@ -279,10 +279,8 @@ def _sync_cards(wanted: dict[str, list[str]]) -> int:
 def inactive_residents() -> list[dict]:
     """Students who are not active but still hold a bed: staff decide when they check out."""
     rows = db.session.execute(
-        sa.select(Student.student_number, Student.name, Student.status, Building.code, Room.number, Bed.label)
-        .join(Assignment, sa.and_(Assignment.student_id == Student.id, Assignment.ended_at.is_(None)))
-        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
-        .join(Building, Building.id == Room.building_id)
+        select_current_beds(Student.student_number, Student.name, Student.status, Building.code, Room.number,
+                            Bed.label)
         .where(Student.status != StudentStatus.ACTIVE)
         .order_by(Student.student_number).limit(REPORT_ROWS))
     return [{"student_number": r.student_number, "name": r.name, "status": r.status.value,

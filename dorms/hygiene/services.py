@@ -20,7 +20,7 @@ from ..core.database import conflict_on_duplicate
 from ..core.enums import Role, RoomStatus
 from ..core.errors import ServiceError
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import select_current_beds
 from ..students.models import Student
 from .models import (
     CHECKLIST_TOTAL,
@@ -381,9 +381,6 @@ def _current_residents(room_ids: list[int]) -> dict[int, dict[int, str]]:
     """room id -> {student id: class} of the students living there now, in one query."""
     result: dict[int, dict[int, str]] = {}
     for room_id, student_id, class_name in db.session.execute(
-            sa.select(Bed.room_id, Student.id, Student.class_name)
-            .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
-            .join(Student, Student.id == Assignment.student_id)
-            .where(Bed.room_id.in_(room_ids))):
+            select_current_beds(Bed.room_id, Student.id, Student.class_name).where(Bed.room_id.in_(room_ids))):
         result.setdefault(room_id, {})[student_id] = class_name or ""
     return result

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..audit import service as audit
 from ..campus.models import Bed, Room
@@ -16,23 +16,19 @@ from ..core.enums import Gender, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..students.models import Student, Term
-from .models import Assignment
+from .models import Assignment, select_current_beds
 
 
 def current_assignment(student: Student) -> Assignment | None:
     return db.session.scalar(
-        sa.select(Assignment)
-        .options(joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building))
-        .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None))
+        select_current_beds(Assignment)
+        .options(contains_eager(Assignment.bed).contains_eager(Bed.room).contains_eager(Room.building))
+        .where(Assignment.student_id == student.id)
     )
 
 
 def current_occupant(bed: Bed) -> Student | None:
-    return db.session.scalar(
-        sa.select(Student)
-        .join(Assignment, Assignment.student_id == Student.id)
-        .where(Assignment.bed_id == bed.id, Assignment.ended_at.is_(None))
-    )
+    return db.session.scalar(select_current_beds(Student).where(Assignment.bed_id == bed.id))
 
 
 def history(student: Student) -> list[Assignment]:
@@ -63,13 +59,7 @@ def room_gender(room: Room, *, ignoring: Student | None = None) -> Gender | None
     """The gender a room houses now: its own, its building's, or its occupants'."""
     if room.declared_gender is not None:
         return room.declared_gender
-    query = (
-        sa.select(Student.gender)
-        .join(Assignment, Assignment.student_id == Student.id)
-        .join(Bed, Bed.id == Assignment.bed_id)
-        .where(Bed.room_id == room.id, Assignment.ended_at.is_(None))
-        .limit(1)
-    )
+    query = select_current_beds(Student.gender).where(Bed.room_id == room.id).limit(1)
     if ignoring is not None:
         query = query.where(Student.id != ignoring.id)
     return db.session.scalar(query)
@@ -271,9 +261,8 @@ def occupants_by_bed(rooms: list[Room]) -> dict[int, Assignment]:
     if not room_ids:
         return {}
     rows = db.session.scalars(
-        sa.select(Assignment)
-        .join(Bed, Bed.id == Assignment.bed_id)
+        select_current_beds(Assignment)
         .options(selectinload(Assignment.student))
-        .where(Bed.room_id.in_(room_ids), Assignment.ended_at.is_(None))
+        .where(Bed.room_id.in_(room_ids))
     )
     return {assignment.bed_id: assignment for assignment in rows}

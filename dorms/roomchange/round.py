@@ -23,7 +23,7 @@ from ..core.database import conflict_on_duplicate
 from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import Conflict
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import Assignment, select_current_beds
 from ..students import requests as roommate_requests
 from ..students.models import Student
 from .models import ChangeKind, ChangeOutcome, ChangeStatus, RoomChangeRequest
@@ -59,8 +59,7 @@ class _Campus:
         holder, bed_of, gender = {}, {}, {}
         occupants: dict[int, set[int]] = defaultdict(set)
         for student_id, bed_id, student_gender in db.session.execute(
-                sa.select(Assignment.student_id, Assignment.bed_id, Student.gender)
-                .join(Student, Student.id == Assignment.student_id).where(Assignment.ended_at.is_(None))):
+                select_current_beds(Assignment.student_id, Assignment.bed_id, Student.gender)):
             holder[bed_id], bed_of[student_id], gender[student_id] = student_id, bed_id, student_gender
             occupants[room_of_bed[bed_id]].add(student_id)
         avoid: dict[int, set[int]] = defaultdict(set)
