@@ -1,4 +1,4 @@
-"""Database helpers: SQLite pragmas, enum columns, turning a duplicate key into a conflict."""
+"""Database helpers: SQLite pragmas, enum columns, versioned rows, and conflicts between concurrent writers."""
 from __future__ import annotations
 
 import enum
@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from .errors import Conflict
@@ -89,6 +91,34 @@ def conflict_on_duplicate(message: str | Callable[[str], str | None], *, busy: s
         if busy is None or not is_database_busy(error):
             raise
         raise Conflict(busy) from error
+
+
+class Versioned:
+    """A row moved along a workflow by several people: every change bumps ``version``, and an UPDATE
+    only applies to the version that was read, so of two people moving it at once the second fails
+    (on PostgreSQL its UPDATE waits for the first to commit, then finds the version moved)."""
+
+    version: Mapped[int] = mapped_column(default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.version}
+
+
+@contextmanager
+def conflict_if_changed_meanwhile(message: str) -> Iterator[None]:
+    """Change a ``Versioned`` row, then flush; if someone else changed it since we read it, ``Conflict(message)``.
+
+    SQLite's refusal of a second writer is the same race lost earlier, and says the same."""
+    try:
+        yield
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(message) from None
+    except OperationalError as error:
+        if not is_database_busy(error):
+            raise
+        raise Conflict(message) from error
 
 
 def is_postgresql(engine: Engine | None = None) -> bool:
