@@ -177,6 +177,18 @@ def test_a_bad_file_is_refused_whole_naming_row_and_column(app, campus, tmp_path
         assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
 
 
+def test_event_files_are_read_as_every_upload_is_utf8_or_gbk(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    (tmp_path / "gbk.csv").write_bytes(EVENTS.replace("tailgating?", "尾随进入").encode("gbk"))
+    assert runner.invoke(args=["access", "import", str(tmp_path / "gbk.csv")]).exit_code == 0
+    event = db.session.scalar(sa.select(AccessEvent).where(AccessEvent.event_id == "file:e10"))
+    assert event.extra == {"reader_note": "尾随进入"}
+    (tmp_path / "binary.csv").write_bytes(b"event_id,card\n\x81\xff\x00\xfe\n")
+    result = runner.invoke(args=["access", "import", str(tmp_path / "binary.csv")])
+    assert result.exit_code != 0 and "file: The file is neither UTF-8 nor GBK text (unreadable bytes on line 2)" \
+        in result.output
+
+
 def test_no_curfew_outside_the_term(app, campus):
     result = app.test_cli_runner().invoke(args=["access", "report", "--night", "2026-08-20"])
     assert result.exit_code == 0 and result.stdout.strip() == "student_number,status,time,name,class,college," \

@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dorms.allocation import services as allocation
 from dorms.allocation.models import MoveReason, RunMode, RunStatus
+from dorms.campus.codes import find_bed, find_room
 from dorms.core.enums import Gender, GenderPolicy, RequestKind, Role
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
@@ -54,6 +55,21 @@ def _move(student, *rooms, reason="closer to the lab"):
 
 
 # --- asking ---------------------------------------------------------------------------------------
+
+
+def test_rooms_and_beds_are_found_by_their_codes_in_any_letter_case(create_building, create_room):
+    room = create_room(create_building("Nan-3"), "201b", capacity=2)
+    db.session.commit()
+    for code in ("Nan-3-201b", "NAN-3-201B", " nan-3-201b "):
+        assert find_room(code) == room
+        assert find_bed(f"{code.strip()}-2") == room.beds[1]
+    assert find_room("Nan-3-202") is None and find_room("201b") is None and find_room(None) is None
+    assert find_bed("Nan-3-201b-9") is None and find_bed("Nan-3-201b") is None
+
+
+def test_a_room_typed_in_small_letters_is_the_room(campus):
+    request = _move(campus["people"][0], "a1-104")
+    assert [c.label for c in request.choices] == ["Room A1-104"]
 
 
 def test_a_move_request_names_ranked_places(campus):

@@ -196,8 +196,9 @@ def test_staff_notify_and_resolve_with_the_history_kept_and_wrong_steps_refused(
 
 def test_a_step_taken_meanwhile_by_someone_else_is_refused(app, world):
     violation = record(world, status=S.NOTIFIED)
-    # Another request resolves it after this one read the record.
-    db.session.execute(sa.update(Violation).where(Violation.id == violation.id).values(status=S.RESOLVED)
+    # Another request resolves it after this one read the record (and so moves its version on).
+    db.session.execute(sa.update(Violation).where(Violation.id == violation.id)
+                       .values(status=S.RESOLVED, version=Violation.version + 1)
                        .execution_options(synchronize_session=False))
     assert violation.status == S.NOTIFIED  # what this request read
     with pytest.raises(Conflict, match=f"Violation #{violation.id} was changed by someone else meanwhile"):

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..campus.models import Bed, Building, Room
+from ..campus.models import Building
 from ..core.clock import utcnow
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import select_current_beds
 from ..students.models import Student
 from .models import AccessEvent, Card
 
@@ -25,10 +25,8 @@ class Entitlement:
 def entitlements() -> list[Entitlement]:
     """Every current resident with their building and cards (an empty list: a resident without a card)."""
     residents = db.session.execute(
-        sa.select(Student.id, Student.student_number, Student.name, Building.code)
-        .join(Assignment, sa.and_(Assignment.student_id == Student.id, Assignment.ended_at.is_(None)))
-        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
-        .join(Building, Building.id == Room.building_id).order_by(Building.code, Student.student_number)).all()
+        select_current_beds(Student.id, Student.student_number, Student.name, Building.code)
+        .order_by(Building.code, Student.student_number)).all()
     cards: dict[int, list[str]] = {}
     for student_id, number in db.session.execute(sa.select(Card.student_id, Card.number).order_by(Card.number)):
         cards.setdefault(student_id, []).append(number)
@@ -49,12 +47,10 @@ def visits_elsewhere(days: int = 7) -> list[Visit]:
     """Granted events of residents at buildings they do not live in, over the last ``days`` days."""
     since = utcnow() - timedelta(days=days)
     rows = db.session.execute(
-        sa.select(Student.student_number, Student.name, Building.code.label("lives_in"), AccessEvent.building,
-                  sa.func.count().label("entries"), sa.func.max(AccessEvent.occurred_at).label("last"))
-        .join(Student, Student.id == AccessEvent.student_id)
-        .join(Assignment, sa.and_(Assignment.student_id == Student.id, Assignment.ended_at.is_(None)))
-        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
-        .join(Building, Building.id == Room.building_id)
+        select_current_beds(Student.student_number, Student.name, Building.code.label("lives_in"),
+                            AccessEvent.building, sa.func.count().label("entries"),
+                            sa.func.max(AccessEvent.occurred_at).label("last"))
+        .join(AccessEvent, AccessEvent.student_id == Student.id)
         .where(AccessEvent.occurred_at >= since, AccessEvent.granted.is_(True), AccessEvent.building != Building.code)
         .group_by(Student.student_number, Student.name, Building.code, AccessEvent.building)
         .order_by(sa.func.count().desc(), Student.student_number).limit(1000)).all()

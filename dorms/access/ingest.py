@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ..core.clock import campus_zone
+from ..core.tables import TableError, decode_text
 from ..extensions import db
 from ..students.models import Student
 from . import cards as card_numbers
@@ -223,12 +224,12 @@ def read_csv(data: bytes) -> tuple[list[str], Iterator[dict]]:
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise Rejected([RowError(0, "file", "not UTF-8 or GB18030 text")])
+    """The file as text, read as every upload is (tables.decode_text); unreadable, it is refused as a whole."""
+    try:
+        text, _encoding = decode_text(data)
+    except TableError as error:
+        raise Rejected([RowError(0, "file", str(error))]) from None
+    return text
 
 
 def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic",
@@ -352,7 +353,6 @@ def import_cards(data: bytes) -> Report:
     if missing:
         raise Rejected([RowError(0, "header", f"no column {c!r}") for c in missing])
     students = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
-    owners = {c.number: c for c in db.session.scalars(sa.select(Card))}
     errors, wanted, report = [], {}, Report()
     for number, row in enumerate(reader, start=1):
         report.rows += 1
@@ -371,37 +371,10 @@ def import_cards(data: bytes) -> Report:
         wanted[card] = students[student_number]
     if errors:
         raise Rejected(errors)
-    for card, student_id in wanted.items():
-        existing = owners.get(card)
-        if existing is None:
-            db.session.add(Card(number=card, student_id=student_id))
-            report.created += 1
-        elif existing.student_id != student_id:
-            existing.student_id = student_id  # the card was handed on; its past events keep their student
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    db.session.flush()
-    report.matched = match_unmatched(list(wanted))
+    handed = card_numbers.hand_over(wanted)
+    report.created, report.updated, report.unchanged, report.matched = \
+        handed.created, handed.handed_on, handed.unchanged, handed.matched
     return report
-
-
-def match_unmatched(card_list: list[str]) -> int:
-    """Give events of these cards that had no student their card's student."""
-    matched = 0
-    for start in range(0, len(card_list), 1000):
-        chunk = card_list[start:start + 1000]
-        unmatched = sa.and_(AccessEvent.student_id.is_(None), AccessEvent.card.in_(chunk))
-        first, last = db.session.execute(sa.select(sa.func.min(AccessEvent.occurred_at),
-                                                   sa.func.max(AccessEvent.occurred_at)).where(unmatched)).one()
-        if first is None:
-            continue
-        owner = sa.select(Card.student_id).where(Card.number == AccessEvent.card).scalar_subquery()
-        result = db.session.execute(sa.update(AccessEvent).where(unmatched).values(student_id=owner)
-                                    .execution_options(synchronize_session=False))
-        matched += result.rowcount
-        invalidate(*nights_touched(first, last))
-    return matched
 
 
 # --- permissions -----------------------------------------------------------------------------

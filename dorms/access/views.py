@@ -21,7 +21,6 @@ from .. import audit
 from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
-from ..core.errors import ServiceError
 from ..core.forms import error_text, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
@@ -176,20 +175,12 @@ def _history(person: Student):
 def my_requests():
     form = PermissionRequestForm()
     student = current_user.student
-    if form.validate_on_submit():
-        try:
-            permissions.request_permission(
-                student, PermissionKind(form.kind.data), form.first_night.data, form.last_night.data,
-                expected_return=form.expected_return.data, reason=form.reason.data or "",
-                destination=form.destination.data or "", emergency_contact=form.emergency_contact.data or "")
-            db.session.commit()
-            flash(_("Your request was sent to your counselor."), "success")
-            return redirect(url_for(".my_requests"))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-    elif form.is_submitted():
-        flash(error_text(form) or _("Check the form."), "danger")
+    if form.is_submitted() and submit(form, lambda: permissions.request_permission(
+            student, PermissionKind(form.kind.data), form.first_night.data, form.last_night.data,
+            expected_return=form.expected_return.data, reason=form.reason.data or "",
+            destination=form.destination.data or "", emergency_contact=form.emergency_contact.data or ""),
+            _("Your request was sent to your counselor.")):
+        return redirect(url_for(".my_requests"))
     return render_template("access/my_requests.html", form=form, requests=permissions.requests_of(student),
                            title=_("Late return and overnight requests"))
 
@@ -198,13 +189,7 @@ def my_requests():
 @roles_required(Role.STUDENT)
 def withdraw_request(permission_id: int):
     permission = db.get_or_404(Permission, permission_id)
-    try:
-        permissions.withdraw(permission, current_user.student)
-        db.session.commit()
-        flash(_("Request withdrawn."), "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    submit(None, lambda: permissions.withdraw(permission, current_user.student), _("Request withdrawn."))
     return redirect(url_for(".my_requests"))
 
 
@@ -224,13 +209,8 @@ def decide(permission_id: int, decision: str):
     if not can_view_student(current_user, permission.student):
         abort(404)  # someone else's student: as if it did not exist
     form = DecisionForm()
-    try:
-        permissions.decide(permission, decision == "approve", current_user, form.comment.data or "")
-        db.session.commit()
-        flash(_("Approved.") if decision == "approve" else _("Rejected."), "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    submit(None, lambda: permissions.decide(permission, decision == "approve", current_user, form.comment.data or ""),
+           _("Approved.") if decision == "approve" else _("Rejected."))
     return redirect(url_for(".review"))
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import audit
 from ..campus.models import Bed, Room
@@ -22,7 +22,7 @@ from ..core.errors import ServiceError
 from ..core.processes import launch_cli
 from ..extensions import db
 from ..residence import services as residence
-from ..residence.models import Assignment
+from ..residence.models import Assignment, select_current_beds
 from ..roomchange import requests_round
 from ..students import roommate_requests
 from ..students.models import RoommateRequest, Student
@@ -43,8 +43,7 @@ def _rooms_in_scope(run: AllocationRun) -> list[Room]:
 
 
 def _current_beds() -> dict[int, Assignment]:
-    rows = db.session.scalars(sa.select(Assignment).options(joinedload(Assignment.bed))
-                              .where(Assignment.ended_at.is_(None)))
+    rows = db.session.scalars(select_current_beds(Assignment).options(contains_eager(Assignment.bed)))
     return {a.student_id: a for a in rows}
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from ..campus import services as campus
 from ..campus.models import Bed, Room
 from ..core.errors import ServiceError
-from ..core.forms import error_text, options, page_number, words
+from ..core.forms import options, page_number, submit, words
 from ..core.roles import staff_required
 from ..extensions import db
 from ..roomchange import requests_round
@@ -47,20 +47,14 @@ def index():
 def create():
     form = RunForm()
     form.buildings.choices = options((b.id, f"{b.code} {b.name}") for b in campus.buildings())
-    if not form.validate():
-        flash(error_text(form), "danger")
+    created = submit(form, lambda: services.create_run(
+        mode=RunMode(form.mode.data), building_ids=form.buildings.data or [], time_limit=form.time_limit.data,
+        weights=form.weights(), locked_numbers=form.locked_numbers(), student_scope=form.student_scope()),
+        "")  # the run's page says how it goes
+    if not created:
         return redirect(url_for("allocation.index"))
-    try:
-        run = services.create_run(mode=RunMode(form.mode.data), building_ids=form.buildings.data or [],
-                                  time_limit=form.time_limit.data, weights=form.weights(),
-                                  locked_numbers=form.locked_numbers(), student_scope=form.student_scope())
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("allocation.index"))
-    _start(run)
-    return redirect(url_for("allocation.run", run_id=run.id))
+    _start(created.result)
+    return redirect(url_for("allocation.run", run_id=created.result.id))
 
 
 def _start(run: AllocationRun) -> None:
@@ -96,32 +90,22 @@ def run(run_id: int):
 
 def _act(run_id: int, action, done_message: str):
     run = _run_or_404(run_id)
-    try:
-        result = action(run)
-        db.session.commit()
-        flash(done_message.format(result=result), "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    submit(None, lambda: action(run), lambda result: done_message.format(result=result))
     return redirect(url_for("allocation.run", run_id=run_id))
 
 
 @bp.post("/runs/<int:run_id>/rerun")
 @staff_required
 def rerun(run_id: int):
-    try:
-        # The run page sends its lock list, edited, plus students ticked in the proposal.
-        locked = None
-        if "locked" in request.form:
-            locked = words(request.form["locked"]) + request.form.getlist("lock")
-        new = services.rerun(_run_or_404(run_id), locked=locked)
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    # The run page sends its lock list, edited, plus students ticked in the proposal.
+    locked = None
+    if "locked" in request.form:
+        locked = words(request.form["locked"]) + request.form.getlist("lock")
+    again = submit(None, lambda: services.rerun(_run_or_404(run_id), locked=locked), "")
+    if not again:
         return redirect(url_for("allocation.run", run_id=run_id))
-    _start(new)
-    return redirect(url_for("allocation.run", run_id=new.id))
+    _start(again.result)
+    return redirect(url_for("allocation.run", run_id=again.result.id))
 
 
 @bp.post("/runs/<int:run_id>/cancel")

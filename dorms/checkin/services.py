@@ -13,21 +13,22 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import audit
 from ..access.cards import normalise
 from ..access.models import Card
+from ..campus.codes import find_bed
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_today, campus_zone, utcnow
-from ..core.errors import Conflict, ServiceError
+from ..core.database import conflict_on_duplicate
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
 from ..photos import Photo, store_photos
 from ..residence import services as residence
-from ..residence.models import Assignment
+from ..residence.models import Assignment, select_current_beds
 from ..students import services as students
 from ..students.models import Student
 from .models import (
@@ -170,7 +171,7 @@ def current_check_in(student: Student) -> CheckIn | None:
     """The check-in of the student's current assignment, if they have checked in to it."""
     return db.session.scalar(
         _check_in_query().join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None)))
+        .where(Assignment.student_id == student.id, Assignment.is_current))
 
 
 def find_student(text: str) -> Student | None:
@@ -190,15 +191,7 @@ def find_student(text: str) -> Student | None:
 
 def bed_by_code(code: str) -> Bed:
     """A bed by its code, building-room-bed (e.g. A1-102-1); refused, naming the field, when there is none."""
-    parts = (code or "").strip().upper().rsplit("-", 2)
-    bed = None
-    if len(parts) == 3:
-        building, room, label = parts
-        bed = db.session.scalar(
-            sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
-            .options(joinedload(Bed.room).joinedload(Room.building))
-            .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == room,
-                   sa.func.upper(Bed.label) == label))
+    bed = find_bed(code)
     if bed is None:
         raise ServiceError(_("New bed: there is no bed %(bed)s (write it as building-room-bed, e.g. A1-102-1).",
                              bed=code))
@@ -273,15 +266,10 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
     now = utcnow()
     record = CheckIn(assignment=assignment, checked_in_at=now, checked_in_by=actor, self_service=self_service,
                      ack_due_at=now + timedelta(hours=ack_hours()), note=(note or "").strip()[:500])
-    try:
-        with db.session.begin_nested():
-            db.session.add(record)
-            db.session.flush()
-    except IntegrityError as error:
-        if "assignment_id" in str(error.orig) or "check_ins" in str(error.orig):
-            raise Conflict(_("%(student)s was checked in by someone else just now.",
-                             student=student.display)) from error
-        raise
+    checked_in_already = _("%(student)s was checked in by someone else just now.", student=student.display)
+    with conflict_on_duplicate(lambda key: checked_in_already if "assignment_id" in key or "check_ins" in key
+                               else None):
+        db.session.add(record)
     # One INSERT for the report and one for the keys, however many rows: the desk must stay quick.
     rows = []
     for item in inventory:
@@ -473,17 +461,13 @@ def _inspect(record: CheckIn, inspection: Inspection, *, reason: str, actor) -> 
         key.charge_cents = None if answer.returned else answer.charge_cents
     check_out = CheckOut(checked_out_at=now, checked_out_by=actor, reason=reason,
                          note=(inspection.note or "").strip()[:500])
-    db.session.add(check_out)
-    check_out.check_in = record
     for damage in inspection.damages:
         check_out.damages.append(Damage(description=damage.description.strip()[:500],
                                         amount_cents=damage.amount_cents, report_item_id=damage.report_item_id))
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise Conflict(_("%(student)s was checked out by someone else just now.",
-                         student=record.assignment.student.display)) from error
+    with conflict_on_duplicate(_("%(student)s was checked out by someone else just now.",
+                                 student=record.assignment.student.display)):
+        db.session.add(check_out)
+        check_out.check_in = record
     _link_photos(record, stored, at_check_out=True)
     audit.record("checkin.check_out", student=record.assignment.student, room=record.assignment.bed.room,
                  actor=actor, bed=record.assignment.bed.code, reason=reason,
@@ -528,12 +512,8 @@ class Progress:
 def progress_by_building() -> list[Progress]:
     """Per building: students with a current bed, and how many of them have checked in; one query."""
     query = (
-        sa.select(Building, sa.func.count(Assignment.id), sa.func.count(CheckIn.id))
-        .select_from(Assignment)
-        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
-        .join(Building, Building.id == Room.building_id)
+        select_current_beds(Building, sa.func.count(Assignment.id), sa.func.count(CheckIn.id))
         .outerjoin(CheckIn, CheckIn.assignment_id == Assignment.id)
-        .where(Assignment.ended_at.is_(None))
         .group_by(Building.id).order_by(Building.code))
     return [Progress(building, int(assigned), int(done)) for building, assigned, done in db.session.execute(query)]
 
@@ -567,15 +547,14 @@ def todays_check_ins(*, building_id: int | None = None, page: int = 1, per_page:
 def expected(*, building_id: int | None = None, page: int = 1, per_page: int = 25):
     """Students with a current bed who have not checked in to it: (Assignments, total)."""
     not_in = ~sa.exists().where(CheckIn.assignment_id == Assignment.id)
-    where = [Assignment.ended_at.is_(None), not_in]
+    where = [not_in]
     if building_id:
         where.append(Room.building_id == building_id)
-    total = db.session.scalar(_bed_joins(sa.select(sa.func.count(Assignment.id)).select_from(Assignment))
-                              .where(*where))
+    total = db.session.scalar(select_current_beds(sa.func.count(Assignment.id)).where(*where))
     rows = db.session.scalars(
-        _bed_joins(sa.select(Assignment))
-        .options(joinedload(Assignment.student),
-                 joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building))
+        select_current_beds(Assignment)
+        .options(contains_eager(Assignment.student),
+                 contains_eager(Assignment.bed).contains_eager(Bed.room).contains_eager(Room.building))
         .where(*where).order_by(Building.code, Room.number, Bed.label)
         .limit(per_page).offset((page - 1) * per_page))
     return list(rows), total
@@ -635,10 +614,9 @@ def by_assignment(assignment_ids: list[int]) -> dict[int, CheckIn]:
 def room_check_ins(room_id: int) -> dict[int, CheckIn]:
     """The check-ins of the room's current residents, keyed by assignment id, for the room page."""
     rows = db.session.scalars(
-        sa.select(CheckIn).join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .join(Bed, Bed.id == Assignment.bed_id)
+        select_current_beds(CheckIn).join(CheckIn, CheckIn.assignment_id == Assignment.id)
         .options(selectinload(CheckIn.items), selectinload(CheckIn.check_out))
-        .where(Bed.room_id == room_id, Assignment.ended_at.is_(None)))
+        .where(Bed.room_id == room_id))
     return {record.assignment_id: record for record in rows}
 
 

@@ -1,13 +1,19 @@
-"""Database helpers: SQLite pragmas, enum columns, upsert counters."""
+"""Database helpers: SQLite pragmas, enum columns, versioned rows, and conflicts between concurrent writers."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from .errors import Conflict
 
 
 def enum_column_type(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
@@ -58,6 +64,61 @@ def install_sqlite_pragmas(app: Flask) -> None:
 def is_database_busy(error: Exception) -> bool:
     """SQLite's answer to a second concurrent writer."""
     return isinstance(error, sa.exc.OperationalError) and "database is locked" in str(error.orig)
+
+
+@contextmanager
+def conflict_on_duplicate(message: str | Callable[[str], str | None], *, busy: str | None = None,
+                          savepoint: bool = True) -> Iterator[None]:
+    """Write, then flush; a unique key a concurrent request took since our checks becomes a ``Conflict``.
+
+    The checks before a write read rows; the unique indexes are what really stop two requests doing
+    the same thing at once, and the loser should read a sentence, not an error page.
+    ``message`` is that sentence, or a function of the database's error text returning it
+    (None: not a key of ours, the error goes on). ``busy`` is the sentence for SQLite refusing a
+    second writer (None: that error goes on). The savepoint keeps the session usable after the
+    failure; ``savepoint=False`` spares its two statements where the whole request is rolled back anyway.
+    """
+    try:
+        with db.session.begin_nested() if savepoint else nullcontext():
+            yield
+            db.session.flush()
+    except IntegrityError as error:
+        text = message(str(error.orig)) if callable(message) else message
+        if text is None:
+            raise
+        raise Conflict(text) from error
+    except OperationalError as error:
+        if busy is None or not is_database_busy(error):
+            raise
+        raise Conflict(busy) from error
+
+
+class Versioned:
+    """A row moved along a workflow by several people: every change bumps ``version``, and an UPDATE
+    only applies to the version that was read, so of two people moving it at once the second fails
+    (on PostgreSQL its UPDATE waits for the first to commit, then finds the version moved)."""
+
+    version: Mapped[int] = mapped_column(default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.version}
+
+
+@contextmanager
+def conflict_if_changed_meanwhile(message: str) -> Iterator[None]:
+    """Change a ``Versioned`` row, then flush; if someone else changed it since we read it, ``Conflict(message)``.
+
+    SQLite's refusal of a second writer is the same race lost earlier, and says the same."""
+    try:
+        yield
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(message) from None
+    except OperationalError as error:
+        if not is_database_busy(error):
+            raise
+        raise Conflict(message) from error
 
 
 def is_postgresql(engine: Engine | None = None) -> bool:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import flash
 from flask_babel import gettext as _
@@ -58,24 +60,41 @@ def row_id(text: str | None) -> int | None:
     return int(text) if text.isdigit() and int(text) <= MAX_ID else None
 
 
-def submit(form, action, message=None) -> bool:
+@dataclass
+class Submitted:
+    """What ``submit`` did: true when it saved, with what the action returned."""
+
+    saved: bool
+    result: Any = None
+
+    def __bool__(self) -> bool:
+        return self.saved
+
+
+def submit(form, action, message=None) -> Submitted:
     """Validate ``form``, run ``action`` (a service call) and commit, flashing what happened.
 
-    One request, one transaction: a refused form or a ServiceError changes nothing. True when saved.
-    ``form`` may be None for pages whose inputs are not a WTForms form (CSRF is still checked app-wide);
-    ``message`` is what to say on success, as text or as a function of the action's result."""
+    One request, one transaction: a refused form or a ServiceError changes nothing. True when saved;
+    ``.result`` is what the action returned (e.g. the row it created, to redirect to).
+    ``form`` may be None for pages whose inputs are not a WTForms form (CSRF is still checked app-wide).
+    ``message`` is what to say on success, as text or as a function of the action's result: None says
+    "Saved.", an empty text nothing (the next page shows it), a (text, category) pair flashes in that
+    category (e.g. "warning" for a success that is not quite what was asked)."""
     if form is not None and not form.validate_on_submit():
         flash(error_text(form) or _("Check the form."), "danger")
-        return False
+        return Submitted(False)
     try:
         result = action()
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return False
-    flash(message(result) if callable(message) else (message or _("Saved.")), "success")
-    return True
+        return Submitted(False)
+    said = message(result) if callable(message) else message
+    said, category = said if isinstance(said, tuple) else (_("Saved.") if said is None else said, "success")
+    if said:
+        flash(said, category)
+    return Submitted(True, result)
 
 
 def date_period(args, default_first, *, longest_days: int = 366) -> tuple[date, date] | None:

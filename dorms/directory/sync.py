@@ -15,15 +15,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import audit
-from ..access.ingest import match_unmatched
-from ..access.models import Card
+from ..access.cards import hand_over
 from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow
 from ..core.enums import Role, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import select_current_beds
 from ..students.models import CounselorScope, Student
 from . import client
 from .mapping import DirectoryStudent, Skipped
@@ -273,30 +272,15 @@ def _sync_cards(wanted: dict[str, list[str]]) -> int:
     if not wanted:
         return 0
     ids = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
-    owners = dict(db.session.execute(sa.select(Card.number, Card.student_id)).all())
-    changed = []
-    for number, cards in wanted.items():
-        for card in cards:
-            if card not in owners:
-                db.session.add(Card(number=card, student_id=ids[number]))
-            elif owners[card] != ids[number]:
-                db.session.execute(sa.update(Card).where(Card.number == card).values(student_id=ids[number]))
-            else:
-                continue
-            owners[card] = ids[number]
-            changed.append(card)
-    db.session.flush()
-    match_unmatched(changed)
-    return len(changed)
+    handed = hand_over({card: ids[number] for number, cards in wanted.items() for card in cards})
+    return handed.created + handed.handed_on
 
 
 def inactive_residents() -> list[dict]:
     """Students who are not active but still hold a bed: staff decide when they check out."""
     rows = db.session.execute(
-        sa.select(Student.student_number, Student.name, Student.status, Building.code, Room.number, Bed.label)
-        .join(Assignment, sa.and_(Assignment.student_id == Student.id, Assignment.ended_at.is_(None)))
-        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
-        .join(Building, Building.id == Room.building_id)
+        select_current_beds(Student.student_number, Student.name, Student.status, Building.code, Room.number,
+                            Bed.label)
         .where(Student.status != StudentStatus.ACTIVE)
         .order_by(Student.student_number).limit(REPORT_ROWS))
     return [{"student_number": r.student_number, "name": r.name, "status": r.status.value,

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
-from ..core.database import enum_column_type
+from ..core.database import Versioned, enum_column_type
 from ..core.enums import LabelledEnum
 from ..core.types import UTCDateTime
 from ..extensions import db
@@ -102,7 +101,7 @@ repair_ticket_photos = sa.Table(
 )
 
 
-class RepairTicket(db.Model):
+class RepairTicket(Versioned, db.Model):
     """A fault in a room (报修), from the report to fixed or rejected; every step is kept in ``steps``."""
 
     __tablename__ = "repair_tickets"
@@ -123,9 +122,7 @@ class RepairTicket(db.Model):
     reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped by every change: two staff moving the same ticket at once cannot both win.
-    version: Mapped[int] = mapped_column(default=1)
-    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
+    # Versioned: two staff moving the same ticket at once cannot both win.
 
     room = relationship("Room")
     item: Mapped[InventoryItem | None] = relationship()

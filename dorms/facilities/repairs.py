@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit
 from ..campus.models import Building, Room
 from ..core.clock import campus_zone, utcnow
-from ..core.errors import Conflict, ServiceError
+from ..core.database import conflict_if_changed_meanwhile
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..photos import store_photos
 from ..residence import services as residence
@@ -91,17 +91,13 @@ def move(ticket: RepairTicket, status: RepairStatus, *, note: str = "", assignee
         note = note or assignee
     if status == RepairStatus.REJECTED and not note:
         raise ServiceError(_("Give the reason for rejecting ticket #%(number)d.", number=ticket.id))
-    ticket.steps.append(RepairStep(status=status, note=note, actor_id=actor.id))
-    old, ticket.status = ticket.status, status
-    if not status.is_open:
-        ticket.closed_at = utcnow()
-    number = ticket.id
-    try:
-        db.session.flush()
-    except StaleDataError:
-        # The ticket's version moved since we read it: two people acted at once, and the other was first.
-        raise Conflict(_("Someone else moved ticket #%(number)d just now; look at it again.",
-                         number=number)) from None
+    old = ticket.status
+    with conflict_if_changed_meanwhile(_("Someone else moved ticket #%(number)d just now; look at it again.",
+                                         number=ticket.id)):
+        ticket.steps.append(RepairStep(status=status, note=note, actor_id=actor.id))
+        ticket.status = status
+        if not status.is_open:
+            ticket.closed_at = utcnow()
     if status == RepairStatus.FIXED and ticket.item is not None and ticket.item.condition != Condition.GOOD:
         inventory.set_condition(ticket.item, Condition.GOOD, actor=actor,
                                 note=_("Repaired (ticket #%(number)d)", number=ticket.id))

@@ -88,7 +88,7 @@ def repairs_index():
         return table_download(*repairs.export_rows(rows), file_format, "repair-tickets")
     page = page_number(request.args)
     rows, total = repairs.tickets(current_user, filters, page=page)
-    return render_template("repairs/index.html", form=form, rows=rows, total=total, page=page, per_page=50,
+    return render_template("facilities/index.html", form=form, rows=rows, total=total, page=page, per_page=50,
                            backlog=repairs.open_by_building(current_user))
 
 
@@ -100,7 +100,7 @@ def my_repairs():
     form = report_fault_form(services.items_of(room)) if room else None
     if room and request.method == "POST":
         return _report(room, form, url_for("facilities.my_repairs"))
-    return render_template("repairs/mine.html", room=room, form=form,
+    return render_template("facilities/mine.html", room=room, form=form,
                            tickets=repairs.of_room(room.id) if room else [])
 
 
@@ -115,7 +115,7 @@ def report_for_room(room_id: int):
 @login_required
 def ticket(ticket_id: int):
     ticket = _visible_ticket_or_404(ticket_id)
-    return render_template("repairs/ticket.html", ticket=ticket, step_form=RepairStepForm(),
+    return render_template("facilities/ticket.html", ticket=ticket, step_form=RepairStepForm(),
                            next_statuses=repairs.NEXT_STATUSES[ticket.status])
 
 

@@ -10,18 +10,17 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
 from ..auth.models import User
 from ..campus.models import Bed, Building, Floor, Room
 from ..core.clock import utcnow
-from ..core.database import is_database_busy
+from ..core.database import conflict_on_duplicate
 from ..core.enums import Role, RoomStatus
-from ..core.errors import Conflict, ServiceError
+from ..core.errors import ServiceError
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import select_current_beds
 from ..students.models import Student
 from .models import (
     CHECKLIST_TOTAL,
@@ -55,19 +54,16 @@ def set_bands(excellent_min: int, pass_min: int, *, actor=None) -> HygieneSettin
                              excellent=excellent_min, **{"pass": pass_min}))
     row = settings()
     row.excellent_min, row.pass_min = excellent_min, pass_min
-    db.session.add(row)
-    _flush_or_conflict()
+    with _settings_conflict():
+        db.session.add(row)
     audit.record("hygiene.bands", actor=actor, excellent_min=excellent_min, pass_min=pass_min)
     return row
 
 
-def _flush_or_conflict() -> None:
-    """Flush the checklist or the bands; if someone else saved them at the same moment, say so."""
-    try:
-        db.session.flush()
-    except IntegrityError:
-        raise Conflict(_("Someone else changed the hygiene settings at the same moment; look at them again.")) \
-            from None
+def _settings_conflict():
+    """Around a change of the checklist or the bands: if someone else saved them at the same moment, say so."""
+    return conflict_on_duplicate(
+        _("Someone else changed the hygiene settings at the same moment; look at them again."), savepoint=False)
 
 
 def checklist() -> list[ChecklistItem]:
@@ -110,14 +106,14 @@ def set_checklist(rows: list[ItemRow], *, actor=None) -> list[ChecklistItem]:
     # in the unique index of active names.
     db.session.flush()
     result = []
-    for position, (row, name) in enumerate(zip(kept, names), start=1):
-        item = existing.get(row.item_id) if row.item_id else None
-        if item is None:
-            item = ChecklistItem(name=name)
-            db.session.add(item)
-        item.name, item.max_points, item.position, item.active = name, row.max_points, position, True
-        result.append(item)
-    _flush_or_conflict()
+    with _settings_conflict():
+        for position, (row, name) in enumerate(zip(kept, names), start=1):
+            item = existing.get(row.item_id) if row.item_id else None
+            if item is None:
+                item = ChecklistItem(name=name)
+                db.session.add(item)
+            item.name, item.max_points, item.position, item.active = name, row.max_points, position, True
+            result.append(item)
     audit.record("hygiene.checklist", actor=actor, items=[[i.name, i.max_points] for i in result])
     return result
 
@@ -331,29 +327,25 @@ def save_floor(the_round: InspectionRound, floor: Floor, entries: dict[int, Room
         .options(selectinload(RoomInspection.scores), selectinload(RoomInspection.residents)))}
     residents = _current_residents(list(parsed))
     now = utcnow()
-    for room_id, points in parsed.items():
-        entry = entries[room_id]
-        inspection = saved.get(room_id)
-        if inspection is None:
-            inspection = RoomInspection(round_id=the_round.id, room_id=room_id)
-            db.session.add(inspection)
-        inspection.absent = entry.absent
-        inspection.total = None if entry.absent else sum(points.values())
-        inspection.note = entry.note.strip()[:500]
-        inspection.inspected_at, inspection.inspected_by_id = now, actor.id
-        _replace_scores(inspection, items, points)
-        _replace_residents(inspection, residents.get(room_id, {}))
-    # One entry for the floor, like the one submit it was.
-    audit.record("hygiene.score", actor=actor, round=the_round.id, floor=floor.number, building=floor.building.code,
-                 rooms={rooms[room_id].code: (None if entries[room_id].absent else sum(points.values()))
-                        for room_id, points in parsed.items()})
-    try:
-        db.session.flush()
-    except (IntegrityError, OperationalError) as error:  # another inspector saved the same room just now
-        if isinstance(error, OperationalError) and not is_database_busy(error):
-            raise
-        raise Conflict(_("Someone else saved this floor at the same time; reload the page and enter it again.")) \
-            from error
+    another_inspector = _("Someone else saved this floor at the same time; reload the page and enter it again.")
+    with conflict_on_duplicate(another_inspector, busy=another_inspector, savepoint=False):
+        for room_id, points in parsed.items():
+            entry = entries[room_id]
+            inspection = saved.get(room_id)
+            if inspection is None:
+                inspection = RoomInspection(round_id=the_round.id, room_id=room_id)
+                db.session.add(inspection)
+            inspection.absent = entry.absent
+            inspection.total = None if entry.absent else sum(points.values())
+            inspection.note = entry.note.strip()[:500]
+            inspection.inspected_at, inspection.inspected_by_id = now, actor.id
+            _replace_scores(inspection, items, points)
+            _replace_residents(inspection, residents.get(room_id, {}))
+        # One entry for the floor, like the one submit it was.
+        audit.record("hygiene.score", actor=actor, round=the_round.id, floor=floor.number,
+                     building=floor.building.code,
+                     rooms={rooms[room_id].code: (None if entries[room_id].absent else sum(points.values()))
+                            for room_id, points in parsed.items()})
     return len(parsed)
 
 
@@ -389,9 +381,6 @@ def _current_residents(room_ids: list[int]) -> dict[int, dict[int, str]]:
     """room id -> {student id: class} of the students living there now, in one query."""
     result: dict[int, dict[int, str]] = {}
     for room_id, student_id, class_name in db.session.execute(
-            sa.select(Bed.room_id, Student.id, Student.class_name)
-            .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
-            .join(Student, Student.id == Assignment.student_id)
-            .where(Bed.room_id.in_(room_ids))):
+            select_current_beds(Bed.room_id, Student.id, Student.class_name).where(Bed.room_id.in_(room_ids))):
         result.setdefault(room_id, {})[student_id] = class_name or ""
     return result

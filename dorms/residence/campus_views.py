@@ -10,7 +10,7 @@ from ..campus import services as places
 from ..campus.forms import RoomSearchForm, RoomStatusForm
 from ..campus.models import Building
 from ..core.enums import RoomStatus
-from ..core.forms import known_choice, options, row_id
+from ..core.forms import known_choice, options, row_id, submit
 from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
@@ -65,11 +65,11 @@ def room_status(room_id: int):
     if not form.validate():
         flash(_("Choose a status and give a reason."), "danger")
         return redirect(url_for("campus.room", room_id=room.id))
-    residents = occupancy.set_room_status(room, RoomStatus(form.status.data), reason=form.reason.data)
-    db.session.commit()
-    flash(_("Room %(room)s is now %(status)s.", room=room.code, status=room.status.label.lower()), "success")
-    if room.status == RoomStatus.CLOSED and residents:
-        flash(_("%(count)d residents still live in this closed room; move them.", count=residents), "warning")
+    changed = submit(None, lambda: occupancy.set_room_status(room, RoomStatus(form.status.data), reason=form.reason.data),
+                     lambda _residents: _("Room %(room)s is now %(status)s.", room=room.code,
+                                          status=room.status.label.lower()))
+    if changed and room.status == RoomStatus.CLOSED and changed.result:
+        flash(_("%(count)d residents still live in this closed room; move them.", count=changed.result), "warning")
     return redirect(url_for("campus.room", room_id=room.id))
 
 

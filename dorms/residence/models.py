@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..campus.models import Bed
+from ..campus.models import Bed, Building, Room
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..students.models import Student, Term
@@ -47,9 +48,29 @@ class Assignment(db.Model):
     started_by = relationship("User", foreign_keys=[started_by_id])
     ended_by = relationship("User", foreign_keys=[ended_by_id])
 
-    @property
+    @hybrid_property
     def is_current(self) -> bool:
+        """No end yet; in a query, the SQL condition saying so."""
         return self.ended_at is None
+
+    @is_current.inplace.expression
+    @classmethod
+    def _is_current_condition(cls) -> sa.ColumnElement[bool]:
+        return cls.ended_at.is_(None)
+
+
+def select_current_beds(*columns) -> sa.Select:
+    """``SELECT columns`` over who lives where now: current assignments joined to their student, bed,
+    room and building. Add the columns, filters and loader options the question needs.
+
+    With ``Assignment.is_current``, the one place that says what "current" means and how a bed reaches
+    its building."""
+    return (sa.select(*columns).select_from(Assignment)
+            .join(Student, Student.id == Assignment.student_id)
+            .join(Bed, Bed.id == Assignment.bed_id)
+            .join(Room, Room.id == Bed.room_id)
+            .join(Building, Building.id == Room.building_id)
+            .where(Assignment.is_current))
 
 
 def current_assignment_alias():
@@ -58,4 +79,4 @@ def current_assignment_alias():
     For ``select(Student, current).outerjoin(current, on)``: everyone, with a bed or not.
     """
     current = sa.orm.aliased(Assignment)
-    return current, sa.and_(current.student_id == Student.id, current.ended_at.is_(None))
+    return current, sa.and_(current.student_id == Student.id, current.is_current)

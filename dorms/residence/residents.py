@@ -13,7 +13,7 @@ from ..core.enums import StudentStatus
 from ..extensions import db
 from ..students.models import CounselorScope, Student
 from ..students.scopes import visible_students_clause
-from .models import Assignment, current_assignment_alias
+from .models import Assignment, current_assignment_alias, select_current_beds
 
 
 @dataclass
@@ -65,10 +65,8 @@ def roommates(assignment: Assignment | None) -> list[Assignment]:
     if assignment is None:
         return []
     return list(db.session.scalars(
-        sa.select(Assignment).join(Assignment.bed).options(contains_eager(Assignment.bed),
-                                                           joinedload(Assignment.student))
-        .where(Bed.room_id == assignment.bed.room_id, Assignment.ended_at.is_(None),
-               Assignment.id != assignment.id)
+        select_current_beds(Assignment).options(contains_eager(Assignment.bed), contains_eager(Assignment.student))
+        .where(Bed.room_id == assignment.bed.room_id, Assignment.id != assignment.id)
         .order_by(Bed.label)
     ))
 

@@ -1,40 +1,34 @@
 """Assign, move and vacate. Services change the session and flush; the caller commits."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import audit
 from ..campus.models import Bed, Room
 from ..core.clock import campus_zone, utcnow
-from ..core.database import is_database_busy
+from ..core.database import conflict_on_duplicate
 from ..core.enums import Gender, StudentStatus
-from ..core.errors import Conflict, ServiceError
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..students.models import Student, Term
-from .models import Assignment
+from .models import Assignment, select_current_beds
 from .occupancy import occupied_bed_ids
 
 
 def current_assignment(student: Student) -> Assignment | None:
     return db.session.scalar(
-        sa.select(Assignment)
-        .options(joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building))
-        .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None))
+        select_current_beds(Assignment)
+        .options(contains_eager(Assignment.bed).contains_eager(Bed.room).contains_eager(Room.building))
+        .where(Assignment.student_id == student.id)
     )
 
 
 def current_occupant(bed: Bed) -> Student | None:
-    return db.session.scalar(
-        sa.select(Student)
-        .join(Assignment, Assignment.student_id == Student.id)
-        .where(Assignment.bed_id == bed.id, Assignment.ended_at.is_(None))
-    )
+    return db.session.scalar(select_current_beds(Student).where(Assignment.bed_id == bed.id))
 
 
 def history(student: Student) -> list[Assignment]:
@@ -65,13 +59,7 @@ def room_gender(room: Room, *, ignoring: Student | None = None) -> Gender | None
     """The gender a room houses now: its own, its building's, or its occupants'."""
     if room.declared_gender is not None:
         return room.declared_gender
-    query = (
-        sa.select(Student.gender)
-        .join(Assignment, Assignment.student_id == Student.id)
-        .join(Bed, Bed.id == Assignment.bed_id)
-        .where(Bed.room_id == room.id, Assignment.ended_at.is_(None))
-        .limit(1)
-    )
+    query = select_current_beds(Student.gender).where(Bed.room_id == room.id).limit(1)
     if ignoring is not None:
         query = query.where(Student.id != ignoring.id)
     return db.session.scalar(query)
@@ -119,24 +107,14 @@ def _require_placeable(student: Student, bed: Bed) -> None:
         raise ServiceError(" ".join(problems))
 
 
-@contextmanager
 def _claiming(student: Student, bed: Bed):
-    """Write inside a savepoint; the unique indexes catch what a concurrent request did since our checks."""
-    try:
-        with db.session.begin_nested():
-            yield
-            db.session.flush()
-    except OperationalError as error:
-        if not is_database_busy(error):
-            raise
-        raise Conflict(_("Someone else is changing room assignments right now; try again in a moment.")) from error
-    except IntegrityError as error:
-        message = str(error.orig)
-        if "uq_assignments_current_student" in message or "student_id" in message:
-            raise Conflict(_("%(student)s was given a bed by someone else just now; reload and try again.",
-                             student=student.display)) from error
-        raise Conflict(_("Bed %(bed)s was taken by someone else just now; choose another bed.",
-                         bed=bed.code)) from error
+    """Around a change of assignments: the unique indexes catch what a concurrent request did since our checks."""
+    student_placed = _("%(student)s was given a bed by someone else just now; reload and try again.",
+                       student=student.display)
+    bed_taken = _("Bed %(bed)s was taken by someone else just now; choose another bed.", bed=bed.code)
+    return conflict_on_duplicate(
+        lambda key: student_placed if "uq_assignments_current_student" in key or "student_id" in key else bed_taken,
+        busy=_("Someone else is changing room assignments right now; try again in a moment."))
 
 
 def assign(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | None = None) -> Assignment:
@@ -283,9 +261,8 @@ def occupants_by_bed(rooms: list[Room]) -> dict[int, Assignment]:
     if not room_ids:
         return {}
     rows = db.session.scalars(
-        sa.select(Assignment)
-        .join(Bed, Bed.id == Assignment.bed_id)
+        select_current_beds(Assignment)
         .options(selectinload(Assignment.student))
-        .where(Bed.room_id.in_(room_ids), Assignment.ended_at.is_(None))
+        .where(Bed.room_id.in_(room_ids))
     )
     return {assignment.bed_id: assignment for assignment in rows}

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 
 from ..campus.models import Bed
-from ..core.errors import ServiceError
+from ..core.forms import submit
 from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
@@ -28,14 +28,8 @@ def place(bed_id: int):
     if student is None:
         flash(_("No student has the number %(number)s.", number=form.student_number.data), "danger")
         return redirect(back)
-    try:
-        assignment = services.place(student, bed, reason=form.reason.data)
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(back)
-    flash(_("%(student)s now lives in %(bed)s.", student=student.display, bed=assignment.bed.code), "success")
+    submit(None, lambda: services.place(student, bed, reason=form.reason.data),
+           lambda assignment: _("%(student)s now lives in %(bed)s.", student=student.display, bed=assignment.bed.code))
     return redirect(back)
 
 
@@ -47,11 +41,6 @@ def vacate(student_id: int):
     if not form.validate():
         flash(_("Give a reason."), "danger")
     else:
-        try:
-            services.vacate(student, reason=form.reason.data)
-            db.session.commit()
-            flash(_("%(student)s no longer has a bed.", student=student.display), "success")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+        submit(None, lambda: services.vacate(student, reason=form.reason.data),
+               _("%(student)s no longer has a bed.", student=student.display))
     return redirect(url_for("students.detail", student_id=student.id))

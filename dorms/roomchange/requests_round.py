@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..allocation.exchange import Applicant, exchange, pairs_only_moved
 from ..campus.models import Room
 from ..core.clock import utcnow
+from ..core.database import conflict_on_duplicate
 from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import Conflict
 from ..extensions import db
-from ..residence.models import Assignment
+from ..residence.models import Assignment, select_current_beds
 from ..students import roommate_requests
 from ..students.models import Student
 from .models import ChangeKind, ChangeOutcome, ChangeStatus, RoomChangeRequest
@@ -59,8 +59,7 @@ class _Campus:
         holder, bed_of, gender = {}, {}, {}
         occupants: dict[int, set[int]] = defaultdict(set)
         for student_id, bed_id, student_gender in db.session.execute(
-                sa.select(Assignment.student_id, Assignment.bed_id, Student.gender)
-                .join(Student, Student.id == Assignment.student_id).where(Assignment.ended_at.is_(None))):
+                select_current_beds(Assignment.student_id, Assignment.bed_id, Student.gender)):
             holder[bed_id], bed_of[student_id], gender[student_id] = student_id, bed_id, student_gender
             occupants[room_of_bed[bed_id]].add(student_id)
         avoid: dict[int, set[int]] = defaultdict(set)
@@ -293,17 +292,14 @@ def reopen(run_id: int) -> None:
         busy.add(student_id)
         if status == ChangeStatus.OPEN and partner_id is not None:
             busy.add(partner_id)
-    for request in decided:
-        if {request.student_id, request.partner_id} & busy:
-            if request.status == ChangeStatus.GRANTED:
-                request.status, request.outcome = ChangeStatus.NOT_GRANTED, ChangeOutcome.ROLLED_BACK
-            continue
-        request.status, request.outcome, request.decided_run_id = ChangeStatus.OPEN, None, None
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:  # a student asked again at this very moment
-        raise Conflict(_("A student of this round asked for a change just now; try the rollback again.")) from error
+    # A student who asks again at this very moment meets the partial unique index.
+    with conflict_on_duplicate(_("A student of this round asked for a change just now; try the rollback again.")):
+        for request in decided:
+            if {request.student_id, request.partner_id} & busy:
+                if request.status == ChangeStatus.GRANTED:
+                    request.status, request.outcome = ChangeStatus.NOT_GRANTED, ChangeOutcome.ROLLED_BACK
+                continue
+            request.status, request.outcome, request.decided_run_id = ChangeStatus.OPEN, None, None
 
 
 def proposed_outcomes(outcomes: dict[str, str]) -> list[tuple[RoomChangeRequest, ChangeOutcome]]:

@@ -5,14 +5,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
+from ..campus.codes import find_room
 from ..campus.models import Building, Room
 from ..core.clock import utcnow
+from ..core.database import conflict_on_duplicate
 from ..core.enums import RequestKind, StudentStatus
-from ..core.errors import Conflict, ServiceError
+from ..core.errors import ServiceError
 from ..core.forms import row_id
 from ..extensions import db
 from ..residence import services as residence
@@ -95,13 +96,10 @@ def _require_free_to_ask(student: Student) -> Assignment:
 
 
 def _store(request: RoomChangeRequest) -> RoomChangeRequest:
-    try:
-        with db.session.begin_nested():
-            db.session.add(request)
-            db.session.flush()
-    except IntegrityError as error:  # the same form sent twice at once: the partial unique index
-        raise Conflict(_("%(student)s already has a request waiting; withdraw it first.",
-                         student=request.student.display)) from error
+    # The same form sent twice at once: the partial unique index.
+    with conflict_on_duplicate(_("%(student)s already has a request waiting; withdraw it first.",
+                                 student=request.student.display)):
+        db.session.add(request)
     return request
 
 
@@ -162,13 +160,6 @@ def _resolve(choice: Choice, student: Student, own_room: Room) -> RoomChangeChoi
     if not any(room.is_open and room.capacity and not residence.residency_problems(student, room) for room in rooms):
         raise ServiceError(_("no open room there can house you (gender or accessibility)."))
     return stored
-
-
-def find_room(code: str) -> Room | None:
-    """A room by its code, building-number (e.g. A1-203)."""
-    building_code, _sep, number = code.strip().rpartition("-")
-    return db.session.scalar(sa.select(Room).join(Building).where(
-        Building.code == building_code, Room.number == number))
 
 
 def ask_to_swap(student: Student, partner_number: str, reason: str, *, discreet: bool = False) -> RoomChangeRequest:
@@ -232,13 +223,10 @@ def answer_swap(partner: Student, request_id: int, *, accept: bool) -> RoomChang
         if theirs is None:
             raise ServiceError(_("You have no bed to swap."))
         request.partner_bed_id = theirs.bed_id
-    request.status = ChangeStatus.OPEN if accept else ChangeStatus.DECLINED
-    request.partner_answered_at = utcnow()
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:  # agreed to another swap at the same moment: the partial unique index
-        raise Conflict(_("You have another request waiting; withdraw it first.")) from error
+    # Agreed to another swap at the same moment: the partial unique index.
+    with conflict_on_duplicate(_("You have another request waiting; withdraw it first.")):
+        request.status = ChangeStatus.OPEN if accept else ChangeStatus.DECLINED
+        request.partner_answered_at = utcnow()
     audit.record("roomchange.answer", student=partner, request=request.id, accepted=accept,
                  asker=request.student.display)
     return request

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..core.enums import Role
-from ..core.errors import ServiceError
-from ..core.forms import error_text, known_choice, page_number
+from ..core.forms import known_choice, page_number, submit
 from ..core.roles import roles_required, staff_required
 from ..extensions import db
 from ..residence import services as residence
@@ -45,25 +44,12 @@ def mine():
         swap_form=SwapRequestForm())
 
 
-def _done(action, message: str):
-    try:
-        action()
-        db.session.commit()
-        flash(message, "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-
-
 @bp.post("/move")
 @roles_required(Role.STUDENT)
 def ask_to_move():
     form = MoveRequestForm().fill_targets()
-    if form.validate():
-        _done(lambda: services.ask_to_move(_me(), form.ranked(), form.reason.data),
-              _("Your request is in; it is met in the next requests round if a bed can be had."))
-    else:
-        flash(error_text(form) or _("Check the form."), "danger")
+    submit(form, lambda: services.ask_to_move(_me(), form.ranked(), form.reason.data),
+           _("Your request is in; it is met in the next requests round if a bed can be had."))
     return redirect(url_for("roomchange.mine"))
 
 
@@ -71,11 +57,8 @@ def ask_to_move():
 @roles_required(Role.STUDENT)
 def ask_to_swap():
     form = SwapRequestForm()
-    if form.validate():
-        _done(lambda: services.ask_to_swap(_me(), form.partner_number.data, form.reason.data, discreet=True),
-              _("The other student is asked to confirm the swap."))
-    else:
-        flash(error_text(form) or _("Check the form."), "danger")
+    submit(form, lambda: services.ask_to_swap(_me(), form.partner_number.data, form.reason.data, discreet=True),
+           _("The other student is asked to confirm the swap."))
     return redirect(url_for("roomchange.mine"))
 
 
@@ -83,8 +66,8 @@ def ask_to_swap():
 @roles_required(Role.STUDENT)
 def answer(request_id: int):
     accept = request.form.get("answer") == "accept"
-    _done(lambda: services.answer_swap(_me(), request_id, accept=accept),
-          _("You agreed to the swap.") if accept else _("You declined the swap."))
+    submit(None, lambda: services.answer_swap(_me(), request_id, accept=accept),
+           _("You agreed to the swap.") if accept else _("You declined the swap."))
     return redirect(url_for("roomchange.mine"))
 
 
@@ -94,5 +77,5 @@ def withdraw(request_id: int):
     if current_user.is_counselor:
         abort(403)
     by = None if current_user.is_staff else _me()
-    _done(lambda: services.withdraw(request_id, by=by), _("The request was withdrawn."))
+    submit(None, lambda: services.withdraw(request_id, by=by), _("The request was withdrawn."))
     return redirect(url_for("roomchange.index") if current_user.is_staff else url_for("roomchange.mine"))

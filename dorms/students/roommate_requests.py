@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..campus.models import Building
+from ..core.database import conflict_on_duplicate
 from ..core.enums import Lifestyle, RequestKind
-from ..core.errors import Conflict, ServiceError
+from ..core.errors import ServiceError
 from ..core.forms import MAX_ID
 from ..extensions import db
 from .models import BuildingPreference, RoommateRequest, Student
@@ -55,13 +55,9 @@ def add_request(student: Student, other_number: str, kind: RequestKind, *, discr
             RoommateRequest.student_id == student.id, RoommateRequest.kind == kind)) >= limit:
         raise ServiceError(_("At most %(count)d requests of this kind.", count=limit))
     request = RoommateRequest(student=student, other=other, kind=kind)
-    try:
-        with db.session.begin_nested():
-            db.session.add(request)
-            db.session.flush()
-    except IntegrityError as error:  # the same form sent twice at once
-        raise ServiceError(_("There is already a request about %(other)s; remove it first.",
-                             other=other_number)) from error
+    # The same form sent twice at once.
+    with conflict_on_duplicate(_("There is already a request about %(other)s; remove it first.", other=other_number)):
+        db.session.add(request)
     audit.record("request.add", student=student, other=other.display, kind=kind.value)
     return request
 
@@ -94,14 +90,11 @@ def set_preferred_buildings(student: Student, building_ids: list[int]) -> None:
     known = set(db.session.scalars(sa.select(Building.id).where(Building.id.in_([b for b in ranked if b <= MAX_ID]))))
     if set(ranked) - known:
         raise ServiceError(_("There is no such building."))
-    try:
-        with db.session.begin_nested():
-            db.session.execute(sa.delete(BuildingPreference).where(BuildingPreference.student_id == student.id))
-            db.session.add_all(BuildingPreference(student_id=student.id, building_id=b, rank=n)
-                               for n, b in enumerate(ranked, start=1))
-            db.session.flush()
-    except IntegrityError as error:  # saved twice at the same moment
-        raise Conflict(_("Someone else is changing the same records right now. Go back and try again.")) from error
+    # Saved twice at the same moment.
+    with conflict_on_duplicate(_("Someone else is changing the same records right now. Go back and try again.")):
+        db.session.execute(sa.delete(BuildingPreference).where(BuildingPreference.student_id == student.id))
+        db.session.add_all(BuildingPreference(student_id=student.id, building_id=b, rank=n)
+                           for n, b in enumerate(ranked, start=1))
     audit.record("request.buildings", student=student, buildings=len(ranked))
 
 

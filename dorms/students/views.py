@@ -7,8 +7,7 @@ from flask_login import current_user, login_required
 
 from ..campus import services as campus
 from ..core.enums import RequestKind
-from ..core.errors import ServiceError
-from ..extensions import db
+from ..core.forms import submit
 from . import roommate_requests
 from .forms import BuildingPreferenceForm, LifestyleForm, RoommateRequestForm
 from .scopes import visible_student_or_404
@@ -38,14 +37,10 @@ def add_request(student_id: int):
     student = _editable_student_or_404(student_id)
     form = RoommateRequestForm()
     if form.validate():
-        try:
-            roommate_requests.add_request(student, form.other_number.data.strip(), RequestKind(form.kind.data),
-                                          discreet=not current_user.is_staff)
-            db.session.commit()
-            flash(_("Request saved."), "success")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+        submit(None, lambda: roommate_requests.add_request(student, form.other_number.data.strip(),
+                                                           RequestKind(form.kind.data),
+                                                           discreet=not current_user.is_staff),
+               _("Request saved."))
     else:
         flash(_("Give a student number."), "danger")
     return redirect(url_for("students.detail", student_id=student.id))
@@ -55,12 +50,7 @@ def add_request(student_id: int):
 @login_required
 def remove_request(student_id: int, request_id: int):
     student = _editable_student_or_404(student_id)
-    try:
-        roommate_requests.remove_request(student, request_id)
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    submit(None, lambda: roommate_requests.remove_request(student, request_id), "")  # the page shows it gone
     return redirect(url_for("students.detail", student_id=student.id))
 
 
@@ -70,9 +60,7 @@ def set_lifestyle(student_id: int):
     student = _editable_student_or_404(student_id)
     form = LifestyleForm()
     if form.validate():
-        roommate_requests.set_lifestyle(student, form.lifestyle.data or None)
-        db.session.commit()
-        flash(_("Saved."), "success")
+        submit(None, lambda: roommate_requests.set_lifestyle(student, form.lifestyle.data or None))
     return redirect(url_for("students.detail", student_id=student.id))
 
 
@@ -82,11 +70,5 @@ def set_buildings(student_id: int):
     student = _editable_student_or_404(student_id)
     form = BuildingPreferenceForm().with_buildings(campus.buildings())
     if form.validate():
-        try:
-            roommate_requests.set_preferred_buildings(student, form.ranked())
-            db.session.commit()
-            flash(_("Saved."), "success")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+        submit(None, lambda: roommate_requests.set_preferred_buildings(student, form.ranked()))
     return redirect(url_for("students.detail", student_id=student.id))

@@ -24,7 +24,7 @@ from ..core.tables import RowError, Table, TableError, read_table
 from ..extensions import db
 from ..residence import occupancy
 from ..residence import services as residence
-from ..residence.models import Assignment
+from ..residence.models import select_current_beds
 from ..students.models import Student
 from . import values
 
@@ -246,10 +246,7 @@ def _residents_who_do_not_fit(building: Building) -> list[str]:
     if building.gender_policy == GenderPolicy.MIXED:
         return []
     misfits = db.session.scalars(
-        sa.select(Room.number).distinct()
-        .join(Bed, Bed.room_id == Room.id)
-        .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
-        .join(Student, Student.id == Assignment.student_id)
+        select_current_beds(Room.number).distinct()
         .where(Room.building_id == building.id, Room.gender.is_(None),
                Student.gender != Gender(building.gender_policy.value))
         .order_by(Room.number)

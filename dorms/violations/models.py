@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
-from ..core.database import enum_column_type
+from ..core.database import Versioned, enum_column_type
 from ..core.enums import LabelledEnum
 from ..core.types import UTCDateTime
 from ..extensions import db
@@ -65,8 +65,10 @@ violation_photos = sa.Table(
 )
 
 
-class Violation(db.Model):
-    """A violation naming students and/or a room; ``events`` keep every step of its workflow."""
+class Violation(Versioned, db.Model):
+    """A violation naming students and/or a room; ``events`` keep every step of its workflow.
+
+    Versioned: of two people moving one record at once (staff resolving, the student appealing), one wins."""
 
     __tablename__ = "violations"
     __table_args__ = (

@@ -14,16 +14,16 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
+from ..campus.codes import find_room
 from ..campus.models import Building, Room
 from ..core.clock import campus_today
-from ..core.database import is_database_busy
+from ..core.database import conflict_if_changed_meanwhile
 from ..core.enums import Role
-from ..core.errors import Conflict, ServiceError
+from ..core.errors import ServiceError
 from ..core.forms import MAX_ID
 from ..extensions import db
 from ..photos import store_photos
 from ..residence.services import current_assignment
-from ..roomchange.services import find_room
 from ..students.models import Student
 from ..students.scopes import visible_students_clause
 from .models import (
@@ -195,26 +195,15 @@ def _refuse_transition(violation: Violation, to: ViolationStatus):
 
 
 def _step(violation: Violation, to: ViolationStatus, *, note: str = "", actor=None) -> None:
-    # Only from the status the page was read in: of two people acting at once, the second is refused
-    # (on PostgreSQL the second UPDATE waits for the first to commit, then finds the status changed).
-    violation_id, read_status = violation.id, violation.status  # a failed flush expires the object
-    try:
-        changed = db.session.execute(sa.update(Violation).where(Violation.id == violation_id,
-                                                                Violation.status == read_status)
-                                     .values(status=to).execution_options(synchronize_session=False))
-    except sa.exc.OperationalError as error:
-        if not is_database_busy(error):  # SQLite: the other writer got there first
-            raise
-        changed = None
-    if changed is None or changed.rowcount != 1:
-        raise Conflict(_("Violation #%(id)d was changed by someone else meanwhile; reload the page and try again.",
-                         id=violation_id))
-    audit.record("violation.status", actor=actor, student=violation.students[0] if violation.students else None,
-                 room=violation.room, violation=violation.id, old=violation.status.value, new=to.value,
-                 note=note[:500])
-    violation.status = to
-    violation.events.append(ViolationEvent(status=to, note=note, actor_id=actor.id if actor else None))
-    db.session.flush()
+    """Move the record to ``to``, keeping the step; only from the version this request read."""
+    with conflict_if_changed_meanwhile(
+            _("Violation #%(id)d was changed by someone else meanwhile; reload the page and try again.",
+              id=violation.id)):
+        audit.record("violation.status", actor=actor, room=violation.room, violation=violation.id,
+                     student=violation.students[0] if violation.students else None,
+                     old=violation.status.value, new=to.value, note=note[:500])
+        violation.status = to
+        violation.events.append(ViolationEvent(status=to, note=note, actor_id=actor.id if actor else None))
 
 
 def move(violation: Violation, to: ViolationStatus, *, note: str = "", actor=None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -12,7 +12,6 @@ from markupsafe import Markup
 from ..campus import services as campus
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.errors import ServiceError
 from ..core.forms import date_period, known_choice, page_number, row_id, submit, words
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
@@ -255,16 +254,9 @@ def restore_type(type_id: int):
 def delete_type(type_id: int):
     vtype = _type_or_404(type_id)
     name = vtype.name
-    try:
-        deleted = services.remove_type(vtype, actor=current_user)
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        flash(_("%(name)s was deleted.", name=name) if deleted
-              else _("%(name)s is used by violation records, so it was retired instead of deleted.", name=name),
-              "success" if deleted else "warning")
+    submit(None, lambda: services.remove_type(vtype, actor=current_user),
+           lambda deleted: _("%(name)s was deleted.", name=name) if deleted else
+           (_("%(name)s is used by violation records, so it was retired instead of deleted.", name=name), "warning"))
     return redirect(url_for(".types"))
 
 
