@@ -41,8 +41,11 @@ run: install
 	$(BIN)/dorms db upgrade
 	$(BIN)/dorms run --host $(HOST) --port $(PORT)
 
+# The import layers first (setup.cfg, README "Layout"), then the suite on every core.
+PYTEST_WORKERS ?= auto
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache
