@@ -63,9 +63,17 @@ def page(browser, request, backend):
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    outcome = getattr(request.node, "outcome_of_call", None)
+    if outcome is not None and outcome.failed:  # what the browser showed when it went wrong
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+def readme_screenshot(page, name: str) -> None:
+    """The README's pictures (docs/screenshot-NAME.png are copies of these); no other test takes one."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page, base, username):

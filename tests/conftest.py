@@ -47,6 +47,14 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.commits)  # the served app reads over its own connections
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.outcome_of_call = report  # the browser's page fixture takes a screenshot of a failure
+    return report
+
+
 @pytest.fixture(autouse=True, scope="session")
 def cheap_password_hashing():
     cheap = functools.partial(werkzeug.security.generate_password_hash, method=CHEAP_PASSWORD_HASH)

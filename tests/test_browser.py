@@ -12,7 +12,7 @@ from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.residence.models import Assignment
 
-from .browsing import SCREENSHOTS, loaded_width, sign_in
+from .browsing import loaded_width, readme_screenshot, sign_in
 from .factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -83,6 +83,7 @@ def test_the_page_renders_in_chinese_when_chosen(page, live_server, campus):
     sign_in(page, live_server, "staff")
     page.click("button:has-text('简体中文')")
     page.wait_for_selector("text=入住情况")
+    readme_screenshot(page, "dashboard")  # docs/screenshot-dashboard.png
     assert page.locator("html").get_attribute("lang") == "zh-Hans-CN"
     assert "退出登录" in page.locator("nav").inner_text()
     page.goto(f"{live_server}/rooms/{campus['free_room'].id}")
@@ -103,8 +104,6 @@ def test_the_dashboard_chart_and_phone_layout(browser, live_server, campus):
     sign_in(page, live_server, "staff")
     assert page.locator(".chart svg").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
     context.close()
 
 
@@ -172,8 +171,6 @@ def test_a_student_asks_for_late_return_on_a_phone_and_the_counselor_approves(br
     mobile.click("form[data-testid=request-form] button[type=submit]")
     mobile.wait_for_selector("[data-testid=my-requests] [data-status=pending]")
     assert mobile.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    mobile.screenshot(path=str(SCREENSHOTS / "late-return-request-phone.png"), full_page=True)
 
     sign_in(page, live_server, "counselor")
     page.click("nav >> text=Requests")
@@ -248,8 +245,6 @@ def test_a_student_reports_a_broken_air_conditioner_from_a_phone_with_a_photo(br
         phone.locator("[data-testid=tickets] a").first.click()
         image = phone.locator("[data-testid=photos] img")
         assert loaded_width(image) == 640
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        phone.screenshot(path=str(SCREENSHOTS / "repair-ticket-phone.png"), full_page=True)
     finally:
         context.close()
     db.session.rollback()

@@ -11,7 +11,7 @@ from dorms.facilities import services as facilities
 from dorms.facilities.models import Condition, ItemKind
 from dorms.residence import services as residence
 
-from .browsing import SCREENSHOTS, sign_in
+from .browsing import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +49,6 @@ def test_staff_check_a_student_in_at_the_desk(page, live_server, arrivals):
     assert "张新生" in page.locator("[data-testid=today]").inner_text()
     assert "张新生" not in page.locator("[data-testid=expected]").inner_text()
     assert page.locator("[data-testid=progress-chart]").count() == 0  # the queue's pages skip the chart
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "checkin-desk.png"), full_page=True)
     page.goto(f"{live_server}/checkin/desk")
     assert page.locator("[data-testid=progress-chart] svg").count() == 1
     db.session.rollback()  # read what the server committed
@@ -71,7 +69,6 @@ def test_a_student_checks_in_on_a_phone_and_acknowledges_the_report(browser, liv
     phone.click("button:has-text('I acknowledge this report')")
     phone.wait_for_selector("[data-report=acknowledged]")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    phone.screenshot(path=str(SCREENSHOTS / "checkin-phone.png"), full_page=True)
     context.close()
 
 
@@ -96,7 +93,6 @@ def test_staff_check_a_student_out_with_a_damage_and_a_missing_key(page, live_se
     row.locator("select").select_option(label="Desk #GZ-0001")
     row.locator("input[name=damage_description]").fill("桌面裂开，需更换")
     row.locator("input[name=damage_amount]").fill("150")
-    page.screenshot(path=str(SCREENSHOTS / "checkin-check-out-form.png"), full_page=True)
     page.click("button:has-text('Check out and free the bed')")
     page.wait_for_selector("text=checked out of A1-101-1")
     assert "Total charged: ¥170.00" in page.locator("[data-testid=charges]").inner_text()

@@ -12,7 +12,7 @@ from dorms.hygiene import services
 from dorms.hygiene.models import RoomInspection
 from dorms.residence import services as residence
 
-from .browsing import SCREENSHOTS, sign_in
+from .browsing import readme_screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -78,8 +78,7 @@ def test_an_inspector_scores_a_floor_on_a_phone(browser, live_server, floor_to_i
         assert card("302").locator("[data-band=pass]").count() == 1  # 86: saved and shown again
         # As tall as the page, so that the sticky save button sits at the end of the picture.
         page.set_viewport_size({"width": 390, "height": page.evaluate("document.documentElement.scrollHeight")})
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "hygiene-floor.png"), full_page=True)
+        readme_screenshot(page, "hygiene-floor")
     finally:
         context.close()
 

@@ -9,7 +9,7 @@ from PIL import Image
 from dorms.extensions import db
 from dorms.violations.models import Severity, Violation, ViolationStatus, ViolationType
 
-from .browsing import SCREENSHOTS, loaded_width, sign_in
+from .browsing import loaded_width, sign_in
 from .test_browser import campus  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -54,8 +54,6 @@ def test_staff_record_and_notify_then_the_student_appeals_on_a_phone(browser, pa
         student_page.click("[data-testid=appeal-form] button")
         student_page.wait_for_selector("[data-event=appealed]")
         assert student_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        student_page.screenshot(path=str(SCREENSHOTS / "violation-appeal-phone.png"), full_page=True)
     finally:
         phone.close()
     db.session.rollback()
