@@ -41,6 +41,20 @@ def pytest_generate_tests(metafunc):
                              indirect=True, scope="session")
 
 
+def pytest_sessionstart(session):
+    """CI sets DORMS_TEST_DATABASE_URL because PostgreSQL is required: unreachable, the run fails, never skips."""
+    if not POSTGRESQL_URL or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    engine = _engine(POSTGRESQL_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        pytest.exit(f"PostgreSQL at DORMS_TEST_DATABASE_URL is unreachable: {error}", returncode=3)
+    finally:
+        engine.dispose()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "live_server" in getattr(item, "fixturenames", ()):
@@ -104,12 +118,8 @@ def _reset_postgresql(url: str) -> None:
 @pytest.fixture(scope="session")
 def database_url(backend_name, tmp_path_factory) -> str:
     if backend_name == "postgresql":
-        try:
-            url = _worker_postgresql_url(POSTGRESQL_URL)
-            _reset_postgresql(url)
-        except sa.exc.OperationalError as error:
-            # CI sets the URL because PostgreSQL is required: fail, never skip.
-            pytest.exit(f"PostgreSQL at DORMS_TEST_DATABASE_URL is unreachable: {error}", returncode=3)
+        url = _worker_postgresql_url(POSTGRESQL_URL)
+        _reset_postgresql(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True},
