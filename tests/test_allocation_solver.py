@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dorms.allocation import bound as bound_module
-from dorms.allocation import solver, solver_search
-from dorms.allocation.bound import lp_bound
-from dorms.allocation.explain import explain_infeasibility
-from dorms.allocation.greedy import Occupancy, first_fit
-from dorms.allocation.problem import Instance, score
-from dorms.allocation.solver import solve
+from dorms.solver import bound as bound_module
+from dorms.solver import pipeline, search
+from dorms.solver.bound import lp_bound
+from dorms.solver.explain import explain_infeasibility
+from dorms.solver.greedy import Occupancy, first_fit
+from dorms.solver.pipeline import solve
+from dorms.solver.problem import Instance, score
 
 SHARED = Path(os.environ.get("DORMS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "allocation"
 
@@ -189,12 +189,12 @@ def test_a_work_rate_sets_the_search_budget_and_the_answer_stays_reproducible(mo
     data = _generate(800, "reallocation", 2)
     searches = []
 
-    class CountedSearch(solver_search.Search):
+    class CountedSearch(search.Search):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             searches.append(self)
 
-    monkeypatch.setattr(solver_search, "Search", CountedSearch)
+    monkeypatch.setattr(search, "Search", CountedSearch)
     small = solve(Instance.from_dict(data), time_limit=3, work_rate=1_000)
     # The budget is about 2.4 s of work at 1,000 a second: a few moves, against 480,000 by default.
     assert searches[-1].work < 10_000
@@ -211,7 +211,7 @@ def _building_stage(data: dict) -> dict[str, dict[str, list[str]]]:
     """building -> class -> ids, as the building stage plans them."""
     instance = Instance.from_dict(data)
     state = Occupancy(instance)
-    parts = solver._pack_rooms(instance, state, solver._groups(instance, state, list(instance.students)))
+    parts = pipeline._pack_rooms(instance, state, pipeline._groups(instance, state, list(instance.students)))
     return {b: {p.group.class_: sorted(s.id for u in p.units for s in u) for p in ps} for b, ps in parts.items() if ps}
 
 
@@ -261,16 +261,16 @@ def test_an_empty_lifestyle_label_or_a_request_for_oneself_is_no_label_and_no_re
                 unique_by=lambda kind: kind[0]), st.integers(0, 30))
 def test_the_packing_table_is_the_cheapest_choice_of_rooms(kinds, people):
     available = tuple(sorted(kinds))
-    table = solver._packing_table(available, people, 10)
+    table = pipeline._packing_table(available, people, 10)
     caps = [cap for cap, _ in available]
     best = 0 if people == 0 else None
     for counts in itertools.product(*(range(n + 1) for _, n in available)):
         beds = sum(c * k for c, k in zip(caps, counts))
         # Up to MAX_REMAINDER people (never everyone) may go to shared rooms, at 1.5 pairs and one each,
         # if a room is left to share.
-        for remainder in range(min(people, solver.MAX_REMAINDER + 1)):
+        for remainder in range(min(people, pipeline.MAX_REMAINDER + 1)):
             if beds >= people - remainder and (not remainder or sum(counts) < sum(n for _, n in available)):
-                cost = (10 * sum(counts) + solver.WASTE_COST * (beds - people + remainder)
+                cost = (10 * sum(counts) + pipeline.WASTE_COST * (beds - people + remainder)
                         + (15 + remainder if remainder else 0))
                 best = cost if best is None else min(best, cost)
     found = table[people]

@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .problem import Instance
-from .solver import calibrate, solve
+from ..solver.pipeline import calibrate, solve
+from ..solver.problem import Instance
 
 
 @click.group("allocation", help="Room allocation.")

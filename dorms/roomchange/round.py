@@ -1,7 +1,7 @@
 """A requests round: open swap and move requests met as one exchange of beds.
 
 Reads the campus once, turns each request into the beds its student may
-take (best first), lets ``allocation.exchange`` find the trades, and checks
+take (best first), lets ``solver.exchange`` find the trades, and checks
 the result as a whole: two people who arrive in the same room in one round
 must still share a gender and not have asked never to room together. A
 trade that breaks that loses the later request's claim on that bed, and the
@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..allocation.exchange import Applicant, exchange, pairs_only_moved
+from ..solver.exchange import Applicant, exchange, pairs_only_moved
 from ..campus.models import Room
 from ..core.clock import utcnow
 from ..core.enums import Gender, RequestKind, StudentStatus
