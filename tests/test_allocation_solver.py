@@ -8,6 +8,7 @@ import functools
 import importlib.util
 import itertools
 import json
+import math
 import os
 import random
 import subprocess
@@ -364,3 +365,85 @@ def test_the_solver_runs_without_the_web_app(tmp_path, checker):
                     *_brief_options(), "--quiet"], check=True, capture_output=True)
     errors, _terms, _counts, _bound = checker.score(data, json.loads(result_file.read_text()))
     assert errors == []
+
+
+# --- the search's bookkeeping ---------------------------------------------------------
+# The local search prices each move from counters it keeps current instead of scoring the whole
+# campus again: every kind of move must be priced at exactly the change of score(), and made so.
+
+
+def _placement(state: search.Search) -> dict[str, str]:
+    return {state.students[s].id: state.rooms[r].id for s, r in enumerate(state.room_of) if r >= 0}
+
+
+def _random_moves_keep_the_objective_exact(instance: Instance, rnd: random.Random, moves: int) -> int:
+    """Tries ``moves`` random moves of every kind the search makes, from a first-fit placement, and
+    checks each against score(). Returns how many were made.
+
+    The search says only whether a move's price is below a threshold, so each move is offered at
+    its true change (score after less score before), where it must be refused, and at that change
+    plus one half, where it must be made unless it breaks a hard constraint: so its price is exactly
+    the true change."""
+    assignments, _ = first_fit(instance)
+    state = search.Search(instance, assignments, frozen=set())
+    movable = [s for s in range(len(state.students)) if state.movable[s] and state.room_of[s] >= 0]
+    rooms = [r for r in range(len(state.rooms)) if state.capacity[r] > 0]
+    if not movable or len(rooms) < 2:
+        return 0
+    before = score(instance, assignments)
+    offset = before.objective - state.objective  # students without a bed are no part of the search
+    made = 0
+    for _ in range(moves):
+        kind = rnd.choice(["move", "swap", "relocate", "rooms"])
+        s = rnd.choice(movable)
+        if kind == "move":
+            r2 = rnd.choice([r for r in rooms if r != state.room_of[s]])
+            relocation = [(s, r2)]
+            attempt = functools.partial(state.try_move, s, r2)
+        elif kind == "swap":
+            others = [o for o in movable if state.room_of[o] != state.room_of[s]]
+            if not others:
+                continue
+            o = rnd.choice(others)
+            relocation = [(s, state.room_of[o]), (o, state.room_of[s])]
+            attempt = functools.partial(state.try_swap, s, o)
+        elif kind == "relocate":
+            group = rnd.sample(movable, min(len(movable), rnd.randint(1, 4)))
+            relocation = [(m, rnd.choice([r for r in rooms if r != state.room_of[m]])) for m in group]
+            attempt = functools.partial(state.relocate, relocation)
+        else:
+            r1, r2 = rnd.sample(rooms, 2)
+            if state.fixed_room[r1] or state.fixed_room[r2]:
+                continue
+            relocation = ([(m, r2) for m in state.occupants[r1]] + [(m, r1) for m in state.occupants[r2]])
+            attempt = functools.partial(state.try_room_exchange, r1, r2)
+        planned = score(instance, _placement(state) | {state.students[m].id: state.rooms[r].id for m, r in relocation})
+        change = planned.objective - before.objective
+        if kind == "relocate":  # also priced on its own, without touching the state
+            assert state.relocation_delta(relocation) == change
+        assert not attempt(change), f"{kind} priced below its change {change}"
+        accepted = attempt(change + 0.5)
+        after = score(instance, _placement(state))
+        assert state.objective + offset == after.objective, kind
+        if accepted:
+            made += 1
+            assert after.terms == planned.terms, kind
+        else:
+            assert after.terms == before.terms, kind
+            assert set(planned.violations) - set(before.violations), f"{kind} priced above its change {change}"
+        before = after
+    return made
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(campuses(), st.integers(0, 2**32))
+def test_the_searchs_move_prices_equal_the_change_of_score_on_small_campuses(data, seed):
+    _random_moves_keep_the_objective_exact(Instance.from_dict(data), random.Random(seed), moves=25)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_searchs_move_prices_equal_the_change_of_score_on_a_generated_campus(seed):
+    # Residents at home, mutual requests, lifestyles and locks, as gen.py makes them.
+    made = _random_moves_keep_the_objective_exact(Instance.from_dict(_generate(800, "reallocation", 2)),
+                                                  random.Random(seed), moves=100)
+    assert made > 10
