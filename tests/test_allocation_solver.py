@@ -150,7 +150,7 @@ def test_the_relaxation_is_exact_where_rooms_fill_exactly():
     instance = Instance.from_dict(data)
     w = instance.weights
     assert lp_bound(instance) == 2 * w["class_room"] + 2 * w["class_building"] == solve(instance, **brief()).objective
-    assert instance.lower_bound() == lp_bound(instance)  # here SPEC's bound is as good
+    assert instance.lower_bound() == lp_bound(instance)  # here the simple bound is as good
 
 
 def test_the_relaxation_is_stronger_than_the_simple_bound_on_a_campus():

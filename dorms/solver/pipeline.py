@@ -90,7 +90,7 @@ class Solution:
         return (self.objective - self.bound) / self.objective if self.objective else 0.0
 
     def as_result(self) -> dict:
-        """SPEC.md's result file."""
+        """The plan file of docs/allocation.md."""
         return {"assignments": dict(sorted(self.assignments.items())), "unassigned": sorted(self.unassigned)}
 
 

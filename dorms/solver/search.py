@@ -1,4 +1,4 @@
-"""Local search over a complete assignment, on the exact objective of SPEC.md.
+"""Local search over a complete assignment, on the exact objective (docs/allocation.md).
 
 The staged solver plans by groups and room types; this phase looks at
 people. It moves a student into a free bed or swaps two students (or a
