@@ -379,7 +379,10 @@ def test_the_form_takes_a_student_scope(campus, login, create_user, started_here
 
 def test_cancelling_stops_the_solver_process(create_building, create_room, create_student, login, create_user,
                                             monkeypatch):
-    """A real solve, long enough to be caught running: the page's cancel ends the process and keeps no proposal."""
+    """A real solve, long enough to be caught running: the page's cancel ends the process and keeps no proposal.
+
+    The cancel comes once the solver is in its search, which writes nothing until it ends: on SQLite
+    a cancel that met one of its progress writes would lose the race (409), as any second writer does."""
     monkeypatch.delenv("DORMS_ALLOCATION_WORK_RATE")  # the default budget: most of its 60 s
     building = create_building("L1", gender_policy=GenderPolicy.MALE)
     rooms = [create_room(building, f"{n:03d}", capacity=4) for n in range(100)]
@@ -391,14 +394,15 @@ def test_cancelling_stops_the_solver_process(create_building, create_room, creat
     client = login(create_user("staff"))
     response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 60})
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    for _ in range(100):  # wait until the solver process has started and said who it is
+    for _ in range(300):  # wait until the solver process has said who it is and begun its search
         db.session.rollback()
         run = db.session.get(AllocationRun, run_id)
-        if run.status == RunStatus.RUNNING and run.pid:
+        if run.status == RunStatus.RUNNING and run.pid and run.stage == "improving":
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
     assert run.status == RunStatus.RUNNING and services._is_our_solver(run)
-    client.post(f"/allocation/runs/{run_id}/cancel")
+    db.session.rollback()  # the page reads the campus as it is now, not as this test last saw it
+    assert client.post(f"/allocation/runs/{run_id}/cancel").status_code == 302
     for _ in range(50):
         if not services._is_our_solver(run):
             break
