@@ -6,8 +6,8 @@ import pstats
 import sys
 import time
 
-from dorms.allocation.problem import Instance
-from dorms.allocation.solver import solve
+from dorms.solver.pipeline import solve
+from dorms.solver.problem import Instance
 
 with open(sys.argv[1]) as f:
     instance = Instance.from_dict(json.load(f))

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dorms.allocation.exchange import Applicant, exchange, pairs_only
+from dorms.solver.exchange import Applicant, exchange, pairs_only
 
 SIZES = [(1_000, 100), (5_000, 500), (20_000, 2_000), (50_000, 5_000)]  # beds, students asking
 

@@ -1,28 +1,28 @@
 #!/usr/bin/env python3
 """Seconds the final search takes against its budget: `python bench/time_search.py INSTANCE LIMIT`.
 
-WORK_RATES in solver_search.py is calibrated with this (the search should use about its seconds)."""
+WORK_RATES in dorms/solver/search.py is calibrated with this (the search should use about its seconds)."""
 import json
 import sys
 import time
 
-from dorms.allocation import solver, solver_search
-from dorms.allocation.problem import Instance
+from dorms.solver import pipeline, search
+from dorms.solver.problem import Instance
 
 with open(sys.argv[1]) as f:
     instance = Instance.from_dict(json.load(f))
 limit = float(sys.argv[2])
-inner = solver_search.local_search
+inner = search.local_search
 searches = []
 
 
-class CountedSearch(solver_search.Search):
+class CountedSearch(search.Search):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         searches.append(self)
 
 
-solver_search.Search = CountedSearch
+search.Search = CountedSearch
 
 
 def timed(*args, **kwargs):
@@ -35,7 +35,7 @@ def timed(*args, **kwargs):
     return result
 
 
-solver.local_search = timed
+pipeline.local_search = timed
 started = time.monotonic()
-solution = solver.solve(instance, time_limit=limit, seed=0)
+solution = pipeline.solve(instance, time_limit=limit, seed=0)
 print(f"objective {solution.objective} {solution.counts} total {time.monotonic() - started:.1f} s")

@@ -4,7 +4,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dorms.allocation.exchange import Applicant, exchange, pairs_only
+from dorms.solver.exchange import Applicant, exchange, pairs_only
 
 
 def test_a_three_way_trade_that_pairs_cannot_find():

@@ -1,8 +1,7 @@
-"""Room allocation for a term: a staged solver with a local search, bounded by an OR-Tools LP relaxation.
+"""Allocation runs for a term: a run is queued, solved in its own process, proposed, applied and rolled back.
 
-Keeps classes together, honours mutual roommate requests, "do not room
-with" and preferences, and moves as few residents as possible; also runs
-swap and move request rounds. The solver itself is a pure data-in,
-data-out module that is tested without Flask; runs, proposals, apply and
-rollback live around it. (Built by the allocation engine issue.)
+The solver itself is the pure package dorms.solver; this package reads the
+campus into its Instance, stores the proposal and its moves, and words the
+solver's findings for staff (describe.py). Swap and move request rounds run
+here too, on roomchange's requests round. See docs/allocation.md.
 """

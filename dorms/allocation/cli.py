@@ -1,4 +1,5 @@
-"""`dorms allocation`: runs on the campus from the command line, and the solver on SPEC.md files for benchmarks."""
+"""`dorms allocation`: runs on the campus from the command line, and the solver on benchmark files
+(their format: docs/allocation.md)."""
 import json
 import sys
 from pathlib import Path
@@ -6,8 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .problem import Instance
-from .solver import calibrate, solve
+from ..solver.pipeline import calibrate, solve
+from ..solver.problem import Instance
 
 
 @click.group("allocation", help="Room allocation.")
@@ -117,7 +118,7 @@ def _read_instance(instance_file: Path) -> Instance:
 @allocation_cli.command("solve")
 @click.argument("instance_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the result (SPEC.md's format).")
+              help="Where to write the plan (format: docs/allocation.md).")
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--work-rate", type=click.IntRange(min=1), envvar="DORMS_ALLOCATION_WORK_RATE", help=WORK_RATE_HELP)

@@ -11,8 +11,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..core.forms import options, words
+from ..solver.problem import DEFAULT_WEIGHTS
 from .models import RunMode
-from .problem import DEFAULT_WEIGHTS
 
 
 class RunForm(FlaskForm):

@@ -24,13 +24,13 @@ from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment, select_current_beds
 from ..roomchange import requests_round
+from ..solver.pipeline import solve
+from ..solver.problem import Instance, score
+from ..solver.problem import Room as ProblemRoom
+from ..solver.problem import Student as ProblemStudent
 from ..students import roommate_requests
 from ..students.models import RoommateRequest, Student
 from .models import AllocationMove, AllocationRun, MoveReason, RunMode, RunStatus
-from .problem import Instance, score
-from .problem import Room as ProblemRoom
-from .problem import Student as ProblemStudent
-from .solver import solve
 
 # --- reading the campus ----------------------------------------------------------------
 

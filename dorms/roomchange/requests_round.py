@@ -1,7 +1,7 @@
 """A requests round: open swap and move requests met as one exchange of beds.
 
 Reads the campus once, turns each request into the beds its student may
-take (best first), lets ``allocation.exchange`` find the trades, and checks
+take (best first), lets ``solver.exchange`` find the trades, and checks
 the result as a whole: two people who arrive in the same room in one round
 must still share a gender and not have asked never to room together. A
 trade that breaks that loses the later request's claim on that bed, and the
@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..allocation.exchange import Applicant, exchange, pairs_only_moved
 from ..campus.models import Room
 from ..core.clock import utcnow
 from ..core.database import conflict_on_duplicate
@@ -24,6 +23,7 @@ from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import Conflict
 from ..extensions import db
 from ..residence.models import Assignment, select_current_beds
+from ..solver.exchange import Applicant, exchange, pairs_only_moved
 from ..students import roommate_requests
 from ..students.models import Student
 from .models import ChangeKind, ChangeOutcome, ChangeStatus, RoomChangeRequest

@@ -1,4 +1,4 @@
-"""Local search over a complete assignment, on the exact objective of SPEC.md.
+"""Local search over a complete assignment, on the exact objective (docs/allocation.md).
 
 The staged solver plans by groups and room types; this phase looks at
 people. It moves a student into a free bed or swaps two students (or a
@@ -27,8 +27,8 @@ from .problem import Instance
 # work, not seconds, so that the answer does not depend on the clock. A larger campus does less work a
 # second (bigger classes have more rooms to try, memory is slower). Measured on the current benchmark
 # machine (bench/README.md), over descent and annealing together: about 250,000 at 2,000 students and
-# 180,000 at 20,000. Small campuses keep a margin (the
-# tests' runs of a few seconds must finish their budget to give the same answer twice), and so does M:
+# 180,000 at 20,000. Small campuses keep a margin (a run of a few seconds must finish its budget to
+# give the same answer twice; the unit tests give small budgets instead), and so does M:
 # at 175,000 its search ended between 50 and 55 s of its 60 as this machine's speed varied, against the
 # wall-clock guard at 55.2 s. Interpolated in log(size).
 WORK_RATES = ((2_000, 200_000), (20_000, 165_000), (50_000, 125_000))

@@ -1,4 +1,4 @@
-"""The allocation problem as plain data (the benchmark's SPEC.md formats), and its objective.
+"""The allocation problem as plain data (the benchmark file format of docs/allocation.md), and its objective.
 
 Pure Python: no Flask, no database. The app builds an Instance from the
 campus; benchmarks read one from a JSON file.
@@ -84,7 +84,7 @@ class Instance:
         return sum(self.is_forced_move(s) for s in self.students)
 
     def lower_bound(self) -> int:
-        """SPEC's simple valid bound (as check.py computes it)."""
+        """The simple valid bound of docs/allocation.md: forced moves, a class's fewest rooms, a building per class."""
         w = self.weights
         biggest = Counter()
         for r in self.rooms:
@@ -108,7 +108,7 @@ class Score:
 
 
 def violations(instance: Instance, assignments: dict[str, str]) -> list[str]:
-    """Every hard constraint the assignment breaks (SPEC.md), as readable lines."""
+    """Every rule the assignment breaks (docs/allocation.md, "never broken"), as readable lines."""
     problems = []
     occupants: dict[str, list[Student]] = defaultdict(list)
     for sid, rid in assignments.items():
@@ -137,7 +137,7 @@ def violations(instance: Instance, assignments: dict[str, str]) -> list[str]:
 
 
 def score(instance: Instance, assignments: dict[str, str]) -> Score:
-    """The objective of SPEC.md, term by term (students missing from ``assignments`` are unassigned)."""
+    """The objective of docs/allocation.md, term by term (students missing from ``assignments`` are unassigned)."""
     w = instance.weights
     rooms, students = instance.room_by_id, instance.student_by_id
     placed = {sid: rid for sid, rid in assignments.items() if sid in students and rid in rooms}

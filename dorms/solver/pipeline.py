@@ -16,7 +16,7 @@ Shape (each stage small enough for a laptop-sized machine):
    chooses again, knowing what the others took.
 4. **Beds**: units are packed into their group's rooms, singles sorted by
    lifestyle; remainders share rooms, classmates together.
-5. **Search** (solver_search.py): on the exact objective, students and
+5. **Search** (search.py): on the exact objective, students and
    roommate units move or trade places, whole rooms move or trade between
    buildings, a class's part-filled rooms merge; descent, annealing, descent.
    Residents who stay are not moved.
@@ -45,7 +45,7 @@ from .bound import lp_bound
 from .explain import Explanation, explain_infeasibility
 from .greedy import Occupancy, first_fit
 from .problem import Instance, Student, score
-from .solver_search import local_search
+from .search import local_search
 
 Progress = Callable[[str, float], None]
 # A group may leave up to this many people to shared rooms rather than take a room for them.
@@ -59,7 +59,7 @@ REPACK_PASSES = 1
 WASTE_COST = 1
 # What the building stage charges a person a building has no bed for (it must never pay it).
 OVERFLOW = 1e9
-# The final local search (solver_search.py) gets FINISH_SHARE of the time limit, less what the
+# The final local search (search.py) gets FINISH_SHARE of the time limit, less what the
 # stages before it take: STAGE_SECONDS_PER_STUDENT, measured 0.3-0.35 ms here (first-fit for the
 # fallback, units, the building stage, seating and, where it is small enough, the bound).
 FINISH_SHARE = 0.9
@@ -90,7 +90,7 @@ class Solution:
         return (self.objective - self.bound) / self.objective if self.objective else 0.0
 
     def as_result(self) -> dict:
-        """SPEC.md's result file."""
+        """The plan file of docs/allocation.md."""
         return {"assignments": dict(sorted(self.assignments.items())), "unassigned": sorted(self.unassigned)}
 
 

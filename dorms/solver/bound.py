@@ -1,6 +1,6 @@
 """A lower bound on the objective from a linear relaxation, solved with OR-Tools' GLOP.
 
-SPEC.md's simple bound (Instance.lower_bound) counts one room per full room
+The simple bound (Instance.lower_bound) counts one room per full room
 of a class and one building per class; it is far below any real plan. This
 relaxation knows the rooms there are, each building's beds per capacity and
 gender, and every student's preference ranks, so the gap it gives says how
@@ -17,7 +17,7 @@ far a plan may still be from the best one. It is a relaxation of every plan:
 - locked students stay where they are: their (class, room) and (class,
   building) pairs count in full, and the beds left in their rooms cost
   nothing more;
-- anyone may be left unplaced, at SPEC's price (less the move, for a resident
+- anyone may be left unplaced, at the objective's price (less the move, for a resident
   who had to move and so is counted as moving).
 
 Every plan's objective is at least the relaxation's, so its optimum rounded up
