@@ -21,7 +21,7 @@ def occupied_beds_by_room():
     """Subquery (room_id, occupied): current occupants per room."""
     return (
         sa.select(Bed.room_id, sa.func.count(Assignment.id).label("occupied"))
-        .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
+        .join(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.is_current))
         .group_by(Bed.room_id)
         .subquery()
     )
@@ -84,7 +84,7 @@ def search_rooms(filters: RoomFilters, *, limit: int = 500) -> list[RoomRow]:
             sa.select(Assignment.id)
             .join(Bed, Bed.id == Assignment.bed_id)
             .join(Student, Student.id == Assignment.student_id)
-            .where(Bed.room_id == Room.id, Assignment.ended_at.is_(None), Student.gender != gender)
+            .where(Bed.room_id == Room.id, Assignment.is_current, Student.gender != gender)
             .exists()
         )
         query = query.where(
@@ -150,7 +150,7 @@ def occupancy_by_building() -> list[OccupancyRow]:
         .select_from(Bed)
         .join(Room, Room.id == Bed.room_id)
         .join(Building, Building.id == Room.building_id)
-        .outerjoin(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None)))
+        .outerjoin(Assignment, sa.and_(Assignment.bed_id == Bed.id, Assignment.is_current))
         .where(Bed.active.is_(True))
         .group_by(Building.id, gender)
     )
@@ -187,7 +187,7 @@ def occupied_bed_ids(bed_ids: list[int]) -> set[int]:
         return set()
     return set(
         db.session.scalars(
-            sa.select(Assignment.bed_id).where(Assignment.bed_id.in_(bed_ids), Assignment.ended_at.is_(None))
+            sa.select(Assignment.bed_id).where(Assignment.bed_id.in_(bed_ids), Assignment.is_current)
         )
     )
 

@@ -23,7 +23,7 @@ def visible_rooms_clause(user, room_id_column) -> sa.ColumnElement[bool]:
         return sa.false()
     lived_in = (sa.select(Bed.room_id).join(Assignment, Assignment.bed_id == Bed.id)
                 .join(Student, Student.id == Assignment.student_id)
-                .where(Assignment.ended_at.is_(None), visible_students_clause(user)))
+                .where(Assignment.is_current, visible_students_clause(user)))
     return room_id_column.in_(lived_in)
 
 
