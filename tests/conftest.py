@@ -31,6 +31,10 @@ POSTGRESQL_URL = os.environ.get("DORMS_TEST_DATABASE_URL")
 DEFAULT_BACKEND = "postgresql" if POSTGRESQL_URL else "sqlite"
 # One PBKDF2 round: a test signs in hundreds of times; production's scrypt is tested once (test_auth).
 CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
+# Allocation runs search for a budget of work (its rate times about 0.9 of a run's limit) or until their clock
+# runs out, whichever comes first. The tests' campuses hold a handful of students: a small budget ends the
+# search long before the clock, so a run's answer does not depend on how busy the machine is.
+SEARCH_WORK_RATE = 1_000
 
 
 def pytest_generate_tests(metafunc):
@@ -142,7 +146,14 @@ def app_config(database_url) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "en",
+        "ALLOCATION_WORK_RATE": SEARCH_WORK_RATE,
     }
+
+
+@pytest.fixture(autouse=True)
+def small_search_budget(monkeypatch):
+    """Runs started as processes (the page's, the live server's) read the rate from the environment."""
+    monkeypatch.setenv("DORMS_ALLOCATION_WORK_RATE", str(SEARCH_WORK_RATE))
 
 
 @pytest.fixture(scope="session")

@@ -20,17 +20,6 @@ from dorms.residence import services as residence
 # Runs solve in a process of their own (or read the campus in a REPEATABLE READ transaction of their own).
 pytestmark = pytest.mark.commits
 
-# The solver's search gets a small budget of work (its rate times about 0.9 of a run's limit): these
-# campuses hold a handful of students, and a run's answer must not depend on how busy the machine is.
-# Background runs read the rate from the environment, as `dorms allocation run` does in production.
-SEARCH_WORK_RATE = 1_000
-
-
-@pytest.fixture(autouse=True)
-def small_search_budget(app, monkeypatch):
-    monkeypatch.setitem(app.config, "ALLOCATION_WORK_RATE", SEARCH_WORK_RATE)
-    monkeypatch.setenv("DORMS_ALLOCATION_WORK_RATE", str(SEARCH_WORK_RATE))
-
 
 @pytest.fixture
 def campus(create_building, create_room, create_student):
