@@ -3,13 +3,21 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import click
+import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from ..core.errors import ServiceError
 from ..extensions import db
 from . import ingest
+from .devices import devices, register_device
+from .models import ApiToken
+from .reports import has_curfew, last_finished_night, night_report
+from .retention import purge
+from .rollup import finished_nights, rollup
+from .tokens import create_token, revoke_token
 
 
 @click.group("access", help="Door access: events, cards, permissions, curfew reports.")
@@ -87,8 +95,6 @@ def import_permissions_command(path):
 @with_appcontext
 def report_command(night, output_format):
     """The curfew report of one night: a row per resident (student_number,status,time,...)."""
-    from .reports import has_curfew, night_report
-
     day: date = night.date()
     if not has_curfew(day):
         click.echo(f"{day}: no curfew that night (a holiday, or outside every term)", err=True)
@@ -113,8 +119,6 @@ def token_cli():
 @with_appcontext
 def token_create(name, scope):
     """A new token for the integration NAME; it is shown once, keep it safe."""
-    from .tokens import create_token
-
     row, token = create_token(name, scope)
     db.session.commit()
     click.echo(f"token {row.id} for {row.name}: {token}")
@@ -124,10 +128,6 @@ def token_create(name, scope):
 @token_cli.command("list")
 @with_appcontext
 def token_list():
-    import sqlalchemy as sa
-
-    from .models import ApiToken
-
     for row in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
         state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
         used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
@@ -138,9 +138,6 @@ def token_list():
 @click.argument("token_id", type=int)
 @with_appcontext
 def token_revoke(token_id):
-    from .models import ApiToken
-    from .tokens import revoke_token
-
     row = db.session.get(ApiToken, token_id)
     if row is None:
         raise click.ClickException(f"no token {token_id}")
@@ -163,9 +160,6 @@ def device_cli():
               help="The address or network it pushes from, e.g. 10.20.3.41 or 10.20.0.0/16 (comma-separated).")
 @with_appcontext
 def device_add(serial_number, building, door, timezone, networks):
-    from ..core.errors import ServiceError
-    from .devices import register_device
-
     try:
         register_device(serial_number, building, networks, door, timezone)
     except ServiceError as error:
@@ -177,8 +171,6 @@ def device_add(serial_number, building, door, timezone, networks):
 @device_cli.command("list")
 @with_appcontext
 def device_list():
-    from .devices import devices
-
     for d in devices():
         seen = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "never"
         click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\t{d.networks}\tlast seen {seen}"
@@ -191,8 +183,6 @@ def device_list():
 @with_appcontext
 def purge_command(days, dry_run):
     """Delete raw door events past retention, after keeping every affected night's statuses."""
-    from .retention import purge
-
     try:
         report = purge(days, dry_run=dry_run)
     except ValueError as error:
@@ -213,11 +203,6 @@ def purge_command(days, dry_run):
 @with_appcontext
 def rollup_command(since, until):
     """Keep finished nights' statuses for fast reports (run it each morning after the cutoff, e.g. 06:30)."""
-    from datetime import timedelta
-
-    from .reports import last_finished_night
-    from .rollup import finished_nights, rollup
-
     first = since.date() if since else last_finished_night() - timedelta(days=60)
     nights = finished_nights(first, until.date() if until else None)
     written = rollup(nights, only_missing=since is None)

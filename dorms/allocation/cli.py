@@ -5,10 +5,16 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from ..campus.models import Building
+from ..core.errors import ServiceError
+from ..extensions import db
 from ..solver.pipeline import calibrate, solve
 from ..solver.problem import Instance
+from .models import AllocationRun, RunMode, RunStatus
+from .services import apply_run, create_run, execute_run, rollback_run
 
 
 @click.group("allocation", help="Room allocation.")
@@ -21,8 +27,6 @@ def allocation_cli():
 @with_appcontext
 def run_command(run_id):
     """Execute a queued allocation run (the web app starts this in its own process)."""
-    from .services import execute_run
-
     run = execute_run(run_id)
     click.echo(f"run {run.id}: {run.status.value}, objective {run.objective}", err=True)
 
@@ -38,14 +42,6 @@ def run_command(run_id):
 @with_appcontext
 def start_command(mode, buildings, time_limit, locked, grades, colleges, classes):
     """Create a run and solve it here; the proposal waits for `dorms allocation apply RUN_ID` (or the page)."""
-    import sqlalchemy as sa
-
-    from ..campus.models import Building
-    from ..core.errors import ServiceError
-    from ..extensions import db
-    from .models import RunMode, RunStatus
-    from .services import create_run, execute_run
-
     ids = dict(db.session.execute(sa.select(Building.code, Building.id).where(Building.code.in_(buildings))).all())
     unknown = [code for code in buildings if code not in ids]
     if unknown:
@@ -68,10 +64,6 @@ def start_command(mode, buildings, time_limit, locked, grades, colleges, classes
 
 
 def _act_on_run(run_id: int, action, done: str) -> None:
-    from ..core.errors import ServiceError
-    from ..extensions import db
-    from .models import AllocationRun
-
     run = db.session.get(AllocationRun, run_id)
     if run is None:
         raise click.ClickException(f"no run {run_id}")
@@ -89,8 +81,6 @@ def _act_on_run(run_id: int, action, done: str) -> None:
 @with_appcontext
 def apply_command(run_id):
     """Apply a finished proposal, all of it or nothing."""
-    from .services import apply_run
-
     _act_on_run(run_id, apply_run, "run {run}: applied, {count} students changed bed")
 
 
@@ -99,8 +89,6 @@ def apply_command(run_id):
 @with_appcontext
 def rollback_command(run_id):
     """Put everyone an applied run moved back where it found them."""
-    from .services import rollback_run
-
     _act_on_run(run_id, rollback_run, "run {run}: rolled back, {count} students are back where they were")
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..extensions import db
+from .mapping import MapError, describe
+from .models import DirectoryRun, SyncKind, SyncStatus
+from .settings import DirectoryNotConfigured, DirectorySettings
+from .sync import create_run, execute_run
 
 
 @click.group("directory", help="The campus directory (LDAP).")
@@ -22,12 +27,6 @@ def directory_cli():
 @with_appcontext
 def sync_command(full, dry_run, force, run_id):
     """Create, update and deactivate students (and counselor accounts) as the directory says."""
-    from ..core.clock import utcnow
-    from .mapping import MapError, describe
-    from .models import DirectoryRun, SyncKind, SyncStatus
-    from .settings import DirectoryNotConfigured, DirectorySettings
-    from .sync import create_run, execute_run
-
     if run_id is None:
         try:
             run = create_run(SyncKind.FULL if full else SyncKind.INCREMENTAL, dry_run=dry_run, force=force)
