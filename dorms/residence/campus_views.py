@@ -24,7 +24,7 @@ bp = Blueprint("campus", __name__)
 @staff_required
 def buildings():
     rows = occupancy.occupancy_by_building()
-    return render_template("campus/buildings.html", buildings=places.buildings(),
+    return render_template("residence/buildings.html", buildings=places.buildings(),
                            occupancy=occupancy.occupancy_totals_by_building(rows))
 
 
@@ -36,7 +36,7 @@ def building(building_id: int):
     floors: dict[int, list] = {}
     for room in rooms:
         floors.setdefault(room.floor.number, []).append(room)
-    return render_template("campus/building.html", building=building, floors=floors,
+    return render_template("residence/building.html", building=building, floors=floors,
                            occupants=residence.occupants_by_bed(rooms))
 
 
@@ -53,7 +53,7 @@ def rooms():
         status=known_choice(form.status), free_only=form.free.data,
         accessible_only=form.accessible.data, number=form.number.data,
     )
-    return render_template("campus/rooms.html", form=form, rows=occupancy.search_rooms(filters),
+    return render_template("residence/rooms.html", form=form, rows=occupancy.search_rooms(filters),
                            for_student=for_student)
 
 
