@@ -142,6 +142,13 @@ def test_importing_again_changes_nothing_and_a_later_card_matches_earlier_events
     assert "0 cards created, 0 handed on, 9 unchanged; 0 earlier events matched" in runner.invoke(
         args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)]).output
     assert db.session.scalar(sa.select(Card.student_id).where(Card.number == "1003")) == campus["S3"].id
+    # An event stored while its card was being imported has no student yet: importing the cards again mends it.
+    db.session.execute(sa.update(AccessEvent).where(AccessEvent.card == "1003").values(student_id=None))
+    db.session.commit()
+    mended = runner.invoke(args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)]).output
+    mended_count = db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent).where(
+        AccessEvent.card == "1003", AccessEvent.student_id == campus["S3"].id))
+    assert mended_count > 0 and f"9 unchanged; {mended_count} earlier events matched" in mended
     permissions = write(tmp_path, "permissions.csv", PERMISSIONS)
     runner.invoke(args=["access", "import-permissions", permissions])
     assert "0 created, 0 updated, 5 unchanged" in runner.invoke(
@@ -198,7 +205,8 @@ def test_no_curfew_outside_the_term(app, campus):
 
 @pytest.mark.backends("sqlite", "postgresql")
 def test_a_generated_fortnight_goes_in_and_reports(app, campus, tmp_path):
-    """../shared/curfew/gen.py's feed (out of order, resent, unknown cards, denied swipes, visits)."""
+    """The feed of the curfew kit's generator, $DORMS_SHARED/curfew/gen.py: out of order, resent, unknown cards,
+    denied swipes, visits."""
     students = tmp_path / "students.csv"
     students.write_text("student_number,gender,building\n" + "".join(f"S{i},F,D1\n" for i in range(1, 10)))
     subprocess.run([sys.executable, str(SHARED / "gen.py"), "--students", str(students), "--start", "2026-09-07",

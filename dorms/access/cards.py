@@ -53,12 +53,13 @@ class HandOver:
     matched: int = 0  # earlier events of these cards that had no student and now have one
 
 
-def hand_over(holders: dict[str, int]) -> HandOver:
+def hand_over(holders: dict[str, int], *, match_all: bool = False) -> HandOver:
     """Give each card (normalised number -> student id) to its student, whoever held it before.
 
     A card handed on keeps its past events with the student who held it then; events that came before
     anyone knew the card get its new holder. A student keeps their other cards (an old card keeps
-    working for a while)."""
+    working for a while). ``match_all`` looks for such events for every card given, not only the new and
+    handed-on ones: importing the card list again then mends events that arrived while it was first read."""
     known = {number: (card_id, student_id) for number, card_id, student_id
              in db.session.execute(sa.select(Card.number, Card.id, Card.student_id))}
     new = [{"number": number, "student_id": student_id} for number, student_id in holders.items()
@@ -72,7 +73,7 @@ def hand_over(holders: dict[str, int]) -> HandOver:
     changed = [row["number"] for row in new] + [number for number in holders
                                                  if number in known and known[number][1] != holders[number]]
     return HandOver(created=len(new), handed_on=len(moved), unchanged=len(holders) - len(new) - len(moved),
-                    matched=match_unmatched(changed))
+                    matched=match_unmatched(list(holders) if match_all else changed))
 
 
 def match_unmatched(card_list: list[str]) -> int:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ..core.clock import campus_zone
+from ..core.database import is_postgresql
 from ..core.tables import TableError, decode_text
 from ..extensions import db
 from ..students.models import Student
@@ -151,7 +152,7 @@ def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
                 seen[1] = event.occurred_at
             yield event
 
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         _copy_events(tracked(), report)
     else:
         _insert_events(tracked(), report)
@@ -371,7 +372,7 @@ def import_cards(data: bytes) -> Report:
         wanted[card] = students[student_number]
     if errors:
         raise Rejected(errors)
-    handed = card_numbers.hand_over(wanted)
+    handed = card_numbers.hand_over(wanted, match_all=True)
     report.created, report.updated, report.unchanged, report.matched = \
         handed.created, handed.handed_on, handed.unchanged, handed.matched
     return report
