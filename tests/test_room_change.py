@@ -67,6 +67,15 @@ def test_rooms_and_beds_are_found_by_their_codes_in_any_letter_case(create_build
     assert find_bed("Nan-3-201b-9") is None and find_bed("Nan-3-201b") is None
 
 
+def test_rooms_that_differ_only_in_case_are_told_apart_by_the_code_as_written(create_building, create_room):
+    building = create_building("B7")
+    lower, upper = create_room(building, "101a"), create_room(building, "101A")
+    db.session.commit()
+    assert (find_room("B7-101a"), find_room("B7-101A")) == (lower, upper)
+    assert find_room("b7-101a") is None  # names both, neither exactly: no guess
+    assert find_bed("B7-101A-1") == upper.beds[0]
+
+
 def test_a_room_typed_in_small_letters_is_the_room(campus):
     request = _move(campus["people"][0], "a1-104")
     assert [c.label for c in request.choices] == ["Room A1-104"]

@@ -18,15 +18,25 @@ def _code_parts(code: str | None, count: int) -> list[str] | None:
     return parts if len(parts) == count and all(parts) else None
 
 
+def _the_one(rows: list, code: str, written) -> object | None:
+    """The one row a code names. Codes are unique only as written: where two differ in case alone
+    (101a, 101A), the one written exactly so is meant, and without it the code names neither."""
+    if len(rows) == 1:
+        return rows[0]
+    exact = [row for row in rows if written(row) == code.strip()]
+    return exact[0] if len(exact) == 1 else None
+
+
 def find_room(code: str | None) -> Room | None:
     """The room a code such as A1-203 names (building loaded with it), or None."""
     parts = _code_parts(code, 2)
     if parts is None:
         return None
     building, number = parts
-    return db.session.scalar(
+    rooms = db.session.scalars(
         sa.select(Room).join(Room.building).options(contains_eager(Room.building))
-        .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == number))
+        .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == number)).all()
+    return _the_one(rooms, code, lambda room: room.code)
 
 
 def find_bed(code: str | None) -> Bed | None:
@@ -35,8 +45,9 @@ def find_bed(code: str | None) -> Bed | None:
     if parts is None:
         return None
     building, number, label = parts
-    return db.session.scalar(
+    beds = db.session.scalars(
         sa.select(Bed).join(Bed.room).join(Room.building)
         .options(contains_eager(Bed.room).contains_eager(Room.building))
         .where(sa.func.upper(Building.code) == building, sa.func.upper(Room.number) == number,
-               sa.func.upper(Bed.label) == label))
+               sa.func.upper(Bed.label) == label)).all()
+    return _the_one(beds, code, lambda bed: bed.code)
