@@ -176,6 +176,8 @@ def app(app_config, _apps, backend_name, request, tmp_path):
     os.makedirs(app.instance_path, exist_ok=True)
     settings = dict(app.config)  # a test may change settings: the next one gets them as they were
     with app.app_context():
+        # The limiter is one object for every app: it takes the switch of the app built last, so set it.
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter.reset()
         try:
             if backend_name == "sqlite" or request.node.get_closest_marker("commits"):
