@@ -1,6 +1,6 @@
 """The solver, without Flask: hard constraints, locks, "do not room with", explanations, stability.
 
-Results are checked by the benchmark's own checker (../shared/allocation/check.py).
+Results are checked by the benchmark kit's own checker ($DORMS_SHARED/allocation/check.py).
 """
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import functools
 import importlib.util
 import itertools
 import json
-import math
 import os
 import random
 import subprocess

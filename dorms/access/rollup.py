@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from ..core.clock import campus_zone
+from ..core.database import is_postgresql
 from ..extensions import db
 from . import curfew, reports
 from .models import NightStatus
@@ -33,7 +34,7 @@ _LOCK = 0x646F726D  # "dorm"
 
 
 def _serialise() -> None:
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from .. import audit
 from ..campus.models import Bed, Room
 from ..core.clock import utcnow
+from ..core.database import is_postgresql
 from ..core.enums import RequestKind, StudentStatus
 from ..core.errors import ServiceError
 from ..core.processes import launch_cli
@@ -201,7 +202,7 @@ def execute_run(run_id: int) -> AllocationRun:
     run.status, run.started_at, run.stage, run.pid = RunStatus.RUNNING, utcnow(), "reading", os.getpid()
     db.session.commit()
     try:
-        if db.engine.dialect.name == "postgresql":  # read the whole campus as of one moment
+        if is_postgresql():  # read the whole campus as of one moment
             db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         if run.mode == RunMode.REQUESTS:
             _propose_requests_round(run)
