@@ -386,7 +386,7 @@ def test_cancelling_stops_the_solver_process(create_building, create_room, creat
     client = login(create_user("staff"))
     response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 60})
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    for _ in range(300):  # wait until the solver process has said who it is and begun its search
+    for _ in range(600):  # wait until the solver process has said who it is and begun its search
         db.session.rollback()
         run = db.session.get(AllocationRun, run_id)
         if run.status == RunStatus.RUNNING and run.pid and run.stage == "improving":
