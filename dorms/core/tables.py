@@ -1,4 +1,8 @@
-"""Reading and writing spreadsheets: CSV (UTF-8 or GBK) and XLSX."""
+"""Reading and writing spreadsheets: CSV (UTF-8 or GBK) and XLSX.
+
+Every download goes through ``write_csv``/``write_xlsx``, which neutralise text that a spreadsheet
+would run as a formula; ``read_table`` undoes exactly that, so exports re-import unchanged.
+"""
 from __future__ import annotations
 
 import csv
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field
 from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils.exceptions import InvalidFileException
 
 
@@ -57,7 +62,7 @@ def read_table(filename: str, data: bytes, aliases: dict[str, str]) -> Table:
     for number, cells in enumerate(body, start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines at the end of exports
-        values = {name: cell.strip() for name, cell in zip(canonical, cells) if name}
+        values = {name: restore_formula_text(cell.strip()) for name, cell in zip(canonical, cells) if name}
         rows.append((number, values))
     return Table([c for c in canonical if c], rows, encoding, ignored)
 
@@ -119,12 +124,36 @@ def table_download(headers: list[str], rows: list[list], file_format: str, name:
     return download(body, file_format, f"{name}.{file_format}")
 
 
+# OWASP's CSV-injection rule: a spreadsheet runs text starting with one of these as a formula
+# (a student's "=HYPERLINK(...)" in a repair description would leak the staff's sheet).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula_text(value):
+    """Text a spreadsheet would run as a formula, with a leading ``'``; numbers and safe text as they are.
+
+    Text that is apostrophes then a trigger (``'=x``) gets one more, so ``restore_formula_text``
+    can tell it from a neutralised ``=x``: the round trip is exact for every value.
+    """
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def restore_formula_text(text: str) -> str:
+    """The exact inverse of ``neutralise_formula_text`` (an imported cell as it was before export)."""
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
 def write_csv(headers: list[str], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(headers)
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow([neutralise_formula_text(value) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -133,7 +162,16 @@ def write_xlsx(headers: list[str], rows: list[list], title: str) -> bytes:
     sheet = workbook.create_sheet(title)
     sheet.append(headers)
     for row in rows:
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _xlsx_cell(sheet, value):
+    """Text as a text cell, never a formula or an error code (openpyxl guesses those from the text)."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, neutralise_formula_text(value))
+    cell.data_type = "s"
+    return cell
