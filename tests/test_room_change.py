@@ -448,6 +448,29 @@ def test_the_partner_sees_an_agreed_swap_and_can_call_it_off(campus, login, clie
     assert "Ask to move" not in page
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_withdrawn_or_declined_swap_does_not_name_the_other_student(campus, login):
+    """Asking with any number and withdrawing must not turn the number into a name."""
+    p = campus["people"]
+    withdrawn = services.ask_to_swap(p[0], p[2].student_number, "x", discreet=True)
+    services.withdraw(withdrawn.id, by=p[0])
+    declined = services.ask_to_swap(p[0], p[3].student_number, "x", discreet=True)
+    services.answer_swap(p[3], declined.id, accept=False)
+    agreed = services.ask_to_swap(p[0], p[4].student_number, "x", discreet=True)
+    services.answer_swap(p[4], agreed.id, accept=True)
+    db.session.commit()
+    client = login(campus["account0"])
+    page = client.get("/room-change/mine").get_data(as_text=True)
+    assert "202400004 学生4" in page  # while the other student's yes stands, the asker sees who it is
+    history = page[page.index('data-testid="request-history"'):]
+    for other in (p[2], p[3]):
+        assert other.name not in page and other.student_number not in page
+    assert history.count("Withdrawn") == 1 and history.count("Declined by the other student") == 1
+    client.post(f"/room-change/{agreed.id}/withdraw")
+    page = client.get("/room-change/mine").get_data(as_text=True)
+    assert "学生4" not in page and "202400004" not in page
+
+
 def test_a_student_agrees_to_one_swap_at_a_time(campus):
     p = campus["people"]
     first = services.ask_to_swap(p[0], p[2].student_number, "x")

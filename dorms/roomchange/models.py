@@ -116,6 +116,15 @@ class RoomChangeRequest(db.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    @property
+    def partner_agreed(self) -> bool:
+        """The named student's yes stands (or the swap went to a round): only then may the asker see who they are.
+
+        A swap withdrawn or declined shows nothing of them, so asking and withdrawing cannot turn
+        any student number into a name.
+        """
+        return self.status in (ChangeStatus.OPEN, ChangeStatus.GRANTED, ChangeStatus.NOT_GRANTED)
+
 
 class RoomChangeChoice(db.Model):
     """One acceptable place in a move request, ranked: a building, a room, or a room type."""
