@@ -534,7 +534,8 @@ def test_random_rounds_keep_every_rule(seed, create_building, create_room, creat
                 students.append(student)
     for _ in range(len(students) // 3):
         a, b = rng.sample(students, 2)
-        db.session.merge(RoommateRequest(student_id=a.id, other_id=b.id, kind=RequestKind.AVOID)) \
+        db.session.merge(RoommateRequest(student_id=a.id, other_id=b.id, other_number=b.student_number,
+                                         kind=RequestKind.AVOID)) \
             if not roommate_requests.requests_of(a) else None
     asked: set[int] = set()
     for student in rng.sample(students, rng.randint(0, len(students))):

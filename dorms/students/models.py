@@ -72,22 +72,28 @@ class CounselorScope(db.Model):
 
 
 class RoommateRequest(db.Model):
-    """A student's wish to room with someone (counted when mutual), or never to (binding)."""
+    """A student's wish to room with someone (counted when mutual), or never to (binding).
+
+    Kept as the number typed: a student's form saves a number that is no one's (``other_id`` empty),
+    or a wish for the other gender, as it saves any other, so the form tells nobody who exists;
+    the allocation ignores what cannot be met.
+    """
 
     __tablename__ = "roommate_requests"
     __table_args__ = (
-        sa.UniqueConstraint("student_id", "other_id"),
+        sa.UniqueConstraint("student_id", "other_number"),
         sa.CheckConstraint("student_id <> other_id", name="not_self"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
-    other_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
+    other_number: Mapped[str] = mapped_column(sa.String(32))
+    other_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"), index=True)
     kind: Mapped[RequestKind] = mapped_column(enum_column_type(RequestKind, "request_kind"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     student: Mapped[Student] = relationship(foreign_keys=[student_id])
-    other: Mapped[Student] = relationship(foreign_keys=[other_id])
+    other: Mapped[Student | None] = relationship(foreign_keys=[other_id])
 
 
 class BuildingPreference(db.Model):

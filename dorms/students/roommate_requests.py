@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import audit
 from ..campus.models import Building
@@ -36,37 +36,43 @@ def mutual_ids(student: Student) -> set[int]:
 
 
 def add_request(student: Student, other_number: str, kind: RequestKind, *, discreet: bool = False) -> RoommateRequest:
-    """``discreet`` (a student asking): refusals never tell who a number belongs to."""
+    """``discreet`` (a student asking): a number that is no one's, or a wish for the other gender, is saved
+    like any other, so the answer never tells who a number belongs to; the allocation ignores those.
+    Staff are told what is wrong instead.
+    """
     other = find_by_number(other_number)
-    if other is not None and other.id == student.id:
+    other_number = other.student_number if other is not None else other_number.strip()
+    if other_number == student.student_number:
         raise ServiceError(_("A request names someone else."))
-    if other is None or (kind == RequestKind.WANT and other.gender != student.gender):
-        if discreet:
-            raise ServiceError(_("Student number %(number)s cannot be named here.", number=other_number))
-        if other is None:
-            raise ServiceError(_("No student has the number %(number)s.", number=other_number))
+    if not discreet and other is None:
+        raise ServiceError(_("No student has the number %(number)s.", number=other_number))
+    if not discreet and kind == RequestKind.WANT and other.gender != student.gender:
         raise ServiceError(_("Rooms house one gender: %(other)s cannot be a roommate.", other=other.display))
     existing = db.session.scalar(sa.select(RoommateRequest).where(
-        RoommateRequest.student_id == student.id, RoommateRequest.other_id == other.id))
+        RoommateRequest.student_id == student.id, RoommateRequest.other_number == other_number))
     if existing is not None:
         raise ServiceError(_("There is already a request about %(other)s; remove it first.", other=other_number))
     limit = MAX_WANTS if kind == RequestKind.WANT else MAX_AVOIDS
     if db.session.scalar(sa.select(sa.func.count()).select_from(RoommateRequest).where(
             RoommateRequest.student_id == student.id, RoommateRequest.kind == kind)) >= limit:
         raise ServiceError(_("At most %(count)d requests of this kind.", count=limit))
-    request = RoommateRequest(student=student, other=other, kind=kind)
+    request = RoommateRequest(student=student, other_number=other_number, other=other, kind=kind)
     # The same form sent twice at once.
     with conflict_on_duplicate(_("There is already a request about %(other)s; remove it first.", other=other_number)):
         db.session.add(request)
-    audit.record("request.add", student=student, other=other.display, kind=kind.value)
+    audit.record("request.add", student=student, other=_named(request), kind=kind.value)
     return request
+
+
+def _named(request: RoommateRequest) -> str:
+    return request.other.display if request.other is not None else request.other_number
 
 
 def remove_request(student: Student, request_id: int) -> None:
     request = db.session.get(RoommateRequest, request_id)
     if request is None or request.student_id != student.id:
         raise ServiceError(_("There is no such request."))
-    audit.record("request.remove", student=student, other=request.other.display, kind=request.kind.value)
+    audit.record("request.remove", student=student, other=_named(request), kind=request.kind.value)
     db.session.delete(request)
     db.session.flush()
 
@@ -109,10 +115,16 @@ def all_preferences() -> dict[int, list[str]]:
 
 
 def all_requests() -> dict[int, dict[RequestKind, list[int]]]:
-    """Every request as {student id: {kind: [other ids]}}, for the solver, in one query."""
+    """Every request that can be met as {student id: {kind: [other ids]}}, for the solver, in one query.
+
+    Left out: numbers that are no one's, and wishes for a student of the other gender.
+    """
     result: dict[int, dict[RequestKind, list[int]]] = {}
+    asker, other = aliased(Student), aliased(Student)
     for student_id, other_id, kind in db.session.execute(
             sa.select(RoommateRequest.student_id, RoommateRequest.other_id, RoommateRequest.kind)
+            .join(asker, asker.id == RoommateRequest.student_id).join(other, other.id == RoommateRequest.other_id)
+            .where(sa.or_(RoommateRequest.kind == RequestKind.AVOID, asker.gender == other.gender))
             .order_by(RoommateRequest.id)):
         result.setdefault(student_id, {RequestKind.WANT: [], RequestKind.AVOID: []})[kind].append(other_id)
     return result
