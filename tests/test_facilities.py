@@ -312,3 +312,14 @@ def test_a_formula_in_a_repair_description_is_inert_in_both_exports(client, logi
     assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
     csv_rows = list(csv.reader(io.StringIO(client.get("/repairs?format=csv").data.decode("utf-8-sig"))))
     assert [cell for row in csv_rows for cell in row if "HYPERLINK" in cell] == ["'" + formula]
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_control_character_in_a_description_does_not_break_the_xlsx_export(client, login, rooms):
+    repairs.report(rooms["room_101"], "灯管\x01不亮", actor=rooms["zhang"])
+    db.session.commit()
+    login(rooms["staff"])
+    response = client.get("/repairs?format=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert "灯管不亮" in [cell.value for row in sheet.iter_rows() for cell in row]

@@ -14,6 +14,7 @@ from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
 
@@ -169,9 +170,12 @@ def write_xlsx(headers: list[str], rows: list[list], title: str) -> bytes:
 
 
 def _xlsx_cell(sheet, value):
-    """Text as a text cell, never a formula or an error code (openpyxl guesses those from the text)."""
+    """Text as a text cell, never a formula or an error code (openpyxl guesses those from the text).
+
+    Control characters XML cannot hold (a typed \\x01 would fail the whole download) are left out.
+    """
     if not isinstance(value, str):
         return value
-    cell = WriteOnlyCell(sheet, neutralise_formula_text(value))
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", neutralise_formula_text(value)))
     cell.data_type = "s"
     return cell
