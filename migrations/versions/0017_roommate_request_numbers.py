@@ -4,14 +4,14 @@ A student's form must answer the same for an unknown number as for a known one, 
 is saved too (and listed to the student as typed); the allocation ignores it. One request per
 number typed replaces one per student named. Existing requests take their student's number.
 
-Revision ID: 0017_a
+Revision ID: 0017
 Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0017_a"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
