@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
@@ -99,7 +100,8 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False)
     """
     columns = {"rooms": values.ROOM_COLUMNS, "students": values.STUDENT_COLUMNS}[kind]
     try:
-        table = read_table(filename, data, values.alias_map(columns))
+        table = read_table(filename, data, values.alias_map(columns),
+                           max_rows=current_app.config["IMPORT_MAX_ROWS"])
     except TableError as error:
         raise ImportRejected([RowError(0, _("file"), str(error))]) from error
     report = ImportReport(kind, rows=len(table.rows), encoding=table.encoding,
