@@ -10,6 +10,7 @@ from dorms import create_app
 from dorms.campus.models import Room
 from dorms.core import tables
 from dorms.extensions import db
+from dorms.transfer import importing
 from dorms.transfer.importing import ImportRejected, import_file
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -130,3 +131,44 @@ def test_a_broken_xlsx_is_the_per_file_message_on_the_import_page(client, login,
     assert response.status_code == 200
     assert "import-errors" in page and "This is not a readable .xlsx workbook." in page
     assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 0
+
+
+def test_the_import_page_sends_a_file_over_its_row_limit_to_the_command_line(app, client, login, create_user,
+                                                                             monkeypatch, tmp_path):
+    monkeypatch.setenv("DORMS_IMPORT_WEB_MAX_ROWS", "700")
+    assert create_app(instance_path=str(tmp_path)).config["IMPORT_WEB_MAX_ROWS"] == 700
+    app.config["IMPORT_WEB_MAX_ROWS"] = 3
+    login(create_user())
+
+    def post(data: bytes, name: str = "rooms.csv") -> str:
+        response = client.post("/import", data={"kind": "rooms", "file": (io.BytesIO(data), name)},
+                               content_type="multipart/form-data")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    for name, data in (("rooms.csv", rooms_csv(4)), ("rooms.xlsx", rooms_xlsx(4))):
+        page = post(data, name)
+        assert ("The file has more than 3 rows, too many to import on this page. Import it on the server with "
+                "the command line, which has no time limit: dorms import rooms &lt;file&gt;") in page
+    assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 0
+    assert "3 created" in post(rooms_csv(3))
+    app.config["IMPORT_MAX_ROWS"] = 2  # the page never takes more than any import may have
+    assert "The file has more than 2 rows, the most one import may have." in post(rooms_csv(3))
+
+
+def test_the_command_line_imports_past_the_pages_limit_and_shows_its_progress(app, tmp_path, monkeypatch):
+    app.config["IMPORT_WEB_MAX_ROWS"] = 3
+    monkeypatch.setattr(importing, "PROGRESS_EVERY", 5)
+    path = tmp_path / "rooms.csv"
+    path.write_bytes(rooms_csv(12))
+    result = app.test_cli_runner().invoke(args=["import", "rooms", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "rooms.csv: 12 of 12 rows read",
+        "rooms.csv: 5 of 12 rows checked", "rooms.csv: 10 of 12 rows checked",
+        "rooms.csv: 5 of 12 rows written", "rooms.csv: 10 of 12 rows written"]
+    assert "12 rows; 12 were created" in result.stdout
+    assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 12
+    path.write_bytes(rooms_csv(4))
+    quiet = app.test_cli_runner().invoke(args=["import", "rooms", str(path)])  # a small file: no progress
+    assert quiet.exit_code == 0 and quiet.stderr == ""
