@@ -143,3 +143,14 @@ def test_xmp_and_comments_are_stripped_as_well_as_exif(app):
             assert not {"xmp", "XML:com.adobe.xmp", "comment", "Comment", "exif"} & set(image.info), name
             assert not image.getexif(), name
             assert image.size == (40, 30)
+
+
+def test_a_re_encoded_photo_keeps_its_colour_profile_and_transparency(app):
+    icc = b"\x00\x00\x02\x0cfake profile standing in for Display P3"
+    photo = store(image_bytes("JPEG", icc_profile=icc, xmp=b"<x:xmpmeta>" + GPS + b"</x:xmpmeta>"), "p3.jpg")
+    with Image.open(io.BytesIO(stored_bytes(app, photo))) as kept:
+        assert kept.info.get("icc_profile") == icc and "xmp" not in kept.info
+    buffer = io.BytesIO()
+    Image.new("P", (20, 10), 0).save(buffer, "PNG", transparency=0)
+    with Image.open(io.BytesIO(stored_bytes(app, store(buffer.getvalue(), "sticker.png")))) as kept:
+        assert kept.mode == "P" and kept.info.get("transparency") == 0

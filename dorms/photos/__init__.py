@@ -140,13 +140,14 @@ def _pixels_only(image: Image.Image, kind: str) -> bytes:
     device; the people a photo is shown to (roommates, counselors) need neither.
     Of an MPO (a phone's JPEG with extra images after it) only the photo is kept.
     """
-    upright = ImageOps.exif_transpose(image)  # decodes the whole image: a truncated one fails here
-    upright.info = {key: image.info[key] for key in KEPT_INFO if key in image.info}
+    # Decodes the whole image (a truncated one fails here), turned in place: one copy in memory.
+    ImageOps.exif_transpose(image, in_place=True)
+    image.info = {key: image.info[key] for key in KEPT_INFO if key in image.info}
     buffer = io.BytesIO()
     options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
-    if kind in ("JPEG", "WEBP") and "icc_profile" in upright.info:
-        options["icc_profile"] = upright.info["icc_profile"]  # PNG carries it over from info itself
-    upright.save(buffer, kind, **options)
+    if kind in ("JPEG", "WEBP") and "icc_profile" in image.info:
+        options["icc_profile"] = image.info["icc_profile"]  # PNG carries it over from info itself
+    image.save(buffer, kind, **options)
     return buffer.getvalue()
 
 
