@@ -56,6 +56,12 @@ def from_environment(instance_path: Path) -> dict:
         # A whole request: room for a spreadsheet, or MAX_PHOTOS photos of PHOTO_MAX_BYTES each.
         "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
         "PHOTO_MAX_BYTES": int(float(os.environ.get("DORMS_PHOTO_MAX_MB", "8")) * 1024 * 1024),
+        # Checked from the header before a photo is decoded (decoding takes about 4 bytes a pixel).
+        "PHOTO_MAX_PIXELS": int(float(os.environ.get("DORMS_PHOTO_MAX_MEGAPIXELS", "40")) * 1_000_000),
+        # The most rows one import may have, and (lower) the most the import page takes in one
+        # request: larger files are imported with `dorms import`, which has no request timeout.
+        "IMPORT_MAX_ROWS": int(os.environ.get("DORMS_IMPORT_MAX_ROWS", "100000")),
+        "IMPORT_WEB_MAX_ROWS": int(os.environ.get("DORMS_IMPORT_WEB_MAX_ROWS", "20000")),
         # How long a student has to acknowledge the room condition report at check-in, and
         # whether students may check themselves in from their phone.
         "CHECKIN_ACK_HOURS": int(os.environ.get("DORMS_CHECKIN_ACK_HOURS", "72")),

@@ -1,5 +1,11 @@
 """Reading and writing spreadsheets: CSV (UTF-8 or GBK) and XLSX.
 
+Reading is bounded whatever a file says about itself: at most ``max_rows``
+rows besides the header and ``MAX_COLUMNS`` columns are read, and an XLSX
+workbook that unpacks to more than ``UNPACKED_BYTES_PER_ROW`` a row allowed
+is refused unread (a few kilobytes of zip can unpack to gigabytes of XML).
+Whatever fails while reading a file is a TableError about the file.
+
 Every download goes through ``write_csv``/``write_xlsx``, which neutralise text that a spreadsheet
 would run as a formula; ``read_table`` undoes exactly that, so exports re-import unchanged.
 """
@@ -8,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask import Response
@@ -15,7 +22,6 @@ from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils.exceptions import InvalidFileException
 
 
 @dataclass
@@ -26,7 +32,22 @@ class RowError:
 
 
 class TableError(Exception):
-    """The file itself cannot be read (encoding, format)."""
+    """The file itself cannot be read (encoding, format, size)."""
+
+
+class TooManyRows(TableError):
+    def __init__(self, limit: int):
+        super().__init__(_("The file has more than %(limit)d rows, the most one import may have.", limit=limit))
+        self.limit = limit
+
+
+# Columns past this one are not read (an import knows a dozen or so); a cell far to the
+# right would otherwise make every row that wide.
+MAX_COLUMNS = 100
+# An XLSX file may unpack to this much a row (a row of Excel's XML takes about 1 KB),
+# and to at least UNPACKED_MIN_BYTES (styles, theme…).
+UNPACKED_BYTES_PER_ROW = 4096
+UNPACKED_MIN_BYTES = 16 * 2**20
 
 
 @dataclass
@@ -37,17 +58,18 @@ class Table:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def read_table(filename: str, data: bytes, aliases: dict[str, str]) -> Table:
+def read_table(filename: str, data: bytes, aliases: dict[str, str], *, max_rows: int) -> Table:
     """Parse a CSV or XLSX file into rows keyed by canonical column names.
 
     ``aliases`` maps every accepted header (English or Chinese, any case) to
-    its canonical name; other columns are ignored and reported.
+    its canonical name; other columns are ignored and reported. A file with
+    more than ``max_rows`` rows below its header raises TooManyRows.
     """
     if filename.lower().endswith(".xlsx"):
-        raw_rows, encoding = _xlsx_rows(data), "xlsx"
+        raw_rows, encoding = _xlsx_rows(data, max_rows), "xlsx"
     elif filename.lower().endswith((".csv", ".txt")):
         text, encoding = decode_text(data)
-        raw_rows = _csv_rows(text)
+        raw_rows = _csv_rows(text, max_rows)
     else:
         raise TableError(_("Upload a .csv or .xlsx file."))
     if not raw_rows:
@@ -83,22 +105,61 @@ def decode_text(data: bytes) -> tuple[str, str]:
                                "Save it from Excel as \"CSV UTF-8\" or as .xlsx.", line=line)) from None
 
 
-def _csv_rows(text: str) -> list[list[str]]:
+def _csv_rows(text: str, max_rows: int) -> list[list[str]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-
-
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
+        return _bounded((row[:MAX_COLUMNS] for row in reader), max_rows)
+    except csv.Error:  # a field longer than the csv module takes (128 KB)
+        raise TableError(_("Line %(line)d of the file cannot be read as CSV (a field is far too long).",
+                           line=reader.line_num)) from None
+
+
+def _xlsx_rows(data: bytes, max_rows: int) -> list[list[str]]:
+    """The first sheet's rows as text, read as they are in the file, never as its declared size says.
+
+    Any failure to read the workbook (a truncated zip, broken XML, an entity
+    bomb in a DTD…) is the file's fault, so every exception becomes the one
+    message about the file.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        limit = max(UNPACKED_MIN_BYTES, (max_rows + 1) * UNPACKED_BYTES_PER_ROW)
+        if unpacked > limit:
+            raise TableError(_("The workbook unpacks to more than %(limit)d MB: save it as CSV, or split it.",
+                               limit=limit // 2**20))
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        try:
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # a sheet may declare A1:XFD1048576 and hold two rows
+            rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)  # rows skipped come blank
+            return _bounded((_row_text(row) for row in rows), max_rows)
+        finally:
+            workbook.close()
+    except TableError:
+        raise
+    except Exception as error:
         raise TableError(_("This is not a readable .xlsx workbook.")) from error
-    try:
-        sheet = workbook.worksheets[0]
-        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+
+
+def _bounded(rows: Iterable[list[str]], max_rows: int) -> list[list[str]]:
+    """The header and at most ``max_rows`` rows below it, blank ones included; more raises TooManyRows."""
+    kept = []
+    for row in rows:
+        if len(kept) > max_rows:
+            raise TooManyRows(max_rows)
+        kept.append(row)
+    return kept
+
+
+def _row_text(values: tuple) -> list[str]:
+    """The row's cells as text, up to its last cell with a value (a read row is MAX_COLUMNS wide)."""
+    width = len(values)
+    while width and values[width - 1] is None:
+        width -= 1
+    return [_cell_text(value) for value in values[:width]]
 
 
 def _cell_text(value) -> str:

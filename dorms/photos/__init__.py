@@ -2,9 +2,13 @@
 
 The files live under ``<instance>/photos/`` (not in the database); a row in
 ``photos`` keeps what was checked about each one. A file is accepted only if
-Pillow can decode it as JPEG, PNG, WebP or GIF and it is at most
-``PHOTO_MAX_BYTES`` (``DORMS_PHOTO_MAX_MB``, default 8); its EXIF metadata
-(GPS position, device) is removed before it is kept. Whoever owns the photo
+Pillow can decode it as JPEG (MPO, as many phones write, counts as JPEG), PNG,
+WebP or GIF, it is at most ``PHOTO_MAX_BYTES`` (``DORMS_PHOTO_MAX_MB``, default
+8) and at most ``PHOTO_MAX_PIXELS`` (``DORMS_PHOTO_MAX_MEGAPIXELS``, default 40):
+the pixel count is read from the header and checked before anything is decoded,
+since a few kilobytes can declare an image that takes gigabytes to decode. JPEG,
+PNG and WebP photos are re-encoded from their pixels alone, which drops EXIF
+and XMP (GPS position, device), comments and anything after the image. Whoever owns the photo
 (the ticket, the violation…) decides who may see it; :func:`photo_response`
 only sends it.
 """
@@ -14,13 +18,14 @@ import hashlib
 import io
 import time
 import uuid
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, current_app, send_file
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import FileStorage
 
@@ -33,6 +38,10 @@ from ..extensions import db
 ACCEPTED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
                     "WEBP": ("image/webp", "webp"), "GIF": ("image/gif", "gif")}
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+# What a re-encoded photo keeps of the original besides its pixels: how to show
+# its colours. Everything else (EXIF, XMP, comments, text chunks) is left behind.
+KEPT_INFO = ("icc_profile", "transparency")
 # At most this many photos in one upload (one ticket, one violation, one report).
 MAX_PHOTOS = 4
 
@@ -40,6 +49,17 @@ MAX_PHOTOS = 4
 def init_app(app: Flask) -> None:
     """Every form that takes photos says how many it takes."""
     app.context_processor(lambda: {"max_photos": MAX_PHOTOS})
+    refuse_decompression_bombs()
+
+
+def refuse_decompression_bombs() -> None:
+    """Past Pillow's own pixel limit an image is an error, not a warning after which it decodes anyway.
+
+    Our own limit (:func:`max_pixels`) is checked first; this holds wherever Pillow opens a file.
+    A truncated image is never half-decoded either.
+    """
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 class Photo(db.Model):
@@ -66,13 +86,28 @@ def max_bytes() -> int:
     return int(current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
+def max_pixels() -> int:
+    """The setting, or Pillow's own limit if lower: past that, Pillow refuses to open the file."""
+    configured = int(current_app.config.get("PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    return min(configured, Image.MAX_IMAGE_PIXELS or configured)
+
+
 def uploaded_files(files) -> list[FileStorage]:
     """The non-empty files of a form field (browsers send an empty part when none is chosen)."""
     return [f for f in (files or []) if f and f.filename]
 
 
-def check_photo(name: str, data: bytes) -> str:
-    """The format (Pillow's name: JPEG, PNG…) of an acceptable image; else a ServiceError naming the file."""
+class NotAPhoto(Exception):
+    """Pillow could not read the file as an image it accepts."""
+
+
+def checked_photo(name: str, data: bytes) -> tuple[str, bytes]:
+    """The format (Pillow's name: JPEG, PNG…) and the bytes to keep of an acceptable image.
+
+    Else a ServiceError naming the file. The bytes kept are the photo turned
+    upright as its EXIF said and re-encoded without any metadata; GIFs
+    (animations, no EXIF in practice) are kept as they came.
+    """
     limit = max_bytes()
     if len(data) > limit:
         raise ServiceError(_("Photo %(name)s is larger than the limit of %(limit).1f MB.",
@@ -80,32 +115,39 @@ def check_photo(name: str, data: bytes) -> str:
     if not data:
         raise ServiceError(_("Photo %(name)s is empty.", name=name))
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format
-            image.verify()  # reads the whole file: a truncated or forged image fails here
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only: nothing is decoded yet
+            kind = "JPEG" if image.format == "MPO" else image.format
+            if kind not in ACCEPTED_FORMATS:
+                raise NotAPhoto
+            if image.width * image.height > max_pixels():
+                raise Image.DecompressionBombError  # refused as past Pillow's own limit
+            if kind == "GIF":
+                image.verify()
+                return kind, data
+            return kind, _pixels_only(image, kind)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ServiceError(_("Photo %(name)s has more pixels than the limit of %(limit)g megapixels.",
+                             name=name, limit=max_pixels() / 1e6)) from None
+    except (NotAPhoto, UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        # Unreadable, forged, or truncated (decoding fails).
         raise ServiceError(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).", name=name)) from None
-    if kind not in ACCEPTED_FORMATS:
-        raise ServiceError(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).", name=name))
-    return kind
 
 
-def without_metadata(data: bytes, kind: str) -> bytes:
-    """The photo without its EXIF block, turned upright as that block said.
+def _pixels_only(image: Image.Image, kind: str) -> bytes:
+    """The image upright, re-encoded from its pixels with nothing else of the original but its colours.
 
-    Phone photos carry where they were taken (GPS) and the device; the people
-    a photo is shown to (roommates, counselors) need neither. Only photos that
-    have EXIF are re-encoded; GIFs (animations, no EXIF in practice) are kept.
+    Phone photos carry where they were taken (GPS, in EXIF and XMP) and the
+    device; the people a photo is shown to (roommates, counselors) need neither.
+    Of an MPO (a phone's JPEG with extra images after it) only the photo is kept.
     """
-    if kind == "GIF":
-        return data
-    with Image.open(io.BytesIO(data)) as image:
-        if not image.getexif() and "exif" not in image.info:
-            return data
-        upright = ImageOps.exif_transpose(image)
-        upright.info.pop("exif", None)
-        buffer = io.BytesIO()
-        upright.save(buffer, kind, **({"quality": 90} if kind in ("JPEG", "WEBP") else {}))
+    # Decodes the whole image (a truncated one fails here), turned in place: one copy in memory.
+    ImageOps.exif_transpose(image, in_place=True)
+    image.info = {key: image.info[key] for key in KEPT_INFO if key in image.info}
+    buffer = io.BytesIO()
+    options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
+    if kind in ("JPEG", "WEBP") and "icc_profile" in image.info:
+        options["icc_profile"] = image.info["icc_profile"]  # PNG carries it over from info itself
+    image.save(buffer, kind, **options)
     return buffer.getvalue()
 
 
@@ -123,9 +165,9 @@ def store_photos(files, *, actor=None) -> list[Photo]:
     for file in files:
         name = Path(file.filename or "photo").name[:200]
         data = file.read(max_bytes() + 1)
-        kind = check_photo(name, data)
+        kind, kept = checked_photo(name, data)
         content_type, extension = ACCEPTED_FORMATS[kind]
-        checked.append((name, without_metadata(data, kind), content_type, extension))
+        checked.append((name, kept, content_type, extension))
     photos = []
     folder = photo_folder()
     for name, data, content_type, extension in checked:

@@ -13,9 +13,16 @@ from . import exporting, importing
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @with_appcontext
 def import_cli(kind, file, dry_run):
-    """Import rooms or students from a CSV or XLSX file (all rows or none)."""
+    """Import rooms or students from a CSV or XLSX file (all rows or none).
+
+    A large file (more rows than the import page takes) is imported here, with
+    its progress on standard error.
+    """
+    def progress(stage: str, done: int, total: int) -> None:
+        click.echo(f"{file.name}: {done} of {total} rows {stage}", err=True)
+
     try:
-        report = importing.import_file(kind, file.name, file.read_bytes(), dry_run=dry_run)
+        report = importing.import_file(kind, file.name, file.read_bytes(), dry_run=dry_run, progress=progress)
     except importing.ImportRejected as rejected:
         db.session.rollback()
         for error in rejected.errors:

@@ -8,9 +8,11 @@ by their natural key (building code + room number, student number).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
@@ -20,13 +22,19 @@ from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
 from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
-from ..core.tables import RowError, Table, TableError, read_table
+from ..core.tables import RowError, Table, TableError, TooManyRows, read_table
 from ..extensions import db
 from ..residence import occupancy
 from ..residence import services as residence
 from ..residence.models import select_current_beds
 from ..students.models import Student
 from . import values
+
+
+# A long import reports every this many rows: progress(stage, rows done, rows in all), where the
+# stage is "read" (the file, once), "checked" (each row's fields and references) or "written".
+PROGRESS_EVERY = 5000
+Progress = Callable[[str, int, int], None]
 
 
 class ImportRejected(ServiceError):
@@ -92,22 +100,37 @@ class RowReader:
             return default
 
 
-def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False) -> ImportReport:
+def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False, in_browser: bool = False,
+                progress: Progress | None = None) -> ImportReport:
     """Check and write one file; raises ImportRejected listing every bad row.
 
+    A file may have at most IMPORT_MAX_ROWS rows; from the import page
+    (``in_browser``) at most IMPORT_WEB_MAX_ROWS, which one request can write
+    before it times out: larger files go through ``dorms import``.
     The caller commits (or, on dry_run, this rolls back after checking).
     """
     columns = {"rooms": values.ROOM_COLUMNS, "students": values.STUDENT_COLUMNS}[kind]
+    max_rows = current_app.config["IMPORT_MAX_ROWS"]
+    web_max_rows = min(max_rows, current_app.config["IMPORT_WEB_MAX_ROWS"])
     try:
-        table = read_table(filename, data, values.alias_map(columns))
+        table = read_table(filename, data, values.alias_map(columns),
+                           max_rows=web_max_rows if in_browser else max_rows)
+    except TooManyRows as error:
+        message = str(error) if error.limit == max_rows else _(
+            "The file has more than %(limit)d rows, too many to import on this page. Import it on the "
+            "server with the command line, which has no time limit: dorms import %(kind)s <file>",
+            limit=error.limit, kind=kind)
+        raise ImportRejected([RowError(0, _("file"), message)]) from error
     except TableError as error:
         raise ImportRejected([RowError(0, _("file"), str(error))]) from error
+    if progress and len(table.rows) >= PROGRESS_EVERY:
+        progress("read", len(table.rows), len(table.rows))
     report = ImportReport(kind, rows=len(table.rows), encoding=table.encoding,
                           ignored_columns=table.ignored_columns)
     importer = {"rooms": _import_rooms, "students": _import_students}[kind]
     errors: list[RowError] = []
     with db.session.begin_nested() as savepoint:
-        importer(table, report, errors)
+        importer(table, report, errors, progress)
         if errors or dry_run:
             savepoint.rollback()
     if errors:
@@ -116,6 +139,14 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False)
         audit.record(f"import.{kind}", file=filename, created=report.created,
                      updated=report.updated, unchanged=report.unchanged)
     return report
+
+
+def _reporting(items: list, progress: Progress | None, stage: str) -> Iterator:
+    """The items, calling progress every PROGRESS_EVERY of them."""
+    for done, item in enumerate(items, start=1):
+        yield item
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(stage, done, len(items))
 
 
 def _require_columns(table: Table, required: list[str], errors: list[RowError]) -> bool:
@@ -142,7 +173,7 @@ def _apply(obj, changes: dict) -> bool:
 ROOM_ATTRIBUTES = {"room_type": "type", "gender": "gender", "accessible": "accessible", "status": "status"}
 
 
-def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) -> None:
+def _import_rooms(table: Table, report: ImportReport, errors: list[RowError], progress: Progress | None) -> None:
     if not _require_columns(table, ["building", "floor", "room", "capacity"], errors):
         return
     buildings = {b.code: b for b in db.session.scalars(
@@ -153,7 +184,7 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) ->
     seen: dict[tuple[str, str], int] = {}
     named_in_file: set[str] = set()  # new buildings an earlier row named
     parsed = []
-    for number, cells in table.rows:
+    for number, cells in _reporting(table.rows, progress, "checked"):
         row = RowReader(number, cells, errors)
         code = row.text("building", required=True, max_length=32)
         room_number = row.text("room", required=True, max_length=16)
@@ -183,7 +214,7 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError]) ->
     if errors:
         return
     policy_rows: dict[str, RowReader] = {}
-    for row, code, room_number, fields in parsed:
+    for row, code, room_number, fields in _reporting(parsed, progress, "written"):
         _upsert_room(row, buildings, rooms, code, room_number, fields, present, report, policy_rows)
     db.session.flush()
     for code, row in policy_rows.items():
@@ -265,7 +296,8 @@ STUDENT_ATTRIBUTES = {"college": "college", "major": "major", "class_name": "cla
                       "phone": "phone", "status": "status", "needs_accessible": "needs_accessible"}
 
 
-def _import_students(table: Table, report: ImportReport, errors: list[RowError]) -> None:
+def _import_students(table: Table, report: ImportReport, errors: list[RowError],
+                     progress: Progress | None) -> None:
     if not _require_columns(table, ["student_number", "name", "gender"], errors):
         return
     existing = {s.student_number: s for s in db.session.scalars(sa.select(Student))}
@@ -277,7 +309,7 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError])
     seen_numbers: dict[str, int] = {}
     seen_beds: dict[tuple, int] = {}
     parsed = []
-    for number, cells in table.rows:
+    for number, cells in _reporting(table.rows, progress, "checked"):
         row = RowReader(number, cells, errors)
         student_number = row.text("student_number", required=True, max_length=32)
         fields = {
@@ -302,7 +334,7 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError])
 
     present = set(table.headers)
     placements = []
-    for row, student_number, fields, target in parsed:
+    for row, student_number, fields, target in _reporting(parsed, progress, "written"):
         student = existing.get(student_number)
         if student is None:
             student = Student(student_number=student_number, **fields)

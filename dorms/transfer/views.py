@@ -24,7 +24,7 @@ def import_page():
         upload = form.file.data
         try:
             report = importing.import_file(form.kind.data, upload.filename, upload.read(),
-                                           dry_run=form.dry_run.data)
+                                           dry_run=form.dry_run.data, in_browser=True)
             db.session.commit()
         except importing.ImportRejected as rejected:
             db.session.rollback()
