@@ -487,6 +487,64 @@ def test_zkteco_attendance_exports_import_with_the_preset(app, imported, tmp_pat
     assert rows["S6"]["last_door"] == "D1-N"
 
 
+# --- events the database cannot hold: refused one by one, never a 500 ----------------------
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_api_refuses_an_event_the_database_cannot_hold_naming_event_and_field(app, campus, client):
+    """An id is stored with its source's prefix (``api<token id>:``): its room is what the prefix leaves."""
+    headers = {"Authorization": f"Bearer {_token(app)}"}
+    room = 80 - len(f"api{db.session.scalar(sa.select(ApiToken.id))}:")
+    at = "2026-09-07T21:00:00+08:00"
+    batch = _events(("x" * room, "1001", "D1", "", at, "in", "granted"),
+                    ("y" * (room + 1), "1001", "D1", "", at, "in", "granted"),
+                    ("a3", "1001", "D1", "", "0001-01-01T00:00:00", "in", "granted"),
+                    ("a4", "1001", "D1", "", "9999-12-31T23:59:59-08:00", "in", "granted"),
+                    ("a5", "1001", "D1\x00", "", at, "in", "granted"),
+                    ("a6", "1001", "D1", "\ud800", at, "in", "granted"))
+    batch.append({**batch[2], "event_id": "a7", "time": at, "note": "\x00"})  # kept as extra: it must fit too
+    response = client.post("/api/access/events", json={"events": batch}, headers=headers)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert [(e["event"], e["field"]) for e in response.json["errors"]] == [
+        (2, "event_id"), (3, "time"), (4, "time"), (5, "building"), (6, "door"), (7, "note")]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
+    assert client.post("/api/access/events", json={"events": batch[:1]}, headers=headers).json["stored"] == 1
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_file_event_id_is_measured_with_its_source_prefix(app, campus, tmp_path):
+    text = ("event_id,card,building,door,time,direction,result\n"
+            f"{'e' * 75},1001,D1,,2026-09-07T21:00:00+08:00,in,\n"  # 80 characters, but 90 as east-gate:…
+            "e2,1001,D1,,9999-12-31T23:00:00,in,\n")
+    result = app.test_cli_runner().invoke(args=["access", "import", write(tmp_path, "e.csv", text),
+                                                "--source", "east-gate"])
+    assert result.exit_code != 0 and "nothing imported" in result.output
+    assert "row 1, event_id: longer than 70 characters" in result.output and "row 2, time" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_device_line_the_database_cannot_hold_is_kept_aside_and_the_others_stored(app, imported, client):
+    runner = app.test_cli_runner()
+    for serial in ("CQZ7231560", "DDG7030067"):
+        assert runner.invoke(args=["access", "device", "add", serial, "--building", "D1", "--door", "D1-N",
+                                   "--network", "127.0.0.1"]).exit_code == 0
+    attlog = "1006\t0001-01-01 00:00:00\t0\t1\n1006\t2026-09-07 22:10:00\t0\t1\n1001\t9999-12-31 23:59:59\t1\t1\n"
+    answer = client.post("/iclock/cdata?SN=CQZ7231560&table=ATTLOG", data=attlog)
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK: 3")  # the queue moves on
+    line = "time=2026-09-08 00:05:00\tpin=0\tcardno=1002\teventaddr=1\tevent=0\tinoutstatus=0\tindex=85"
+    rtlog = "\n".join([line.replace("index=85", "index=" + "9" * 60), line,
+                       line.replace("eventaddr=1", "eventaddr=\x00")])
+    answer = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data=rtlog)
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK: 3")
+    stored = sa.select(AccessEvent.event_id).where(AccessEvent.event_id.like("zk:%")).order_by(AccessEvent.event_id)
+    assert db.session.scalars(stored).all() == ["zk:CQZ7231560:1006:20260907221000",
+                                                "zk:DDG7030067:rt:85:1002:20260908000500:1"]
+    errors = dict(db.session.execute(sa.select(AccessDevice.serial_number, AccessDevice.last_error)).all())
+    assert "row 1, time" in errors["CQZ7231560"] and "row 3, time" in errors["CQZ7231560"]
+    assert "row 1, event_id" in errors["DDG7030067"] and "row 3, line" in errors["DDG7030067"]
+
+
 # --- doors and rooms ---------------------------------------------------------------------
 
 
