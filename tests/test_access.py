@@ -545,6 +545,31 @@ def test_a_device_line_the_database_cannot_hold_is_kept_aside_and_the_others_sto
     assert "row 1, event_id" in errors["DDG7030067"] and "row 3, line" in errors["DDG7030067"]
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_api_answers_every_error_as_json_deep_nesting_included(app, campus, client, monkeypatch):
+    headers = {"Authorization": f"Bearer {_token(app)}"}
+    deep = '{"events": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    answers = {
+        "deeply nested": client.post("/api/access/events", data=deep, content_type="application/json",
+                                     headers=headers),
+        "not JSON": client.post("/api/access/events", data="{", content_type="application/json", headers=headers),
+        "no token": client.post("/api/access/events", json={"events": []}),
+        "another token's scope": client.get("/api/access/entitlements", headers=headers),
+        "no such endpoint": client.get("/api/access/nothing-here", headers=headers),
+        "the wrong method": client.get("/api/access/events", headers=headers),
+    }
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    answers["too large"] = client.post("/api/access/events", json={"events": ["x" * 2048]}, headers=headers)
+    assert {why: (answer.status_code, answer.is_json and bool(answer.json["error"]))
+            for why, answer in answers.items()} == {
+        "deeply nested": (400, True), "not JSON": (400, True), "no token": (401, True),
+        "another token's scope": (401, True), "no such endpoint": (404, True), "the wrong method": (405, True),
+        "too large": (413, True)}
+    assert "nested" in answers["deeply nested"].json["error"]
+    page = client.get("/curfew/nothing-here")  # pages keep their HTML error pages
+    assert page.status_code == 404 and not page.is_json
+
+
 # --- doors and rooms ---------------------------------------------------------------------
 
 
