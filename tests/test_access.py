@@ -18,6 +18,7 @@ from dorms.access.models import (
     AccessEvent,
     ApiToken,
     Card,
+    CurfewRule,
     NightStatus,
     Permission,
     PermissionStatus,
@@ -407,6 +408,18 @@ def test_staff_set_curfews_by_building_and_gender_and_the_most_specific_wins(app
     assert "A curfew is in the evening or after midnight, not at 15:00" in bad
     page = client.get("/curfew/rules").get_data(as_text=True)
     assert "D1 Building D1" in page and "22:30" in page and "00:30" in page
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_curfew_for_a_building_that_does_not_exist_is_refused_not_made_campus_wide(app, campus, client, login,
+                                                                                   create_user):
+    login(create_user(role=Role.STAFF))
+    gone = db.session.scalar(sa.select(sa.func.max(Building.id))) + 1  # deleted since the page was shown
+    for building in (str(gone), "D1", "99999999999999999999"):
+        answer = client.post("/curfew/rules", data={"nights": "weeknight", "building": building, "gender": "",
+                                                     "curfew": "21:00"}, follow_redirects=True)
+        assert answer.status_code == 200 and "There is no such building." in answer.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CurfewRule)) == 0
 
 
 def test_holidays_and_terms_decide_which_nights_have_a_curfew(app, imported, client, login, create_user):

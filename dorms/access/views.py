@@ -21,6 +21,7 @@ from .. import audit
 from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
+from ..core.errors import ServiceError
 from ..core.forms import error_text, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
@@ -233,10 +234,21 @@ def rules():
 @staff_required
 def set_rule():
     form = CurfewRuleForm()
-    building = db.session.get(Building, number) if (number := row_id(form.building.data)) is not None else None
-    submit(form, lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend", building=building,
-                                   gender=Gender(form.gender.data) if form.gender.data else None))
+    submit(form, lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend",
+                                           building=_chosen_building(form.building.data),
+                                           gender=Gender(form.gender.data) if form.gender.data else None))
     return redirect(url_for(".rules"))
+
+
+def _chosen_building(value: str | None) -> Building | None:
+    """The building a rule is for; none chosen is every building. One that does not exist (deleted since the
+    page was shown, or an edited form) is refused: read as none, it would set the curfew for the whole campus."""
+    if not value:
+        return None
+    building = db.session.get(Building, number) if (number := row_id(value)) is not None else None
+    if building is None:
+        raise ServiceError(_("There is no such building."))
+    return building
 
 
 @bp.post("/rules/<int:rule_id>/delete")
