@@ -304,9 +304,35 @@ def test_a_counselor_sees_the_night_for_their_students_only(app, imported, clien
     assert [line.split(",")[0] for line in exported.splitlines()[1:]] == ["S1", "S2", "S3"]
     assert client.get(f"/curfew/export.xlsx?night={NIGHT}").status_code == 200
     assert client.get(f"/curfew/students/{imported['S4'].id}").status_code == 404  # not theirs
-    assert client.get(f"/curfew/students/{imported['S2'].id}").status_code == 200
+    assert client.get(f"/curfew/students/{imported['S2'].id}", headers=OPENED_HERE).status_code == 200
     assert db.session.scalar(sa.select(AuditEntry.student_id).where(
         AuditEntry.action == "access.history.view")) == imported["S2"].id
+
+
+# A browser's fetch metadata when someone opens a page from a link or form of this app.
+OPENED_HERE = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_opening_a_curfew_record_is_logged_only_when_opened_from_the_app(app, imported, client, login,
+                                                                         create_user):
+    """A cross-site link, image or frame must not write "viewed" into the log in a counselor's name."""
+    login(create_user(role=Role.STAFF))
+    url = f"/curfew/students/{imported['S2'].id}"
+    views = sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.history.view")
+    for elsewhere in ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"},
+                      {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"},  # another site of the campus
+                      {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},  # an <img>
+                      {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"},  # a script's fetch
+                      {"Referer": "https://evil.example/"}, {}):  # a browser without fetch metadata
+        page = client.get(url, headers=elsewhere).get_data(as_text=True)
+        assert 'data-testid="history"' not in page, elsewhere  # not shown, so not logged ...
+        assert f'href="{url}"' in page  # ... but one tap away
+    assert db.session.scalar(views) == 0
+    for here in (OPENED_HERE, {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"},  # typed or bookmarked
+                 {"Referer": "http://localhost/curfew/"}):  # a browser without fetch metadata, from a page here
+        assert 'data-testid="history"' in client.get(url, headers=here).get_data(as_text=True), here
+    assert db.session.scalar(views) == 3
 
 
 def test_staff_see_everyone_and_students_only_their_own_record(app, imported, client, login, create_user):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -151,11 +152,27 @@ def mine():
 @bp.get("/students/<int:student_id>")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def student(student_id: int):
-    """One student's fortnight, for staff and the student's counselor; who looked is logged."""
+    """One student's fortnight, for staff and the student's counselor; who looked is logged.
+
+    Only a page opened from this app (or typed, or bookmarked) is shown and logged: a link on another site,
+    an image or a frame would otherwise write a view into the log in the user's name. Those get a page
+    with a link to the record instead, one tap away."""
     person = visible_student_or_404(student_id)
+    if not _opened_here():
+        return render_template("access/history_open.html", student=person, title=_("Curfew record"))
     audit.record("access.history.view", student=person)
     db.session.commit()
     return _history(person)
+
+
+def _opened_here() -> bool:
+    """Whether the user opened this page themselves: a top-level navigation from this site or from the address
+    bar, as the browser's fetch metadata says; browsers without it (older than about 2021) send a Referer
+    from this site (Referrer-Policy same-origin sends none to or from elsewhere)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none") and request.headers.get("Sec-Fetch-Mode") == "navigate"
+    return bool(request.referrer) and urlsplit(request.referrer).netloc == request.host
 
 
 def _history(person: Student):
