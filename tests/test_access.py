@@ -18,6 +18,7 @@ from dorms.access.models import (
     AccessEvent,
     ApiToken,
     Card,
+    CurfewRule,
     NightStatus,
     Permission,
     PermissionStatus,
@@ -303,9 +304,35 @@ def test_a_counselor_sees_the_night_for_their_students_only(app, imported, clien
     assert [line.split(",")[0] for line in exported.splitlines()[1:]] == ["S1", "S2", "S3"]
     assert client.get(f"/curfew/export.xlsx?night={NIGHT}").status_code == 200
     assert client.get(f"/curfew/students/{imported['S4'].id}").status_code == 404  # not theirs
-    assert client.get(f"/curfew/students/{imported['S2'].id}").status_code == 200
+    assert client.get(f"/curfew/students/{imported['S2'].id}", headers=OPENED_HERE).status_code == 200
     assert db.session.scalar(sa.select(AuditEntry.student_id).where(
         AuditEntry.action == "access.history.view")) == imported["S2"].id
+
+
+# A browser's fetch metadata when someone opens a page from a link or form of this app.
+OPENED_HERE = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_opening_a_curfew_record_is_logged_only_when_opened_from_the_app(app, imported, client, login,
+                                                                         create_user):
+    """A cross-site link, image or frame must not write "viewed" into the log in a counselor's name."""
+    login(create_user(role=Role.STAFF))
+    url = f"/curfew/students/{imported['S2'].id}"
+    views = sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.history.view")
+    for elsewhere in ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"},
+                      {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"},  # another site of the campus
+                      {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},  # an <img>
+                      {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"},  # a script's fetch
+                      {"Referer": "https://evil.example/"}, {}):  # a browser without fetch metadata
+        page = client.get(url, headers=elsewhere).get_data(as_text=True)
+        assert 'data-testid="history"' not in page, elsewhere  # not shown, so not logged ...
+        assert f'href="{url}"' in page  # ... but one tap away
+    assert db.session.scalar(views) == 0
+    for here in (OPENED_HERE, {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"},  # typed or bookmarked
+                 {"Referer": "http://localhost/curfew/"}):  # a browser without fetch metadata, from a page here
+        assert 'data-testid="history"' in client.get(url, headers=here).get_data(as_text=True), here
+    assert db.session.scalar(views) == 3
 
 
 def test_staff_see_everyone_and_students_only_their_own_record(app, imported, client, login, create_user):
@@ -409,6 +436,18 @@ def test_staff_set_curfews_by_building_and_gender_and_the_most_specific_wins(app
     assert "D1 Building D1" in page and "22:30" in page and "00:30" in page
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_curfew_for_a_building_that_does_not_exist_is_refused_not_made_campus_wide(app, campus, client, login,
+                                                                                   create_user):
+    login(create_user(role=Role.STAFF))
+    gone = db.session.scalar(sa.select(sa.func.max(Building.id))) + 1  # deleted since the page was shown
+    for building in (str(gone), "D1", "99999999999999999999"):
+        answer = client.post("/curfew/rules", data={"nights": "weeknight", "building": building, "gender": "",
+                                                     "curfew": "21:00"}, follow_redirects=True)
+        assert answer.status_code == 200 and "There is no such building." in answer.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CurfewRule)) == 0
+
+
 def test_holidays_and_terms_decide_which_nights_have_a_curfew(app, imported, client, login, create_user):
     login(create_user(role=Role.STAFF))
     client.post("/curfew/holidays", data={"night": NIGHT, "name": "中秋节"})
@@ -485,6 +524,89 @@ def test_zkteco_attendance_exports_import_with_the_preset(app, imported, tmp_pat
     rows = report(runner)
     assert rows["S6"]["status"] == "in" and rows["S9"]["status"] == "in"  # S9: card 1009, not the PIN
     assert rows["S6"]["last_door"] == "D1-N"
+
+
+# --- events the database cannot hold: refused one by one, never a 500 ----------------------
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_api_refuses_an_event_the_database_cannot_hold_naming_event_and_field(app, campus, client):
+    """An id is stored with its source's prefix (``api<token id>:``): its room is what the prefix leaves."""
+    headers = {"Authorization": f"Bearer {_token(app)}"}
+    room = 80 - len(f"api{db.session.scalar(sa.select(ApiToken.id))}:")
+    at = "2026-09-07T21:00:00+08:00"
+    batch = _events(("x" * room, "1001", "D1", "", at, "in", "granted"),
+                    ("y" * (room + 1), "1001", "D1", "", at, "in", "granted"),
+                    ("a3", "1001", "D1", "", "0001-01-01T00:00:00", "in", "granted"),
+                    ("a4", "1001", "D1", "", "9999-12-31T23:59:59-08:00", "in", "granted"),
+                    ("a5", "1001", "D1\x00", "", at, "in", "granted"),
+                    ("a6", "1001", "D1", "\ud800", at, "in", "granted"))
+    batch.append({**batch[2], "event_id": "a7", "time": at, "note": "\x00"})  # kept as extra: it must fit too
+    response = client.post("/api/access/events", json={"events": batch}, headers=headers)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert [(e["event"], e["field"]) for e in response.json["errors"]] == [
+        (2, "event_id"), (3, "time"), (4, "time"), (5, "building"), (6, "door"), (7, "note")]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
+    assert client.post("/api/access/events", json={"events": batch[:1]}, headers=headers).json["stored"] == 1
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_file_event_id_is_measured_with_its_source_prefix(app, campus, tmp_path):
+    text = ("event_id,card,building,door,time,direction,result\n"
+            f"{'e' * 75},1001,D1,,2026-09-07T21:00:00+08:00,in,\n"  # 80 characters, but 90 as east-gate:…
+            "e2,1001,D1,,9999-12-31T23:00:00,in,\n")
+    result = app.test_cli_runner().invoke(args=["access", "import", write(tmp_path, "e.csv", text),
+                                                "--source", "east-gate"])
+    assert result.exit_code != 0 and "nothing imported" in result.output
+    assert "row 1, event_id: longer than 70 characters" in result.output and "row 2, time" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_device_line_the_database_cannot_hold_is_kept_aside_and_the_others_stored(app, imported, client):
+    runner = app.test_cli_runner()
+    for serial in ("CQZ7231560", "DDG7030067"):
+        assert runner.invoke(args=["access", "device", "add", serial, "--building", "D1", "--door", "D1-N",
+                                   "--network", "127.0.0.1"]).exit_code == 0
+    attlog = "1006\t0001-01-01 00:00:00\t0\t1\n1006\t2026-09-07 22:10:00\t0\t1\n1001\t9999-12-31 23:59:59\t1\t1\n"
+    answer = client.post("/iclock/cdata?SN=CQZ7231560&table=ATTLOG", data=attlog)
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK: 3")  # the queue moves on
+    line = "time=2026-09-08 00:05:00\tpin=0\tcardno=1002\teventaddr=1\tevent=0\tinoutstatus=0\tindex=85"
+    rtlog = "\n".join([line.replace("index=85", "index=" + "9" * 60), line,
+                       line.replace("eventaddr=1", "eventaddr=\x00")])
+    answer = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data=rtlog)
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK: 3")
+    stored = sa.select(AccessEvent.event_id).where(AccessEvent.event_id.like("zk:%")).order_by(AccessEvent.event_id)
+    assert db.session.scalars(stored).all() == ["zk:CQZ7231560:1006:20260907221000",
+                                                "zk:DDG7030067:rt:85:1002:20260908000500:1"]
+    errors = dict(db.session.execute(sa.select(AccessDevice.serial_number, AccessDevice.last_error)).all())
+    assert "row 1, time" in errors["CQZ7231560"] and "row 3, time" in errors["CQZ7231560"]
+    assert "row 1, event_id" in errors["DDG7030067"] and "row 3, line" in errors["DDG7030067"]
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_api_answers_every_error_as_json_deep_nesting_included(app, campus, client, monkeypatch):
+    headers = {"Authorization": f"Bearer {_token(app)}"}
+    deep = '{"events": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    answers = {
+        "deeply nested": client.post("/api/access/events", data=deep, content_type="application/json",
+                                     headers=headers),
+        "not JSON": client.post("/api/access/events", data="{", content_type="application/json", headers=headers),
+        "no token": client.post("/api/access/events", json={"events": []}),
+        "another token's scope": client.get("/api/access/entitlements", headers=headers),
+        "no such endpoint": client.get("/api/access/nothing-here", headers=headers),
+        "the wrong method": client.get("/api/access/events", headers=headers),
+    }
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    answers["too large"] = client.post("/api/access/events", json={"events": ["x" * 2048]}, headers=headers)
+    assert {why: (answer.status_code, answer.is_json and bool(answer.json["error"]))
+            for why, answer in answers.items()} == {
+        "deeply nested": (400, True), "not JSON": (400, True), "no token": (401, True),
+        "another token's scope": (401, True), "no such endpoint": (404, True), "the wrong method": (405, True),
+        "too large": (413, True)}
+    assert "nested" in answers["deeply nested"].json["error"]
+    page = client.get("/curfew/nothing-here")  # pages keep their HTML error pages
+    assert page.status_code == 404 and not page.is_json
 
 
 # --- doors and rooms ---------------------------------------------------------------------

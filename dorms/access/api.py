@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from ..core.clock import utcnow
 from ..extensions import csrf, db
@@ -20,7 +21,10 @@ def post_events():
     token = tokens.authenticate(request.headers.get("Authorization"), tokens.EVENTS_SCOPE)
     if token is None:
         return jsonify(error="a valid API token with the events:post scope is required"), 401
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # how the json module refuses deep nesting (not a ValueError, so not "silent")
+        raise BadRequest("the JSON is nested too deeply") from None
     items = body.get("events") if isinstance(body, dict) else None
     try:
         report = ingest.import_event_batch(items, source=f"api{token.id}")

@@ -9,16 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from ..core.clock import campus_zone
+from ..core.clock import campus_zone, utcnow
 from ..core.database import is_postgresql
 from ..core.tables import TableError, decode_text
 from ..extensions import db
@@ -34,6 +35,12 @@ EVENT_COLUMNS = ("event_id", "card", "building", "door", "time", "direction", "r
 REQUIRED_EVENT_COLUMNS = ("event_id", "card", "building", "time")
 DIRECTIONS = {"in": "in", "out": "out", "unknown": "unknown", "": "unknown", "进": "in", "出": "out"}
 RESULTS = {"granted": True, "": True, "denied": False}
+EVENT_ID_LENGTH = AccessEvent.__table__.c.event_id.type.length  # the source's prefix included
+# A door event happens after 2000 and no later than a day from now (a clock a little ahead): any other
+# time is a wrong clock or a typo, and years like 0001 or 9999 cannot even be placed in UTC.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SLACK = timedelta(days=1)
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database text holds them
 
 # Column maps: our field -> the file's column. "generic" is the event CSV of docs/curfew.md.
 PRESETS = {
@@ -95,17 +102,21 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
 
 
 def parse_event(values: tuple[str, ...], extra: dict | None, number: int, zone: ZoneInfo,
-                errors: list[RowError]) -> IncomingEvent | None:
-    """One event from its EVENT_COLUMNS values (text), or None with its problems appended to ``errors``."""
+                errors: list[RowError], source: str) -> IncomingEvent | None:
+    """One event from its EVENT_COLUMNS values (text), or None with its problems appended to ``errors``.
+
+    Its id is kept as ``source:id``: two systems may number alike."""
     event_id, card, building, door, when, direction, result = (v.strip() for v in values)
     before = len(errors)
     for name, value in (("event_id", event_id), ("card", card), ("building", building), ("time", when)):
         if not value:
             errors.append(RowError(number, name, "missing"))
+    for name, value in (*zip(EVENT_COLUMNS, values), *(extra or {}).items()):
+        if UNSTORABLE_TEXT.search(name + value):
+            errors.append(RowError(number, UNSTORABLE_TEXT.sub("?", name),
+                                   "contains a NUL character or a lone surrogate"))
     if len(errors) > before:
         return None
-    if len(event_id) > 80:
-        errors.append(RowError(number, "event_id", "longer than 80 characters"))
     if len(building) > 32 or len(door) > 64:
         errors.append(RowError(number, "building" if len(building) > 32 else "door", "too long"))
     try:
@@ -125,14 +136,28 @@ def parse_event(values: tuple[str, ...], extra: dict | None, number: int, zone: 
         errors.append(RowError(number, "result", f"{values[6].strip()!r} is not granted or denied"))
     if len(errors) > before:
         return None
-    return IncomingEvent(event_id, card, building, door, occurred_at, direction, granted, extra or None)
+    return storable(IncomingEvent(f"{source}:{event_id}", card, building, door, occurred_at, direction, granted,
+                                  extra or None), number, errors, prefix=f"{source}:")
 
 
-def event_from_row(row: dict, number: int, zone: ZoneInfo, errors: list[RowError]) -> IncomingEvent | None:
+def storable(event: IncomingEvent, number: int, errors: list[RowError], prefix: str = "") -> IncomingEvent | None:
+    """The event if the database can hold it, else None with why appended to ``errors``.
+
+    ``prefix`` is what was put before the source's own event id (``api3:``): the id has the room it leaves."""
+    before = len(errors)
+    if len(event.event_id) > EVENT_ID_LENGTH:
+        errors.append(RowError(number, "event_id", f"longer than {EVENT_ID_LENGTH - len(prefix)} characters"))
+    if not EARLIEST_EVENT <= event.occurred_at <= utcnow() + CLOCK_SLACK:
+        errors.append(RowError(number, "time", "not between 2000-01-01 and tomorrow (is a clock wrong?)"))
+    return event if len(errors) == before else None
+
+
+def event_from_row(row: dict, number: int, zone: ZoneInfo, errors: list[RowError],
+                   source: str) -> IncomingEvent | None:
     """An event from a mapping of our column names (the JSON API); other keys are kept as extra."""
     values = tuple(row.get(name) or "" for name in EVENT_COLUMNS)
     extra = {k: v for k, v in row.items() if k not in EVENT_COLUMNS and k is not None}
-    return parse_event(values, extra, number, zone, errors)
+    return parse_event(values, extra, number, zone, errors, source)
 
 
 def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
@@ -272,11 +297,11 @@ def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset:
             if len(row) > width:  # cells beyond the header are kept too
                 extra = {**(extra or {}), **{f"column_{i + 1}": cell for i, cell in enumerate(row[width:], width)
                                              if cell}}
-            event = parse_event(values, extra, number, zone, errors)
+            event = parse_event(values, extra, number, zone, errors, source)
             if len(errors) >= MAX_ERRORS:
                 raise Rejected(errors)
             if event is not None and not errors:
-                yield event._replace(event_id=f"{source}:{event.event_id}")
+                yield event
 
     # Errors stop the storing but not the reading, so that every problem is listed; the caller's
     # transaction then rolls back whatever was stored before the first error.
@@ -334,9 +359,9 @@ def import_event_batch(items: list, source: str) -> Report:
             errors.append(RowError(number, "event", "not an object"))
             continue
         row = {k: "" if v is None else str(v) for k, v in item.items()}
-        event = event_from_row(row, number, zone, errors)
+        event = event_from_row(row, number, zone, errors, source)
         if event is not None:
-            events.append(event._replace(event_id=f"{source}:{event.event_id}"))
+            events.append(event)
     if errors:
         raise Rejected(errors)
     report = Report(rows=len(items))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -21,6 +22,7 @@ from .. import audit
 from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
+from ..core.errors import ServiceError
 from ..core.forms import error_text, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
@@ -150,11 +152,27 @@ def mine():
 @bp.get("/students/<int:student_id>")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def student(student_id: int):
-    """One student's fortnight, for staff and the student's counselor; who looked is logged."""
+    """One student's fortnight, for staff and the student's counselor; who looked is logged.
+
+    Only a page opened from this app (or typed, or bookmarked) is shown and logged: a link on another site,
+    an image or a frame would otherwise write a view into the log in the user's name. Those get a page
+    with a link to the record instead, one tap away."""
     person = visible_student_or_404(student_id)
+    if not _opened_here():
+        return render_template("access/history_open.html", student=person, title=_("Curfew record"))
     audit.record("access.history.view", student=person)
     db.session.commit()
     return _history(person)
+
+
+def _opened_here() -> bool:
+    """Whether the user opened this page themselves: a top-level navigation from this site or from the address
+    bar, as the browser's fetch metadata says; browsers without it (older than about 2021) send a Referer
+    from this site (Referrer-Policy same-origin sends none to or from elsewhere)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none") and request.headers.get("Sec-Fetch-Mode") == "navigate"
+    return bool(request.referrer) and urlsplit(request.referrer).netloc == request.host
 
 
 def _history(person: Student):
@@ -233,10 +251,21 @@ def rules():
 @staff_required
 def set_rule():
     form = CurfewRuleForm()
-    building = db.session.get(Building, number) if (number := row_id(form.building.data)) is not None else None
-    submit(form, lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend", building=building,
-                                   gender=Gender(form.gender.data) if form.gender.data else None))
+    submit(form, lambda: calendar.set_rule(form.curfew.data, weekend=form.nights.data == "weekend",
+                                           building=_chosen_building(form.building.data),
+                                           gender=Gender(form.gender.data) if form.gender.data else None))
     return redirect(url_for(".rules"))
+
+
+def _chosen_building(value: str | None) -> Building | None:
+    """The building a rule is for; none chosen is every building. One that does not exist (deleted since the
+    page was shown, or an edited form) is refused: read as none, it would set the curfew for the whole campus."""
+    if not value:
+        return None
+    building = db.session.get(Building, number) if (number := row_id(value)) is not None else None
+    if building is None:
+        raise ServiceError(_("There is no such building."))
+    return building
 
 
 @bp.post("/rules/<int:rule_id>/delete")

@@ -73,7 +73,8 @@ def upload():
     if table not in parsers:  # user lists, photos, operation logs: nothing for us; taking them keeps the queue moving
         return _text(f"OK: {len(lines)}")
     errors: list[RowError] = []
-    events = [e for n, line in enumerate(lines, start=1) if (e := parsers[table](device, zone, n, line, errors))]
+    parse = parsers[table]
+    events = [e for n, line in enumerate(lines, start=1) if (e := _event(parse, device, zone, n, line, errors))]
     # A device resends what was not acknowledged: refusing a line it cannot change would stop its
     # queue for good. Its good lines are stored; the bad ones are shown on the device for staff.
     ingest.store_events(events, ingest.Report(rows=len(lines)))
@@ -96,6 +97,16 @@ def poll():
 @bp.post("/devicecmd")
 def command_result():
     return _text("OK") if _device() is not None else _text("unknown device", 403)
+
+
+def _event(parse, device: AccessDevice, zone: ZoneInfo, number: int, line: str,
+           errors: list) -> IncomingEvent | None:
+    """The line's event if it has one the database can hold, else None (with why in ``errors`` if it is bad)."""
+    if ingest.UNSTORABLE_TEXT.search(line):
+        errors.append(RowError(number, "line", "contains a NUL character"))
+        return None
+    event = parse(device, zone, number, line, errors)
+    return ingest.storable(event, number, errors) if event is not None else None
 
 
 def _local(text: str, zone: ZoneInfo) -> datetime:

@@ -1,7 +1,7 @@
 """Request-wide wiring: error pages, template helpers, security headers."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import (
     format_date,
     format_datetime,
@@ -10,12 +10,15 @@ from flask_babel import (
     get_locale,
 )
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..config import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from ..extensions import db
 from .database import is_database_busy
 from .forms import MAX_ID
+
+API_PREFIX = "/api/"  # machine endpoints: their errors are JSON, whatever raised them (a routing 404 or 405 too)
 
 
 class RowIdConverter(IntegerConverter):
@@ -45,6 +48,7 @@ def init_app(app: Flask) -> None:
 
     for code in (403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
+    app.register_error_handler(HTTPException, _api_error)  # the other codes: JSON under API_PREFIX, else as they are
 
     @app.errorhandler(OperationalError)
     def database_busy(error):
@@ -64,6 +68,15 @@ def init_app(app: Flask) -> None:
 
 def _error_page(code: int):
     def handler(error):
+        if request.path.startswith(API_PREFIX):
+            return _api_error(error)
         return render_template("errors/error.html", code=code, error=error), code
 
     return handler
+
+
+def _api_error(error: HTTPException):
+    if not request.path.startswith(API_PREFIX):
+        return error
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]  # Allow…
+    return jsonify(error=error.description), error.code, headers
