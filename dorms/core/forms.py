@@ -47,17 +47,22 @@ def words(text: str | None) -> list[str]:
     return (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()
 
 
+def ascii_digits(text: str | None) -> bool:
+    """True for a non-empty run of 0-9 only. ``str.isdigit`` also takes "²" (which ``int`` refuses),
+    Arabic-Indic "٣" and full-width "１": no id or number a person types into our forms."""
+    return isinstance(text, str) and text.isascii() and text.isdecimal()
+
+
 MAX_ID = 2**31 - 1  # a hand-edited id beyond this is no row of ours (and would overflow the column)
 
 
 def row_id(text: str | None) -> int | None:
     """A submitted id (a form field, a query argument) as a number that can name a row, else None.
 
-    Digits only, and within the columns' range: a hand-edited huge number names no row rather than
+    ASCII digits only, and within the columns' range: a hand-edited huge number names no row rather than
     failing the query (PostgreSQL refuses it). Route arguments get the same bound from the URL converter.
     """
-    text = text if isinstance(text, str) else ""
-    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+    return int(text) if ascii_digits(text) and len(text) <= 10 and int(text) <= MAX_ID else None
 
 
 @dataclass

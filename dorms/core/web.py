@@ -20,7 +20,10 @@ from .forms import MAX_ID
 
 class RowIdConverter(IntegerConverter):
     """``<int:…>`` in every route: an id past the columns' range is no row of ours, so the URL is a 404
-    before any view runs (PostgreSQL would refuse the number in a query with an error)."""
+    before any view runs (PostgreSQL would refuse the number in a query with an error). ASCII digits
+    only: Werkzeug's ``\\d+`` would read "/violations/٣" as violation 3."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
