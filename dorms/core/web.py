@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
             "format_timedelta": format_timedelta,
         }
 
-    for code in (403, 404, 413, 429):
+    for code in (400, 403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
 
     @app.errorhandler(OperationalError)
@@ -67,6 +67,9 @@ def init_app(app: Flask) -> None:
 
 def _error_page(code: int):
     def handler(error):
-        return render_template("errors/error.html", code=code, error=error), code
+        # abort(400, description=…) says what was wrong (e.g. a date out of range); Werkzeug's default does not
+        said = getattr(error, "description", None)
+        message = said if said and said != type(error).description else None
+        return render_template("errors/error.html", code=code, error=error, message=message), code
 
     return handler
