@@ -664,3 +664,17 @@ def test_a_student_appealing_while_staff_resolve_at_the_same_moment_lets_exactly
     winner = S.APPEALED if outcomes["appeal"] == "won" else S.RESOLVED
     assert violation.status == winner and [e.status for e in violation.events][-1] == winner
     assert len(violation.events) == 3
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_type_named_like_math_text_is_drawn_as_written_on_the_chart(app, client, login, world):
+    # matplotlib reads "$…$" as math text; an unbalanced one failed the whole summary page.
+    world["late"].name = r"$\frac{a}{$"
+    db.session.commit()
+    record(world)
+    login(world["staff"])
+    response = client.get("/violations/summary")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    chart = page[page.index("<svg"):page.index("</svg>")]
+    assert r"$\frac{a}{$" in chart
