@@ -62,6 +62,7 @@ def row_id(text: str | None) -> int | None:
 
     ASCII digits only, and within the columns' range: a hand-edited huge number names no row rather than
     failing the query (PostgreSQL refuses it). Route arguments get the same bound from the URL converter.
+    At most MAX_ID's ten digits are read: ``int`` refuses more than 4,300 with an error.
     """
     return int(text) if ascii_digits(text) and len(text) <= 10 and int(text) <= MAX_ID else None
 
