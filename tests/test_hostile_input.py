@@ -17,6 +17,18 @@ def staff_client(login, create_user):
     return login(create_user(role=Role.STAFF))
 
 
+@pytest.mark.parametrize("value", UNICODE_DIGITS)
+def test_page_and_count_arguments_take_ascii_digits_only(app, value):
+    from flask import request
+
+    from dorms.core.forms import number_arg, page_number
+
+    with app.test_request_context(f"/?page={value}&days={value}"):
+        assert page_number(request.args) == 1 and number_arg(request.args, "days", 7, 90) == 7
+    with app.test_request_context(f"/?page={'9' * 5000}&days=0"):
+        assert page_number(request.args) == 10_000 and number_arg(request.args, "days", 7, 90) == 1
+
+
 def test_only_ascii_digits_name_a_row():
     assert [row_id(text) for text in UNICODE_DIGITS + (HUGE, "9" * 5000, "", None, "-1", " 7")] == [None] * 10
     assert row_id("42") == 42

@@ -21,7 +21,7 @@ from .. import audit
 from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
-from ..core.forms import date_arg, error_text, row_id, submit
+from ..core.forms import date_arg, error_text, number_arg, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -274,7 +274,7 @@ def add_term():
 @bp.get("/doors")
 @staff_required
 def doors():
-    days = min(max(request.args.get("days", 7, type=int), 1), 90)
+    days = number_arg(request.args, "days", 7, 90)
     residents = entitlements.entitlements()
     return render_template("access/doors.html", days=days, residents=len(residents),
                            without_card=[e for e in residents if not e.cards],

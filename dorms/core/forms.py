@@ -24,9 +24,18 @@ def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
 MAX_PAGE = 10_000
 
 
+def number_arg(args, name: str, default: int, highest: int) -> int:
+    """The ?name= whole number from 1 to ``highest``: ASCII digits (see ``ascii_digits``), else ``default``;
+    a larger one is ``highest``."""
+    text = args.get(name, "")
+    if not ascii_digits(text):
+        return default
+    return max(min(int(text) if len(text) <= len(str(highest)) else highest, highest), 1)
+
+
 def page_number(args) -> int:
     """The ?page= argument, kept within sane bounds."""
-    return min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
+    return number_arg(args, "page", 1, MAX_PAGE)
 
 
 def known_choice(field) -> str | None:
