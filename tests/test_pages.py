@@ -198,3 +198,14 @@ def test_bootstrap_is_served_by_us(client):
     css = next(line for line in page.splitlines() if "bootstrap" in line and ".css" in line)
     href = css.split('href="')[1].split('"')[0]
     assert client.get(href).status_code == 200
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_building_named_like_math_text_is_drawn_as_written_on_the_occupancy_chart(
+        staff_client, create_building, create_room):
+    create_room(create_building(r"$A_{$", name=r"$\frac{a}{$"), "101")
+    db.session.commit()
+    response = staff_client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert r"$A_{$" in page[page.index("<svg"):page.index("</svg>")]

@@ -6,14 +6,14 @@ from wtforms import DateField, SelectField, StringField, TextAreaField, TimeFiel
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..core.enums import Gender
-from ..core.forms import options
+from ..core.forms import InDateRange, options
 from .models import PermissionKind
 
 
 class PermissionRequestForm(FlaskForm):
     kind = SelectField(_l("I ask for"), choices=options(PermissionKind.choices()))
-    first_night = DateField(_l("Night (the evening's date)"), validators=[DataRequired()])
-    last_night = DateField(_l("Last night away (overnight only)"), validators=[Optional()])
+    first_night = DateField(_l("Night (the evening's date)"), validators=[DataRequired(), InDateRange()])
+    last_night = DateField(_l("Last night away (overnight only)"), validators=[Optional(), InDateRange()])
     expected_return = TimeField(_l("Back by (late return only)"), validators=[Optional()])
     destination = StringField(_l("Where you will be (overnight only)"), validators=[Optional(), Length(max=200)])
     emergency_contact = StringField(_l("Emergency contact: name and phone (overnight only)"),
@@ -34,15 +34,15 @@ class CurfewRuleForm(FlaskForm):
 
 
 class HolidayForm(FlaskForm):
-    night = DateField(_l("Night"), validators=[DataRequired()])
+    night = DateField(_l("Night"), validators=[DataRequired(), InDateRange()])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
 
 
 class TermForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
-    starts_on = DateField(_l("First day"), validators=[DataRequired()])
-    ends_on = DateField(_l("Last day"), validators=[DataRequired()])
+    starts_on = DateField(_l("First day"), validators=[DataRequired(), InDateRange()])
+    ends_on = DateField(_l("Last day"), validators=[DataRequired(), InDateRange()])
 
 
 class TokenForm(FlaskForm):

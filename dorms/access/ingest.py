@@ -21,6 +21,7 @@ from sqlalchemy.dialects import sqlite
 
 from ..core.clock import campus_zone, utcnow
 from ..core.database import is_postgresql
+from ..core.forms import date_range_message, in_date_range
 from ..core.tables import TableError, decode_text
 from ..extensions import db
 from ..students.models import Student
@@ -457,9 +458,14 @@ def _permission(row: dict, number: int, students: dict, errors: list[RowError]) 
     nights = []
     for column in ("first_night", "last_night"):
         try:
-            nights.append(date.fromisoformat((row.get(column) or "").strip()))
+            night = date.fromisoformat((row.get(column) or "").strip())
         except ValueError:
             errors.append(RowError(number, column, f"{row.get(column)!r} is not a date (YYYY-MM-DD)"))
+            continue
+        if in_date_range(night):
+            nights.append(night)
+        else:
+            errors.append(RowError(number, column, date_range_message()))
     if len(nights) == 2 and nights[1] < nights[0]:
         errors.append(RowError(number, "last_night", "before first_night"))
     expected = None

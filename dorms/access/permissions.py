@@ -44,6 +44,9 @@ def request_permission(student: Student, kind: PermissionKind, first_night: date
     if first_night < today - timedelta(days=late_by):
         raise ServiceError(_("Requests for nights more than %(days)d days ago go to your counselor directly.",
                              days=late_by))
+    ahead = int(current_app.config.get("CURFEW_REQUEST_DAYS_AHEAD", 60))
+    if first_night > today + timedelta(days=ahead):
+        raise ServiceError(_("Ask for nights at most %(days)d days ahead.", days=ahead))
     clash = db.session.scalar(sa.select(Permission).where(
         Permission.student_id == student.id, Permission.kind == kind,
         Permission.status != PermissionStatus.REJECTED,

@@ -23,7 +23,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import error_text, row_id, submit
+from ..core.forms import date_arg, error_text, number_arg, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -59,10 +59,7 @@ EXPORT_COLUMNS = ["student_number", "name", "class", "college", "building", "sta
 def _night() -> date:
     """The night asked for; nights not over yet (after the last finished one) show the last finished one."""
     last = reports.last_finished_night()
-    try:
-        return min(date.fromisoformat(request.args["night"]), last)
-    except (KeyError, ValueError):
-        return last
+    return min(date_arg(request.args, "night") or last, last)
 
 
 def _scope():
@@ -105,14 +102,8 @@ def export(file_format: str):
 
 def _range() -> tuple[date, date]:
     last = reports.last_finished_night()
-    try:
-        last = min(date.fromisoformat(request.args["last"]), last)  # nights not over yet are not counted
-    except (KeyError, ValueError):
-        pass
-    try:
-        first = date.fromisoformat(request.args["first"])
-    except (KeyError, ValueError):
-        first = last - timedelta(days=29)
+    last = min(date_arg(request.args, "last") or last, last)  # nights not over yet are not counted
+    first = date_arg(request.args, "first") or last - timedelta(days=29)
     if first > last or (last - first).days > 366:
         abort(400)
     return first, last
@@ -312,7 +303,7 @@ def add_term():
 @bp.get("/doors")
 @staff_required
 def doors():
-    days = min(max(request.args.get("days", 7, type=int), 1), 90)
+    days = number_arg(request.args, "days", 7, 90)
     residents = entitlements.entitlements()
     return render_template("access/doors.html", days=days, residents=len(residents),
                            without_card=[e for e in residents if not e.cards],

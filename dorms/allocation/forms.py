@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from ..core.forms import options, words
+from ..core.forms import ascii_digits, options, words
 from ..solver.problem import DEFAULT_WEIGHTS
 from .models import RunMode
 
@@ -47,7 +47,7 @@ class RunForm(FlaskForm):
         return words(self.locked.data)
 
     def validate_scope_grades(self, field) -> None:
-        if not all(word.isdigit() for word in words(field.data)):
+        if not all(ascii_digits(word) and len(word) == 4 for word in words(field.data)):
             raise ValidationError(_l("Write years such as 2026, separated by spaces."))
 
     def student_scope(self) -> dict[str, list]:

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from ..core.clock import campus_zone
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import MAX_PAGE, page_number, row_id, submit
+from ..core.forms import MAX_PAGE, number_arg, page_number, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -73,7 +73,7 @@ def desk():
             if assignment is not None and record is None:
                 items = facilities.items_in(assignment.bed.room_id)
     building_id = _building_id()
-    page, expected_page = page_number(request.args), min(max(request.args.get("epage", 1, type=int), 1), MAX_PAGE)
+    page, expected_page = page_number(request.args), number_arg(request.args, "epage", 1, MAX_PAGE)
     today, today_total = services.todays_check_ins(building_id=building_id, page=page, per_page=PER_PAGE)
     waiting, waiting_total = services.expected(building_id=building_id, page=expected_page, per_page=PER_PAGE)
     progress = services.progress_by_building()

@@ -10,6 +10,9 @@ from matplotlib.figure import Figure
 # Keep text as text, so the browser draws Chinese labels with its own fonts.
 rcParams["svg.fonttype"] = "none"
 rcParams["svg.hashsalt"] = "dorms"  # stable ids: the same data gives the same SVG
+# Labels are names people typed (violation types, buildings): "$…$" in one is text, not math to typeset
+# (an unbalanced one made matplotlib fail the whole page). Read when each chart creates its texts.
+rcParams["text.parse_math"] = False
 # Fonts the browser should draw labels with; matplotlib only measures with them.
 rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
                                "Microsoft YaHei", "PingFang SC", "DejaVu Sans"]

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from flask import flash
+from flask import abort, flash
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
 
 from ..extensions import db
 from .clock import campus_today
@@ -23,9 +24,18 @@ def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
 MAX_PAGE = 10_000
 
 
+def number_arg(args, name: str, default: int, highest: int) -> int:
+    """The ?name= whole number from 1 to ``highest``: ASCII digits (see ``ascii_digits``), else ``default``;
+    a larger one is ``highest``."""
+    text = args.get(name, "")
+    if not ascii_digits(text):
+        return default
+    return max(min(int(text) if len(text) <= len(str(highest)) else highest, highest), 1)
+
+
 def page_number(args) -> int:
     """The ?page= argument, kept within sane bounds."""
-    return min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
+    return number_arg(args, "page", 1, MAX_PAGE)
 
 
 def known_choice(field) -> str | None:
@@ -47,17 +57,23 @@ def words(text: str | None) -> list[str]:
     return (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()
 
 
+def ascii_digits(text: str | None) -> bool:
+    """True for a non-empty run of 0-9 only. ``str.isdigit`` also takes "²" (which ``int`` refuses),
+    Arabic-Indic "٣" and full-width "１": no id or number a person types into our forms."""
+    return isinstance(text, str) and text.isascii() and text.isdecimal()
+
+
 MAX_ID = 2**31 - 1  # a hand-edited id beyond this is no row of ours (and would overflow the column)
 
 
 def row_id(text: str | None) -> int | None:
     """A submitted id (a form field, a query argument) as a number that can name a row, else None.
 
-    Digits only, and within the columns' range: a hand-edited huge number names no row rather than
+    ASCII digits only, and within the columns' range: a hand-edited huge number names no row rather than
     failing the query (PostgreSQL refuses it). Route arguments get the same bound from the URL converter.
+    At most MAX_ID's ten digits are read: ``int`` refuses more than 4,300 with an error.
     """
-    text = text if isinstance(text, str) else ""
-    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+    return int(text) if ascii_digits(text) and len(text) <= 10 and int(text) <= MAX_ID else None
 
 
 @dataclass
@@ -97,20 +113,56 @@ def submit(form, action, message=None) -> Submitted:
     return Submitted(True, result)
 
 
+EARLIEST_DATE = date(2000, 1, 1)  # before any record of ours: an older date is a typo
+
+
+def date_range() -> tuple[date, date]:
+    """The dates a report, filter or form may name: 2000-01-01 to a year after today on campus.
+
+    Nothing lies outside it, and date arithmetic near the years 1 and 9999 overflows."""
+    return EARLIEST_DATE, campus_today() + timedelta(days=366)
+
+
+def in_date_range(day: date) -> bool:
+    first, last = date_range()
+    return first <= day <= last
+
+
+def date_range_message() -> str:
+    first, last = date_range()
+    return _("Give a date from %(first)s to %(last)s.", first=first.isoformat(), last=last.isoformat())
+
+
+def date_arg(args, name: str) -> date | None:
+    """The ?name= date of a report or filter; None when absent or unreadable (the page's default).
+
+    A date outside ``date_range()`` answers 400 with a message saying the range."""
+    try:
+        day = date.fromisoformat(args.get(name, ""))
+    except ValueError:
+        return None
+    if not in_date_range(day):
+        abort(400, description=date_range_message())
+    return day
+
+
+class InDateRange:
+    """A DateField validator: the date lies within ``date_range()`` (the form names the field)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and not in_date_range(field.data):
+            raise ValidationError(date_range_message())
+
+
 def date_period(args, default_first, *, longest_days: int = 366) -> tuple[date, date] | None:
     """The ?first=&last= dates of a report (campus dates), or None when they make no period.
 
     ``last`` defaults to today on campus and ``first`` to ``default_first(last)``;
-    a period backwards or longer than ``longest_days`` is None (the view answers 400).
+    a period backwards or longer than ``longest_days`` is None (the view answers 400),
+    a date out of ``date_range()`` a 400 saying so.
     """
-    def given(name: str) -> date | None:
-        try:
-            return date.fromisoformat(args.get(name, ""))
-        except ValueError:
-            return None
-
-    last = given("last") or campus_today()
-    first = given("first") or default_first(last)
+    last = date_arg(args, "last") or campus_today()
+    first = date_arg(args, "first") or default_first(last)
     if first > last or (last - first).days > longest_days:
         return None
     return first, last

@@ -23,7 +23,10 @@ API_PREFIX = "/api/"  # machine endpoints: their errors are JSON, whatever raise
 
 class RowIdConverter(IntegerConverter):
     """``<int:…>`` in every route: an id past the columns' range is no row of ours, so the URL is a 404
-    before any view runs (PostgreSQL would refuse the number in a query with an error)."""
+    before any view runs (PostgreSQL would refuse the number in a query with an error). ASCII digits
+    only: Werkzeug's ``\\d+`` would read "/violations/٣" as violation 3."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
@@ -46,7 +49,7 @@ def init_app(app: Flask) -> None:
             "format_timedelta": format_timedelta,
         }
 
-    for code in (403, 404, 413, 429):
+    for code in (400, 403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
     app.register_error_handler(HTTPException, _api_error)  # the other codes: JSON under API_PREFIX, else as they are
 
@@ -70,7 +73,10 @@ def _error_page(code: int):
     def handler(error):
         if request.path.startswith(API_PREFIX):
             return _api_error(error)
-        return render_template("errors/error.html", code=code, error=error), code
+        # abort(400, description=…) says what was wrong (e.g. a date out of range); Werkzeug's default does not
+        said = getattr(error, "description", None)
+        message = said if said and said != type(error).description else None
+        return render_template("errors/error.html", code=code, error=error, message=message), code
 
     return handler
 

@@ -11,11 +11,11 @@ from wtforms.validators import (
     Optional,
 )
 
-from ..core.forms import options
+from ..core.forms import InDateRange, options
 
 
 class RoundForm(FlaskForm):
-    inspected_on = DateField(_l("Date"), validators=[DataRequired()])
+    inspected_on = DateField(_l("Date"), validators=[DataRequired(), InDateRange()])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=120)])
     buildings = SelectMultipleField(_l("Buildings"), coerce=int, validators=[DataRequired()])
     inspectors = SelectMultipleField(_l("Inspectors"), coerce=int, validators=[DataRequired()])

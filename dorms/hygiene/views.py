@@ -13,7 +13,7 @@ from ..campus import services as campus
 from ..campus.models import Room
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import date_period, options, row_id, submit
+from ..core.forms import ascii_digits, date_period, options, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -179,7 +179,7 @@ def checklist():
             item_id = request.form.get(f"id-{key}", "")
             rows.append(services.ItemRow(
                 name=request.form.get(f"name-{key}", "")[:60],
-                max_points=int(raw_max) if raw_max.lstrip("-").isdigit() and len(raw_max) < 5 else None,
+                max_points=int(raw_max) if ascii_digits(raw_max.removeprefix("-")) and len(raw_max) < 5 else None,
                 item_id=row_id(item_id),
                 remove=request.form.get(f"remove-{key}") == "y"))
         if submit(None, lambda: services.set_checklist(rows, actor=current_user),

@@ -14,7 +14,7 @@ from wtforms.validators import Optional
 from ..audit.describe import ACTIONS, action_label, describe
 from ..audit.models import AuditEntry
 from ..core.clock import campus_zone
-from ..core.forms import known_choice, options, page_number
+from ..core.forms import InDateRange, known_choice, options, page_number
 from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
@@ -27,8 +27,8 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Action"), choices=options([("", _l("Any action"))] + list(ACTIONS.items())))
     actor = StringField(_l("By (username)"))
     student = StringField(_l("Student number"))
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), InDateRange()])
+    until = DateField(_l("To"), validators=[Optional(), InDateRange()])
 
 
 @bp.get("/")

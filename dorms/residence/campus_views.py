@@ -75,5 +75,5 @@ def room_status(room_id: int):
 
 def student_being_placed() -> Student | None:
     """Staff looking for a bed for one student carry ?for_student=<id> along."""
-    student_id = request.args.get("for_student", type=int)
+    student_id = row_id(request.args.get("for_student"))
     return db.session.get(Student, student_id) if student_id else None

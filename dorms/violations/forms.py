@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..core.forms import options
+from ..core.forms import InDateRange, options
 from .models import Severity, ViolationStatus
 
 
@@ -25,7 +25,7 @@ class ViolationForm(FlaskForm):
     student_numbers = StringField(_l("Student numbers"), validators=[Optional(), Length(max=600)])
     room_code = StringField(_l("Room"), validators=[Optional(), Length(max=40)])
     type_id = SelectField(_l("Violation type"), coerce=int, choices=[], validate_choice=False)
-    occurred_on = DateField(_l("Date it happened"), validators=[Optional()])
+    occurred_on = DateField(_l("Date it happened"), validators=[Optional(), InDateRange()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     photos = MultipleFileField(_l("Evidence photos"))
 
@@ -53,5 +53,5 @@ class FilterForm(FlaskForm):
     severity = SelectField(_l("Severity"), choices=options([("", _l("Any severity"))] + Severity.choices()))
     type_id = SelectField(_l("Violation type"), coerce=int, choices=[], validate_choice=False)
     building_id = SelectField(_l("Building"), coerce=int, choices=[], validate_choice=False)
-    first = DateField(_l("From"), validators=[Optional()])
-    last = DateField(_l("To"), validators=[Optional()])
+    first = DateField(_l("From"), validators=[Optional(), InDateRange()])
+    last = DateField(_l("To"), validators=[Optional(), InDateRange()])

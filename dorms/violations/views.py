@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -12,7 +12,7 @@ from markupsafe import Markup
 from ..campus import services as campus
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import date_period, known_choice, page_number, row_id, submit, words
+from ..core.forms import date_period, error_text, known_choice, page_number, row_id, submit, words
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -52,6 +52,9 @@ def _filters() -> tuple[FilterForm, services.Filters]:
 
     def valid(field):  # a hand-edited bad value filters nothing rather than failing the page
         return None if field.errors else field.data
+
+    if form.first.errors or form.last.errors:  # a date out of range: say why it filters nothing
+        flash(error_text(form), "warning")
 
     filters = services.Filters(status=known_choice(form.status), severity=known_choice(form.severity),
                                type_id=valid(form.type_id), building_id=valid(form.building_id),
