@@ -7,6 +7,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -42,6 +43,7 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "danger")
         else:
+            _rotate_session()
             login_user(user, remember=form.remember.data)
             user.last_login_at = utcnow()
             db.session.commit()
@@ -49,8 +51,23 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def _rotate_session() -> None:
+    """Sign in on a fresh session: nothing put into the cookie before (a fixated one) carries over, but
+    the language chosen on the sign-in page."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
 @bp.post("/logout")
 def logout():
+    # Signing out ends every sign-in of the account, this one's remember cookie included: a copy of
+    # the cookie (or of the session) taken before could otherwise sign in again, since both are
+    # stateless; a version change is the one way to turn it away.
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
