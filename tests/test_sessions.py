@@ -85,3 +85,57 @@ def test_signing_in_starts_a_new_session(app, create_user, client):
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session["locale"] == "en"  # the language chosen on the sign-in page stays
+
+
+NEW_PASSWORD = "a new passphrase"
+
+
+def _change(client, current=PASSWORD, new=NEW_PASSWORD, repeat=None):
+    return client.post("/account/password", data={"current_password": current, "new_password": new,
+                                                   "repeat_password": new if repeat is None else repeat})
+
+
+def test_changing_the_password_ends_the_other_sign_ins_but_not_this_one(app, create_user):
+    user = create_user("alice")
+    phone, phone_cookie = _remembered_sign_in(app, user)
+    laptop, _ = _remembered_sign_in(app, user)
+    assert 'href="/account/password"' in laptop.get("/").get_data(as_text=True)  # linked from the header
+
+    response = _change(laptop)
+    assert response.status_code == 302
+    assert _signed_in(laptop)
+    assert not _signed_in(phone)
+    assert not _replay(app, phone_cookie)
+    assert _replay(app, laptop.get_cookie(REMEMBER).value)  # this browser is still remembered, anew
+    assert laptop.post("/logout").status_code == 302
+    assert laptop.post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 200
+    assert laptop.post("/login", data={"username": "alice", "password": NEW_PASSWORD}).status_code == 302
+
+
+@pytest.mark.parametrize("current, new, repeat, message", [
+    ("wrong password", NEW_PASSWORD, None, "The current password is wrong."),
+    (PASSWORD, "short", None, "A password needs at least 8 characters."),
+    (PASSWORD, "Alice.Example", None, "A password must not be the username."),
+    (PASSWORD, NEW_PASSWORD, "something else", "The two new passwords differ."),
+])
+def test_a_password_change_is_refused_with_a_reason(app, create_user, client, login, current, new, repeat, message):
+    user = create_user("alice.example")
+    login(user)
+    version, password_hash = user.session_version, user.password_hash
+    response = _change(client, current, new, repeat)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert (user.session_version, user.password_hash) == (version, password_hash)
+
+
+def test_directory_accounts_change_their_password_in_the_directory(app, create_user, client, login):
+    user = create_user("alice")
+    login(user)
+    user.auth_source = "ldap"
+    db.session.commit()
+    password_hash = user.password_hash
+    assert "campus directory" in client.get("/account/password").get_data(as_text=True)
+    assert _change(client).status_code == 200
+    db.session.refresh(user)
+    assert user.password_hash == password_hash

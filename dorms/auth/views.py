@@ -11,13 +11,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_remembered, login_required, login_user, logout_user
 
 from ..core.clock import utcnow
+from ..core.errors import ServiceError
 from ..core.urls import local_target
 from ..extensions import db, limiter, login_username_key
-from . import backends
-from .forms import LoginForm
+from . import backends, services
+from .forms import LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
 
@@ -71,3 +72,24 @@ def logout():
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user._get_current_object()  # login_user below needs the user itself, not the proxy
+    form = PasswordChangeForm()
+    local = user.auth_source == "local"
+    if local and form.validate_on_submit():
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data)
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            # The other sign-ins have ended; this one goes on under the new version.
+            login_user(user, remember=login_remembered())
+            db.session.commit()
+            flash(_("Your password is changed. You are signed out everywhere else."), "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form, local=local,
+                           min_length=services.MIN_PASSWORD_LENGTH)
