@@ -110,3 +110,21 @@ def test_sign_in_returns_to_the_page_asked_for(client, create_user):
     create_user("alice")
     response = client.post("/login?next=/students/%3Fq%3D1", data={"username": "alice", "password": PASSWORD})
     assert response.headers["Location"] == "/students/?q=1"
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_an_unknown_user_costs_the_same_password_check_as_a_known_one(client, create_user, monkeypatch):
+    """Counted, not timed: every refusal checks one hash, made with the method real passwords use."""
+    checked = []
+
+    def counting(password_hash, password):
+        checked.append(password_hash.split("$", 1)[0])
+        return werkzeug.security.check_password_hash(password_hash, password)
+
+    monkeypatch.setattr(auth_models, "check_password_hash", counting)
+    create_user("alice")
+    create_user("bob").auth_source = "ldap"
+    db.session.commit()
+    for username in ("alice", "nobody", "bob"):
+        client.post("/login", data={"username": username, "password": "wrong password"})
+    assert len(checked) == 3 and len(set(checked)) == 1

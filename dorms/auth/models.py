@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -67,7 +69,10 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            spend_a_password_check(password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
     @property
     def is_staff(self) -> bool:
@@ -80,3 +85,15 @@ class User(UserMixin, db.Model):
     @property
     def is_student(self) -> bool:
         return self.role == Role.STUDENT
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    """A hash no password matches, made once with the method real ones use."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
+def spend_a_password_check(password: str) -> None:
+    """The cost of checking a password, for a sign-in without an account to check it against: an unknown
+    username must take as long as a known one, or the answer's timing tells which accounts exist."""
+    check_password_hash(_dummy_password_hash(), password)
