@@ -35,6 +35,9 @@ bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address)
 
 
-def login_username_key() -> str:
-    """Rate-limit key for sign-in attempts against one account."""
-    return "user:" + (request.form.get("username") or "").strip().lower()
+def login_account_address_key() -> str:
+    """Rate-limit key for sign-in attempts at one account from one address: failures from elsewhere (someone
+    guessing) never lock the account's owner out. The username is cut to the form's length, so a huge one
+    makes no huge key."""
+    username = (request.form.get("username") or "").strip().lower()[:64]
+    return f"account:{username}@{get_remote_address()}"

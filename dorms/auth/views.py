@@ -16,15 +16,19 @@ from flask_login import current_user, login_remembered, login_required, login_us
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..core.urls import local_target
-from ..extensions import db, limiter, login_username_key
+from ..extensions import db, limiter, login_account_address_key
 from . import backends, services
 from .forms import LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit() -> str:
+def _account_limit() -> str:
     return current_app.config["DORMS_LOGIN_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["DORMS_LOGIN_ADDRESS_LIMIT"]
 
 
 def _failed(response) -> bool:
@@ -33,8 +37,8 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed, key_func=login_username_key)
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_account_limit, methods=["POST"], deduct_when=_failed, key_func=login_account_address_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
