@@ -4,7 +4,7 @@ from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -41,3 +41,9 @@ def login_account_address_key() -> str:
     makes no huge key."""
     username = (request.form.get("username") or "").strip().lower()[:64]
     return f"account:{username}@{get_remote_address()}"
+
+
+def password_change_key() -> str:
+    """Rate-limit key for wrong current passwords on the password page: one signed-in account's tries
+    (someone at an unlocked phone must not guess their way to a new password)."""
+    return f"password-change:{current_user.get_id()}"

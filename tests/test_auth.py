@@ -68,6 +68,16 @@ class TestRateLimit:
         assert attempt("10.0.0.1", PASSWORD) == 302
 
     @pytest.mark.backends("sqlite", "postgresql")
+    def test_guessing_the_current_password_on_the_password_page_is_stopped(self, client, create_user, login):
+        login(create_user("alice"))
+
+        def attempt(current):
+            return client.post("/account/password", data={"current_password": current, "new_password": "new one!",
+                                                          "repeat_password": "new one!"}).status_code
+
+        assert [attempt(f"guess {n}") for n in range(4)] == [200, 200, 200, 429]
+
+    @pytest.mark.backends("sqlite", "postgresql")
     def test_one_address_guessing_at_many_accounts_is_stopped(self, client):
         def attempt(n):
             return client.post("/login", data={"username": f"user{n}", "password": "nope"}).status_code

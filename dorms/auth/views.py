@@ -16,7 +16,7 @@ from flask_login import current_user, login_remembered, login_required, login_us
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..core.urls import local_target
-from ..extensions import db, limiter, login_account_address_key
+from ..extensions import db, limiter, login_account_address_key, password_change_key
 from . import backends, services
 from .forms import LoginForm, PasswordChangeForm
 
@@ -80,6 +80,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_account_limit, methods=["POST"], deduct_when=_failed, key_func=password_change_key)
 def change_password():
     user = current_user._get_current_object()  # login_user below needs the user itself, not the proxy
     form = PasswordChangeForm()
