@@ -1,7 +1,9 @@
 """dorms: dormitory allocation and residence management for universities."""
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -53,7 +55,20 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    _warn_if_limits_are_per_process(app)
     login_manager.init_app(app)
+
+
+def _warn_if_limits_are_per_process(app: Flask) -> None:
+    """memory:// keeps the sign-in limits in each process: under gunicorn (or any server started with
+    WEB_CONCURRENCY above 1) every worker would allow the full count, so the limits would not hold."""
+    if not app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        return
+    workers = os.environ.get("WEB_CONCURRENCY", "")
+    if "gunicorn" in sys.modules or (workers.isdecimal() and int(workers) > 1):
+        logging.getLogger(__name__).warning(
+            "Sign-in limits are kept in memory, separately in each worker process: with several workers "
+            "set DORMS_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 so that they hold.")
 
 
 def _init_features(app: Flask) -> None:

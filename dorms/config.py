@@ -52,7 +52,9 @@ def from_environment(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("DORMS_TIMEZONE", "Asia/Shanghai"),
         "RATELIMIT_STORAGE_URI": os.environ.get("DORMS_RATELIMIT_STORAGE_URI", "memory://"),
+        # Failed sign-ins allowed at one account from one address, and from one address at all.
         "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
+        "DORMS_LOGIN_ADDRESS_LIMIT": os.environ.get("DORMS_LOGIN_ADDRESS_LIMIT", "30 per minute"),
         # A whole request: room for a spreadsheet, or MAX_PHOTOS photos of PHOTO_MAX_BYTES each.
         "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
         "PHOTO_MAX_BYTES": int(float(os.environ.get("DORMS_PHOTO_MAX_MB", "8")) * 1024 * 1024),
@@ -83,4 +85,5 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
     }

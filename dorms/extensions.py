@@ -4,7 +4,7 @@ from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -35,6 +35,15 @@ bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address)
 
 
-def login_username_key() -> str:
-    """Rate-limit key for sign-in attempts against one account."""
-    return "user:" + (request.form.get("username") or "").strip().lower()
+def login_account_address_key() -> str:
+    """Rate-limit key for sign-in attempts at one account from one address: failures from elsewhere (someone
+    guessing) never lock the account's owner out. The username is cut to the form's length, so a huge one
+    makes no huge key."""
+    username = (request.form.get("username") or "").strip().lower()[:64]
+    return f"account:{username}@{get_remote_address()}"
+
+
+def password_change_key() -> str:
+    """Rate-limit key for wrong current passwords on the password page: one signed-in account's tries
+    (someone at an unlocked phone must not guess their way to a new password)."""
+    return f"password-change:{current_user.get_id()}"

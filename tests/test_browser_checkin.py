@@ -1,6 +1,8 @@
 """Check-in in a real browser: the desk at the start of term, and a student checking in on a phone."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -51,6 +53,8 @@ def test_staff_check_a_student_in_at_the_desk(page, live_server, arrivals):
     assert page.locator("[data-testid=progress-chart]").count() == 0  # the queue's pages skip the chart
     page.goto(f"{live_server}/checkin/desk")
     assert page.locator("[data-testid=progress-chart] svg").count() == 1
+    page.locator("select[name=building]").select_option(label="A1 桃李苑1号楼")  # shown at once (forms.js)
+    page.wait_for_url(re.compile(r"building=\d+"))
     db.session.rollback()  # read what the server committed
     record = db.session.scalar(sa.select(CheckIn))
     assert [k.kind for k in record.keys] == [KeyKind.ROOM_KEY, KeyKind.MAILBOX_KEY, KeyKind.ACCESS_CARD]

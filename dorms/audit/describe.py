@@ -27,6 +27,7 @@ ACTIONS = {
     "roomchange.answer": _l("Answered a swap request"),
     "roomchange.withdraw": _l("Withdrew a room change request"),
     "user.link": _l("Linked an account to the campus directory"),
+    "user.password": _l("Changed their password"),
     "directory.sync": _l("Synced from the campus directory"),
     "access.token.create": _l("Created an API token"),
     "access.token.revoke": _l("Revoked an API token"),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from .models import User
+from .models import User, spend_a_password_check
 
 
 class AuthBackend(Protocol):
@@ -23,7 +23,8 @@ class LocalBackend:
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = find_user(username)
-        if user is None or user.auth_source != "local" or not password:
+        if user is None or user.auth_source != "local":
+            spend_a_password_check(password)
             return None
         return user if user.check_password(password) else None
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.clock import utcnow
@@ -36,6 +38,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the id a session and a "keep me signed in" cookie carry (get_id): raising it turns every
+    # earlier sign-in away, on sign-out, a password change or deactivation.
+    session_version: Mapped[int] = mapped_column(default=1)
 
     student: Mapped[Student | None] = relationship()
     scopes: Mapped[list[CounselorScope]] = relationship(
@@ -46,11 +51,28 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
+    def get_id(self) -> str:
+        """The alternative id Flask-Login keeps in the session and the remember cookie."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Sign this account out everywhere: every session and remember cookie issued so far stops working."""
+        self.session_version = (self.session_version or 1) + 1
+
+    @validates("active")
+    def _deactivating_ends_sessions(self, key: str, active: bool) -> bool:
+        if self.active and not active:
+            self.end_sessions()
+        return active
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            spend_a_password_check(password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
     @property
     def is_staff(self) -> bool:
@@ -63,3 +85,15 @@ class User(UserMixin, db.Model):
     @property
     def is_student(self) -> bool:
         return self.role == Role.STUDENT
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    """A hash no password matches, made once with the method real ones use."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
+def spend_a_password_check(password: str) -> None:
+    """The cost of checking a password, for a sign-in without an account to check it against: an unknown
+    username must take as long as a known one, or the answer's timing tells which accounts exist."""
+    check_password_hash(_dummy_password_hash(), password)

@@ -22,8 +22,8 @@ def create_user(username: str, *, role: Role, password: str | None, display_name
         raise ServiceError(_("The username %(username)s is taken.", username=username))
     if (role == Role.STUDENT) != (student is not None):
         raise ServiceError(_("A student account needs a student record, and only it may have one."))
-    if password is not None and len(password) < 8:
-        raise ServiceError(_("A password needs at least 8 characters."))
+    if password is not None:
+        check_new_password(username, password)
     user = User(username=username, role=role, student=student,
                 display_name=display_name or (student.name if student else username))
     if password is not None:
@@ -34,6 +34,28 @@ def create_user(username: str, *, role: Role, password: str | None, display_name
     audit.record("user.create", student=student, username=user.username, role=role.value,
                  classes=list(classes), colleges=list(colleges))
     return user
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_new_password(username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(_("A password needs at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
+    if normalise_username(password) == normalise_username(username):
+        raise ServiceError(_("A password must not be the username."))
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """A local account's own password change; every other sign-in of the account ends (a new session version)."""
+    if user.auth_source != "local":
+        raise ServiceError(_("Your password is the campus directory's: change it there."))
+    if not user.check_password(current_password):
+        raise ServiceError(_("The current password is wrong."))
+    check_new_password(user.username, new_password)
+    user.set_password(new_password)
+    user.end_sessions()
+    audit.record("user.password", actor=user, username=user.username)
 
 
 def counselors_of(student: Student) -> list[User]:

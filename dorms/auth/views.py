@@ -7,22 +7,28 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_remembered, login_required, login_user, logout_user
 
 from ..core.clock import utcnow
+from ..core.errors import ServiceError
 from ..core.urls import local_target
-from ..extensions import db, limiter, login_username_key
-from . import backends
-from .forms import LoginForm
+from ..extensions import db, limiter, login_account_address_key, password_change_key
+from . import backends, services
+from .forms import LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit() -> str:
+def _account_limit() -> str:
     return current_app.config["DORMS_LOGIN_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["DORMS_LOGIN_ADDRESS_LIMIT"]
 
 
 def _failed(response) -> bool:
@@ -31,8 +37,8 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed, key_func=login_username_key)
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_account_limit, methods=["POST"], deduct_when=_failed, key_func=login_account_address_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -42,6 +48,7 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "danger")
         else:
+            _rotate_session()
             login_user(user, remember=form.remember.data)
             user.last_login_at = utcnow()
             db.session.commit()
@@ -49,8 +56,45 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def _rotate_session() -> None:
+    """Sign in on a fresh session: nothing put into the cookie before (a fixated one) carries over, but
+    the language chosen on the sign-in page."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
 @bp.post("/logout")
 def logout():
+    # Signing out ends every sign-in of the account, this one's remember cookie included: a copy of
+    # the cookie (or of the session) taken before could otherwise sign in again, since both are
+    # stateless; a version change is the one way to turn it away.
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_account_limit, methods=["POST"], deduct_when=_failed, key_func=password_change_key)
+def change_password():
+    user = current_user._get_current_object()  # login_user below needs the user itself, not the proxy
+    form = PasswordChangeForm()
+    local = user.auth_source == "local"
+    if local and form.validate_on_submit():
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data)
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            # The other sign-ins have ended; this one goes on under the new version.
+            login_user(user, remember=login_remembered())
+            db.session.commit()
+            flash(_("Your password is changed. You are signed out everywhere else."), "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form, local=local,
+                           min_length=services.MIN_PASSWORD_LENGTH)

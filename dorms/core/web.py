@@ -9,6 +9,7 @@ from flask_babel import (
     format_timedelta,
     get_locale,
 )
+from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -31,6 +32,21 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+# Scripts only from our own files (no inline script, no event attributes: a page that needs behaviour
+# loads it from static/); inline styles stay allowed, as the templates and the SVG charts use them.
+# Bootstrap's CSS draws some icons from data: URLs.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
 
 
 def init_app(app: Flask) -> None:
@@ -66,7 +82,20 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if _is_private():
+            # Nothing a signed-in user was shown (pages, exports, a new API token) stays in a cache,
+            # the browser's back button on a shared computer included.
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _is_private() -> bool:
+    """A response for a signed-in user, other than the static files everyone gets alike."""
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return False
+    return current_user.is_authenticated
 
 
 def _error_page(code: int):
