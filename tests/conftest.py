@@ -9,7 +9,7 @@ Each test runs inside one transaction that is rolled back at its end: the test's
 request's session are joined to it through savepoints, so a commit in a view is real for the rest of
 the test and nothing outlives it. A test whose data another connection must see (a live server, a
 thread, a subprocess) is marked ``commits``: it commits for real and the tables are emptied after it.
-SQLite tests always commit for real (their subject is SQLite's own transactions).
+On SQLite the same holds: the app's own BEGIN (core.database) makes its savepoints real ones.
 """
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def app(app_config, _apps, backend_name, request, tmp_path):
         limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter.reset()
         try:
-            if backend_name == "sqlite" or request.node.get_closest_marker("commits"):
+            if request.node.get_closest_marker("commits"):
                 try:
                     yield app
                 finally:

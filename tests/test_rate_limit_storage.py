@@ -58,7 +58,6 @@ def _worker(settings: dict, attempts: list[tuple[str, str]]) -> list[int]:
     return json.loads(output.splitlines()[-1])
 
 
-@pytest.mark.backends("sqlite", "postgresql")
 def test_limits_kept_in_redis_hold_across_worker_processes(database_url, redis_prefix, tmp_path):
     settings = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test", "TESTING": True,
                 "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": REDIS_URL,
