@@ -126,3 +126,15 @@ def test_a_late_return_is_asked_for_within_the_next_60_days(client, login, creat
     assert db.session.scalar(db.select(db.func.count()).select_from(Permission)) == 0
     form["first_night"] = (campus_today() + timedelta(days=60)).isoformat()
     assert client.post("/curfew/requests", data=form).status_code == 302
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_nul_character_in_an_address_or_a_form_is_a_400_and_stores_nothing(staff_client):
+    """PostgreSQL cannot store NUL in text: the request is refused before any view runs, on SQLite too."""
+    from dorms.violations.models import ViolationType
+
+    for response in (staff_client.get("/students/?text=a%00b"),
+                     staff_client.post("/violations/types", data={"name": "电\x00器", "severity": "minor"})):
+        assert response.status_code == 400
+        assert "NUL character" in response.get_data(as_text=True)
+    assert db.session.query(ViolationType).filter(ViolationType.name.contains("器")).count() == 0

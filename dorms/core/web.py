@@ -1,7 +1,7 @@
 """Request-wide wiring: error pages, template helpers, security headers."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import (
     format_date,
     format_datetime,
@@ -9,6 +9,7 @@ from flask_babel import (
     format_timedelta,
     get_locale,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -64,6 +65,14 @@ def init_app(app: Flask) -> None:
             "format_percent": format_percent,
             "format_timedelta": format_timedelta,
         }
+
+    @app.before_request
+    def refuse_nul_characters():
+        # PostgreSQL cannot store a NUL character in text: a typed or pasted one would fail deep in a
+        # query. Query and form values carry none; the door-event API checks its JSON body itself.
+        if any("\x00" in text for values in (request.args, request.form)
+               for pair in values.items(multi=True) for text in pair):
+            abort(400, description=_("The address or the form holds a NUL character, which cannot be stored."))
 
     for code in (400, 403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
