@@ -138,3 +138,33 @@ def test_a_nul_character_in_an_address_or_a_form_is_a_400_and_stores_nothing(sta
         assert response.status_code == 400
         assert "NUL character" in response.get_data(as_text=True)
     assert db.session.query(ViolationType).filter(ViolationType.name.contains("器")).count() == 0
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_nul_character_in_an_uploaded_file_name_is_a_400(login, create_user, create_building, create_room,
+                                                           create_student):
+    import io
+
+    from dorms.residence import services as residence
+
+    room = create_room(create_building("N1"), "101")
+    student = create_student()
+    residence.assign(student, room.beds[0], reason="test")
+    client = login(create_user(role=Role.STUDENT, student=student))
+    response = client.post("/repairs/mine", data={"description": "灯管不亮",
+                                                   "photos": [(io.BytesIO(b"not read"), "a\x00b.png")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
+
+
+def test_exported_headers_are_neutralised_too():
+    """Some headers are names staff typed (checklist items, violation types)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from dorms.core.tables import write_csv, write_xlsx
+
+    assert write_csv(["=1+1"], [[1]]).decode("utf-8-sig").splitlines()[0] == "'=1+1"
+    cell = load_workbook(io.BytesIO(write_xlsx(["=1+1"], [[1]], "t"))).active["A1"]
+    assert (cell.value, cell.data_type) == ("'=1+1", "s")

@@ -213,8 +213,7 @@ def write_csv(headers: list[str], rows: list[list]) -> bytes:
     """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    for row in rows:
+    for row in [headers, *rows]:  # headers too: some are names staff typed (checklist items, violation types)
         writer.writerow([neutralise_formula_text(value) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -222,8 +221,7 @@ def write_csv(headers: list[str], rows: list[list]) -> bytes:
 def write_xlsx(headers: list[str], rows: list[list], title: str) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
-    sheet.append(headers)
-    for row in rows:
+    for row in [headers, *rows]:  # headers too: some are names staff typed (checklist items, violation types)
         sheet.append([_xlsx_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)

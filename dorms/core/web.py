@@ -21,6 +21,7 @@ from .database import is_database_busy
 from .forms import MAX_ID
 
 API_PREFIX = "/api/"  # machine endpoints: their errors are JSON, whatever raised them (a routing 404 or 405 too)
+MACHINE_PREFIXES = (API_PREFIX, "/iclock/")  # the access-control API and ZKTeco devices' PUSH protocol
 
 
 class RowIdConverter(IntegerConverter):
@@ -69,9 +70,14 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters():
         # PostgreSQL cannot store a NUL character in text: a typed or pasted one would fail deep in a
-        # query. Query and form values carry none; the door-event API checks its JSON body itself.
-        if any("\x00" in text for values in (request.args, request.form)
-               for pair in values.items(multi=True) for text in pair):
+        # query. Pages' addresses, forms and file names carry none. Machine endpoints read their own
+        # bodies and check them line by line (reading the form here would use a device's body up).
+        if request.path.startswith(MACHINE_PREFIXES):
+            return
+        texts = [text for values in (request.args, request.form) for pair in values.items(multi=True)
+                 for text in pair]
+        texts += [upload.filename or "" for upload in request.files.values()]
+        if any("\x00" in text for text in texts):
             abort(400, description=_("The address or the form holds a NUL character, which cannot be stored."))
 
     for code in (400, 403, 404, 413, 429):
@@ -100,11 +106,12 @@ def init_app(app: Flask) -> None:
 
 
 def _is_private() -> bool:
-    """A response for a signed-in user, other than the static files everyone gets alike."""
+    """A response for a signed-in user or an API token (entitlements name students and cards), other than
+    the static files everyone gets alike."""
     endpoint = request.endpoint or ""
     if endpoint == "static" or endpoint.endswith(".static"):
         return False
-    return current_user.is_authenticated
+    return current_user.is_authenticated or request.path.startswith(API_PREFIX)
 
 
 def _error_page(code: int):
