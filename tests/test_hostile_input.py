@@ -168,3 +168,15 @@ def test_exported_headers_are_neutralised_too():
     assert write_csv(["=1+1"], [[1]]).decode("utf-8-sig").splitlines()[0] == "'=1+1"
     cell = load_workbook(io.BytesIO(write_xlsx(["=1+1"], [[1]], "t"))).active["A1"]
     assert (cell.value, cell.data_type) == ("'=1+1", "s")
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.parametrize("value", UNICODE_DIGITS + (HUGE,))
+def test_row_selects_that_take_any_value_name_no_row_from_a_bad_one(staff_client, create_student, value):
+    """Violation filters and a student's building choices accept values outside their choices."""
+    for url in (f"/violations/?type_id={value}", f"/violations/?building_id={value}",
+                f"/violations/export.csv?type_id={value}&building_id={value}"):
+        assert staff_client.get(url).status_code == 200, url
+    student = create_student()
+    response = staff_client.post(f"/students/{student.id}/buildings", data={"first": value})
+    assert response.status_code == 302

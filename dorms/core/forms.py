@@ -76,6 +76,15 @@ def row_id(text: str | None) -> int | None:
     return int(text) if ascii_digits(text) and len(text) <= 10 and int(text) <= MAX_ID else None
 
 
+def row_choice(value) -> int:
+    """``coerce`` for a select of rows that takes values outside its choices (0 being "none"): an id as
+    ``row_id`` reads it, anything else 0, so a hand-edited value names no row (never a number PostgreSQL
+    would refuse, never "٣" read as 3) and the service says what is missing."""
+    if isinstance(value, int):
+        return value
+    return row_id(value) or 0
+
+
 @dataclass
 class Submitted:
     """What ``submit`` did: true when it saved, with what the action returned."""

@@ -4,7 +4,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..core.enums import Lifestyle, RequestKind, StudentStatus
-from ..core.forms import options
+from ..core.forms import options, row_choice
 
 
 class StudentSearchForm(FlaskForm):
@@ -23,9 +23,9 @@ class RoommateRequestForm(FlaskForm):
 class BuildingPreferenceForm(FlaskForm):
     """Ranked buildings; choices are set by the view."""
 
-    first = SelectField(_l("First choice"), choices=[], coerce=int, validate_choice=False)
-    second = SelectField(_l("Second choice"), choices=[], coerce=int, validate_choice=False)
-    third = SelectField(_l("Third choice"), choices=[], coerce=int, validate_choice=False)
+    first = SelectField(_l("First choice"), choices=[], coerce=row_choice, validate_choice=False)
+    second = SelectField(_l("Second choice"), choices=[], coerce=row_choice, validate_choice=False)
+    third = SelectField(_l("Third choice"), choices=[], coerce=row_choice, validate_choice=False)
 
     def with_buildings(self, buildings) -> "BuildingPreferenceForm":
         choices = options([(0, "—")] + [(b.id, f"{b.code} {b.name}") for b in buildings])

@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..core.forms import InDateRange, options
+from ..core.forms import InDateRange, options, row_choice
 from .models import Severity, ViolationStatus
 
 
@@ -24,7 +24,7 @@ class ViolationForm(FlaskForm):
     # Checked by the service, which names what is wrong (a student who is not a resident, a future date…).
     student_numbers = StringField(_l("Student numbers"), validators=[Optional(), Length(max=600)])
     room_code = StringField(_l("Room"), validators=[Optional(), Length(max=40)])
-    type_id = SelectField(_l("Violation type"), coerce=int, choices=[], validate_choice=False)
+    type_id = SelectField(_l("Violation type"), coerce=row_choice, choices=[], validate_choice=False)
     occurred_on = DateField(_l("Date it happened"), validators=[Optional(), InDateRange()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     photos = MultipleFileField(_l("Evidence photos"))
@@ -51,7 +51,7 @@ class FilterForm(FlaskForm):
     q = StringField(_l("Student number or name"), validators=[Optional(), Length(max=120)])
     status = SelectField(_l("Status"), choices=options([("", _l("Any status"))] + ViolationStatus.choices()))
     severity = SelectField(_l("Severity"), choices=options([("", _l("Any severity"))] + Severity.choices()))
-    type_id = SelectField(_l("Violation type"), coerce=int, choices=[], validate_choice=False)
-    building_id = SelectField(_l("Building"), coerce=int, choices=[], validate_choice=False)
+    type_id = SelectField(_l("Violation type"), coerce=row_choice, choices=[], validate_choice=False)
+    building_id = SelectField(_l("Building"), coerce=row_choice, choices=[], validate_choice=False)
     first = DateField(_l("From"), validators=[Optional(), InDateRange()])
     last = DateField(_l("To"), validators=[Optional(), InDateRange()])
