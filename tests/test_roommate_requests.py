@@ -2,6 +2,7 @@
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from dorms.allocation import services as allocation
 from dorms.allocation.models import RunMode
@@ -9,6 +10,7 @@ from dorms.core.enums import Gender, GenderPolicy, RequestKind, Role
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
 from dorms.students import roommate_requests
+from dorms.students.models import Student
 
 
 @pytest.fixture
@@ -115,6 +117,20 @@ def test_students_cannot_look_people_up_through_requests(people, login, kind):
     client.post("/logout")
     staff_page = login(people["staff"]).get(f"/students/{people['a'].id}").get_data(as_text=True)
     assert "2026999999" in staff_page and "no such student" in staff_page and "2026000009 女生" in staff_page
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_request_for_a_student_not_yet_imported_counts_once_they_are(people, app, tmp_path):
+    """A freshman named before the import that brings them in: the import links the request."""
+    roommate_requests.add_request(people["a"], "2026000077", RequestKind.WANT, discreet=True)
+    roommate_requests.add_request(people["a"], "2026000078", RequestKind.AVOID, discreet=True)
+    assert people["a"].id not in roommate_requests.all_requests()
+    students = tmp_path / "students.csv"
+    students.write_text("student_number,name,gender,class\n2026000077,新同学,M,计科2601\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", "students", str(students)])
+    assert result.exit_code == 0, result.output
+    arrived = db.session.scalar(sa.select(Student.id).where(Student.student_number == "2026000077"))
+    assert roommate_requests.all_requests()[people["a"].id] == {RequestKind.WANT: [arrived], RequestKind.AVOID: []}
 
 
 def test_must_not_room_with_is_capped(people, create_student):

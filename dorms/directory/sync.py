@@ -23,6 +23,7 @@ from ..core.enums import Role, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence.models import select_current_beds
+from ..students import roommate_requests
 from ..students.models import CounselorScope, Student
 from . import client
 from .mapping import DirectoryStudent, Skipped
@@ -258,6 +259,7 @@ def _apply(plan: Plan) -> None:
     if plan.create:
         db.session.execute(sa.insert(Student), [{**values, "created_at": now, "updated_at": now}
                                                 for values in plan.create])
+        roommate_requests.link_waiting_requests()
     if plan.update:
         db.session.execute(sa.update(Student), [{**values, "updated_at": now} for values in plan.update])
     if plan.deactivate:

@@ -114,6 +114,16 @@ def all_preferences() -> dict[int, list[str]]:
     return result
 
 
+def link_waiting_requests() -> int:
+    """Requests naming a number that was no one's, linked to the student who now has it (after an import
+    or a directory sync adds students). Returns how many were linked."""
+    holder = (sa.select(Student.id).where(Student.student_number == RoommateRequest.other_number)
+              .scalar_subquery())
+    return db.session.execute(
+        sa.update(RoommateRequest).where(RoommateRequest.other_id.is_(None), sa.exists(holder))
+        .values(other_id=holder).execution_options(synchronize_session=False)).rowcount
+
+
 def all_requests() -> dict[int, dict[RequestKind, list[int]]]:
     """Every request that can be met as {student id: {kind: [other ids]}}, for the solver, in one query.
 

@@ -27,6 +27,7 @@ from ..extensions import db
 from ..residence import occupancy
 from ..residence import services as residence
 from ..residence.models import select_current_beds
+from ..students import roommate_requests
 from ..students.models import Student
 from . import values
 
@@ -347,6 +348,8 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError],
             report.unchanged += 1
         placements.append((row, student, target))
     db.session.flush()
+    if report.created:
+        roommate_requests.link_waiting_requests()
     _place_students(placements, report)
 
 
