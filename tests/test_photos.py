@@ -96,6 +96,11 @@ def test_a_truncated_jpeg_is_refused_with_a_message_naming_it(app, client, login
     for data in (plain, with_exif):
         with pytest.raises(ServiceError, match="cut.jpg is not a photo"):
             store(data[:len(data) // 2], "cut.jpg")
+    noise = Image.effect_noise((200, 150), 64).convert("P")  # noise: the pixel data is most of the file
+    gif = io.BytesIO()
+    noise.save(gif, "GIF")
+    with pytest.raises(ServiceError, match="cut.gif is not a photo"):
+        store(gif.getvalue()[:gif.tell() // 3], "cut.gif")
 
     room = create_room(create_building("A1"), "101")
     student = create_student(name="张三")

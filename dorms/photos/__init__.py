@@ -122,7 +122,7 @@ def checked_photo(name: str, data: bytes) -> tuple[str, bytes]:
             if image.width * image.height > max_pixels():
                 raise Image.DecompressionBombError  # refused as past Pillow's own limit
             if kind == "GIF":
-                image.verify()
+                image.load()  # its first frame decoded whole: a cut-off file is refused (verify() checks no GIF)
                 return kind, data
             return kind, _pixels_only(image, kind)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
