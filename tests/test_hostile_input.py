@@ -180,3 +180,19 @@ def test_row_selects_that_take_any_value_name_no_row_from_a_bad_one(staff_client
     student = create_student()
     response = staff_client.post(f"/students/{student.id}/buildings", data={"first": value})
     assert response.status_code == 302
+
+
+def test_a_busy_database_is_a_json_409_under_the_api(app, client, monkeypatch):
+    """SQLite's "database is locked" to a door system: JSON it can read, like every other API error."""
+    import sqlalchemy as sa
+
+    from dorms.access import ingest
+
+    token = app.test_cli_runner().invoke(args=["access", "token", "create", "gate"]).stdout.split(": ", 1)[1].strip()
+
+    def locked(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ingest, "import_event_batch", locked)
+    response = client.post("/api/access/events", json={"events": []}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 409 and response.is_json and "busy" in response.json["error"]

@@ -90,6 +90,8 @@ def init_app(app: Flask) -> None:
         if not is_database_busy(error):
             raise error
         db.session.rollback()
+        if request.path.startswith(API_PREFIX):
+            return jsonify(error=_("The database was busy; send the request again.")), 409
         return render_template("errors/error.html", code=409, error=error), 409
 
     @app.after_request
