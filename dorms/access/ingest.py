@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ..core.clock import campus_zone, utcnow
-from ..core.database import is_postgresql
-from ..core.forms import date_range_message, in_date_range
+from ..core.database import UNSTORABLE_TEXT, is_postgresql
+from ..core.forms import EARLIEST_DATE, date_range_message, in_date_range
 from ..core.tables import TableError, decode_text
 from ..extensions import db
 from ..students.models import Student
@@ -39,9 +38,8 @@ RESULTS = {"granted": True, "": True, "denied": False}
 EVENT_ID_LENGTH = AccessEvent.__table__.c.event_id.type.length  # the source's prefix included
 # A door event happens after 2000 and no later than a day from now (a clock a little ahead): any other
 # time is a wrong clock or a typo, and years like 0001 or 9999 cannot even be placed in UTC.
-EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_EVENT = datetime.combine(EARLIEST_DATE, time(), UTC)
 CLOCK_SLACK = timedelta(days=1)
-UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database text holds them
 
 # Column maps: our field -> the file's column. "generic" is the event CSV of docs/curfew.md.
 PRESETS = {

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, request
 
 from ..core.clock import campus_zone, utcnow
+from ..core.database import UNSTORABLE_TEXT
 from ..extensions import csrf, db
 from . import cards as card_numbers
 from . import ingest
@@ -102,7 +103,7 @@ def command_result():
 def _event(parse, device: AccessDevice, zone: ZoneInfo, number: int, line: str,
            errors: list) -> IncomingEvent | None:
     """The line's event if it has one the database can hold, else None (with why in ``errors`` if it is bad)."""
-    if ingest.UNSTORABLE_TEXT.search(line):
+    if UNSTORABLE_TEXT.search(line):
         errors.append(RowError(number, "line", "contains a NUL character"))
         return None
     event = parse(device, zone, number, line, errors)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -59,6 +60,10 @@ def install_sqlite_pragmas(app: Flask) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+# NUL and lone surrogates: no database text column holds them (PostgreSQL refuses a NUL with an error).
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def is_database_busy(error: Exception) -> bool:

@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 
 from ..config import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from ..extensions import db
-from .database import is_database_busy
+from .database import UNSTORABLE_TEXT, is_database_busy
 from .forms import MAX_ID
 
 API_PREFIX = "/api/"  # machine endpoints: their errors are JSON, whatever raised them (a routing 404 or 405 too)
@@ -77,7 +77,7 @@ def init_app(app: Flask) -> None:
         texts = [text for values in (request.args, request.form) for pair in values.items(multi=True)
                  for text in pair]
         texts += [upload.filename or "" for upload in request.files.values()]
-        if any("\x00" in text for text in texts):
+        if any(UNSTORABLE_TEXT.search(text) for text in texts):
             abort(400, description=_("The address or the form holds a NUL character, which cannot be stored."))
 
     for code in (400, 403, 404, 413, 429):
