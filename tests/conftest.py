@@ -157,7 +157,7 @@ def small_search_budget(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def _apps(tmp_path_factory):
+def _apps():
     """One app per configuration for the whole session: building one per test cost more than most tests."""
     apps: dict[tuple, object] = {}
     yield apps

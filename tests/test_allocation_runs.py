@@ -245,13 +245,16 @@ def test_staff_change_the_locks_and_run_again(campus, login, create_user, starte
     assert "No student has the number nobody" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
-def _wait_for(run_id: int) -> AllocationRun:
+def _wait_for(run_id: int, reached=lambda run: not run.is_active) -> AllocationRun:
+    """The run as its process has committed it, once ``reached`` (by default: finished); after a minute
+    without, the run as it is, for the caller's assertion to say what never came."""
     for _ in range(600):
         db.session.rollback()  # read what the solver process committed
-        if not db.session.get(AllocationRun, run_id).is_active:
+        run = db.session.get(AllocationRun, run_id)
+        if reached(run):
             break
         time.sleep(0.1)
-    return db.session.get(AllocationRun, run_id)
+    return run
 
 
 def test_an_intake_never_hands_out_the_bed_of_an_inactive_resident(campus, create_student):
@@ -386,12 +389,8 @@ def test_cancelling_stops_the_solver_process(create_building, create_room, creat
     client = login(create_user("staff"))
     response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 60})
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    for _ in range(600):  # wait until the solver process has said who it is and begun its search
-        db.session.rollback()
-        run = db.session.get(AllocationRun, run_id)
-        if run.status == RunStatus.RUNNING and run.pid and run.stage == "improving":
-            break
-        time.sleep(0.1)
+    # Until the solver process has said who it is and begun its search.
+    run = _wait_for(run_id, lambda run: run.status == RunStatus.RUNNING and run.pid and run.stage == "improving")
     assert run.status == RunStatus.RUNNING and services._is_our_solver(run)
     db.session.rollback()  # the page reads the campus as it is now, not as this test last saw it
     assert client.post(f"/allocation/runs/{run_id}/cancel").status_code == 302
