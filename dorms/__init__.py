@@ -93,7 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from .directory import views as directory_views
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
-    from .pages import audit_log, dashboard
+    from .pages import audit_log, dashboard, setup
     # The room page and the student pages add their routes to the campus and students blueprints:
     # imported here, before those are registered.
     from .pages import room, students  # noqa: F401
@@ -107,7 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_views.bp, i18n.bp, dashboard.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp,
-                      hygiene_views.bp, violations_views.bp, checkin_views.bp):
+                      hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp):
         app.register_blueprint(blueprint)
 
 
@@ -115,11 +115,14 @@ def _register_cli(app: Flask) -> None:
     from .access.cli import access_cli
     from .allocation.cli import allocation_cli
     from .auth.cli import user_cli
+    from .cli import db_command
     from .demo.cli import demo_command
     from .directory.cli import directory_cli
     from .photos.cli import photos_cli
     from .transfer.cli import export_command, import_cli
 
+    # Replaces Flask-Migrate's `db`: its upgrade also seeds the first-run defaults.
+    app.cli.add_command(db_command(), name="db")
     app.cli.add_command(access_cli)
     app.cli.add_command(allocation_cli)
     app.cli.add_command(user_cli)

@@ -27,7 +27,7 @@ def floor_to_inspect(create_building, create_room, create_student, create_user):
         student = create_student(f"20240003{n:02d}", name=name, gender=Gender.MALE,
                                  class_name="计科2401" if n < 4 else "软工2402")
         residence.assign(student, rooms["301" if n < 3 else "302" if n < 5 else "304"].beds[n % 3], reason="intake")
-    services.ensure_default_checklist()
+    services.ensure_default_checklist("zh_CN")
     inspector = create_user("inspector", role=Role.STAFF)
     inspector.display_name, inspector.locale = "刘老师", "zh_CN"
     earlier = services.create_round(date.today() - timedelta(days=14), [building], [inspector], title="第10周检查")

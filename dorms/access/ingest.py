@@ -371,9 +371,16 @@ def import_event_batch(items: list, source: str) -> Report:
 # --- cards -----------------------------------------------------------------------------------
 
 
+# The card list's columns and the headers each may have (English or Chinese, any case).
+CARD_COLUMNS = {"card": ["card", "卡号"], "student_number": ["student_number", "学号"]}
+
+
 def import_cards(data: bytes) -> Report:
-    """``card,student_number``: who holds which card. Earlier unmatched events of these cards are matched."""
+    """``card,student_number`` (or ``卡号,学号``): who holds which card. Earlier unmatched events of these cards
+    are matched."""
     header, reader = read_csv(data)
+    aliases = {alias.lower(): name for name, names in CARD_COLUMNS.items() for alias in names}
+    header = reader.fieldnames = [aliases.get(h.lower(), h) for h in header]
     missing = [c for c in ("card", "student_number") if c not in header]
     if missing:
         raise Rejected([RowError(0, "header", f"no column {c!r}") for c in missing])

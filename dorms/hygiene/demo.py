@@ -22,22 +22,24 @@ from .models import (
     RoomInspection,
     RoundStatus,
 )
-from .services import ensure_default_checklist
+from .services import default_checklist, ensure_default_checklist
 
 ROUNDS_AGO = [56, 42, 28, 14, 3]  # days before today: the last one is still open
-NOTES = {  # the item that lost the most points -> what the inspector wrote
-    "地面": ["地面有垃圾未清扫", "地面有水渍", "床下积灰较多"],
-    "床铺": ["被子未叠", "床铺凌乱，衣物堆放"],
-    "桌面": ["桌面杂乱", "桌面有外卖餐盒未清理"],
-    "阳台": ["阳台堆放杂物", "阳台晾晒衣物杂乱"],
-    "卫生间": ["卫生间有异味", "洗手池有污渍", "垃圾桶未倒"],
-    "无违禁物品": ["发现违规电器（电热锅），已收缴", "发现大功率吹风机"],
-}
+NOTES = [  # what the inspector wrote when this item of the usual checklist lost the most points
+    ["地面有垃圾未清扫", "地面有水渍", "床下积灰较多"],  # floor
+    ["被子未叠", "床铺凌乱，衣物堆放"],  # beds
+    ["桌面杂乱", "桌面有外卖餐盒未清理"],  # desks
+    ["阳台堆放杂物", "阳台晾晒衣物杂乱"],  # balcony
+    ["卫生间有异味", "洗手池有污渍", "垃圾桶未倒"],  # bathroom
+    ["发现违规电器（电热锅），已收缴", "发现大功率吹风机"],  # banned items
+]
 
 
 def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     """Rounds, scores and the residents they counted for; returns how many room inspections were made."""
     items = ensure_default_checklist()
+    # The items' names are in the install's language: the notes follow them by the usual checklist's order.
+    notes = dict(zip((name for name, _points in default_checklist()), NOTES))
     today = campus_today()
     residents: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for student_id, assignment in placed.items():
@@ -82,7 +84,7 @@ def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
             worst = min(range(len(items)), key=lambda i: points[i] / items[i].max_points) if points else None
             note = ""
             if points and sum(points) < 80 and worst is not None:
-                note = rng.choice(NOTES.get(items[worst].name, [""]))
+                note = rng.choice(notes.get(items[worst].name, [""]))
             inspection = RoomInspection(round_id=the_round.id, room_id=room.id, absent=not points,
                                         total=sum(points) if points else None, note=note, inspected_at=at,
                                         inspected_by_id=rng.choice(inspectors).id)

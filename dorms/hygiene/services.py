@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
@@ -34,7 +37,9 @@ from .models import (
 )
 
 SETTINGS_ROW = 1  # the bands live in one row (the table's CHECK keeps it that way)
-DEFAULT_CHECKLIST = [("地面", 20), ("床铺", 20), ("桌面", 15), ("阳台", 15), ("卫生间", 20), ("无违禁物品", 10)]
+# The usual checklist (地面 20, 床铺 20, 桌面 15, 阳台 15, 卫生间 20, 无违禁物品 10), seeded in the install's language.
+DEFAULT_CHECKLIST = [(_l("Clean floor"), 20), (_l("Beds made"), 20), (_l("Tidy desks"), 15), (_l("Balcony"), 15),
+                     (_l("Bathroom"), 20), (_l("No banned items"), 10)]
 
 
 # --- checklist and bands -----------------------------------------------------------
@@ -118,12 +123,35 @@ def set_checklist(rows: list[ItemRow], *, actor=None) -> list[ChecklistItem]:
     return result
 
 
-def ensure_default_checklist() -> list[ChecklistItem]:
-    """The usual checklist (地面 20, 床铺 20…) when there is none yet."""
-    items = checklist()
+def default_checklist(locale: str | None = None) -> list[tuple[str, int]]:
+    """The usual checklist's names and maxima in ``locale`` (by default the install's language)."""
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return [(str(name), points) for name, points in DEFAULT_CHECKLIST]
+
+
+def ensure_default_checklist(locale: str | None = None) -> list[ChecklistItem]:
+    """The usual checklist when there never was one; the active checklist either way.
+
+    Seeded as plain text in the install's language (not as translation keys): the office edits its own
+    words, and scores keep the names they were given under. Items are never deleted (only taken off the
+    list), so any row means the office has had a checklist: it is never seeded again or overwritten."""
+    if db.session.scalar(sa.select(ChecklistItem.id).limit(1)) is None:
+        set_checklist([ItemRow(name, points) for name, points in default_checklist(locale)])
+    return checklist()
+
+
+def checklist_problem(items: list[ChecklistItem] | None = None) -> str | None:
+    """Why rounds cannot be scored with the checklist as it is, or None when it is complete.
+
+    Complete: at least one active item and the maxima add up to exactly 100. The bands need no check:
+    without a row the defaults (90 / 60) apply, and the table's CHECK keeps a saved row in order."""
+    items = checklist() if items is None else items
     if not items:
-        items = set_checklist([ItemRow(name, points) for name, points in DEFAULT_CHECKLIST])
-    return items
+        return _("The hygiene checklist is empty: set its items (their maxima adding up to 100) first.")
+    total = sum(item.max_points for item in items)
+    if total != CHECKLIST_TOTAL:
+        return _("The hygiene checklist's maxima add up to %(total)d, not 100: fix the checklist first.", total=total)
+    return None
 
 
 # --- rounds --------------------------------------------------------------------------
@@ -151,6 +179,9 @@ def users_with_ids(ids: list[int]) -> list[User]:
 
 def create_round(inspected_on: date, buildings: list[Building], inspectors: list[User], *, title: str = "",
                  actor=None) -> InspectionRound:
+    # Refused here, not on the inspector's floor page later: a round cannot be scored without the checklist.
+    if problem := checklist_problem():
+        raise ServiceError(problem)
     if not buildings:
         raise ServiceError(_("Choose at least one building to inspect."))
     _require_inspectors(inspectors)
@@ -277,8 +308,8 @@ def save_floor(the_round: InspectionRound, floor: Floor, entries: dict[int, Room
         raise ServiceError(_("The round of %(date)s is closed; its scores can no longer be changed.",
                              date=the_round.inspected_on.isoformat()))
     items = checklist()
-    if sum(item.max_points for item in items) != CHECKLIST_TOTAL:
-        raise ServiceError(_("The checklist's maxima do not add up to 100; fix the checklist first."))
+    if problem := checklist_problem(items):  # changed since the round was created
+        raise ServiceError(problem)
     rooms = {room.id: room for room in db.session.scalars(
         sa.select(Room).where(Room.floor_id == floor.id).options(joinedload(Room.building)))}
     errors: list[str] = []

@@ -73,7 +73,8 @@ def _round_or_404(round_id: int) -> InspectionRound:
 def rounds():
     form = RoundForm(inspected_on=campus_today(), inspectors=[current_user.id])
     return render_template("hygiene/rounds.html", rounds=services.rounds(), title=_("Inspection rounds"),
-                           form=form.with_choices(campus.buildings(), services.staff_users()))
+                           form=form.with_choices(campus.buildings(), services.staff_users()),
+                           checklist_problem=services.checklist_problem())
 
 
 @bp.post("/rounds")

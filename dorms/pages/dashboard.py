@@ -10,6 +10,7 @@ from ..access.labels import SEVERITY, STATUS_LABELS, STATUS_STYLES
 from ..residence import occupancy, residents
 from ..students.scopes import visible_students_clause
 from .occupancy_chart import occupancy_chart
+from .setup import set_up
 
 bp = Blueprint("dashboard", __name__)
 
@@ -37,4 +38,5 @@ def index():
         rows=rows,
         totals=occupancy.occupancy_totals(rows),
         chart=Markup(occupancy_chart(rows)) if rows else None,
+        setup=set_up(),
     )

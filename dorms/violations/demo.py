@@ -24,18 +24,19 @@ from .models import (
     ViolationStatus,
     ViolationType,
 )
+from .services import default_types, ensure_default_types
 
 S = ViolationStatus
-CATALOGUE = [  # name, severity, descriptions, whether it is usually found in a room rather than on a person
-    ("违规电器", Severity.SERIOUS, ["宿舍检查发现使用大功率电吹风（2000W），已暂扣", "床下发现电热锅一只，已收缴",
-                                    "使用热得快烧水，存在安全隐患"], True),
-    ("吸烟", Severity.SERIOUS, ["在宿舍阳台吸烟，烟雾报警器报警", "楼道内吸烟被宿管发现"], False),
-    ("留宿外人", Severity.GRAVE, ["留宿校外人员一晚，未登记", "留宿其他楼栋同学，未经宿管同意"], False),
-    ("晚归", Severity.MINOR, ["23:45 才回宿舍，未请假", "门禁关闭后返回，由宿管开门"], False),
-    ("损坏公物", Severity.SERIOUS, ["宿舍门锁损坏，需照价赔偿", "踢坏卫生间门板"], True),
-    ("噪音扰民", Severity.MINOR, ["熄灯后大声打游戏，邻近宿舍投诉", "深夜在宿舍聚会喧哗"], False),
-    ("私拉电线", Severity.GRAVE, ["从走廊插座私拉电线至宿舍，已拆除"], True),
-    ("饲养宠物", Severity.MINOR, ["宿舍内饲养猫一只，已要求送出"], True),
+CATALOGUE = [  # for each type of the usual catalogue (services.DEFAULT_TYPES, in its order): descriptions, and
+    # whether it is usually found in a room rather than on a person
+    (["宿舍检查发现使用大功率电吹风（2000W），已暂扣", "床下发现电热锅一只，已收缴", "使用热得快烧水，存在安全隐患"], True),
+    (["在宿舍阳台吸烟，烟雾报警器报警", "楼道内吸烟被宿管发现"], False),
+    (["留宿校外人员一晚，未登记", "留宿其他楼栋同学，未经宿管同意"], False),
+    (["23:45 才回宿舍，未请假", "门禁关闭后返回，由宿管开门"], False),
+    (["宿舍门锁损坏，需照价赔偿", "踢坏卫生间门板"], True),
+    (["熄灯后大声打游戏，邻近宿舍投诉", "深夜在宿舍聚会喧哗"], False),
+    (["从走廊插座私拉电线至宿舍，已拆除"], True),
+    (["宿舍内饲养猫一只，已要求送出"], True),
 ]
 # How many records end in each state: most are dealt with, a few wait, two were appealed.
 STATES = [S.RESOLVED] * 16 + [S.NOTIFIED] * 6 + [S.RECORDED] * 5 + [S.UPHELD, S.DISMISSED, S.APPEALED]
@@ -72,10 +73,13 @@ def _at(day, rng: random.Random, days_after: int = 0) -> datetime:
 
 def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     """The catalogue and ~30 records naming placed students (and some rooms); returns how many rows were made."""
+    rows = ensure_default_types()
+    # The usual types are named in the install's language: the descriptions follow them by position.
+    catalogue = [(name, severity, descriptions, in_room)
+                 for (name, severity), (descriptions, in_room) in zip(default_types(), CATALOGUE)]
     types = {t.name: t for t in db.session.scalars(sa.select(ViolationType))}
-    wanted = [(name, severity, True) for name, severity, _descriptions, _in_room in CATALOGUE]
+    wanted = [(name, severity, True) for name, severity, _descriptions, _in_room in catalogue]
     wanted.append(("打麻将", Severity.MINOR, False))  # retired: now recorded as noise
-    rows = 0
     for name, severity, active in wanted:
         if name not in types:
             types[name] = ViolationType(name=name, severity=severity, active=active)
@@ -104,11 +108,11 @@ def seed(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     rng.shuffle(states)
     photos_left = 3
     for n, final in enumerate(states):
-        name, severity, descriptions, in_room = rng.choice(CATALOGUE)
+        name, severity, descriptions, in_room = rng.choice(catalogue)
         if with_account and n < 2:
             main = with_account[0]
             final = S.APPEALED if n == 0 else S.NOTIFIED
-            name, severity, descriptions, in_room = CATALOGUE[3]  # late return
+            name, severity, descriptions, in_room = catalogue[3]  # late return
         else:
             main = rng.choice(regulars) if rng.random() < 0.4 else rng.choice(assignments)
         room = main.bed.room

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
+from ..audit.models import AuditEntry
 from ..campus.codes import find_room
 from ..campus.models import Building, Room
 from ..core.clock import campus_today
@@ -47,6 +51,11 @@ STAFF_MOVES = {S.NOTIFIED, S.RESOLVED, S.UPHELD, S.DISMISSED}
 # A dismissed record was found void on appeal: it is listed but never counted.
 COUNTED = Violation.status != S.DISMISSED
 MAX_STUDENTS = 20
+# The usual catalogue (违规电器, 吸烟, 留宿外人, 晚归, 损坏公物, 噪音扰民, 私拉电线, 饲养宠物), seeded in the install's language.
+DEFAULT_TYPES = [(_l("Banned electrical appliances"), Severity.SERIOUS), (_l("Smoking"), Severity.SERIOUS),
+                 (_l("Overnight guests"), Severity.GRAVE), (_l("Late return"), Severity.MINOR),
+                 (_l("Damaging public property"), Severity.SERIOUS), (_l("Noise disturbing others"), Severity.MINOR),
+                 (_l("Unauthorised wiring"), Severity.GRAVE), (_l("Keeping pets"), Severity.MINOR)]
 
 
 # --- the catalogue -----------------------------------------------------------------------------------------
@@ -57,6 +66,27 @@ def types(*, active_only: bool = False) -> list[ViolationType]:
     if active_only:
         query = query.where(ViolationType.active.is_(True))
     return list(db.session.scalars(query))
+
+
+def default_types(locale: str | None = None) -> list[tuple[str, Severity]]:
+    """The usual catalogue's names and severities in ``locale`` (by default the install's language)."""
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return [(str(name), severity) for name, severity in DEFAULT_TYPES]
+
+
+def ensure_default_types(locale: str | None = None) -> int:
+    """Add the usual catalogue when there never was one; returns how many types were added.
+
+    Seeded as plain text in the install's language, which the office then edits as its own. Seeded only
+    while no type exists and the audit log shows none was ever added or deleted: a catalogue the office
+    emptied on purpose stays empty, and nothing it renamed, retired or added is touched."""
+    if db.session.scalar(sa.select(ViolationType.id).limit(1)) is not None:
+        return 0
+    if db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.action.like("violation.type.%")).limit(1)):
+        return 0
+    for name, severity in default_types(locale):
+        add_type(name, severity)
+    return len(DEFAULT_TYPES)
 
 
 def usage_counts() -> dict[int, int]:

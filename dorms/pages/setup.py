@@ -1,0 +1,160 @@
+"""The set-up checklist: campus → rooms → students → accounts → terms → door system.
+
+Each step is done or not as the data says (nothing is stored about the checklist itself), with where to
+do it and, for the imports, template spreadsheets whose headers come from the imports' own column
+definitions (English or Chinese), so a template and its import cannot drift apart."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..access.ingest import CARD_COLUMNS
+from ..access.models import AccessDevice, AccessEvent, ApiToken, Card
+from ..auth.models import User
+from ..campus.models import Bed, Building
+from ..core.clock import campus_today
+from ..core.enums import Role
+from ..core.roles import staff_required
+from ..core.tables import table_download
+from ..directory.settings import is_configured as directory_configured
+from ..extensions import db
+from ..students.models import Student, Term
+from ..transfer import values
+
+bp = Blueprint("setup", __name__)
+
+# Each import the set-up offers a template for: its columns (name -> accepted headers) and file formats.
+# Cards are read as CSV only (`dorms access import-cards`).
+TEMPLATES = {"rooms": (values.ROOM_COLUMNS, ("xlsx", "csv")), "students": (values.STUDENT_COLUMNS, ("xlsx", "csv")),
+             "cards": (CARD_COLUMNS, ("csv",))}
+TEMPLATE_LANGUAGES = {"zh": _l("Chinese headers"), "en": _l("English headers")}
+
+
+def template_headers(kind: str, language: str) -> list[str]:
+    """The template's header row: the import's own column names (en), or each column's first Chinese header (zh)."""
+    columns, _formats = TEMPLATES[kind]
+    if language == "en":
+        return list(columns)
+    return [next(alias for alias in aliases if not alias.isascii()) for aliases in columns.values()]
+
+
+@dataclass
+class Template:
+    label: str
+    url: str
+
+
+@dataclass
+class Step:
+    key: str
+    title: str
+    done: bool
+    detail: str  # what there is now
+    how: str  # what to do
+    link: str | None = None
+    link_text: str = ""
+    command: str = ""  # the command line way, where the app has none
+    templates: list[Template] = field(default_factory=list)
+
+
+@dataclass
+class SetUp:
+    steps: list[Step]
+
+    @property
+    def done(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == len(self.steps)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing set up yet: no building. The dashboard then opens on the checklist itself."""
+        return not self.steps[0].done
+
+
+def _templates(kind: str) -> list[Template]:
+    _columns, formats = TEMPLATES[kind]
+    return [Template(f"{TEMPLATE_LANGUAGES[language]} ({file_format.upper()})",
+                     url_for("setup.template", kind=kind, language=language, file_format=file_format))
+            for language in TEMPLATE_LANGUAGES for file_format in formats]
+
+
+def _counts() -> dict[str, int]:
+    """Everything the steps look at, in one query."""
+    def count(*where, model) -> sa.ScalarSelect:
+        return sa.select(sa.func.count()).select_from(model).where(*where).scalar_subquery()
+
+    def exists(model) -> sa.Exists:
+        return sa.exists().select_from(model)
+
+    row = db.session.execute(sa.select(
+        count(model=Building).label("buildings"),
+        count(Bed.active.is_(True), model=Bed).label("beds"),
+        count(model=Student).label("students"),
+        count(User.role == Role.STAFF, User.active.is_(True), model=User).label("staff"),
+        count(User.role == Role.COUNSELOR, User.active.is_(True), model=User).label("counselors"),
+        count(User.role == Role.STUDENT, User.active.is_(True), model=User).label("student_accounts"),
+        count(Term.ends_on >= campus_today(), model=Term).label("terms"),
+        count(model=Card).label("cards"),
+        count(AccessDevice.active.is_(True), model=AccessDevice).label("devices"),
+        count(ApiToken.revoked_at.is_(None), model=ApiToken).label("tokens"),
+        exists(AccessEvent).label("events"),
+    )).one()
+    return row._asdict()
+
+
+def set_up() -> SetUp:
+    counts = _counts()
+    import_page = url_for("transfer.import_page")
+    # Accounts come from the campus directory when it is configured, else from `dorms user create`.
+    directory = url_for("directory.index") if directory_configured() else None
+    door_feed = counts["devices"] or counts["tokens"] or counts["events"]
+    return SetUp([
+        Step("campus", _("Campus: buildings"), counts["buildings"] > 0,
+             _("Buildings: %(num)d", num=counts["buildings"]),
+             _("Import the rooms file: a new building needs its name (building_name) on one of its rows."),
+             import_page, _("Import"), templates=_templates("rooms")),
+        Step("rooms", _("Rooms and beds"), counts["beds"] > 0, _("Beds: %(num)d", num=counts["beds"]),
+             _("Each row of the rooms file is a room with its number of beds; import it again to change them."),
+             import_page, _("Import")),
+        Step("students", _("Students"), counts["students"] > 0, _("Students: %(num)d", num=counts["students"]),
+             _("Import the students file, or sync them from the campus directory."),
+             import_page, _("Import"), templates=_templates("students")),
+        Step("accounts", _("Counselor and student accounts"), counts["counselors"] > 0,
+             _("Staff: %(staff)d, counselors: %(counselors)d, student accounts: %(students)d",
+               staff=counts["staff"], counselors=counts["counselors"], students=counts["student_accounts"]),
+             _("Counselors need accounts to see their students; students sign in with theirs."),
+             directory, _("Campus directory") if directory else "",
+             command="dorms user create NAME --role counselor --class CLASS"),
+        Step("terms", _("Terms"), counts["terms"] > 0, _("Current or coming terms: %(num)d", num=counts["terms"]),
+             _("Give the term's dates: nights outside every term have no curfew."),
+             url_for("curfew.rules"), _("Curfew rules and terms")),
+        Step("doors", _("Door system"), bool(counts["cards"] and door_feed),
+             _("Cards: %(cards)d, door devices: %(devices)d, API tokens: %(tokens)d",
+               cards=counts["cards"], devices=counts["devices"], tokens=counts["tokens"]),
+             _("Register the door devices or give the access-control system an API token, and import who holds "
+               "which card."),
+             url_for("curfew.integrations"), _("Door system integrations"),
+             command="dorms access import-cards cards.csv", templates=_templates("cards")),
+    ])
+
+
+@bp.get("/setup")
+@staff_required
+def checklist():
+    return render_template("pages/setup.html", setup=set_up(), title=_("Set-up checklist"))
+
+
+@bp.get("/setup/templates/<any(rooms, students, cards):kind>-<any(zh, en):language>.<file_format>")
+@staff_required
+def template(kind: str, language: str, file_format: str):
+    if file_format not in TEMPLATES[kind][1]:
+        abort(404)
+    return table_download(template_headers(kind, language), [], file_format, f"{kind}-template-{language}")
