@@ -133,6 +133,20 @@ def test_the_rounds_page_refuses_and_points_at_the_checklist(app, client, login,
     assert 'data-testid="checklist-incomplete"' not in client.get("/hygiene/rounds").get_data(as_text=True)
 
 
+def test_an_empty_checklist_page_offers_the_usual_checklist(app, client, login, round_site):
+    login(round_site["inspector"])
+    page = client.get("/hygiene/checklist").get_data(as_text=True)
+    assert 'data-testid="checklist-suggested"' in page and page.count('data-testid="suggested-item"') == 6
+    assert hygiene.checklist() == []  # only offered: looking saves nothing
+    form = {"row": [str(n) for n in range(1, 7)]}
+    for n, (name, points) in enumerate(ENGLISH_CHECKLIST, start=1):
+        assert f'name="name-{n}" value="{name}"' in page
+        form |= {f"name-{n}": name, f"max-{n}": str(points)}
+    client.post("/hygiene/checklist", data=form)
+    assert _checklist() == ENGLISH_CHECKLIST
+    assert "checklist-suggested" not in client.get("/hygiene/checklist").get_data(as_text=True)
+
+
 # --- the set-up checklist -----------------------------------------------------------------------------------
 
 

@@ -187,7 +187,10 @@ def checklist():
                    lambda _result: _("The checklist is saved.")):
             return redirect(url_for(".checklist"))
     bands = services.settings()
-    return render_template("hygiene/checklist.html", items=services.checklist(), title=_("Hygiene checklist"),
+    items = services.checklist()
+    # No checklist yet: the usual one is filled in, to change and save (nothing is saved by looking).
+    return render_template("hygiene/checklist.html", items=items, title=_("Hygiene checklist"),
+                           suggested=[] if items else services.default_checklist(),
                            bands_form=BandsForm(excellent_min=bands.excellent_min, pass_min=bands.pass_min))
 
 
