@@ -39,7 +39,8 @@ def db_command() -> click.Group:
     """Flask-Migrate's ``db`` group with an upgrade that also seeds the defaults: the path every install
     takes after installing or updating. A copy, so Flask-Migrate's own group is left as it is."""
     group = migrate_cli.db
-    upgrade = click.Command("upgrade", params=migrate_cli.upgrade.params, help=migrate_cli.upgrade.help,
-                            callback=_upgrade_then_seed)
+    upgrade = click.Command("upgrade", params=migrate_cli.upgrade.params, callback=_upgrade_then_seed,
+                            help=f"{migrate_cli.upgrade.help}; on first run, put in the usual hygiene checklist "
+                                 "and violation types.")
     return click.Group(group.name, commands={**group.commands, "upgrade": upgrade}, params=group.params,
                        callback=group.callback, help=group.help)
