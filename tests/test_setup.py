@@ -169,6 +169,17 @@ def test_an_empty_install_opens_on_the_set_up_checklist(app, client, login, crea
         assert f'href="{href}"' in page
 
 
+def test_the_set_up_checklist_speaks_chinese(app, client, login, create_user):
+    staff = create_user("admin", role=Role.STAFF)
+    staff.locale = "zh_CN"
+    db.session.commit()
+    login(staff)
+    page = client.get("/").get_data(as_text=True)
+    for text in ("初始设置清单", "已完成 0 / 6 步", "校区：楼栋", "门禁系统", "尚未完成", "中文表头 (XLSX)", "英文表头 (CSV)",
+                 "宿管办：1 个，辅导员：0 个，学生账号：0 个"):
+        assert text in page
+
+
 def test_the_checklist_follows_the_data_and_leaves_the_dashboard_once_set_up(
         app, client, login, create_user, create_building, create_room, create_student):
     staff = create_user("admin", role=Role.STAFF)
