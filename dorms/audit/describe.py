@@ -50,6 +50,8 @@ ACTIONS = {
     "checkin.dispute": _l("Disputed an item of a room condition report"),
     "checkin.resolve": _l("Answered a dispute about a room condition report"),
     "checkin.check_out": _l("Checked out"),
+    "checkin.carry_over": _l("Carried a check-in over to a new bed"),
+    "checkin.settings": _l("Changed the check-in settings"),
     "hygiene.round.create": _l("Created a hygiene inspection round"),
     "hygiene.round.status": _l("Closed or reopened a hygiene inspection round"),
     "hygiene.round.inspectors": _l("Changed the inspectors of a hygiene inspection round"),

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..core.errors import ServiceError
 from ..core.forms import options, row_id
 from ..facilities.models import Condition
-from .models import KeyKind
+from .models import KeyKind, LeavingPolicy
 from .services import (
     DamageInput,
     Inspection,
@@ -24,6 +24,13 @@ from .services import (
 # Empty key rows the desk form offers beside the suggested ones.
 SPARE_KEY_ROWS = 2
 DAMAGE_ROWS = 3
+
+
+class SettingsForm(FlaskForm):
+    leaving = SelectField(_l("A checked-in student's bed changes elsewhere than at the desk"),
+                          choices=options(LeavingPolicy.choices()),
+                          description=_l("The student page's move and vacate, applying an allocation run or a "
+                                         "requests round, a student import."))
 
 
 class DeskSearchForm(FlaskForm):

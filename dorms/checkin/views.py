@@ -20,7 +20,7 @@ from ..photos import photo_response
 from ..residence import services as residence
 from ..students.models import Student
 from ..students.scopes import can_view_student
-from . import exports, services
+from . import exports, leaving, services
 from .charts import progress_chart
 from .forms import (
     DAMAGE_ROWS,
@@ -33,11 +33,12 @@ from .forms import (
     KeysForm,
     ResolveForm,
     RoomChangeForm,
+    SettingsForm,
     inspection_from,
     item_states_from,
     keys_from,
 )
-from .models import CheckIn, KeyKind, yuan
+from .models import CheckIn, KeyKind, LeavingPolicy, yuan
 
 bp = Blueprint("checkin", __name__)
 PER_PAGE = 25  # the desk's lists
@@ -87,6 +88,17 @@ def desk():
         buildings=[p.building for p in progress], building_id=building_id,
         today=today, today_total=today_total, page=page, waiting=waiting, waiting_total=waiting_total,
         expected_page=expected_page, per_page=PER_PAGE, title=_("Check-in desk"), **_common())
+
+
+@bp.route("/checkin/settings", methods=["GET", "POST"])
+@staff_required
+def settings():
+    current = leaving.settings()
+    form = SettingsForm(data={"leaving": current.leaving.value})
+    if request.method == "POST" and submit(form, lambda: leaving.set_leaving_policy(
+            LeavingPolicy(form.leaving.data), actor=current_user)):
+        return redirect(url_for("checkin.settings"))
+    return render_template("checkin/settings.html", form=form, settings=current, title=_("Check-in settings"))
 
 
 @bp.post("/checkin/students/<int:student_id>/check-in")
