@@ -112,9 +112,10 @@ class CheckInRule(residence.LeavingRule):
             else:
                 closing.append((departure, record))
         if refused:
-            error = residence.MustCheckOut(
-                refusal([f"{d.assignment.student.display} ({d.assignment.bed.code})" for d in refused]),
-                [d.assignment.student for d in refused])
+            named = {d.assignment.student_id: f"{d.assignment.student.display} ({d.assignment.bed.code})"
+                     for d in refused}
+            error = residence.MustCheckOut(refusal(list(named.values())), [d.assignment.student for d in refused],
+                                           {student_id: refusal([name]) for student_id, name in named.items()})
             if has_request_context():
                 error.markup = refusal([
                     Markup('<a href="{}">{} ({})</a>').format(

@@ -29,11 +29,15 @@ from .occupancy import occupied_bed_ids
 
 
 class MustCheckOut(ServiceError):
-    """Refused by the leaving rule: ``students`` are checked in and must check out at the desk first."""
+    """Refused by the leaving rule: ``students`` are checked in and must check out at the desk first.
 
-    def __init__(self, message: str, students: list[Student]):
+    ``reasons`` says it of each student alone (by student id), for a row of a file.
+    """
+
+    def __init__(self, message: str, students: list[Student], reasons: dict[int, str] | None = None):
         super().__init__(message)
         self.students = students
+        self.reasons = reasons or {}
 
 
 @dataclass
