@@ -269,3 +269,22 @@ def test_only_staff_see_or_change_the_setting(campus, client, login, create_user
     assert client.get("/checkin/settings").status_code == 403
     assert client.post("/checkin/settings", data={"leaving": "check_out"}).status_code == 403
     assert leaving.settings().leaving == LeavingPolicy.REFUSE
+
+
+def test_the_desk_records_the_keys_an_automatic_check_out_left_open(campus, client, login):
+    _policy(LeavingPolicy.CHECK_OUT)
+    record = campus["record"]
+    with pytest.raises(ServiceError, match="has not checked out"):
+        leaving.settle_keys(record, {record.keys[0].id: checkin.KeyReturn(True)})
+    residence.vacate(campus["wang"], reason="left")
+    db.session.commit()
+    login(campus["staff"])
+    page = client.get(f"/checkin/{record.id}").get_data(as_text=True)
+    assert 'data-testid="open-keys"' in page
+    room_key, card = sorted(record.keys, key=lambda k: k.kind.value != "room_key")
+    client.post(f"/checkin/{record.id}/settle-keys",
+                data={f"key-{room_key.id}": "returned", f"key-{card.id}": "missing", f"key-{card.id}-charge": "20"})
+    db.session.expire_all()
+    statuses = {k.label: (k.status, k.charge_cents) for k in db.session.get(CheckIn, record.id).keys}
+    assert statuses == {"101-1": (KeyStatus.RETURNED, None), "0012345678": (KeyStatus.MISSING, 2000)}
+    assert 'data-testid="open-keys"' not in client.get(f"/checkin/{record.id}").get_data(as_text=True)

@@ -52,6 +52,7 @@ ACTIONS = {
     "checkin.check_out": _l("Checked out"),
     "checkin.carry_over": _l("Carried a check-in over to a new bed"),
     "checkin.settings": _l("Changed the check-in settings"),
+    "checkin.keys_settled": _l("Recorded keys left open at check-out"),
     "hygiene.round.create": _l("Created a hygiene inspection round"),
     "hygiene.round.status": _l("Closed or reopened a hygiene inspection round"),
     "hygiene.round.inspectors": _l("Changed the inspectors of a hygiene inspection round"),

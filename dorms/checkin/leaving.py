@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..core.clock import utcnow
 from ..core.database import conflict_on_duplicate
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..residence import services as residence
@@ -205,6 +206,32 @@ def _carry_over(assignment: Assignment, *, left: CheckIn | None, original: Check
     audit.record("checkin.carry_over", student=assignment.student, room=assignment.bed.room, actor=actor,
                  bed=assignment.bed.code, reason=reason, restored=original is not None)
     return record
+
+
+def settle_keys(record: CheckIn, answers: dict, *, actor=None) -> list[KeyIssue]:
+    """The desk records keys an automatic check-out left open: returned, or missing (maybe charged)."""
+    if record.check_out is None:
+        raise ServiceError(_("%(student)s has not checked out; take keys back at check-out or a room change.",
+                             student=record.assignment.student.display))
+    open_keys = {key.id: key for key in record.keys if key.status == KeyStatus.ISSUED}
+    if not answers:
+        raise ServiceError(_("Say for at least one key whether it was returned or is missing."))
+    now = utcnow()
+    settled = []
+    for key_id, answer in answers.items():
+        key = open_keys.get(key_id)
+        if key is None:
+            raise ServiceError(_("Key %(key)d is not open on this check-in.", key=key_id))
+        if answer.returned and answer.charge_cents:
+            raise ServiceError(_("%(key)s: a returned key cannot carry a charge.", key=key.name))
+        key.status = KeyStatus.RETURNED if answer.returned else KeyStatus.MISSING
+        key.settled_at, key.charge_cents = now, None if answer.returned else answer.charge_cents
+        settled.append(key)
+    db.session.flush()
+    audit.record("checkin.keys_settled", student=record.assignment.student, room=record.assignment.bed.room,
+                 actor=actor, returned=[k.name for k in settled if k.status == KeyStatus.RETURNED],
+                 missing=[k.name for k in settled if k.status == KeyStatus.MISSING])
+    return settled
 
 
 def install() -> None:

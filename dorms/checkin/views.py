@@ -35,6 +35,7 @@ from .forms import (
     RoomChangeForm,
     SettingsForm,
     inspection_from,
+    key_returns_from,
     item_states_from,
     keys_from,
 )
@@ -139,6 +140,16 @@ def record(check_in_id: int):
                            dispute_form=DisputeForm(), answer_form=AnswerForm(),
                            title=_("Check-in of %(student)s", student=found.assignment.student.display),
                            **_common())
+
+
+@bp.post("/checkin/<int:check_in_id>/settle-keys")
+@staff_required
+def settle_keys(check_in_id: int):
+    """Keys an automatic check-out left open, brought back (or found missing) later at the desk."""
+    found = services.load_check_in(check_in_id) or abort(404)
+    submit(None, lambda: leaving.settle_keys(found, key_returns_from(request.form, found.keys), actor=current_user),
+           _("Keys recorded."))
+    return redirect(url_for("checkin.record", check_in_id=found.id, _anchor="keys"))
 
 
 @bp.post("/checkin/<int:check_in_id>/keys")
