@@ -269,6 +269,9 @@ def test_only_staff_see_or_change_the_setting(campus, client, login, create_user
     assert client.get("/checkin/settings").status_code == 403
     assert client.post("/checkin/settings", data={"leaving": "check_out"}).status_code == 403
     assert leaving.settings().leaving == LeavingPolicy.REFUSE
+    key = campus["record"].keys[0]
+    assert client.post(f"/checkin/{campus['record'].id}/settle-keys",
+                       data={f"key-{key.id}": "returned"}).status_code == 403
 
 
 def test_the_desk_records_the_keys_an_automatic_check_out_left_open(campus, client, login):
