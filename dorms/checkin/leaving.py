@@ -47,6 +47,7 @@ from .models import (
 from .services import ack_hours
 
 SETTINGS_ROW = 1
+IDS_PER_QUERY = 5000
 
 
 def settings() -> CheckInSettings:
@@ -70,13 +71,15 @@ def set_leaving_policy(policy: LeavingPolicy, *, actor=None) -> CheckInSettings:
 
 def _open_check_ins(assignment_ids: list[int]) -> dict[int, CheckIn]:
     """Check-ins of these assignments not checked out, by assignment id."""
-    if not assignment_ids:
-        return {}
-    rows = db.session.scalars(
-        sa.select(CheckIn).options(selectinload(CheckIn.items), selectinload(CheckIn.keys))
-        .where(CheckIn.assignment_id.in_(assignment_ids),
-               ~sa.exists().where(CheckOut.check_in_id == CheckIn.id)))
-    return {record.assignment_id: record for record in rows}
+    found = {}
+    # In slices: a large import's departures would pass SQLite's limit on bound parameters.
+    for start in range(0, len(assignment_ids), IDS_PER_QUERY):
+        rows = db.session.scalars(
+            sa.select(CheckIn).options(selectinload(CheckIn.items), selectinload(CheckIn.keys))
+            .where(CheckIn.assignment_id.in_(assignment_ids[start:start + IDS_PER_QUERY]),
+                   ~sa.exists().where(CheckOut.check_in_id == CheckIn.id)))
+        found.update({record.assignment_id: record for record in rows})
+    return found
 
 
 def _undoes_carry_over(record: CheckIn, departure: residence.Departure) -> bool:
