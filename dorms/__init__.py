@@ -73,13 +73,14 @@ def _warn_if_limits_are_per_process(app: Flask) -> None:
 
 def _init_features(app: Flask) -> None:
     """Wiring a feature owns: its settings, the user loader, template helpers, sign-in backends."""
-    from . import auth, directory, photos
+    from . import auth, checkin, directory, photos
     from .core import web
 
     web.init_app(app)
     auth.init_app(app)
     photos.init_app(app)
     directory.init_app(app)
+    checkin.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

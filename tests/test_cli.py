@@ -102,6 +102,33 @@ def test_a_bad_import_exits_non_zero_and_lists_rows(app, tmp_path):
     assert _count(Student) == 0
 
 
+def test_an_import_that_moves_residents_needs_the_flag_and_prints_the_moves(app, tmp_path):
+    runner = app.test_cli_runner()
+    rooms = tmp_path / "rooms.csv"
+    rooms.write_text(ROOMS_CSV, encoding="utf-8")
+    assert runner.invoke(args=["import", "rooms", str(rooms)]).exit_code == 0
+    students = tmp_path / "students.csv"
+    students.write_text(STUDENTS_CSV, encoding="utf-8")
+    result = runner.invoke(args=["import", "students", str(students)])
+    assert result.exit_code == 0 and "assign\t2024001 张伟\t\tA1-101-1" in result.output
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text(STUDENTS_CSV.replace("A1,101,1", "A1,102,1").replace("A1,102,\n", "A1,101,1\n"),
+                       encoding="utf-8")
+    result = runner.invoke(args=["import", "students", str(swapped)])
+    assert result.exit_code == 1 and "--move-residents" in result.output
+    assert "move\t2024001 张伟\tA1-101-1\tA1-102-1" in result.output
+    assert "move\t2024003 李强\tA1-102-1\tA1-101-1" in result.output
+    assert {a.bed.code for a in db.session.scalars(sa.select(Assignment))} == {"A1-101-1", "A1-102-1"}
+    moved = db.session.scalar(sa.select(Assignment).join(Student).where(Student.student_number == "2024001"))
+    assert moved.bed.code == "A1-101-1"
+    result = runner.invoke(args=["import", "students", str(swapped), "--move-residents"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    current = db.session.scalar(sa.select(Assignment).join(Student).where(
+        Student.student_number == "2024001", Assignment.ended_at.is_(None)))
+    assert current.bed.code == "A1-102-1"
+
+
 def test_user_create(app, create_student):
     create_student("2024000001", status=StudentStatus.ACTIVE)
     db.session.commit()

@@ -14,7 +14,8 @@ from dorms.residence import services as residence
 from dorms.residence.models import Assignment
 from dorms.students.models import Student
 from dorms.transfer import exporting
-from dorms.transfer.importing import ImportRejected, import_file
+from dorms.transfer import values
+from dorms.transfer.importing import ImportRejected, MovesNeedConfirmation, content_token, import_file
 
 ROOMS_CSV = """building,building_name,campus,building_gender,floor,room,capacity,type,gender,accessible,status,bed_type
 A1,桃李苑1号楼,main,M,1,101,4,standard,,yes,open,loft
@@ -90,7 +91,8 @@ def test_a_bad_rooms_file_is_rejected_whole_with_every_error(rooms):
 def test_a_missing_column_is_named(app):
     with pytest.raises(ImportRejected) as rejected:
         import_file("rooms", "x.csv", b"building,room\nA1,101\n")
-    assert {(e.row, e.column) for e in rejected.value.errors} == {(1, "floor"), (1, "capacity")}
+    # The rows are checked all the same: every problem in one pass.
+    assert {(e.row, e.column) for e in rejected.value.errors} == {(1, "floor"), (1, "capacity"), (2, "building")}
 
 
 def test_students_import_assigns_beds_and_is_idempotent(rooms):
@@ -111,7 +113,7 @@ def test_students_import_assigns_beds_and_is_idempotent(rooms):
 def test_students_file_can_swap_two_residents(rooms):
     _import("students", STUDENTS_CSV)
     swapped = STUDENTS_CSV.replace("A1,101,1", "A1,102,1").replace("A1,102,\n", "A1,101,1\n")
-    report = _import("students", swapped)
+    report = _import("students", swapped, moves_confirmed=content_token("students", swapped.encode()))
     assert report.placed == 2
     codes = {s.student_number: residence.current_assignment(s).bed.code
              for s in db.session.scalars(sa.select(Student).where(Student.student_number.in_(["2024001", "2024003"])))}
@@ -133,8 +135,9 @@ def test_a_bad_students_file_names_every_row_and_writes_nothing(rooms):
         import_file("students", "bad.csv", bad.encode())
     db.session.rollback()
     found = {(e.row, e.column) for e in rejected.value.errors}
+    # Row 9's placement is refused too, in the same pass as the other rows' field errors.
     assert found == {(5, "student_number"), (6, "name"), (6, "gender"), (6, "grade"), (7, "building"),
-                     (8, "room"), (10, "bed")}
+                     (8, "room"), (9, "bed"), (10, "bed")}
     assert _counts() == before
 
 
@@ -339,3 +342,118 @@ def test_formula_like_names_and_phones_survive_export_and_import_unchanged(rooms
     db.session.commit()
     assert report.created == report.updated == 0
     assert {s.student_number: (s.name, s.phone) for s in db.session.scalars(sa.select(Student))} == before
+
+
+# --- moves need a confirmation; every problem in one pass; headers as the file writes them ----------------------
+
+def test_reimporting_an_older_export_lists_the_moves_and_waits_for_confirmation(rooms):
+    _import("students", STUDENTS_CSV)
+    older = exporting.export("students", "csv")
+    zhang = db.session.scalar(sa.select(Student).where(Student.student_number == "2024001"))
+    residence.move(zhang, db.session.scalar(sa.select(Bed).join(Room).where(Room.number == "102", Bed.label == "3")),
+                   reason="asked")
+    db.session.commit()
+    before = _counts()
+
+    preview = import_file("students", "older.csv", older, dry_run=True)
+    db.session.rollback()
+    assert [(p.student, p.from_bed, p.to_bed) for p in preview.resident_moves] == [
+        ("2024001 张伟", "A1-102-3", "A1-101-1")]
+    assert residence.current_assignment(zhang).bed.code == "A1-102-3"
+
+    with pytest.raises(MovesNeedConfirmation) as unconfirmed:
+        import_file("students", "older.csv", older)
+    db.session.rollback()
+    assert [p.student for p in unconfirmed.value.report.resident_moves] == ["2024001 张伟"]
+    assert residence.current_assignment(zhang).bed.code == "A1-102-3" and _counts() == before
+    # A token of other content confirms nothing.
+    with pytest.raises(MovesNeedConfirmation):
+        import_file("students", "older.csv", older, moves_confirmed=content_token("students", older + b"\n"))
+    db.session.rollback()
+
+    report = import_file("students", "older.csv", older, moves_confirmed=preview.token)
+    db.session.commit()
+    assert report.placed == 1 and residence.current_assignment(zhang).bed.code == "A1-101-1"
+
+
+def test_the_dry_run_lists_who_would_be_assigned_and_who_would_move(rooms):
+    report = import_file("students", "s.csv", STUDENTS_CSV.encode(), dry_run=True)
+    db.session.rollback()
+    assert [(p.student, p.to_bed) for p in report.assigned] == [("2024001 张伟", "A1-101-1"),
+                                                                ("2024003 李强", "A1-102-1")]
+    assert report.resident_moves == [] and _counts()[3] == 0
+
+
+def test_the_import_page_previews_moves_and_imports_them_only_when_confirmed(rooms, client, login, create_user):
+    _import("students", STUDENTS_CSV)
+    swapped = STUDENTS_CSV.replace("A1,101,1", "A1,102,1").replace("A1,102,\n", "A1,101,1\n").encode()
+    login(create_user())
+
+    def post(data, **extra):
+        return client.post("/import", data={"kind": "students", "file": (io.BytesIO(data), "s.csv"), **extra},
+                           content_type="multipart/form-data").get_data(as_text=True)
+
+    page = post(swapped)
+    assert "import-confirm" in page and "A1-101-1" in page and "A1-102-1" in page and "2024003 李强" in page
+    assert f'name="confirm" value="{content_token("students", swapped)}"' in page
+    zhang = db.session.scalar(sa.select(Student).where(Student.student_number == "2024001"))
+    assert residence.current_assignment(zhang).bed.code == "A1-101-1"
+    # Another file under the previewed one's token: not imported.
+    other = swapped.replace("张伟".encode(), "张伟伟".encode())
+    page = post(other, confirm=content_token("students", swapped))
+    assert "not the one that was previewed" in page
+    db.session.expire_all()
+    assert residence.current_assignment(zhang).bed.code == "A1-101-1"
+    page = post(swapped, confirm=content_token("students", swapped))
+    assert "import-report" in page
+    db.session.expire_all()
+    assert residence.current_assignment(zhang).bed.code == "A1-102-1"
+
+
+def test_every_problem_is_listed_in_one_pass(rooms):
+    """A field error on one row and a placement refused on another: both at once, not one after the other."""
+    bad = ("student_number,name,gender,grade,building,room,bed\n"
+           "2024010,甲,男,20x4,A1,101,1\n"      # a bad year
+           "2024011,乙,女,2024,A1,101,2\n")     # a woman into a men's building
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "bad.csv", bad.encode())
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "grade"), (3, "bed")]
+    assert _counts()[3] == 0
+
+
+def test_problems_name_columns_as_the_file_writes_them(rooms):
+    bad = "学号,姓名,性别,年级,楼栋,房间\n2024010,甲,X,20x4,A1,\n"
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "bad.csv", bad.encode())
+    db.session.rollback()
+    errors = {(e.row, e.column): e.message for e in rejected.value.errors}
+    assert set(errors) == {(2, "性别"), (2, "年级"), (2, "房间")}
+    assert "楼栋" in errors[(2, "房间")] and "room" not in errors[(2, "房间")]
+    # A column the file lacks, in the file's language.
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "bad.csv", "学号,姓名\n2024010,甲\n".encode())
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(1, "性别")]
+    # English headers, as written (any case).
+    with pytest.raises(ImportRejected) as rejected:
+        import_file("students", "bad.csv", b"Student_Number,Name,Gender\n2024010,A,X\n")
+    db.session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "Gender")]
+
+
+def test_our_own_phone_label_is_a_phone_column(app):
+    _import("students", "学号,姓名,性别,联系电话\n2024010,甲,男,13800000000\n")
+    assert db.session.scalar(sa.select(Student.phone)) == "13800000000"
+
+
+@pytest.mark.parametrize("kind", ["rooms", "students"])
+def test_every_label_we_show_for_a_column_is_accepted_as_its_header(app, kind):
+    from flask_babel import force_locale
+
+    aliases = values.alias_map(kind)
+    for language in ("en", "zh_Hans_CN"):
+        with force_locale(language):
+            for column, label in values.LABELS[kind].items():
+                assert aliases.get(str(label).lower()) == column, (language, str(label))
+    assert aliases["联系电话"] == "phone" if kind == "students" else True

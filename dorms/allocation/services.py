@@ -422,6 +422,19 @@ def _refuse_if_any(relocations) -> None:
         raise ServiceError(" ".join(problems[:5]))
 
 
+def _ended_by_apply(run: AllocationRun, moves: list[AllocationMove]) -> dict[int, Assignment]:
+    """Per student the run moved out of a bed: the assignment its apply ended there (one query)."""
+    leaving = {m.student_id: m.from_bed_id for m in moves if m.from_bed_id is not None}
+    if not leaving or run.applied_at is None:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Assignment).where(Assignment.student_id.in_(leaving), Assignment.ended_at.is_not(None),
+                                    Assignment.ended_at <= run.applied_at)
+        .order_by(Assignment.ended_at, Assignment.id))
+    # The latest one at the bed the run took them from (ordered, so later rows win).
+    return {a.student_id: a for a in rows if a.bed_id == leaving[a.student_id]}
+
+
 def rollback_run(run: AllocationRun, actor=None) -> int:
     """Put everyone back where the run found them, while nothing newer depends on the run."""
     db.session.refresh(run, with_for_update=True)
@@ -436,8 +449,11 @@ def rollback_run(run: AllocationRun, actor=None) -> int:
                                  student=move.student.display))
     requests_round.reopen(run.id)
     reason = _("Rollback of allocation run #%(id)d", id=run.id)
+    ended = _ended_by_apply(run, moves)
+    # With what each student goes back to, the leaving rule puts back the check-ins the apply closed.
     _refuse_if_any(residence.relocate(
-        [residence.Relocation(m.student, current.get(m.student_id), to_bed=m.from_bed) for m in moves],
+        [residence.Relocation(m.student, current.get(m.student_id), to_bed=m.from_bed,
+                              returning=ended.get(m.student_id)) for m in moves],
         reason=reason, actor=actor, restoring=True))
     run.status, run.rolled_back_at = RunStatus.ROLLED_BACK, utcnow()
     audit.record("allocation.rollback", run=run.id, moves=len(moves), reason=reason)

@@ -13,6 +13,21 @@ inventory follows what was found), damages are charged in integer cents, every k
 missing (a missing one may be charged), then ``residence.vacate`` closes the assignment ("check-out").
 A room change is a check-out and ``residence.move`` and a new check-in, as one transaction.
 
+A bed that changes anywhere else (the student page, an allocation run or requests round, an import) goes
+through the leaving rule of leaving.py, installed into ``residence.services`` by init_app: refused for a
+checked-in student, or checked out in the same transaction, as the office chooses in the check-in settings.
+
 models.py holds the tables, services.py the rules (services flush; views commit once), exports.py the
 CSV/XLSX downloads, charts.py the desk's progress chart, demo.py the demo data.
 """
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Every change of bed in residence.services obeys the check-in rule (see leaving.py)."""
+    from . import leaving  # not on every import of the package: the services pull in half the app
+
+    leaving.install()
+

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..core.errors import ServiceError
 from ..core.forms import options, row_id
 from ..facilities.models import Condition
-from .models import KeyKind
+from .models import KeyKind, LeavingPolicy
 from .services import (
     DamageInput,
     Inspection,
@@ -24,6 +24,13 @@ from .services import (
 # Empty key rows the desk form offers beside the suggested ones.
 SPARE_KEY_ROWS = 2
 DAMAGE_ROWS = 3
+
+
+class SettingsForm(FlaskForm):
+    leaving = SelectField(_l("A checked-in student's bed changes elsewhere than at the desk"),
+                          choices=options(LeavingPolicy.choices()),
+                          description=_l("The student page's move and vacate, applying an allocation run or a "
+                                         "requests round, a student import."))
 
 
 class DeskSearchForm(FlaskForm):
@@ -91,18 +98,24 @@ def item_states_from(form, item_names: dict[int, str]) -> dict[int, ItemState]:
     return states
 
 
-def inspection_from(form, record, photos=None) -> Inspection:
-    """What the check-out form says about the report's items, the keys handed out, and damages."""
-    items = item_states_from(form, {item.id: item.name for item in record.items})
-    keys = {}
-    for key in record.keys:
+def key_returns_from(form, keys) -> dict:
+    """Each key's answer (``key-<id>``: returned or missing, ``key-<id>-charge``), by key id; unanswered left out."""
+    answers = {}
+    for key in keys:
         answer = form.get(f"key-{key.id}")
         if answer is None:
             continue
         if answer not in ("returned", "missing"):
             raise ServiceError(_("%(key)s: say whether it was returned or is missing.", key=key.name))
         charge = parse_yuan(form.get(f"key-{key.id}-charge"), what=key.name)
-        keys[key.id] = KeyReturn(returned=answer == "returned", charge_cents=charge or None)
+        answers[key.id] = KeyReturn(returned=answer == "returned", charge_cents=charge or None)
+    return answers
+
+
+def inspection_from(form, record, photos=None) -> Inspection:
+    """What the check-out form says about the report's items, the keys handed out, and damages."""
+    items = item_states_from(form, {item.id: item.name for item in record.items})
+    keys = key_returns_from(form, record.keys)
     damages = []
     rows = zip(form.getlist("damage_item"), form.getlist("damage_description"), form.getlist("damage_amount"))
     for number, (item, description, amount) in enumerate(rows, start=1):

@@ -47,6 +47,31 @@ class KeyStatus(LabelledEnum):
         return {cls.ISSUED: _l("Handed out"), cls.RETURNED: _l("Returned"), cls.MISSING: _l("Missing")}
 
 
+class LeavingPolicy(LabelledEnum):
+    """What happens when a checked-in student's bed changes anywhere but the desk (the office chooses)."""
+
+    REFUSE = "refuse"
+    CHECK_OUT = "check_out"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.REFUSE: _l("Refuse: check out at the desk first"),
+                cls.CHECK_OUT: _l("Check out automatically (keys stay open for the desk)")}
+
+
+class CheckInSettings(db.Model):
+    """The office's check-in settings (one row; absent means the defaults)."""
+
+    __tablename__ = "checkin_settings"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leaving: Mapped[LeavingPolicy] = mapped_column(enum_column_type(LeavingPolicy, "leaving_policy"),
+                                                   default=LeavingPolicy.REFUSE)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
 class ReportState(LabelledEnum):
     """Where a condition report stands; "deemed" is an unanswered report past its deadline (or checked out)."""
 
@@ -83,9 +108,13 @@ class CheckIn(db.Model):
     ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Carried over from the check-in of the student's previous bed, when a move elsewhere than the desk
+    # checked them out there (the leaving rule): its keys came along.
+    carried_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("check_ins.id"))
 
     assignment: Mapped[Assignment] = relationship()
     checked_in_by = relationship("User")
+    carried_from: Mapped[CheckIn | None] = relationship(remote_side=[id])
     items: Mapped[list[ReportItem]] = relationship(back_populates="check_in", order_by="ReportItem.id",
                                                    cascade="all, delete-orphan")
     keys: Mapped[list[KeyIssue]] = relationship(back_populates="check_in", order_by="KeyIssue.id",
@@ -193,6 +222,8 @@ class CheckOut(db.Model):
     checked_out_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Done by the leaving rule, not at the desk: nothing was inspected and keys not handed back stay issued.
+    automatic: Mapped[bool] = mapped_column(default=False)
 
     check_in: Mapped[CheckIn] = relationship(back_populates="check_out")
     checked_out_by = relationship("User")

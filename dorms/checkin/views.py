@@ -20,7 +20,7 @@ from ..photos import photo_response
 from ..residence import services as residence
 from ..students.models import Student
 from ..students.scopes import can_view_student
-from . import exports, services
+from . import exports, leaving, services
 from .charts import progress_chart
 from .forms import (
     DAMAGE_ROWS,
@@ -33,11 +33,13 @@ from .forms import (
     KeysForm,
     ResolveForm,
     RoomChangeForm,
+    SettingsForm,
     inspection_from,
+    key_returns_from,
     item_states_from,
     keys_from,
 )
-from .models import CheckIn, KeyKind, yuan
+from .models import CheckIn, KeyKind, LeavingPolicy, yuan
 
 bp = Blueprint("checkin", __name__)
 PER_PAGE = 25  # the desk's lists
@@ -89,6 +91,17 @@ def desk():
         expected_page=expected_page, per_page=PER_PAGE, title=_("Check-in desk"), **_common())
 
 
+@bp.route("/checkin/settings", methods=["GET", "POST"])
+@staff_required
+def settings():
+    current = leaving.settings()
+    form = SettingsForm(data={"leaving": current.leaving.value})
+    if request.method == "POST" and submit(form, lambda: leaving.set_leaving_policy(
+            LeavingPolicy(form.leaving.data), actor=current_user)):
+        return redirect(url_for("checkin.settings"))
+    return render_template("checkin/settings.html", form=form, settings=current, title=_("Check-in settings"))
+
+
 @bp.post("/checkin/students/<int:student_id>/check-in")
 @staff_required
 def check_in(student_id: int):
@@ -127,6 +140,16 @@ def record(check_in_id: int):
                            dispute_form=DisputeForm(), answer_form=AnswerForm(),
                            title=_("Check-in of %(student)s", student=found.assignment.student.display),
                            **_common())
+
+
+@bp.post("/checkin/<int:check_in_id>/settle-keys")
+@staff_required
+def settle_keys(check_in_id: int):
+    """Keys an automatic check-out left open, brought back (or found missing) later at the desk."""
+    found = services.load_check_in(check_in_id) or abort(404)
+    submit(None, lambda: leaving.settle_keys(found, key_returns_from(request.form, found.keys), actor=current_user),
+           _("Keys recorded."))
+    return redirect(url_for("checkin.record", check_in_id=found.id, _anchor="keys"))
 
 
 @bp.post("/checkin/<int:check_in_id>/keys")

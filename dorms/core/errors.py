@@ -2,7 +2,13 @@
 
 
 class ServiceError(Exception):
-    """A rule refused the change; ``str(error)`` is the message to show."""
+    """A rule refused the change; ``str(error)`` is the message to show.
+
+    ``markup``, when set, is the same message as HTML with links to where it can be put right (a page
+    flashes that instead).
+    """
+
+    markup = None
 
 
 class NotFound(ServiceError):

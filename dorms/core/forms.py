@@ -113,7 +113,7 @@ def submit(form, action, message=None) -> Submitted:
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        flash(str(error), "danger")
+        flash(error.markup or str(error), "danger")
         return Submitted(False)
     said = message(result) if callable(message) else message
     said, category = said if isinstance(said, tuple) else (_("Saved.") if said is None else said, "success")

@@ -56,6 +56,8 @@ class Table:
     rows: list[tuple[int, dict[str, str]]]  # (row number, canonical column -> text)
     encoding: str
     ignored_columns: list[str] = field(default_factory=list)
+    # Canonical column -> its header as written in the file, to name columns in messages the file's way.
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def read_table(filename: str, data: bytes, aliases: dict[str, str], *, max_rows: int) -> Table:
@@ -75,19 +77,21 @@ def read_table(filename: str, data: bytes, aliases: dict[str, str], *, max_rows:
     if not raw_rows:
         raise TableError(_("The file is empty."))
     header, *body = raw_rows
-    canonical, ignored = [], []
+    canonical, ignored, labels = [], [], {}
     for cell in header:
         name = aliases.get(cell.strip().lower().lstrip("\ufeff"))
         canonical.append(name)
         if name is None and cell.strip():
             ignored.append(cell.strip())
+        elif name is not None:
+            labels.setdefault(name, cell.strip().lstrip("\ufeff"))
     rows = []
     for number, cells in enumerate(body, start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines at the end of exports
         values = {name: restore_formula_text(cell.strip()) for name, cell in zip(canonical, cells) if name}
         rows.append((number, values))
-    return Table([c for c in canonical if c], rows, encoding, ignored)
+    return Table([c for c in canonical if c], rows, encoding, ignored, labels)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

@@ -19,6 +19,69 @@ from .models import Assignment, select_current_beds
 from .occupancy import occupied_bed_ids
 
 
+# --- the leaving rule ------------------------------------------------------------------------------------------
+#
+# Whatever ends or changes a current assignment (move, vacate, relocate: the student page, an allocation run or
+# requests round, an import) passes through one rule about what else must happen. Residence cannot know what
+# that is: check-in lives in a feature above it (keys, condition reports). So the rule is installed from above
+# at app start (checkin.init_app); residence only calls it, before any assignment ends and after the new ones
+# exist. Without one installed, nothing else happens.
+
+
+class MustCheckOut(ServiceError):
+    """Refused by the leaving rule: ``students`` are checked in and must check out at the desk first.
+
+    ``reasons`` says it of each student alone (by student id), for a row of a file.
+    """
+
+    def __init__(self, message: str, students: list[Student], reasons: dict[int, str] | None = None):
+        super().__init__(message)
+        self.students = students
+        self.reasons = reasons or {}
+
+
+@dataclass
+class Departure:
+    """A current assignment about to end: for a move (``moving``, maybe to ``to_bed``) or for good."""
+
+    assignment: Assignment
+    moving: bool
+    to_bed: Bed | None = None
+    returning: Assignment | None = None  # restoring: the earlier assignment the student goes back to
+
+
+@dataclass
+class Arrival:
+    """A new assignment, after ``leaving`` ended (a move) or ``returning`` is being put back (a restore)."""
+
+    assignment: Assignment
+    leaving: Assignment | None = None
+    returning: Assignment | None = None
+
+
+class LeavingRule:
+    """The rule's two moments. ``before`` refuses (raising, e.g. MustCheckOut, with nothing changed) or does
+    what must go with the departures, returning what ``after`` needs; ``after`` follows up on the arrivals."""
+
+    def before(self, departures: list[Departure], *, reason: str, actor, restoring: bool):
+        return None
+
+    def after(self, token, arrivals: list[Arrival], *, reason: str, actor, restoring: bool) -> None:
+        return None
+
+
+_rule: LeavingRule = LeavingRule()
+
+
+def install_leaving_rule(rule: LeavingRule) -> None:
+    global _rule
+    _rule = rule
+
+
+def leaving_rule() -> LeavingRule:
+    return _rule
+
+
 def current_assignment(student: Student) -> Assignment | None:
     return db.session.scalar(
         select_current_beds(Assignment)
@@ -131,7 +194,7 @@ def assign(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | 
 
 
 def move(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | None = None) -> Assignment:
-    """End the student's current assignment and start one in ``bed``, as one change."""
+    """End the student's current assignment and start one in ``bed``, as one change (under the leaving rule)."""
     existing = current_assignment(student)
     if existing is None:
         raise ServiceError(_("%(student)s has no bed to move from; assign one instead.",
@@ -140,11 +203,14 @@ def move(student: Student, bed: Bed, *, reason: str, actor=None, term: Term | No
         raise ServiceError(_("%(student)s already lives in %(bed)s.", student=student.display, bed=bed.code))
     _require_placeable(student, bed)
     term = term or term_at(utcnow())
+    rule = leaving_rule()
+    token = rule.before([Departure(existing, moving=True, to_bed=bed)], reason=reason, actor=actor, restoring=False)
     end_assignment(existing, reason=reason, actor=actor)
     # The old row must be closed in the database before the new one can exist.
     db.session.flush()
     with _claiming(student, bed):
         assignment = start_assignment(student, bed, reason=reason, actor=actor, term=term, from_bed=existing.bed)
+    rule.after(token, [Arrival(assignment, leaving=existing)], reason=reason, actor=actor, restoring=False)
     return assignment
 
 
@@ -159,6 +225,7 @@ def vacate(student: Student, *, reason: str, actor=None) -> Assignment:
     existing = current_assignment(student)
     if existing is None:
         raise ServiceError(_("%(student)s has no bed.", student=student.display))
+    leaving_rule().before([Departure(existing, moving=False)], reason=reason, actor=actor, restoring=False)
     end_assignment(existing, reason=reason, actor=actor)
     db.session.flush()
     audit.record("assignment.vacate", student=student, room=existing.bed.room, reason=reason,
@@ -187,6 +254,7 @@ def start_assignment(student: Student, bed: Bed, *, reason: str, actor=None, ter
 
 
 def end_assignment(assignment: Assignment, *, reason: str, actor=None) -> None:
+    """Close the row; move(), vacate() and relocate() call it under the leaving rule, nothing else should."""
     assignment.ended_at = utcnow()
     assignment.end_reason = reason
     assignment.ended_by = actor or audit.current_actor()
@@ -202,6 +270,7 @@ class Relocation:
     to_room: Room | None = None  # any free bed of this room, once named beds are taken
     assignment: Assignment | None = None  # the new one, when it worked
     problems: list[str] = field(default_factory=list)
+    returning: Assignment | None = None  # when restoring: the earlier assignment this one puts back
 
 
 def relocate(relocations: list[Relocation], *, reason: str, actor=None, restoring: bool = False) -> list[Relocation]:
@@ -214,7 +283,15 @@ def relocate(relocations: list[Relocation], *, reason: str, actor=None, restorin
     ``restoring`` (undoing an earlier change) people go back where they were
     even if that room has since closed; the bed must still be free and the
     room still of their gender.
+
+    The leaving rule sees every departure before any assignment ends, so a
+    refusal names everyone it concerns and nothing has changed.
     """
+    rule = leaving_rule()
+    token = rule.before([Departure(r.leaving, moving=r.to_bed is not None or r.to_room is not None,
+                                   to_bed=r.to_bed, returning=r.returning)
+                         for r in relocations if r.leaving is not None],
+                        reason=reason, actor=actor, restoring=restoring)
     for r in relocations:
         if r.leaving is not None:
             end_assignment(r.leaving, reason=reason, actor=actor)
@@ -243,6 +320,9 @@ def relocate(relocations: list[Relocation], *, reason: str, actor=None, restorin
         r.assignment = start_assignment(r.student, bed, reason=reason, actor=actor,
                                         from_bed=r.leaving.bed if r.leaving else None)
         db.session.flush()
+    rule.after(token, [Arrival(r.assignment, leaving=r.leaving, returning=r.returning)
+                       for r in relocations if r.assignment is not None],
+               reason=reason, actor=actor, restoring=restoring)
     return relocations
 
 

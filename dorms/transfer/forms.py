@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 
 from ..core.forms import options
 
@@ -12,3 +12,5 @@ class ImportForm(FlaskForm):
     file = FileField(_l("File (.csv or .xlsx)"), validators=[
         FileRequired(), FileAllowed(["csv", "xlsx", "txt"], _l("Upload a .csv or .xlsx file."))])
     dry_run = BooleanField(_l("Only check, write nothing"))
+    # The content token of a previewed file whose moves of residents are confirmed (importing.content_token).
+    confirm = HiddenField()

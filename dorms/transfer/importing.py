@@ -1,15 +1,26 @@
 """Import rooms and students. A file with any bad row is rejected whole.
 
-Each import runs in one transaction: rows are checked first (fields, keys,
-references), then written; a rule that refuses a row while writing (room
-gender, closed room, capacity) is also collected, and any error rolls back
-everything. Re-importing the same file changes nothing: rows are matched
-by their natural key (building code + room number, student number).
+Each import runs in one transaction: rows are checked (fields, keys,
+references), then the rows without a problem are written, so that a rule
+refusing a row while writing (room gender, closed room, capacity, a
+checked-in student) is found in the same pass; every problem is reported
+at once, named by the column's header as the file writes it, and any
+problem rolls back everything. Re-importing the same file changes nothing:
+rows are matched by their natural key (building code + room number,
+student number).
+
+A students file that would move residents (an older export re-imported
+moves people back) is only written when the moves are confirmed: with the
+token of the file's content its preview gave (the page), or the command
+line's --move-residents. Every import reports who is assigned a bed and
+who moves, from where to where.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import hashlib
 
 import sqlalchemy as sa
 from flask import current_app
@@ -45,6 +56,31 @@ class ImportRejected(ServiceError):
         self.errors = errors
 
 
+class MovesNeedConfirmation(ServiceError):
+    """The file is fine but moves residents, and those moves were not confirmed: nothing was written."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(ngettext("The file was not imported: it moves %(num)d resident to another bed. "
+                                  "Check the list and confirm.",
+                                  "The file was not imported: it moves %(num)d residents to other beds. "
+                                  "Check the list and confirm.", len(report.resident_moves)))
+        self.report = report
+
+
+def content_token(kind: str, data: bytes) -> str:
+    """What a confirmation names: this kind of import of exactly this content."""
+    return hashlib.sha256(kind.encode() + b"\0" + data).hexdigest()[:32]
+
+
+@dataclass
+class Placement:
+    """A student the import puts in a bed: assigned (no bed before) or moved (``from_bed`` set)."""
+
+    student: str
+    from_bed: str | None
+    to_bed: str
+
+
 @dataclass
 class ImportReport:
     kind: str
@@ -56,19 +92,48 @@ class ImportReport:
     encoding: str = ""
     ignored_columns: list[str] = field(default_factory=list)
     inactive_residents: list[str] = field(default_factory=list)  # not active, still in a bed
+    placements: list[Placement] = field(default_factory=list)
+    token: str = ""  # content_token() of the file, for confirming its moves
+
+    @property
+    def resident_moves(self) -> list[Placement]:
+        return [p for p in self.placements if p.from_bed is not None]
+
+    @property
+    def assigned(self) -> list[Placement]:
+        return [p for p in self.placements if p.from_bed is None]
+
+
+class Problems(list):
+    """The import's errors, knowing which rows have one (a large file has many rows to ask about)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: set[int] = set()
+
+    def append(self, error: RowError) -> None:
+        super().append(error)
+        self.rows.add(error.row)
 
 
 class RowReader:
     """Reads one row's fields, collecting every error instead of stopping at the first."""
 
-    def __init__(self, number: int, cells: dict[str, str], errors: list[RowError]):
+    def __init__(self, number: int, cells: dict[str, str], errors: Problems, required=None):
         self.number, self.cells, self.errors = number, cells, errors
+        self.present = required  # required columns the file has (None: all); a missing one is said once
+
+    @property
+    def failed(self) -> bool:
+        return self.number in self.errors.rows
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.number, column, message))
 
     def text(self, column: str, *, required: bool = False, max_length: int = 120) -> str:
         value = self.cells.get(column, "")
+        if required and self.present is not None and column not in self.present:
+            required = False
         if required and not value:
             self.error(column, _("is missing"))
         elif len(value) > max_length:
@@ -102,19 +167,20 @@ class RowReader:
 
 
 def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False, in_browser: bool = False,
-                progress: Progress | None = None) -> ImportReport:
-    """Check and write one file; raises ImportRejected listing every bad row.
+                progress: Progress | None = None, moves_confirmed: str | None = None) -> ImportReport:
+    """Check and write one file; raises ImportRejected listing every problem of every row.
 
     A file may have at most IMPORT_MAX_ROWS rows; from the import page
     (``in_browser``) at most IMPORT_WEB_MAX_ROWS, which one request can write
     before it times out: larger files go through ``dorms import``.
+    A file that moves residents raises MovesNeedConfirmation (its report
+    lists the moves) unless ``moves_confirmed`` is the file's content_token().
     The caller commits (or, on dry_run, this rolls back after checking).
     """
-    columns = {"rooms": values.ROOM_COLUMNS, "students": values.STUDENT_COLUMNS}[kind]
     max_rows = current_app.config["IMPORT_MAX_ROWS"]
     web_max_rows = min(max_rows, current_app.config["IMPORT_WEB_MAX_ROWS"])
     try:
-        table = read_table(filename, data, values.alias_map(columns),
+        table = read_table(filename, data, values.alias_map(kind),
                            max_rows=web_max_rows if in_browser else max_rows)
     except TooManyRows as error:
         message = str(error) if error.limit == max_rows else _(
@@ -127,15 +193,20 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False,
     if progress and len(table.rows) >= PROGRESS_EVERY:
         progress("read", len(table.rows), len(table.rows))
     report = ImportReport(kind, rows=len(table.rows), encoding=table.encoding,
-                          ignored_columns=table.ignored_columns)
+                          ignored_columns=table.ignored_columns, token=content_token(kind, data))
     importer = {"rooms": _import_rooms, "students": _import_students}[kind]
-    errors: list[RowError] = []
+    errors = Problems()
     with db.session.begin_nested() as savepoint:
         importer(table, report, errors, progress)
-        if errors or dry_run:
+        unconfirmed = bool(report.resident_moves) and moves_confirmed != report.token
+        if errors or dry_run or unconfirmed:
             savepoint.rollback()
     if errors:
+        for error in errors:
+            error.column = values.column_name(kind, error.column, table.labels)
         raise ImportRejected(sorted(errors, key=lambda e: e.row))
+    if unconfirmed and not dry_run:
+        raise MovesNeedConfirmation(report)
     if not dry_run:
         audit.record(f"import.{kind}", file=filename, created=report.created,
                      updated=report.updated, unchanged=report.unchanged)
@@ -150,11 +221,12 @@ def _reporting(items: list, progress: Progress | None, stage: str) -> Iterator:
             progress(stage, done, len(items))
 
 
-def _require_columns(table: Table, required: list[str], errors: list[RowError]) -> bool:
+def _require_columns(table: Table, required: list[str], errors: list[RowError]) -> set[str]:
+    """Says which required columns the file lacks; returns those it has (rows are still checked, not written)."""
     missing = [c for c in required if c not in table.headers]
     for column in missing:
         errors.append(RowError(1, column, _("this column is missing from the header row")))
-    return not missing
+    return set(required) - set(missing)
 
 
 def _apply(obj, changes: dict) -> bool:
@@ -174,9 +246,9 @@ def _apply(obj, changes: dict) -> bool:
 ROOM_ATTRIBUTES = {"room_type": "type", "gender": "gender", "accessible": "accessible", "status": "status"}
 
 
-def _import_rooms(table: Table, report: ImportReport, errors: list[RowError], progress: Progress | None) -> None:
-    if not _require_columns(table, ["building", "floor", "room", "capacity"], errors):
-        return
+def _import_rooms(table: Table, report: ImportReport, errors: Problems, progress: Progress | None) -> None:
+    required = ["building", "floor", "room", "capacity"]
+    present_required = _require_columns(table, required, errors)
     buildings = {b.code: b for b in db.session.scalars(
         sa.select(Building).options(selectinload(Building.floors)))}
     rooms = {(r.building.code, r.number): r for r in db.session.scalars(
@@ -186,7 +258,7 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError], pr
     named_in_file: set[str] = set()  # new buildings an earlier row named
     parsed = []
     for number, cells in _reporting(table.rows, progress, "checked"):
-        row = RowReader(number, cells, errors)
+        row = RowReader(number, cells, errors, present_required)
         code = row.text("building", required=True, max_length=32)
         room_number = row.text("room", required=True, max_length=16)
         fields = {
@@ -210,10 +282,14 @@ def _import_rooms(table: Table, report: ImportReport, errors: list[RowError], pr
             if fields["building_name"]:
                 named_in_file.add(code)
             elif code not in buildings and code not in named_in_file:
-                row.error("building", _("unknown building %(code)s (give a building_name to create it)", code=code))
+                row.error("building", _("unknown building %(code)s (give a %(column)s to create it)", code=code,
+                                        column=values.column_name("rooms", "building_name", table.labels)))
         parsed.append((row, code, room_number, fields))
-    if errors:
-        return
+    if len(present_required) < len(required):
+        return  # rows without their key columns cannot be written
+    # The rows without a problem are written (and rolled back with the rest), so that what writing
+    # refuses is found in the same pass.
+    parsed = [p for p in parsed if not p[0].failed]
     policy_rows: dict[str, RowReader] = {}
     for row, code, room_number, fields in _reporting(parsed, progress, "written"):
         _upsert_room(row, buildings, rooms, code, room_number, fields, present, report, policy_rows)
@@ -297,10 +373,10 @@ STUDENT_ATTRIBUTES = {"college": "college", "major": "major", "class_name": "cla
                       "phone": "phone", "status": "status", "needs_accessible": "needs_accessible"}
 
 
-def _import_students(table: Table, report: ImportReport, errors: list[RowError],
+def _import_students(table: Table, report: ImportReport, errors: Problems,
                      progress: Progress | None) -> None:
-    if not _require_columns(table, ["student_number", "name", "gender"], errors):
-        return
+    required = ["student_number", "name", "gender"]
+    present_required = _require_columns(table, required, errors)
     existing = {s.student_number: s for s in db.session.scalars(sa.select(Student))}
     beds = {(b.room.building.code, b.room.number, b.label): b for b in db.session.scalars(
         sa.select(Bed).where(Bed.active.is_(True)).options(selectinload(Bed.room).selectinload(Room.building)))}
@@ -311,7 +387,7 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError],
     seen_beds: dict[tuple, int] = {}
     parsed = []
     for number, cells in _reporting(table.rows, progress, "checked"):
-        row = RowReader(number, cells, errors)
+        row = RowReader(number, cells, errors, present_required)
         student_number = row.text("student_number", required=True, max_length=32)
         fields = {
             "name": row.text("name", required=True),
@@ -328,15 +404,23 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError],
             row.error("student_number", _("student number %(number)s is also on row %(other)d",
                                           number=student_number, other=seen_numbers[student_number]))
         seen_numbers[student_number] = number
-        target = _read_target(row, building_codes, rooms, beds, seen_beds)
+        target = _read_target(row, building_codes, rooms, beds, seen_beds, table.labels)
         parsed.append((row, student_number, fields, target))
-    if errors:
-        return
+    if "student_number" not in present_required:
+        return  # rows cannot be matched to students
 
     present = set(table.headers)
     placements = []
+    placed: set[int] = set()  # existing students already in ``placements`` (a number may be on two rows)
     for row, student_number, fields, target in _reporting(parsed, progress, "written"):
         student = existing.get(student_number)
+        if row.failed or len(present_required) < len(required):
+            # Not written; an existing student still takes part in the placing (with the record as it
+            # is), so that others' moves are checked as the file means them.
+            if student is not None and student.id not in placed:
+                placements.append((row, student, target))
+                placed.add(student.id)
+            continue
         if student is None:
             student = Student(student_number=student_number, **fields)
             db.session.add(student)
@@ -347,13 +431,14 @@ def _import_students(table: Table, report: ImportReport, errors: list[RowError],
         else:
             report.unchanged += 1
         placements.append((row, student, target))
+        placed.add(student.id)
     db.session.flush()
     if report.created:
         roommate_requests.link_waiting_requests()
     _place_students(placements, report)
 
 
-def _read_target(row: RowReader, building_codes, rooms, beds, seen_beds):
+def _read_target(row: RowReader, building_codes, rooms, beds, seen_beds, labels):
     """The room (and maybe bed) a row puts its student in, or None."""
     code = row.text("building", max_length=32)
     room_number = row.text("room", max_length=16)
@@ -361,7 +446,9 @@ def _read_target(row: RowReader, building_codes, rooms, beds, seen_beds):
     if not (code or room_number or label):
         return None
     if not (code and room_number):
-        row.error("room" if code else "building", _("give building and room together (bed is optional)"))
+        name = {c: values.column_name("students", c, labels) for c in ("building", "room", "bed")}
+        row.error("room" if code else "building",
+                  _("give %(building)s and %(room)s together (%(bed)s is optional)", **name))
         return None
     if code not in building_codes:
         row.error("building", _("unknown building %(code)s", code=code))
@@ -407,11 +494,26 @@ def _place_students(placements, report: ImportReport) -> None:
     relocations = [residence.Relocation(student, current, to_bed=target if isinstance(target, Bed) else None,
                                         to_room=target if isinstance(target, Room) else None)
                    for _row, student, target, current in moving]
-    residence.relocate(relocations, reason=_("import"))
-    for (row, _student, target, _current), relocation in zip(moving, relocations):
+    try:
+        residence.relocate(relocations, reason=_("import"))
+    except residence.MustCheckOut as refused:
+        # The leaving rule refused before anything changed: those rows are in error; the others are
+        # placed all the same, so that their own problems show in this pass too.
+        held = {student.id for student in refused.students}
+        for row, student, target, current in moving:
+            if student.id in held:
+                row.error("bed" if isinstance(target, Bed) else "room", refused.reasons.get(student.id, str(refused)))
+        kept = [(m, r) for m, r in zip(moving, relocations) if m[1].id not in held]
+        moving, relocations = [m for m, _r in kept], [r for _m, r in kept]
+        for relocation in relocations:
+            relocation.problems = []
+        residence.relocate(relocations, reason=_("import"))
+    for (row, student, target, current), relocation in zip(moving, relocations):
         if relocation.problems:
             row.error("bed" if isinstance(target, Bed) else "room", " ".join(relocation.problems))
-        else:
+        elif not row.failed:
             report.placed += 1
+            report.placements.append(Placement(student.display, current.bed.code if current else None,
+                                               relocation.assignment.bed.code))
 
 

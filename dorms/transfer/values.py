@@ -1,6 +1,9 @@
 """Parsing the words housing offices write in spreadsheets (English and Chinese)."""
 from __future__ import annotations
 
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
 from ..core.enums import BedType, Gender, GenderPolicy, RoomStatus, StudentStatus
 
 GENDERS = {"m": Gender.MALE, "male": Gender.MALE, "男": Gender.MALE,
@@ -34,20 +37,57 @@ ROOM_COLUMNS = {
 }
 STUDENT_COLUMNS = {
     "student_number": ["student_number", "学号"],
-    "name": ["name", "姓名"],
+    "name": ["name", "姓名", "名称"],
     "gender": ["gender", "性别"],
     "college": ["college", "学院"],
     "major": ["major", "专业"],
     "class": ["class", "class_name", "班级"],
-    "grade": ["grade", "年级"],
-    "phone": ["phone", "电话", "手机", "手机号"],
+    "grade": ["grade", "年级", "入学年份"],
+    "phone": ["phone", "电话", "联系电话", "手机", "手机号"],
     "status": ["status", "学籍状态", "状态"],
-    "needs_accessible": ["needs_accessible", "无障碍需求"],
+    "needs_accessible": ["needs_accessible", "无障碍需求", "需要无障碍房间"],
     "building": ["building", "楼栋", "楼号", "宿舍楼"],
     "room": ["room", "房间", "房间号", "宿舍号"],
     "bed": ["bed", "床位", "床号"],
 }
 
 
-def alias_map(columns: dict[str, list[str]]) -> dict[str, str]:
-    return {alias.lower(): name for name, aliases in columns.items() for alias in aliases}
+# The label the pages show for a column (the student page, the room lists): a header written as that label,
+# in either language, is accepted too (alias_map adds them), so a sheet copied from what we show imports.
+ROOM_LABELS = {
+    "building": _l("Building"), "campus": _l("Campus"), "floor": _l("Floor"), "room": _l("Room"),
+    "type": _l("Room type"), "gender": _l("Gender"), "accessible": _l("Accessible"), "status": _l("Status"),
+}
+STUDENT_LABELS = {
+    "student_number": _l("Student number"), "name": _l("Name"), "gender": _l("Gender"), "college": _l("College"),
+    "major": _l("Major"), "class": _l("Class"), "grade": _l("Year of entry"), "phone": _l("Phone"),
+    "status": _l("Status"), "needs_accessible": _l("Needs an accessible room"), "building": _l("Building"),
+    "room": _l("Room"), "bed": _l("Bed"),
+}
+LABELS = {"rooms": ROOM_LABELS, "students": STUDENT_LABELS}
+COLUMNS = {"rooms": ROOM_COLUMNS, "students": STUDENT_COLUMNS}
+LANGUAGES = ("en", "zh_Hans_CN")
+
+
+def alias_map(kind: str) -> dict[str, str]:
+    """Every header accepted for the kind's columns (any case) -> the column: our aliases and our labels."""
+    aliases = {alias.lower(): name for name, names in COLUMNS[kind].items() for alias in names}
+    for language in LANGUAGES:
+        with force_locale(language):
+            for name, label in LABELS[kind].items():
+                aliases.setdefault(str(label).lower(), name)
+    return aliases
+
+
+def is_chinese(text: str) -> bool:
+    return any("\u4e00" <= character <= "\u9fff" for character in text)
+
+
+def column_name(kind: str, column: str, written: dict[str, str]) -> str:
+    """A column as the file names it: its header as written; a column the file lacks in the file's language
+    (its first Chinese header when the file's headers are Chinese, else our key)."""
+    if column in written:
+        return written[column]
+    if column in COLUMNS[kind] and any(is_chinese(header) for header in written.values()):
+        return next((alias for alias in COLUMNS[kind][column] if is_chinese(alias)), column)
+    return column

@@ -19,18 +19,24 @@ bp = Blueprint("transfer", __name__)
 @staff_required
 def import_page():
     form = ImportForm()
-    report = errors = None
+    report = errors = pending = None
     if form.validate_on_submit():
         upload = form.file.data
         try:
             report = importing.import_file(form.kind.data, upload.filename, upload.read(),
-                                           dry_run=form.dry_run.data, in_browser=True)
+                                           dry_run=form.dry_run.data, in_browser=True,
+                                           moves_confirmed=form.confirm.data or None)
             db.session.commit()
         except importing.ImportRejected as rejected:
             db.session.rollback()
             errors = rejected.errors
-    return render_template("transfer/import.html", form=form, report=report, errors=errors,
-                           title=_("Import"))
+        except importing.MovesNeedConfirmation as unconfirmed:
+            db.session.rollback()
+            report = pending = unconfirmed.report
+    # A confirmation that names another file than this one (changed since its preview) confirms nothing.
+    changed = bool(pending and form.confirm.data)
+    return render_template("transfer/import.html", form=form, report=report, errors=errors, pending=pending,
+                           changed=changed, title=_("Import"))
 
 
 @bp.get("/export/<kind>.<file_format>")
