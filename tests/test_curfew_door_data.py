@@ -120,7 +120,8 @@ def test_the_range_counts_no_data_nights_apart_and_names_them(app, imported, cli
     tally = page.split(f'data-student="S6"')[1].split("</tr>")[0]
     assert 'data-absent="1"' in tally and 'data-no-data="4"' in tally  # absent on the 7th only
     assert ">1</td>" in tally.split('data-absent')[0]  # one night with a status
-    assert [night for night in re.findall(r'data-building="D1" data-night="([\d-]+)" data-state="no_data"', page)] \
+    warned = page.split('data-building="D1" data-state="no_data"')[1].split("</li>")[0]
+    assert re.findall(r'data-night="([\d-]+)" data-state="no_data"', warned) \
         == ["2026-09-03", "2026-09-04", "2026-09-05", "2026-09-06"]
     assert "无门禁数据" in page  # the word is the reader's
     runner = app.test_cli_runner()
@@ -154,7 +155,8 @@ def test_a_night_far_below_the_usual_volume_is_told_as_low_door_data(app, import
     exported = client.get(f"/curfew/export.csv?night={NIGHT}").get_data(as_text=True)
     assert {r["door_data"] for r in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))} == {"low"}
     range_page = client.get("/curfew/range?first=2026-09-06&last=2026-09-07").get_data(as_text=True)
-    assert re.search(r'data-night="2026-09-07" data-state="low"', range_page)
+    assert 'data-building="D1" data-state="low"' in range_page
+    assert re.search(r'data-night="2026-09-07" data-state="low" title="14 events, usually about 80"', range_page)
     # A usual night is no warning.
     assert 'data-testid="door-data"' not in client.get("/curfew/?night=2026-09-06").get_data(as_text=True)
 

@@ -285,6 +285,15 @@ def feed_warnings(feeds: list[Feed]) -> list[Feed]:
     return sorted((f for f in feeds if f.state != "ok"), key=lambda f: (f.night, f.state != "no_data", f.building))
 
 
+def group_feeds(feeds: list[Feed]) -> list[tuple[tuple[str, str], list[Feed]]]:
+    """Warnings over several nights, by building and state (no data first), each with its nights in order."""
+    groups: dict[tuple[str, str], list[Feed]] = defaultdict(list)
+    for feed in feeds:
+        groups[feed.building, feed.state].append(feed)
+    return sorted(((key, sorted(group, key=lambda f: f.night)) for key, group in groups.items()),
+                  key=lambda item: (item[0][0], item[0][1] != "no_data"))
+
+
 # --- summaries, alerts, trend ------------------------------------------------------------
 
 

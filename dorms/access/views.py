@@ -123,6 +123,7 @@ def over_range():
     first, last = _range()
     found = reports.range_report(first, last, _scope())
     return render_template("access/range.html", first=first, last=last, tallies=found.tallies, feeds=found.feeds,
+                           grouped=reports.group_feeds(found.feeds),
                            feed_history=reports.feed_settings()["history"], title=_("Curfew over several nights"))
 
 
