@@ -76,6 +76,7 @@ def test_a_night_before_the_feed_began_has_no_door_data_nobody_absent_no_alerts(
     assert cli_report(runner, NIGHT)[0]["S6"] == "absent_no_events"
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_one_building_with_data_and_one_without_and_a_denied_unknown_card_is_data(app, two_buildings, tmp_path):
     runner = app.test_cli_runner()
     rows, warnings = cli_report(runner, NIGHT)
@@ -126,7 +127,8 @@ def test_the_range_counts_no_data_nights_apart_and_names_them(app, imported, cli
     assert "无门禁数据" in page  # the word is the reader's
     runner = app.test_cli_runner()
     runner.invoke(args=["access", "rollup", "--since", "2026-09-03", "--until", "2026-09-05"])
-    assert client.get("/curfew/range?first=2026-09-03&last=2026-09-07").get_data(as_text=True) == page
+    again = client.get("/curfew/range?first=2026-09-03&last=2026-09-07").get_data(as_text=True)
+    assert again.split('data-testid="door-data"')[1] == page.split('data-testid="door-data"')[1]  # partly rolled up
     exported = list(csv.DictReader(io.StringIO(client.get("/curfew/range.csv?first=2026-09-03&last=2026-09-07")
                                                .get_data(as_text=True).lstrip("\ufeff"))))
     s6 = next(r for r in exported if r["student_number"] == "S6")
@@ -142,6 +144,7 @@ def _busy(nights: range, per_night: int) -> None:
     db.session.commit()
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_night_far_below_the_usual_volume_is_told_as_low_door_data(app, imported, client, login, create_user):
     _busy(range(1, 7), 80)  # about 80 events a night before; the 7th has 14 at D1
     runner = app.test_cli_runner()
@@ -161,6 +164,7 @@ def test_a_night_far_below_the_usual_volume_is_told_as_low_door_data(app, import
     assert 'data-testid="door-data"' not in client.get("/curfew/?night=2026-09-06").get_data(as_text=True)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_doors_report_compares_each_event_with_the_bed_held_then(app, campus, client, login, create_user,
                                                                      create_room):
     d2 = db.session.scalar(sa.select(Building).where(Building.code == "D2"))
