@@ -72,7 +72,9 @@ def test_a_night_before_the_feed_began_has_no_door_data_nobody_absent_no_alerts(
     exported = list(csv.DictReader(io.StringIO(client.get("/curfew/export.csv?night=2026-09-05")
                                                .get_data(as_text=True).lstrip("\ufeff"))))
     assert {(r["status"], r["door_data"]) for r in exported} == {("no_data", "no_data")}
-    # The night after the events (the 7th) is told as before.
+    # Permissions do not change it: S7's approved overnight leave covers the 8th, which D1's doors left empty.
+    assert cli_report(runner, "2026-09-08")[0]["S7"] == "no_data"
+    # The night of the events (the 7th) is told as before.
     assert cli_report(runner, NIGHT)[0]["S6"] == "absent_no_events"
 
 

@@ -243,7 +243,7 @@ def _assess(counts: dict, night: date, building: str, options: dict, stated: boo
 
     ``stated``: whether the night's statuses say the building had data (rolled-up nights whose events were
     purged keep their statuses, not their events); None to go by the events alone."""
-    events, last = counts.get(night, {}).get(building, (0, None))
+    events = counts.get(night, {}).get(building, (0, None))[0]
     history = [night - timedelta(days=k) for k in range(1, options["history"] + 1)]
     past = [counts[day][building][0] for day in history if building in counts.get(day, {})]
     usual = round(median(past)) if len(past) >= 3 else None  # three nights at least: one odd night is no habit
@@ -256,7 +256,7 @@ def _assess(counts: dict, night: date, building: str, options: dict, stated: boo
         state = "low"
     else:
         state = "ok"
-    return Feed(building, night, events, usual, max(heard) if heard else last, state)
+    return Feed(building, night, events, usual, max(heard) if heard else None, state)
 
 
 def _with_devices(feeds: list[Feed]) -> list[Feed]:
