@@ -85,6 +85,7 @@ def night():
     return render_template(
         "access/night.html", night=day, rows=shown, all_count=len(rows), totals=totals, status=status,
         feeds=feeds, feed_history=reports.feed_settings()["history"], no_data=Status.NO_DATA,
+        quiet=(Status.IN, Status.EXCUSED, Status.NO_DATA),
         has_curfew=reports.has_curfew(day), alerts=reports.alerts(the_week), chart=chart,
         by_class=reports.summarise(rows, "class_name"), by_college=reports.summarise(rows, "college"),
         by_building=reports.summarise(rows, "building"), labels=STATUS_LABELS, styles=STATUS_STYLES,
