@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 def test_the_night_report_on_a_phone_shows_summaries_first_and_fits_the_screen(browser, live_server, create_building,
                                                                               create_room, create_student, create_user):
     night = last_finished_night()
-    db.session.add(Term(code="now", name="本学期", starts_on=night - timedelta(days=30), ends_on=night + timedelta(days=30)))
+    db.session.add(Term(code="now", name="本学期", starts_on=night - timedelta(days=30),
+                        ends_on=night + timedelta(days=30)))
     building = create_building("A1", gender_policy=GenderPolicy.MALE, name="桃李苑1号楼")
     rooms = [create_room(building, f"1{n:02d}", capacity=4) for n in range(4)]
     zone = ZoneInfo("Asia/Shanghai")

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from dorms.access.ingest import IncomingEvent, Report, store_events
-from dorms.access.models import Card, NightStatus
+from dorms.access.models import AccessEvent, Card, NightFeed, NightStatus
 from dorms.campus.models import Building
 from dorms.core.enums import Gender, Role
 from dorms.extensions import db
@@ -96,6 +96,8 @@ def test_one_building_with_data_and_one_without_and_a_denied_unknown_card_is_dat
     rows, warnings = cli_report(runner, NIGHT)
     assert rows["S10"] == "absent_no_events" and "no door data" not in warnings
     runner.invoke(args=["access", "rollup", "--since", NIGHT, "--until", NIGHT])
+    assert db.session.scalar(sa.select(NightFeed.events).where(NightFeed.night == date(2026, 9, 7),
+                                                               NightFeed.building == "D3")) == 1
     assert db.session.scalar(sa.select(NightStatus.status).where(
         NightStatus.night == date(2026, 9, 7), NightStatus.student_id == two_buildings["S10"].id)) \
         == "absent_no_events"
@@ -164,6 +166,14 @@ def test_a_night_far_below_the_usual_volume_is_told_as_low_door_data(app, import
     assert re.search(r'data-night="2026-09-07" data-state="low" title="14 events, usually about 80"', range_page)
     # A usual night is no warning.
     assert 'data-testid="door-data"' not in client.get("/curfew/?night=2026-09-06").get_data(as_text=True)
+    # The rollup keeps each night's counts: the usual volume is read from them, not from weeks of events.
+    assert runner.invoke(args=["access", "rollup", "--since", "2026-09-01", "--until", NIGHT]).exit_code == 0
+    kept = dict(db.session.execute(sa.select(NightFeed.building, NightFeed.events).where(
+        NightFeed.night == date(2026, 9, 7))).all())
+    assert kept == {"": 15, "D1": 14, "D2": 1}  # "": the whole campus
+    db.session.execute(sa.delete(AccessEvent).where(AccessEvent.event_id.like("busy:%")))
+    db.session.commit()
+    assert "low door data, 14 events against about 80" in cli_report(runner, NIGHT)[1]
 
 
 @pytest.mark.backends("sqlite", "postgresql")
