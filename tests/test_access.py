@@ -348,19 +348,25 @@ def test_staff_see_everyone_and_students_only_their_own_record(app, imported, cl
     assert client.get("/curfew/me").status_code == 200
 
 
-def test_alerts_name_students_not_seen_for_two_nights(app, imported, client, login, create_user):
+def test_alerts_name_students_not_seen_for_two_nights(app, imported, client, login, create_user, tmp_path):
+    # The doors of D1 recorded something on the 8th (a denied swipe of a card nobody holds): a night with data.
+    app.test_cli_runner().invoke(args=["access", "import", write(tmp_path, "e.csv", (
+        "event_id,card,building,door,time,direction,result\nd8,4242,D1,D1-G1,2026-09-08T21:00:00+08:00,in,denied\n"))])
     login(create_user(role=Role.STAFF))
     page = client.get("/curfew/?night=2026-09-08").get_data(as_text=True)
     alerts = page.split('data-testid="alerts"')[1].split("</div>")[0]
-    # No events at all since term began for S6; S7's leave covers the 7th and the 8th, so no alert for her.
-    assert "S6 学生6</a> (计科2401):\n    not seen for 7 nights in a row" in alerts
+    # No events at all since term began for S6, but D1's doors sent nothing before the 7th: those nights count
+    # for nothing. S7's leave covers the 7th and the 8th, so no alert for her.
+    assert "S6 学生6</a> (计科2401):\n    not seen for 2 nights in a row" in alerts
     assert "S7 学生7</a>" not in alerts and "S1 学生1</a>" not in alerts
 
 
 def test_the_counselor_dashboard_opens_on_last_night(app, campus, client, login, create_user):
     login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
     page = client.get("/").get_data(as_text=True)
-    assert 'data-testid="last-night"' in page and 'data-status="absent_no_events"' in page
+    # No door event at all yet: nobody is absent, the night has no door data.
+    assert 'data-testid="last-night"' in page and 'data-status="no_data"' in page
+    assert 'data-status="absent_no_events"' not in page
 
 
 # --- late-return and overnight requests --------------------------------------------------
@@ -705,8 +711,9 @@ def test_several_nights_count_each_students_late_and_absent_nights(app, imported
     login(create_user(role=Role.COUNSELOR, classes=["计科2401"]))
     page = client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(as_text=True)
     tallies = dict(re.findall(r'<tr data-student="(S\d)">.*?data-absent="(\d+)"', page, re.DOTALL))
-    # S6: no events on either night; S1: in on both; S7: excused on both.
-    assert (tallies["S6"], tallies["S1"], tallies["S7"]) == ("2", "0", "0")
+    # S6: no events on the 7th, and D1's doors sent nothing on the 8th; S1: in on the 7th; S7: excused.
+    assert (tallies["S6"], tallies["S1"], tallies["S7"]) == ("1", "0", "0")
+    assert 'data-student="S6"' in page and page.count('data-no-data="1"') == 9
     assert next(iter(tallies)) in {"S4", "S5", "S6", "S9"}  # the most absent first
     app.test_cli_runner().invoke(args=["access", "rollup", "--since", "2026-09-07", "--until", "2026-09-07"])
     assert client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(as_text=True).count(

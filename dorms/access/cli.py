@@ -14,7 +14,7 @@ from ..extensions import db
 from . import ingest
 from .devices import devices, register_device
 from .models import ApiToken
-from .reports import has_curfew, last_finished_night, night_report
+from .reports import feed_health, feed_settings, feed_warnings, has_curfew, last_finished_night, night_report
 from .retention import purge
 from .rollup import finished_nights, rollup
 from .tokens import create_token, revoke_token
@@ -98,10 +98,25 @@ def report_command(night, output_format):
     day: date = night.date()
     if not has_curfew(day):
         click.echo(f"{day}: no curfew that night (a holiday, or outside every term)", err=True)
+    rows = night_report(day)
+    # Warnings go to stderr: the columns on stdout stay as documented for whatever reads them.
+    for feed in feed_warnings(feed_health(day, rows)) if rows else []:
+        heard = (f"last event {feed.last_event:%Y-%m-%d %H:%M}" if feed.last_event
+                 else f"no event in the {feed_settings()['history']} nights before")
+        heard += "".join(f"; device {d.serial_number} last heard "
+                         + (f"{d.last_seen_at:%Y-%m-%d %H:%M} UTC" if d.last_seen_at else "never")
+                         for d in feed.devices)
+        if feed.state == "no_data":
+            click.echo(f"warning: {day} {feed.building}: no door data (no event from noon to the cutoff); its "
+                       f"residents are no_data, not absent ({heard})", err=True)
+        else:
+            click.echo(f"warning: {day} {feed.building}: low door data, {feed.events} events against about "
+                       f"{feed.usual} on recent nights; check its doors before acting on absences ({heard})",
+                       err=True)
     writer = csv.writer(sys.stdout)
     writer.writerow(["student_number", "status", "time", "name", "class", "college", "building", "last_seen",
                      "last_door"])
-    for row in night_report(day):
+    for row in rows:
         writer.writerow([row.student_number, row.status.value, row.time.isoformat(timespec="minutes") if row.time
                          else "", row.name, row.class_name, row.college, row.building,
                          row.last_seen.isoformat(timespec="minutes") if row.last_seen else "", row.last_door])

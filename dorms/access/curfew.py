@@ -21,6 +21,8 @@ class Status(enum.StrEnum):
     ABSENT_NO_EVENTS = "absent_no_events"
     EXCUSED = "excused"
     RETURNED_DESPITE_LEAVE = "returned_despite_leave"
+    # The building's doors recorded nothing that night: no status can be told (docs/curfew.md).
+    NO_DATA = "no_data"
 
     @property
     def is_absent(self) -> bool:
@@ -125,7 +127,8 @@ def expected_return(night: Night, expected: time, grace: timedelta) -> datetime:
 
 
 def not_seen(statuses: list[Status], nights: int) -> bool:
-    """Absent (not excused) on the last ``nights`` nights in a row; ``statuses`` oldest first."""
+    """Absent (not excused) on the last ``nights`` nights in a row; ``statuses`` oldest first, nights without
+    door data left out by the caller (they neither count nor break the run)."""
     return len(statuses) >= nights and all(s.is_absent for s in statuses[-nights:])
 
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..campus.models import Building
+from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow
 from ..extensions import db
-from ..residence.models import select_current_beds
+from ..residence.models import Assignment, select_current_beds
 from ..students.models import Student
 from .models import AccessEvent, Card
 
@@ -44,13 +44,22 @@ class Visit:
 
 
 def visits_elsewhere(days: int = 7) -> list[Visit]:
-    """Granted events of residents at buildings they do not live in, over the last ``days`` days."""
+    """Granted events of residents at buildings they did not live in, over the last ``days`` days.
+
+    Each event is compared with the bed the student held when it happened (the assignment history), not with
+    today's: a student who just moved entered their old building as a resident, and their new one too."""
     since = utcnow() - timedelta(days=days)
     rows = db.session.execute(
-        select_current_beds(Student.student_number, Student.name, Building.code.label("lives_in"),
-                            AccessEvent.building, sa.func.count().label("entries"),
-                            sa.func.max(AccessEvent.occurred_at).label("last"))
-        .join(AccessEvent, AccessEvent.student_id == Student.id)
+        sa.select(Student.student_number, Student.name, Building.code.label("lives_in"),
+                  AccessEvent.building, sa.func.count().label("entries"),
+                  sa.func.max(AccessEvent.occurred_at).label("last"))
+        .select_from(AccessEvent)
+        .join(Student, Student.id == AccessEvent.student_id)
+        .join(Assignment, sa.and_(Assignment.student_id == AccessEvent.student_id,
+                                  Assignment.started_at <= AccessEvent.occurred_at,
+                                  sa.or_(Assignment.ended_at.is_(None), Assignment.ended_at > AccessEvent.occurred_at)))
+        .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
+        .join(Building, Building.id == Room.building_id)
         .where(AccessEvent.occurred_at >= since, AccessEvent.granted.is_(True), AccessEvent.building != Building.code)
         .group_by(Student.student_number, Student.name, Building.code, AccessEvent.building)
         .order_by(sa.func.count().desc(), Student.student_number).limit(1000)).all()

@@ -181,7 +181,7 @@ def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
     else:
         _insert_events(tracked(), report)
     if seen and report.stored:
-        invalidate(*nights_touched(*seen))
+        invalidate(*nights_touched(*seen), events=True)
 
 
 # Copied into a temporary table, then moved with one INSERT that matches cards and skips event ids

@@ -188,3 +188,18 @@ class NightStatus(db.Model):
     last_seen: Mapped[datetime | None] = mapped_column(sa.DateTime)
     last_door: Mapped[str] = mapped_column(sa.String(64), default="")
     final: Mapped[bool] = mapped_column(default=False)
+
+
+class NightFeed(db.Model):
+    """How many events a building's doors recorded on a night (noon to the cutoff, any card, granted or denied),
+    kept by the rollup so that a building's usual volume, which low door data is judged against, reads a row
+    per building and night instead of weeks of events (reports.feed_counts). Only buildings with events have a
+    row, and the empty building code holds the whole campus's count: its row says the night is kept.
+    New events reopen the nights they fall in (rollup.invalidate)."""
+
+    __tablename__ = "night_feeds"
+
+    night: Mapped[date] = mapped_column(primary_key=True)
+    building: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    events: Mapped[int]
+    last_event: Mapped[datetime | None] = mapped_column(sa.DateTime)  # local campus time, as reports show it

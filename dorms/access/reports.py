@@ -6,8 +6,9 @@ counselor's 600 students cost the same handful of queries as one student.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,8 +22,10 @@ from ..students.models import Student, Term
 from . import curfew
 from .curfew import Direction, Event, Leave, Night, Status
 from .models import (
+    AccessDevice,
     AccessEvent,
     CurfewRule,
+    NightFeed,
     NightStatus,
     NoCurfewNight,
     Permission,
@@ -113,6 +116,7 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
         return []
     rules = curfew_rules()
     cutoff = datetime.combine(night + timedelta(days=1), options["cutoff"])
+    with_data = set(feed_counts([night])[night])
     ids = [r.id for r in residents]
     events = _events(ids, night_start - curfew.LOOK_BACK, cutoff.replace(tzinfo=zone), zone)
     leave = _leave(ids, night, options["grace"])
@@ -120,9 +124,12 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
     for resident in residents:
         the_night = Night.of(night, curfew_for(rules, resident.building_id, resident.gender, night), options["cutoff"])
         own = events.get(resident.id, [])
-        deciding = [Event(at, Direction(direction)) for at, direction, building, _door, granted in own
-                    if granted and building == resident.code]
-        outcome = curfew.night_status(the_night, deciding, _leave_for(leave.get(resident.id, {}), the_night))
+        if resident.code not in with_data:  # the doors sent nothing: no status can be told, permissions or not
+            outcome = curfew.Outcome(Status.NO_DATA)
+        else:
+            deciding = [Event(at, Direction(direction)) for at, direction, building, _door, granted in own
+                        if granted and building == resident.code]
+            outcome = curfew.night_status(the_night, deciding, _leave_for(leave.get(resident.id, {}), the_night))
         seen = own[-1] if own else None
         rows.append(ReportRow(resident.id, resident.student_number, resident.name, resident.class_name,
                               resident.college, resident.code, outcome.status, outcome.time,
@@ -179,6 +186,125 @@ def _leave_for(granted: dict, night: Night) -> Leave:
     return Leave(overnight=granted["overnight"], late_until=max(late) if late else None)
 
 
+# --- door data: what each building's doors sent on a night ------------------------------------
+
+
+def _window(night: date) -> tuple[datetime, datetime]:
+    """The span of night ``night`` whose events decide statuses, d 12:00 to the cutoff K, in UTC."""
+    zone = campus_zone()
+    return (datetime.combine(night, time(12), tzinfo=zone).astimezone(UTC),
+            datetime.combine(night + timedelta(days=1), settings()["cutoff"], tzinfo=zone).astimezone(UTC))
+
+
+def feed_counts(nights: list[date], *, live: bool = False) -> dict[date, dict[str, tuple[int, datetime]]]:
+    """Per night, per building code: how many events its doors recorded from d 12:00 to the cutoff (any card,
+    granted or denied, unknown cards included) and the latest of them (local time). A building absent from a
+    night's dict recorded nothing. Kept nights (NightFeed, rollup.py) are read from their rows unless ``live``;
+    the others from the events, one query per month of nights reading those nights' events once."""
+    found: dict[date, dict[str, tuple[int, datetime]]] = {night: {} for night in nights}
+    if not live and nights:
+        kept = set()
+        for night, building, events, last in db.session.execute(
+                sa.select(NightFeed.night, NightFeed.building, NightFeed.events, NightFeed.last_event)
+                .where(NightFeed.night.in_(set(nights)))):
+            kept.add(night)
+            if building:
+                found[night][building] = (events, last)
+        nights = [night for night in nights if night not in kept]
+    zone, ordered = campus_zone(), sorted(set(nights))
+    for start in range(0, len(ordered), 31):
+        windows = [(night, *_window(night)) for night in ordered[start:start + 31]]
+        bucket = sa.case(*((sa.and_(AccessEvent.occurred_at >= begins, AccessEvent.occurred_at < ends), index)
+                           for index, (_night, begins, ends) in enumerate(windows)))
+        events = (sa.select(bucket.label("bucket"), AccessEvent.building, AccessEvent.occurred_at)
+                  .where(AccessEvent.occurred_at >= windows[0][1], AccessEvent.occurred_at < windows[-1][2])
+                  .subquery())
+        for index, building, count, latest in db.session.execute(
+                sa.select(events.c.bucket, events.c.building, sa.func.count(), sa.func.max(events.c.occurred_at))
+                .where(events.c.bucket.is_not(None)).group_by(events.c.bucket, events.c.building)):
+            if latest.tzinfo is None:  # SQLite, read through a subquery, keeps no offset: stored as UTC
+                latest = latest.replace(tzinfo=UTC)
+            found[windows[index][0]][building] = (count, latest.astimezone(zone).replace(tzinfo=None))
+    return found
+
+
+@dataclass
+class Feed:
+    """How much one building's doors sent on a night against its usual volume: ``state`` is ``no_data`` (nothing
+    at all: its residents get no status), ``low`` (far below usual: statuses stand, staff are warned) or ``ok``."""
+
+    building: str
+    night: date
+    events: int
+    usual: int | None  # the median of recent nights with data; None with too few of them to say
+    last_event: datetime | None  # local: the latest event at the building in the nights looked at
+    state: str
+    devices: list[AccessDevice] = field(default_factory=list)  # registered here, with when each was last heard
+
+
+def feed_settings() -> dict:
+    config = current_app.config
+    return {"history": int(config.get("CURFEW_FEED_HISTORY_NIGHTS", 14)),
+            "share": float(config.get("CURFEW_FEED_LOW_SHARE", 0.25)),
+            "min_usual": int(config.get("CURFEW_FEED_MIN_USUAL", 20))}
+
+
+def _assess(counts: dict, night: date, building: str, options: dict, stated: bool | None = None) -> Feed:
+    """The feed of ``building`` on ``night`` from ``counts`` (feed_counts of the night and the nights before).
+
+    ``stated``: whether the night's statuses say the building had data (rolled-up nights whose events were
+    purged keep their statuses, not their events); None to go by the events alone."""
+    events = counts.get(night, {}).get(building, (0, None))[0]
+    history = [night - timedelta(days=k) for k in range(1, options["history"] + 1)]
+    past = [counts[day][building][0] for day in history if building in counts.get(day, {})]
+    usual = round(median(past)) if len(past) >= 3 else None  # three nights at least: one odd night is no habit
+    heard = [counts[day][building][1] for day in [night, *history] if building in counts.get(day, {})]
+    if stated is False or (stated is None and not events):
+        state = "no_data"
+    elif not events:
+        state = "ok"  # statuses were told from events since purged: nothing left to measure
+    elif usual is not None and usual >= options["min_usual"] and events < usual * options["share"]:
+        state = "low"
+    else:
+        state = "ok"
+    return Feed(building, night, events, usual, max(heard) if heard else None, state)
+
+
+def _with_devices(feeds: list[Feed]) -> list[Feed]:
+    by_building: dict[str, list[AccessDevice]] = defaultdict(list)
+    for device in db.session.scalars(sa.select(AccessDevice).where(AccessDevice.active.is_(True))
+                                     .order_by(AccessDevice.serial_number)):
+        by_building[device.building].append(device)
+    for feed in feeds:
+        feed.devices = by_building.get(feed.building, [])
+    return feeds
+
+
+def feed_health(night: date, rows: list[ReportRow]) -> list[Feed]:
+    """The door data of each building of ``rows`` (a night's report) on ``night``, by building code."""
+    options = feed_settings()
+    counts = feed_counts([night - timedelta(days=k) for k in range(options["history"] + 1)])
+    with_status: dict[str, bool] = {}
+    for row in rows:
+        with_status[row.building] = with_status.get(row.building, False) or row.status != Status.NO_DATA
+    return _with_devices([_assess(counts, night, building, options, stated)
+                          for building, stated in sorted(with_status.items())])
+
+
+def feed_warnings(feeds: list[Feed]) -> list[Feed]:
+    """The buildings staff must be told about: no door data first, then low door data."""
+    return sorted((f for f in feeds if f.state != "ok"), key=lambda f: (f.night, f.state != "no_data", f.building))
+
+
+def group_feeds(feeds: list[Feed]) -> list[tuple[tuple[str, str], list[Feed]]]:
+    """Warnings over several nights, by building and state (no data first), each with its nights in order."""
+    groups: dict[tuple[str, str], list[Feed]] = defaultdict(list)
+    for feed in feeds:
+        groups[feed.building, feed.state].append(feed)
+    return sorted(((key, sorted(group, key=lambda f: f.night)) for key, group in groups.items()),
+                  key=lambda item: (item[0][0], item[0][1] != "no_data"))
+
+
 # --- summaries, alerts, trend ------------------------------------------------------------
 
 
@@ -196,7 +322,12 @@ class Summary:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        """Residents with a status: those without door data are counted apart (``no_data``)."""
+        return sum(n for s, n in self.counts.items() if s != Status.NO_DATA)
+
+    @property
+    def no_data(self) -> int:
+        return self.counts.get(Status.NO_DATA, 0)
 
     @property
     def exceptions(self) -> int:
@@ -237,9 +368,12 @@ def alerts(reports: list[tuple[date, list[ReportRow]]]) -> list[Alert]:
             if student_id not in present:  # no status that night (a holiday, moved out): the run is broken
                 history[student_id].append(Status.IN)
         for row in rows:
-            history[row.student_id].append(row.status)
+            if row.status != Status.NO_DATA:  # a night the doors sent nothing says nothing: skipped, not a break
+                history[row.student_id].append(row.status)
     found = []
     for row in reports[-1][1] if reports else []:
+        if row.status == Status.NO_DATA:  # no alert on a night without door data
+            continue
         statuses = history[row.student_id]
         if curfew.not_seen(statuses, not_seen_nights):
             run = next((i for i, s in enumerate(reversed(statuses)) if not s.is_absent), len(statuses))
@@ -299,7 +433,12 @@ class StudentTally:
 
     @property
     def nights(self) -> int:
-        return sum(self.counts.values())
+        """Nights with a status; nights without door data are counted apart (``no_data``)."""
+        return sum(n for s, n in self.counts.items() if s != Status.NO_DATA)
+
+    @property
+    def no_data(self) -> int:
+        return self.counts.get(Status.NO_DATA, 0)
 
     @property
     def late(self) -> int:
@@ -316,12 +455,28 @@ class StudentTally:
 
 def tally(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> list[StudentTally]:
     """Each student's statuses counted over the nights from ``first`` to ``last``, the most absent first."""
+    return range_report(first, last, scope).tallies
+
+
+@dataclass
+class RangeReport:
+    tallies: list[StudentTally]
+    feeds: list[Feed]  # the nights and buildings without door data, or with far less than usual
+
+
+def range_report(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> RangeReport:
+    """Each student's statuses counted over the nights from ``first`` to ``last`` (the most absent first), and
+    which buildings lacked door data on which nights, among the buildings of the students ``scope`` selects."""
     tallies: dict[int, StudentTally] = {}
+    stated: dict[tuple[date, str], bool] = {}  # (night, building): whether any of its residents has a status
 
     def entry(student_id, number, name, class_name, college) -> StudentTally:
         if student_id not in tallies:
             tallies[student_id] = StudentTally(student_id, number, name, class_name, college, defaultdict(int))
         return tallies[student_id]
+
+    def note(night: date, building: str, status: Status) -> None:
+        stated[night, building] = stated.get((night, building), False) or status != Status.NO_DATA
 
     nights = curfew_nights(first, last)
     rolled = rolled_up(first, last)
@@ -333,8 +488,21 @@ def tally(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) 
             .group_by(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
                       NightStatus.status)):
         entry(*row[:5]).counts[Status(row[5])] += row[6]
+    for night, building, status in db.session.execute(
+            sa.select(NightStatus.night, NightStatus.building, NightStatus.status).distinct()
+            .join(Student, Student.id == NightStatus.student_id)
+            .where(NightStatus.night.in_(nights), sa.true() if scope is None else scope)):
+        note(night, building, Status(status))
     for night in nights:
         if night not in rolled:
             for r in night_report(night, scope, live=True):
                 entry(r.student_id, r.student_number, r.name, r.class_name, r.college).counts[r.status] += 1
-    return sorted(tallies.values(), key=lambda t: (-t.absent, -t.late, t.student_number))
+                note(night, r.building, r.status)
+    options = feed_settings()
+    looked_at = sorted({night - timedelta(days=k) for night in {n for n, _b in stated}
+                        for k in range(options["history"] + 1)})
+    counts = feed_counts(looked_at) if looked_at else {}
+    feeds = [_assess(counts, night, building, options, has_status)
+             for (night, building), has_status in sorted(stated.items())]
+    return RangeReport(sorted(tallies.values(), key=lambda t: (-t.absent, -t.late, t.student_number)),
+                       _with_devices(feed_warnings(feeds)))

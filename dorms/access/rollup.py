@@ -16,7 +16,7 @@ from ..core.clock import campus_zone
 from ..core.database import is_postgresql
 from ..extensions import db
 from . import curfew, reports
-from .models import NightStatus
+from .models import NightFeed, NightStatus
 
 
 def nights_touched(first: datetime, last: datetime) -> tuple[date, date]:
@@ -38,8 +38,10 @@ def _serialise() -> None:
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
 
 
-def invalidate(first_night: date | None = None, last_night: date | None = None) -> int:
+def invalidate(first_night: date | None = None, last_night: date | None = None, *,
+               events: bool = False) -> int:
     """Forget the rolled-up statuses of these nights (all nights without bounds); returns how many went.
+    ``events``: new events arrived, so the nights' kept door-event counts (NightFeed) go too.
 
     Whole nights go: a report reads a night from its rolled-up rows only when it has them all."""
     _serialise()
@@ -48,6 +50,12 @@ def invalidate(first_night: date | None = None, last_night: date | None = None) 
         condition.append(NightStatus.night >= first_night)
     if last_night is not None:
         condition.append(NightStatus.night <= last_night)
+    if events:
+        # Not those of final nights: their purged events could no longer be counted again.
+        feeds = [NightFeed.night.not_in(sa.select(NightStatus.night).where(NightStatus.final.is_(True)))]
+        feeds += [NightFeed.night >= first_night] if first_night is not None else []
+        feeds += [NightFeed.night <= last_night] if last_night is not None else []
+        db.session.execute(sa.delete(NightFeed).where(*feeds))
     return db.session.execute(sa.delete(NightStatus).where(*condition)).rowcount
 
 
@@ -60,6 +68,7 @@ def rollup(nights: list[date], *, final: bool = False, only_missing: bool = Fals
     kept = {night: is_final for night, is_final in db.session.execute(
         sa.select(NightStatus.night, sa.func.max(sa.cast(NightStatus.final, sa.Integer)))
         .where(NightStatus.night.in_(nights)).group_by(NightStatus.night))}
+    _keep_feeds([night for night in nights if not kept.get(night)])
     for night in nights:
         if kept.get(night) or (only_missing and night in kept):
             continue  # final rows' events are gone: what was kept stays
@@ -72,6 +81,22 @@ def rollup(nights: list[date], *, final: bool = False, only_missing: bool = Fals
                 for r in rows])
         written += len(rows)
     return written
+
+
+def _keep_feeds(nights: list[date]) -> None:
+    """Keep the door-event counts of those of ``nights`` that have none kept (their events are all there)."""
+    have = set(db.session.scalars(sa.select(NightFeed.night).where(NightFeed.night.in_(nights),
+                                                                 NightFeed.building == "")))
+    missing = [night for night in nights if night not in have]
+    if not missing:
+        return
+    rows = []
+    for night, counts in reports.feed_counts(missing, live=True).items():
+        rows.append({"night": night, "building": "", "events": sum(n for n, _last in counts.values()),
+                     "last_event": max((last for _n, last in counts.values()), default=None)})
+        rows += [{"night": night, "building": building, "events": n, "last_event": last}
+                 for building, (n, last) in counts.items() if building]
+    db.session.execute(sa.insert(NightFeed), rows)
 
 
 def finished_nights(since: date, until: date | None = None) -> list[date]:

@@ -31,6 +31,7 @@ from ..students.models import Student
 from ..students.scopes import can_view_student, visible_student_or_404, visible_students_clause
 from . import calendar, devices, entitlements, permissions, reports, tokens
 from .charts import curfew_trend_chart
+from .curfew import Status
 from .forms import (
     CurfewRuleForm,
     DecisionForm,
@@ -52,8 +53,9 @@ from .models import (
 
 bp = Blueprint("curfew", __name__, url_prefix="/curfew")
 
+# door_data: the building's door data that night: ok, low (far below usual) or no_data (as the status).
 EXPORT_COLUMNS = ["student_number", "name", "class", "college", "building", "status", "time", "last_seen",
-                  "last_door"]
+                  "last_door", "door_data"]
 
 
 def _night() -> date:
@@ -79,8 +81,11 @@ def night():
     totals = reports.status_totals(rows)
     chart = Markup(curfew_trend_chart(reports.trend(the_week), STATUS_LABELS, CHART_COLOURS)) \
         if any(r for _d, r in the_week) else None
+    feeds = reports.feed_warnings(reports.feed_health(day, rows)) if rows else []
     return render_template(
         "access/night.html", night=day, rows=shown, all_count=len(rows), totals=totals, status=status,
+        feeds=feeds, feed_history=reports.feed_settings()["history"], no_data=Status.NO_DATA,
+        quiet=(Status.IN, Status.EXCUSED, Status.NO_DATA),
         has_curfew=reports.has_curfew(day), alerts=reports.alerts(the_week), chart=chart,
         by_class=reports.summarise(rows, "class_name"), by_college=reports.summarise(rows, "college"),
         by_building=reports.summarise(rows, "building"), labels=STATUS_LABELS, styles=STATUS_STYLES,
@@ -93,10 +98,13 @@ def export(file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
     day = _night()
+    rows = reports.night_report(day, _scope())
+    feeds = {f.building: f.state for f in reports.feed_health(day, rows)} if rows else {}
     data = [[r.student_number, r.name, r.class_name, r.college, r.building, r.status.value,
              r.time.isoformat(timespec="minutes") if r.time else "",
-             r.last_seen.isoformat(timespec="minutes") if r.last_seen else "", r.last_door]
-            for r in reports.night_report(day, _scope())]
+             r.last_seen.isoformat(timespec="minutes") if r.last_seen else "", r.last_door,
+             feeds.get(r.building, "ok")]
+            for r in rows]
     return table_download(EXPORT_COLUMNS, data, file_format, f"curfew-{day}")
 
 
@@ -114,8 +122,10 @@ def _range() -> tuple[date, date]:
 def over_range():
     """Several nights at once: each student's late and absent nights, and the nights' totals."""
     first, last = _range()
-    return render_template("access/range.html", first=first, last=last, tallies=reports.tally(first, last, _scope()),
-                           title=_("Curfew over several nights"))
+    found = reports.range_report(first, last, _scope())
+    return render_template("access/range.html", first=first, last=last, tallies=found.tallies, feeds=found.feeds,
+                           grouped=reports.group_feeds(found.feeds),
+                           feed_history=reports.feed_settings()["history"], title=_("Curfew over several nights"))
 
 
 @bp.get("/range.<file_format>")
@@ -124,6 +134,7 @@ def export_range(file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
     first, last = _range()
+    # nights: those with a status; nights without door data are the no_data column
     headers = ["student_number", "name", "class", "college", "nights", "late", "absent", "excused",
                *[s.value for s in SEVERITY]]
     data = [[t.student_number, t.name, t.class_name, t.college, t.nights, t.late, t.absent, t.excused,
