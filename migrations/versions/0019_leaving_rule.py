@@ -3,14 +3,14 @@
 A checked-in student whose bed changes anywhere but the desk is refused (the default) or checked out
 automatically; a move then carries the check-in and its keys over to the new bed.
 
-Revision ID: 0019a
+Revision ID: 0019
 Revises: 0018
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0019a"
+revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """night feeds: each building's count of door events per night, kept by the rollup (low door data)
 
-Revision ID: 0019b
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0019b"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
