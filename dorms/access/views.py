@@ -205,10 +205,19 @@ def withdraw_request(permission_id: int):
 @bp.get("/requests/review")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def review():
+    return _review_page()
+
+
+def _review_page(refused: Permission | None = None, message: str = "", comment: str = ""):
+    """The requests as cards; a refused decision shows its message and what was typed on its own card."""
     show = request.args.get("show", "pending")
     status = None if show == "all" else PermissionStatus.PENDING
-    return render_template("access/review.html", requests=permissions.requests_for(current_user, status),
-                           show=show, form=DecisionForm(), title=_("Requests to decide"))
+    requests = permissions.requests_for(current_user, status)
+    if refused is not None and refused not in requests:  # decided meanwhile: no card to say it on
+        flash(message, "danger")
+    return render_template("access/review.html", requests=requests,
+                           show=show, refused=refused, message=message, comment=comment,
+                           title=_("Requests to decide"))
 
 
 @bp.post("/requests/<int:permission_id>/<any(approve, reject):decision>")
@@ -218,8 +227,16 @@ def decide(permission_id: int, decision: str):
     if not can_view_student(current_user, permission.student):
         abort(404)  # someone else's student: as if it did not exist
     form = DecisionForm()
-    submit(None, lambda: permissions.decide(permission, decision == "approve", current_user, form.comment.data or ""),
-           _("Approved.") if decision == "approve" else _("Rejected."))
+    comment = form.comment.data or ""
+    if not form.validate():
+        return _review_page(permission, error_text(form), comment)
+    try:
+        permissions.decide(permission, decision == "approve", current_user, comment)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _review_page(permission, str(error), comment)
+    flash(_("Approved.") if decision == "approve" else _("Rejected."), "success")
     return redirect(url_for(".review"))
 
 
