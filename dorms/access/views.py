@@ -23,7 +23,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import date_arg, error_text, number_arg, row_id, submit
+from ..core.forms import date_arg, error_text, number_arg, refuse, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -361,7 +361,7 @@ def integrations():
 def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
+        refuse(error_text(form) or _("Check the form."))
         return redirect(url_for(".integrations"))
     _row, token = tokens.create_token(form.name.data, form.scope.data, actor=current_user)
     db.session.commit()

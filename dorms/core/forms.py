@@ -86,6 +86,13 @@ def row_choice(value) -> int:
     return row_id(value) or 0
 
 
+def refuse(message: str) -> None:
+    """Say why a form was refused. A view that then redirects to the form's page shows that page again,
+    with what was typed (core.again), instead of an empty form."""
+    flash(message, "danger")
+    mark_refused()
+
+
 @dataclass
 class Submitted:
     """What ``submit`` did: true when it saved, with what the action returned."""
@@ -108,16 +115,14 @@ def submit(form, action, message=None) -> Submitted:
     category (e.g. "warning" for a success that is not quite what was asked).
     A refused form whose view then redirects shows that page again with what was typed (core.again)."""
     if form is not None and not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
-        mark_refused()
+        refuse(error_text(form) or _("Check the form."))
         return Submitted(False)
     try:
         result = action()
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        flash(str(error), "danger")
-        mark_refused()
+        refuse(str(error))
         return Submitted(False)
     said = message(result) if callable(message) else message
     said, category = said if isinstance(said, tuple) else (_("Saved.") if said is None else said, "success")
