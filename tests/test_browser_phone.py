@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from dorms.access.models import Permission, PermissionKind, PermissionStatus
 from dorms.checkin.models import CheckIn
@@ -144,11 +145,12 @@ def test_a_floor_sheet_sent_with_an_expired_token_keeps_its_scores(phone, live_s
     phone.locator("[data-testid=floor-form] button[type=submit]").last.click()
     notice = phone.locator("[data-testid=kept-notice]")
     assert "页面打开时间过长" in notice.inner_text()
+    phone.wait_for_load_state("load")  # after the scripts that put the values back
     card = phone.locator("[data-room='A1-101']")
     for item in items:
-        assert card.locator(f"input[name='p-{room.id}-{item.id}']").input_value() == str(item.max_points - 1)
-    assert card.locator(f"input[name='note-{room.id}']").input_value() == "地面有垃圾"
-    assert card.locator(".room-total [data-band]").count() == 1  # the page's own script saw the scores come back
+        expect(card.locator(f"input[name='p-{room.id}-{item.id}']")).to_have_value(str(item.max_points - 1))
+    expect(card.locator(f"input[name='note-{room.id}']")).to_have_value("地面有垃圾")
+    expect(card.locator(".room-total [data-band]")).to_have_count(1)  # the page's own script saw them come back
     db.session.expire_all()
     assert db.session.query(RoomInspection).count() == 0
     phone.locator("[data-testid=floor-form] button[type=submit]").last.click()

@@ -48,4 +48,13 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     field.dispatchEvent(new Event("input", {bubbles: true}));
   });
+  // A form far down a long page: say why next to it, and go there.
+  const said = document.querySelector("main > [data-testid=kept-notice], main > .alert-danger");
+  if (said && form.getBoundingClientRect().top > window.innerHeight) {
+    const copy = said.cloneNode(true);
+    copy.removeAttribute("role");  // announced once, at the top
+    copy.removeAttribute("data-testid");
+    form.before(copy);
+    copy.scrollIntoView({block: "start"});
+  }
 });
