@@ -246,5 +246,11 @@ def test_a_refused_move_request_comes_back_with_the_reason(client, login, people
     login(people["student"])
     page = client.get("/room-change/mine").get_data(as_text=True)
     assert "kept-form" not in page
-    response = client.post("/room-change/move", data={"reason": "想换到安静的房间"})
-    assert response.status_code == 200 and _kept(response.get_data(as_text=True))["reason"] == ["想换到安静的房间"]
+    sent = {"reason": "想换到安静的房间", "choices-0-target": "room", "choices-0-room": "Z9-999",
+            "choices-1-target": f"building:{people['building'].id}"}
+    response = client.post("/room-change/move", data=sent, headers=ZH)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Z9-999" in _text(response)  # the refusal names the room
+    kept = _kept(page)
+    assert {name: kept[name] for name in sent} == {name: [value] for name, value in sent.items()}
+    assert 'name="choices-0-room"' in page  # the form it goes back into
