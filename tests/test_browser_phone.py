@@ -105,7 +105,7 @@ def test_home_pages_on_a_phone_say_what_waits(phone, live_server, residents):
     block = phone.locator("[data-testid=waiting]")
     assert "待你处理" in block.inner_text()
     swap = block.locator("[data-waiting=swap-offers]")
-    assert swap.inner_text().startswith("1 个互换请求待你答复") and _within_the_screen(swap)
+    assert swap.inner_text().startswith("1 个互换申请待你答复") and _within_the_screen(swap)
     assert block.locator("[data-waiting=condition-report]").inner_text().startswith("1 份房间状况报告")
     assert _no_horizontal_scroll(phone)
     # The housing history below: one card per stay, each value labelled, no table header.

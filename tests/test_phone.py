@@ -109,7 +109,7 @@ def test_a_students_home_says_a_swap_offer_and_a_condition_report_wait(app, clie
     login(people["student"])
     page = _text(client.get("/students/me", follow_redirects=True, headers=ZH))
     block = page[page.index('data-testid="waiting"'):]
-    assert "1 个互换请求待你答复" in block and 'href="/room-change/mine"' in block, block
+    assert "1 个互换申请待你答复" in block and 'href="/room-change/mine"' in block, block
 
 
 def test_counselors_and_staff_see_what_they_have_to_decide_or_handle(app, client, login, people, create_user):
