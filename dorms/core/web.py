@@ -137,7 +137,7 @@ def _csrf_failed(error: CSRFError):
     origin = request.headers.get("Origin")
     if request.method == "POST" and current_user.is_authenticated and (
             origin is None or origin.rstrip("/") == request.host_url.rstrip("/")):
-        for url in (request.path, request.referrer):  # the page the form posts to, else the one it was on
+        for url in (request.script_root + request.full_path, request.referrer):  # where it posts, else where it was
             again = page_again(url, notice=notice, status=400)
             if again is not None:
                 return again

@@ -104,8 +104,8 @@ def for_counselor(user, alerts: int = 0) -> list[Waiting]:
     counts = _counts(requests=_requests_to_decide(user))
     return [line for line in (
         _requests_line(counts["requests"]),
-        Waiting("curfew-alerts", ngettext("%(num)d curfew alert from last night", "%(num)d curfew alerts from last night",
-                                          alerts), alerts, "#last-night"),
+        Waiting("curfew-alerts", ngettext("%(num)d curfew alert from last night",
+                                          "%(num)d curfew alerts from last night", alerts), alerts, "#last-night"),
     ) if line.count]
 
 
