@@ -241,8 +241,11 @@ def test_staff_change_the_locks_and_run_again(campus, login, create_user, starte
     again = db.session.get(AllocationRun, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert again.locked_student_ids == [campus["residents"][1].id]  # one unlocked, one ticked
     assert services.execute_run(again.id).status == RunStatus.DONE
-    response = client.post(f"/allocation/runs/{first.id}/rerun", data={"locked": "nobody"})
-    assert "No student has the number nobody" in client.get(response.headers["Location"]).get_data(as_text=True)
+    refused = client.post(f"/allocation/runs/{first.id}/rerun", data={"locked": "nobody"})
+    page = refused.get_data(as_text=True)
+    # The run's page again (not a redirect), saying why, with what was typed kept for the form.
+    assert refused.status_code == 200 and "No student has the number nobody" in page
+    assert '["locked", "nobody"]' in page
 
 
 def _wait_for(run_id: int, reached=lambda run: not run.is_active) -> AllocationRun:

@@ -174,7 +174,7 @@ def test_a_student_asks_for_late_return_on_a_phone_and_the_counselor_approves(br
 
     sign_in(page, live_server, "counselor")
     page.click("nav >> text=Requests")
-    page.fill("[data-testid=requests] input[name=comment]", "注意安全")
+    page.fill("[data-testid=requests] textarea[name=comment]", "注意安全")
     page.click("[data-testid=requests] button:has-text('Approve')")
     page.wait_for_selector("text=Approved.")
     mobile.reload()

@@ -87,6 +87,9 @@ def decide(permission: Permission, approve: bool, user, comment: str = "") -> No
         raise ServiceError(_("Only the student's counselor or the housing office can decide this request."))
     if permission.status != PermissionStatus.PENDING:
         raise ServiceError(_("This request was already decided."))
+    if not approve and not comment.strip():
+        # The student reads why and may ask again: a bare "rejected" tells them nothing.
+        raise ServiceError(_("Give the reason for rejecting the request."))
     permission.status = PermissionStatus.APPROVED if approve else PermissionStatus.REJECTED
     permission.decided_by_id, permission.decided_at = user.id, utcnow()
     permission.comment = comment.strip()[:500]

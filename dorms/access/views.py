@@ -23,7 +23,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import date_arg, error_text, number_arg, row_id, submit
+from ..core.forms import date_arg, error_text, number_arg, refuse, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -216,10 +216,19 @@ def withdraw_request(permission_id: int):
 @bp.get("/requests/review")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def review():
+    return _review_page()
+
+
+def _review_page(refused: Permission | None = None, message: str = "", comment: str = ""):
+    """The requests as cards; a refused decision shows its message and what was typed on its own card."""
     show = request.args.get("show", "pending")
     status = None if show == "all" else PermissionStatus.PENDING
-    return render_template("access/review.html", requests=permissions.requests_for(current_user, status),
-                           show=show, form=DecisionForm(), title=_("Requests to decide"))
+    requests = permissions.requests_for(current_user, status)
+    if refused is not None and refused not in requests:  # decided meanwhile: no card to say it on
+        flash(message, "danger")
+    return render_template("access/review.html", requests=requests,
+                           show=show, refused=refused, message=message, comment=comment,
+                           title=_("Requests to decide"))
 
 
 @bp.post("/requests/<int:permission_id>/<any(approve, reject):decision>")
@@ -229,8 +238,16 @@ def decide(permission_id: int, decision: str):
     if not can_view_student(current_user, permission.student):
         abort(404)  # someone else's student: as if it did not exist
     form = DecisionForm()
-    submit(None, lambda: permissions.decide(permission, decision == "approve", current_user, form.comment.data or ""),
-           _("Approved.") if decision == "approve" else _("Rejected."))
+    comment = form.comment.data or ""
+    if not form.validate():
+        return _review_page(permission, error_text(form), comment)
+    try:
+        permissions.decide(permission, decision == "approve", current_user, comment)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        return _review_page(permission, str(error), comment)
+    flash(_("Approved.") if decision == "approve" else _("Rejected."), "success")
     return redirect(url_for(".review"))
 
 
@@ -355,7 +372,7 @@ def integrations():
 def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
+        refuse(error_text(form) or _("Check the form."))
         return redirect(url_for(".integrations"))
     _row, token = tokens.create_token(form.name.data, form.scope.data, actor=current_user)
     db.session.commit()

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from ..extensions import db
+from .again import mark_refused
 from .clock import campus_today
 from .errors import ServiceError
 
@@ -85,6 +86,13 @@ def row_choice(value) -> int:
     return row_id(value) or 0
 
 
+def refuse(message: str) -> None:
+    """Say why a form was refused. A view that then redirects to the form's page shows that page again,
+    with what was typed (core.again), instead of an empty form."""
+    flash(message, "danger")
+    mark_refused()
+
+
 @dataclass
 class Submitted:
     """What ``submit`` did: true when it saved, with what the action returned."""
@@ -104,16 +112,17 @@ def submit(form, action, message=None) -> Submitted:
     ``form`` may be None for pages whose inputs are not a WTForms form (CSRF is still checked app-wide).
     ``message`` is what to say on success, as text or as a function of the action's result: None says
     "Saved.", an empty text nothing (the next page shows it), a (text, category) pair flashes in that
-    category (e.g. "warning" for a success that is not quite what was asked)."""
+    category (e.g. "warning" for a success that is not quite what was asked).
+    A refused form whose view then redirects shows that page again with what was typed (core.again)."""
     if form is not None and not form.validate_on_submit():
-        flash(error_text(form) or _("Check the form."), "danger")
+        refuse(error_text(form) or _("Check the form."))
         return Submitted(False)
     try:
         result = action()
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        flash(error.markup or str(error), "danger")
+        refuse(error.markup or str(error))
         return Submitted(False)
     said = message(result) if callable(message) else message
     said, category = said if isinstance(said, tuple) else (_("Saved.") if said is None else said, "success")

@@ -11,12 +11,14 @@ from flask_babel import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..config import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from ..extensions import db
+from .again import page_again, refused_page_again
 from .database import UNSTORABLE_TEXT, is_database_busy
 from .forms import MAX_ID
 
@@ -84,6 +86,8 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page(code))
     app.register_error_handler(HTTPException, _api_error)  # the other codes: JSON under API_PREFIX, else as they are
 
+    app.register_error_handler(CSRFError, _csrf_failed)
+
     @app.errorhandler(OperationalError)
     def database_busy(error):
         # SQLite lets one writer at a time: a request that lost the race says so and changes nothing.
@@ -106,6 +110,10 @@ def init_app(app: Flask) -> None:
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    # Registered after security_headers, so it runs before it (Flask runs these last first) and the page it
+    # may render instead of a redirect gets the headers.
+    app.after_request(refused_page_again)
+
 
 def _is_private() -> bool:
     """A response for a signed-in user or an API token (entitlements name students and cards), other than
@@ -114,6 +122,27 @@ def _is_private() -> bool:
     if endpoint == "static" or endpoint.endswith(".static"):
         return False
     return current_user.is_authenticated or request.path.startswith(API_PREFIX)
+
+
+def _csrf_failed(error: CSRFError):
+    """A form sent with an expired or missing token, most often a page left open longer than the token lives:
+    the form's page again, with what was typed and a fresh token, to check and send again."""
+    if request.path.startswith(MACHINE_PREFIXES):
+        return _api_error(error)
+    notice = _("This page was open too long, so what you sent was not saved. Check it and send it again.")
+    if request.files and any(upload.filename for upload in request.files.values()):
+        notice += " " + _("Choose the photos or files again.")
+    # Only for the signed-in user's own pages: the session cookie (SameSite=Lax) comes with no other site's
+    # POST, and a browser's Origin naming another site is refused outright.
+    origin = request.headers.get("Origin")
+    if request.method == "POST" and current_user.is_authenticated and (
+            origin is None or origin.rstrip("/") == request.host_url.rstrip("/")):
+        for url in (request.script_root + request.full_path, request.referrer):  # where it posts, else where it was
+            again = page_again(url, notice=notice, status=400)
+            if again is not None:
+                return again
+    return render_template("errors/error.html", code=400, error=error, message=notice,
+                           title=_("The page was open too long")), 400
 
 
 def _error_page(code: int):

@@ -9,6 +9,7 @@ from ..access import reports
 from ..access.labels import SEVERITY, STATUS_LABELS, STATUS_STYLES
 from ..residence import occupancy, residents
 from ..students.scopes import visible_students_clause
+from . import waiting
 from .occupancy_chart import occupancy_chart
 from .setup import set_up
 
@@ -29,8 +30,9 @@ def index():
     if current_user.is_student:
         return redirect(url_for("students.me"))
     if current_user.is_counselor:
+        curfew = _last_night(visible_students_clause(current_user))
         return render_template("pages/dashboard/counselor.html", summary=residents.counselor_summary(current_user),
-                               curfew=_last_night(visible_students_clause(current_user)),
+                               curfew=curfew, waiting=waiting.for_counselor(current_user, len(curfew["alerts"])),
                                labels=STATUS_LABELS, styles=STATUS_STYLES, statuses=SEVERITY)
     rows = occupancy.occupancy_by_building()
     return render_template(
@@ -39,4 +41,5 @@ def index():
         totals=occupancy.occupancy_totals(rows),
         chart=Markup(occupancy_chart(rows)) if rows else None,
         setup=set_up(),
+        waiting=waiting.for_staff(current_user),
     )

@@ -21,6 +21,7 @@ from ..students.forms import BuildingPreferenceForm, LifestyleForm, RoommateRequ
 from ..students.scopes import visible_student_or_404
 from ..students.views import bp
 from ..violations import services as violations
+from . import waiting
 
 
 @bp.get("/")
@@ -62,6 +63,7 @@ def detail(student_id: int):
         preference_form=_preference_form(student) if own_requests else None,
         change_requests=room_changes.requests_of(student) if current_user.is_staff else None,
         is_self=current_user.student_id == student.id,
+        waiting=waiting.for_student(student) if current_user.student_id == student.id else None,
         checkin_record=checkin.latest_check_in(student),
         violations=violations.of_student(current_user, student),
         hygiene=hygiene_reports.room_summary(current.bed.room) if current else None,

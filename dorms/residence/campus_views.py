@@ -10,7 +10,7 @@ from ..campus import services as places
 from ..campus.forms import RoomSearchForm, RoomStatusForm
 from ..campus.models import Building
 from ..core.enums import RoomStatus
-from ..core.forms import known_choice, options, row_id, submit
+from ..core.forms import known_choice, options, refuse, row_id, submit
 from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
@@ -63,7 +63,7 @@ def room_status(room_id: int):
     room = places.load_room(room_id) or abort(404)
     form = RoomStatusForm()
     if not form.validate():
-        flash(_("Choose a status and give a reason."), "danger")
+        refuse(_("Choose a status and give a reason."))
         return redirect(url_for("campus.room", room_id=room.id))
     changed = submit(None, lambda: occupancy.set_room_status(room, RoomStatus(form.status.data), reason=form.reason.data),
                      lambda _residents: _("Room %(room)s is now %(status)s.", room=room.code,

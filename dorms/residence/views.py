@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask_babel import gettext as _
 
 from ..campus.models import Bed
-from ..core.forms import submit
+from ..core.forms import refuse, submit
 from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
@@ -22,11 +22,11 @@ def place(bed_id: int):
     form = PlaceForm()
     back = url_for("campus.room", room_id=bed.room_id)
     if not form.validate():
-        flash(_("Give a student number and a reason."), "danger")
+        refuse(_("Give a student number and a reason."))
         return redirect(back)
     student = find_by_number(form.student_number.data)
     if student is None:
-        flash(_("No student has the number %(number)s.", number=form.student_number.data), "danger")
+        refuse(_("No student has the number %(number)s.", number=form.student_number.data))
         return redirect(back)
     submit(None, lambda: services.place(student, bed, reason=form.reason.data),
            lambda assignment: _("%(student)s now lives in %(bed)s.", student=student.display, bed=assignment.bed.code))
@@ -39,7 +39,7 @@ def vacate(student_id: int):
     student = db.session.get(Student, student_id) or abort(404)
     form = VacateForm()
     if not form.validate():
-        flash(_("Give a reason."), "danger")
+        refuse(_("Give a reason."))
     else:
         submit(None, lambda: services.vacate(student, reason=form.reason.data),
                _("%(student)s no longer has a bed.", student=student.display))

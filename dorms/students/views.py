@@ -1,13 +1,13 @@
 """A student's own wishes (roommates, lifestyle, buildings); the student list and page are in pages/students.py."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..campus import services as campus
 from ..core.enums import RequestKind
-from ..core.forms import submit
+from ..core.forms import refuse, submit
 from . import roommate_requests
 from .forms import BuildingPreferenceForm, LifestyleForm, RoommateRequestForm
 from .scopes import visible_student_or_404
@@ -42,7 +42,7 @@ def add_request(student_id: int):
                                                            discreet=not current_user.is_staff),
                _("Request saved."))
     else:
-        flash(_("Give a student number."), "danger")
+        refuse(_("Give a student number."))
     return redirect(url_for("students.detail", student_id=student.id))
 
 
