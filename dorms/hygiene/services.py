@@ -136,8 +136,14 @@ def rounds(limit: int = 100) -> list[InspectionRound]:
         .order_by(InspectionRound.inspected_on.desc(), InspectionRound.id.desc()).limit(limit)))
 
 
+# Who may be a round's inspector: the housing office, hygiene inspectors, and building managers (a building
+# manager scores only their own buildings' floors: the floor page refuses the others).
+INSPECTING_ROLES = (Role.STAFF, Role.INSPECTOR, Role.BUILDING_MANAGER)
+
+
 def staff_users() -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.role == Role.STAFF, User.active.is_(True))
+    """The accounts a round may name as inspectors."""
+    return list(db.session.scalars(sa.select(User).where(User.role.in_(INSPECTING_ROLES), User.active.is_(True))
                                    .order_by(User.display_name)))
 
 
@@ -167,7 +173,7 @@ def _require_inspectors(inspectors: list[User]) -> None:
     if not inspectors:
         raise ServiceError(_("Choose at least one inspector."))
     for user in inspectors:
-        if user.role != Role.STAFF:
+        if user.role not in INSPECTING_ROLES:
             raise ServiceError(_("%(name)s is not housing-office staff and cannot inspect.", name=user.display_name))
 
 
@@ -262,7 +268,7 @@ class RoomEntry:
 
 
 def may_score(user, the_round: InspectionRound) -> bool:
-    return user.role == Role.STAFF and any(u.id == user.id for u in the_round.inspectors)
+    return user.role in INSPECTING_ROLES and any(u.id == user.id for u in the_round.inspectors)
 
 
 def save_floor(the_round: InspectionRound, floor: Floor, entries: dict[int, RoomEntry], *, actor) -> int:

@@ -18,7 +18,7 @@ from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..residence import services as residence
-from ..residence.scopes import can_view_room, visible_rooms_clause
+from ..residence.scopes import can_view_building, can_view_room, visible_rooms_clause
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
 from .models import InspectionRound, RoundStatus
@@ -34,8 +34,15 @@ def _period() -> tuple[date, date]:
     return date_period(request.args, lambda last: last.replace(day=1)) or abort(400)
 
 
+# Hygiene's readers: who lives in rooms or looks after them; a repair worker has no hygiene pages.
+hygiene_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDENT, Role.BUILDING_MANAGER,
+                                          Role.INSPECTOR)
+# Who opens rounds and floor sheets: staff (auditors read), inspectors, building managers (own floors).
+inspectors_required = roles_required(*services.INSPECTING_ROLES)
+
+
 @bp.get("/")
-@login_required
+@hygiene_readers_required
 def index():
     if current_user.is_student:
         return redirect(url_for(".mine"))
@@ -48,11 +55,11 @@ def index():
 
 
 @bp.get("/export/<kind>.<file_format>")
-@roles_required(Role.STAFF, Role.COUNSELOR)
+@roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR)
 def export(kind: str, file_format: str):
     if file_format not in MIME_TYPES or kind not in reports.RANKING_EXPORTS:
         abort(404)
-    if kind in ("floors", "buildings") and not current_user.is_staff:
+    if kind in ("floors", "buildings") and not (current_user.sees_everything or current_user.is_inspector):
         abort(403)
     first, last = _period()
     headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings()))
@@ -69,7 +76,7 @@ def _round_or_404(round_id: int) -> InspectionRound:
 
 
 @bp.get("/rounds")
-@staff_required
+@inspectors_required
 def rounds():
     form = RoundForm(inspected_on=campus_today(), inspectors=[current_user.id])
     return render_template("hygiene/rounds.html", rounds=services.rounds(), title=_("Inspection rounds"),
@@ -93,7 +100,7 @@ def create_round():
 
 
 @bp.get("/rounds/<int:round_id>")
-@staff_required
+@inspectors_required
 def round_page(round_id: int):
     the_round = _round_or_404(round_id)
     form = InspectorsForm(inspectors=[u.id for u in the_round.inspectors])
@@ -129,7 +136,7 @@ def round_status(round_id: int):
 
 
 @bp.get("/rounds/<int:round_id>/scores.<file_format>")
-@staff_required
+@roles_required(Role.STAFF, Role.INSPECTOR)
 def round_export(round_id: int, file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
@@ -139,11 +146,13 @@ def round_export(round_id: int, file_format: str):
 
 
 @bp.route("/rounds/<int:round_id>/floors/<int:floor_id>", methods=["GET", "POST"])
-@staff_required
+@inspectors_required
 def floor(round_id: int, floor_id: int):
     """The inspector's page: every room of one floor, scored and saved in one go."""
     the_round = _round_or_404(round_id)
     floor = services.floor_of_round_or_none(the_round, floor_id) or abort(404)
+    if not can_view_building(current_user, floor.building_id):
+        abort(404)  # another building's floor, to its building manager
     typed: dict[int, services.RoomEntry] = {}
     status = 200
     if request.method == "POST":
