@@ -239,6 +239,6 @@ def create_student_accounts(students: list[Student], *, actor) -> list[Issued]:
 
 def password_list(issued: list[Issued]) -> tuple[list[str], list[list]]:
     """The downloaded list of initial passwords, in the reader's language."""
-    headers = [_("Student number"), _("Name"), _("Class"), _("Username"), _("One-time password")]
+    headers = [_("Student number"), _("Full name"), _("Class"), _("Username"), _("One-time password")]
     return headers, [[i.student.student_number, i.student.name, i.student.class_name, i.username, i.password]
                      for i in issued]

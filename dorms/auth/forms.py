@@ -23,7 +23,7 @@ class PasswordChangeForm(FlaskForm):
 class AccountForm(FlaskForm):
     """A new account (the office). Buildings, classes and colleges come as lists (see account_views)."""
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    display_name = StringField(_l("Full name"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), choices=options(Role.choices()))
     student_number = StringField(_l("Student number"), validators=[Optional(), Length(max=32)])
     classes = StringField(_l("Classes (counselor), separated by commas"), validators=[Optional(), Length(max=1000)])
