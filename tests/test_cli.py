@@ -123,6 +123,21 @@ def test_user_create(app, create_student):
     assert result.exit_code == 1 and "at least 8" in result.output
 
 
+def test_user_create_a_building_manager_of_named_buildings(app, create_building):
+    create_building("A1")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["user", "create", "lou", "--role", "building_manager", "--building", "A1",
+                                 "--password", "long enough pw"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.username == "lou"))
+    assert [b.code for b in user.managed_buildings] == ["A1"]
+    for args in (["--building", "Z9"], []):
+        result = runner.invoke(args=["user", "create", "lou2", "--role", "building_manager", *args,
+                                     "--password", "long enough pw"])
+        assert result.exit_code == 1
+
+
 @pytest.mark.commits
 def test_a_requests_round_from_the_command_line(app, create_building, create_room, create_student):
     from dorms.residence import services as residence

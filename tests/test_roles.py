@@ -195,6 +195,8 @@ def test_a_building_manager_checks_in_their_residents_and_not_another_buildings(
 
 def test_a_building_manager_scores_only_their_buildings_floors(site, login):
     client = login(site["manager"])
+    round_page = client.get(f"/hygiene/rounds/{site['round'].id}").get_data(as_text=True)
+    assert f"/floors/{site['floor_a'].id}" in round_page and f"/floors/{site['floor_b'].id}" not in round_page
     url = f"/hygiene/rounds/{site['round'].id}/floors/{site['floor_b'].id}"
     assert client.post(url, data={"room": [str(site["room_b"].id)]}).status_code == 404
 

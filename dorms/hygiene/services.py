@@ -204,15 +204,17 @@ class FloorProgress:
         return round(100 * self.done / self.rooms) if self.rooms else 0
 
 
-def round_floors(the_round: InspectionRound) -> list[FloorProgress]:
-    """Each floor of the round's buildings with how many of its open rooms are done."""
+def round_floors(the_round: InspectionRound, *, within: sa.ColumnElement[bool] | None = None) -> list[FloorProgress]:
+    """Each floor of the round's buildings with how many of its open rooms are done; ``within``: a scope's
+    clause on Floor.building_id (a building manager's buildings)."""
     building_ids = [b.id for b in the_round.buildings]
     done = (sa.select(RoomInspection.room_id).where(RoomInspection.round_id == the_round.id)).subquery()
     rows = db.session.execute(
         sa.select(Floor, sa.func.count(Room.id), sa.func.count(done.c.room_id))
         .join(Room, Room.floor_id == Floor.id)
         .outerjoin(done, done.c.room_id == Room.id)
-        .where(Floor.building_id.in_(building_ids), Room.status == RoomStatus.OPEN)
+        .where(Floor.building_id.in_(building_ids), Room.status == RoomStatus.OPEN,
+               within if within is not None else sa.true())
         .options(joinedload(Floor.building))
         .group_by(Floor.id).order_by(Floor.building_id, Floor.number)
     ).all()

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from ..campus import services as campus
-from ..campus.models import Room
+from ..campus.models import Floor, Room
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.forms import ascii_digits, date_period, options, row_id, submit
@@ -18,7 +18,7 @@ from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..residence import services as residence
-from ..residence.scopes import can_view_building, can_view_room, visible_rooms_clause
+from ..residence.scopes import can_view_building, can_view_room, visible_buildings_clause, visible_rooms_clause
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
 from .models import InspectionRound, RoundStatus
@@ -105,7 +105,8 @@ def round_page(round_id: int):
     the_round = _round_or_404(round_id)
     form = InspectorsForm(inspectors=[u.id for u in the_round.inspectors])
     form.inspectors.choices = options((u.id, u.display_name) for u in services.staff_users())
-    return render_template("hygiene/round.html", round=the_round, floors=services.round_floors(the_round),
+    floors = services.round_floors(the_round, within=visible_buildings_clause(current_user, Floor.building_id))
+    return render_template("hygiene/round.html", round=the_round, floors=floors,
                            inspections=reports.round_inspections(the_round), bands=services.settings(),
                            may_score=services.may_score(current_user, the_round), title=the_round.label,
                            inspectors_form=form)
@@ -168,7 +169,8 @@ def floor(round_id: int, floor_id: int):
             return redirect(url_for(".floor", round_id=the_round.id, floor_id=floor.id))
         status = 400
     sheet = services.floor_sheet(the_round, floor)
-    siblings = [p.floor for p in services.round_floors(the_round)] if request.method == "GET" else []
+    siblings = [p.floor for p in services.round_floors(
+        the_round, within=visible_buildings_clause(current_user, Floor.building_id))] if request.method == "GET" else []
     return render_template("hygiene/floor.html", sheet=sheet, typed=typed, bands=services.settings(),
                            may_score=services.may_score(current_user, the_round), siblings=siblings,
                            title=_("%(building)s, floor %(floor)d", building=floor.building.code,
