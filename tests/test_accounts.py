@@ -174,6 +174,9 @@ def test_staff_make_accounts_for_ticked_students_and_download_the_passwords_in_t
     client.post("/logout")
     assert client.post("/login", data={"username": "2024200001", "password": password}).status_code == 302
     assert "user.account.bulk_create" in _actions()
+    client.post("/logout")
+    audit_page = login(office["staff"]).get("/audit/")
+    assert "创建了学生账号" in audit_page.get_data(as_text=True) and "1 个学生账号" in audit_page.get_data(as_text=True)
     assert other  # not ticked: no account
 
 

@@ -122,7 +122,7 @@ def set_active(user: User, active: bool, *, actor) -> None:
     user.active = active
     db.session.flush()
     audit.record("user.account.activate" if active else "user.account.deactivate", actor=actor,
-                 student=user.student, username=user.username)
+                 student=user.student, username=user.username, role=user.role.value)
 
 
 def reset_password(user: User, password: str | None = None, *, actor) -> str | None:
@@ -138,7 +138,7 @@ def reset_password(user: User, password: str | None = None, *, actor) -> str | N
     user.end_sessions()
     db.session.flush()
     audit.record("user.account.password_reset", actor=actor, student=user.student, username=user.username,
-                 password="generated" if generated else "set")
+                 role=user.role.value, password="generated" if generated else "set")
     return generated
 
 
