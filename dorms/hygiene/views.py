@@ -55,8 +55,10 @@ def index():
 
 
 @bp.get("/export/<kind>.<file_format>")
-@roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR)
+@roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR, Role.BUILDING_MANAGER)
 def export(kind: str, file_format: str):
+    """The rankings as the asker sees them (reports.rankings: a building manager's and a counselor's own
+    rooms and classes); the floor and building rankings only for those who see every building."""
     if file_format not in MIME_TYPES or kind not in reports.RANKING_EXPORTS:
         abort(404)
     if kind in ("floors", "buildings") and not (current_user.sees_everything or current_user.is_inspector):
