@@ -209,6 +209,23 @@ def test_bulk_accounts_refuse_a_taken_username_and_create_none(office, create_st
     assert "Tick the students who need an account" in response.get_data(as_text=True)
 
 
+def test_bulk_accounts_are_refused_past_the_limit_and_for_students_who_all_have_one(office, monkeypatch,
+                                                                                  create_student, create_user):
+    monkeypatch.setattr(accounts, "BULK_LIMIT", 2)
+    students = [create_student(class_name="历史2401") for _n in range(3)]
+    with pytest.raises(ServiceError, match="at most 2 at a time"):
+        accounts.create_student_accounts(students, actor=office["staff"])
+    with pytest.raises(ServiceError, match="already has an account"):
+        accounts.create_student_accounts([], actor=office["staff"])
+
+
+def test_a_directory_accounts_password_is_reset_in_the_directory(office, create_user):
+    counselor = create_user("ldap.counselor", role=Role.COUNSELOR)
+    counselor.auth_source = "ldap"
+    with pytest.raises(ServiceError, match="campus directory"):
+        accounts.reset_password(counselor, actor=office["staff"])
+
+
 def test_accounts_are_listed_and_searched_and_only_staff_change_them(office, create_user, login, client):
     create_user("wang.worker", role=Role.REPAIR_WORKER)
     create_user("li.inspector", role=Role.INSPECTOR)
