@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from .access import views as curfew_views
     from .access import zkteco
     from .allocation import views as allocation_views
+    from .auth import account_views
     from .auth import views as auth_views
     from .checkin import views as checkin_views
     from .directory import views as directory_views
@@ -108,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_views.bp, i18n.bp, dashboard.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp,
-                      hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp):
+                      hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp, account_views.bp):
         app.register_blueprint(blueprint)
 
 

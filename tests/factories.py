@@ -7,7 +7,7 @@ import pytest
 
 from dorms.auth.services import create_user as create_account
 from dorms.campus import services as campus
-from dorms.campus.models import Building, Room
+from dorms.campus.models import Building, ManagedBuilding, Room
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from dorms.extensions import db
 from dorms.residence.occupancy import set_capacity
@@ -65,9 +65,11 @@ def create_student(app):
 @pytest.fixture
 def create_user(app):
     def create(username: str | None = None, *, role=Role.STAFF, student: Student | None = None,
-               classes=(), colleges=(), password: str = PASSWORD):
+               classes=(), colleges=(), password: str = PASSWORD, buildings=()):
         user = create_account(username or f"user{next(_counter)}", role=role, password=password,
                               student=student, classes=list(classes), colleges=list(colleges))
+        for building in buildings:  # a building manager's buildings
+            user.managed.append(ManagedBuilding(building=building, role=role.value))
         db.session.commit()
         return user
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from dorms.auth.models import User
 from dorms.campus.models import Bed, Building, Room
-from dorms.core.enums import RoomStatus, StudentStatus
+from dorms.core.enums import Role, RoomStatus, StudentStatus
 from dorms.extensions import db
 from dorms.residence.models import Assignment
 from dorms.roomchange import requests_round
@@ -39,7 +39,7 @@ def test_demo_seeds_a_realistic_campus_once(app):
     assert 0 < housed < _count(Bed)  # some free beds
     names = db.session.scalars(sa.select(Student.name)).all()
     assert all(re.fullmatch("[\u4e00-\u9fff]{2,4}", name) for name in names)
-    assert {u.role.value for u in db.session.scalars(sa.select(User))} == {"staff", "counselor", "student"}
+    assert {u.role.value for u in db.session.scalars(sa.select(User))} == {r.value for r in Role}  # one of each
     # A fortnight of door events: last night's report has every resident, most of them in.
     from dorms.access.curfew import Status
     from dorms.access.reports import last_finished_night, night_report
@@ -153,6 +153,21 @@ def test_user_create(app, create_student):
     assert result.exit_code == 1 and "taken" in result.output
     result = runner.invoke(args=["user", "create", "short", "--password", "short"])
     assert result.exit_code == 1 and "at least 8" in result.output
+
+
+def test_user_create_a_building_manager_of_named_buildings(app, create_building):
+    create_building("A1")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["user", "create", "lou", "--role", "building_manager", "--building", "A1",
+                                 "--password", "long enough pw"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.username == "lou"))
+    assert [b.code for b in user.managed_buildings] == ["A1"]
+    for args in (["--building", "Z9"], []):
+        result = runner.invoke(args=["user", "create", "lou2", "--role", "building_manager", *args,
+                                     "--password", "long enough pw"])
+        assert result.exit_code == 1
 
 
 @pytest.mark.commits

@@ -66,7 +66,7 @@ def _night() -> date:
 
 def _scope():
     """Whose statuses this user may see; students only ever see their own page."""
-    return None if current_user.role == Role.STAFF else visible_students_clause(current_user)
+    return None if current_user.sees_everything else visible_students_clause(current_user)
 
 
 @bp.get("/")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ..core.enums import Role
 from .models import AuditEntry
@@ -69,7 +70,17 @@ ACTIONS = {
     "violation.type.delete": _l("Deleted a violation type"),
     "repair.report": _l("Reported a fault"),
     "repair.step": _l("Moved a repair ticket along"),
+    "user.account.create": _l("Created an account"),
+    "user.account.deactivate": _l("Deactivated an account"),
+    "user.account.activate": _l("Reactivated an account"),
+    "user.account.password_reset": _l("Reset an account's password"),
+    "user.account.role": _l("Changed an account's role"),
+    "user.account.bulk_create": _l("Created student accounts"),
 }
+
+
+def _role_label(value) -> str:
+    return str(Role(value).label) if value in Role._value2member_map_ else str(value)
 
 
 def action_label(action: str) -> str:
@@ -92,6 +103,15 @@ def describe(entry: AuditEntry) -> str:
             return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"),
                      role=Role(d["role"]).label if d.get("role") in Role._value2member_map_ else d.get("role"),
                      scopes=", ".join((d.get("classes") or []) + (d.get("colleges") or [])))
+        case "user.account.create" | "user.account.deactivate" | "user.account.activate" \
+                | "user.account.password_reset":
+            return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"),
+                     role=_role_label(d.get("role", "")), scopes=", ".join(d.get("buildings") or []))
+        case "user.account.role":
+            return _("%(username)s: %(old)s → %(new)s", username=d.get("username"), old=_role_label(d.get("old")),
+                     new=_role_label(d.get("new")))
+        case "user.account.bulk_create":
+            return ngettext("%(num)d student account", "%(num)d student accounts", d.get("count") or 0)
         case "import.rooms" | "import.students":
             return _("%(file)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged",
                      file=d.get("file"), created=d.get("created"), updated=d.get("updated"),

@@ -1,7 +1,8 @@
 """Accounts, roles and signing in."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
 from ..core.forms import row_id
@@ -15,6 +16,19 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "warning"
     login_manager.user_loader(_load_user)
+    app.before_request(_one_time_password_must_change)
+
+
+# Where an account signed in with a one-time password may go before it chooses its own.
+_WHILE_CHANGING = frozenset({"auth.change_password", "auth.logout", "i18n.set_language", "static"})
+
+
+def _one_time_password_must_change():
+    """A password the housing office set (or generated) works once: the account chooses its own first."""
+    if (request.endpoint not in _WHILE_CHANGING and not request.path.startswith(("/api/", "/iclock/"))
+            and current_user.is_authenticated and current_user.must_change_password):
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def _load_user(alternative_id: str) -> User | None:

@@ -11,7 +11,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
+from ..campus.models import Building, ManagedBuilding
 from ..core.enums import Role
+from ..core.roles import sees_everything
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..students.models import CounselorScope, Student
@@ -24,6 +26,8 @@ class User(UserMixin, db.Model):
         sa.CheckConstraint(
             "(role = 'student') = (student_id IS NOT NULL)", name="student_link"
         ),
+        # Target of managed_buildings' composite key: only a building manager's account manages buildings.
+        sa.UniqueConstraint("id", "role", name="uq_users_id_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,11 +45,19 @@ class User(UserMixin, db.Model):
     # Part of the id a session and a "keep me signed in" cookie carry (get_id): raising it turns every
     # earlier sign-in away, on sign-out, a password change or deactivation.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Set when the housing office gives the account a one-time password: the next sign-in must change it.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
     student: Mapped[Student | None] = relationship()
     scopes: Mapped[list[CounselorScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    managed: Mapped[list[ManagedBuilding]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                          order_by=ManagedBuilding.building_id)
+
+    @property
+    def managed_buildings(self) -> list[Building]:
+        return [m.building for m in self.managed]
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -77,6 +89,33 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role == Role.STAFF
+
+    @property
+    def sees_everything(self) -> bool:
+        """Staff and auditors read every page staff read (auditors change nothing)."""
+        return sees_everything(self)
+
+    @property
+    def works_desk(self) -> bool:
+        """Checks students in and out, answers disputes, reports faults: staff, and a building manager in
+        their own buildings (the views check which)."""
+        return self.role in (Role.STAFF, Role.BUILDING_MANAGER)
+
+    @property
+    def is_building_manager(self) -> bool:
+        return self.role == Role.BUILDING_MANAGER
+
+    @property
+    def is_inspector(self) -> bool:
+        return self.role == Role.INSPECTOR
+
+    @property
+    def is_repair_worker(self) -> bool:
+        return self.role == Role.REPAIR_WORKER
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role == Role.AUDITOR
 
     @property
     def is_counselor(self) -> bool:

@@ -53,7 +53,10 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     if not user.check_password(current_password):
         raise ServiceError(_("The current password is wrong."))
     check_new_password(user.username, new_password)
+    if new_password == current_password:
+        raise ServiceError(_("Choose a new password, not the one you have."))
     user.set_password(new_password)
+    user.must_change_password = False  # a one-time password the office set is replaced
     user.end_sessions()
     audit.record("user.password", actor=user, username=user.username)
 

@@ -36,6 +36,27 @@ class Building(db.Model):
     rooms: Mapped[list[Room]] = relationship(back_populates="building", viewonly=True, order_by="Room.number")
 
 
+class ManagedBuilding(db.Model):
+    """A building manager's (楼长/宿管员) building: they see and run only the buildings listed here.
+
+    The row carries the account's role and points at (users.id, users.role), so the database itself keeps
+    these rows to building-manager accounts: a role change away leaves none behind (the service clears them)."""
+
+    __tablename__ = "managed_buildings"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["user_id", "role"], ["users.id", "users.role"], ondelete="CASCADE",
+                                name="fk_managed_buildings_user_role"),
+        sa.CheckConstraint("role = 'building_manager'", name="building_manager"),
+    )
+
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(sa.ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+    role: Mapped[str] = mapped_column(sa.String(16), default="building_manager")
+
+    building: Mapped[Building] = relationship()
+
+
 class Floor(db.Model):
     __tablename__ = "floors"
     __table_args__ = (

@@ -509,11 +509,13 @@ class Progress:
         return self.assigned - self.checked_in
 
 
-def progress_by_building() -> list[Progress]:
-    """Per building: students with a current bed, and how many of them have checked in; one query."""
+def progress_by_building(*, within: sa.ColumnElement[bool] | None = None) -> list[Progress]:
+    """Per building: students with a current bed, and how many of them have checked in; one query.
+    ``within``: a scope's clause on Room.building_id (a building manager's buildings)."""
     query = (
         select_current_beds(Building, sa.func.count(Assignment.id), sa.func.count(CheckIn.id))
         .outerjoin(CheckIn, CheckIn.assignment_id == Assignment.id)
+        .where(within if within is not None else sa.true())
         .group_by(Building.id).order_by(Building.code))
     return [Progress(building, int(assigned), int(done)) for building, assigned, done in db.session.execute(query)]
 
@@ -527,9 +529,10 @@ def _bed_joins(query):
             .join(Building, Building.id == Room.building_id))
 
 
-def todays_check_ins(*, building_id: int | None = None, page: int = 1, per_page: int = 25):
+def todays_check_ins(*, building_id: int | None = None, page: int = 1, per_page: int = 25,
+                     within: sa.ColumnElement[bool] | None = None):
     """Check-ins since midnight on campus, newest first: (rows of CheckIn, total)."""
-    where = [CheckIn.checked_in_at >= _campus_day_start()]
+    where = [CheckIn.checked_in_at >= _campus_day_start(), within if within is not None else sa.true()]
     if building_id:
         where.append(Room.building_id == building_id)
     base = _bed_joins(sa.select(CheckIn.id).join(Assignment, Assignment.id == CheckIn.assignment_id)).where(*where)
@@ -544,10 +547,11 @@ def todays_check_ins(*, building_id: int | None = None, page: int = 1, per_page:
     return list(rows), total
 
 
-def expected(*, building_id: int | None = None, page: int = 1, per_page: int = 25):
+def expected(*, building_id: int | None = None, page: int = 1, per_page: int = 25,
+             within: sa.ColumnElement[bool] | None = None):
     """Students with a current bed who have not checked in to it: (Assignments, total)."""
     not_in = ~sa.exists().where(CheckIn.assignment_id == Assignment.id)
-    where = [not_in]
+    where = [not_in, within if within is not None else sa.true()]
     if building_id:
         where.append(Room.building_id == building_id)
     total = db.session.scalar(select_current_beds(sa.func.count(Assignment.id)).where(*where))

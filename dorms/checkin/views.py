@@ -11,15 +11,17 @@ from ..core.clock import campus_zone
 from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..core.forms import MAX_PAGE, number_arg, page_number, row_id, submit
-from ..core.roles import roles_required, staff_required
+from ..campus.models import Room
+from ..core.roles import building_staff_required, roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition
 from ..photos import photo_response
 from ..residence import services as residence
+from ..residence.scopes import visible_buildings_clause
 from ..students.models import Student
-from ..students.scopes import can_view_student
+from ..students.scopes import can_view_student, visible_student_or_404
 from . import exports, leaving, services
 from .charts import progress_chart
 from .forms import (
@@ -61,14 +63,18 @@ def _building_id() -> int | None:
 # --- the desk ---------------------------------------------------------------------------------------------------
 
 @bp.get("/checkin/desk")
-@staff_required
+@building_staff_required
 def desk():
+    """Staff see every building's desk; a building manager their buildings' (residence.scopes)."""
     form = DeskSearchForm(request.args, meta={"csrf": False})
     query = (form.q.data or "").strip()[:64]
     found = assignment = record = None
     items = []
+    within = visible_buildings_clause(current_user, Room.building_id)
     if query:
         found = services.find_student(query)
+        if found is not None and not can_view_student(current_user, found):
+            found = None  # another building's resident is not found at this desk
         if found is not None:
             assignment = residence.current_assignment(found)
             record = services.check_in_of(assignment)
@@ -76,9 +82,11 @@ def desk():
                 items = facilities.items_in(assignment.bed.room_id)
     building_id = _building_id()
     page, expected_page = page_number(request.args), number_arg(request.args, "epage", 1, MAX_PAGE)
-    today, today_total = services.todays_check_ins(building_id=building_id, page=page, per_page=PER_PAGE)
-    waiting, waiting_total = services.expected(building_id=building_id, page=expected_page, per_page=PER_PAGE)
-    progress = services.progress_by_building()
+    today, today_total = services.todays_check_ins(building_id=building_id, page=page, per_page=PER_PAGE,
+                                                   within=within)
+    waiting, waiting_total = services.expected(building_id=building_id, page=expected_page, per_page=PER_PAGE,
+                                               within=within)
+    progress = services.progress_by_building(within=within)
     # Drawn on the desk's overview only: drawing it takes longer than the rest of the page, and a clerk
     # working through the queue (every page with ?q=) should not wait for it (bench/checkin.py).
     chart = Markup(progress_chart(progress)) if progress and not query else None
@@ -103,9 +111,9 @@ def settings():
 
 
 @bp.post("/checkin/students/<int:student_id>/check-in")
-@staff_required
+@building_staff_required
 def check_in(student_id: int):
-    student = db.get_or_404(Student, student_id)
+    student = visible_student_or_404(student_id)
     form = CheckInForm()
     names = {item.id: item.kind.label for item in _items_of(student)}
     submit(form, lambda: services.check_in(
@@ -153,7 +161,7 @@ def settle_keys(check_in_id: int):
 
 
 @bp.post("/checkin/<int:check_in_id>/keys")
-@staff_required
+@building_staff_required
 def add_keys(check_in_id: int):
     found = _visible_check_in_or_404(check_in_id)
     submit(KeysForm(), lambda: services.add_keys(found, keys_from(request.form), actor=current_user),
@@ -162,7 +170,7 @@ def add_keys(check_in_id: int):
 
 
 @bp.post("/checkin/<int:check_in_id>/items/<int:item_id>/resolve")
-@staff_required
+@building_staff_required
 def resolve(check_in_id: int, item_id: int):
     found = _visible_check_in_or_404(check_in_id)
     form = ResolveForm()
@@ -182,7 +190,7 @@ def photo(check_in_id: int, photo_id: int):
 
 def _leaving_student_or_back(student_id: int):
     """The student and their current check-in, or a redirect to their page saying why they cannot leave it."""
-    student = db.get_or_404(Student, student_id)
+    student = visible_student_or_404(student_id)
     try:
         return student, services.require_checked_in(student), None
     except ServiceError as error:
@@ -198,7 +206,7 @@ def _inspection_page(template: str, record: CheckIn, student: Student, form, tit
 
 
 @bp.route("/checkin/students/<int:student_id>/check-out", methods=["GET", "POST"])
-@staff_required
+@building_staff_required
 def check_out(student_id: int):
     student, found, back = _leaving_student_or_back(student_id)
     if back is not None:

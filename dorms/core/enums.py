@@ -90,6 +90,10 @@ class Role(LabelledEnum):
     STAFF = "staff"
     COUNSELOR = "counselor"
     STUDENT = "student"
+    BUILDING_MANAGER = "building_manager"  # 楼长/宿管员: their own buildings only
+    INSPECTOR = "inspector"  # hygiene rounds and floor sheets; reads rooms
+    REPAIR_WORKER = "repair_worker"  # the repair tickets assigned to them
+    AUDITOR = "auditor"  # reads what staff read, changes nothing
 
     @classmethod
     def _labels(cls):
@@ -97,6 +101,10 @@ class Role(LabelledEnum):
             cls.STAFF: _l("Housing office"),
             cls.COUNSELOR: _l("Counselor"),
             cls.STUDENT: _l("Student"),
+            cls.BUILDING_MANAGER: _l("Building manager"),
+            cls.INSPECTOR: _l("Hygiene inspector"),
+            cls.REPAIR_WORKER: _l("Repair worker"),
+            cls.AUDITOR: _l("Auditor (read only)"),
         }
 
 

@@ -18,6 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from ..config import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from ..extensions import db
+from . import roles
 from .again import page_again, refused_page_again
 from .database import UNSTORABLE_TEXT, is_database_busy
 from .forms import MAX_ID
@@ -68,6 +69,11 @@ def init_app(app: Flask) -> None:
             "format_percent": format_percent,
             "format_timedelta": format_timedelta,
         }
+
+    @app.before_request
+    def refuse_read_only_changes():
+        if not request.path.startswith(MACHINE_PREFIXES):
+            roles.refuse_read_only_changes()
 
     @app.before_request
     def refuse_nul_characters():

@@ -18,13 +18,15 @@ from ..access.ingest import IncomingEvent, Report, store_events
 from ..access.models import Card, Permission, PermissionKind, PermissionStatus
 from ..auth.models import User
 from ..auth.services import create_user
-from ..campus.models import Bed, Building, Room
+from ..campus.models import Bed, Building, ManagedBuilding, Room
 from ..campus.services import get_or_create_campus, get_or_create_floor
 from ..checkin import demo as checkin_demo
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..facilities import demo as facilities_demo
+from ..facilities.models import RepairStatus, RepairTicket
 from ..hygiene import demo as hygiene_demo
+from ..hygiene.models import InspectionRound, RoundStatus
 from ..residence.models import Assignment
 from ..residence.occupancy import occupancy_by_building, occupancy_totals, set_capacity
 from ..roomchange.models import (
@@ -38,6 +40,14 @@ from ..violations import demo as violations_demo
 
 STAFF_USERNAME, STAFF_PASSWORD = "admin", "dorms-admin"
 COUNSELOR_PASSWORD = "dorms-counselor"
+# The narrower roles (docs/roles.md): one account each, one password for all of them.
+ROLE_PASSWORD = "dorms-role"
+ROLE_ACCOUNTS = [  # username, role, name
+    ("manager-a1", Role.BUILDING_MANAGER, "A1 楼长"),
+    ("inspector1", Role.INSPECTOR, "卫生检查员"),
+    ("repair1", Role.REPAIR_WORKER, "维修师傅"),
+    ("auditor1", Role.AUDITOR, "审计员"),
+]
 STUDENT_PASSWORD = "dorms-student"
 COUNSELORS = 6
 CLASSES_PER_COUNSELOR = 5
@@ -59,6 +69,7 @@ class DemoLogins:
                 ("counselor", self.counselor_username, self.counselor_password)]
         if self.student_username:
             rows.append(("student", self.student_username, self.student_password))
+        rows += [(role.value, username, ROLE_PASSWORD) for username, role, _name in ROLE_ACCOUNTS]
         return rows
 
 
@@ -106,6 +117,25 @@ MOVES = [  # reasons for the few students who changed rooms during the term
     "原宿舍空调维修，临时调整后长期入住",
     "宿舍内部调整，本人同意",
 ]
+
+
+def _add_role_accounts() -> None:
+    """A building manager of A1, a hygiene inspector named in the open round, a repair worker with the A1
+    tickets being repaired, and an auditor."""
+    a1 = db.session.scalar(sa.select(Building).where(Building.code == "A1"))
+    made = {}
+    for username, role, name in ROLE_ACCOUNTS:
+        made[role] = create_user(username, role=role, password=ROLE_PASSWORD, display_name=name)
+    made[Role.BUILDING_MANAGER].managed.append(ManagedBuilding(building=a1, role=Role.BUILDING_MANAGER.value))
+    worker = made[Role.REPAIR_WORKER]
+    for ticket in db.session.scalars(
+            sa.select(RepairTicket).join(Room, Room.id == RepairTicket.room_id)
+            .where(Room.building_id == a1.id,
+                   RepairTicket.status.in_([RepairStatus.ASSIGNED, RepairStatus.IN_PROGRESS]))):
+        ticket.assigned_to, ticket.assignee = worker, worker.display_name
+    for the_round in db.session.scalars(sa.select(InspectionRound).where(InspectionRound.status == RoundStatus.OPEN)):
+        the_round.inspectors.extend([made[Role.INSPECTOR], made[Role.BUILDING_MANAGER]])
+    db.session.flush()
 
 
 def demo_present() -> bool:
@@ -165,6 +195,8 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
     student_user = create_user(student.student_number, role=Role.STUDENT, password=STUDENT_PASSWORD, student=student)
     db.session.flush()
     records = _add_residence_records(rng, placed, admin, student_user)
+
+    _add_role_accounts()
 
     beds = sum(len(room.beds) for rooms in rooms_by_gender.values() for room in rooms)
     audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),

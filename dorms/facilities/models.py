@@ -119,6 +119,8 @@ class RepairTicket(Versioned, db.Model):
                                                  default=RepairStatus.REPORTED, index=True)
     # The worker or team it went to (维修工, 电工班), as the office names them.
     assignee: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The repair worker's account when the ticket went to one: their queue is the tickets naming them here.
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -126,7 +128,8 @@ class RepairTicket(Versioned, db.Model):
 
     room = relationship("Room")
     item: Mapped[InventoryItem | None] = relationship()
-    reported_by = relationship("User")
+    reported_by = relationship("User", foreign_keys=[reported_by_id])
+    assigned_to = relationship("User", foreign_keys=[assigned_to_id])
     steps: Mapped[list[RepairStep]] = relationship(
         back_populates="ticket", order_by="RepairStep.id", cascade="all, delete-orphan")
     photos = relationship("Photo", secondary=repair_ticket_photos, order_by="Photo.id")

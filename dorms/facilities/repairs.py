@@ -15,14 +15,16 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
+from ..auth.models import User
 from ..campus.models import Building, Room
 from ..core.clock import campus_zone, utcnow
+from ..core.enums import Role
 from ..core.database import conflict_if_changed_meanwhile
 from ..core.errors import ServiceError
 from ..extensions import db
 from ..photos import store_photos
 from ..residence import services as residence
-from ..residence.scopes import visible_rooms_clause
+from ..residence.scopes import manages_room, visible_rooms_clause
 from . import services as inventory
 from .models import (
     OPEN_REPAIR_STATUSES,
@@ -41,7 +43,46 @@ NEXT_STATUSES = {
     RepairStatus.FIXED: set(),
     RepairStatus.REJECTED: set(),
 }
+# A repair worker moves their own tickets on to these, no further (reassigning and rejecting are the office's).
+WORKER_STATUSES = frozenset({RepairStatus.IN_PROGRESS, RepairStatus.FIXED})
 MIN_DESCRIPTION = 4
+
+
+def visible_tickets_clause(user) -> sa.ColumnElement[bool]:
+    """The tickets ``user`` may see: a repair worker those assigned to them, anyone else the tickets of the
+    rooms they may see (residence.scopes)."""
+    if user.role == Role.REPAIR_WORKER:
+        return RepairTicket.assigned_to_id == user.id
+    return visible_rooms_clause(user, RepairTicket.room_id)
+
+
+def can_see(user, ticket: RepairTicket) -> bool:
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(RepairTicket).where(
+        RepairTicket.id == ticket.id, visible_tickets_clause(user))))
+
+
+def next_statuses(user, ticket: RepairTicket) -> set[RepairStatus]:
+    """Where ``user`` may take this ticket: staff and the building's manager anywhere the ticket may go,
+    its repair worker on to in progress and fixed; anyone else nowhere."""
+    possible = NEXT_STATUSES[ticket.status]
+    if user.role == Role.REPAIR_WORKER:
+        return possible & WORKER_STATUSES if ticket.assigned_to_id == user.id else set()
+    return set(possible) if manages_room(user, ticket.room_id) else set()
+
+
+def repair_workers() -> list[User]:
+    """Active repair workers' accounts, offered when a ticket is assigned."""
+    return list(db.session.scalars(sa.select(User).where(User.role == Role.REPAIR_WORKER, User.active.is_(True))
+                                   .order_by(User.display_name)))
+
+
+def _worker_named(assignee: str) -> User | None:
+    """The repair worker's account an assignee's text names (username or name), if any: the ticket joins
+    their queue. Any other text (an outside contractor) stays text only."""
+    text = assignee.strip()
+    return db.session.scalar(sa.select(User).where(
+        User.role == Role.REPAIR_WORKER, User.active.is_(True),
+        sa.or_(User.username == text.lower(), User.display_name == text)).order_by(User.id).limit(1))
 
 
 def student_room(student) -> Room | None:
@@ -79,6 +120,9 @@ def report(room: Room, description: str, *, item: InventoryItem | None = None, p
 
 def move(ticket: RepairTicket, status: RepairStatus, *, note: str = "", assignee: str = "", actor) -> None:
     """Take a ticket one step along; the step is kept with who, when and the note."""
+    if actor.role == Role.REPAIR_WORKER and status in NEXT_STATUSES[ticket.status] \
+            and status not in next_statuses(actor, ticket):
+        raise ServiceError(_("A repair worker can only start or finish the tickets assigned to them."))
     if status not in NEXT_STATUSES[ticket.status]:
         raise ServiceError(_("Ticket #%(number)d is %(status)s; it cannot become %(new)s.", number=ticket.id,
                              status=ticket.status.label.lower(), new=status.label.lower()))
@@ -87,8 +131,10 @@ def move(ticket: RepairTicket, status: RepairStatus, *, note: str = "", assignee
         assignee = (assignee or "").strip()[:100]
         if not assignee:
             raise ServiceError(_("Say who will repair it."))
-        ticket.assignee = assignee
-        note = note or assignee
+        worker = _worker_named(assignee)
+        ticket.assignee = worker.display_name if worker is not None else assignee
+        ticket.assigned_to_id = worker.id if worker is not None else None
+        note = note or ticket.assignee
     if status == RepairStatus.REJECTED and not note:
         raise ServiceError(_("Give the reason for rejecting ticket #%(number)d.", number=ticket.id))
     old = ticket.status
@@ -118,8 +164,7 @@ class TicketFilters:
 
 
 def _filtered(user, filters: TicketFilters):
-    query = sa.select(RepairTicket).join(Room, Room.id == RepairTicket.room_id).where(
-        visible_rooms_clause(user, RepairTicket.room_id))
+    query = sa.select(RepairTicket).join(Room, Room.id == RepairTicket.room_id).where(visible_tickets_clause(user))
     if filters.status in (None, "", "open"):
         query = query.where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES))
     elif filters.status != "all":
@@ -159,7 +204,7 @@ def open_by_building(user) -> list[BuildingBacklog]:
                   sa.func.count(RepairTicket.id).filter(RepairTicket.status == RepairStatus.REPORTED),
                   sa.func.min(RepairTicket.reported_at))
         .join(Room, Room.building_id == Building.id).join(RepairTicket, RepairTicket.room_id == Room.id)
-        .where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES), visible_rooms_clause(user, RepairTicket.room_id))
+        .where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES), visible_tickets_clause(user))
         .group_by(Building.id).order_by(Building.code))
     return [BuildingBacklog(building, total, waiting, oldest) for building, total, waiting, oldest in rows]
 

@@ -13,7 +13,7 @@ from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..photos import photo_response
-from ..residence.scopes import can_view_room
+from ..residence.scopes import manages_room, room_or_404, visible_buildings
 from . import repairs, services
 from .forms import (
     ConditionForm,
@@ -58,7 +58,7 @@ def set_condition(item_id: int):
 def _visible_ticket_or_404(ticket_id: int) -> RepairTicket:
     """Tickets of rooms the asker may not see are reported as missing."""
     ticket = repairs.load(ticket_id)
-    if ticket is None or not can_view_room(current_user, ticket.room_id):
+    if ticket is None or not repairs.can_see(current_user, ticket):
         abort(404)
     return ticket
 
@@ -73,13 +73,16 @@ def _report(room, form, done_url: str):
 
 
 @bp.get("/repairs")
-@roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDENT)
+@roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDENT, Role.BUILDING_MANAGER, Role.REPAIR_WORKER)
 def repairs_index():
+    """The tickets the asker may see (repairs.visible_tickets_clause): a repair worker's own queue, made for a
+    phone; a building manager's buildings'; a counselor's students' rooms; everything for staff."""
     if current_user.is_student:
         return redirect(url_for("facilities.my_repairs"))
     form = TicketFilterForm(request.args, meta={"csrf": False})
+    buildings = campus.buildings() if current_user.role != Role.BUILDING_MANAGER else visible_buildings(current_user)
     form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}")
-                                                                  for b in campus.buildings()])
+                                                                  for b in buildings])
     filters = repairs.TicketFilters(status=known_choice(form.status) or "open",
                                     building_id=row_id(form.building.data))
     file_format = request.args.get("format")
@@ -105,9 +108,11 @@ def my_repairs():
 
 
 @bp.post("/rooms/<int:room_id>/repairs")
-@staff_required
+@roles_required(Role.STAFF, Role.BUILDING_MANAGER)
 def report_for_room(room_id: int):
-    room = campus.load_room(room_id) or abort(404)
+    room = room_or_404(room_id)
+    if not manages_room(current_user, room.id):
+        abort(404)
     return _report(room, report_fault_form(services.items_of(room)), url_for("campus.room", room_id=room.id, _anchor="repairs"))
 
 
@@ -116,13 +121,17 @@ def report_for_room(room_id: int):
 def ticket(ticket_id: int):
     ticket = _visible_ticket_or_404(ticket_id)
     return render_template("facilities/ticket.html", ticket=ticket, step_form=RepairStepForm(),
-                           next_statuses=repairs.NEXT_STATUSES[ticket.status])
+                           next_statuses=repairs.next_statuses(current_user, ticket),
+                           workers=repairs.repair_workers() if current_user.is_staff else [],
+                           links_room=current_user.sees_everything or current_user.is_building_manager)
 
 
 @bp.post("/repairs/<int:ticket_id>/step")
-@staff_required
+@roles_required(Role.STAFF, Role.BUILDING_MANAGER, Role.REPAIR_WORKER)
 def ticket_step(ticket_id: int):
     ticket = _visible_ticket_or_404(ticket_id)
+    if not repairs.next_statuses(current_user, ticket) and not current_user.is_staff:
+        abort(403)  # a ticket seen, not theirs to move
     form = RepairStepForm()
     submit(form, lambda: repairs.move(ticket, RepairStatus(form.status.data), note=form.note.data or "",
                                       assignee=form.assignee.data or "", actor=current_user))

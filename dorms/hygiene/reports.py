@@ -23,6 +23,7 @@ from ..campus.models import Building, Floor, Room
 from ..core.charts import figure_svg
 from ..core.enums import Role
 from ..extensions import db
+from ..core.roles import sees_everything
 from ..residence.scopes import visible_rooms_clause
 from ..students.models import Student
 from ..students.scopes import visible_students_clause
@@ -41,7 +42,7 @@ ALL: Clause = sa.true()  # no restriction: what staff see
 
 def visible_classes_clause(user) -> Clause:
     """The classes ``user`` may see the rankings of: all for staff, else their students' classes."""
-    if user.role == Role.STAFF:
+    if sees_everything(user) or user.role == Role.INSPECTOR:
         return ALL
     return InspectionResident.class_name.in_(sa.select(Student.class_name).where(visible_students_clause(user)))
 
@@ -185,7 +186,7 @@ class Rankings:
 def rankings(user, first: date, last: date, bands: HygieneSettings) -> Rankings:
     """What ``user`` may see of the period: counselors only their students' rooms and classes."""
     rooms_clause = visible_rooms_clause(user, Room.id)
-    staff = user.role == Role.STAFF
+    staff = sees_everything(user) or user.role == Role.INSPECTOR
     rooms = room_averages(first, last, bands, rooms_clause)
     return Rankings(bands=bands,
                     floors=by_floor(first, last, bands) if staff else None,

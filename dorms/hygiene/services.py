@@ -164,8 +164,14 @@ def rounds(limit: int = 100) -> list[InspectionRound]:
         .order_by(InspectionRound.inspected_on.desc(), InspectionRound.id.desc()).limit(limit)))
 
 
+# Who may be a round's inspector: the housing office, hygiene inspectors, and building managers (a building
+# manager scores only their own buildings' floors: the floor page refuses the others).
+INSPECTING_ROLES = (Role.STAFF, Role.INSPECTOR, Role.BUILDING_MANAGER)
+
+
 def staff_users() -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.role == Role.STAFF, User.active.is_(True))
+    """The accounts a round may name as inspectors."""
+    return list(db.session.scalars(sa.select(User).where(User.role.in_(INSPECTING_ROLES), User.active.is_(True))
                                    .order_by(User.display_name)))
 
 
@@ -198,7 +204,7 @@ def _require_inspectors(inspectors: list[User]) -> None:
     if not inspectors:
         raise ServiceError(_("Choose at least one inspector."))
     for user in inspectors:
-        if user.role != Role.STAFF:
+        if user.role not in INSPECTING_ROLES:
             raise ServiceError(_("%(name)s is not housing-office staff and cannot inspect.", name=user.display_name))
 
 
@@ -229,15 +235,17 @@ class FloorProgress:
         return round(100 * self.done / self.rooms) if self.rooms else 0
 
 
-def round_floors(the_round: InspectionRound) -> list[FloorProgress]:
-    """Each floor of the round's buildings with how many of its open rooms are done."""
+def round_floors(the_round: InspectionRound, *, within: sa.ColumnElement[bool] | None = None) -> list[FloorProgress]:
+    """Each floor of the round's buildings with how many of its open rooms are done; ``within``: a scope's
+    clause on Floor.building_id (a building manager's buildings)."""
     building_ids = [b.id for b in the_round.buildings]
     done = (sa.select(RoomInspection.room_id).where(RoomInspection.round_id == the_round.id)).subquery()
     rows = db.session.execute(
         sa.select(Floor, sa.func.count(Room.id), sa.func.count(done.c.room_id))
         .join(Room, Room.floor_id == Floor.id)
         .outerjoin(done, done.c.room_id == Room.id)
-        .where(Floor.building_id.in_(building_ids), Room.status == RoomStatus.OPEN)
+        .where(Floor.building_id.in_(building_ids), Room.status == RoomStatus.OPEN,
+               within if within is not None else sa.true())
         .options(joinedload(Floor.building))
         .group_by(Floor.id).order_by(Floor.building_id, Floor.number)
     ).all()
@@ -293,7 +301,7 @@ class RoomEntry:
 
 
 def may_score(user, the_round: InspectionRound) -> bool:
-    return user.role == Role.STAFF and any(u.id == user.id for u in the_round.inspectors)
+    return user.role in INSPECTING_ROLES and any(u.id == user.id for u in the_round.inspectors)
 
 
 def save_floor(the_round: InspectionRound, floor: Floor, entries: dict[int, RoomEntry], *, actor) -> int:

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from ..campus import services as campus
-from ..campus.models import Room
+from ..campus.models import Floor, Room
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.forms import ascii_digits, date_period, options, row_id, submit
@@ -18,7 +18,7 @@ from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
 from ..residence import services as residence
-from ..residence.scopes import can_view_room, visible_rooms_clause
+from ..residence.scopes import can_view_building, can_view_room, visible_buildings_clause, visible_rooms_clause
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
 from .models import InspectionRound, RoundStatus
@@ -34,8 +34,15 @@ def _period() -> tuple[date, date]:
     return date_period(request.args, lambda last: last.replace(day=1)) or abort(400)
 
 
+# Hygiene's readers: who lives in rooms or looks after them; a repair worker has no hygiene pages.
+hygiene_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDENT, Role.BUILDING_MANAGER,
+                                          Role.INSPECTOR)
+# Who opens rounds and floor sheets: staff (auditors read), inspectors, building managers (own floors).
+inspectors_required = roles_required(*services.INSPECTING_ROLES)
+
+
 @bp.get("/")
-@login_required
+@hygiene_readers_required
 def index():
     if current_user.is_student:
         return redirect(url_for(".mine"))
@@ -48,11 +55,13 @@ def index():
 
 
 @bp.get("/export/<kind>.<file_format>")
-@roles_required(Role.STAFF, Role.COUNSELOR)
+@roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR, Role.BUILDING_MANAGER)
 def export(kind: str, file_format: str):
+    """The rankings as the asker sees them (reports.rankings: a building manager's and a counselor's own
+    rooms and classes); the floor and building rankings only for those who see every building."""
     if file_format not in MIME_TYPES or kind not in reports.RANKING_EXPORTS:
         abort(404)
-    if kind in ("floors", "buildings") and not current_user.is_staff:
+    if kind in ("floors", "buildings") and not (current_user.sees_everything or current_user.is_inspector):
         abort(403)
     first, last = _period()
     headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings()))
@@ -69,7 +78,7 @@ def _round_or_404(round_id: int) -> InspectionRound:
 
 
 @bp.get("/rounds")
-@staff_required
+@inspectors_required
 def rounds():
     form = RoundForm(inspected_on=campus_today(), inspectors=[current_user.id])
     return render_template("hygiene/rounds.html", rounds=services.rounds(), title=_("Inspection rounds"),
@@ -94,12 +103,13 @@ def create_round():
 
 
 @bp.get("/rounds/<int:round_id>")
-@staff_required
+@inspectors_required
 def round_page(round_id: int):
     the_round = _round_or_404(round_id)
     form = InspectorsForm(inspectors=[u.id for u in the_round.inspectors])
     form.inspectors.choices = options((u.id, u.display_name) for u in services.staff_users())
-    return render_template("hygiene/round.html", round=the_round, floors=services.round_floors(the_round),
+    floors = services.round_floors(the_round, within=visible_buildings_clause(current_user, Floor.building_id))
+    return render_template("hygiene/round.html", round=the_round, floors=floors,
                            inspections=reports.round_inspections(the_round), bands=services.settings(),
                            may_score=services.may_score(current_user, the_round), title=the_round.label,
                            inspectors_form=form)
@@ -130,7 +140,7 @@ def round_status(round_id: int):
 
 
 @bp.get("/rounds/<int:round_id>/scores.<file_format>")
-@staff_required
+@roles_required(Role.STAFF, Role.INSPECTOR)
 def round_export(round_id: int, file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
@@ -140,11 +150,13 @@ def round_export(round_id: int, file_format: str):
 
 
 @bp.route("/rounds/<int:round_id>/floors/<int:floor_id>", methods=["GET", "POST"])
-@staff_required
+@inspectors_required
 def floor(round_id: int, floor_id: int):
     """The inspector's page: every room of one floor, scored and saved in one go."""
     the_round = _round_or_404(round_id)
     floor = services.floor_of_round_or_none(the_round, floor_id) or abort(404)
+    if not can_view_building(current_user, floor.building_id):
+        abort(404)  # another building's floor, to its building manager
     typed: dict[int, services.RoomEntry] = {}
     status = 200
     if request.method == "POST":
@@ -160,7 +172,8 @@ def floor(round_id: int, floor_id: int):
             return redirect(url_for(".floor", round_id=the_round.id, floor_id=floor.id))
         status = 400
     sheet = services.floor_sheet(the_round, floor)
-    siblings = [p.floor for p in services.round_floors(the_round)] if request.method == "GET" else []
+    siblings = [p.floor for p in services.round_floors(
+        the_round, within=visible_buildings_clause(current_user, Floor.building_id))] if request.method == "GET" else []
     return render_template("hygiene/floor.html", sheet=sheet, typed=typed, bands=services.settings(),
                            may_score=services.may_score(current_user, the_round), siblings=siblings,
                            title=_("%(building)s, floor %(floor)d", building=floor.building.code,

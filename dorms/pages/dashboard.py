@@ -29,6 +29,13 @@ def _last_night(scope) -> dict:
 def index():
     if current_user.is_student:
         return redirect(url_for("students.me"))
+    # The narrower roles start where their work is (core.roles; README, "Roles").
+    if current_user.is_building_manager:
+        return redirect(url_for("campus.buildings"))
+    if current_user.is_inspector:
+        return redirect(url_for("hygiene.rounds"))
+    if current_user.is_repair_worker:
+        return redirect(url_for("facilities.repairs_index"))
     if current_user.is_counselor:
         curfew = _last_night(visible_students_clause(current_user))
         return render_template("pages/dashboard/counselor.html", summary=residents.counselor_summary(current_user),

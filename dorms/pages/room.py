@@ -2,27 +2,28 @@
 violations, hygiene). Its forms post to the features' own views."""
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import render_template
 from flask_login import current_user
 
 from ..campus import services as places
 from ..campus.forms import RoomStatusForm
 from ..checkin import services as checkin
-from ..core.roles import staff_required
 from ..facilities import repairs
 from ..facilities import services as facilities
 from ..facilities.forms import ConditionForm, ItemForm, report_fault_form
 from ..hygiene import reports as hygiene_reports
 from ..residence import services as residence
-from ..residence.campus_views import bp, student_being_placed
+from ..residence import scopes
+from ..residence.campus_views import bp, campus_readers_required, student_being_placed
 from ..residence.forms import PlaceForm
 from ..violations import services as violations
 
 
 @bp.get("/rooms/<int:room_id>")
-@staff_required
+@campus_readers_required
 def room(room_id: int):
-    room = places.load_room(room_id) or abort(404)
+    # Another building's room is missing to a building manager (residence.scopes).
+    room = scopes.room_or_404(room_id) and places.load_room(room_id)
     status_form = RoomStatusForm(status=room.status.value)
     items = facilities.items_of(room)
     return render_template(
@@ -33,4 +34,5 @@ def room(room_id: int):
         checkin_records=checkin.room_check_ins(room.id),
         violations=violations.of_room(current_user, room),
         hygiene=hygiene_reports.room_summary(room),
+        can_manage=current_user.is_staff, manages_room=scopes.manages_room(current_user, room.id),
     )

@@ -20,7 +20,6 @@ from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.roles import staff_required
 from ..core.tables import table_download
-from ..directory.settings import is_configured as directory_configured
 from ..extensions import db
 from ..students.models import Student, Term
 from ..transfer import values
@@ -113,8 +112,6 @@ def _counts() -> dict[str, int]:
 def set_up() -> SetUp:
     counts = _counts()
     import_page = url_for("transfer.import_page")
-    # Accounts come from the campus directory when it is configured, else from `dorms user create`.
-    directory = url_for("directory.index") if directory_configured() else None
     door_feed = counts["devices"] or counts["tokens"] or counts["events"]
     return SetUp([
         Step("campus", _("Campus: buildings"), counts["buildings"] > 0,
@@ -130,9 +127,9 @@ def set_up() -> SetUp:
         Step("accounts", _("Counselor and student accounts"), counts["counselors"] > 0,
              _("Staff: %(staff)d, counselors: %(counselors)d, student accounts: %(students)d",
                staff=counts["staff"], counselors=counts["counselors"], students=counts["student_accounts"]),
-             _("Counselors need accounts to see their students; students sign in with theirs."),
-             directory, _("Campus directory") if directory else "",
-             command="dorms user create NAME --role counselor --class CLASS"),
+             _("Counselors need accounts to see their students; students sign in with theirs (made in bulk from "
+               "the student list, or through the campus directory)."),
+             url_for("accounts.index"), _("Accounts")),
         Step("terms", _("Terms"), counts["terms"] > 0, _("Current or coming terms: %(num)d", num=counts["terms"]),
              _("Give the term's dates: nights outside every term have no curfew."),
              url_for("curfew.rules"), _("Curfew rules and terms")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user, login_required
 
+from ..auth import accounts as account_admin
 from ..auth import services as accounts
 from ..campus import services as campus
 from ..checkin import services as checkin
@@ -25,7 +26,7 @@ from . import waiting
 
 
 @bp.get("/")
-@roles_required(Role.STAFF, Role.COUNSELOR)
+@roles_required(Role.STAFF, Role.COUNSELOR, Role.BUILDING_MANAGER)
 def index():
     form = StudentSearchForm(request.args, meta={"csrf": False})
     form.class_name.choices = options([("", "—")] + [(c, c) for c in services.class_names(current_user)])
@@ -35,7 +36,9 @@ def index():
         status=known_choice(form.status), housed=known_choice(form.housed),
     )
     rows, total = residents.search_students(current_user, filters, page=page)
+    with_account = account_admin.students_with_account([row.student.id for row in rows]) if current_user.is_staff else set()
     return render_template("pages/students.html", form=form, rows=rows, total=total, page=page, per_page=50,
+                           with_account=with_account,
                            check_ins=checkin.by_assignment([row.assignment.id for row in rows if row.assignment]))
 
 
@@ -45,7 +48,7 @@ def detail(student_id: int):
     student = visible_student_or_404(student_id)
     current = residence.current_assignment(student)
     # Roommate wishes are between the student and the housing office; counselors do not see them.
-    own_requests = current_user.is_staff or current_user.student_id == student.id
+    own_requests = current_user.sees_everything or current_user.student_id == student.id
     return render_template(
         "pages/student.html",
         student=student,
@@ -61,7 +64,7 @@ def detail(student_id: int):
         lifestyle_form=LifestyleForm(lifestyle=student.lifestyle.value if student.lifestyle else ""),
         preferences=roommate_requests.preferred_buildings(student) if own_requests else [],
         preference_form=_preference_form(student) if own_requests else None,
-        change_requests=room_changes.requests_of(student) if current_user.is_staff else None,
+        change_requests=room_changes.requests_of(student) if current_user.sees_everything else None,
         is_self=current_user.student_id == student.id,
         waiting=waiting.for_student(student) if current_user.student_id == student.id else None,
         checkin_record=checkin.latest_check_in(student),

@@ -5,33 +5,39 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..campus import services as places
 from ..campus.forms import RoomSearchForm, RoomStatusForm
-from ..campus.models import Building
-from ..core.enums import RoomStatus
+from ..campus.models import Building, Room
+from ..core.enums import Role, RoomStatus
 from ..core.forms import known_choice, options, refuse, row_id, submit
-from ..core.roles import staff_required
+from ..core.roles import roles_required, staff_required
 from ..extensions import db
 from ..students.models import Student
 from . import occupancy
+from . import scopes
 from . import services as residence
+
+# Who reads the campus pages: staff and auditors everything, inspectors every room (to read), building
+# managers their own buildings (residence.scopes says which).
+campus_readers_required = roles_required(Role.STAFF, Role.BUILDING_MANAGER, Role.INSPECTOR)
 
 bp = Blueprint("campus", __name__)
 
 
 @bp.get("/buildings")
-@staff_required
+@campus_readers_required
 def buildings():
     rows = occupancy.occupancy_by_building()
-    return render_template("residence/buildings.html", buildings=places.buildings(),
+    return render_template("residence/buildings.html", buildings=scopes.visible_buildings(current_user),
                            occupancy=occupancy.occupancy_totals_by_building(rows))
 
 
 @bp.get("/buildings/<int:building_id>")
-@staff_required
+@campus_readers_required
 def building(building_id: int):
-    building = db.session.get(Building, building_id) or abort(404)
+    building = scopes.building_or_404(building_id)
     rooms = places.building_rooms(building)
     floors: dict[int, list] = {}
     for room in rooms:
@@ -41,10 +47,11 @@ def building(building_id: int):
 
 
 @bp.get("/rooms")
-@staff_required
+@campus_readers_required
 def rooms():
     form = RoomSearchForm(request.args, meta={"csrf": False})
-    form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}") for b in places.buildings()])
+    form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}")
+                                                                  for b in scopes.visible_buildings(current_user)])
     form.room_type.choices = options([("", _("Any type"))] + [(t, t) for t in places.room_types()])
     for_student = student_being_placed()
     filters = occupancy.RoomFilters(
@@ -53,7 +60,8 @@ def rooms():
         status=known_choice(form.status), free_only=form.free.data,
         accessible_only=form.accessible.data, number=form.number.data,
     )
-    return render_template("residence/rooms.html", form=form, rows=occupancy.search_rooms(filters),
+    rows = occupancy.search_rooms(filters, within=scopes.visible_rooms_clause(current_user, Room.id))
+    return render_template("residence/rooms.html", form=form, rows=rows,
                            for_student=for_student)
 
 

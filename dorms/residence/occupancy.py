@@ -58,8 +58,9 @@ class RoomFilters:
     number: str | None = None
 
 
-def search_rooms(filters: RoomFilters, *, limit: int = 500) -> list[RoomRow]:
-    """Rooms with their capacity and occupancy, in one query."""
+def search_rooms(filters: RoomFilters, *, limit: int = 500,
+                 within: sa.ColumnElement[bool] | None = None) -> list[RoomRow]:
+    """Rooms with their capacity and occupancy, in one query; ``within``: a scope's clause on Room.id."""
     occupied = occupied_beds_by_room()
     capacity = _active_beds_by_room()
     capacity_col = sa.func.coalesce(capacity.c.capacity, 0)
@@ -74,6 +75,8 @@ def search_rooms(filters: RoomFilters, *, limit: int = 500) -> list[RoomRow]:
         .order_by(Building.code, Floor.number, Room.number)
         .limit(limit)
     )
+    if within is not None:
+        query = query.where(within)
     if filters.building_id:
         query = query.where(Room.building_id == filters.building_id)
     if filters.gender in (Gender.MALE.value, Gender.FEMALE.value):

@@ -25,7 +25,7 @@ def me():
 
 def _editable_student_or_404(student_id: int):
     """The student themself or staff may change their requests; anyone else is refused."""
-    if current_user.is_counselor:
+    if not (current_user.is_staff or (current_user.is_student and current_user.student_id == student_id)):
         abort(403)
     student = visible_student_or_404(student_id)
     return student

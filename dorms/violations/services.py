@@ -29,6 +29,7 @@ from ..extensions import db
 from ..photos import store_photos
 from ..residence.services import current_assignment
 from ..students.models import Student
+from ..core.roles import sees_everything
 from ..students.scopes import visible_students_clause
 from .models import (
     Severity,
@@ -299,8 +300,9 @@ def _names_a_student_of(violation: Violation, user) -> bool:
 
 
 def visible_clause(user) -> sa.ColumnElement[bool]:
-    """Staff see every record; counselors those naming one of their students; students those naming them."""
-    if user.role == Role.STAFF:
+    """Staff and auditors see every record; counselors those naming one of their students; students those
+    naming them."""
+    if sees_everything(user):
         return sa.true()
     if user.role not in (Role.COUNSELOR, Role.STUDENT):
         return sa.false()
@@ -311,7 +313,7 @@ def visible_clause(user) -> sa.ColumnElement[bool]:
 
 
 def can_see(user, violation: Violation) -> bool:
-    return user.role == Role.STAFF or _names_a_student_of(violation, user)
+    return sees_everything(user) or _names_a_student_of(violation, user)
 
 
 def students_with_pages(user, students: list[Student]) -> set[int]:
@@ -319,7 +321,7 @@ def students_with_pages(user, students: list[Student]) -> set[int]:
     their own students, the others named with them by name only; a student sees names only. One query."""
     if user.role == Role.STUDENT or not students:
         return set()
-    if user.role == Role.STAFF:
+    if sees_everything(user):
         return {s.id for s in students}
     return set(db.session.scalars(sa.select(Student.id).where(Student.id.in_(sorted({s.id for s in students})),
                                                               visible_students_clause(user))))

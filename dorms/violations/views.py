@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 
 from ..campus import services as campus
@@ -62,8 +62,12 @@ def _filters() -> tuple[FilterForm, services.Filters]:
     return form, filters
 
 
+# Violations are the office's, the counselors' and the named students' business; the narrower roles have none.
+violation_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDENT)
+
+
 @bp.get("/")
-@login_required
+@violation_readers_required
 def index():
     form, filters = _filters()
     page = page_number(request.args)
@@ -113,7 +117,7 @@ def new():
 
 
 @bp.get("/<int:violation_id>")
-@login_required
+@violation_readers_required
 def detail(violation_id: int):
     violation = _visible_or_404(violation_id)
     step_form = StepForm()
@@ -157,7 +161,7 @@ def comment(violation_id: int):
 
 
 @bp.get("/<int:violation_id>/photos/<int:photo_id>")
-@login_required
+@violation_readers_required
 def photo(violation_id: int, photo_id: int):
     violation = _visible_or_404(violation_id)
     found = next((p for p in violation.photos if p.id == photo_id), None)
