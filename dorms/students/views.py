@@ -24,8 +24,9 @@ def me():
 
 
 def _editable_student_or_404(student_id: int):
-    """The student themself or staff may change their requests; anyone else is refused."""
-    if not (current_user.is_staff or (current_user.is_student and current_user.student_id == student_id)):
+    """The student themself or staff may change their requests; other roles are refused, other students
+    find no such student (404, as everywhere a student looks past their own record)."""
+    if not (current_user.is_staff or current_user.is_student):
         abort(403)
     student = visible_student_or_404(student_id)
     return student
