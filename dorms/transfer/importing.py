@@ -11,8 +11,9 @@ student number).
 
 A students file that would move residents (an older export re-imported
 moves people back) is only written when the moves are confirmed: with the
-token of the file's content its preview gave (the page), or the command
-line's --move-residents. Every import reports who is assigned a bed and
+token of the file's content and its moves that its preview gave (the page;
+beds changed since make other moves, which it does not confirm), or the
+command line's --move-residents. Every import reports who is assigned a bed and
 who moves, from where to where.
 """
 from __future__ import annotations
