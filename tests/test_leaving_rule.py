@@ -1,6 +1,8 @@
 """One record of who lives where: every change of bed outside the check-in desk obeys the office's rule
 (refuse, or check out in the same change and carry a move's check-in over), and a rollback puts back what
 its apply closed. One test per entry path, in both settings."""
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -15,7 +17,7 @@ from dorms.extensions import db
 from dorms.facilities import services as facilities
 from dorms.facilities.models import ItemKind
 from dorms.residence import services as residence
-from dorms.transfer.importing import ImportRejected, content_token, import_file
+from dorms.transfer.importing import ImportRejected, import_file
 
 POLICIES = [LeavingPolicy.REFUSE, LeavingPolicy.CHECK_OUT]
 
@@ -238,13 +240,13 @@ def test_a_student_import_obeys_the_rule(campus, policy):
             "2024000002,李大壮,男,A1,102,2\n").encode()
     if policy == LeavingPolicy.REFUSE:
         with pytest.raises(ImportRejected) as rejected:
-            import_file("students", "s.csv", data, moves_confirmed=content_token("students", data))
+            import_file("students", "s.csv", data, moves_confirmed=True)
         db.session.rollback()
         assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "bed")]
         assert "王小明" in rejected.value.errors[0].message and "check-in desk" in rejected.value.errors[0].message
         _assert_untouched(campus)
     else:
-        report = import_file("students", "s.csv", data, moves_confirmed=content_token("students", data))
+        report = import_file("students", "s.csv", data, moves_confirmed=True)
         db.session.commit()
         assert report.placed == 2
         _assert_carried_over(campus, "A1-102-1")
@@ -255,10 +257,12 @@ def test_a_student_import_obeys_the_rule(campus, policy):
 def test_refuse_is_the_default_and_staff_change_it_in_the_app(campus, client, login):
     assert leaving.settings().leaving == LeavingPolicy.REFUSE
     login(campus["staff"])
-    assert "Refuse" in client.get("/checkin/settings").get_data(as_text=True)
+    # The page shows the setting in force (every choice's label is on it whichever is chosen).
+    assert re.search(r'<option selected value="refuse">', client.get("/checkin/settings").get_data(as_text=True))
     client.post("/checkin/settings", data={"leaving": "check_out"})
     db.session.expire_all()
     assert leaving.settings().leaving == LeavingPolicy.CHECK_OUT
+    assert re.search(r'<option selected value="check_out">', client.get("/checkin/settings").get_data(as_text=True))
 
 
 @pytest.mark.parametrize("role", [Role.COUNSELOR, Role.STUDENT])

@@ -248,6 +248,18 @@ def test_a_refused_repair_report_comes_back_with_the_description(client, login, 
     assert db.session.scalar(sa.select(sa.func.count(RepairTicket.id))) == 0
 
 
+def test_kept_values_name_the_form_by_its_address_under_a_path_prefix(client, login, people):
+    """Served under a prefix (SCRIPT_NAME, behind a proxy): the form's action carries it, so the kept values
+    must name the same address for forms.js to find the form again."""
+    login(people["student"])
+    response = client.post("/repairs/mine", data={"description": "灯", "item": ""}, headers=ZH,
+                           base_url="http://localhost/dorms")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    action = _kept(page)["action"]
+    assert action == "/dorms/repairs/mine" and f'action="{action}"' in page
+
+
 def test_a_refused_move_request_comes_back_with_the_reason(client, login, people):
     login(people["student"])
     page = client.get("/room-change/mine").get_data(as_text=True)

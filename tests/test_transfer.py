@@ -1,6 +1,7 @@
 """Bulk import and export: all rows or none, every error named, re-import changes nothing."""
 import csv
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -113,7 +114,7 @@ def test_students_import_assigns_beds_and_is_idempotent(rooms):
 def test_students_file_can_swap_two_residents(rooms):
     _import("students", STUDENTS_CSV)
     swapped = STUDENTS_CSV.replace("A1,101,1", "A1,102,1").replace("A1,102,\n", "A1,101,1\n")
-    report = _import("students", swapped, moves_confirmed=content_token("students", swapped.encode()))
+    report = _import("students", swapped, moves_confirmed=True)
     assert report.placed == 2
     codes = {s.student_number: residence.current_assignment(s).bed.code
              for s in db.session.scalars(sa.select(Student).where(Student.student_number.in_(["2024001", "2024003"])))}
@@ -376,6 +377,30 @@ def test_reimporting_an_older_export_lists_the_moves_and_waits_for_confirmation(
     assert report.placed == 1 and residence.current_assignment(zhang).bed.code == "A1-101-1"
 
 
+def test_a_confirmation_binds_the_moves_previewed_not_only_the_file(rooms):
+    """Beds changed between the preview and the confirmation: the same file now moves someone else too, and
+    the preview's token confirms nothing (the office agreed to the moves it saw, not to any)."""
+    _import("students", STUDENTS_CSV)
+    older = exporting.export("students", "csv")
+    zhang, li = (db.session.scalar(sa.select(Student).where(Student.student_number == number))
+                 for number in ("2024001", "2024003"))
+    bed = {label: db.session.scalar(sa.select(Bed).join(Room).where(Room.number == "102", Bed.label == label))
+           for label in ("2", "3")}
+    residence.move(zhang, bed["3"], reason="asked")
+    db.session.commit()
+    preview = import_file("students", "older.csv", older, dry_run=True)
+    db.session.rollback()
+    assert [p.student for p in preview.resident_moves] == ["2024001 张伟"]
+
+    residence.move(li, bed["2"], reason="asked")  # meanwhile, at the desk
+    db.session.commit()
+    with pytest.raises(MovesNeedConfirmation) as unconfirmed:
+        import_file("students", "older.csv", older, moves_confirmed=preview.token)
+    db.session.rollback()
+    assert sorted(p.student for p in unconfirmed.value.report.resident_moves) == ["2024001 张伟", "2024003 李强"]
+    assert residence.current_assignment(li).bed.code == "A1-102-2"
+
+
 def test_the_dry_run_lists_who_would_be_assigned_and_who_would_move(rooms):
     report = import_file("students", "s.csv", STUDENTS_CSV.encode(), dry_run=True)
     db.session.rollback()
@@ -395,16 +420,16 @@ def test_the_import_page_previews_moves_and_imports_them_only_when_confirmed(roo
 
     page = post(swapped)
     assert "import-confirm" in page and "A1-101-1" in page and "A1-102-1" in page and "2024003 李强" in page
-    assert f'name="confirm" value="{content_token("students", swapped)}"' in page
+    token = re.search(r'name="confirm" value="([0-9a-f]+)"', page).group(1)
     zhang = db.session.scalar(sa.select(Student).where(Student.student_number == "2024001"))
     assert residence.current_assignment(zhang).bed.code == "A1-101-1"
     # Another file under the previewed one's token: not imported.
     other = swapped.replace("张伟".encode(), "张伟伟".encode())
-    page = post(other, confirm=content_token("students", swapped))
-    assert "not the one that was previewed" in page
+    page = post(other, confirm=token)
+    assert "changed since the preview" in page
     db.session.expire_all()
     assert residence.current_assignment(zhang).bed.code == "A1-101-1"
-    page = post(swapped, confirm=content_token("students", swapped))
+    page = post(swapped, confirm=token)
     assert "import-report" in page
     db.session.expire_all()
     assert residence.current_assignment(zhang).bed.code == "A1-102-1"

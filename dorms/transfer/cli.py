@@ -27,8 +27,7 @@ def import_cli(kind, file, dry_run, move_residents):
     data = file.read_bytes()
     try:
         report = importing.import_file(kind, file.name, data, dry_run=dry_run, progress=progress,
-                                       moves_confirmed=importing.content_token(kind, data) if move_residents
-                                       else None)
+                                       moves_confirmed=move_residents or None)
     except importing.ImportRejected as rejected:
         db.session.rollback()
         for error in rejected.errors:

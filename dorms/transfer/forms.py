@@ -12,5 +12,5 @@ class ImportForm(FlaskForm):
     file = FileField(_l("File (.csv or .xlsx)"), validators=[
         FileRequired(), FileAllowed(["csv", "xlsx", "txt"], _l("Upload a .csv or .xlsx file."))])
     dry_run = BooleanField(_l("Only check, write nothing"))
-    # The content token of a previewed file whose moves of residents are confirmed (importing.content_token).
+    # The token of a previewed file and its moves of residents, which are confirmed (importing.content_token).
     confirm = HiddenField()

@@ -11,8 +11,9 @@ student number).
 
 A students file that would move residents (an older export re-imported
 moves people back) is only written when the moves are confirmed: with the
-token of the file's content its preview gave (the page), or the command
-line's --move-residents. Every import reports who is assigned a bed and
+token of the file's content and its moves that its preview gave (the page;
+beds changed since make other moves, which it does not confirm), or the
+command line's --move-residents. Every import reports who is assigned a bed and
 who moves, from where to where.
 """
 from __future__ import annotations
@@ -67,9 +68,13 @@ class MovesNeedConfirmation(ServiceError):
         self.report = report
 
 
-def content_token(kind: str, data: bytes) -> str:
-    """What a confirmation names: this kind of import of exactly this content."""
-    return hashlib.sha256(kind.encode() + b"\0" + data).hexdigest()[:32]
+def content_token(kind: str, data: bytes, moves: list[Placement] = ()) -> str:
+    """What a confirmation names: this kind of import of exactly this content, moving exactly these residents
+    (beds changed since the preview make other moves of the same file, which nobody confirmed)."""
+    digest = hashlib.sha256(kind.encode() + b"\0" + data)
+    for move in moves:
+        digest.update(f"\0{move.student}\t{move.from_bed}\t{move.to_bed}".encode())
+    return digest.hexdigest()[:32]
 
 
 @dataclass
@@ -93,7 +98,7 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     inactive_residents: list[str] = field(default_factory=list)  # not active, still in a bed
     placements: list[Placement] = field(default_factory=list)
-    token: str = ""  # content_token() of the file, for confirming its moves
+    token: str = ""  # content_token() of the file and its moves, for confirming them
 
     @property
     def resident_moves(self) -> list[Placement]:
@@ -167,14 +172,15 @@ class RowReader:
 
 
 def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False, in_browser: bool = False,
-                progress: Progress | None = None, moves_confirmed: str | None = None) -> ImportReport:
+                progress: Progress | None = None, moves_confirmed: str | bool | None = None) -> ImportReport:
     """Check and write one file; raises ImportRejected listing every problem of every row.
 
     A file may have at most IMPORT_MAX_ROWS rows; from the import page
     (``in_browser``) at most IMPORT_WEB_MAX_ROWS, which one request can write
     before it times out: larger files go through ``dorms import``.
     A file that moves residents raises MovesNeedConfirmation (its report
-    lists the moves) unless ``moves_confirmed`` is the file's content_token().
+    lists the moves) unless ``moves_confirmed`` is the token of the file and these moves (a preview's
+    report.token), or True (the command line's --move-residents: whatever moves the file makes).
     The caller commits (or, on dry_run, this rolls back after checking).
     """
     max_rows = current_app.config["IMPORT_MAX_ROWS"]
@@ -193,12 +199,13 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False,
     if progress and len(table.rows) >= PROGRESS_EVERY:
         progress("read", len(table.rows), len(table.rows))
     report = ImportReport(kind, rows=len(table.rows), encoding=table.encoding,
-                          ignored_columns=table.ignored_columns, token=content_token(kind, data))
+                          ignored_columns=table.ignored_columns)
     importer = {"rooms": _import_rooms, "students": _import_students}[kind]
     errors = Problems()
     with db.session.begin_nested() as savepoint:
         importer(table, report, errors, progress)
-        unconfirmed = bool(report.resident_moves) and moves_confirmed != report.token
+        report.token = content_token(kind, data, report.resident_moves)
+        unconfirmed = bool(report.resident_moves) and moves_confirmed not in (True, report.token)
         if errors or dry_run or unconfirmed:
             savepoint.rollback()
     if errors:

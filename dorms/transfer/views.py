@@ -33,7 +33,7 @@ def import_page():
         except importing.MovesNeedConfirmation as unconfirmed:
             db.session.rollback()
             report = pending = unconfirmed.report
-    # A confirmation that names another file than this one (changed since its preview) confirms nothing.
+    # A confirmation of another file, or of other moves (beds changed since its preview), confirms nothing.
     changed = bool(pending and form.confirm.data)
     return render_template("transfer/import.html", form=form, report=report, errors=errors, pending=pending,
                            changed=changed, title=_("Import"))
