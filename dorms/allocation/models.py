@@ -22,7 +22,7 @@ class RunMode(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {cls.INTAKE: _l("Intake: place students without a bed"),
-                cls.REALLOCATION: _l("Reallocation: the whole campus"),
+                cls.REALLOCATION: _l("Reallocation: residents may move too"),
                 cls.REQUESTS: _l("Requests round: swap and move requests")}
 
 
@@ -70,7 +70,8 @@ class AllocationRun(db.Model):
     current_objective: Mapped[int | None] = mapped_column()
     bound: Mapped[int | None] = mapped_column()
     terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    # The same terms for the greedy baseline and for everyone staying where they are: {"greedy": {...}, "current": {...}}.
+    # The same terms for the greedy baseline and for everyone staying where they are: {"greedy": {...}, "current": {...}},
+    # and the unweighted counts of all three: "counts": {"proposal": {...}, "greedy": {...}, "current": {...}}.
     baseline_terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     explanations: Mapped[list] = mapped_column(sa.JSON, default=list)
     error: Mapped[str] = mapped_column(sa.Text, default="")
@@ -155,6 +156,16 @@ TERM_LABELS = {
     "class_building": _l("Classes split over buildings"),
     "preference": _l("Building preferences missed"),
     "lifestyle": _l("Mixed sleep schedules"),
+}
+
+# A running run's stage (AllocationRun.stage, as the solver reports it).
+STAGE_LABELS = {
+    "reading": _l("Reading the campus"),
+    "greedy": _l("First placement"),
+    "buildings": _l("Choosing buildings"),
+    "rooms": _l("Choosing rooms"),
+    "improving": _l("Improving"),
+    "done": _l("Done"),
 }
 
 SCOPE_LABELS = {"grades": _l("entered in"), "colleges": _l("colleges"), "classes": _l("classes")}

@@ -248,7 +248,9 @@ def _propose_allocation(run: AllocationRun) -> None:
     now = score(instance, current) if current else None
     run.current_objective = now.objective if now else None
     run.bound, run.terms = solution.bound, solution.terms
-    run.baseline_terms = {"greedy": solution.greedy_terms, **({"current": now.terms} if now else {})}
+    # The counts behind the weighted terms (students, moves, rooms), which is what the page shows.
+    counts = {"proposal": solution.counts, "greedy": solution.greedy_counts, **({"current": now.counts} if now else {})}
+    run.baseline_terms = {"greedy": solution.greedy_terms, **({"current": now.terms} if now else {}), "counts": counts}
     run.explanations = [finding.as_dict() for finding in solution.explanations]
     _store_moves(run, instance, solution.assignments, inactive)
 

@@ -13,11 +13,13 @@ from ..core.roles import staff_required
 from ..extensions import db
 from ..roomchange import requests_round
 from . import services
-from .describe import describe_findings
+from ..solver.problem import UNASSIGNED_COST
+from .describe import describe_findings, run_figures, run_scope, run_weights
 from .forms import RunForm
 from .models import (
     ROUND_LABELS,
     SCOPE_LABELS,
+    STAGE_LABELS,
     TERM_LABELS,
     AllocationMove,
     AllocationRun,
@@ -85,7 +87,9 @@ def run(run_id: int):
                            term_labels=ROUND_LABELS if run.mode == RunMode.REQUESTS else TERM_LABELS,
                            outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}),
                            findings=describe_findings(run.explanations or []),
-                           locked=services.locked_numbers(run), scope_labels=SCOPE_LABELS)
+                           locked=services.locked_numbers(run), scope_labels=SCOPE_LABELS,
+                           figures=run_figures(run) if run.objective is not None else [], scope=run_scope(run),
+                           weights=run_weights(run), stage_labels=STAGE_LABELS, unassigned_cost=UNASSIGNED_COST)
 
 
 def _act(run_id: int, action, done_message: str):
