@@ -330,7 +330,7 @@ def _integrations_page(token_form=None, device_form=None, new_token: str | None 
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("access/integrations.html", tokens=rows, devices=devices.devices(),
                            token_form=token_form or TokenForm(), device_form=device_form, new_token=new_token,
-                           title=_("Door system integrations"))
+                           title=_("Door system integrations"), scope_labels=tokens.SCOPE_LABELS)
 
 
 @bp.get("/integrations")

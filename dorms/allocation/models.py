@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
@@ -180,3 +181,7 @@ ROUND_LABELS = {
     "trades": _l("Trades (cycles and chains)"),
     "longest_trade": _l("Students in the longest trade"),
 }
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(RunMode, ("allocation.create", "mode"))
