@@ -122,6 +122,8 @@ def test_every_role_sees_every_page_in_its_language(app, client, browser, live_s
             context = browser.new_context(locale="zh-CN" if language == "zh" else "en-US")
             page = context.new_page()
             page.set_default_timeout(15_000)
+            failed = []  # what the browser asked for on its own and did not get (a favicon, say)
+            page.on("response", lambda response, failed=failed: response.status >= 400 and failed.append(response.url))
             page.goto(f"{live_server}/login")
             page.fill("input[name=username]", _credentials(logins, entry)["username"])
             page.fill("input[name=password]", _credentials(logins, entry)["password"])
@@ -134,7 +136,10 @@ def test_every_role_sees_every_page_in_its_language(app, client, browser, live_s
                 text = page.locator("body").inner_text()
                 for problem in untranslated(text, language):
                     problems[f"{problem} ({language})"].add(f"{role} {url} (browser)")
+            page.goto(live_server + "/favicon.ico")
             context.close()
+            for address in failed:
+                problems[f"not found: {address}"].add(role)
 
     report = "\n".join(f"{problem}: {', '.join(sorted(where)[:4])}" for problem, where in sorted(problems.items()))
     assert not problems, f"shown untranslated:\n{report}"
