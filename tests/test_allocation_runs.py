@@ -162,7 +162,12 @@ def test_the_page_starts_a_background_process_that_finishes(campus, login, creat
     assert (Path(current_app.instance_path) / f"allocation-run-{run_id}.log").exists()
     page = client.get(f"/allocation/runs/{run_id}").get_data(as_text=True)
     assert "Apply this proposal" in page and "老生0" in page
-    client.post(f"/allocation/runs/{run_id}/apply")
+    assert "4 students change bed as listed below." in page  # the two of the closed room, the newcomer, the graduate
+    refused = client.post(f"/allocation/runs/{run_id}/apply", follow_redirects=True).get_data(as_text=True)
+    assert "Nothing was changed: tick the box to confirm. 4 students change bed" in refused
+    db.session.rollback()
+    assert db.session.get(AllocationRun, run_id).status == RunStatus.DONE
+    client.post(f"/allocation/runs/{run_id}/apply", data={"confirm": "yes"})
     db.session.rollback()
     assert db.session.get(AllocationRun, run_id).status == RunStatus.APPLIED
 
