@@ -667,12 +667,15 @@ def test_purging_old_events_keeps_every_nights_statuses(app, imported):
     dry = runner.invoke(args=["access", "purge", "--days", "30", "--dry-run"])  # the shortest allowed
     assert dry.exit_code == 0 and "15 would be deleted" in dry.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 15
-    purged = runner.invoke(args=["access", "purge", "--days", "30"])
+    declined = runner.invoke(args=["access", "purge", "--days", "30"], input="n\n")  # asks first, with the numbers
+    assert declined.exit_code != 0 and "Delete 15 door events" in declined.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 15
+    purged = runner.invoke(args=["access", "purge", "--days", "30"], input="y\n")
     assert purged.exit_code == 0 and "15 deleted" in purged.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
     assert {night: report(runner, night) for night in before} == before
-    assert "0 deleted; 0 nights" in runner.invoke(args=["access", "purge", "--days", "30"]).output
-    assert runner.invoke(args=["access", "purge", "--days", "20"]).exit_code != 0  # requests reach a week back
+    assert "0 deleted; 0 nights" in runner.invoke(args=["access", "purge", "--days", "30", "--yes"]).output
+    assert runner.invoke(args=["access", "purge", "--days", "20", "--yes"]).exit_code != 0  # requests reach a week back
 
 
 @pytest.mark.backends("sqlite", "postgresql")

@@ -180,10 +180,16 @@ def device_list():
 @access_cli.command("purge")
 @click.option("--days", type=int, help="Keep this many days of raw events (default: ACCESS_RETENTION_DAYS, 180).")
 @click.option("--dry-run", is_flag=True, help="Say what would go; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (from cron).")
 @with_appcontext
-def purge_command(days, dry_run):
+def purge_command(days, dry_run, yes):
     """Delete raw door events past retention, after keeping every affected night's statuses."""
     try:
+        if not dry_run and not yes:  # say how many first: deleted events do not come back
+            would = purge(days, dry_run=True)
+            db.session.rollback()
+            click.confirm(f"Delete {would.events_deleted} door events before {would.before:%Y-%m-%d %H:%M} UTC "
+                          f"(keeping {would.nights_rolled_up} nights as nightly statuses)?", abort=True)
         report = purge(days, dry_run=dry_run)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
