@@ -770,3 +770,11 @@ def test_nights_not_over_yet_are_neither_shown_nor_counted(app, imported, client
     assert f'name="night" value="{last_finished_night().isoformat()}"' in page
     assert f'value="{ahead}"' not in page
     assert client.get(f"/curfew/range?first={ahead}&last={ahead}").status_code == 400  # first after the last
+
+
+def test_a_door_system_writing_building_codes_in_lower_case_is_read_alike(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)])
+    lower = "event_id,card,building,door,time,direction,result\ne1,1001,d1,d1-g1,2026-09-07T21:00:00+08:00,in,granted\n"
+    assert runner.invoke(args=["access", "import", write(tmp_path, "events.csv", lower)]).exit_code == 0
+    assert report(runner)["S1"]["status"] == "in"  # d1 is D1, as room codes are everywhere

@@ -6,6 +6,7 @@ import pytest
 from flask_babel import force_locale
 
 from dorms.audit.models import AuditEntry
+from dorms.extensions import db
 from dorms.core.enums import RoomStatus
 from dorms.residence.models import CHECK_OUT_REASON, ROOM_CHANGE_REASON, reason_label
 
@@ -89,3 +90,20 @@ def test_a_person_is_named_by_full_name_in_chinese(app, client, login, create_us
     client.post("/language/zh_CN")
     header = client.get("/students/").get_data(as_text=True).split("</thead>", 1)[0]
     assert "姓名" in header and "名称" not in header
+
+
+def test_room_codes_are_read_without_letter_case(app, create_building, create_room):
+    from dorms.residence.occupancy import RoomFilters, search_rooms
+
+    building = create_building("A1")
+    create_room(building, "101A", capacity=2)
+    assert [row.room.code for row in search_rooms(RoomFilters(number="101a"))] == ["A1-101A"]
+
+
+@pytest.mark.commits  # the command solves in a transaction of its own
+def test_the_command_line_reads_building_codes_without_letter_case(app, create_building):
+    create_building("A1")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["allocation", "start", "intake", "--building", "a1",
+                                                "--time-limit", "1"])
+    assert result.exit_code == 0 and "no building" not in result.output, result.output

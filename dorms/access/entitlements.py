@@ -51,7 +51,7 @@ def visits_elsewhere(days: int = 7) -> list[Visit]:
                             AccessEvent.building, sa.func.count().label("entries"),
                             sa.func.max(AccessEvent.occurred_at).label("last"))
         .join(AccessEvent, AccessEvent.student_id == Student.id)
-        .where(AccessEvent.occurred_at >= since, AccessEvent.granted.is_(True), AccessEvent.building != Building.code)
+        .where(AccessEvent.occurred_at >= since, AccessEvent.granted.is_(True), sa.func.upper(AccessEvent.building) != sa.func.upper(Building.code))
         .group_by(Student.student_number, Student.name, Building.code, AccessEvent.building)
         .order_by(sa.func.count().desc(), Student.student_number).limit(1000)).all()
     return [Visit(r.student_number, r.name, r.lives_in, r.building, r.entries, r.last) for r in rows]

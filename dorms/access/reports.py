@@ -121,7 +121,7 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
         the_night = Night.of(night, curfew_for(rules, resident.building_id, resident.gender, night), options["cutoff"])
         own = events.get(resident.id, [])
         deciding = [Event(at, Direction(direction)) for at, direction, building, _door, granted in own
-                    if granted and building == resident.code]
+                    if granted and building.upper() == resident.code.upper()]  # a door system may write "a1"
         outcome = curfew.night_status(the_night, deciding, _leave_for(leave.get(resident.id, {}), the_night))
         seen = own[-1] if own else None
         rows.append(ReportRow(resident.id, resident.student_number, resident.name, resident.class_name,

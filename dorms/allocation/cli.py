@@ -42,8 +42,10 @@ def run_command(run_id):
 @with_appcontext
 def start_command(mode, buildings, time_limit, locked, grades, colleges, classes):
     """Create a run and solve it here; the proposal waits for `dorms allocation apply RUN_ID` (or the page)."""
-    ids = dict(db.session.execute(sa.select(Building.code, Building.id).where(Building.code.in_(buildings))).all())
-    unknown = [code for code in buildings if code not in ids]
+    # Codes as typed, in any letter case (a1 is A1).
+    ids = dict(db.session.execute(sa.select(sa.func.upper(Building.code), Building.id)
+                                  .where(sa.func.upper(Building.code).in_([c.upper() for c in buildings]))).all())
+    unknown = [code for code in buildings if code.upper() not in ids]
     if unknown:
         raise click.ClickException(f"no building {', '.join(unknown)}")
     try:
