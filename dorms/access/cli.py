@@ -8,11 +8,15 @@ from datetime import date, timedelta
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from ..core.errors import ServiceError
+from ..core.tables import readable_headers
 from ..extensions import db
+from ..i18n import CLI_LANGUAGES
 from . import ingest
 from .devices import devices, register_device
+from .labels import STATUS_LABELS
 from .models import ApiToken
 from .reports import has_curfew, last_finished_night, night_report
 from .retention import purge
@@ -92,19 +96,24 @@ def import_permissions_command(path):
 @access_cli.command("report")
 @click.option("--night", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
 @click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--language", type=click.Choice(sorted(CLI_LANGUAGES)),
+              help="Column names and statuses in this language (default: the documented machine-readable ones).")
 @with_appcontext
-def report_command(night, output_format):
+def report_command(night, output_format, language):
     """The curfew report of one night: a row per resident (student_number,status,time,...)."""
     day: date = night.date()
     if not has_curfew(day):
         click.echo(f"{day}: no curfew that night (a holiday, or outside every term)", err=True)
     writer = csv.writer(sys.stdout)
-    writer.writerow(["student_number", "status", "time", "name", "class", "college", "building", "last_seen",
-                     "last_door"])
-    for row in night_report(day):
-        writer.writerow([row.student_number, row.status.value, row.time.isoformat(timespec="minutes") if row.time
-                         else "", row.name, row.class_name, row.college, row.building,
-                         row.last_seen.isoformat(timespec="minutes") if row.last_seen else "", row.last_door])
+    with force_locale(CLI_LANGUAGES.get(language, "en")):
+        headers = ["student_number", "status", "time", "name", "class", "college", "building", "last_seen",
+                   "last_door"]
+        writer.writerow(readable_headers(headers) if language else headers)
+        for row in night_report(day):
+            writer.writerow([row.student_number, str(STATUS_LABELS[row.status]) if language else row.status.value,
+                             row.time.isoformat(timespec="minutes") if row.time else "", row.name, row.class_name,
+                             row.college, row.building,
+                             row.last_seen.isoformat(timespec="minutes") if row.last_seen else "", row.last_door])
 
 
 @access_cli.group("token")

@@ -93,7 +93,7 @@ def export(file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
     day = _night()
-    data = [[r.student_number, r.name, r.class_name, r.college, r.building, r.status.value,
+    data = [[r.student_number, r.name, r.class_name, r.college, r.building, str(STATUS_LABELS[r.status]),
              r.time.isoformat(timespec="minutes") if r.time else "",
              r.last_seen.isoformat(timespec="minutes") if r.last_seen else "", r.last_door]
             for r in reports.night_report(day, _scope())]
@@ -125,7 +125,7 @@ def export_range(file_format: str):
         abort(404)
     first, last = _range()
     headers = ["student_number", "name", "class", "college", "nights", "late", "absent", "excused",
-               *[s.value for s in SEVERITY]]
+               *[str(STATUS_LABELS[s]) for s in SEVERITY]]
     data = [[t.student_number, t.name, t.class_name, t.college, t.nights, t.late, t.absent, t.excused,
              *[t.counts.get(s, 0) for s in SEVERITY]] for t in reports.tally(first, last, _scope())]
     return table_download(headers, data, file_format, f"curfew-{first}-{last}")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..core.roles import staff_required
 from ..core.tables import download
 from ..extensions import db
+from ..i18n import reader_language
 from . import exporting, importing
 from .forms import ImportForm
 
@@ -39,4 +40,4 @@ def export(kind: str, file_format: str):
     if kind not in exporting.KINDS or file_format not in exporting.FORMATS:
         abort(404)
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
-    return download(exporting.export(kind, file_format), file_format, filename)
+    return download(exporting.export(kind, file_format, language=reader_language()), file_format, filename)
