@@ -24,6 +24,8 @@ VISIBLE_ATTRIBUTES = {"placeholder", "title", "alt", "aria-label"}
 HIDDEN_ELEMENTS = {"script", "style", "template", "noscript"}
 # A Python value printed as it is: a list, a dict, a keyword list of an audit entry, None.
 REPRS = [re.compile(r"\[\s*'"), re.compile(r"\{\s*'"), re.compile(r"\b[a-z_]{2,}=[\w'\[]")]
+# Lower-case words a Chinese page may show: the app's name, the demo's user names, units.
+ALLOWED_WORDS = frozenset({"dorms", "admin"})
 NONE = re.compile(r"(?<![\w-])(None|True|False)(?![\w-])")
 
 
@@ -91,8 +93,17 @@ def _english_pattern() -> re.Pattern:
 
 @cache
 def _english_words() -> frozenset[str]:
-    """Words of the English messages themselves ("check-out" is English too)."""
-    return frozenset(w.lower() for msgid in english_fragments().values() for w in re.findall(r"[\w-]+", msgid))
+    """Words of the English messages translated to something else ("check-out" is English too)."""
+    with open(CATALOGUE, "rb") as f:
+        catalog = read_po(f)
+    words = set()
+    for message in catalog:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for msgid in ids:
+            if msgid and msgid not in strings:
+                words |= {w.lower() for w in re.findall(r"[A-Za-z][\w-]*", PLACEHOLDER.sub(" ", msgid))}
+    return frozenset(words)
 
 
 @cache
@@ -123,6 +134,11 @@ def untranslated(text: str, language: str) -> list[str]:
     if language == "zh":
         found += [f"English: {m.group(1)!r}" for m in _english_pattern().finditer(text)]
         found += [f"raw value: {m.group(1)!r}" for m in NONE.finditer(text)]
+        # A lone English word in lower case (a stage such as "improving", a weight such as "move 50"):
+        # any word of the English messages, but the app's name and the demo's user names.
+        english = _english_words() - ALLOWED_WORDS
+        found += [f"English word: {w!r}" for w in re.findall(r"(?<![\w/.:@-])([a-z]{4,})(?![\w/.:@-])", text)
+                  if w in english]
     words = machine_words() - (_english_words() if language == "en" else frozenset())
     found += [f"machine word: {w!r}" for w in re.findall(r"(?<![\w/.-])([a-z]+[-_][a-z_-]+)(?![\w/.-])", text)
               if w in words]

@@ -34,6 +34,7 @@ from .language_walk import english_fragments, machine_words, untranslated, visib
 pytestmark = [pytest.mark.commits, pytest.mark.browser]
 
 LANGUAGES = {"zh": "zh_CN", "en": "en"}
+BRAND = {"zh": "宿舍管理", "en": "Dormitories"}  # the header of every page
 
 
 # One entry per role: its demo sign-in (DemoLogins' fields) and the pages opened in the browser too.
@@ -86,7 +87,7 @@ def _seed() -> object:
     logins = seed_demo()
     db.session.flush()
     # An applied allocation run and a rolled-back one: their pages, and what they leave in history and audit.
-    run = allocation.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=1)
+    run = allocation.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=1, weights={"move": 30})
     db.session.commit()
     allocation.execute_run(run.id)
     db.session.commit()
@@ -112,7 +113,10 @@ def test_every_role_sees_every_page_in_its_language(app, client, browser, live_s
                 if response.status_code in (301, 302, 303) or response.mimetype != "text/html":
                     continue
                 walked += 1
-                for problem in untranslated(visible_text(response.get_data(as_text=True)), language):
+                text = visible_text(response.get_data(as_text=True))
+                if BRAND[language] not in text:  # the page is in the language asked for at all
+                    problems[f"not in {language}"].add(f"{role} {url}")
+                for problem in untranslated(text, language):
                     problems[f"{problem} ({language})"].add(f"{role} {url}")
     assert walked > 150
 
@@ -150,6 +154,7 @@ def test_the_checks_find_what_they_look_for():
             "<script>var x = 'Roll back';</script><p>['A1-101']</p>")
     found = untranslated(visible_text(html), "zh")
     assert "machine word: 'check-out'" in found and "English: 'Roll back'" in found
+    assert "English word: 'improving'" in untranslated(visible_text("<div>improving</div>"), "zh")
     assert any("run=2" in f for f in found) and any("['" in f for f in found)
     assert untranslated(visible_text("<p>Roll back A1-101 None</p>"), "en") == []
     assert untranslated(visible_text("<p>房间 A1-101 的学生 2024000001</p>"), "zh") == []

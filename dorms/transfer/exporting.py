@@ -87,10 +87,17 @@ CHINESE_STATUS = {"rooms": _chinese(values.ROOM_STATUSES), "students": _chinese(
 CHINESE_OCCUPIED = "已住人数"  # not read by the import
 
 
-def _in_chinese(kind: str, headers: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
+def column_names(kind: str, language: str = "en") -> list[str]:
+    """The columns the import reads for ``kind``, as a file in ``language`` heads them."""
     columns = values.ROOM_COLUMNS if kind == "rooms" else values.STUDENT_COLUMNS
-    names = [next((a for a in columns[h] if not a.isascii()), h) if h in columns else CHINESE_OCCUPIED
-             for h in headers]
+    if language != "zh":
+        return list(columns)
+    return [next((a for a in aliases if not a.isascii()), name) for name, aliases in columns.items()]
+
+
+def _in_chinese(kind: str, headers: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
+    chinese = dict(zip(values.ROOM_COLUMNS if kind == "rooms" else values.STUDENT_COLUMNS, column_names(kind, "zh")))
+    names = [chinese.get(h, CHINESE_OCCUPIED) for h in headers]
     words = [CHINESE_STATUS[kind] if h == "status" else CHINESE_WORDS.get(h, {}) for h in headers]
     yes_no = {"yes": True, "no": False}
     translated = [[words[i].get(yes_no.get(v, v), v) if words[i] else v for i, v in enumerate(row)] for row in rows]

@@ -31,7 +31,8 @@ def import_page():
             db.session.rollback()
             errors = rejected.errors
     return render_template("transfer/import.html", form=form, report=report, errors=errors,
-                           title=_("Import"))
+                           title=_("Import"), columns={kind: exporting.column_names(kind, reader_language())
+                                                       for kind in exporting.KINDS})
 
 
 @bp.get("/export/<kind>.<file_format>")
