@@ -799,3 +799,10 @@ def test_downloads_follow_the_reader_and_the_command_line_keeps_its_words_unless
     assert plain.splitlines()[0].startswith("student_number,status,time") and "S1,in," in plain
     chinese = runner.invoke(args=["access", "report", "--night", NIGHT, "--language", "zh"]).stdout
     assert chinese.splitlines()[0].startswith("学号,状态,时间") and "S1,in," not in chinese
+
+
+def test_a_device_registered_for_a_building_in_lower_case_stands_in_that_building(app, campus):
+    from dorms.access.devices import register_device
+
+    assert register_device("ZK1", "d1", "10.0.0.0/8").building == "D1"
+    assert register_device("ZK2", "Gate house", "10.0.0.0/8").building == "Gate house"  # not a building: as typed
