@@ -136,6 +136,8 @@ def untranslated(text: str, language: str) -> list[str]:
         found += [f"raw value: {m.group(1)!r}" for m in NONE.finditer(text)]
         # A lone English word in lower case (a stage such as "improving", a weight such as "move 50"):
         # any word of the English messages, but the app's name and the demo's user names.
+        # snake_case is a program's word (a column such as student_number, a status such as absent_left).
+        found += [f"machine word: {w!r}" for w in re.findall(r"(?<![\w/.:@-])([a-z]+(?:_[a-z]+)+)(?![\w/.:@-])", text)]
         english = _english_words() - ALLOWED_WORDS
         found += [f"English word: {w!r}" for w in re.findall(r"(?<![\w/.:@-])([a-z]{4,})(?![\w/.:@-])", text)
                   if w in english]

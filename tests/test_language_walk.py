@@ -37,23 +37,30 @@ LANGUAGES = {"zh": "zh_CN", "en": "en"}
 BRAND = {"zh": "宿舍管理", "en": "Dormitories"}  # the header of every page
 
 
-# One entry per role: its demo sign-in (DemoLogins' fields) and the pages opened in the browser too.
+def _demo_login(role: str):
+    """The demo's sign-in for ``role`` (DemoLogins' ROLE_username and ROLE_password)."""
+    return lambda logins: {"username": getattr(logins, f"{role}_username"),
+                           "password": getattr(logins, f"{role}_password")}
+
+
+# One entry per role: how it signs in on the demo campus (a function of the DemoLogins seed_demo returns, giving
+# {"username", "password"}) and the pages also opened in the browser ({name} is a sample id, see _samples).
 ROLES = {
-    "staff": ("staff", ["/", "/hygiene/rounds/{round_id}/floors/{floor_id}", "/allocation/runs/{run_id}"]),
-    "counselor": ("counselor", ["/", "/curfew/"]),
-    "student": ("student", ["/", "/students/me"]),
+    "staff": (_demo_login("staff"), ["/", "/hygiene/rounds/{round_id}/floors/{floor_id}", "/allocation/runs/{run_id}"]),
+    "counselor": (_demo_login("counselor"), ["/", "/curfew/"]),
+    "student": (_demo_login("student"), ["/", "/students/me"]),
 }
 
-
-def _credentials(logins, role: str) -> dict[str, str]:
-    return {"username": getattr(logins, f"{role}_username"), "password": getattr(logins, f"{role}_password")}
-
 # Pages not worth a walk: files, images, machine endpoints.
-SKIPPED = re.compile(r"^/(static|bootstrap|api|iclock)/|\.<file_format>|/photos/|^/login$|^/language/")
+SKIPPED = re.compile(r"^/(static|bootstrap|api|iclock)/|/photos/|^/login$|^/language/")
+# The arguments of downloads that take more than the sample ids.
+DOWNLOADS = {"transfer.export": {"kind": "students"}, "hygiene.export": {"kind": "classes"},
+             "checkin.export": {"what": "check-outs"}}
 # A student's own pages: not found for anyone else.
 STUDENTS_OWN = {"/students/me"}
 # Pages worth opening with a query as well.
-EXTRA = ["/rooms?free=1", "/students/?q=2026", "/audit/?action=allocation.apply", "/curfew/?status=absent"]
+EXTRA = ["/rooms?free=1", "/students/?q=2026", "/audit/?action=allocation.apply", "/curfew/?status=absent",
+         "/export/rooms.csv", "/checkin/export/check-ins.csv", "/violations/counts.csv?by=month"]
 
 
 def _samples() -> dict[str, int]:
@@ -78,8 +85,10 @@ def _pages(app, samples: dict[str, int]) -> list[str]:
         for rule in app.url_map.iter_rules():
             if "GET" not in rule.methods or SKIPPED.search(rule.rule) or rule.endpoint == "directory.run":
                 continue
+            # Downloads too, as CSV: a spreadsheet from a page follows the reader's language as the page does.
+            values = {**samples, "file_format": "csv", **DOWNLOADS.get(rule.endpoint, {})}
             try:
-                pages.append(url_for(rule.endpoint, **{arg: samples[arg] for arg in rule.arguments}))
+                pages.append(url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}))
             except (KeyError, BuildError):
                 pages.append(None)
     assert None not in pages, "a page argument without a sample: add it to _samples"
@@ -106,28 +115,31 @@ def test_every_role_sees_every_page_in_its_language(app, client, browser, live_s
     pages = _pages(app, samples)
     problems: dict[str, set[str]] = defaultdict(set)
     walked = 0
-    for role, (entry, _browser_pages) in ROLES.items():
+    for role, (credentials, _browser_pages) in ROLES.items():
         for language, code in LANGUAGES.items():
             client = app.test_client()  # the conftest's client class: each request in an app context of its own
-            assert client.post("/login", data=_credentials(logins, entry)).status_code == 302
+            assert client.post("/login", data=credentials(logins)).status_code == 302
             client.post(f"/language/{code}")
             for url in pages:
                 response = client.get(url)
                 assert response.status_code < 500, f"{role} {url}: {response.status_code}"
                 if role == "staff":  # staff see every record: a sample that does not fit its page shows here
                     assert response.status_code != 404 or url in STUDENTS_OWN, url
-                if response.status_code in (301, 302, 303) or response.mimetype != "text/html":
+                if response.status_code in (301, 302, 303) or response.mimetype not in ("text/html", "text/csv"):
                     continue
                 walked += 1
-                text = visible_text(response.get_data(as_text=True))
-                if BRAND[language] not in text:  # the page is in the language asked for at all
-                    problems[f"not in {language}"].add(f"{role} {url}")
+                if response.mimetype == "text/csv":
+                    text = response.data.decode("utf-8-sig")
+                else:
+                    text = visible_text(response.get_data(as_text=True))
+                    if BRAND[language] not in text:  # the page is in the language asked for at all
+                        problems[f"not in {language}"].add(f"{role} {url}")
                 for problem in untranslated(text, language):
                     problems[f"{problem} ({language})"].add(f"{role} {url}")
     assert walked > 150
 
     # The browser: text after the scripts ran, for a few pages of each role in each language.
-    for role, (entry, browser_pages) in ROLES.items():
+    for role, (credentials, browser_pages) in ROLES.items():
         for language, code in LANGUAGES.items():
             context = browser.new_context(locale="zh-CN" if language == "zh" else "en-US")
             page = context.new_page()
@@ -135,8 +147,8 @@ def test_every_role_sees_every_page_in_its_language(app, client, browser, live_s
             failed = []  # what the browser asked for on its own and did not get (a favicon, say)
             page.on("response", lambda response, failed=failed: response.status >= 400 and failed.append(response.url))
             page.goto(f"{live_server}/login")
-            page.fill("input[name=username]", _credentials(logins, entry)["username"])
-            page.fill("input[name=password]", _credentials(logins, entry)["password"])
+            page.fill("input[name=username]", credentials(logins)["username"])
+            page.fill("input[name=password]", credentials(logins)["password"])
             page.click("main button[type=submit]")
             page.wait_for_url(lambda url: "/login" not in url)
             with page.expect_navigation():  # the switcher may sit in the collapsed menu of a phone: submit it
@@ -162,6 +174,7 @@ def test_the_checks_find_what_they_look_for():
     found = untranslated(visible_text(html), "zh")
     assert "machine word: 'check-out'" in found and "English: 'Roll back'" in found
     assert "English word: 'improving'" in untranslated(visible_text("<div>improving</div>"), "zh")
+    assert "machine word: 'student_number'" in untranslated("student_number,name\r\n2024000001,王小明", "zh")
     assert any("run=2" in f for f in found) and any("['" in f for f in found)
     assert untranslated(visible_text("<p>Roll back A1-101 None</p>"), "en") == []
     assert untranslated(visible_text("<p>房间 A1-101 的学生 2024000001</p>"), "zh") == []
