@@ -124,3 +124,17 @@ def test_every_detail_the_audit_log_keeps_has_a_name_in_the_reader_language():
                 kept |= {k.arg for k in node.keywords if k.arg}
     kept |= {"repair_tickets", "check_ins", "hygiene_inspections", "violations"}  # the demo's **records
     assert kept - {"student", "room", "reason", "actor"} - set(DETAIL_LABELS) == set()
+
+
+def test_every_stage_a_run_reports_has_a_label():
+    from pathlib import Path
+
+    import dorms
+    from dorms.allocation.models import STAGE_LABELS
+
+    root = Path(dorms.__file__).parent
+    reported = set(re.findall(r'report\("(\w+)"', (root / "solver" / "pipeline.py").read_text()))
+    for line in (root / "allocation" / "services.py").read_text().splitlines():
+        if "run.stage" in line and " = " in line:  # what a run says before and after the solver's stages
+            reported |= set(re.findall(r'"(\w+)"', line.split(" = ", 1)[1]))
+    assert {"reading", "improving", "done"} <= reported and reported <= set(STAGE_LABELS)
