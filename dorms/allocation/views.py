@@ -120,20 +120,14 @@ def cancel(run_id: int):
     return _act(run_id, services.cancel_run, _("The run was cancelled."))
 
 
-def _bed_changes(run: AllocationRun) -> int:
-    """How many students applying (or rolling back) the run moves: every move but the unplaced."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AllocationMove).where(
-        AllocationMove.run_id == run.id, AllocationMove.reason != MoveReason.UNPLACED.value))
-
-
 def apply_sentence(run: AllocationRun) -> str:
     return ngettext("%(num)d student changes bed as listed below.",
-                    "%(num)d students change bed as listed below.", _bed_changes(run))
+                    "%(num)d students change bed as listed below.", services.bed_changes(run))
 
 
 def rollback_sentence(run: AllocationRun) -> str:
     return ngettext("%(num)d student goes back to the bed they had before this run.",
-                    "%(num)d students go back to the beds they had before this run.", _bed_changes(run))
+                    "%(num)d students go back to the beds they had before this run.", services.bed_changes(run))
 
 
 @bp.post("/runs/<int:run_id>/apply")
