@@ -31,6 +31,18 @@ def select_locale() -> str:
     )
 
 
+def reader_language() -> str:
+    """"zh" or "en": the language of the page being read (what a download from it follows)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "zh" if locale is not None and locale.language == "zh" else "en"
+
+
+# The command line's --language: its machine-readable words unless asked otherwise.
+CLI_LANGUAGES = {"zh": "zh_CN", "en": "en"}
+
+
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 

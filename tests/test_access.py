@@ -673,12 +673,15 @@ def test_purging_old_events_keeps_every_nights_statuses(app, imported):
     dry = runner.invoke(args=["access", "purge", "--days", "30", "--dry-run"])  # the shortest allowed
     assert dry.exit_code == 0 and "15 would be deleted" in dry.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 15
-    purged = runner.invoke(args=["access", "purge", "--days", "30"])
+    declined = runner.invoke(args=["access", "purge", "--days", "30"], input="n\n")  # asks first, with the numbers
+    assert declined.exit_code != 0 and "Delete 15 door events" in declined.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 15
+    purged = runner.invoke(args=["access", "purge", "--days", "30"], input="y\n")
     assert purged.exit_code == 0 and "15 deleted" in purged.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0
     assert {night: report(runner, night) for night in before} == before
-    assert "0 deleted; 0 nights" in runner.invoke(args=["access", "purge", "--days", "30"]).output
-    assert runner.invoke(args=["access", "purge", "--days", "20"]).exit_code != 0  # requests reach a week back
+    assert "0 deleted; 0 nights" in runner.invoke(args=["access", "purge", "--days", "30", "--yes"]).output
+    assert runner.invoke(args=["access", "purge", "--days", "20", "--yes"]).exit_code != 0  # requests reach a week back
 
 
 @pytest.mark.backends("sqlite", "postgresql")
@@ -719,7 +722,8 @@ def test_several_nights_count_each_students_late_and_absent_nights(app, imported
     assert client.get("/curfew/range?first=2026-09-07&last=2026-09-08").get_data(as_text=True).count(
         'data-absent="2"') == page.count('data-absent="2"')  # half rolled up, half live: the same
     exported = client.get("/curfew/range.csv?first=2026-09-07&last=2026-09-08").get_data(as_text=True)
-    assert exported.splitlines()[0].lstrip("\ufeff").startswith("student_number,name,class,college,nights,late,absent")
+    # A download from a page: its columns as the reader reads them (the command line keeps machine words).
+    assert exported.splitlines()[0].lstrip("\ufeff").startswith("Student number,Full name,Class,College,Nights,Late")
     assert client.get("/curfew/range?first=2026-09-09&last=2026-09-01").status_code == 400
     client.post("/logout")
     login(create_user(role=Role.COUNSELOR, classes=["别的班"]))
@@ -774,3 +778,38 @@ def test_nights_not_over_yet_are_neither_shown_nor_counted(app, imported, client
     assert f'name="night" value="{last_finished_night().isoformat()}"' in page
     assert f'value="{ahead}"' not in page
     assert client.get(f"/curfew/range?first={ahead}&last={ahead}").status_code == 400  # first after the last
+
+
+def test_a_door_system_writing_building_codes_in_lower_case_is_read_alike(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["access", "import-cards", write(tmp_path, "cards.csv", CARDS)])
+    lower = "event_id,card,building,door,time,direction,result\ne1,1001,d1,d1-g1,2026-09-07T21:00:00+08:00,in,granted\n"
+    assert runner.invoke(args=["access", "import", write(tmp_path, "events.csv", lower)]).exit_code == 0
+    assert report(runner)["S1"]["status"] == "in"  # d1 is D1, as room codes are everywhere
+
+
+def test_downloads_follow_the_reader_and_the_command_line_keeps_its_words_unless_asked(app, imported, client, login,
+                                                                                         create_user):
+    login(create_user(role=Role.STAFF))
+    client.post("/language/zh_CN")
+    rows = list(csv.reader(io.StringIO(client.get(f"/curfew/export.csv?night={NIGHT}").data.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["学号", "姓名", "班级", "学院", "楼栋", "状态"]
+    statuses = {row[0]: row[5] for row in rows[1:]}
+    assert statuses["S1"] != "in" and not re.search("[a-z]", "".join(statuses.values()))
+    ranged = client.get(f"/curfew/range.csv?first={NIGHT}&last={NIGHT}").data.decode("utf-8-sig").splitlines()[0]
+    assert not re.search("[a-z]", ranged), ranged
+    doors = client.get("/curfew/entitlements.csv").data.decode("utf-8-sig").splitlines()[0]
+    assert doors == "学号,姓名,楼栋,卡号"
+
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["access", "report", "--night", NIGHT]).stdout
+    assert plain.splitlines()[0].startswith("student_number,status,time") and "S1,in," in plain
+    chinese = runner.invoke(args=["access", "report", "--night", NIGHT, "--language", "zh"]).stdout
+    assert chinese.splitlines()[0].startswith("学号,状态,时间") and "S1,in," not in chinese
+
+
+def test_a_device_registered_for_a_building_in_lower_case_stands_in_that_building(app, campus):
+    from dorms.access.devices import register_device
+
+    assert register_device("ZK1", "d1", "10.0.0.0/8").building == "D1"
+    assert register_device("ZK2", "Gate house", "10.0.0.0/8").building == "Gate house"  # not a building: as typed

@@ -162,7 +162,12 @@ def test_the_page_starts_a_background_process_that_finishes(campus, login, creat
     assert (Path(current_app.instance_path) / f"allocation-run-{run_id}.log").exists()
     page = client.get(f"/allocation/runs/{run_id}").get_data(as_text=True)
     assert "Apply this proposal" in page and "老生0" in page
-    client.post(f"/allocation/runs/{run_id}/apply")
+    assert "4 students change bed as listed below." in page  # the two of the closed room, the newcomer, the graduate
+    refused = client.post(f"/allocation/runs/{run_id}/apply", follow_redirects=True).get_data(as_text=True)
+    assert "Nothing was changed: tick the box to confirm. 4 students change bed" in refused
+    db.session.rollback()
+    assert db.session.get(AllocationRun, run_id).status == RunStatus.DONE
+    client.post(f"/allocation/runs/{run_id}/apply", data={"confirm": "yes"})
     db.session.rollback()
     assert db.session.get(AllocationRun, run_id).status == RunStatus.APPLIED
 
@@ -406,3 +411,36 @@ def test_cancelling_stops_the_solver_process(create_building, create_room, creat
     db.session.rollback()
     run = db.session.get(AllocationRun, run_id)
     assert run.status == RunStatus.CANCELLED and run.moves == []
+
+
+def test_the_proposal_shows_counts_apart_from_the_weighted_score_and_the_real_scope(campus, login, create_user):
+    run = services.create_run(mode=RunMode.REALLOCATION, building_ids=[campus["closing"].building_id], time_limit=2,
+                              weights={"move": 7})
+    db.session.commit()
+    run = services.execute_run(run.id)
+    counts = run.baseline_terms["counts"]["proposal"]
+    assert counts["unassigned"] == 1 and counts["moves"] == 2  # the woman; the two residents of the closed room
+    client = login(create_user("staff"))
+    client.post("/language/zh_CN")
+    page = client.get(f"/allocation/runs/{run.id}").get_data(as_text=True)
+    rows = {row[0]: row[1:] for row in _rows(page, "run-figures")}
+    assert rows["未分到床位的学生"][0] == "1" and rows["调动的在住学生"][0] == "2"
+    assert rows["加权得分（越低越好）"][0] == str(run.objective) and run.objective >= 10_000
+    assert "范围：楼栋 A1" in page and "全校" not in page
+    assert "调动的在住学生 7" in page and "move 7" not in page
+
+    # A run stored before counts were kept: the counts come from the weighted terms.
+    run.baseline_terms = {k: v for k, v in run.baseline_terms.items() if k != "counts"}
+    db.session.commit()
+    rows = {row[0]: row[1:] for row in _rows(client.get(f"/allocation/runs/{run.id}").get_data(as_text=True),
+                                             "run-figures")}
+    assert rows["未分到床位的学生"][0] == "1" and rows["调动的在住学生"][0] == "2"
+
+
+def _rows(page: str, testid: str) -> list[list[str]]:
+    import re
+    from html import unescape
+
+    table = page.split(f'data-testid="{testid}"', 1)[1].split("</table>", 1)[0]
+    return [[unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]

@@ -116,11 +116,15 @@ def test_staff_run_an_allocation_apply_it_and_roll_it_back(page, live_server, ca
     page.wait_for_selector("[data-testid=run-status]:has-text('Proposal ready')", timeout=60_000)
     moves = page.locator("[data-testid=moves]").inner_text()
     assert "张新生" in moves and "New: had no bed" in moves
+    assert "1 student changes bed" in page.locator("[data-testid=apply-form]").inner_text()
+    page.check("#confirm-apply")  # the box says how many change bed; the server wants it ticked
     page.click("button:has-text('Apply this proposal')")
     page.wait_for_selector("text=students changed bed")
     assert "Applied" in page.locator("[data-testid=run-status]").inner_text()
     db.session.rollback()  # end our snapshot: read what the server committed
     assert residence.current_assignment(campus["newcomer"]) is not None
+    assert "1 student goes back" in page.locator("[data-testid=rollback-form]").inner_text()
+    page.check("#confirm-rollback")
     page.click("button:has-text('Roll back')")
     page.wait_for_selector("text=back where they were")
     assert "Rolled back" in page.locator("[data-testid=run-status]").inner_text()
@@ -146,6 +150,7 @@ def test_a_student_asks_to_move_and_a_requests_round_grants_it(page, live_server
     page.wait_for_selector("[data-testid=run-status]:has-text('Proposal ready')", timeout=60_000)
     assert "Granted" in page.locator("[data-testid=round-outcomes]").inner_text()
     assert "Request granted" in page.locator("[data-testid=moves]").inner_text()
+    page.check("#confirm-apply")
     page.click("button:has-text('Apply this proposal')")
     page.wait_for_selector("text=students changed bed")
 

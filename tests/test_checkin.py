@@ -522,18 +522,24 @@ def test_exports_of_check_ins_pending_reports_and_check_outs(app, client, login,
     login(campus["staff"])
     check_ins = client.get("/checkin/export/check-ins.csv")
     rows = list(csv.DictReader(io.StringIO(check_ins.data.decode("utf-8-sig"))))
-    assert [(r["student_number"], r["keys"], r["report"]) for r in rows] == [
-        ("2024000001", "room_key:101-1:missing", "acknowledged"), ("2024000002", "room_key:101-1:issued", "pending")]
-    assert rows[0]["checked_out_at"] and not rows[1]["checked_out_at"]
+    # A download from a page: columns and words as the reader reads them.
+    assert [(r["Student number"], r["Keys"], r["Condition report"]) for r in rows] == [
+        ("2024000001", "Room key:101-1:Missing", "Acknowledged"),
+        ("2024000002", "Room key:101-1:Handed out", "Awaiting acknowledgement")]
+    assert rows[0]["Checked out at"] and not rows[1]["Checked out at"]
     pending = client.get("/checkin/export/pending.xlsx")
     sheet = load_workbook(io.BytesIO(pending.data)).active
     values = list(sheet.values)
-    assert values[0][0] == "student_number" and [v[0] for v in values[1:]] == ["2024000002"]
-    assert values[1][7] == "pending"
+    assert values[0][0] == "Student number" and [v[0] for v in values[1:]] == ["2024000002"]
+    assert values[1][7] == "Awaiting acknowledgement"
     out = client.get("/checkin/export/check-outs.csv")
     rows = list(csv.DictReader(io.StringIO(out.data.decode("utf-8-sig"))))
-    assert [(r["charge"], r["description"], r["amount_yuan"], r["total_yuan"]) for r in rows] == [
-        ("damage", "墙面涂鸦", "80.00", "110.00"), ("missing_key", "", "30.00", "110.00")]
+    assert [(r["Reason"], r["Charge"], r["Description"], r["Amount (yuan)"], r["Total (yuan)"]) for r in rows] == [
+        ("Check-out", "Damage", "墙面涂鸦", "80.00", "110.00"), ("Check-out", "Missing key", "", "30.00", "110.00")]
+    client.post("/language/zh_CN")
+    chinese = client.get("/checkin/export/check-outs.csv").data.decode("utf-8-sig")
+    assert chinese.splitlines()[0].startswith("学号,姓名,班级,床位") and "退宿" in chinese and "check-out" not in chinese
+    client.post("/language/en")
     assert client.get("/checkin/export/check-outs.pdf").status_code == 404
     assert "墙面涂鸦" in client.get("/checkin/check-outs").get_data(as_text=True)
 

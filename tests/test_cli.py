@@ -188,12 +188,14 @@ def test_a_requests_round_from_the_command_line(app, create_building, create_roo
     assert result.exit_code == 0, result.output
     assert "3 lines in the proposal" in result.output and "longest_trade: 3" in result.output
     run_id = re.search(r"run (\d+): done", result.output).group(1)
-    applied = runner.invoke(args=["allocation", "apply", run_id])
+    declined = runner.invoke(args=["allocation", "apply", run_id], input="n\n")  # asks first, saying how many
+    assert declined.exit_code != 0 and "Apply run " + run_id + ": 3 students change bed?" in declined.output
+    applied = runner.invoke(args=["allocation", "apply", run_id], input="y\n")
     assert applied.exit_code == 0 and "3 students changed bed" in applied.output
     db.session.rollback()
     assert residence.current_assignment(people[0]).bed.room == rooms[1]
-    again = runner.invoke(args=["allocation", "apply", run_id])
+    again = runner.invoke(args=["allocation", "apply", run_id, "--yes"])
     assert again.exit_code != 0 and "Only a finished proposal" in again.output
-    back = runner.invoke(args=["allocation", "rollback", run_id])
+    back = runner.invoke(args=["allocation", "rollback", run_id, "--yes"])
     assert back.exit_code == 0 and "3 students are back" in back.output
     assert runner.invoke(args=["allocation", "start", "intake", "--building", "NOPE"]).exit_code != 0

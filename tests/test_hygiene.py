@@ -130,7 +130,13 @@ def test_a_room_of_another_floor_or_a_floor_outside_the_round_is_refused(client,
 
 def test_a_closed_round_cannot_be_scored_until_reopened(client, login, site):
     login(site["inspector"])
-    client.post(f"/hygiene/rounds/{site['round'].id}/status", data={"status": "closed"})
+    rooms = 4  # the open rooms of the round, none inspected yet
+    assert f"{rooms} rooms are not inspected yet" in client.get(f"/hygiene/rounds/{site['round'].id}").get_data(as_text=True)
+    refused = client.post(f"/hygiene/rounds/{site['round'].id}/status", data={"status": "closed"}, follow_redirects=True)
+    assert f"tick the box to confirm. {rooms} rooms are not inspected yet" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert site["round"].status == RoundStatus.OPEN
+    client.post(f"/hygiene/rounds/{site['round'].id}/status", data={"status": "closed", "confirm": "yes"})
     db.session.expire_all()
     assert site["round"].status == RoundStatus.CLOSED
     response = client.post(_floor_url(site), data=_form(site, {"301": FULL}))

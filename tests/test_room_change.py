@@ -138,8 +138,8 @@ def test_a_swap_waits_for_the_other_student(campus):
 
 
 @pytest.mark.parametrize("who, discreet_message, staff_message", [
-    ("woman", "cannot be named", "gender or status"),
-    ("1", "cannot be named", "no bed in another room"),  # a roommate
+    ("woman", "only between students of the same gender", "gender or status"),
+    ("1", "lives in your own room", "no bed in another room"),  # a roommate
     ("newcomer", "cannot be named", "no bed in another room"),
     ("accessible", "cannot be named", "needs an accessible room"),
 ])
@@ -154,6 +154,12 @@ def test_bad_swaps_are_refused_saying_no_more_than_the_asker_may_know(campus, wh
     assert other.name not in str(error.value)
     with pytest.raises(ServiceError, match=staff_message):
         services.ask_to_swap(p[0], other.student_number, "x")
+
+
+def test_a_swap_with_yourself_says_so(campus):
+    p = campus["people"]
+    with pytest.raises(ServiceError, match="cannot swap with yourself"):
+        services.ask_to_swap(p[0], p[0].student_number, "x", discreet=True)
 
 
 def test_a_swap_that_breaks_do_not_room_with_is_refused(campus):

@@ -482,3 +482,28 @@ def test_every_label_we_show_for_a_column_is_accepted_as_its_header(app, kind):
             for column, label in values.LABELS[kind].items():
                 assert aliases.get(str(label).lower()) == column, (language, str(label))
     assert aliases["联系电话"] == "phone" if kind == "students" else True
+
+def test_a_download_read_in_chinese_has_chinese_columns_and_words_and_imports_again_unchanged(client, login,
+                                                                                                create_user, rooms):
+    _import("students", STUDENTS_CSV)
+    login(create_user())
+    client.post("/language/zh_CN")
+    for kind, first_row_words in (("rooms", ["楼栋", "楼栋名称"]), ("students", ["学号", "姓名", "性别"])):
+        text = client.get(f"/export/{kind}.csv").data.decode("utf-8-sig")
+        table = list(csv.reader(io.StringIO(text)))
+        assert table[0][:len(first_row_words)] == first_row_words
+        assert not {"M", "F", "yes", "no", "open", "closed", "active"} & {cell for row in table[1:] for cell in row}
+        report = _import(kind, text)
+        assert (report.created, report.updated) == (0, 0), kind  # the same campus, read from Chinese
+    client.post("/language/en")
+    english = client.get("/export/students.csv").data.decode("utf-8-sig")
+    assert english.splitlines()[0] == ",".join(exporting.STUDENT_HEADERS)
+
+
+def test_the_command_line_exports_machine_words_unless_asked_for_chinese(app, rooms):
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["export", "rooms"]).stdout_bytes.decode("utf-8-sig")
+    assert plain.splitlines()[0] == ",".join(exporting.ROOM_HEADERS) and ",open," in plain
+    chinese = runner.invoke(args=["export", "rooms", "--language", "zh"]).stdout_bytes.decode("utf-8-sig")
+    assert chinese.splitlines()[0].startswith("楼栋,楼栋名称,校区,楼栋性别,楼层,房间,床位数") and "开放" in chinese
+    assert "上床下桌" in chinese and "是" in chinese

@@ -566,7 +566,8 @@ def test_exports_of_the_list_and_the_counts(app, client, login, world, history):
     listing = client.get("/violations/export.csv")
     assert listing.mimetype == "text/csv" and "violations.csv" in listing.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(listing.data.decode("utf-8-sig"))))
-    assert rows[0][:5] == ["id", "occurred_on", "type", "severity", "status"] and len(rows) == 6
+    assert rows[0][:5] == ["Record number", "Date it happened", "Violation type", "Severity", "Status"]
+    assert len(rows) == 6 and not {"minor", "serious", "recorded", "dismissed"} & {cell for row in rows for cell in row}
     assert any("2024000001 张三; 2024000003 王五" in row for row in rows)
     assert len(list(csv.reader(io.StringIO(client.get("/violations/export.csv?status=dismissed")
                                            .data.decode("utf-8-sig"))))) == 2
@@ -577,7 +578,7 @@ def test_exports_of_the_list_and_the_counts(app, client, login, world, history):
     assert "2024000001,张三,计科2401,3" in by_student
     by_month = list(csv.reader(io.StringIO(client.get(f"/violations/counts.csv?by=month&{period}")
                                            .data.decode("utf-8-sig"))))
-    assert by_month[0] == ["month", "violations", "吸烟", "晚归"] and by_month[2] == [history["months"][1], "2", "2", "0"]
+    assert by_month[0] == ["Month", "Violations", "吸烟", "晚归"] and by_month[2] == [history["months"][1], "2", "2", "0"]
     for by in ("class", "building"):
         assert client.get(f"/violations/counts.xlsx?by={by}&{period}").status_code == 200
     assert client.get("/violations/counts.csv?by=nope").status_code == 404

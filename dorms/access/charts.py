@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from ..core.charts import figure_svg
+from ..core.charts import count_axis, figure_svg, no_categories
 
 
 def curfew_trend_chart(series: list, labels: dict, colours: dict) -> str:
@@ -20,7 +19,10 @@ def curfew_trend_chart(series: list, labels: dict, colours: dict) -> str:
             axes.bar(nights, values, bottom=bottom, color=colours[status], label=str(label))
             bottom = [a + b for a, b in zip(bottom, values)]
     axes.set_ylabel(_("Students"))
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
+    count_axis(axes.yaxis)  # whole students, from 0
+    if not series:
+        no_categories(axes.xaxis)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.legend(loc="outside right upper", frameon=False, fontsize="small")
+    if any(bottom):
+        figure.legend(loc="outside right upper", frameon=False, fontsize="small")
     return figure_svg(figure)

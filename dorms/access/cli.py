@@ -8,11 +8,15 @@ from datetime import date, timedelta
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from ..core.errors import ServiceError
+from ..core.tables import readable_headers
 from ..extensions import db
+from ..i18n import CLI_LANGUAGES
 from . import ingest
 from .devices import devices, register_device
+from .labels import STATUS_LABELS
 from .models import ApiToken
 from .reports import feed_health, feed_settings, feed_warnings, has_curfew, last_finished_night, night_report
 from .retention import purge
@@ -92,8 +96,10 @@ def import_permissions_command(path):
 @access_cli.command("report")
 @click.option("--night", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
 @click.option("--format", "output_format", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--language", type=click.Choice(sorted(CLI_LANGUAGES)),
+              help="Column names and statuses in this language (default: the documented machine-readable ones).")
 @with_appcontext
-def report_command(night, output_format):
+def report_command(night, output_format, language):
     """The curfew report of one night: a row per resident (student_number,status,time,...)."""
     day: date = night.date()
     if not has_curfew(day):
@@ -114,12 +120,15 @@ def report_command(night, output_format):
                        f"{feed.usual} on recent nights; check its doors before acting on absences ({heard})",
                        err=True)
     writer = csv.writer(sys.stdout)
-    writer.writerow(["student_number", "status", "time", "name", "class", "college", "building", "last_seen",
-                     "last_door"])
-    for row in rows:
-        writer.writerow([row.student_number, row.status.value, row.time.isoformat(timespec="minutes") if row.time
-                         else "", row.name, row.class_name, row.college, row.building,
-                         row.last_seen.isoformat(timespec="minutes") if row.last_seen else "", row.last_door])
+    with force_locale(CLI_LANGUAGES.get(language, "en")):
+        headers = ["student_number", "status", "time", "name", "class", "college", "building", "last_seen",
+                   "last_door"]
+        writer.writerow(readable_headers(headers) if language else headers)
+        for row in rows:
+            writer.writerow([row.student_number, str(STATUS_LABELS[row.status]) if language else row.status.value,
+                             row.time.isoformat(timespec="minutes") if row.time else "", row.name, row.class_name,
+                             row.college, row.building,
+                             row.last_seen.isoformat(timespec="minutes") if row.last_seen else "", row.last_door])
 
 
 @access_cli.group("token")
@@ -195,10 +204,16 @@ def device_list():
 @access_cli.command("purge")
 @click.option("--days", type=int, help="Keep this many days of raw events (default: ACCESS_RETENTION_DAYS, 180).")
 @click.option("--dry-run", is_flag=True, help="Say what would go; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (from cron).")
 @with_appcontext
-def purge_command(days, dry_run):
+def purge_command(days, dry_run, yes):
     """Delete raw door events past retention, after keeping every affected night's statuses."""
     try:
+        if not dry_run and not yes:  # say how many first: deleted events do not come back
+            would = purge(days, dry_run=True)
+            db.session.rollback()
+            click.confirm(f"Delete {would.events_deleted} door events before {would.before:%Y-%m-%d %H:%M} UTC "
+                          f"(keeping {would.nights_rolled_up} nights as nightly statuses)?", abort=True)
         report = purge(days, dry_run=dry_run)
     except ValueError as error:
         raise click.ClickException(str(error)) from error

@@ -60,7 +60,8 @@ def visits_elsewhere(days: int = 7) -> list[Visit]:
                                   sa.or_(Assignment.ended_at.is_(None), Assignment.ended_at > AccessEvent.occurred_at)))
         .join(Bed, Bed.id == Assignment.bed_id).join(Room, Room.id == Bed.room_id)
         .join(Building, Building.id == Room.building_id)
-        .where(AccessEvent.occurred_at >= since, AccessEvent.granted.is_(True), AccessEvent.building != Building.code)
+        .where(AccessEvent.occurred_at >= since, AccessEvent.granted.is_(True),
+               sa.func.upper(AccessEvent.building) != sa.func.upper(Building.code))
         .group_by(Student.student_number, Student.name, Building.code, AccessEvent.building)
         .order_by(sa.func.count().desc(), Student.student_number).limit(1000)).all()
     return [Visit(r.student_number, r.name, r.lives_in, r.building, r.entries, r.last) for r in rows]

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..core.enums import Gender
 from ..core.forms import InDateRange, options
 from .models import PermissionKind
+from .tokens import SCOPE_LABELS
 
 
 class PermissionRequestForm(FlaskForm):
@@ -47,8 +48,7 @@ class TermForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Integration"), validators=[DataRequired(), Length(max=120)])
-    scope = SelectField(_l("May"), choices=options([("events:post", _l("send door events")),
-                                                    ("residents:read", _l("read who may enter which building"))]))
+    scope = SelectField(_l("May"), choices=options(SCOPE_LABELS.items()))
 
 
 class DeviceForm(FlaskForm):

@@ -16,6 +16,8 @@ STATUS_LABELS = {
     Status.RETURNED_DESPITE_LEAVE: _l("Back despite leave"),
     Status.NO_DATA: _l("No door data"),
 }
+# A building's door data on a night (reports.feed_health): the export's door_data column, in the reader's words.
+FEED_LABELS = {"ok": _l("As usual"), "low": _l("Low door data"), "no_data": _l("No door data")}
 # Bootstrap colours: what needs the counselor's attention stands out.
 STATUS_STYLES = {
     Status.IN: "success", Status.LATE: "warning", Status.EXCUSED_LATE: "info",

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import Gender, LabelledEnum
@@ -203,3 +204,8 @@ class NightFeed(db.Model):
     building: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     events: Mapped[int]
     last_event: Mapped[datetime | None] = mapped_column(sa.DateTime)  # local campus time, as reports show it
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(PermissionKind, ("access.permission.request", "kind"))
+audit_describe.register_values(PermissionStatus, ("access.permission.decide", "status"))

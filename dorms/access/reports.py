@@ -128,7 +128,7 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
             outcome = curfew.Outcome(Status.NO_DATA)
         else:
             deciding = [Event(at, Direction(direction)) for at, direction, building, _door, granted in own
-                        if granted and building == resident.code]
+                        if granted and building.upper() == resident.code.upper()]  # a door system may write "a1"
             outcome = curfew.night_status(the_night, deciding, _leave_for(leave.get(resident.id, {}), the_night))
         seen = own[-1] if own else None
         rows.append(ReportRow(resident.id, resident.student_number, resident.name, resident.class_name,

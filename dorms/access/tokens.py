@@ -6,6 +6,7 @@ import hmac
 import secrets
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from .. import audit
 from ..core.clock import utcnow
@@ -16,6 +17,8 @@ PREFIX = "dak_"  # dorms access key: recognisable in logs and secret scanners
 EVENTS_SCOPE = "events:post"  # an access-control system posting door events
 RESIDENTS_SCOPE = "residents:read"  # a door system reading who may enter which building
 SCOPES = (EVENTS_SCOPE, RESIDENTS_SCOPE)
+# What a scope lets a token do, as people read it (the scope itself is the API's word).
+SCOPE_LABELS = {EVENTS_SCOPE: _l("send door events"), RESIDENTS_SCOPE: _l("read who may enter which building")}
 
 
 def _digest(token: str) -> str:

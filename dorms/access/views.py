@@ -41,7 +41,7 @@ from .forms import (
     TermForm,
     TokenForm,
 )
-from .labels import CHART_COLOURS, SEVERITY, STATUS_LABELS, STATUS_STYLES
+from .labels import CHART_COLOURS, FEED_LABELS, SEVERITY, STATUS_LABELS, STATUS_STYLES
 from .models import (
     ApiToken,
     CurfewRule,
@@ -53,7 +53,7 @@ from .models import (
 
 bp = Blueprint("curfew", __name__, url_prefix="/curfew")
 
-# door_data: the building's door data that night: ok, low (far below usual) or no_data (as the status).
+# door_data: the building's door data that night: as usual, low (far below usual) or none (FEED_LABELS).
 EXPORT_COLUMNS = ["student_number", "name", "class", "college", "building", "status", "time", "last_seen",
                   "last_door", "door_data"]
 
@@ -100,10 +100,10 @@ def export(file_format: str):
     day = _night()
     rows = reports.night_report(day, _scope())
     feeds = {f.building: f.state for f in reports.feed_health(day, rows)} if rows else {}
-    data = [[r.student_number, r.name, r.class_name, r.college, r.building, r.status.value,
+    data = [[r.student_number, r.name, r.class_name, r.college, r.building, str(STATUS_LABELS[r.status]),
              r.time.isoformat(timespec="minutes") if r.time else "",
              r.last_seen.isoformat(timespec="minutes") if r.last_seen else "", r.last_door,
-             feeds.get(r.building, "ok")]
+             str(FEED_LABELS[feeds.get(r.building, "ok")])]
             for r in rows]
     return table_download(EXPORT_COLUMNS, data, file_format, f"curfew-{day}")
 
@@ -136,7 +136,7 @@ def export_range(file_format: str):
     first, last = _range()
     # nights: those with a status; nights without door data are the no_data column
     headers = ["student_number", "name", "class", "college", "nights", "late", "absent", "excused",
-               *[s.value for s in SEVERITY]]
+               *[str(STATUS_LABELS[s]) for s in SEVERITY]]
     data = [[t.student_number, t.name, t.class_name, t.college, t.nights, t.late, t.absent, t.excused,
              *[t.counts.get(s, 0) for s in SEVERITY]] for t in reports.tally(first, last, _scope())]
     return table_download(headers, data, file_format, f"curfew-{first}-{last}")
@@ -358,7 +358,7 @@ def _integrations_page(token_form=None, device_form=None, new_token: str | None 
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("access/integrations.html", tokens=rows, devices=devices.devices(),
                            token_form=token_form or TokenForm(), device_form=device_form, new_token=new_token,
-                           title=_("Door system integrations"))
+                           title=_("Door system integrations"), scope_labels=tokens.SCOPE_LABELS)
 
 
 @bp.get("/integrations")

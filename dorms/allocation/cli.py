@@ -14,7 +14,7 @@ from ..extensions import db
 from ..solver.pipeline import calibrate, solve
 from ..solver.problem import Instance
 from .models import AllocationRun, RunMode, RunStatus
-from .services import apply_run, create_run, execute_run, rollback_run
+from .services import apply_run, bed_changes, create_run, execute_run, rollback_run
 
 
 @click.group("allocation", help="Room allocation.")
@@ -42,8 +42,10 @@ def run_command(run_id):
 @with_appcontext
 def start_command(mode, buildings, time_limit, locked, grades, colleges, classes):
     """Create a run and solve it here; the proposal waits for `dorms allocation apply RUN_ID` (or the page)."""
-    ids = dict(db.session.execute(sa.select(Building.code, Building.id).where(Building.code.in_(buildings))).all())
-    unknown = [code for code in buildings if code not in ids]
+    # Codes as typed, in any letter case (a1 is A1).
+    ids = dict(db.session.execute(sa.select(sa.func.upper(Building.code), Building.id)
+                                  .where(sa.func.upper(Building.code).in_([c.upper() for c in buildings]))).all())
+    unknown = [code for code in buildings if code.upper() not in ids]
     if unknown:
         raise click.ClickException(f"no building {', '.join(unknown)}")
     try:
@@ -63,10 +65,12 @@ def start_command(mode, buildings, time_limit, locked, grades, colleges, classes
         raise click.ClickException(run.error or run.status.value)
 
 
-def _act_on_run(run_id: int, action, done: str) -> None:
+def _act_on_run(run_id: int, action, done: str, question: str, yes: bool) -> None:
     run = db.session.get(AllocationRun, run_id)
     if run is None:
         raise click.ClickException(f"no run {run_id}")
+    if not yes:  # many students change bed at once: say how many first
+        click.confirm(question.format(run=run_id, count=bed_changes(run)), abort=True)
     try:
         count = action(run)
         db.session.commit()
@@ -78,18 +82,22 @@ def _act_on_run(run_id: int, action, done: str) -> None:
 
 @allocation_cli.command("apply")
 @click.argument("run_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
-def apply_command(run_id):
+def apply_command(run_id, yes):
     """Apply a finished proposal, all of it or nothing."""
-    _act_on_run(run_id, apply_run, "run {run}: applied, {count} students changed bed")
+    _act_on_run(run_id, apply_run, "run {run}: applied, {count} students changed bed",
+                "Apply run {run}: {count} students change bed?", yes)
 
 
 @allocation_cli.command("rollback")
 @click.argument("run_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
-def rollback_command(run_id):
+def rollback_command(run_id, yes):
     """Put everyone an applied run moved back where it found them."""
-    _act_on_run(run_id, rollback_run, "run {run}: rolled back, {count} students are back where they were")
+    _act_on_run(run_id, rollback_run, "run {run}: rolled back, {count} students are back where they were",
+                "Roll back run {run}: {count} students go back to their earlier beds?", yes)
 
 
 WORK_RATE_HELP = ("This machine's search speed, from `dorms allocation calibrate` (default: the conservative "

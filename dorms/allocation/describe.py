@@ -1,13 +1,18 @@
 """A run's findings (explain.py's codes) in the reader's language, with names and room codes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..campus.models import Room
+from ..campus.models import Building, Room
 from ..core.enums import Gender
 from ..extensions import db
+from ..solver.problem import DEFAULT_WEIGHTS, UNASSIGNED_COST
 from ..students.models import Student
+from .models import TERM_LABELS, AllocationRun, RunMode
 
 MESSAGES = {
     "short_beds": _l("%(students)d %(gender)s students but only %(beds)d beds that can take them: "
@@ -46,3 +51,61 @@ def describe_findings(findings: list) -> list[str]:
             params["gender"] = Gender(params["gender"]).label.lower()
         sentences.append(str(MESSAGES[finding["code"]]) % params)
     return sentences
+
+
+# Which weight multiplies each term of the objective (problem.score).
+TERM_WEIGHTS = {"moves": "move", "broken_pairs": "pair", "class_room": "class_room",
+                "class_building": "class_building", "preference": "preference", "lifestyle": "lifestyle"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the proposal's table: how many (students, moves, rooms), not the weighted points."""
+
+    label: str
+    proposal: int | None
+    greedy: int | None
+    now: int | None
+    weight: int
+
+
+def _weight(run: AllocationRun, term: str) -> int:
+    if term == "unassigned":
+        return UNASSIGNED_COST
+    name = TERM_WEIGHTS.get(term, term)
+    return int({**DEFAULT_WEIGHTS, **(run.weights or {})}.get(name, 1))
+
+
+def _counts(run: AllocationRun, which: str, terms: dict | None) -> dict:
+    stored = (run.baseline_terms or {}).get("counts", {}).get(which)
+    if stored is not None:
+        return stored
+    # A run stored before counts were kept: each term is its count times its weight.
+    return {term: value // _weight(run, term) if _weight(run, term) else None
+            for term, value in (terms or {}).items()}
+
+
+def run_figures(run: AllocationRun) -> list[Figure]:
+    """The objective's terms of an allocation run as counts, for this proposal, greedy and now."""
+    baseline = run.baseline_terms or {}
+    proposal = _counts(run, "proposal", run.terms)
+    greedy = _counts(run, "greedy", baseline.get("greedy"))
+    now = _counts(run, "current", baseline.get("current")) if baseline.get("current") is not None else {}
+    return [Figure(str(TERM_LABELS.get(term, term)), proposal.get(term), greedy.get(term), now.get(term),
+                   _weight(run, term))
+            for term in run.terms or {}]
+
+
+def run_weights(run: AllocationRun) -> list[tuple[str, int]]:
+    """The weights a run changed from the defaults, named as the terms they weigh."""
+    by_weight = {weight: term for term, weight in TERM_WEIGHTS.items()}
+    return [(str(TERM_LABELS.get(by_weight.get(name, ""), name)), value) for name, value in (run.weights or {}).items()]
+
+
+def run_scope(run: AllocationRun) -> str:
+    """What a run covers: the whole campus or its buildings, by code."""
+    if run.mode == RunMode.REQUESTS or not run.building_ids:
+        return _("Scope: the whole campus")
+    codes = db.session.scalars(sa.select(Building.code).where(Building.id.in_(run.building_ids))
+                               .order_by(Building.code)).all()
+    return _("Scope: buildings %(codes)s", codes=", ".join(codes))

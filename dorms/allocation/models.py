@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
@@ -22,7 +23,7 @@ class RunMode(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {cls.INTAKE: _l("Intake: place students without a bed"),
-                cls.REALLOCATION: _l("Reallocation: the whole campus"),
+                cls.REALLOCATION: _l("Reallocation: residents may move too"),
                 cls.REQUESTS: _l("Requests round: swap and move requests")}
 
 
@@ -70,7 +71,8 @@ class AllocationRun(db.Model):
     current_objective: Mapped[int | None] = mapped_column()
     bound: Mapped[int | None] = mapped_column()
     terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    # The same terms for the greedy baseline and for everyone staying where they are: {"greedy": {...}, "current": {...}}.
+    # The same terms for the greedy baseline and for everyone staying where they are: {"greedy": {...}, "current": {...}},
+    # and the unweighted counts of all three: "counts": {"proposal": {...}, "greedy": {...}, "current": {...}}.
     baseline_terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     explanations: Mapped[list] = mapped_column(sa.JSON, default=list)
     error: Mapped[str] = mapped_column(sa.Text, default="")
@@ -157,6 +159,16 @@ TERM_LABELS = {
     "lifestyle": _l("Mixed sleep schedules"),
 }
 
+# A running run's stage (AllocationRun.stage, as the solver reports it).
+STAGE_LABELS = {
+    "reading": _l("Reading the campus"),
+    "greedy": _l("First placement"),
+    "buildings": _l("Choosing buildings"),
+    "rooms": _l("Choosing rooms"),
+    "improving": _l("Improving"),
+    "done": _l("Done"),
+}
+
 SCOPE_LABELS = {"grades": _l("entered in"), "colleges": _l("colleges"), "classes": _l("classes")}
 
 # A requests round's figures.
@@ -169,3 +181,7 @@ ROUND_LABELS = {
     "trades": _l("Trades (cycles and chains)"),
     "longest_trade": _l("Students in the longest trade"),
 }
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(RunMode, ("allocation.create", "mode"))

@@ -144,6 +144,12 @@ def _gone_silent(run: AllocationRun) -> bool:
     return (utcnow() - began).total_seconds() > 2 * run.time_limit + 300
 
 
+def bed_changes(run: AllocationRun) -> int:
+    """How many students applying (or rolling back) the run moves: every line of the proposal but the unplaced."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AllocationMove).where(
+        AllocationMove.run_id == run.id, AllocationMove.reason != MoveReason.UNPLACED.value))
+
+
 def locked_numbers(run: AllocationRun) -> list[str]:
     return list(db.session.scalars(sa.select(Student.student_number)
                                    .where(Student.id.in_(run.locked_student_ids or [])).order_by(Student.student_number)))
@@ -248,7 +254,9 @@ def _propose_allocation(run: AllocationRun) -> None:
     now = score(instance, current) if current else None
     run.current_objective = now.objective if now else None
     run.bound, run.terms = solution.bound, solution.terms
-    run.baseline_terms = {"greedy": solution.greedy_terms, **({"current": now.terms} if now else {})}
+    # The counts behind the weighted terms (students, moves, rooms), which is what the page shows.
+    counts = {"proposal": solution.counts, "greedy": solution.greedy_counts, **({"current": now.counts} if now else {})}
+    run.baseline_terms = {"greedy": solution.greedy_terms, **({"current": now.terms} if now else {}), "counts": counts}
     run.explanations = [finding.as_dict() for finding in solution.explanations]
     _store_moves(run, instance, solution.assignments, inactive)
 

@@ -3,21 +3,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import joinedload
 
 from ..campus import services as campus
 from ..campus.models import Bed, Room
 from ..core.errors import ServiceError
-from ..core.forms import options, page_number, submit, words
+from ..core.forms import confirmed, options, page_number, submit, words
 from ..core.roles import staff_required
 from ..extensions import db
 from ..roomchange import requests_round
 from . import services
-from .describe import describe_findings
+from ..solver.problem import UNASSIGNED_COST
+from .describe import describe_findings, run_figures, run_scope, run_weights
 from .forms import RunForm
 from .models import (
     ROUND_LABELS,
     SCOPE_LABELS,
+    STAGE_LABELS,
     TERM_LABELS,
     AllocationMove,
     AllocationRun,
@@ -85,7 +88,10 @@ def run(run_id: int):
                            term_labels=ROUND_LABELS if run.mode == RunMode.REQUESTS else TERM_LABELS,
                            outcomes=requests_round.proposed_outcomes(run.request_outcomes or {}),
                            findings=describe_findings(run.explanations or []),
-                           locked=services.locked_numbers(run), scope_labels=SCOPE_LABELS)
+                           locked=services.locked_numbers(run), scope_labels=SCOPE_LABELS,
+                           figures=run_figures(run) if run.objective is not None else [], scope=run_scope(run),
+                           weights=run_weights(run), stage_labels=STAGE_LABELS, unassigned_cost=UNASSIGNED_COST,
+                           apply_sentence=apply_sentence(run), rollback_sentence=rollback_sentence(run))
 
 
 def _act(run_id: int, action, done_message: str):
@@ -114,13 +120,27 @@ def cancel(run_id: int):
     return _act(run_id, services.cancel_run, _("The run was cancelled."))
 
 
+def apply_sentence(run: AllocationRun) -> str:
+    return ngettext("%(num)d student changes bed as listed below.",
+                    "%(num)d students change bed as listed below.", services.bed_changes(run))
+
+
+def rollback_sentence(run: AllocationRun) -> str:
+    return ngettext("%(num)d student goes back to the bed they had before this run.",
+                    "%(num)d students go back to the beds they had before this run.", services.bed_changes(run))
+
+
 @bp.post("/runs/<int:run_id>/apply")
 @staff_required
 def apply(run_id: int):
+    if not confirmed(request.form, apply_sentence(_run_or_404(run_id))):
+        return redirect(url_for("allocation.run", run_id=run_id))
     return _act(run_id, services.apply_run, _("Applied: {result} students changed bed."))
 
 
 @bp.post("/runs/<int:run_id>/rollback")
 @staff_required
 def rollback(run_id: int):
+    if not confirmed(request.form, rollback_sentence(_run_or_404(run_id))):
+        return redirect(url_for("allocation.run", run_id=run_id))
     return _act(run_id, services.rollback_run, _("Rolled back: {result} students are back where they were."))

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from ..core.enums import Role
+from ..core.enums import Gender, RequestKind, Role, RoomStatus
 from .models import AuditEntry
 
 ACTIONS = {
@@ -98,7 +99,8 @@ def describe(entry: AuditEntry) -> str:
         case "assignment.vacate":
             return _("%(student)s left bed %(bed)s", student=student, bed=d.get("bed"))
         case "room.status":
-            return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"), old=d.get("old"), new=d.get("new"))
+            return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"), old=_value(entry.action, "old", d.get("old")),
+                     new=_value(entry.action, "new", d.get("new")))
         case "user.create":
             return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"),
                      role=Role(d["role"]).label if d.get("role") in Role._value2member_map_ else d.get("role"),
@@ -116,4 +118,77 @@ def describe(entry: AuditEntry) -> str:
             return _("%(file)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged",
                      file=d.get("file"), created=d.get("created"), updated=d.get("updated"),
                      unchanged=d.get("unchanged"))
-    return ", ".join(f"{k}={v}" for k, v in d.items())
+        case "allocation.apply" | "allocation.rollback":
+            return ngettext("run #%(run)s: %(num)d student changed bed", "run #%(run)s: %(num)d students changed bed",
+                            int(d.get("moves") or 0), run=d.get("run"))
+        case "allocation.create" | "allocation.cancel" | "directory.sync" if "run" in d:
+            rest = {k: v for k, v in d.items() if k != "run"}
+            return _("run #%(run)s", run=d["run"]) + (_("; ") + _details(entry.action, rest) if rest else "")
+    return _details(entry.action, d)
+
+
+# Names of the details audit.record keeps, as the reader reads them.
+DETAIL_LABELS = {
+    "accepted": _l("accepted"), "after_the_fact": _l("after the fact"), "asker": _l("asked by"),
+    "asset_label": _l("asset label"), "assignee": _l("assigned to"), "bed": _l("bed"), "beds": _l("beds"),
+    "before": _l("before"), "building": _l("building"), "buildings": _l("buildings"),
+    "change_requests": _l("room change requests"), "charged": _l("charged"), "check_ins": _l("check-ins"),
+    "classes": _l("classes"), "code": _l("code"), "colleges": _l("colleges"), "comment": _l("comment"),
+    "condition": _l("condition"), "created": _l("created"), "curfew": _l("curfew"), "damages": _l("damages"),
+    "date": _l("date"), "deactivated": _l("deactivated"), "description": _l("description"),
+    "disputed": _l("disputed"), "door": _l("door"), "door_events": _l("door events"), "ends_on": _l("ends on"),
+    "events": _l("events"), "excellent_min": _l("excellent from"), "file": _l("file"),
+    "first_night": _l("first night"), "floor": _l("floor"), "from_bed": _l("from bed"), "gender": _l("gender"),
+    "hygiene_inspections": _l("hygiene inspections"), "inspectors": _l("inspectors"),
+    "inventory_items": _l("inventory items"), "item": _l("item"), "items": _l("items"), "keys": _l("keys"),
+    "kind": _l("kind"), "last_night": _l("last night"), "missing_keys": _l("missing keys"), "mode": _l("kind"),
+    "moves": _l("moves"), "name": _l("name"), "new": _l("now"), "night": _l("night"), "nights": _l("nights"),
+    "note": _l("note"), "occurred_on": _l("date"), "old": _l("before"), "old_name": _l("old name"),
+    "old_severity": _l("old severity"), "other": _l("other student"), "partner": _l("other student"),
+    "pass_min": _l("pass from"), "permission": _l("request"), "photos": _l("photos"), "placed": _l("placed"),
+    "repair_tickets": _l("repair tickets"), "request": _l("request"), "role": _l("role"), "room_code": _l("room"),
+    "rooms": _l("rooms"), "round": _l("round"), "rule": _l("rule"), "run": _l("run"), "scope": _l("scope"),
+    "seed": _l("seed"), "self_service": _l("by the student"), "serial_number": _l("serial number"),
+    "severity": _l("severity"), "skipped": _l("skipped"), "source": _l("source"), "starts_on": _l("starts on"),
+    "status": _l("status"), "students": _l("students"), "ticket": _l("ticket"), "token_id": _l("token"),
+    "type": _l("type"), "unchanged": _l("unchanged"), "updated": _l("updated"), "username": _l("username"),
+    "violation": _l("violation"), "violations": _l("violations"), "weekend": _l("weekend"),
+}
+
+# {(action, detail): labelled enum}: stored words the packages above name (register_values), read as labels.
+_VALUES: dict[tuple[str, str], type] = {}
+
+
+def register_values(enum, *actions_and_details: tuple[str, str]) -> None:
+    """Say that these details of these actions hold values of ``enum`` (a LabelledEnum): shown by label."""
+    for key in actions_and_details:
+        _VALUES[key] = enum
+
+
+def _value(action: str, key: str, value) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(_value(action, key, v) if not isinstance(v, list)
+                         else f"{v[0]} ({', '.join(map(str, v[1:]))})" if v else "" for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_value(action, key, v)}" for k, v in value.items())
+    enum = _VALUES.get((action, key))
+    if enum is not None and value in enum._value2member_map_:
+        return enum(value).label
+    if key == "role" and value in Role._value2member_map_:
+        return Role(value).label
+    return str(value)
+
+
+def _details(action: str, details: dict) -> str:
+    """Every detail as "name: value", in the reader's language."""
+    return _("; ").join(_("%(name)s: %(value)s", name=DETAIL_LABELS.get(key, key), value=_value(action, key, value))
+                        for key, value in details.items())
+
+
+register_values(RoomStatus, ("room.status", "old"), ("room.status", "new"))
+register_values(Gender, ("curfew.rule.set", "gender"))
+register_values(RequestKind, ("request.add", "kind"), ("request.remove", "kind"))

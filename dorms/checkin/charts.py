@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from ..core.charts import figure_svg
+from ..core.charts import count_axis, figure_svg, no_categories
 from .services import Progress
 
 COLOURS = {"checked_in": "#198754", "expected": "#ffc107"}
@@ -21,7 +20,9 @@ def progress_chart(rows: list[Progress]) -> str:
     axes.barh(labels, waiting, left=done, color=COLOURS["expected"], label=_("Still expected"))
     axes.invert_yaxis()
     axes.set_xlabel(_("Students"))
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    count_axis(axes.xaxis)
+    if not rows:
+        no_categories(axes.yaxis)
     figure.legend(loc="outside upper center", frameon=False, ncols=2)
     axes.spines[["top", "right"]].set_visible(False)
     return figure_svg(figure)

@@ -1,13 +1,17 @@
-"""The check-in spreadsheets: check-ins with their keys, reports waiting for an answer, check-outs with charges."""
+"""The check-in spreadsheets: check-ins with their keys, reports waiting for an answer, check-outs with charges.
+
+Downloads from the pages: values in the reader's language (table_download puts the column names so)."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..campus.models import Bed, Room
 from ..core.clock import utcnow
+from ..core.tables import yes_no
 from ..extensions import db
 from ..residence.models import Assignment
 from .models import CheckIn, CheckOut, Damage, KeyStatus, yuan
@@ -36,9 +40,9 @@ def check_ins(zone: ZoneInfo):
         s, a = r.assignment.student, r.assignment
         rows.append([s.student_number, s.name, s.class_name, s.college, a.bed.room.building.code, a.bed.code,
                      _when(r.checked_in_at, zone), r.checked_in_by.username if r.checked_in_by else "",
-                     "yes" if r.self_service else "no", r.report_state(now).value,
+                     yes_no(r.self_service), r.report_state(now).label,
                      _when(r.acknowledged_at, zone), _when(r.ack_due_at, zone),
-                     "; ".join(f"{k.kind.value}:{k.label}:{k.status.value}" for k in r.keys),
+                     "; ".join(f"{k.kind.label}:{k.label}:{k.status.label}" for k in r.keys),
                      _when(r.check_out.checked_out_at, zone) if r.check_out else ""])
     return headers, rows
 
@@ -52,7 +56,7 @@ def pending(zone: ZoneInfo):
     for r in _check_ins(CheckIn.acknowledged_at.is_(None), ~sa.exists().where(CheckOut.check_in_id == CheckIn.id)):
         s = r.assignment.student
         rows.append([s.student_number, s.name, s.class_name, s.college, r.assignment.bed.code,
-                     _when(r.checked_in_at, zone), _when(r.ack_due_at, zone), r.report_state(now).value,
+                     _when(r.checked_in_at, zone), _when(r.ack_due_at, zone), r.report_state(now).label,
                      "; ".join(f"{i.name}: {i.dispute_note}" for i in r.disputed_items)])
     return headers, rows
 
@@ -65,11 +69,11 @@ def check_outs(zone: ZoneInfo):
     for r in _check_ins(sa.exists().where(CheckOut.check_in_id == CheckIn.id)):
         s, out = r.assignment.student, r.check_out
         head = [s.student_number, s.name, s.class_name, r.assignment.bed.code, _when(r.checked_in_at, zone),
-                _when(out.checked_out_at, zone), out.reason]
+                _when(out.checked_out_at, zone), out.reason_label]
         total = yuan(out.total_cents)
-        charges = [["damage", d.report_item.name if d.report_item else "", d.description, yuan(d.amount_cents)]
+        charges = [[_("Damage"), d.report_item.name if d.report_item else "", d.description, yuan(d.amount_cents)]
                    for d in out.damages]
-        charges += [["missing_key", k.name, "", yuan(k.charge_cents)]
+        charges += [[_("Missing key"), k.name, "", yuan(k.charge_cents)]
                     for k in r.keys if k.status == KeyStatus.MISSING]
         for charge in charges or [["", "", "", ""]]:
             rows.append(head + charge + [total])

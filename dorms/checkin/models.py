@@ -14,14 +14,11 @@ from ..core.types import UTCDateTime
 from ..extensions import db
 from ..facilities.models import Condition, ItemKind
 from ..photos import Photo
-from ..residence.models import Assignment
+# Why a check-out happened: one of residence's stored reasons (also the assignment's end reason).
+from ..residence.models import CHECK_OUT_REASON, ROOM_CHANGE_REASON, Assignment, reason_label  # noqa: F401
 
 # The most a single charge may be, in cents (50,000 yuan): anything above is a typing mistake.
 MAX_CHARGE_CENTS = 5_000_000
-
-# Why a check-out happened: stored as these words (also the assignment's end reason), shown translated.
-CHECK_OUT_REASON = "check-out"
-ROOM_CHANGE_REASON = "room change"
 
 
 class KeyKind(LabelledEnum):
@@ -232,8 +229,7 @@ class CheckOut(db.Model):
 
     @property
     def reason_label(self) -> str:
-        labels = {CHECK_OUT_REASON: _l("Check-out"), ROOM_CHANGE_REASON: _l("Room change")}
-        return str(labels.get(self.reason, self.reason))
+        return reason_label(self.reason)
 
     @property
     def key_charges_cents(self) -> int:

@@ -18,6 +18,26 @@ rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQua
                                "Microsoft YaHei", "PingFang SC", "DejaVu Sans"]
 
 
+def count_axis(axis) -> None:
+    """An axis of counts (students, records): whole numbers from 0, and 0 to 1 when there is nothing to
+    count; matplotlib would centre an empty axis on 0 and draw negative counts."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axes = axis.axes
+    low, high = axes.get_ylim() if axis is axes.yaxis else axes.get_xlim()
+    limits = (0, max(high, 1))
+    if axis is axes.yaxis:
+        axes.set_ylim(*limits)
+    else:
+        axes.set_xlim(*limits)
+
+
+def no_categories(axis) -> None:
+    """A category axis (nights, buildings) with nothing on it: no made-up ticks such as -0.05."""
+    axis.set_ticks([])
+
+
 def figure_svg(figure: Figure) -> str:
     """The figure as an inline <svg> element."""
     buffer = io.StringIO()

@@ -17,6 +17,15 @@ from .clock import campus_today
 from .errors import ServiceError
 
 
+def confirmed(form, sentence: str) -> bool:
+    """Whether a change that touches many records was confirmed (the confirm_box macro's box ticked);
+    if not, says what would happen, for the page to ask again."""
+    if form.get("confirm") == "yes":
+        return True
+    flash(_("Nothing was changed: tick the box to confirm. %(what)s", what=sentence), "warning")
+    return False
+
+
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices; labels may be lazy strings."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from flask import Response
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -184,8 +185,37 @@ def download(body: bytes, file_format: str, filename: str):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+# The machine-readable column names of the downloads (and of the command line's tables), as people read them.
+COLUMN_LABELS = {
+    "student_number": _l("Student number"), "name": _l("Full name"), "class": _l("Class"), "college": _l("College"),
+    "building": _l("Building"), "room": _l("Room"), "bed": _l("Bed"), "status": _l("Status"), "time": _l("Time"),
+    "last_seen": _l("Last seen"), "last_door": _l("Last door"), "nights": _l("Nights"), "late": _l("Late"),
+    "absent": _l("Absent"), "excused": _l("Excused"), "cards": _l("Card numbers"),
+    "checked_in_at": _l("Checked in at"), "checked_in_by": _l("Checked in by"), "self_service": _l("Self-service"),
+    "report": _l("Condition report"), "acknowledged_at": _l("Acknowledged at"), "ack_due_at": _l("Acknowledgement due"),
+    "keys": _l("Keys"), "checked_out_at": _l("Checked out at"), "disputed_items": _l("Disputed items"),
+    "reason": _l("Reason"), "charge": _l("Charge"), "item": _l("Item"), "description": _l("Description"),
+    "amount_yuan": _l("Amount (yuan)"), "total_yuan": _l("Total (yuan)"), "id": _l("Record number"),
+    "occurred_on": _l("Date it happened"), "type": _l("Violation type"), "severity": _l("Severity"),
+    "students": _l("Students"), "classes": _l("Classes"), "recorded_by": _l("Recorded by"),
+    "recorded_at": _l("Recorded at"), "month": _l("Month"), "violations": _l("Violations"),
+    "building_name": _l("Building name"), "door_data": _l("Door data"),
+}
+
+
+def readable_headers(headers: list[str]) -> list[str]:
+    """Machine-readable column names in the reader's language; names already readable stay as they are."""
+    return [str(COLUMN_LABELS.get(header, header)) for header in headers]
+
+
+def yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
 def table_download(headers: list[str], rows: list[list], file_format: str, name: str):
-    """``rows`` under ``headers`` as ``name.csv`` or ``name.xlsx``."""
+    """``rows`` under ``headers`` as ``name.csv`` or ``name.xlsx``: a download from a page, so its column names
+    are in the reader's language (its values are the caller's to put so)."""
+    headers = readable_headers(headers)
     body = write_xlsx(headers, rows, title=name[:31]) if file_format == "xlsx" else write_csv(headers, rows)
     return download(body, file_format, f"{name}.{file_format}")
 

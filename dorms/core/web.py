@@ -88,6 +88,11 @@ def init_app(app: Flask) -> None:
         if any(UNSTORABLE_TEXT.search(text) for text in texts):
             abort(400, description=_("The address or the form holds a NUL character, which cannot be stored."))
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask for it on their own, whatever the page links: answer rather than 404.
+        return app.send_static_file("favicon.ico")
+
     for code in (400, 403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
     app.register_error_handler(HTTPException, _api_error)  # the other codes: JSON under API_PREFIX, else as they are
@@ -125,7 +130,7 @@ def _is_private() -> bool:
     """A response for a signed-in user or an API token (entitlements name students and cards), other than
     the static files everyone gets alike."""
     endpoint = request.endpoint or ""
-    if endpoint == "static" or endpoint.endswith(".static"):
+    if endpoint in ("static", "favicon") or endpoint.endswith(".static"):
         return False
     return current_user.is_authenticated or request.path.startswith(API_PREFIX)
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
@@ -71,3 +72,7 @@ class DirectoryRun(db.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED, SyncStatus.HELD)
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(SyncKind, ("directory.sync", "kind"))

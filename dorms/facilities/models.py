@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import Versioned, enum_column_type
 from ..core.enums import LabelledEnum
@@ -154,3 +155,9 @@ class RepairStep(db.Model):
 
     ticket: Mapped[RepairTicket] = relationship(back_populates="steps")
     actor = relationship("User")
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(RepairStatus, ("repair.step", "old"), ("repair.step", "new"))
+audit_describe.register_values(Condition, ("inventory.condition", "old"), ("inventory.condition", "new"), ("inventory.add", "condition"))
+audit_describe.register_values(ItemKind, ("inventory.add", "kind"))

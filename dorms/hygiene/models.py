@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
@@ -178,3 +179,7 @@ class InspectionResident(db.Model):
                                                primary_key=True)
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), primary_key=True)
     class_name: Mapped[str] = mapped_column(sa.String(120), index=True, default="")
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(RoundStatus, ("hygiene.round.status", "status"))

@@ -13,7 +13,7 @@ from ..campus import services as campus
 from ..campus.models import Floor, Room
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import ascii_digits, date_period, options, row_id, submit
+from ..core.forms import ascii_digits, confirmed, date_period, options, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -112,7 +112,7 @@ def round_page(round_id: int):
     return render_template("hygiene/round.html", round=the_round, floors=floors,
                            inspections=reports.round_inspections(the_round), bands=services.settings(),
                            may_score=services.may_score(current_user, the_round), title=the_round.label,
-                           inspectors_form=form)
+                           inspectors_form=form, rooms_left=_rooms_left(the_round), close_sentence=_close_sentence)
 
 
 @bp.post("/rounds/<int:round_id>/inspectors")
@@ -126,6 +126,15 @@ def round_inspectors(round_id: int):
     return redirect(url_for(".round_page", round_id=the_round.id))
 
 
+def _rooms_left(the_round) -> int:
+    return sum(p.rooms - p.done for p in services.round_floors(the_round))
+
+
+def _close_sentence(left: int) -> str:
+    return ngettext("%(num)d room is not inspected yet: closing the round leaves it without a score.",
+                    "%(num)d rooms are not inspected yet: closing the round leaves them without a score.", left)
+
+
 @bp.post("/rounds/<int:round_id>/status")
 @staff_required
 def round_status(round_id: int):
@@ -134,6 +143,9 @@ def round_status(round_id: int):
         status = RoundStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
+    if status == RoundStatus.CLOSED and the_round.is_open and (left := _rooms_left(the_round)) \
+            and not confirmed(request.form, _close_sentence(left)):
+        return redirect(url_for(".round_page", round_id=the_round.id))
     submit(None, lambda: services.set_round_status(the_round, status, actor=current_user),
             lambda _result: _("The round is now %(status)s.", status=status.label.lower()))
     return redirect(url_for(".round_page", round_id=the_round.id))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional
 
+from ..audit import SYSTEM_ACTOR
 from ..audit.describe import ACTIONS, action_label, describe
 from ..audit.models import AuditEntry
 from ..core.clock import campus_zone
@@ -56,4 +57,4 @@ def index():
     entries = list(db.session.scalars(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
     return render_template("pages/audit_log.html", form=form, entries=entries[:PER_PAGE],
                            has_next=len(entries) > PER_PAGE, page=page,
-                           describe=describe, action_label=action_label)
+                           describe=describe, action_label=action_label, system_actor=SYSTEM_ACTOR)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from matplotlib.figure import Figure
 
 from ..residence.occupancy import OccupancyRow
-from ..core.charts import figure_svg
+from ..core.charts import count_axis, figure_svg, no_categories
 
 COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
 
@@ -22,6 +22,9 @@ def occupancy_chart(rows: list[OccupancyRow]) -> str:
         left = [a + b for a, b in zip(left, values)]
     axes.invert_yaxis()
     axes.set_xlabel(_("Beds"))
+    count_axis(axes.xaxis)  # whole beds, from 0
+    if not rows:
+        no_categories(axes.yaxis)
     figure.legend(loc="outside upper center", frameon=False, ncols=3)
     axes.spines[["top", "right"]].set_visible(False)
     return figure_svg(figure)

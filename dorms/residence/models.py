@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -12,6 +13,18 @@ from ..extensions import db
 from ..students.models import Student, Term
 
 CURRENT = sa.text("ended_at IS NULL")
+
+# Reasons the app itself writes on assignments (and check-outs): stored as these words, shown translated.
+CHECK_OUT_REASON = "check-out"
+ROOM_CHANGE_REASON = "room change"
+STORED_REASONS = {CHECK_OUT_REASON: _l("Check-out"), ROOM_CHANGE_REASON: _l("Room change")}
+
+
+def reason_label(reason: str | None) -> str:
+    """A stored reason as the reader reads it: the app's own words translated, what people typed as typed."""
+    if reason is None:
+        return ""
+    return str(STORED_REASONS.get(reason, reason))
 
 
 class Assignment(db.Model):
@@ -47,6 +60,14 @@ class Assignment(db.Model):
     term: Mapped[Term | None] = relationship()
     started_by = relationship("User", foreign_keys=[started_by_id])
     ended_by = relationship("User", foreign_keys=[ended_by_id])
+
+    @property
+    def start_reason_label(self) -> str:
+        return reason_label(self.start_reason)
+
+    @property
+    def end_reason_label(self) -> str:
+        return reason_label(self.end_reason)
 
     @hybrid_property
     def is_current(self) -> bool:

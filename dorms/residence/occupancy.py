@@ -105,7 +105,8 @@ def search_rooms(filters: RoomFilters, *, limit: int = 500,
     if filters.accessible_only:
         query = query.where(Room.accessible.is_(True))
     if filters.number:
-        query = query.where(Room.number.contains(filters.number.strip(), autoescape=True))
+        # "101a" finds 101A: room codes are read without letter case everywhere (campus.codes)
+        query = query.where(Room.number.icontains(filters.number.strip(), autoescape=True))
     return [RoomRow(room, cap, occ) for room, cap, occ in db.session.execute(query)]
 
 

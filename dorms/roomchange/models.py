@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
@@ -157,3 +158,7 @@ class RoomChangeChoice(db.Model):
         if self.room is not None:
             return _("Room %(room)s", room=self.room.code)
         return _("Room type %(type)s", type=self.room_type)
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(ChangeKind, ("roomchange.ask", "kind"))

@@ -171,13 +171,24 @@ def ask_to_swap(student: Student, partner_number: str, reason: str, *, discreet:
     current = _require_free_to_ask(student)
     partner = find_by_number(partner_number)
     unavailable = _("Student number %(number)s cannot be named for a swap.", number=partner_number)
-    if partner is None or partner.id == student.id or partner.gender != student.gender \
-            or partner.status != StudentStatus.ACTIVE:
+    # Each rule the asker can see for themselves gets its own answer; the rest (status, a private need,
+    # someone's "do not room with", a request waiting) stays one answer to a student.
+    if partner is not None and partner.id == student.id:
+        raise ServiceError(_("You cannot swap with yourself."))
+    if partner is not None and partner.gender != student.gender:
+        raise ServiceError(_("Swaps are only between students of the same gender.") if discreet else
+                           _("%(other)s cannot swap with %(student)s (gender or status).",
+                             other=partner.display, student=student.display))
+    if partner is None or partner.status != StudentStatus.ACTIVE:
         raise ServiceError(unavailable if discreet or partner is None else
                            _("%(other)s cannot swap with %(student)s (gender or status).",
                              other=partner.display, student=student.display))
     theirs = residence.current_assignment(partner)
-    if theirs is None or theirs.bed.room_id == current.bed.room_id:
+    if theirs is not None and theirs.bed.room_id == current.bed.room_id:
+        raise ServiceError(_("Student number %(number)s lives in your own room: a swap would change nothing.",
+                             number=partner_number) if discreet else
+                           _("%(other)s has no bed in another room.", other=partner.display))
+    if theirs is None:
         raise ServiceError(unavailable if discreet else
                            _("%(other)s has no bed in another room.", other=partner.display))
     if live_request_of(partner) is not None or _live_swap_naming(partner) is not None:

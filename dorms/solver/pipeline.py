@@ -81,6 +81,7 @@ class Solution:
     greedy_objective: int
     method: str  # "solver" or "greedy" (the fallback won)
     greedy_terms: dict[str, int] = field(default_factory=dict)  # first-fit's, for comparison
+    greedy_counts: dict[str, int] = field(default_factory=dict)  # the same, unweighted
     explanations: list[Explanation] = field(default_factory=list)
     seconds: float = 0.0
     search_rate: float = 0.0  # work units the final search did a second here (see calibrate)
@@ -145,7 +146,8 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
     return Solution(
         assignments=dict(chosen), unassigned=unassigned, objective=chosen_score.objective,
         terms=chosen_score.terms, counts=chosen_score.counts, bound=bound,
-        greedy_objective=greedy_score.objective, greedy_terms=greedy_score.terms, method=method,
+        greedy_objective=greedy_score.objective, greedy_terms=greedy_score.terms, greedy_counts=greedy_score.counts,
+        method=method,
         explanations=explanations,
         seconds=time.monotonic() - started,
         search_rate=search_rate,

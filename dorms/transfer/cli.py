@@ -63,10 +63,12 @@ def _echo_moves(report: importing.ImportReport, *, err: bool = False) -> None:
 @click.option("--format", "file_format", type=click.Choice(exporting.FORMATS), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write; standard output when omitted.")
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="en: the documented machine-readable columns and words; zh: Chinese ones (import reads both).")
 @with_appcontext
-def export_command(kind, file_format, output):
+def export_command(kind, file_format, output, language):
     """Export rooms or students, with a header row, in the columns import reads."""
-    data = exporting.export(kind, file_format)
+    data = exporting.export(kind, file_format, language=language)
     if output:
         output.write_bytes(data)
         click.echo(f"Wrote {output}.", err=True)

@@ -1,4 +1,8 @@
-"""Export rooms and students in the same columns the import reads."""
+"""Export rooms and students in the same columns the import reads.
+
+In English (the command line's default) the columns and words are the documented machine-readable ones;
+in Chinese (``language="zh"``: a page read in Chinese, or ``dorms export --language zh``) they are the
+Chinese headers and words the import reads too (values.py), so either file imports again unchanged."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,6 +14,7 @@ from ..core.tables import write_csv, write_xlsx
 from ..extensions import db
 from ..residence.models import current_assignment_alias
 from ..students.models import Student
+from . import values
 
 ROOM_HEADERS = ["building", "building_name", "campus", "building_gender", "floor", "room", "capacity",
                 "type", "gender", "accessible", "status", "bed_type", "occupied"]
@@ -62,9 +67,48 @@ def student_rows() -> list[list]:
     return rows
 
 
-def export(kind: str, file_format: str) -> bytes:
+def _chinese(words: dict) -> dict:
+    """{stored word: its first Chinese spelling the import reads} from one of values.py's maps."""
+    found = {}
+    for word, meaning in words.items():
+        key = meaning.value if hasattr(meaning, "value") else meaning
+        if not word.isascii():
+            found.setdefault(key, word)
+    return found
+
+
+# Each column's words in Chinese (columns not named here hold numbers, codes and names).
+CHINESE_WORDS = {
+    "building_gender": _chinese(values.GENDER_POLICIES), "gender": _chinese(values.GENDERS),
+    "accessible": _chinese(values.BOOLEANS), "needs_accessible": _chinese(values.BOOLEANS),
+    "bed_type": _chinese(values.BED_TYPES),
+}
+CHINESE_STATUS = {"rooms": _chinese(values.ROOM_STATUSES), "students": _chinese(values.STUDENT_STATUSES)}
+CHINESE_OCCUPIED = "已住人数"  # not read by the import
+
+
+def column_names(kind: str, language: str = "en") -> list[str]:
+    """The columns the import reads for ``kind``, as a file in ``language`` heads them."""
+    columns = values.ROOM_COLUMNS if kind == "rooms" else values.STUDENT_COLUMNS
+    if language != "zh":
+        return list(columns)
+    return [next((a for a in aliases if not a.isascii()), name) for name, aliases in columns.items()]
+
+
+def _in_chinese(kind: str, headers: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
+    chinese = dict(zip(values.ROOM_COLUMNS if kind == "rooms" else values.STUDENT_COLUMNS, column_names(kind, "zh")))
+    names = [chinese.get(h, CHINESE_OCCUPIED) for h in headers]
+    words = [CHINESE_STATUS[kind] if h == "status" else CHINESE_WORDS.get(h, {}) for h in headers]
+    yes_no = {"yes": True, "no": False}
+    translated = [[words[i].get(yes_no.get(v, v), v) if words[i] else v for i, v in enumerate(row)] for row in rows]
+    return names, translated
+
+
+def export(kind: str, file_format: str, *, language: str = "en") -> bytes:
     headers, rows = {"rooms": (ROOM_HEADERS, room_rows), "students": (STUDENT_HEADERS, student_rows)}[kind]
     data = rows()
+    if language == "zh":
+        headers, data = _in_chinese(kind, headers, data)
     if file_format == "xlsx":
         return write_xlsx(headers, data, title=kind)
     return write_csv(headers, data)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..core.roles import staff_required
 from ..core.tables import download
 from ..extensions import db
+from ..i18n import reader_language
 from . import exporting, importing
 from .forms import ImportForm
 
@@ -36,7 +37,8 @@ def import_page():
     # A confirmation of another file, or of other moves (beds changed since its preview), confirms nothing.
     changed = bool(pending and form.confirm.data)
     return render_template("transfer/import.html", form=form, report=report, errors=errors, pending=pending,
-                           changed=changed, title=_("Import"))
+                           changed=changed, title=_("Import"),
+                           columns={kind: exporting.column_names(kind, reader_language()) for kind in exporting.KINDS})
 
 
 @bp.get("/export/<kind>.<file_format>")
@@ -45,4 +47,4 @@ def export(kind: str, file_format: str):
     if kind not in exporting.KINDS or file_format not in exporting.FORMATS:
         abort(404)
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
-    return download(exporting.export(kind, file_format), file_format, filename)
+    return download(exporting.export(kind, file_format, language=reader_language()), file_format, filename)

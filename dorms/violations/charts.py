@@ -5,9 +5,8 @@ from collections import Counter
 
 from flask_babel import gettext as _
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from ..core.charts import figure_svg
+from ..core.charts import count_axis, figure_svg
 
 # Tableau's ten, then greys: enough for a catalogue of a dozen types.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -30,7 +29,7 @@ def per_month_by_type(by_month_and_type: dict[str, Counter]) -> str:
     if not totals:
         axes.bar(months, [0] * len(months))
     axes.set_ylabel(_("Violations"))
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole records
+    count_axis(axes.yaxis)  # whole records, from 0
     axes.spines[["top", "right"]].set_visible(False)
     if len(months) > 8:
         axes.tick_params(axis="x", labelrotation=45)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import Versioned, enum_column_type
 from ..core.enums import LabelledEnum
@@ -133,3 +134,8 @@ class ViolationComment(db.Model):
 
     violation: Mapped[Violation] = relationship(back_populates="comments")
     author = relationship("User")
+
+
+# The audit log shows these stored words by their labels.
+audit_describe.register_values(ViolationStatus, ("violation.status", "old"), ("violation.status", "new"))
+audit_describe.register_values(Severity, ("violation.record", "severity"), ("violation.type.add", "severity"), ("violation.type.update", "severity"), ("violation.type.update", "old_severity"))

@@ -397,7 +397,7 @@ def export_rows(user, filters: Filters, *, limit: int = 50_000) -> list[list]:
         _filtered(user, filters).options(*_list_options(), joinedload(Violation.recorded_by))
         .order_by(Violation.occurred_on.desc(), Violation.id.desc()).limit(limit)).unique())
     known = students_with_pages(user, [s for v in violations for s in v.students])
-    return [[v.id, v.occurred_on.isoformat(), v.type.name, v.type.severity.value, v.status.value,
+    return [[v.id, v.occurred_on.isoformat(), v.type.name, v.type.severity.label, v.status.label,
              "; ".join(s.display if s.id in known else s.name for s in v.students),
              "; ".join(dict.fromkeys(s.class_name for s in v.students if s.class_name and s.id in known)),
              v.room.code if v.room else "", v.building.code, v.description,
@@ -507,7 +507,7 @@ def _per_month(counts: Counts) -> tuple[list[str], list[list]]:
 COUNT_TABLES = {
     "student": _per_student,
     "class": lambda c: (["class", "violations"], [list(r) for r in c.by_class]),
-    "building": lambda c: (["building", "name", "violations"], [list(r) for r in c.by_building]),
+    "building": lambda c: (["building", "building_name", "violations"], [list(r) for r in c.by_building]),
     "month": _per_month,
 }
 

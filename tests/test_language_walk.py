@@ -1,0 +1,180 @@
+"""Every page of the demo campus, for every role, in both languages: nothing shown untranslated.
+
+The bulk of the pages is rendered through the test client (the HTML is what the browser gets; the
+checks read its visible text and the attributes a reader sees or hears); a few pages per role and
+language are then opened in Chromium, whose text after the scripts ran is checked the same way.
+Chinese pages may show no English message of the catalogue; no page may show a stored machine word
+(`check-out`, `rolled_back`) or a Python value (`['…`, `run=2`, `None`).
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.routing import BuildError
+
+from dorms.access import tokens
+from dorms.allocation import services as allocation
+from dorms.allocation.models import AllocationRun, RunMode
+from dorms.auth.models import User
+from dorms.campus.models import Building, Floor, Room
+from dorms.checkin.models import CheckIn
+from dorms.core.enums import Role
+from dorms.demo.seed import seed_demo
+from dorms.extensions import db
+from dorms.facilities.models import RepairTicket
+from dorms.hygiene.models import InspectionRound
+from dorms.students.models import Student
+from dorms.violations.models import Violation
+
+from .language_walk import english_fragments, machine_words, untranslated, visible_text
+
+pytestmark = [pytest.mark.commits, pytest.mark.browser]
+
+LANGUAGES = {"zh": "zh_CN", "en": "en"}
+BRAND = {"zh": "宿舍管理", "en": "Dormitories"}  # the header of every page
+
+
+def _demo_login(role: str):
+    """The demo's sign-in for ``role`` (DemoLogins' ROLE_username and ROLE_password)."""
+    return lambda logins: {"username": getattr(logins, f"{role}_username"),
+                           "password": getattr(logins, f"{role}_password")}
+
+
+# One entry per role: how it signs in on the demo campus (a function of the DemoLogins seed_demo returns, giving
+# {"username", "password"}) and the pages also opened in the browser ({name} is a sample id, see _samples).
+ROLES = {
+    "staff": (_demo_login("staff"), ["/", "/hygiene/rounds/{round_id}/floors/{floor_id}", "/allocation/runs/{run_id}"]),
+    "counselor": (_demo_login("counselor"), ["/", "/curfew/"]),
+    "student": (_demo_login("student"), ["/", "/students/me"]),
+}
+
+# Pages not worth a walk: files, images, machine endpoints.
+SKIPPED = re.compile(r"^/(static|bootstrap|api|iclock)/|/photos/|^/login$|^/language/")
+# The arguments of downloads that take more than the sample ids.
+DOWNLOADS = {"transfer.export": {"kind": "students"}, "hygiene.export": {"kind": "classes"},
+             "checkin.export": {"what": "check-outs"}}
+# A student's own pages: not found for anyone else.
+STUDENTS_OWN = {"/students/me"}
+# Pages worth opening with a query as well.
+EXTRA = ["/rooms?free=1", "/students/?q=2026", "/audit/?action=allocation.apply", "/curfew/?status=absent",
+         "/export/rooms.csv", "/checkin/export/check-ins.csv", "/violations/counts.csv?by=month"]
+
+
+def _samples() -> dict[str, int]:
+    """An id for every kind of page argument, from the demo campus."""
+    student = db.session.scalar(sa.select(Student).join(User, User.student_id == Student.id)
+                                .where(User.role == Role.STUDENT).limit(1))
+    first = lambda model, *where: db.session.scalar(sa.select(model.id).where(*where).order_by(model.id).limit(1))
+    the_round = db.session.scalar(sa.select(InspectionRound).order_by(InspectionRound.id.desc()).limit(1))
+    floor_id = first(Floor, Floor.building_id.in_([b.id for b in the_round.buildings]))
+    return {
+        "student_id": student.id, "room_id": first(Room), "building_id": first(Building),
+        "check_in_id": first(CheckIn), "ticket_id": first(RepairTicket), "violation_id": first(Violation),
+        "round_id": the_round.id, "floor_id": floor_id, "run_id": first(AllocationRun),
+    }
+
+
+def _pages(app, samples: dict[str, int]) -> list[str]:
+    pages = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            if "GET" not in rule.methods or SKIPPED.search(rule.rule) or rule.endpoint == "directory.run":
+                continue
+            # Downloads too, as CSV: a spreadsheet from a page follows the reader's language as the page does.
+            values = {**samples, "file_format": "csv", **DOWNLOADS.get(rule.endpoint, {})}
+            try:
+                pages.append(url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}))
+            except (KeyError, BuildError):
+                pages.append(None)
+    assert None not in pages, "a page argument without a sample: add it to _samples"
+    return sorted(set(pages)) + EXTRA
+
+
+def _seed() -> object:
+    logins = seed_demo()
+    db.session.flush()
+    # An applied allocation run and a rolled-back one: their pages, and what they leave in history and audit.
+    run = allocation.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=1, weights={"move": 30})
+    db.session.commit()
+    allocation.execute_run(run.id)
+    db.session.commit()
+    tokens.create_token("门禁系统", tokens.EVENTS_SCOPE)  # the integrations page lists its scope
+    db.session.commit()
+    return logins
+
+
+def test_every_role_sees_every_page_in_its_language(app, client, browser, live_server):
+    logins = _seed()
+    assert len(english_fragments()) > 500 and {"check-out", "rolled_back"} <= machine_words()
+    samples = _samples()
+    pages = _pages(app, samples)
+    problems: dict[str, set[str]] = defaultdict(set)
+    walked = 0
+    for role, (credentials, _browser_pages) in ROLES.items():
+        for language, code in LANGUAGES.items():
+            client = app.test_client()  # the conftest's client class: each request in an app context of its own
+            assert client.post("/login", data=credentials(logins)).status_code == 302
+            client.post(f"/language/{code}")
+            for url in pages:
+                response = client.get(url)
+                assert response.status_code < 500, f"{role} {url}: {response.status_code}"
+                if role == "staff":  # staff see every record: a sample that does not fit its page shows here
+                    assert response.status_code != 404 or url in STUDENTS_OWN, url
+                if response.status_code in (301, 302, 303) or response.mimetype not in ("text/html", "text/csv"):
+                    continue
+                walked += 1
+                if response.mimetype == "text/csv":
+                    text = response.data.decode("utf-8-sig")
+                else:
+                    text = visible_text(response.get_data(as_text=True))
+                    if BRAND[language] not in text:  # the page is in the language asked for at all
+                        problems[f"not in {language}"].add(f"{role} {url}")
+                for problem in untranslated(text, language):
+                    problems[f"{problem} ({language})"].add(f"{role} {url}")
+    assert walked > 150
+
+    # The browser: text after the scripts ran, for a few pages of each role in each language.
+    for role, (credentials, browser_pages) in ROLES.items():
+        for language, code in LANGUAGES.items():
+            context = browser.new_context(locale="zh-CN" if language == "zh" else "en-US")
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            failed = []  # what the browser asked for on its own and did not get (a favicon, say)
+            page.on("response", lambda response, failed=failed: response.status >= 400 and failed.append(response.url))
+            page.goto(f"{live_server}/login")
+            page.fill("input[name=username]", credentials(logins)["username"])
+            page.fill("input[name=password]", credentials(logins)["password"])
+            page.click("main button[type=submit]")
+            page.wait_for_url(lambda url: "/login" not in url)
+            with page.expect_navigation():  # the switcher may sit in the collapsed menu of a phone: submit it
+                page.locator(f"form[action$='/language/{code}']").evaluate("form => form.submit()")
+            for url in browser_pages:
+                url = url.format(**samples)
+                assert page.goto(live_server + url).status == 200, url
+                text = page.locator("body").inner_text()
+                for problem in untranslated(text, language):
+                    problems[f"{problem} ({language})"].add(f"{role} {url} (browser)")
+            page.goto(live_server + "/favicon.ico")
+            context.close()
+            for address in failed:
+                problems[f"not found: {address}"].add(role)
+
+    report = "\n".join(f"{problem}: {', '.join(sorted(where)[:4])}" for problem, where in sorted(problems.items()))
+    assert not problems, f"shown untranslated:\n{report}"
+
+
+def test_the_checks_find_what_they_look_for():
+    html = ("<p>已离开 <span>check-out</span></p><p title='Roll back'>回滚</p><p>run=2, moves=4</p>"
+            "<script>var x = 'Roll back';</script><p>['A1-101']</p>")
+    found = untranslated(visible_text(html), "zh")
+    assert "machine word: 'check-out'" in found and "English: 'Roll back'" in found
+    assert "English word: 'improving'" in untranslated(visible_text("<div>improving</div>"), "zh")
+    assert "machine word: 'student_number'" in untranslated("student_number,name\r\n2024000001,王小明", "zh")
+    assert any("run=2" in f for f in found) and any("['" in f for f in found)
+    assert untranslated(visible_text("<p>Roll back A1-101 None</p>"), "en") == []
+    assert untranslated(visible_text("<p>房间 A1-101 的学生 2024000001</p>"), "zh") == []
