@@ -21,7 +21,8 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sdfr]|%[sd]|\{\w*\}")
 MIN_LETTERS = 8
 # Attributes a reader sees or hears (a screen reader reads aria-label and title).
 VISIBLE_ATTRIBUTES = {"placeholder", "title", "alt", "aria-label"}
-HIDDEN_ELEMENTS = {"script", "style", "template", "noscript"}
+# Not read as prose: scripts and styles, and commands and codes shown as they are typed (<code>, <kbd>).
+HIDDEN_ELEMENTS = {"script", "style", "template", "noscript", "code", "kbd"}
 # A Python value printed as it is: a list, a dict, a keyword list of an audit entry, None.
 REPRS = [re.compile(r"\[\s*'"), re.compile(r"\{\s*'"), re.compile(r"\b[a-z_]{2,}=[\w'\[]")]
 # Lower-case words a Chinese page may show: the app's name, the demo's user names, units.
