@@ -71,7 +71,7 @@ def test_a_night_before_the_feed_began_has_no_door_data_nobody_absent_no_alerts(
                      r"<td class=\"text-end\">9</td>", summary)
     exported = list(csv.DictReader(io.StringIO(client.get("/curfew/export.csv?night=2026-09-05")
                                                .get_data(as_text=True).lstrip("\ufeff"))))
-    assert {(r["status"], r["door_data"]) for r in exported} == {("no_data", "no_data")}
+    assert {(r["Status"], r["Door data"]) for r in exported} == {("No door data", "No door data")}  # the reader's words
     # Permissions do not change it: S7's approved overnight leave covers the 8th, which D1's doors left empty.
     assert cli_report(runner, "2026-09-08")[0]["S7"] == "no_data"
     # The night of the events (the 7th) is told as before.
@@ -133,10 +133,12 @@ def test_the_range_counts_no_data_nights_apart_and_names_them(app, imported, cli
     runner.invoke(args=["access", "rollup", "--since", "2026-09-03", "--until", "2026-09-05"])
     again = client.get("/curfew/range?first=2026-09-03&last=2026-09-07").get_data(as_text=True)
     assert again.split('data-testid="door-data"')[1] == page.split('data-testid="door-data"')[1]  # partly rolled up
+    staff.locale = "en"  # the download's columns in English words
+    db.session.commit()
     exported = list(csv.DictReader(io.StringIO(client.get("/curfew/range.csv?first=2026-09-03&last=2026-09-07")
                                                .get_data(as_text=True).lstrip("\ufeff"))))
-    s6 = next(r for r in exported if r["student_number"] == "S6")
-    assert (s6["nights"], s6["absent"], s6["no_data"], s6["absent_no_events"]) == ("1", "1", "4", "1")
+    s6 = next(r for r in exported if r["Student number"] == "S6")
+    assert (s6["Nights"], s6["Absent"], s6["No door data"], s6["Absent: no card events"]) == ("1", "1", "4", "1")
 
 
 def _busy(nights: range, per_night: int) -> None:
@@ -160,7 +162,7 @@ def test_a_night_far_below_the_usual_volume_is_told_as_low_door_data(app, import
     assert re.search(r'data-building="D1" data-night="2026-09-07" data-state="low"', page)
     assert "14 events, usually about 80" in page
     exported = client.get(f"/curfew/export.csv?night={NIGHT}").get_data(as_text=True)
-    assert {r["door_data"] for r in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))} == {"low"}
+    assert {r["Door data"] for r in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))} == {"Low door data"}
     range_page = client.get("/curfew/range?first=2026-09-06&last=2026-09-07").get_data(as_text=True)
     assert 'data-building="D1" data-state="low"' in range_page
     assert re.search(r'data-night="2026-09-07" data-state="low" title="14 events, usually about 80"', range_page)

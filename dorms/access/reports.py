@@ -124,7 +124,7 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
     for resident in residents:
         the_night = Night.of(night, curfew_for(rules, resident.building_id, resident.gender, night), options["cutoff"])
         own = events.get(resident.id, [])
-        if resident.code not in with_data:  # the doors sent nothing: no status can be told, permissions or not
+        if resident.code.upper() not in with_data:  # the doors sent nothing: no status can be told, permissions or not
             outcome = curfew.Outcome(Status.NO_DATA)
         else:
             deciding = [Event(at, Direction(direction)) for at, direction, building, _door, granted in own
@@ -199,7 +199,7 @@ def _window(night: date) -> tuple[datetime, datetime]:
 def feed_counts(nights: list[date], *, live: bool = False) -> dict[date, dict[str, tuple[int, datetime]]]:
     """Per night, per building code: how many events its doors recorded from d 12:00 to the cutoff (any card,
     granted or denied, unknown cards included) and the latest of them (local time). A building absent from a
-    night's dict recorded nothing. Kept nights (NightFeed, rollup.py) are read from their rows unless ``live``;
+    night's dict recorded nothing. Codes are upper-cased: a door system may write "a1" for A1. Kept nights (NightFeed, rollup.py) are read from their rows unless ``live``;
     the others from the events, one query per month of nights reading those nights' events once."""
     found: dict[date, dict[str, tuple[int, datetime]]] = {night: {} for night in nights}
     if not live and nights:
@@ -216,7 +216,8 @@ def feed_counts(nights: list[date], *, live: bool = False) -> dict[date, dict[st
         windows = [(night, *_window(night)) for night in ordered[start:start + 31]]
         bucket = sa.case(*((sa.and_(AccessEvent.occurred_at >= begins, AccessEvent.occurred_at < ends), index)
                            for index, (_night, begins, ends) in enumerate(windows)))
-        events = (sa.select(bucket.label("bucket"), AccessEvent.building, AccessEvent.occurred_at)
+        events = (sa.select(bucket.label("bucket"), sa.func.upper(AccessEvent.building).label("building"),
+                            AccessEvent.occurred_at)
                   .where(AccessEvent.occurred_at >= windows[0][1], AccessEvent.occurred_at < windows[-1][2])
                   .subquery())
         for index, building, count, latest in db.session.execute(
@@ -254,11 +255,12 @@ def _assess(counts: dict, night: date, building: str, options: dict, stated: boo
 
     ``stated``: whether the night's statuses say the building had data (rolled-up nights whose events were
     purged keep their statuses, not their events); None to go by the events alone."""
-    events = counts.get(night, {}).get(building, (0, None))[0]
+    code = building.upper()  # as feed_counts keys it
+    events = counts.get(night, {}).get(code, (0, None))[0]
     history = [night - timedelta(days=k) for k in range(1, options["history"] + 1)]
-    past = [counts[day][building][0] for day in history if building in counts.get(day, {})]
+    past = [counts[day][code][0] for day in history if code in counts.get(day, {})]
     usual = round(median(past)) if len(past) >= 3 else None  # three nights at least: one odd night is no habit
-    heard = [counts[day][building][1] for day in [night, *history] if building in counts.get(day, {})]
+    heard = [counts[day][code][1] for day in [night, *history] if code in counts.get(day, {})]
     if stated is False or (stated is None and not events):
         state = "no_data"
     elif not events:

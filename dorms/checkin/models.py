@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
@@ -260,3 +261,7 @@ def yuan(cents: int | None) -> str:
     """Cents as yuan with two decimals, e.g. 12050 → "120.50"."""
     cents = cents or 0
     return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{yuan(-cents)}"
+
+
+# The audit log shows the stored policy words by their labels.
+audit_describe.register_values(LeavingPolicy, ("checkin.settings", "leaving"), ("checkin.settings", "old"))

@@ -19,7 +19,7 @@ from ..campus.models import Bed, Building
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.roles import staff_required
-from ..core.tables import table_download
+from ..core.tables import download, write_csv, write_xlsx
 from ..extensions import db
 from ..students.models import Student, Term
 from ..transfer import values
@@ -154,4 +154,7 @@ def checklist():
 def template(kind: str, language: str, file_format: str):
     if file_format not in TEMPLATES[kind][1]:
         abort(404)
-    return table_download(template_headers(kind, language), [], file_format, f"{kind}-template-{language}")
+    # The import's own headers, as they are: a download from a page would write readable names instead.
+    headers, name = template_headers(kind, language), f"{kind}-template-{language}"
+    body = write_xlsx(headers, [], title=name) if file_format == "xlsx" else write_csv(headers, [])
+    return download(body, file_format, f"{name}.{file_format}")
