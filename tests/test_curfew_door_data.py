@@ -31,7 +31,7 @@ def cli_report(runner, night: str):
 
 
 def statuses(page: str) -> dict[str, str]:
-    return dict(re.findall(r'<tr data-student="([^"]+)">.*?data-status="([a-z_]+)"', page, re.DOTALL))
+    return dict(re.findall(r'<tr data-student="([^"]+)"[^>]*>.*?data-status="([a-z_]+)"', page, re.DOTALL))
 
 
 @pytest.fixture
