@@ -46,5 +46,5 @@ class ResetPasswordForm(FlaskForm):
 class AccountSearchForm(FlaskForm):
     q = StringField(_l("Username or name"), validators=[Optional(), Length(max=64)])
     role = SelectField(_l("Role"), choices=options([("", _l("Any role"))] + Role.choices()))
-    active = SelectField(_l("State"), choices=options([("", _l("Any")), ("yes", _l("Active")),
+    active = SelectField(_l("State"), choices=options([("", _l("Any")), ("yes", _l("Enabled")),
                                                         ("no", _l("Deactivated"))]))
