@@ -226,6 +226,17 @@ def test_a_directory_accounts_password_is_reset_in_the_directory(office, create_
         accounts.reset_password(counselor, actor=office["staff"])
 
 
+def test_a_directory_accounts_role_is_decided_by_the_directory(office, create_user):
+    counselor = create_user("ldap.counselor", role=Role.COUNSELOR)
+    counselor.auth_source = "ldap"
+    with pytest.raises(ServiceError, match="campus directory"):
+        accounts.change_role(counselor, Role.BUILDING_MANAGER, building_ids=[office["a"].id], actor=office["staff"])
+    assert counselor.role == Role.COUNSELOR and not counselor.managed
+    # Its classes may still change (the role stays the directory's).
+    accounts.change_role(counselor, Role.COUNSELOR, classes=["历史2401"], actor=office["staff"])
+    assert [s.class_name for s in counselor.scopes] == ["历史2401"]
+
+
 def test_accounts_are_listed_and_searched_and_only_staff_change_them(office, create_user, login, client):
     create_user("wang.worker", role=Role.REPAIR_WORKER)
     create_user("li.inspector", role=Role.INSPECTOR)

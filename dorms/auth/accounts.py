@@ -146,6 +146,11 @@ def change_role(user: User, role: Role, *, building_ids=(), classes: list[str] =
                 actor) -> None:
     """A new role, with the buildings (building manager) or classes and colleges (counselor) it needs; what
     the old role had goes. A student account stays a student's, and no other account becomes one."""
+    if user.auth_source != "local" and role != user.role:
+        # Directory groups set the role again at every sign-in (directory.signin): a role given here would
+        # not last, and a building manager's buildings would stand in the way of the directory's role.
+        raise ServiceError(_("%(username)s signs in with the campus directory: its groups decide the role.",
+                             username=user.username))
     if (user.role == Role.STUDENT) != (role == Role.STUDENT):
         raise ServiceError(_("A student account stays a student account; make a new account instead."))
     if user.id == actor.id and role != user.role:
