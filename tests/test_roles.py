@@ -184,6 +184,17 @@ def test_a_building_manager_lists_only_their_buildings_rooms_and_residents(site,
     assert f"/repairs/{site['ticket_a'].id}" in repairs_page and f"/repairs/{site['ticket_b'].id}" not in repairs_page
 
 
+@pytest.mark.parametrize("role", ["manager", "inspector"])
+def test_the_room_pages_name_no_student_beyond_the_readers_scope(site, login, role):
+    client = login(site[role])
+    for url in ("/rooms?for_student={id}", "/rooms/{room_a}?for_student={id}"):
+        page = client.get(url.format(id=site["in_b"].id, room_a=site["room_a"].id)).get_data(as_text=True)
+        assert "乙同学" not in page and "2024100002" not in page, url
+    client.post("/logout")
+    staff_page = login(site["staff"]).get(f"/rooms?for_student={site['in_b'].id}").get_data(as_text=True)
+    assert "乙同学" in staff_page
+
+
 def test_a_building_manager_checks_in_their_residents_and_not_another_buildings(site, login):
     client = login(site["manager"])
     desk = client.get("/checkin/desk?q=2024100002").get_data(as_text=True)
