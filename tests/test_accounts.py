@@ -226,6 +226,13 @@ def test_a_directory_accounts_password_is_reset_in_the_directory(office, create_
         accounts.reset_password(counselor, actor=office["staff"])
 
 
+def test_student_numbers_differing_only_in_letter_case_are_refused_not_a_failure(office, create_student):
+    first, second, third = create_student("ab001"), create_student("AB001"), create_student("ab002")
+    with pytest.raises(ServiceError, match="taken") as refusal:
+        accounts.create_student_accounts([first, second, third], actor=office["staff"])
+    assert "ab001" in str(refusal.value) and "ab002" not in str(refusal.value)
+
+
 def test_a_directory_accounts_role_is_decided_by_the_directory(office, create_user):
     counselor = create_user("ldap.counselor", role=Role.COUNSELOR)
     counselor.auth_source = "ldap"

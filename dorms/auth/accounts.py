@@ -224,7 +224,9 @@ def create_student_accounts(students: list[Student], *, actor) -> list[Issued]:
                              count=len(students), limit=BULK_LIMIT))
     usernames = {s.id: normalise_username(s.student_number) for s in students}
     taken = set(db.session.scalars(sa.select(User.username).where(User.username.in_(list(usernames.values())))))
-    clashes = [s for s in students if usernames[s.id] in taken]
+    # Usernames are kept in lower case: student numbers differing only in letter case share one.
+    shared = {name for name in usernames.values() if list(usernames.values()).count(name) > 1}
+    clashes = [s for s in students if usernames[s.id] in taken | shared]
     if clashes:
         raise ServiceError(_("These usernames are taken by other accounts: %(list)s. Nothing was created.",
                              list=", ".join(f"{s.display} ({usernames[s.id]})" for s in clashes)))
