@@ -217,6 +217,15 @@ def test_a_building_manager_scores_only_their_buildings_floors(site, login):
     assert client.post(url, data={"room": [str(site["room_b"].id)]}).status_code == 404
 
 
+def test_a_building_manager_reads_only_their_buildings_scores_on_a_round(site, login):
+    for room, note in ((site["room_a"], "甲楼干净"), (site["room_b"], "乙楼杂乱")):
+        hygiene.save_floor(site["round"], room.floor, {room.id: hygiene.RoomEntry(absent=True, note=note)},
+                           actor=site["inspector"])
+    db.session.commit()
+    page = login(site["manager"]).get(f"/hygiene/rounds/{site['round'].id}").get_data(as_text=True)
+    assert "甲楼干净" in page and "乙楼杂乱" not in page
+
+
 def test_a_building_manager_moves_their_buildings_tickets_only(site, login):
     client = login(site["manager"])
     assert client.post(f"/repairs/{site['ticket_b'].id}/step", data={"status": "in_progress"}).status_code == 404

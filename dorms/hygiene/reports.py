@@ -224,11 +224,12 @@ def room_history(room: Room, limit: int = 50) -> list[RoomInspection]:
         .order_by(InspectionRound.inspected_on.desc(), RoomInspection.id.desc()).limit(limit)))
 
 
-def round_inspections(the_round: InspectionRound) -> list[RoomInspection]:
+def round_inspections(the_round: InspectionRound, within=sa.true()) -> list[RoomInspection]:
+    """The round's room scores; ``within`` a WHERE clause on Room (a building manager's own rooms)."""
     return list(db.session.scalars(
         sa.select(RoomInspection).join(Room, Room.id == RoomInspection.room_id)
         .join(Building, Building.id == Room.building_id)
-        .where(RoomInspection.round_id == the_round.id)
+        .where(RoomInspection.round_id == the_round.id, within)
         .options(selectinload(RoomInspection.scores), joinedload(RoomInspection.room).joinedload(Room.building),
                  joinedload(RoomInspection.room).joinedload(Room.floor), joinedload(RoomInspection.inspected_by))
         .order_by(Building.code, Room.number)))
