@@ -226,6 +226,18 @@ def test_a_directory_accounts_password_is_reset_in_the_directory(office, create_
         accounts.reset_password(counselor, actor=office["staff"])
 
 
+def test_an_account_changing_its_one_time_password_gets_the_pages_styles_and_icon(office, create_user, login):
+    user = create_user("first.day", role=Role.INSPECTOR)
+    user.must_change_password = True
+    client = login(user)
+    page = client.get("/account/password").get_data(as_text=True)
+    stylesheets = [part.split('"')[0] for part in page.split('<link rel="stylesheet" href="')[1:]]
+    assert stylesheets
+    for address in [*stylesheets, "/favicon.ico"]:
+        assert client.get(address).status_code == 200, address
+    assert client.get("/hygiene/rounds").headers["Location"].endswith("/account/password")
+
+
 def test_student_numbers_differing_only_in_letter_case_are_refused_not_a_failure(office, create_student):
     first, second, third = create_student("ab001"), create_student("AB001"), create_student("ab002")
     with pytest.raises(ServiceError, match="taken") as refusal:
