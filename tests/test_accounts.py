@@ -238,6 +238,16 @@ def test_an_account_changing_its_one_time_password_gets_the_pages_styles_and_ico
     assert client.get("/hygiene/rounds").headers["Location"].endswith("/account/password")
 
 
+def test_students_ticked_far_down_the_list_get_their_accounts(office, create_student, create_user, monkeypatch):
+    monkeypatch.setattr(accounts, "BULK_LIMIT", 1)  # the filter reads 10 rows at a time
+    students = [create_student(f"20240{n:05d}", class_name="历史2401") for n in range(12)]
+    chosen = accounts.students_for_accounts(office["staff"], student_ids=[students[-1].id])
+    assert chosen == [students[-1]]
+    # Only what the asker may see: a counselor of another class ticks nobody.
+    counselor = create_user("counselor.other", role=Role.COUNSELOR, classes=["物理2401"])
+    assert accounts.students_for_accounts(counselor, student_ids=[students[-1].id]) == []
+
+
 def test_student_numbers_differing_only_in_letter_case_are_refused_not_a_failure(office, create_student):
     first, second, third = create_student("ab001"), create_student("AB001"), create_student("ab002")
     with pytest.raises(ServiceError, match="taken") as refusal:
