@@ -151,7 +151,7 @@ def test_an_auditor_changes_nothing_every_post_is_refused(site, login):
         "/violations/types",
         "/allocation/runs",
         f"/students/{site['in_a'].id}/requests",
-        "/room-change/1/withdraw",  # a view open to any signed-in user: the app-wide rule refuses it
+        "/room-change/1/withdraw",  # staff and students: its decorator refuses it (the rule itself: below)
     ]
     for url in posts:
         assert client.post(url, data={"reason": "x", "status": "closed"}).status_code == 403, url
@@ -161,6 +161,28 @@ def test_an_auditor_changes_nothing_every_post_is_refused(site, login):
     # Its own session, password and language are its own.
     assert client.post("/language/en", data={"next": "/"}).status_code == 302
     assert client.post("/logout").status_code == 302
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_the_app_wide_rule_refuses_an_auditors_change_before_any_view_but_not_the_machines(app, site, method):
+    """Every view refuses an auditor's post on its own too (the test above): here the rule itself, which
+    stands for a view that forgets. The door API and the ZKTeco devices carry no user and are left alone."""
+    from flask_login import login_user
+    from werkzeug.exceptions import Forbidden
+
+    cases = [("/room-change/1/withdraw", True), ("/no/such/page", True), ("/api/events", False),
+             ("/iclock/cdata", False)] + ([("/language/en", False)] if method == "POST" else [])
+    for path, refused in cases:
+        with app.test_request_context(path, method=method):
+            login_user(site["auditor"])
+            if refused:
+                with pytest.raises(Forbidden):
+                    app.preprocess_request()
+            else:
+                assert app.preprocess_request() is None, path
+        with app.test_request_context(path, method=method):
+            login_user(site["staff"])
+            assert app.preprocess_request() is None, path
 
 
 def test_an_auditor_reads_what_staff_read_without_the_forms(site, login):
