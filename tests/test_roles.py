@@ -248,6 +248,19 @@ def test_a_building_manager_reads_only_their_buildings_scores_on_a_round(site, l
     assert "甲楼干净" in page and "乙楼杂乱" not in page
 
 
+def test_a_building_managers_class_rankings_count_their_buildings_rooms_only(site, login):
+    """Both residents are in one class; B's room scores 0, A's full marks: A's manager sees the class at 100."""
+    items = hygiene.checklist()
+    for room, full in ((site["room_a"], True), (site["room_b"], False)):
+        points = {item.id: str(item.max_points if full else 0) for item in items}
+        hygiene.save_floor(site["round"], room.floor, {room.id: hygiene.RoomEntry(points=points)},
+                           actor=site["inspector"])
+    db.session.commit()
+    day = site["round"].inspected_on.isoformat()
+    rows = login(site["manager"]).get(f"/hygiene/export/classes.csv?first={day}&last={day}").get_data(as_text=True)
+    assert rows.splitlines()[1].split(",")[1:3] == ["计科2401", "100.0"] and rows.strip().endswith(",1,1"), rows
+
+
 def test_a_building_manager_moves_their_buildings_tickets_only(site, login):
     client = login(site["manager"])
     assert client.post(f"/repairs/{site['ticket_b'].id}/step", data={"status": "in_progress"}).status_code == 404

@@ -44,6 +44,10 @@ def visible_classes_clause(user) -> Clause:
     """The classes ``user`` may see the rankings of: all for staff, else their students' classes."""
     if sees_everything(user) or user.role == Role.INSPECTOR:
         return ALL
+    if user.role == Role.BUILDING_MANAGER:
+        # The classes living in their buildings, scored in their buildings' rooms only: the class's rooms
+        # elsewhere are another building's to see.
+        return RoomInspection.room_id.in_(sa.select(Room.id).where(visible_rooms_clause(user, Room.id)))
     return InspectionResident.class_name.in_(sa.select(Student.class_name).where(visible_students_clause(user)))
 
 
