@@ -231,6 +231,20 @@ def test_a_building_manager_checks_in_their_residents_and_not_another_buildings(
     assert client.get(f"/checkin/students/{site['in_b'].id}/check-out").status_code == 404
 
 
+def test_a_building_manager_opens_no_check_in_of_another_building_a_resident_had_before(site, login):
+    from dorms.checkin import leaving
+    from dorms.checkin.models import LeavingPolicy
+
+    before = checkin.check_in(site["in_b"], note="乙楼的入住记录", actor=site["staff"])
+    leaving.set_leaving_policy(LeavingPolicy.CHECK_OUT, actor=site["staff"])
+    residence.move(site["in_b"], site["room_a"].beds[1], reason="换宿", actor=site["staff"])  # now A's resident
+    db.session.commit()
+    client = login(site["manager"])
+    assert client.get(f"/checkin/{before.id}").status_code == 404
+    assert client.post(f"/checkin/{before.id}/keys", data={}).status_code == 404
+    assert client.get(f"/students/{site['in_b'].id}").status_code == 200  # the resident themself is theirs
+
+
 def test_a_building_manager_scores_only_their_buildings_floors(site, login):
     client = login(site["manager"])
     round_page = client.get(f"/hygiene/rounds/{site['round'].id}").get_data(as_text=True)
