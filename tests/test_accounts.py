@@ -226,6 +226,46 @@ def test_a_directory_accounts_password_is_reset_in_the_directory(office, create_
         accounts.reset_password(counselor, actor=office["staff"])
 
 
+def test_an_account_changing_its_one_time_password_gets_the_pages_styles_and_icon(office, create_user, login):
+    user = create_user("first.day", role=Role.INSPECTOR)
+    user.must_change_password = True
+    client = login(user)
+    page = client.get("/account/password").get_data(as_text=True)
+    stylesheets = [part.split('"')[0] for part in page.split('<link rel="stylesheet" href="')[1:]]
+    assert stylesheets
+    for address in [*stylesheets, "/favicon.ico"]:
+        assert client.get(address).status_code == 200, address
+    assert client.get("/hygiene/rounds").headers["Location"].endswith("/account/password")
+
+
+def test_students_ticked_far_down_the_list_get_their_accounts(office, create_student, create_user, monkeypatch):
+    monkeypatch.setattr(accounts, "BULK_LIMIT", 1)  # the filter reads 10 rows at a time
+    students = [create_student(f"20240{n:05d}", class_name="历史2401") for n in range(12)]
+    chosen = accounts.students_for_accounts(office["staff"], student_ids=[students[-1].id])
+    assert chosen == [students[-1]]
+    # Only what the asker may see: a counselor of another class ticks nobody.
+    counselor = create_user("counselor.other", role=Role.COUNSELOR, classes=["物理2401"])
+    assert accounts.students_for_accounts(counselor, student_ids=[students[-1].id]) == []
+
+
+def test_student_numbers_differing_only_in_letter_case_are_refused_not_a_failure(office, create_student):
+    first, second, third = create_student("ab001"), create_student("AB001"), create_student("ab002")
+    with pytest.raises(ServiceError, match="taken") as refusal:
+        accounts.create_student_accounts([first, second, third], actor=office["staff"])
+    assert "ab001" in str(refusal.value) and "ab002" not in str(refusal.value)
+
+
+def test_a_directory_accounts_role_is_decided_by_the_directory(office, create_user):
+    counselor = create_user("ldap.counselor", role=Role.COUNSELOR)
+    counselor.auth_source = "ldap"
+    with pytest.raises(ServiceError, match="campus directory"):
+        accounts.change_role(counselor, Role.BUILDING_MANAGER, building_ids=[office["a"].id], actor=office["staff"])
+    assert counselor.role == Role.COUNSELOR and not counselor.managed
+    # Its classes may still change (the role stays the directory's).
+    accounts.change_role(counselor, Role.COUNSELOR, classes=["历史2401"], actor=office["staff"])
+    assert [s.class_name for s in counselor.scopes] == ["历史2401"]
+
+
 def test_accounts_are_listed_and_searched_and_only_staff_change_them(office, create_user, login, client):
     create_user("wang.worker", role=Role.REPAIR_WORKER)
     create_user("li.inspector", role=Role.INSPECTOR)

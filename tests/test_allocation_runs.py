@@ -170,6 +170,14 @@ def test_the_page_starts_a_background_process_that_finishes(campus, login, creat
     client.post(f"/allocation/runs/{run_id}/apply", data={"confirm": "yes"})
     db.session.rollback()
     assert db.session.get(AllocationRun, run_id).status == RunStatus.APPLIED
+    # Rolling back asks too: without the box ticked the run stays applied.
+    refused = client.post(f"/allocation/runs/{run_id}/rollback", follow_redirects=True).get_data(as_text=True)
+    assert "Nothing was changed: tick the box to confirm. 4 students go back" in refused
+    db.session.rollback()
+    assert db.session.get(AllocationRun, run_id).status == RunStatus.APPLIED
+    client.post(f"/allocation/runs/{run_id}/rollback", data={"confirm": "yes"})
+    db.session.rollback()
+    assert db.session.get(AllocationRun, run_id).status == RunStatus.ROLLED_BACK
 
 
 def test_a_run_can_be_cancelled(campus, login, create_user):

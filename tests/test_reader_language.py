@@ -48,9 +48,12 @@ def test_stored_reasons_are_shown_translated_and_typed_ones_as_typed(app):
     ("room.status", {"room_code": "A1-101", "old": "open", "new": "closed"}, "A1-101: Open → Closed", None),
     ("hygiene.round.status", {"round": 3, "status": "closed"}, "round: 3; status: Closed for scoring", None),
     ("roomchange.answer", {"request": 5, "accepted": True}, "request: 5; accepted: yes", "申请：5；已接受：是"),
+    ("checkin.resolve", {"item": "床", "old": "broken", "new": "good"}, "item: 床; before: Broken; now: Good",
+     "物品：床；之前：损坏；至今：完好"),
 ])
 def test_audit_details_read_as_sentences(app, action, details, english, chinese):
-    import dorms.hygiene.models  # noqa: F401  (registers its words with the audit log)
+    import dorms.checkin.models  # noqa: F401  (registers its words with the audit log)
+    import dorms.hygiene.models  # noqa: F401
     from dorms.audit.describe import describe
 
     entry = AuditEntry(action=action, details=details)

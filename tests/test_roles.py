@@ -151,7 +151,7 @@ def test_an_auditor_changes_nothing_every_post_is_refused(site, login):
         "/violations/types",
         "/allocation/runs",
         f"/students/{site['in_a'].id}/requests",
-        "/room-change/1/withdraw",  # a view open to any signed-in user: the app-wide rule refuses it
+        "/room-change/1/withdraw",  # staff and students: its decorator refuses it (the rule itself: below)
     ]
     for url in posts:
         assert client.post(url, data={"reason": "x", "status": "closed"}).status_code == 403, url
@@ -161,6 +161,28 @@ def test_an_auditor_changes_nothing_every_post_is_refused(site, login):
     # Its own session, password and language are its own.
     assert client.post("/language/en", data={"next": "/"}).status_code == 302
     assert client.post("/logout").status_code == 302
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_the_app_wide_rule_refuses_an_auditors_change_before_any_view_but_not_the_machines(app, site, method):
+    """Every view refuses an auditor's post on its own too (the test above): here the rule itself, which
+    stands for a view that forgets. The door API and the ZKTeco devices carry no user and are left alone."""
+    from flask_login import login_user
+    from werkzeug.exceptions import Forbidden
+
+    cases = [("/room-change/1/withdraw", True), ("/no/such/page", True), ("/api/events", False),
+             ("/iclock/cdata", False)] + ([("/language/en", False)] if method == "POST" else [])
+    for path, refused in cases:
+        with app.test_request_context(path, method=method):
+            login_user(site["auditor"])
+            if refused:
+                with pytest.raises(Forbidden):
+                    app.preprocess_request()
+            else:
+                assert app.preprocess_request() is None, path
+        with app.test_request_context(path, method=method):
+            login_user(site["staff"])
+            assert app.preprocess_request() is None, path
 
 
 def test_an_auditor_reads_what_staff_read_without_the_forms(site, login):
@@ -184,6 +206,17 @@ def test_a_building_manager_lists_only_their_buildings_rooms_and_residents(site,
     assert f"/repairs/{site['ticket_a'].id}" in repairs_page and f"/repairs/{site['ticket_b'].id}" not in repairs_page
 
 
+@pytest.mark.parametrize("role", ["manager", "inspector"])
+def test_the_room_pages_name_no_student_beyond_the_readers_scope(site, login, role):
+    client = login(site[role])
+    for url in ("/rooms?for_student={id}", "/rooms/{room_a}?for_student={id}"):
+        page = client.get(url.format(id=site["in_b"].id, room_a=site["room_a"].id)).get_data(as_text=True)
+        assert "乙同学" not in page and "2024100002" not in page, url
+    client.post("/logout")
+    staff_page = login(site["staff"]).get(f"/rooms?for_student={site['in_b'].id}").get_data(as_text=True)
+    assert "乙同学" in staff_page
+
+
 def test_a_building_manager_checks_in_their_residents_and_not_another_buildings(site, login):
     client = login(site["manager"])
     desk = client.get("/checkin/desk?q=2024100002").get_data(as_text=True)
@@ -198,12 +231,48 @@ def test_a_building_manager_checks_in_their_residents_and_not_another_buildings(
     assert client.get(f"/checkin/students/{site['in_b'].id}/check-out").status_code == 404
 
 
+def test_a_building_manager_opens_no_check_in_of_another_building_a_resident_had_before(site, login):
+    from dorms.checkin import leaving
+    from dorms.checkin.models import LeavingPolicy
+
+    before = checkin.check_in(site["in_b"], note="乙楼的入住记录", actor=site["staff"])
+    leaving.set_leaving_policy(LeavingPolicy.CHECK_OUT, actor=site["staff"])
+    residence.move(site["in_b"], site["room_a"].beds[1], reason="换宿", actor=site["staff"])  # now A's resident
+    db.session.commit()
+    client = login(site["manager"])
+    assert client.get(f"/checkin/{before.id}").status_code == 404
+    assert client.post(f"/checkin/{before.id}/keys", data={}).status_code == 404
+    assert client.get(f"/students/{site['in_b'].id}").status_code == 200  # the resident themself is theirs
+
+
 def test_a_building_manager_scores_only_their_buildings_floors(site, login):
     client = login(site["manager"])
     round_page = client.get(f"/hygiene/rounds/{site['round'].id}").get_data(as_text=True)
     assert f"/floors/{site['floor_a'].id}" in round_page and f"/floors/{site['floor_b'].id}" not in round_page
     url = f"/hygiene/rounds/{site['round'].id}/floors/{site['floor_b'].id}"
     assert client.post(url, data={"room": [str(site["room_b"].id)]}).status_code == 404
+
+
+def test_a_building_manager_reads_only_their_buildings_scores_on_a_round(site, login):
+    for room, note in ((site["room_a"], "甲楼干净"), (site["room_b"], "乙楼杂乱")):
+        hygiene.save_floor(site["round"], room.floor, {room.id: hygiene.RoomEntry(absent=True, note=note)},
+                           actor=site["inspector"])
+    db.session.commit()
+    page = login(site["manager"]).get(f"/hygiene/rounds/{site['round'].id}").get_data(as_text=True)
+    assert "甲楼干净" in page and "乙楼杂乱" not in page
+
+
+def test_a_building_managers_class_rankings_count_their_buildings_rooms_only(site, login):
+    """Both residents are in one class; B's room scores 0, A's full marks: A's manager sees the class at 100."""
+    items = hygiene.checklist()
+    for room, full in ((site["room_a"], True), (site["room_b"], False)):
+        points = {item.id: str(item.max_points if full else 0) for item in items}
+        hygiene.save_floor(site["round"], room.floor, {room.id: hygiene.RoomEntry(points=points)},
+                           actor=site["inspector"])
+    db.session.commit()
+    day = site["round"].inspected_on.isoformat()
+    rows = login(site["manager"]).get(f"/hygiene/export/classes.csv?first={day}&last={day}").get_data(as_text=True)
+    assert rows.splitlines()[1].split(",")[1:3] == ["计科2401", "100.0"] and rows.strip().endswith(",1,1"), rows
 
 
 def test_a_building_manager_moves_their_buildings_tickets_only(site, login):

@@ -20,12 +20,15 @@ def init_app(app: Flask) -> None:
 
 
 # Where an account signed in with a one-time password may go before it chooses its own.
-_WHILE_CHANGING = frozenset({"auth.change_password", "auth.logout", "i18n.set_language", "static"})
+_WHILE_CHANGING = frozenset({"auth.change_password", "auth.logout", "i18n.set_language", "static", "favicon"})
 
 
 def _one_time_password_must_change():
     """A password the housing office set (or generated) works once: the account chooses its own first."""
-    if (request.endpoint not in _WHILE_CHANGING and not request.path.startswith(("/api/", "/iclock/"))
+    # The password page's own styles and scripts (ours and Bootstrap's, "bootstrap.static") load too.
+    endpoint = request.endpoint or ""
+    if (endpoint not in _WHILE_CHANGING and not endpoint.endswith(".static")
+            and not request.path.startswith(("/api/", "/iclock/"))
             and current_user.is_authenticated and current_user.must_change_password):
         return redirect(url_for("auth.change_password"))
     return None

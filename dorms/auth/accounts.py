@@ -20,6 +20,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..residence import residents
 from ..students.models import CounselorScope, Student
+from ..students.scopes import visible_students_clause
 from .backends import normalise_username
 from .models import User
 from .services import check_new_password, create_user
@@ -146,6 +147,11 @@ def change_role(user: User, role: Role, *, building_ids=(), classes: list[str] =
                 actor) -> None:
     """A new role, with the buildings (building manager) or classes and colleges (counselor) it needs; what
     the old role had goes. A student account stays a student's, and no other account becomes one."""
+    if user.auth_source != "local" and role != user.role:
+        # Directory groups set the role again at every sign-in (directory.signin): a role given here would
+        # not last, and a building manager's buildings would stand in the way of the directory's role.
+        raise ServiceError(_("%(username)s signs in with the campus directory: its groups decide the role.",
+                             username=user.username))
     if (user.role == Role.STUDENT) != (role == Role.STUDENT):
         raise ServiceError(_("A student account stays a student account; make a new account instead."))
     if user.id == actor.id and role != user.role:
@@ -194,16 +200,22 @@ def students_with_account(student_ids: list[int]) -> set[int]:
 def students_for_accounts(user, *, student_ids=None, filters: residents.StudentFilters | None = None) -> list[Student]:
     """The students chosen (ids ticked on the student list) or matching the list's filters, who have no
     account yet; within what ``user`` may see."""
+    if student_ids is not None:
+        if not student_ids:
+            raise ServiceError(_("Tick the students who need an account, or use the filter."))
+        # Those ticked, on whichever page of the list they were (not only among the filter's first rows).
+        chosen = list(db.session.scalars(sa.select(Student).where(
+            Student.id.in_(set(student_ids)), visible_students_clause(user)).order_by(Student.student_number)))
+        return _without_account(chosen)
     rows, total = residents.search_students(user, filters or residents.StudentFilters(), per_page=BULK_LIMIT * 10)
     chosen = [row.student for row in rows]
-    if student_ids is not None:
-        wanted = set(student_ids)
-        chosen = [s for s in chosen if s.id in wanted]
-        if not wanted:
-            raise ServiceError(_("Tick the students who need an account, or use the filter."))
-    elif total > len(rows):
+    if total > len(rows):
         raise ServiceError(_("More than %(count)d students match: narrow the filter (for example to one class).",
                              count=len(rows)))
+    return _without_account(chosen)
+
+
+def _without_account(chosen: list[Student]) -> list[Student]:
     with_account = set(db.session.scalars(sa.select(User.student_id).where(
         User.student_id.in_([s.id for s in chosen]))))
     return [s for s in chosen if s.id not in with_account]
@@ -219,7 +231,9 @@ def create_student_accounts(students: list[Student], *, actor) -> list[Issued]:
                              count=len(students), limit=BULK_LIMIT))
     usernames = {s.id: normalise_username(s.student_number) for s in students}
     taken = set(db.session.scalars(sa.select(User.username).where(User.username.in_(list(usernames.values())))))
-    clashes = [s for s in students if usernames[s.id] in taken]
+    # Usernames are kept in lower case: student numbers differing only in letter case share one.
+    shared = {name for name in usernames.values() if list(usernames.values()).count(name) > 1}
+    clashes = [s for s in students if usernames[s.id] in taken | shared]
     if clashes:
         raise ServiceError(_("These usernames are taken by other accounts: %(list)s. Nothing was created.",
                              list=", ".join(f"{s.display} ({usernames[s.id]})" for s in clashes)))

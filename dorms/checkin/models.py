@@ -265,3 +265,4 @@ def yuan(cents: int | None) -> str:
 
 # The audit log shows the stored policy words by their labels.
 audit_describe.register_values(LeavingPolicy, ("checkin.settings", "leaving"), ("checkin.settings", "old"))
+audit_describe.register_values(Condition, ("checkin.resolve", "old"), ("checkin.resolve", "new"))

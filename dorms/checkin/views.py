@@ -19,7 +19,7 @@ from ..facilities import services as facilities
 from ..facilities.models import Condition
 from ..photos import photo_response
 from ..residence import services as residence
-from ..residence.scopes import visible_buildings_clause
+from ..residence.scopes import can_view_room, visible_buildings_clause
 from ..students.models import Student
 from ..students.scopes import can_view_student, visible_student_or_404
 from . import exports, leaving, services
@@ -134,6 +134,9 @@ def _visible_check_in_or_404(check_in_id: int) -> CheckIn:
     """Out-of-scope students' records are reported missing, as their student pages are."""
     record = services.load_check_in(check_in_id)
     if record is None or not can_view_student(current_user, record.assignment.student):
+        abort(404)
+    # A building manager sees a resident's check-ins in their own buildings, not those from before elsewhere.
+    if current_user.is_building_manager and not can_view_room(current_user, record.assignment.bed.room_id):
         abort(404)
     return record
 

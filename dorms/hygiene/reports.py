@@ -44,6 +44,10 @@ def visible_classes_clause(user) -> Clause:
     """The classes ``user`` may see the rankings of: all for staff, else their students' classes."""
     if sees_everything(user) or user.role == Role.INSPECTOR:
         return ALL
+    if user.role == Role.BUILDING_MANAGER:
+        # The classes living in their buildings, scored in their buildings' rooms only: the class's rooms
+        # elsewhere are another building's to see.
+        return RoomInspection.room_id.in_(sa.select(Room.id).where(visible_rooms_clause(user, Room.id)))
     return InspectionResident.class_name.in_(sa.select(Student.class_name).where(visible_students_clause(user)))
 
 
@@ -224,11 +228,12 @@ def room_history(room: Room, limit: int = 50) -> list[RoomInspection]:
         .order_by(InspectionRound.inspected_on.desc(), RoomInspection.id.desc()).limit(limit)))
 
 
-def round_inspections(the_round: InspectionRound) -> list[RoomInspection]:
+def round_inspections(the_round: InspectionRound, within=sa.true()) -> list[RoomInspection]:
+    """The round's room scores; ``within`` a WHERE clause on Room (a building manager's own rooms)."""
     return list(db.session.scalars(
         sa.select(RoomInspection).join(Room, Room.id == RoomInspection.room_id)
         .join(Building, Building.id == Room.building_id)
-        .where(RoomInspection.round_id == the_round.id)
+        .where(RoomInspection.round_id == the_round.id, within)
         .options(selectinload(RoomInspection.scores), joinedload(RoomInspection.room).joinedload(Room.building),
                  joinedload(RoomInspection.room).joinedload(Room.floor), joinedload(RoomInspection.inspected_by))
         .order_by(Building.code, Room.number)))

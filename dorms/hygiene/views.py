@@ -110,7 +110,8 @@ def round_page(round_id: int):
     form.inspectors.choices = options((u.id, u.display_name) for u in services.staff_users())
     floors = services.round_floors(the_round, within=visible_buildings_clause(current_user, Floor.building_id))
     return render_template("hygiene/round.html", round=the_round, floors=floors,
-                           inspections=reports.round_inspections(the_round), bands=services.settings(),
+                           inspections=reports.round_inspections(
+                               the_round, within=visible_rooms_clause(current_user, Room.id)), bands=services.settings(),
                            may_score=services.may_score(current_user, the_round), title=the_round.label,
                            inspectors_form=form, rooms_left=_rooms_left(the_round), close_sentence=_close_sentence)
 

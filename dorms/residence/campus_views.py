@@ -15,6 +15,7 @@ from ..core.forms import known_choice, options, refuse, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..extensions import db
 from ..students.models import Student
+from ..students.scopes import can_view_student
 from . import occupancy
 from . import scopes
 from . import services as residence
@@ -84,4 +85,6 @@ def room_status(room_id: int):
 def student_being_placed() -> Student | None:
     """Staff looking for a bed for one student carry ?for_student=<id> along."""
     student_id = row_id(request.args.get("for_student"))
-    return db.session.get(Student, student_id) if student_id else None
+    student = db.session.get(Student, student_id) if student_id else None
+    # The room pages are read by narrower roles too: the address must not name a student beyond their scope.
+    return student if student is not None and can_view_student(current_user, student) else None
