@@ -2,6 +2,7 @@
 changes roles and makes student accounts in bulk, with every refusal said and every change audited."""
 import csv
 import io
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -279,3 +280,47 @@ def test_accounts_are_listed_and_searched_and_only_staff_change_them(office, cre
     login(counselor)
     assert client.get("/accounts/").status_code == 403
     assert client.post("/accounts/", data={"username": "x", "role": "staff"}).status_code == 403
+
+
+@pytest.mark.commits  # two connections, each in its own thread
+def test_two_staff_deactivating_each_other_at_once_leave_one_active(app, create_user, monkeypatch):
+    """Both count two active staff accounts unless the count locks them: the second must wait and count one."""
+    first, second = create_user("first-office", role=Role.STAFF), create_user("second-office", role=Role.STAFF)
+    db.session.commit()
+    both_counted = threading.Barrier(2, timeout=1)
+    count = accounts._active_staff_count
+
+    def counted_then_wait():
+        found = count()
+        try:
+            both_counted.wait()  # without the lock, both pass here having counted two
+        except threading.BrokenBarrierError:
+            pass  # with it, the other is still waiting for the rows: go on alone
+        return found
+
+    monkeypatch.setattr(accounts, "_active_staff_count", counted_then_wait)
+    outcomes = {}
+
+    def deactivate(actor_id, user_id):
+        with app.app_context():
+            try:
+                accounts.set_active(db.session.get(User, user_id), False, actor=db.session.get(User, actor_id))
+                db.session.commit()
+                outcomes[actor_id] = "deactivated"
+            except ServiceError as error:
+                db.session.rollback()
+                outcomes[actor_id] = str(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=deactivate, args=pair) for pair in ((first.id, second.id),
+                                                                            (second.id, first.id))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcome == "deactivated" for outcome in outcomes.values()) == [False, True]
+    assert any("last active housing-office account" in outcome for outcome in outcomes.values())
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role == Role.STAFF, User.active.is_(True))) == 1

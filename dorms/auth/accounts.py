@@ -102,8 +102,10 @@ def create_account(username: str, *, role: Role, display_name: str = "", passwor
 
 
 def _active_staff_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.role == Role.STAFF, User.active.is_(True)))
+    """Locking the active staff rows: two staff deactivating each other at once are counted one after the other
+    (the second waits, then no longer counts the first), so the office never loses its last account."""
+    return len(db.session.scalars(sa.select(User.id).where(User.role == Role.STAFF, User.active.is_(True))
+                                  .with_for_update()).all())
 
 
 def _refuse_losing_the_last_staff(user: User) -> None:
