@@ -163,7 +163,7 @@ def test_staff_make_accounts_for_ticked_students_and_download_the_passwords_in_t
     page = client.get("/students/?class_name=计科2401").get_data(as_text=True)
     assert f'value="{ticked.id}" form="bulk-accounts"' in page and f'value="{has_one.id}" form="bulk-accounts"' not in page
     response = client.post("/accounts/students", data={"student": [str(ticked.id), str(has_one.id)],
-                                                       "scope": "ticked", "file_format": "csv"})
+                                                       "scope": "ticked", "file_format": "csv", "confirm": "yes"})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == ["学号", "姓名", "班级", "用户名", "一次性密码"]
@@ -186,8 +186,11 @@ def test_staff_make_accounts_for_every_filtered_student_as_xlsx(app, office, cre
         create_student(f"202430000{n}", class_name="英语2401")
     create_student("2024399999", class_name="法学2401")
     login(office["staff"])
-    response = client.post("/accounts/students", data={"scope": "filtered", "class_name": "英语2401",
-                                                       "file_format": "xlsx"})
+    asked = {"scope": "filtered", "class_name": "英语2401", "file_format": "xlsx"}
+    unconfirmed = client.post("/accounts/students", data=asked, follow_redirects=True).get_data(as_text=True)
+    assert "tick the box to confirm" in unconfirmed and "3 students without an account were chosen" in unconfirmed
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.role == Role.STUDENT)) == 0
+    response = client.post("/accounts/students", data={**asked, "confirm": "yes"})
     assert response.status_code == 200 and response.data[:2] == b"PK"
     db.session.rollback()
     made = set(db.session.scalars(sa.select(User.username).where(User.role == Role.STUDENT)))
@@ -200,7 +203,7 @@ def test_bulk_accounts_refuse_a_taken_username_and_create_none(office, create_st
     create_user("2024400001", role=Role.INSPECTOR)  # someone else holds the number as a username
     login(office["staff"])
     response = client.post("/accounts/students", data={"scope": "filtered", "class_name": "数学2401",
-                                                       "file_format": "csv"}, follow_redirects=True)
+                                                       "file_format": "csv", "confirm": "yes"}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Nothing was created" in page and first.name in page
     db.session.rollback()

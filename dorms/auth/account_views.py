@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..campus import services as places
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import known_choice, page_number, row_id, submit
+from ..core.forms import confirmed, known_choice, page_number, row_id, submit
 from ..core.roles import staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -140,6 +141,11 @@ def student_accounts():
         students = accounts.students_for_accounts(
             current_user, student_ids=[i for i in map(row_id, ticked) if i is not None]
             if request.form.get("scope") != "filtered" else None, filters=filters)
+        # Asked once the list could be made (none chosen or too many are refused below, without asking).
+        if 0 < len(students) <= accounts.BULK_LIMIT and not confirmed(request.form, ngettext("%(num)d student without an account was chosen: each gets one.",
+                                                "%(num)d students without an account were chosen: each gets one.",
+                                                len(students))):
+            return redirect(url_for("students.index", **{k: v for k, v in filters.__dict__.items() if v}))
         issued = accounts.create_student_accounts(students, actor=current_user)
         db.session.commit()
     except ServiceError as error:
