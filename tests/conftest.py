@@ -63,6 +63,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "live_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.commits)  # the served app reads over its own connections
+    # The longest tests first: pytest-xdist hands tests out in this order, so a long one starts while the other
+    # workers share the rest, instead of running alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -130,6 +130,7 @@ def _seed(app) -> object:
     return logins
 
 
+@pytest.mark.long
 def test_every_role_sees_every_page_in_its_language(app, client, browser, live_server):
     logins = _seed(app)
     assert len(english_fragments()) > 500 and {"check-out", "rolled_back"} <= machine_words()
