@@ -30,7 +30,7 @@ translations: $(VENV)/.installed
 # After changing user-facing strings: refresh the template and the catalogues.
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract --project=dorms --copyright-holder="the dorms developers" --msgid-bugs-address="" -F babel.cfg -k _l -k lazy_gettext -k N_ -o dorms/translations/messages.pot .
-	$(BIN)/pybabel update -i dorms/translations/messages.pot -d dorms/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i dorms/translations/messages.pot -d dorms/translations --no-fuzzy-matching --ignore-obsolete
 
 demo: install
 	$(BIN)/dorms db upgrade
