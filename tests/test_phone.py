@@ -74,6 +74,13 @@ def test_a_rejection_needs_a_reason_and_says_so_on_the_requests_card(client, log
     assert 'data-testid="decision-error"' in card and "autofocus" in card
     db.session.refresh(request)
     assert request.status == PermissionStatus.PENDING
+    too_long = client.post(f"/curfew/requests/{request.id}/reject", data={"comment": "理" * 501})
+    assert too_long.status_code == 200 and "longer than 500 characters" in _text(too_long)  # said, not cut
+    with pytest.raises(ServiceError, match="longer than 500 characters"):  # the service itself, whoever calls it
+        permissions.decide(request, False, people["counselor"], "理" * 501)
+    db.session.rollback()
+    db.session.refresh(request)
+    assert request.status == PermissionStatus.PENDING
     done = client.post(f"/curfew/requests/{request.id}/reject", data={"comment": "当晚有查寝安排"})
     assert done.status_code == 302
     db.session.refresh(request)

@@ -81,6 +81,9 @@ def _after_curfew(student: Student, night: date) -> bool:
     return datetime.now(campus_zone()).replace(tzinfo=None) > the_night.curfew
 
 
+COMMENT_LIMIT = 500  # the column's length
+
+
 def decide(permission: Permission, approve: bool, user, comment: str = "") -> None:
     """The student's counselor (or staff) approves or rejects a pending request."""
     if user.role not in (Role.STAFF, Role.COUNSELOR) or not can_view_student(user, permission.student):
@@ -90,9 +93,11 @@ def decide(permission: Permission, approve: bool, user, comment: str = "") -> No
     if not approve and not comment.strip():
         # The student reads why and may ask again: a bare "rejected" tells them nothing.
         raise ServiceError(_("Give the reason for rejecting the request."))
+    if len(comment.strip()) > COMMENT_LIMIT:  # said, not cut: the student would read half a reason
+        raise ServiceError(_("%(field)s: longer than %(limit)d characters", field=_("Comment"), limit=COMMENT_LIMIT))
     permission.status = PermissionStatus.APPROVED if approve else PermissionStatus.REJECTED
     permission.decided_by_id, permission.decided_at = user.id, utcnow()
-    permission.comment = comment.strip()[:500]
+    permission.comment = comment.strip()
     rollup.invalidate(permission.first_night, permission.last_night)
     audit.record("access.permission.decide", student=permission.student, permission=permission.id,
                  status=permission.status.value, comment=permission.comment)

@@ -20,7 +20,7 @@ READS_EVERYTHING = frozenset({Role.STAFF, Role.AUDITOR})
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a read-only account may still post: its own session, password and language.
-READ_ONLY_MAY_POST = frozenset({"auth.logout", "auth.change_password", "i18n.set_language"})
+READ_ONLY_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "i18n.set_language"})
 
 
 def sees_everything(user) -> bool:
