@@ -259,9 +259,12 @@ def test_student_numbers_differing_only_in_letter_case_are_refused_not_a_failure
     assert "ab001" in str(refusal.value) and "ab002" not in str(refusal.value)
 
 
-def test_a_directory_accounts_role_is_decided_by_the_directory(office, create_user):
+def test_a_directory_accounts_role_is_decided_by_the_directory(office, create_user, login):
     counselor = create_user("ldap.counselor", role=Role.COUNSELOR)
     counselor.auth_source = "ldap"
+    page = login(office["staff"]).get(f"/accounts/{counselor.id}").get_data(as_text=True)
+    assert 'data-testid="role-from-directory"' in page and 'name="role"' in page and '<select' not in \
+        page.split('data-testid="role-form"')[1].split('for="buildings"')[0]  # no role to choose
     with pytest.raises(ServiceError, match="campus directory"):
         accounts.change_role(counselor, Role.BUILDING_MANAGER, building_ids=[office["a"].id], actor=office["staff"])
     assert counselor.role == Role.COUNSELOR and not counselor.managed
