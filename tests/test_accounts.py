@@ -14,6 +14,7 @@ from dorms.core.enums import Role
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
 from tests.factories import PASSWORD
+from tests.racing import run_at_once
 
 
 @pytest.fixture
@@ -305,27 +306,11 @@ def test_two_staff_deactivating_each_other_at_once_leave_one_active(app, create_
         return found
 
     monkeypatch.setattr(accounts, "_active_staff_count", counted_then_wait)
-    outcomes = {}
-
-    def deactivate(actor_id, user_id):
-        with app.app_context():
-            try:
-                accounts.set_active(db.session.get(User, user_id), False, actor=db.session.get(User, actor_id))
-                db.session.commit()
-                outcomes[actor_id] = "deactivated"
-            except ServiceError as error:
-                db.session.rollback()
-                outcomes[actor_id] = str(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=deactivate, args=pair) for pair in ((first.id, second.id),
-                                                                            (second.id, first.id))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(outcome == "deactivated" for outcome in outcomes.values()) == [False, True]
+    outcomes = run_at_once(app, {
+        actor_id: lambda actor_id=actor_id, user_id=user_id: accounts.set_active(
+            db.session.get(User, user_id), False, actor=db.session.get(User, actor_id))
+        for actor_id, user_id in ((first.id, second.id), (second.id, first.id))}, refused=ServiceError)
+    assert sorted(outcome == "won" for outcome in outcomes.values()) == [False, True]
     assert any("last active housing-office account" in outcome for outcome in outcomes.values())
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(

@@ -14,6 +14,8 @@ from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.students.models import Student
 
+from .racing import run_at_once
+
 # Each backend settles a race its own way; the racers are threads with connections of their own.
 pytestmark = [pytest.mark.backends("sqlite", "postgresql"), pytest.mark.commits]
 
@@ -32,26 +34,11 @@ def _race(app, monkeypatch, attempts):
         barrier.wait()
 
     monkeypatch.setattr(residence, "_require_placeable", checked_then_wait)
-    outcomes = [None] * len(attempts)
-
-    def attempt(index, student_id, bed_id):
-        with app.app_context():
-            try:
-                residence.assign(db.session.get(Student, student_id), db.session.get(Bed, bed_id), reason="race")
-                db.session.commit()
-                outcomes[index] = "won"
-            except Conflict as error:
-                db.session.rollback()
-                outcomes[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=attempt, args=(i, *pair)) for i, pair in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    outcomes = run_at_once(app, {
+        index: lambda student_id=student_id, bed_id=bed_id: residence.assign(
+            db.session.get(Student, student_id), db.session.get(Bed, bed_id), reason="race")
+        for index, (student_id, bed_id) in enumerate(attempts)}, refused=Conflict)
+    return [outcomes.get(index) for index in range(len(attempts))]
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from dorms.violations.models import (
     violation_students,
 )
 
+from .racing import run_at_once
+
 S = ViolationStatus
 
 
@@ -631,33 +633,15 @@ def test_a_student_appealing_while_staff_resolve_at_the_same_moment_lets_exactly
         step(*args, **kwargs)
 
     monkeypatch.setattr(services, "_step", checked_then_wait)
-    outcomes = {}
-
-    def attempt(name, action):
-        with app.app_context():
-            try:
-                action(db.session.get(Violation, violation_id))
-                db.session.commit()
-                outcomes[name] = "won"
-            except Conflict as error:
-                db.session.rollback()
-                outcomes[name] = str(error)
-            finally:
-                db.session.remove()
-
     from dorms.auth.models import User
     from dorms.students.models import Student
 
-    threads = [
-        threading.Thread(target=attempt, args=("appeal", lambda v: services.appeal(
-            v, db.session.get(Student, zhang_id), "不服"))),
-        threading.Thread(target=attempt, args=("resolve", lambda v: services.move(
-            v, S.RESOLVED, actor=db.session.get(User, staff_id)))),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = run_at_once(app, {
+        "appeal": lambda: services.appeal(db.session.get(Violation, violation_id),
+                                          db.session.get(Student, zhang_id), "不服"),
+        "resolve": lambda: services.move(db.session.get(Violation, violation_id), S.RESOLVED,
+                                         actor=db.session.get(User, staff_id)),
+    }, refused=Conflict)
     assert list(outcomes.values()).count("won") == 1, outcomes
     loser = next(o for o in outcomes.values() if o != "won")
     assert "was changed by someone else meanwhile" in loser
