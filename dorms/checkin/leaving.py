@@ -44,7 +44,7 @@ from .models import (
     LeavingPolicy,
     ReportItem,
 )
-from .services import ack_hours
+from .services import ack_hours, report_rows
 
 SETTINGS_ROW = 1
 IDS_PER_QUERY = 5000
@@ -91,13 +91,10 @@ def _undoes_carry_over(record: CheckIn, departure: residence.Departure) -> bool:
 
 def refusal(students: list, *, markup: bool = False) -> str:
     """The refusal naming every student concerned (as links to their check-out at the desk, in ``markup``)."""
-    if markup:
-        return Markup(_("Checked in, so their bed cannot change here: %(students)s. Check them out (or change "
-                        "their room) at the check-in desk first, or choose in the check-in settings to check "
-                        "them out automatically.", students=Markup(", ").join(students)))
-    return _("Checked in, so their bed cannot change here: %(students)s. Check them out (or change their room) "
+    said = _("Checked in, so their bed cannot change here: %(students)s. Check them out (or change their room) "
              "at the check-in desk first, or choose in the check-in settings to check them out automatically.",
-             students=", ".join(students))
+             students=(Markup(", ") if markup else ", ").join(students))
+    return Markup(said) if markup else said  # the links were escaped as they were made
 
 
 class CheckInRule(residence.LeavingRule):
@@ -191,9 +188,7 @@ def _carry_over(assignment: Assignment, *, left: CheckIn | None, original: Check
                          ack_due_at=now + timedelta(hours=ack_hours()), carried_from=left,
                          note=_("Carried over from bed %(bed)s (%(reason)s).", bed=left.assignment.bed.code,
                                 reason=reason)[:500])
-        rows = [{"inventory_item_id": item.id, "kind": item.kind, "asset_label": item.asset_label or "",
-                 "description": item.description, "condition": item.condition, "note": ""}
-                for item in facilities.items_in(assignment.bed.room_id)]
+        rows = report_rows(facilities.items_in(assignment.bed.room_id))
     with conflict_on_duplicate(_("%(student)s was checked in by someone else just now.",
                                  student=assignment.student.display)):
         db.session.add(record)

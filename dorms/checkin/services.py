@@ -271,15 +271,9 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
                                else None):
         db.session.add(record)
     # One INSERT for the report and one for the keys, however many rows: the desk must stay quick.
-    rows = []
-    for item in inventory:
-        found = items.get(item.id)
-        rows.append({"check_in_id": record.id, "inventory_item_id": item.id, "kind": item.kind,
-                     "asset_label": item.asset_label or "", "description": item.description,
-                     "condition": found.condition if found else item.condition,
-                     "note": found.note.strip()[:500] if found else ""})
+    rows = report_rows(inventory, items)
     if rows:
-        db.session.execute(sa.insert(ReportItem), rows)
+        db.session.execute(sa.insert(ReportItem), [{"check_in_id": record.id, **row} for row in rows])
     if keys:
         db.session.execute(sa.insert(KeyIssue), [{"check_in_id": record.id, "kind": key.kind, "label": key.label,
                                                   "status": KeyStatus.ISSUED, "issued_at": now} for key in keys])
@@ -289,6 +283,17 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
                  bed=assignment.bed.code, keys=[f"{k.kind.value}:{k.label}" for k in keys],
                  self_service=self_service, photos=len(stored))
     return record
+
+
+def report_rows(inventory, found: dict[int, ItemState] | None = None) -> list[dict]:
+    """A condition report's rows for a room's ``inventory``: each item as recorded, or as ``found`` today."""
+    rows = []
+    for item in inventory:
+        seen = (found or {}).get(item.id)
+        rows.append({"inventory_item_id": item.id, "kind": item.kind, "asset_label": item.asset_label or "",
+                     "description": item.description, "condition": seen.condition if seen else item.condition,
+                     "note": seen.note.strip()[:500] if seen else ""})
+    return rows
 
 
 def _link_photos(record: CheckIn, photos, *, at_check_out: bool) -> None:
