@@ -14,7 +14,7 @@ from ..core.clock import utcnow
 from ..core.tables import yes_no
 from ..extensions import db
 from ..residence.models import Assignment
-from .models import CheckIn, CheckOut, Damage, KeyStatus, yuan
+from .models import CheckIn, CheckOut, Damage, KeyStatus, checked_out, yuan
 
 
 def _when(moment, zone: ZoneInfo) -> str:
@@ -53,7 +53,7 @@ def pending(zone: ZoneInfo):
                "disputed_items"]
     now = utcnow()
     rows = []
-    for r in _check_ins(CheckIn.acknowledged_at.is_(None), ~sa.exists().where(CheckOut.check_in_id == CheckIn.id)):
+    for r in _check_ins(CheckIn.acknowledged_at.is_(None), ~checked_out()):
         s = r.assignment.student
         rows.append([s.student_number, s.name, s.class_name, s.college, r.assignment.bed.code,
                      _when(r.checked_in_at, zone), _when(r.ack_due_at, zone), r.report_state(now).label,
@@ -66,7 +66,7 @@ def check_outs(zone: ZoneInfo):
     headers = ["student_number", "name", "class", "bed", "checked_in_at", "checked_out_at", "reason", "charge",
                "item", "description", "amount_yuan", "total_yuan"]
     rows = []
-    for r in _check_ins(sa.exists().where(CheckOut.check_in_id == CheckIn.id)):
+    for r in _check_ins(checked_out()):
         s, out = r.assignment.student, r.check_out
         head = [s.student_number, s.name, s.class_name, r.assignment.bed.code, _when(r.checked_in_at, zone),
                 _when(out.checked_out_at, zone), out.reason_label]

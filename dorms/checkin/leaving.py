@@ -43,6 +43,7 @@ from .models import (
     KeyStatus,
     LeavingPolicy,
     ReportItem,
+    checked_out,
 )
 from .services import ack_hours, report_rows
 
@@ -77,7 +78,7 @@ def _open_check_ins(assignment_ids: list[int]) -> dict[int, CheckIn]:
         rows = db.session.scalars(
             sa.select(CheckIn).options(selectinload(CheckIn.items), selectinload(CheckIn.keys))
             .where(CheckIn.assignment_id.in_(assignment_ids[start:start + IDS_PER_QUERY]),
-                   ~sa.exists().where(CheckOut.check_in_id == CheckIn.id)))
+                   ~checked_out()))
         found.update({record.assignment_id: record for record in rows})
     return found
 

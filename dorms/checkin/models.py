@@ -241,6 +241,11 @@ class CheckOut(db.Model):
         return sum(d.amount_cents for d in self.damages) + self.key_charges_cents
 
 
+def checked_out():
+    """The clause "a check-out ended this check-in" (negate it for the check-ins still open)."""
+    return sa.exists().where(CheckOut.check_in_id == CheckIn.id)
+
+
 class Damage(db.Model):
     __tablename__ = "check_out_damages"
     __table_args__ = (

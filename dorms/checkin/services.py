@@ -43,6 +43,7 @@ from .models import (
     KeyStatus,
     ReportItem,
     check_in_photos,
+    checked_out,
     yuan,
 )
 
@@ -576,7 +577,7 @@ def reports(state: str = "pending", *, page: int = 1, per_page: int = 50):
     """Condition reports of current check-ins waiting for the student ("pending"), past their deadline
     without an answer ("overdue": deemed acknowledged), or with a disputed item: (CheckIns, total)."""
     now = utcnow()
-    where = [~sa.exists().where(CheckOut.check_in_id == CheckIn.id)]
+    where = [~checked_out()]
     if state == "overdue":
         where += [CheckIn.acknowledged_at.is_(None), CheckIn.ack_due_at <= now]
         order = CheckIn.ack_due_at.desc()

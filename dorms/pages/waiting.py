@@ -11,7 +11,7 @@ from flask import url_for
 from flask_babel import ngettext
 
 from ..access.models import Permission, PermissionStatus
-from ..checkin.models import CheckIn, CheckOut, ReportItem
+from ..checkin.models import CheckIn, ReportItem, checked_out
 from ..core.clock import utcnow
 from ..extensions import db
 from ..facilities.models import OPEN_REPAIR_STATUSES, RepairTicket
@@ -47,7 +47,7 @@ def _counts(**queries) -> dict[str, int]:
 
 def _open_check_in(*where):
     """Check-ins not yet ended by a check-out."""
-    return sa.select(CheckIn.id).where(~sa.exists().where(CheckOut.check_in_id == CheckIn.id), *where)
+    return sa.select(CheckIn.id).where(~checked_out(), *where)
 
 
 def for_student(student: Student | None) -> list[Waiting]:
