@@ -6,7 +6,6 @@ from flask_migrate import cli as migrate_cli
 from . import create_app
 from .extensions import db
 from .hygiene import services as hygiene
-from .hygiene.models import ChecklistItem
 from .violations import services as violations
 
 
@@ -18,9 +17,7 @@ def ensure_defaults() -> dict[str, int]:
     """First run: the usual hygiene checklist and violation types, in the install's language, where there
     never were any. Idempotent: what the office has (or had and removed) is never duplicated or overwritten.
     The caller commits."""
-    had_checklist = db.session.scalar(db.select(ChecklistItem.id).limit(1)) is not None
-    items = 0 if had_checklist else len(hygiene.ensure_default_checklist())
-    return {"checklist_items": items, "violation_types": violations.ensure_default_types()}
+    return {"checklist_items": hygiene.add_default_checklist(), "violation_types": violations.ensure_default_types()}
 
 
 def _upgrade_then_seed(**options) -> None:

@@ -129,14 +129,22 @@ def default_checklist(locale: str | None = None) -> list[tuple[str, int]]:
         return [(str(name), points) for name, points in DEFAULT_CHECKLIST]
 
 
-def ensure_default_checklist(locale: str | None = None) -> list[ChecklistItem]:
-    """The usual checklist when there never was one; the active checklist either way.
+def add_default_checklist(locale: str | None = None) -> int:
+    """The usual checklist when there never was one; returns how many items were added.
 
     Seeded as plain text in the install's language (not as translation keys): the office edits its own
     words, and scores keep the names they were given under. Items are never deleted (only taken off the
     list), so any row means the office has had a checklist: it is never seeded again or overwritten."""
-    if db.session.scalar(sa.select(ChecklistItem.id).limit(1)) is None:
-        set_checklist([ItemRow(name, points) for name, points in default_checklist(locale)])
+    if db.session.scalar(sa.select(ChecklistItem.id).limit(1)) is not None:
+        return 0
+    rows = [ItemRow(name, points) for name, points in default_checklist(locale)]
+    set_checklist(rows)
+    return len(rows)
+
+
+def ensure_default_checklist(locale: str | None = None) -> list[ChecklistItem]:
+    """The active checklist, the usual one put in first when there never was one (add_default_checklist)."""
+    add_default_checklist(locale)
     return checklist()
 
 
