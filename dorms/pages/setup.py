@@ -35,10 +35,7 @@ TEMPLATE_LANGUAGES = {"zh": _l("Chinese headers"), "en": _l("English headers")}
 
 def template_headers(kind: str, language: str) -> list[str]:
     """The template's header row: the import's own column names (en), or each column's first Chinese header (zh)."""
-    columns, _formats = TEMPLATES[kind]
-    if language == "en":
-        return list(columns)
-    return [next(alias for alias in aliases if not alias.isascii()) for aliases in columns.values()]
+    return values.headers(TEMPLATES[kind][0], language)
 
 
 @dataclass

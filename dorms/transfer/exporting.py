@@ -89,14 +89,11 @@ CHINESE_OCCUPIED = "已住人数"  # not read by the import
 
 def column_names(kind: str, language: str = "en") -> list[str]:
     """The columns the import reads for ``kind``, as a file in ``language`` heads them."""
-    columns = values.ROOM_COLUMNS if kind == "rooms" else values.STUDENT_COLUMNS
-    if language != "zh":
-        return list(columns)
-    return [next((a for a in aliases if not a.isascii()), name) for name, aliases in columns.items()]
+    return values.headers(values.COLUMNS[kind], language)
 
 
 def _in_chinese(kind: str, headers: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
-    chinese = dict(zip(values.ROOM_COLUMNS if kind == "rooms" else values.STUDENT_COLUMNS, column_names(kind, "zh")))
+    chinese = dict(zip(values.COLUMNS[kind], column_names(kind, "zh")))
     names = [chinese.get(h, CHINESE_OCCUPIED) for h in headers]
     words = [CHINESE_STATUS[kind] if h == "status" else CHINESE_WORDS.get(h, {}) for h in headers]
     yes_no = {"yes": True, "no": False}

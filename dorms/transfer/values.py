@@ -89,5 +89,15 @@ def column_name(kind: str, column: str, written: dict[str, str]) -> str:
     if column in written:
         return written[column]
     if column in COLUMNS[kind] and any(is_chinese(header) for header in written.values()):
-        return next((alias for alias in COLUMNS[kind][column] if is_chinese(alias)), column)
+        return chinese_header(column, COLUMNS[kind][column])
     return column
+
+
+def chinese_header(column: str, aliases: list[str]) -> str:
+    """A column's first Chinese header (its own name when it has none)."""
+    return next((alias for alias in aliases if is_chinese(alias)), column)
+
+
+def headers(columns: dict[str, list[str]], language: str = "en") -> list[str]:
+    """A header row for ``columns`` (name -> accepted headers) as a file in ``language`` (en, zh) writes it."""
+    return [chinese_header(name, aliases) if language == "zh" else name for name, aliases in columns.items()]
