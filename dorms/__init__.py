@@ -108,8 +108,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_views.bp, i18n.bp, dashboard.bp, campus_views.bp, students_views.bp,
                       residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
-                      roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp, facilities_views.bp,
-                      hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp, account_views.bp):
+                      roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp,
+                      facilities_views.bp, hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp,
+                      account_views.bp):
         app.register_blueprint(blueprint)
 
 

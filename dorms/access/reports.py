@@ -199,8 +199,9 @@ def _window(night: date) -> tuple[datetime, datetime]:
 def feed_counts(nights: list[date], *, live: bool = False) -> dict[date, dict[str, tuple[int, datetime]]]:
     """Per night, per building code: how many events its doors recorded from d 12:00 to the cutoff (any card,
     granted or denied, unknown cards included) and the latest of them (local time). A building absent from a
-    night's dict recorded nothing. Codes are upper-cased: a door system may write "a1" for A1. Kept nights (NightFeed, rollup.py) are read from their rows unless ``live``;
-    the others from the events, one query per month of nights reading those nights' events once."""
+    night's dict recorded nothing. Codes are upper-cased: a door system may write "a1" for A1. Kept nights
+    (NightFeed, rollup.py) are read from their rows unless ``live``; the others from the events, one query
+    per month of nights reading those nights' events once."""
     found: dict[date, dict[str, tuple[int, datetime]]] = {night: {} for night in nights}
     if not live and nights:
         kept = set()

@@ -99,8 +99,8 @@ def describe(entry: AuditEntry) -> str:
         case "assignment.vacate":
             return _("%(student)s left bed %(bed)s", student=student, bed=d.get("bed"))
         case "room.status":
-            return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"), old=_value(entry.action, "old", d.get("old")),
-                     new=_value(entry.action, "new", d.get("new")))
+            return _("%(room)s: %(old)s → %(new)s", room=d.get("room_code"),
+                     old=_value(entry.action, "old", d.get("old")), new=_value(entry.action, "new", d.get("new")))
         case "user.create":
             return _("%(username)s (%(role)s) %(scopes)s", username=d.get("username"),
                      role=Role(d["role"]).label if d.get("role") in Role._value2member_map_ else d.get("role"),
@@ -130,30 +130,31 @@ def describe(entry: AuditEntry) -> str:
 # Names of the details audit.record keeps, as the reader reads them.
 DETAIL_LABELS = {
     "accepted": _l("accepted"), "after_the_fact": _l("after the fact"), "asker": _l("asked by"),
-    "asset_label": _l("asset label"), "automatic": _l("automatic"), "assignee": _l("assigned to"), "bed": _l("bed"), "beds": _l("beds"),
-    "before": _l("before"), "building": _l("building"), "buildings": _l("buildings"),
+    "asset_label": _l("asset label"), "assignee": _l("assigned to"), "automatic": _l("automatic"), "bed": _l("bed"),
+    "beds": _l("beds"), "before": _l("before"), "building": _l("building"), "buildings": _l("buildings"),
     "change_requests": _l("room change requests"), "charged": _l("charged"), "check_ins": _l("check-ins"),
     "classes": _l("classes"), "code": _l("code"), "colleges": _l("colleges"), "comment": _l("comment"),
-    "count": _l("number"),
-    "condition": _l("condition"), "created": _l("created"), "curfew": _l("curfew"), "damages": _l("damages"),
-    "date": _l("date"), "deactivated": _l("deactivated"), "description": _l("description"),
+    "condition": _l("condition"), "count": _l("number"), "created": _l("created"), "curfew": _l("curfew"),
+    "damages": _l("damages"), "date": _l("date"), "deactivated": _l("deactivated"), "description": _l("description"),
     "disputed": _l("disputed"), "door": _l("door"), "door_events": _l("door events"), "ends_on": _l("ends on"),
     "events": _l("events"), "excellent_min": _l("excellent from"), "file": _l("file"),
     "first_night": _l("first night"), "floor": _l("floor"), "from_bed": _l("from bed"), "gender": _l("gender"),
     "hygiene_inspections": _l("hygiene inspections"), "inspectors": _l("inspectors"),
-    "inventory_items": _l("inventory items"), "item": _l("item"), "items": _l("items"), "keys": _l("keys"), "keys_out": _l("keys not returned"),
-    "kind": _l("kind"), "last_night": _l("last night"), "leaving": _l("a checked-in student leaving"), "missing": _l("missing"), "missing_keys": _l("missing keys"), "mode": _l("kind"),
-    "moves": _l("moves"), "name": _l("name"), "new": _l("now"), "night": _l("night"), "nights": _l("nights"),
-    "note": _l("note"), "occurred_on": _l("date"), "old": _l("before"), "old_name": _l("old name"),
-    "old_severity": _l("old severity"), "other": _l("other student"), "partner": _l("other student"),
-    "pass_min": _l("pass from"), "password": _l("password"), "permission": _l("request"), "photos": _l("photos"), "placed": _l("placed"),
-    "repair_tickets": _l("repair tickets"), "restored": _l("restored"), "returned": _l("returned"), "request": _l("request"), "role": _l("role"), "room_code": _l("room"),
-    "rooms": _l("rooms"), "round": _l("round"), "rule": _l("rule"), "run": _l("run"), "scope": _l("scope"),
-    "seed": _l("seed"), "self_service": _l("by the student"), "serial_number": _l("serial number"),
-    "severity": _l("severity"), "skipped": _l("skipped"), "source": _l("source"), "starts_on": _l("starts on"),
-    "status": _l("status"), "students": _l("students"), "ticket": _l("ticket"), "token_id": _l("token"),
-    "type": _l("type"), "unchanged": _l("unchanged"), "updated": _l("updated"), "username": _l("username"),
-    "usernames": _l("usernames"),
+    "inventory_items": _l("inventory items"), "item": _l("item"), "items": _l("items"), "keys": _l("keys"),
+    "keys_out": _l("keys not returned"), "kind": _l("kind"), "last_night": _l("last night"),
+    "leaving": _l("a checked-in student leaving"), "missing": _l("missing"), "missing_keys": _l("missing keys"),
+    "mode": _l("kind"), "moves": _l("moves"), "name": _l("name"), "new": _l("now"), "night": _l("night"),
+    "nights": _l("nights"), "note": _l("note"), "occurred_on": _l("date"), "old": _l("before"),
+    "old_name": _l("old name"), "old_severity": _l("old severity"), "other": _l("other student"),
+    "partner": _l("other student"), "pass_min": _l("pass from"), "password": _l("password"),
+    "permission": _l("request"), "photos": _l("photos"), "placed": _l("placed"),
+    "repair_tickets": _l("repair tickets"), "request": _l("request"), "restored": _l("restored"),
+    "returned": _l("returned"), "role": _l("role"), "room_code": _l("room"), "rooms": _l("rooms"),
+    "round": _l("round"), "rule": _l("rule"), "run": _l("run"), "scope": _l("scope"), "seed": _l("seed"),
+    "self_service": _l("by the student"), "serial_number": _l("serial number"), "severity": _l("severity"),
+    "skipped": _l("skipped"), "source": _l("source"), "starts_on": _l("starts on"), "status": _l("status"),
+    "students": _l("students"), "ticket": _l("ticket"), "token_id": _l("token"), "type": _l("type"),
+    "unchanged": _l("unchanged"), "updated": _l("updated"), "username": _l("username"), "usernames": _l("usernames"),
     "violation": _l("violation"), "violations": _l("violations"), "weekend": _l("weekend"),
 }
 

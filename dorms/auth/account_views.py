@@ -142,9 +142,9 @@ def student_accounts():
             current_user, student_ids=[i for i in map(row_id, ticked) if i is not None]
             if request.form.get("scope") != "filtered" else None, filters=filters)
         # Asked once the list could be made (none chosen or too many are refused below, without asking).
-        if 0 < len(students) <= accounts.BULK_LIMIT and not confirmed(request.form, ngettext("%(num)d student without an account was chosen: each gets one.",
-                                                "%(num)d students without an account were chosen: each gets one.",
-                                                len(students))):
+        asked = ngettext("%(num)d student without an account was chosen: each gets one.",
+                         "%(num)d students without an account were chosen: each gets one.", len(students))
+        if 0 < len(students) <= accounts.BULK_LIMIT and not confirmed(request.form, asked):
             return redirect(url_for("students.index", **{k: v for k, v in filters.__dict__.items() if v}))
         issued = accounts.create_student_accounts(students, actor=current_user)
         db.session.commit()

@@ -73,8 +73,8 @@ def page_again(url: str | None, *, notice: str = "", status: int = 200):
     saved = request.method, request.url_rule, request.view_args, request.args
     page = current_app.url_map.bind_to_environ(request.environ).build(rule.endpoint, args, force_external=False)
     # The address the form posts to as its page writes it (with the prefix the app is served under).
-    g.kept_form = KeptForm(action=request.script_root + request.path, fields=posted_values(), page=page + (f"?{query}" if query else ""),
-                           notice=notice)
+    g.kept_form = KeptForm(action=request.script_root + request.path, fields=posted_values(),
+                           page=page + (f"?{query}" if query else ""), notice=notice)
     # As a GET: a view taking GET and POST shows its form and acts on nothing; the page's query and links
     # (the pager's) are the page's own.
     request.method, request.url_rule, request.view_args = "GET", rule, args

@@ -159,5 +159,6 @@ class RepairStep(db.Model):
 
 # The audit log shows these stored words by their labels.
 audit_describe.register_values(RepairStatus, ("repair.step", "old"), ("repair.step", "new"))
-audit_describe.register_values(Condition, ("inventory.condition", "old"), ("inventory.condition", "new"), ("inventory.add", "condition"))
+audit_describe.register_values(Condition, ("inventory.condition", "old"), ("inventory.condition", "new"),
+                               ("inventory.add", "condition"))
 audit_describe.register_values(ItemKind, ("inventory.add", "kind"))

@@ -138,4 +138,5 @@ class ViolationComment(db.Model):
 
 # The audit log shows these stored words by their labels.
 audit_describe.register_values(ViolationStatus, ("violation.status", "old"), ("violation.status", "new"))
-audit_describe.register_values(Severity, ("violation.record", "severity"), ("violation.type.add", "severity"), ("violation.type.update", "severity"), ("violation.type.update", "old_severity"))
+audit_describe.register_values(Severity, ("violation.record", "severity"), ("violation.type.add", "severity"),
+                               ("violation.type.update", "severity"), ("violation.type.update", "old_severity"))
