@@ -18,10 +18,9 @@ who moves, from where to where.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-
-import hashlib
 
 import sqlalchemy as sa
 from flask import current_app
