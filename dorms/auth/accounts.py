@@ -7,6 +7,7 @@ account must choose its own at the next sign-in (User.must_change_password). Eve
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -218,8 +219,7 @@ def students_for_accounts(user, *, student_ids=None, filters: residents.StudentF
 
 
 def _without_account(chosen: list[Student]) -> list[Student]:
-    with_account = set(db.session.scalars(sa.select(User.student_id).where(
-        User.student_id.in_([s.id for s in chosen]))))
+    with_account = students_with_account([s.id for s in chosen])
     return [s for s in chosen if s.id not in with_account]
 
 
@@ -234,7 +234,7 @@ def create_student_accounts(students: list[Student], *, actor) -> list[Issued]:
     usernames = {s.id: normalise_username(s.student_number) for s in students}
     taken = set(db.session.scalars(sa.select(User.username).where(User.username.in_(list(usernames.values())))))
     # Usernames are kept in lower case: student numbers differing only in letter case share one.
-    shared = {name for name in usernames.values() if list(usernames.values()).count(name) > 1}
+    shared = {name for name, times in Counter(usernames.values()).items() if times > 1}
     clashes = [s for s in students if usernames[s.id] in taken | shared]
     if clashes:
         raise ServiceError(_("These usernames are taken by other accounts: %(list)s. Nothing was created.",
