@@ -166,10 +166,10 @@ def test_importing_again_changes_nothing_and_a_later_card_matches_earlier_events
                    "x2,1001,D1,,yesterday,sideways,granted\n"
                    "x3,not-a-card,D1,,2026-09-07T13:00:00+08:00,in,maybe\n"),
      ["row 2, time: 'yesterday' is not an ISO 8601 time", "row 2, direction: 'sideways' is not in, out or unknown",
-      "row 3, card: 'not-a-card' is not a card number", "row 3, result: 'maybe' is not granted or denied"]),
+      "row 3, card: 'not-a-card' is not a card number or PIN", "row 3, result: 'maybe' is not granted or denied"]),
     ("events.csv", "card,time\n1001,2026-09-07T13:00:00\n", ["header: no column 'event_id'"]),
     ("cards.csv", "card,student_number\n1001,S1\n1002,NOBODY\n1001,S2\n",
-     ["row 2, student_number: no student 'NOBODY'", "row 3, card: card 1001 is listed for two students"]),
+     ["row 2, student_number: no student 'NOBODY'", "row 3, card: 1001 is listed for two students"]),
     ("permissions.csv", ("student_number,kind,first_night,last_night,expected_return,status\n"
                         "S1,late,2026-09-07,2026-09-07,,approved\nS2,holiday,2026-09-09,2026-09-08,,maybe\n"),
      ["row 1, expected_return: a late return needs its expected time", "row 2, kind: 'holiday' is not late",

@@ -224,7 +224,7 @@ EXAMPLES = {  # one row for each import, by column name
     "students": {"student_number": "2026000001", "name": "张三", "gender": "男", "college": "计算机学院",
                  "major": "计算机科学与技术", "class": "计科2601", "grade": "2026", "phone": "13800000000",
                  "status": "在读", "needs_accessible": "否", "building": "A1", "room": "101", "bed": "1"},
-    "cards": {"card": "0x00BC614E", "student_number": "2026000001"},
+    "cards": {"card": "0x00BC614E", "pin": "NLVJLA052", "student_number": "2026000001"},
 }
 
 
@@ -253,7 +253,7 @@ def test_every_column_has_a_chinese_and_an_english_header(app):
         assert english == list(setup.TEMPLATES[kind][0]) == list(EXAMPLES[kind])
         assert len(chinese) == len(english) and all(not h.isascii() for h in chinese)
     assert setup.template_headers("rooms", "zh")[:2] == ["楼栋", "楼栋名称"]
-    assert setup.template_headers("cards", "zh") == ["卡号", "学号"]
+    assert setup.template_headers("cards", "zh") == ["卡号", "人员编号", "学号"]
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -284,7 +284,8 @@ def test_the_card_template_imports_as_it_is_filled(app, client, login, create_us
     headers = _headers(response.data, "csv")
     assert headers == setup.template_headers("cards", language)
     report = ingest.import_cards(_filled("cards", headers, response.data, "csv"))
-    assert (report.rows, report.created) == (1, 1)
-    assert db.session.scalar(sa.select(Card.student_id).where(Card.number == "12345678")) == student.id
+    assert (report.rows, report.created) == (1, 2)
+    assert db.session.execute(sa.select(Card.number, Card.kind, Card.student_id).order_by(Card.number)).all() == [
+        ("12345678", "card", student.id), ("NLVJLA052", "pin", student.id)]
     assert client.get(f"/setup/templates/cards-{language}.xlsx").status_code == 404  # the card import reads CSV
     assert client.get("/setup/templates/beds-en.csv").status_code == 404

@@ -193,7 +193,7 @@ _MOVE = """
 WITH stored AS (
     INSERT INTO access_events (event_id, card, student_id, building, door, occurred_at, direction, granted, extra)
     SELECT i.event_id, i.card, c.student_id, i.building, i.door, i.occurred_at, i.direction, i.granted, i.extra
-    FROM incoming_events i LEFT JOIN access_cards c ON c.number = i.card
+    FROM incoming_events i LEFT JOIN access_cards c ON upper(c.number) = upper(i.card)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING student_id)
 SELECT count(*), count(*) FILTER (WHERE student_id IS NULL) FROM stored
@@ -220,7 +220,8 @@ def _copy_events(events: Iterable[IncomingEvent], report: Report) -> None:
 
 def _insert_events(events: Iterable[IncomingEvent], report: Report) -> None:
     """SQLite: batches of multi-row INSERTs with RETURNING, cards matched from a dictionary."""
-    owners = dict(db.session.execute(sa.select(Card.number, Card.student_id)).all())
+    owners = {card_numbers.key(number): student_id
+              for number, student_id in db.session.execute(sa.select(Card.number, Card.student_id))}
     statement = sqlite.insert(AccessEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"]).returning(
         AccessEvent.__table__.c.student_id)
     batch: list[dict] = []
@@ -234,7 +235,7 @@ def _insert_events(events: Iterable[IncomingEvent], report: Report) -> None:
             batch.clear()
 
     for event in events:
-        batch.append({**event._asdict(), "student_id": owners.get(event.card)})
+        batch.append({**event._asdict(), "student_id": owners.get(card_numbers.key(event.card))})
         if len(batch) >= BATCH:
             flush()
     flush()
@@ -371,39 +372,53 @@ def import_event_batch(items: list, source: str) -> Report:
 # --- cards -----------------------------------------------------------------------------------
 
 
-# The card list's columns and the headers each may have (English or Chinese, any case).
-CARD_COLUMNS = {"card": ["card", "卡号"], "student_number": ["student_number", "学号"]}
+# The card list's columns and the headers each may have (English or Chinese, any case): a row names a card, a
+# PIN (the personnel number a face, fingerprint or password entry carries), or both.
+CARD_COLUMNS = {"card": ["card", "卡号"], "pin": ["pin", "人员编号", "工号"],
+                "student_number": ["student_number", "学号"]}
 
 
 def import_cards(data: bytes) -> Report:
-    """``card,student_number`` (or ``卡号,学号``): who holds which card. Earlier unmatched events of these cards
-    are matched."""
+    """``card,pin,student_number`` (or ``卡号,人员编号,学号``; either identifier may be left out): who holds which
+    card and PIN. Earlier unmatched events of these identifiers are matched."""
     header, reader = read_csv(data)
     aliases = {alias.lower(): name for name, names in CARD_COLUMNS.items() for alias in names}
     header = reader.fieldnames = [aliases.get(h.lower(), h) for h in header]
-    missing = [c for c in ("card", "student_number") if c not in header]
+    missing = ["student_number"] if "student_number" not in header else []
+    if "card" not in header and "pin" not in header:
+        missing.insert(0, "card")
     if missing:
         raise Rejected([RowError(0, "header", f"no column {c!r}") for c in missing])
     students = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
-    errors, wanted, report = [], {}, Report()
+    errors, wanted, pins, report = [], {}, set(), Report()
+    holders: dict[str, tuple[str, int]] = {}  # cards.key -> (the identifier as first written, student id)
     for number, row in enumerate(reader, start=1):
         report.rows += 1
         student_number = (row.get("student_number") or "").strip()
-        try:
-            card = card_numbers.normalise(row.get("card") or "")
-        except ValueError as error:
-            errors.append(RowError(number, "card", str(error)))
-            continue
+        found = []
+        for column in ("card", "pin"):
+            if not (raw := (row.get(column) or "").strip()):
+                continue
+            try:
+                found.append((column, card_numbers.normalise(raw)))
+            except ValueError as error:
+                errors.append(RowError(number, column, str(error)))
+        if not found and not any(e.row == number for e in errors):
+            errors.append(RowError(number, "card", "missing: a row needs a card or a PIN"))
         if student_number not in students:
             errors.append(RowError(number, "student_number", f"no student {student_number!r}"))
             continue
-        if card in wanted and wanted[card] != students[student_number]:
-            errors.append(RowError(number, "card", f"card {card} is listed for two students"))
-            continue
-        wanted[card] = students[student_number]
+        for column, identifier in found:
+            written, holder = holders.setdefault(card_numbers.key(identifier), (identifier, students[student_number]))
+            if holder != students[student_number]:
+                errors.append(RowError(number, column, f"{identifier} is listed for two students"))
+                continue
+            wanted[written] = holder
+            if column == "pin":
+                pins.add(written)
     if errors:
         raise Rejected(errors)
-    handed = card_numbers.hand_over(wanted, match_all=True)
+    handed = card_numbers.hand_over(wanted, pins=pins, match_all=True)
     report.created, report.updated, report.unchanged, report.matched = \
         handed.created, handed.handed_on, handed.unchanged, handed.matched
     return report

@@ -39,12 +39,18 @@ class PermissionStatus(LabelledEnum):
 
 
 class Card(db.Model):
-    """An access card and whose it is; a student may have several over time."""
+    """An access card or a door PIN and whose it is; a student may have several of each over time."""
 
     __tablename__ = "access_cards"
+    __table_args__ = (
+        # One identifier in any letter case is one card (cards.key).
+        sa.Index("uq_access_cards_number_key", sa.text("upper(number)"), unique=True),
+        sa.CheckConstraint("kind IN ('card', 'pin')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(sa.String(32), unique=True)  # normalised: see cards.normalise
+    number: Mapped[str] = mapped_column(sa.String(32))  # as cards.normalise gives it: letters as written
+    kind: Mapped[str] = mapped_column(sa.String(8), default="card")  # card (a swipe) or pin (face, finger…)
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -57,14 +63,14 @@ class AccessEvent(db.Model):
     __tablename__ = "access_events"
     __table_args__ = (
         sa.Index("ix_access_events_student_id_occurred_at", "student_id", "occurred_at"),
-        sa.Index("ix_access_events_unmatched_card", "card", sqlite_where=sa.text("student_id IS NULL"),
-                 postgresql_where=sa.text("student_id IS NULL")),
+        sa.Index("ix_access_events_unmatched_card", sa.text("upper(card)"),
+                 sqlite_where=sa.text("student_id IS NULL"), postgresql_where=sa.text("student_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # The source's own id (namespaced per channel): the same event sent twice is stored once.
     event_id: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    card: Mapped[str] = mapped_column(sa.String(32))
+    card: Mapped[str] = mapped_column(sa.String(32))  # the card number or PIN, as the source wrote it
     student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"))
     building: Mapped[str] = mapped_column(sa.String(32))  # the building's code (doors of any building)
     door: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -147,7 +153,11 @@ class ApiToken(db.Model):
 
 
 class AccessDevice(db.Model):
-    """A ZKTeco terminal or panel pushing events (ADMS), registered by serial number with where it stands."""
+    """A ZKTeco terminal or panel pushing events (ADMS), registered by serial number with where it stands.
+
+    Staff register it; the device then introduces itself: which push protocol it speaks (``attendance``:
+    terminals' ATTLOG push; ``security``: access panels' and face terminals' Security PUSH), its firmware,
+    and for Security PUSH the registry code it is given once it registers (zkteco/push.py)."""
 
     __tablename__ = "access_devices"
 
@@ -162,6 +172,12 @@ class AccessDevice(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    protocol: Mapped[str] = mapped_column(sa.String(16), default="")  # attendance, security; "" before contact
+    push_version: Mapped[str] = mapped_column(sa.String(16), default="")
+    firmware: Mapped[str] = mapped_column(sa.String(64), default="")
+    model: Mapped[str] = mapped_column(sa.String(64), default="")  # the device's own name for itself
+    registry_code: Mapped[str | None] = mapped_column(sa.String(32))
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # Security PUSH registration
 
     def allows(self, address: str | None) -> bool:
         """Whether ``address`` is in one of the device's networks (none registered: nowhere)."""

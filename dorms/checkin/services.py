@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import audit
-from ..access.cards import normalise
+from ..access.cards import key, normalise
 from ..access.models import Card
 from ..campus.codes import find_bed
 from ..campus.models import Bed, Building, Room
@@ -187,7 +187,8 @@ def find_student(text: str) -> Student | None:
         number = normalise(text)
     except ValueError:
         return None
-    return db.session.scalar(sa.select(Student).join(Card, Card.student_id == Student.id).where(Card.number == number))
+    return db.session.scalar(sa.select(Student).join(Card, Card.student_id == Student.id)
+                             .where(key(Card.number) == key(number)))
 
 
 def bed_by_code(code: str) -> Bed:

@@ -50,6 +50,7 @@ class DirectoryStudent:
     phone: str = ""
     fields: dict = field(default_factory=dict)  # the mapped fields this entry carries, for updates
     cards: list[str] | None = None  # normalised card numbers, when the map names a card attribute
+    pins: list[str] | None = None  # door PINs (face, fingerprint, password entries), when it names a PIN one
 
 
 # Why an entry was skipped: stored as a code with its facts, and worded in the reader's language.
@@ -62,6 +63,7 @@ REASONS = {
     "bad_status": _l("status: %(value)s is not a known value"),
     "not_utf8": _l("not UTF-8: %(attributes)s"),
     "bad_card": _l("card: %(value)s is not a card number"),
+    "bad_pin": _l("PIN: %(value)s is not a door PIN"),
     "duplicate_key": _l("duplicate key: %(count)d entries have %(key)s"),
     "duplicate_number": _l("duplicate student number %(number)s"),
     "number_taken": _l("student number %(number)s belongs to another student"),
@@ -95,6 +97,7 @@ class AttributeMap:
     counselors: dict[str, list[str]]
     username: str
     cards: list[str] = field(default_factory=list)  # attributes holding the student's door cards
+    pins: list[str] = field(default_factory=list)  # attributes holding their door PINs
 
     @classmethod
     def default(cls) -> AttributeMap:
@@ -134,12 +137,13 @@ class AttributeMap:
         counselors = {name: _attribute_list(source, f"counselors.{name}", attrs)
                       for name, attrs in (data.get("counselors") or {}).items()}
         cards = _attribute_list(source, "cards", data["cards"]) if data.get("cards") else []
+        pins = _attribute_list(source, "pins", data["pins"]) if data.get("pins") else []
         return cls(key=key, fields=fields, values=values, counselors=counselors,
-                   username=data.get("username", "uid"), cards=cards)
+                   username=data.get("username", "uid"), cards=cards, pins=pins)
 
     def attributes(self) -> list[str]:
         """Every attribute to ask the directory for, with the change time incremental syncs need."""
-        names = {a for attrs in self.fields.values() for a in attrs} | set(self.cards)
+        names = {a for attrs in self.fields.values() for a in attrs} | set(self.cards) | set(self.pins)
         return sorted(names | {"modifyTimestamp"})
 
     def counselor_attributes(self) -> list[str]:
@@ -182,13 +186,16 @@ class AttributeMap:
             major=raw.get("major") or "", class_name=raw.get("class_name") or "", grade=grade, status=status,
             phone=raw.get("phone") or "")
         record.fields = {name: getattr(record, name) for name in self.fields if name != "directory_id"}
-        if self.cards:
-            record.cards = []
-            for value in _all(attributes, self.cards):
+        for kind, attribute_names in (("cards", self.cards), ("pins", self.pins)):
+            if not attribute_names:
+                continue
+            identifiers = []
+            for value in _all(attributes, attribute_names):
                 try:
-                    record.cards.append(card_numbers.normalise(value))
+                    identifiers.append(card_numbers.normalise(value))
                 except ValueError:
-                    return Skipped(dn, key, "bad_card", {"value": repr(value)})
+                    return Skipped(dn, key, "bad_card" if kind == "cards" else "bad_pin", {"value": repr(value)})
+            setattr(record, kind, identifiers)
         return record
 
     def _translate(self, name: str, value: str) -> str | None:

@@ -49,6 +49,7 @@ class Plan:
     newly_inactive: int = 0  # active students this run makes inactive (left, graduated, withdrawn)
     high_water_mark: str | None = None
     cards: dict[str, list[str]] = field(default_factory=dict)  # student number -> the directory's cards
+    pins: dict[str, list[str]] = field(default_factory=dict)  # student number -> the directory's door PINs
 
 
 def create_run(kind: SyncKind, *, dry_run: bool = False, force: bool = False, actor=None) -> DirectoryRun:
@@ -89,7 +90,7 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
             run.counselors = _sync_counselors(counselors, settings, write=not run.dry_run)
             if not run.dry_run:
                 _apply(plan)
-                run.cards = _sync_cards(plan.cards)
+                run.cards = _sync_cards(plan.cards, plan.pins)
                 run.high_water_mark = plan.high_water_mark or mark
                 audit.record("directory.sync", run=run.id, kind=kind.value, created=run.created,
                              updated=run.updated, deactivated=run.deactivated, skipped=run.skipped,
@@ -181,6 +182,8 @@ def plan_students(settings: DirectorySettings, entries: list[client.Entry], *, f
     for record in records.values():
         if record.cards is not None:
             plan.cards[record.student_number] = record.cards
+        if record.pins is not None:
+            plan.pins[record.student_number] = record.pins
         row = by_number.get(record.key) if keyed_on_number else (
             by_directory_id.get(record.key) or _unlinked(by_number.get(record.student_number)))
         if row is None:
@@ -268,13 +271,15 @@ def _apply(plan: Plan) -> None:
     db.session.flush()
 
 
-def _sync_cards(wanted: dict[str, list[str]]) -> int:
-    """The directory's cards: new ones are added, ones it now gives someone else move to them (a card
+def _sync_cards(cards: dict[str, list[str]], pins: dict[str, list[str]]) -> int:
+    """The directory's cards and PINs: new ones are added, ones it now gives someone else move to them (a card
     the directory no longer lists stays: an old card keeps working for a while). Returns how many changed."""
-    if not wanted:
+    if not cards and not pins:
         return 0
     ids = dict(db.session.execute(sa.select(Student.student_number, Student.id)).all())
-    handed = hand_over({card: ids[number] for number, cards in wanted.items() for card in cards})
+    pin_holders = {pin: ids[number] for number, listed in pins.items() for pin in listed}
+    handed = hand_over({**pin_holders, **{card: ids[number] for number, listed in cards.items() for card in listed}},
+                       pins=set(pin_holders))
     return handed.created + handed.handed_on
 
 
