@@ -87,7 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from . import i18n
     from .access import api as access_api
     from .access import views as curfew_views
-    from .access import zkteco
+    from .access.zkteco import push as zkteco
     from .allocation import views as allocation_views
     from .auth import account_views
     from .auth import views as auth_views

@@ -506,7 +506,7 @@ def test_an_access_panel_pushes_rtlog_and_a_bad_line_is_shown_not_retried_foreve
     alarm = "time=2026-09-08 00:06:00\tpin=0\tcardno=0\teventaddr=1\tevent=200\tinoutstatus=2\tindex=87"
     bad = line.replace("index=85", "index=88").replace("2026-09-08 00:05:00", "yesterday")
     answer = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data=f"{line}\n{denied}\n{alarm}\n{bad}")
-    assert answer.get_data(as_text=True) == "OK: 4"  # acknowledged: the device would resend the bad line forever
+    assert answer.get_data(as_text=True) == "OK"  # acknowledged: the device would resend the bad line forever
     zk_events = sa.select(AccessEvent.event_id, AccessEvent.granted, AccessEvent.door).where(
         AccessEvent.event_id.like("zk:%")).order_by(AccessEvent.event_id)
     assert db.session.execute(zk_events).all() == [("zk:DDG7030067:rt:85:1006:20260908000500:1", True, "D1-S#1"),
@@ -586,7 +586,7 @@ def test_a_device_line_the_database_cannot_hold_is_kept_aside_and_the_others_sto
     rtlog = "\n".join([line.replace("index=85", "index=" + "9" * 60), line,
                        line.replace("eventaddr=1", "eventaddr=\x00")])
     answer = client.post("/iclock/cdata?SN=DDG7030067&table=rtlog", data=rtlog)
-    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK: 3")
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "OK")
     stored = sa.select(AccessEvent.event_id).where(AccessEvent.event_id.like("zk:%")).order_by(AccessEvent.event_id)
     assert db.session.scalars(stored).all() == ["zk:CQZ7231560:1006:20260907221000",
                                                 "zk:DDG7030067:rt:85:1002:20260908000500:1"]
