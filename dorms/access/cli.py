@@ -22,6 +22,7 @@ from .reports import feed_health, feed_settings, feed_warnings, has_curfew, last
 from .retention import purge
 from .rollup import finished_nights, rollup
 from .tokens import create_token, revoke_token
+from .zkteco import files
 
 
 @click.group("access", help="Door access: events, cards, permissions, curfew reports.")
@@ -29,7 +30,7 @@ def access_cli():
     pass
 
 
-def _run_import(action, path, **kwargs) -> ingest.Report:
+def _run_import(action, path, *, hint: str = "", **kwargs) -> ingest.Report:
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -38,6 +39,8 @@ def _run_import(action, path, **kwargs) -> ingest.Report:
         db.session.rollback()
         for error in rejected.errors:
             click.echo(f"{path}: {error}", err=True)
+        if hint and all(error.row for error in rejected.errors):
+            click.echo(hint, err=True)
         raise click.ClickException(f"{path}: nothing imported ({len(rejected.errors)} problems)") from None
     db.session.commit()
     return report
@@ -59,25 +62,45 @@ def _columns(value: str | None) -> dict[str, str] | None:
 @access_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--preset", type=click.Choice(["generic", "zkteco"]), default="generic", show_default=True,
-              help="generic: event_id,card,building,door,time,direction,result (docs/curfew.md); zkteco: ZKTeco's "
-                   "attendance export (English or Chinese headers).")
+              help="generic: event_id,card,building,door,time,direction,result (docs/curfew.md); zkteco: what ZKTeco "
+                   "terminals and software export (attlog.dat, BioTime, ZKTime 5.0; CSV or .xlsx).")
 @click.option("--columns", help="Map our columns to the file's, e.g. card=卡号,time=时间 (instead of a preset).")
+@click.option("--device", help="zkteco: the registered device the file comes from (its building, door and clock).")
+@click.option("--building", help="zkteco: the building, for a file of a device that is not registered.")
+@click.option("--timezone", help="zkteco, with --building: the device clock's time zone (default: the campus's).")
+@click.option("--date-order", type=click.Choice(["ymd", "dmy", "mdy"]),
+              help="zkteco: how the file writes dates, when its dates cannot tell (02/10/2025).")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="zkteco: store the good rows of a file a terminal partly damaged, and list the others.")
 @click.option("--source", default="file", show_default=True,
               help="Which system the file comes from: event ids are unique within a source (use an API "
                    "integration's source, api<token id>, for its exports too).")
 @with_appcontext
-def import_command(path, preset, columns, source):
-    """Door events from a CSV file: all rows or none; the same event twice is stored once."""
-    report = _run_import(ingest.import_events, path, columns=_columns(columns), preset=preset, source=source)
+def import_command(path, preset, columns, device, building, timezone, date_order, skip_bad_rows, source):
+    """Door events from a file: all rows or none; the same event twice is stored once."""
+    if preset == "zkteco" and not columns:
+        def action(data):
+            where = files.place(device=device, building=building, timezone=timezone)
+            return files.import_export(data, path, where=where, date_order=date_order, skip_bad_rows=skip_bad_rows,
+                                       source=source)
+        report = _run_import(action, path, hint="Rows a terminal damaged can be left out: --skip-bad-rows stores "
+                                                  "the others and lists what it skipped.")
+    else:
+        report = _run_import(ingest.import_events, path, columns=_columns(columns), source=source)
+    for error in report.extra.get("skipped", [])[:ingest.MAX_ERRORS]:
+        click.echo(f"{path}: skipped {error}", err=True)
+    skipped = len(report.extra.get("skipped", []))
     click.echo(f"{report.rows} rows: {report.stored} events stored, {report.duplicates} already there, "
-               f"{report.unmatched} of unknown cards (kept, matched once the card is known)")
+               f"{report.unmatched} of unknown cards (kept, matched once the card is known)"
+               + (f"; {skipped} bad rows skipped" if skipped else ""))
 
 
 @access_cli.command("import-cards")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def import_cards_command(path):
-    """Cards from a CSV file (card,student_number): all rows or none."""
+    """Cards and PINs from a CSV file (card,pin,student_number; either identifier may be left out): all rows
+    or none."""
     report = _run_import(ingest.import_cards, path)
     click.echo(f"{report.rows} rows: {report.created} cards created, {report.updated} handed on, "
                f"{report.unchanged} unchanged; {report.matched} earlier events matched")

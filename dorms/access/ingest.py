@@ -258,30 +258,21 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset: str = "generic",
-                  source: str = "file") -> Report:
-    """A CSV of door events: the generic format of docs/curfew.md, ZKTeco's attendance export (``preset="zkteco"``),
-    or any layout with ``columns`` mapping our names to the file's.
+def import_events(data: bytes, *, columns: dict[str, str] | None = None, source: str = "file") -> Report:
+    """A CSV of door events: the generic format of docs/curfew.md, or any layout with ``columns`` mapping our
+    names to the file's (ZKTeco's exports have their own reader: zkteco/files.py).
 
     Event ids are the source system's, kept as ``source:id``: two systems may number alike."""
     text = _decode(data)
-    if preset == "zkteco" and columns is None:
-        header_reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip() for h in (header_reader.fieldnames or [])]
-        rows = (tuple(row[c] for c in EVENT_COLUMNS) for row in _zkteco_rows(header, header_reader))
-        positions, extras = list(range(len(EVENT_COLUMNS))), []
-        header = list(EVENT_COLUMNS)
-    else:
-        columns = columns or PRESETS["generic"]
-        reader = csv.reader(io.StringIO(text))
-        header = [h.strip() for h in next(reader, [])]
-        missing = [ours for ours in REQUIRED_EVENT_COLUMNS if columns.get(ours) not in header]
-        if missing:
-            raise Rejected([RowError(0, "header", f"no column {columns.get(m, m)!r} (for {m})") for m in missing])
-        # Where each of our columns is in the file (-1: absent, read as empty), and the other columns.
-        positions = [header.index(columns[ours]) if columns.get(ours) in header else -1 for ours in EVENT_COLUMNS]
-        extras = [(i, name) for i, name in enumerate(header) if i not in positions]
-        rows = reader
+    columns = columns or PRESETS["generic"]
+    rows = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(rows, [])]
+    missing = [ours for ours in REQUIRED_EVENT_COLUMNS if columns.get(ours) not in header]
+    if missing:
+        raise Rejected([RowError(0, "header", f"no column {columns.get(m, m)!r} (for {m})") for m in missing])
+    # Where each of our columns is in the file (-1: absent, read as empty), and the other columns.
+    positions = [header.index(columns[ours]) if columns.get(ours) in header else -1 for ours in EVENT_COLUMNS]
+    extras = [(i, name) for i, name in enumerate(header) if i not in positions]
     zone, errors, report = campus_zone(), [], Report()
     width = len(header)
 
@@ -309,39 +300,6 @@ def import_events(data: bytes, *, columns: dict[str, str] | None = None, preset:
     if errors:
         raise Rejected(errors)
     return report
-
-
-# ZKTeco's attendance export (ZKTime / BioTime "transactions"), English or Chinese headers: no event id
-# and no building, so the event id is made from the terminal, the card and the time, and the building
-# comes from the registered terminal (or an area column).
-ZKTECO_COLUMNS = {
-    "card": ("Card No", "卡号"), "pin": ("Personnel ID", "Employee ID", "人员编号", "工号"),
-    "time": ("Punch Time", "Date Time", "打卡时间"), "state": ("Punch State", "State", "打卡状态"),
-    "terminal": ("Terminal SN", "Device SN", "设备序列号"), "area": ("Area Name", "Area", "区域"),
-    "alias": ("Terminal Alias", "Device Name", "设备名称"),
-}
-# Punch states: 0 check-in, 1 check-out, 2 break-out, 3 break-in, 4 overtime-in, 5 overtime-out.
-ZKTECO_STATES = {"check in": "in", "0": "in", "签到": "in", "上班签到": "in", "break in": "in", "3": "in",
-                 "overtime in": "in", "4": "in", "加班签到": "in",
-                 "check out": "out", "1": "out", "签退": "out", "下班签退": "out", "break out": "out", "2": "out",
-                 "overtime out": "out", "5": "out", "加班签退": "out"}
-
-
-def _zkteco_rows(header: list[str], reader) -> Iterator[dict]:
-    # Read before the rows are: while events are being copied, the connection can run nothing else.
-    found = {ours: next((h for h in theirs if h in header), None) for ours, theirs in ZKTECO_COLUMNS.items()}
-    devices = {d.serial_number: (d.building, d.door) for d in db.session.scalars(sa.select(AccessDevice))}
-
-    def rows():
-        for raw in reader:
-            value = {ours: (raw.get(column) or "").strip() if column else "" for ours, column in found.items()}
-            card = value["card"] if value["card"] not in ("", "0") else value["pin"]
-            building, door = devices.get(value["terminal"], (value["area"], value["alias"]))
-            yield {"event_id": f"zkx:{value['terminal']}:{card}:{value['time']}" if card and value["time"] else "",
-                   "card": card, "time": value["time"], "building": building, "door": door,
-                   "direction": ZKTECO_STATES.get(value["state"].lower(), "unknown"), "result": "granted"}
-
-    return rows()
 
 
 def import_event_batch(items: list, source: str) -> Report:

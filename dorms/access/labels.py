@@ -18,6 +18,9 @@ STATUS_LABELS = {
 }
 # A building's door data on a night (reports.feed_health): the export's door_data column, in the reader's words.
 FEED_LABELS = {"ok": _l("As usual"), "low": _l("Low door data"), "no_data": _l("No door data")}
+DIRECTION_LABELS = {"in": _l("In"), "out": _l("Out"), "unknown": _l("Not said")}
+# The push protocol a ZKTeco device speaks (zkteco/push.py), as the Integrations page names it.
+PROTOCOL_LABELS = {"attendance": _l("Attendance push"), "security": _l("Security PUSH (access panel)")}
 # Bootstrap colours: what needs the counselor's attention stands out.
 STATUS_STYLES = {
     Status.IN: "success", Status.LATE: "warning", Status.EXCUSED_LATE: "info",

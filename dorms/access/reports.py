@@ -509,3 +509,44 @@ def range_report(first: date, last: date, scope: sa.ColumnElement[bool] | None =
              for (night, building), has_status in sorted(stated.items())]
     return RangeReport(sorted(tallies.values(), key=lambda t: (-t.absent, -t.late, t.student_number)),
                        _with_devices(feed_warnings(feeds)))
+
+
+# --- one student's door events on one night ---------------------------------------------------
+
+
+@dataclass
+class DoorEvent:
+    """A door event as the student's night page shows it: what the door said, in the reader's language."""
+
+    time: datetime  # local campus time
+    building: str
+    door: str
+    direction: str
+    granted: bool
+    outcome: str  # "Opened", "Refused", or the panel's event ("Opened by fingerprint", "Unknown event code 77")
+    verify: str  # how the person was verified, when the door said so
+
+
+def night_events(student_id: int, night: date) -> list[DoorEvent]:
+    """The student's events of night ``night`` (noon to the cutoff, any building), oldest first."""
+    from flask_babel import gettext as _
+
+    from .zkteco import codes
+
+    begins, ends = _window(night)
+    zone, shown = campus_zone(), []
+    for event in db.session.scalars(sa.select(AccessEvent).where(
+            AccessEvent.student_id == student_id, AccessEvent.occurred_at >= begins, AccessEvent.occurred_at <= ends)
+            .order_by(AccessEvent.occurred_at, AccessEvent.id)):
+        extra = event.extra or {}
+        code = extra.get("event")
+        if code is None:
+            outcome = _("Opened") if event.granted else _("Refused")
+        elif codes.event_kind(code) == codes.Kind.UNKNOWN:
+            outcome = _("Unknown event code %(code)s: not counted as passing", code=code)
+        else:
+            outcome = codes.event_label(code)
+        shown.append(DoorEvent(event.occurred_at.astimezone(zone).replace(tzinfo=None), event.building, event.door,
+                               event.direction, event.granted, outcome,
+                               codes.verify_label(str(extra.get("verify") or extra.get("verifytype") or ""))))
+    return shown

@@ -23,7 +23,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import date_arg, error_text, number_arg, refuse, row_id, submit
+from ..core.forms import date_arg, error_text, in_date_range, number_arg, refuse, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -41,7 +41,7 @@ from .forms import (
     TermForm,
     TokenForm,
 )
-from .labels import CHART_COLOURS, FEED_LABELS, SEVERITY, STATUS_LABELS, STATUS_STYLES
+from .labels import CHART_COLOURS, DIRECTION_LABELS, FEED_LABELS, PROTOCOL_LABELS, SEVERITY, STATUS_LABELS, STATUS_STYLES
 from .models import (
     ApiToken,
     CurfewRule,
@@ -167,6 +167,38 @@ def student(student_id: int):
     return _history(person)
 
 
+@bp.get("/me/nights/<night>")
+@login_required
+def my_night(night: str):
+    if not current_user.is_student:
+        abort(404)
+    return _night_page(current_user.student, night)
+
+
+@bp.get("/students/<int:student_id>/nights/<night>")
+@roles_required(Role.STAFF, Role.COUNSELOR)
+def student_night(student_id: int, night: str):
+    """A student's door events on one night, with what each door said (opened, refused, how verified)."""
+    person = visible_student_or_404(student_id)
+    if not _opened_here():
+        return render_template("access/history_open.html", student=person, title=_("Curfew record"))
+    audit.record("access.history.view", student=person, night=night)
+    db.session.commit()
+    return _night_page(person, night)
+
+
+def _night_page(person: Student, night: str):
+    try:
+        day = date.fromisoformat(night)
+    except ValueError:
+        abort(404)
+    if not in_date_range(day):
+        abort(404)
+    return render_template("access/night_events.html", student=person, night=day,
+                           events=reports.night_events(person.id, day), direction_labels=DIRECTION_LABELS,
+                           title=_("Door events"))
+
+
 def _opened_here() -> bool:
     """Whether the user opened this page themselves: a top-level navigation from this site or from the address
     bar, as the browser's fetch metadata says; browsers without it (older than about 2021) send a Referer
@@ -184,7 +216,7 @@ def _history(person: Student):
         day, rows = day_report
         nights.append((day, rows[0] if rows else None))
     return render_template("access/history.html", student=person, nights=list(reversed(nights)),
-                           labels=STATUS_LABELS, styles=STATUS_STYLES, title=_("Curfew record"))
+                           own=current_user.is_student, labels=STATUS_LABELS, styles=STATUS_STYLES, title=_("Curfew record"))
 
 
 # --- late-return and overnight requests -------------------------------------------------------
@@ -358,7 +390,8 @@ def _integrations_page(token_form=None, device_form=None, new_token: str | None 
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("access/integrations.html", tokens=rows, devices=devices.devices(),
                            token_form=token_form or TokenForm(), device_form=device_form, new_token=new_token,
-                           title=_("Door system integrations"), scope_labels=tokens.SCOPE_LABELS)
+                           title=_("Door system integrations"), scope_labels=tokens.SCOPE_LABELS,
+                           protocol_labels=PROTOCOL_LABELS)
 
 
 @bp.get("/integrations")
