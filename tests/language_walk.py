@@ -26,8 +26,9 @@ VISIBLE_ATTRIBUTES = {"placeholder", "title", "alt", "aria-label"}
 HIDDEN_ELEMENTS = {"script", "style", "template", "noscript", "code", "kbd"}
 # A Python value printed as it is: a list, a dict, a keyword list of an audit entry, None.
 REPRS = [re.compile(r"\[\s*'"), re.compile(r"\{\s*'"), re.compile(r"\b[a-z_]{2,}=[\w'\[]")]
-# Lower-case words a Chinese page may show: the app's name, the demo's user names, units.
-ALLOWED_WORDS = frozenset({"dorms", "admin"})
+# Lower-case words a Chinese page may show: the app's name, the demo's user names and campus code ("main", also
+# a word of a panel's event names), units.
+ALLOWED_WORDS = frozenset({"dorms", "admin", "main"})
 NONE = re.compile(r"(?<![\w-])(None|True|False)(?![\w-])")
 
 

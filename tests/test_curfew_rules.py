@@ -99,9 +99,14 @@ def test_alerts():
     assert not often_late([late, late, Status.EXCUSED_LATE, late], 3)
 
 
-@pytest.mark.parametrize("raw", ["12345678", "0012345678", "0xBC614E", "bc614e", " 188,24910 ", "188:24910"])
+@pytest.mark.parametrize("raw", ["12345678", "0012345678", "0xBC614E", "0X00bc614e", " 188,24910 ", "188:24910"])
 def test_one_card_in_several_spellings_is_one_number(raw):
     assert normalise(raw) == "12345678"
+
+
+@pytest.mark.parametrize("raw", ["bc614e", "B205", "CAFE", "NLVJLA052"])
+def test_letters_without_0x_are_kept_as_written_never_read_as_hexadecimal(raw):
+    assert normalise(raw) == raw
 
 
 @pytest.mark.parametrize("raw", ["", "card-7", "300,1", "12,70000", "１２３４５", "0x" + "f" * 30])

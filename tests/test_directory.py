@@ -489,3 +489,29 @@ def test_cards_come_from_a_directory_attribute_and_match_earlier_events(director
     directory.slapd.modify(f"uid={other},{directory.base}", {"campusCardNumber": ["12345679"]})
     assert directory.sync().cards == 1
     assert db.session.scalar(sa.select(Card.student_id).where(Card.number == "12345679")) == students[other].id
+
+
+def test_door_pins_come_from_a_directory_attribute_beside_cards(directory, app, tmp_path):
+    from dorms.access.models import AccessEvent, Card
+
+    attribute_map = json.loads((ROOT / "docs" / "directory" / "cn-campus-map.json").read_text(encoding="utf-8"))
+    attribute_map["pins"] = ["campusDoorPin"]
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(attribute_map), encoding="utf-8")
+    app.config["LDAP_ATTRIBUTE_MAP"] = str(path)
+    number, other = directory.number(), directory.number()
+    # A face terminal's entry under the PIN, in other letters, before anyone knew whose it is.
+    db.session.add(AccessEvent(event_id="face", card="nlvjla052", building="D1", door="", direction="in",
+                               occurred_at=datetime(2026, 9, 7, 13, tzinfo=UTC), granted=True))
+    db.session.commit()
+    directory.add(directory.student(number, campusCardNumber=["1001"], campusDoorPin=["NLVJLA052"]),
+                  directory.student(other, campusDoorPin=["B205"]), directory.student(campusDoorPin="no pin!"))
+    run = directory.sync()
+    assert (run.created, run.cards, run.skipped) == (2, 3, 1)
+    assert any(s["code"] == "bad_pin" for s in run.skipped_entries)
+    students = _students()
+    assert db.session.execute(sa.select(Card.number, Card.kind, Card.student_id).order_by(Card.number)).all() == [
+        ("1001", "card", students[number].id), ("B205", "pin", students[other].id),
+        ("NLVJLA052", "pin", students[number].id)]  # B205 kept as written, not read as hexadecimal
+    assert db.session.scalar(sa.select(AccessEvent.student_id)) == students[number].id
+    assert directory.sync().cards == 0

@@ -253,6 +253,8 @@ def test_an_access_panel_registers_and_pushes_its_events(app, campus, tmp_path, 
     device = db.session.scalar(sa.select(AccessDevice))
     assert (device.protocol, device.model, device.firmware) == ("security", "F20/M", "Ver 8.0.1.3-20151229")
     assert device.registered_at is not None and device.last_error is None
+    listed = app.test_cli_runner().invoke(args=["access", "device", "list"]).output
+    assert "Security PUSH, registered " in listed and "F20/M Ver 8.0.1.3-20151229" in listed
     rows = report(app.test_cli_runner())
     assert (rows["S2"]["status"], rows["S5"]["status"], rows["S7"]["status"]) == ("in", "absent_no_events", "in")
     # From another network, the same serial number is refused, registration included.

@@ -220,8 +220,13 @@ def device_add(serial_number, building, door, timezone, networks):
 def device_list():
     for d in devices():
         seen = f"{d.last_seen_at:%Y-%m-%d %H:%M}" if d.last_seen_at else "never"
-        click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\t{d.networks}\tlast seen {seen}"
-                   + (f"\terror: {d.last_error}" if d.last_error else ""))
+        protocol = {"attendance": "attendance push", "security": "Security PUSH"}.get(d.protocol, "not in contact yet")
+        if d.protocol == "security":
+            protocol += f", registered {d.registered_at:%Y-%m-%d %H:%M}" if d.registered_at else ", not registered yet"
+        device = " ".join(part for part in (d.model, d.firmware) if part)
+        click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\t{d.networks}\t{protocol}"
+                   + (f" {d.push_version}" if d.push_version else "") + (f"\t{device}" if device else "")
+                   + f"\tlast seen {seen}" + (f"\terror: {d.last_error}" if d.last_error else ""))
 
 
 @access_cli.command("purge")
