@@ -220,8 +220,10 @@ def test_an_access_panel_registers_and_pushes_its_events(app, campus, tmp_path, 
          200, "OK"),
         ("POST", f"/iclock/cdata?SN={PANEL}&table=rtlog",
          "time=2026-09-07 22:30:00\tpin=0\tcardno=1002\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=4\tindex=85\r\n"
-         "time=2026-09-07 21:00:00\tpin=0\tcardno=1005\teventaddr=2\tevent=27\tinoutstatus=0\tverifytype=4\tindex=86\r\n"
-         "time=2026-09-07 21:01:00\tpin=0\tcardno=1005\teventaddr=2\tevent=23\tinoutstatus=0\tverifytype=4\tindex=87\r\n"
+         "time=2026-09-07 21:00:00\tpin=0\tcardno=1005\teventaddr=2\tevent=27\tinoutstatus=0\tverifytype=4\t"
+         "index=86\r\n"
+         "time=2026-09-07 21:01:00\tpin=0\tcardno=1005\teventaddr=2\tevent=23\tinoutstatus=0\tverifytype=4\t"
+         "index=87\r\n"
          "time=2026-09-07 21:05:00\tpin=0\tcardno=0\teventaddr=1\tevent=202\tinoutstatus=2\tverifytype=200\t"
          "index=88\r\n", 200, "OK"),
         ("POST", f"/iclock/cdata?SN={PANEL}&table=rtstate",
@@ -298,9 +300,9 @@ def test_a_face_terminal_replays_its_recorded_exchange(app, campus, tmp_path, cl
     _replay(client, [
         ("GET", f"/iclock/cdata?SN={FACE}&options=all&pushver=3.1.2&DeviceType=acc&PushOptionsFlag=1&language=83",
          None, 200, "OK"),
-        ("POST", f"/iclock/registry?SN={FACE}", "DeviceType=acc,~DeviceName=SenseFace 2A,FirmVer=ZAM70-NF24HA-Ver3.0.15,"
-                                                "PushVersion=Ver 3.0.4S-20240809,~SerialNumber=NYU7251601501,"
-                                                "FaceFunOn=1,FingerFunOn=1", 200,
+        ("POST", f"/iclock/registry?SN={FACE}",
+         "DeviceType=acc,~DeviceName=SenseFace 2A,FirmVer=ZAM70-NF24HA-Ver3.0.15,PushVersion=Ver 3.0.4S-20240809,"
+         "~SerialNumber=NYU7251601501,FaceFunOn=1,FingerFunOn=1", 200,
          lambda text: text.startswith("RegistryCode=")),
         ("GET", f"/iclock/cdata/?SN={FACE}&options=all&pushver=3.1.2&DeviceType=acc&PushOptionsFlag=1&language=83",
          None, 200, _registered),

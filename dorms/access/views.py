@@ -41,7 +41,15 @@ from .forms import (
     TermForm,
     TokenForm,
 )
-from .labels import CHART_COLOURS, DIRECTION_LABELS, FEED_LABELS, PROTOCOL_LABELS, SEVERITY, STATUS_LABELS, STATUS_STYLES
+from .labels import (
+    CHART_COLOURS,
+    DIRECTION_LABELS,
+    FEED_LABELS,
+    PROTOCOL_LABELS,
+    SEVERITY,
+    STATUS_LABELS,
+    STATUS_STYLES,
+)
 from .models import (
     ApiToken,
     CurfewRule,
@@ -216,7 +224,8 @@ def _history(person: Student):
         day, rows = day_report
         nights.append((day, rows[0] if rows else None))
     return render_template("access/history.html", student=person, nights=list(reversed(nights)),
-                           own=current_user.is_student, labels=STATUS_LABELS, styles=STATUS_STYLES, title=_("Curfew record"))
+                           own=current_user.is_student, labels=STATUS_LABELS, styles=STATUS_STYLES,
+                           title=_("Curfew record"))
 
 
 # --- late-return and overnight requests -------------------------------------------------------

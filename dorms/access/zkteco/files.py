@@ -40,6 +40,9 @@ from ..models import AccessDevice
 
 MAX_ROWS = 1_000_000  # a terminal keeps at most a few hundred thousand punches
 HEADER_SEARCH = 10  # rows a title may take above the header
+# Excel 97-2003 in its container, or an older BIFF stream on its own (ZKTime's own .xls exports).
+OLE_CONTAINER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+BIFF_STREAMS = (b"\x09\x00", b"\x09\x02", b"\x09\x04", b"\x09\x08")
 
 # Our field -> the headers that hold it (compared without case, spaces or dots).
 COLUMNS = {
@@ -93,7 +96,8 @@ def place(*, device: str | None = None, building: str | None = None, timezone: s
             raise Rejected([RowError(0, "device", f"no registered device {device!r} (dorms access device list)")])
         return Place(found.building, found.door, _zone(found.timezone, "device"), found.serial_number)
     if building:
-        code = db.session.scalar(sa.select(Building.code).where(sa.func.upper(Building.code) == building.strip().upper()))
+        code = db.session.scalar(sa.select(Building.code)
+                                 .where(sa.func.upper(Building.code) == building.strip().upper()))
         if code is None:
             raise Rejected([RowError(0, "building", f"no building {building!r}")])
         return Place(code, "", _zone(timezone, "timezone") if timezone else campus_zone())
@@ -137,8 +141,7 @@ def _rows(data: bytes, filename: str) -> list[list[str]]:
     """The file's rows as text cells: an .xlsx workbook's first sheet, else CSV separated by tabs or commas."""
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
         return _xlsx_rows(data)
-    # Excel 97-2003 in its container, or an older BIFF stream on its own (ZKTime's own .xls exports).
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or data[:2] in (b"\x09\x00", b"\x09\x02", b"\x09\x04", b"\x09\x08"):
+    if data[:8] == OLE_CONTAINER or data[:2] in BIFF_STREAMS:
         raise Rejected([RowError(0, "file", "an Excel 97-2003 .xls workbook: save it as .xlsx or CSV first")])
     try:
         text, _encoding = decode_text(data.replace(b"\x00", b""))  # a terminal pads damaged storage with NULs

@@ -204,22 +204,21 @@ def decode_time(seconds: int) -> datetime:
 
 @_paths("getrequest", ["GET"])
 def poll():
-    device = _device()
-    if device is None:
-        return _unknown()
     # An attendance terminal reports itself in INFO: firmware first ("Ver 8.0.4.2-I113-02,143,1,…").
-    _heard(device, firmware=(request.args.get("INFO") or "").split(",")[0])
-    db.session.commit()
-    return _text("OK")
+    return _acknowledge(firmware=(request.args.get("INFO") or "").split(",")[0])
 
 
 @_paths("ping", ["GET"])
 def ping():
     """Security PUSH's heartbeat during long uploads."""
+    return _acknowledge()
+
+
+def _acknowledge(**said: str) -> Response:
     device = _device()
     if device is None:
         return _unknown()
-    _heard(device)
+    _heard(device, **said)
     db.session.commit()
     return _text("OK")
 
