@@ -296,6 +296,7 @@ def test_a_face_terminal_replays_its_recorded_exchange(app, campus, tmp_path, cl
         "sitecode=0\tlinkid=0\tmaskflag=0\ttemperature=0\tconvtemperature=0",
         "index=77\tverifytype=0000000000000010\tpin=nlvjla052\tmaskflag=1\ttemperature=36.6\tconvtemperature=0\t"
         "event=4777\tinoutstatus=0\ttime=2026-09-07 22:50:00\tcardno=0\tsitecode=2\tlinkid=0\teventaddr=1",
+        "Content-Disposition: form-data; name=\"file\"",
     ]) + "\r\n"
     _replay(client, [
         ("GET", f"/iclock/cdata?SN={FACE}&options=all&pushver=3.1.2&DeviceType=acc&PushOptionsFlag=1&language=83",
@@ -316,6 +317,7 @@ def test_a_face_terminal_replays_its_recorded_exchange(app, campus, tmp_path, cl
     assert (device.protocol, device.push_version, device.model, device.firmware) == (
         "security", "3.1.2", "SenseFace 2A", "ZAM70-NF24HA-Ver3.0.15")
     assert "row 3, line" in device.last_error and "1971--10--29" in device.last_error
+    assert "row 7, line: expected key=value pairs with an event or a door state" in device.last_error
     assert "event codes not known here, kept as not granted: 4777" in device.last_error
     rows = report(app.test_cli_runner())
     assert (rows["S3"]["status"], rows["S4"]["status"]) == ("in", "in")  # a fingerprint and a face: in

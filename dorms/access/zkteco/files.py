@@ -39,6 +39,7 @@ from ..ingest import IncomingEvent, Rejected, Report, RowError
 from ..models import AccessDevice
 
 MAX_ROWS = 1_000_000  # a terminal keeps at most a few hundred thousand punches
+MAX_UNPACKED = 512 * 2**20  # a workbook of MAX_ROWS short rows unpacks to about half of this
 HEADER_SEARCH = 10  # rows a title may take above the header
 # Excel 97-2003 in its container, or an older BIFF stream on its own (ZKTime's own .xls exports).
 OLE_CONTAINER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -156,6 +157,10 @@ def _rows(data: bytes, filename: str) -> list[list[str]]:
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # measured before anything is unpacked
+            if sum(member.file_size for member in archive.infolist()) > MAX_UNPACKED:
+                raise Rejected([RowError(0, "file", f"the workbook unpacks to more than {MAX_UNPACKED // 2**20} MB: "
+                                                    "save it as CSV, or split it")])
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]

@@ -358,6 +358,8 @@ def _rtlog(device: AccessDevice, zone: ZoneInfo, number: int, line: str, notes: 
     (firmware adds sitecode, linkid, maskflag, temperature…); door-state rows (``sensor=…``) come in the same table."""
     values = _values(line)
     if "event" not in values:
+        if "sensor" not in values:
+            notes.errors.append(RowError(number, "line", "expected key=value pairs with an event or a door state"))
         return None  # a door's state: nobody's passage
     return _panel_event(device, zone, number, notes, time=lambda: _local(values.get("time", ""), zone),
                         card=values.get("cardno", ""), pin=values.get("pin", ""), door=values.get("eventaddr", ""),
