@@ -658,7 +658,7 @@ def test_the_door_system_reads_entitlements_with_a_read_token_only(app, imported
     answer = client.get("/api/access/entitlements", headers={"Authorization": f"Bearer {reader}"})
     assert answer.headers["Cache-Control"] == "no-store"  # students and their cards: kept by no cache
     body = answer.json
-    assert {"student_number": "S3", "building": "D1", "cards": ["1003"]} in body["residents"]
+    assert {"student_number": "S3", "building": "D1", "cards": ["1003"], "pins": []} in body["residents"]
     assert len(body["residents"]) == 9
     assert client.post("/api/access/events", json={"events": []},
                        headers={"Authorization": f"Bearer {reader}"}).status_code == 401
@@ -799,7 +799,7 @@ def test_downloads_follow_the_reader_and_the_command_line_keeps_its_words_unless
     ranged = client.get(f"/curfew/range.csv?first={NIGHT}&last={NIGHT}").data.decode("utf-8-sig").splitlines()[0]
     assert not re.search("[a-z]", ranged), ranged
     doors = client.get("/curfew/entitlements.csv").data.decode("utf-8-sig").splitlines()[0]
-    assert doors == "学号,姓名,楼栋,卡号"
+    assert doors == "学号,姓名,楼栋,卡号,人员编号"
 
     runner = app.test_cli_runner()
     plain = runner.invoke(args=["access", "report", "--night", NIGHT]).stdout

@@ -15,12 +15,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from dorms.access import cards as card_numbers
 from dorms.access import ingest
 from dorms.access.models import AccessDevice, AccessEvent, Card
 from dorms.access.zkteco import codes
 from dorms.access.zkteco.push import decode_time, encode_time
+from dorms.audit.models import AuditEntry
 from dorms.core.enums import Role
 from dorms.extensions import db
 from tests.test_access import NIGHT, OPENED_HERE, campus, report, write  # noqa: F401 (campus: a fixture)
@@ -93,7 +96,8 @@ def test_cards_and_pins_import_together_and_match_in_any_letter_case(app, campus
     refused = app.test_cli_runner().invoke(args=["access", "import-cards", write(
         tmp_path, "clash.csv", "card,pin,student_number\n,nlvjla052,S4\n,,S5\n")])
     assert refused.exit_code != 0
-    assert "row 1, pin: nlvjla052 is listed for two students" not in refused.output  # S1 holds it: handed on
+    # S1's PIN listed for S4 is a hand-over, not a problem: the empty row is the file's only one.
+    assert "nothing imported (1 problems)" in refused.output
     assert "row 2, card: missing: a row needs a card or a PIN" in refused.output
     same_file = app.test_cli_runner().invoke(args=["access", "import-cards", write(
         tmp_path, "twice.csv", "card,pin,student_number\nX9,,S4\n,x9,S5\n")])
@@ -514,3 +518,176 @@ def test_a_file_the_preset_cannot_read_says_which_layouts_it_knows(app, campus, 
 def test_the_event_import_without_a_preset_is_unchanged(app, campus, tmp_path):
     report_ = ingest.import_events(b"event_id,card,building,time\ne1,B205,D1,2026-09-07T22:10:00+08:00\n")
     assert (report_.stored, db.session.scalar(sa.select(AccessEvent.card))) == (1, "B205")
+
+
+# --- what the review and the live replay found -------------------------------------------------------
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_what_a_device_cannot_send_is_set_aside_or_refused_never_a_500(app, campus, client):
+    _add_device(app, PANEL)
+    _add_device(app, "AJE1261900133")
+    huge = client.post(f"/iclock/cdata?SN={PANEL}&table=tabledata&tablename=transaction&count=1",
+                       data="transaction cardno=1007\tpin=0\tverified=4\tdoorid=1\teventtype=0\tinoutstate=0\t"
+                            f"time_second={10**20}\tindex=92")
+    assert (huge.status_code, huge.get_data(as_text=True)) == (200, "transaction=1")
+    assert "row 1, line" in db.session.scalar(sa.select(AccessDevice.last_error).where(
+        AccessDevice.serial_number == PANEL))
+    assert client.get("/iclock/cdata?SN=P%001&options=all&pushver=2.4.1").status_code == 403
+    assert client.get(f"/iclock/cdata?SN={PANEL}&options=all&pushver=3.0%00&DeviceType=acc").status_code == 200
+    assert client.get("/iclock/getrequest?SN=AJE1261900133&INFO=Ver%00").status_code == 200
+    assert client.post(f"/iclock/registry?SN={PANEL}", data="DeviceType=acc,~DeviceName=F\x00,FirmVer=1").status_code \
+        == 200
+    assert db.session.execute(sa.select(AccessDevice.push_version, AccessDevice.model, AccessDevice.firmware)
+                              .where(AccessDevice.serial_number == PANEL)).one() == ("", "", "1")
+    # No length and no chunks: the body cannot be read, so it is not acknowledged (the device sends it again).
+    environ = EnvironBuilder(path="/iclock/cdata", query_string="SN=AJE1261900133&table=ATTLOG", method="POST",
+                             data="1006\t2026-09-07 22:10:00\t0\t1\n").get_environ()
+    del environ["CONTENT_LENGTH"]  # as a device sends it; given an environ, the test client would put it back
+    unread = client.open(Request(environ))
+    assert unread.status_code == 411 and unread.mimetype == "text/plain"
+    for path in ("/iclock", "/iclock/", "/iclock/exchange?SN=1&type=publickey"):
+        answer = client.get(path)
+        assert (answer.status_code, answer.mimetype, answer.get_data(as_text=True)) == (
+            404, "text/plain", "unknown request"), path
+    photo = client.post("/iclock/cdata?SN=AJE1261900133&table=ATTPHOTO",
+                        data=b"PIN=20260907221000-1006.jpg\nSN=AJE1261900133\nsize=4\nCMD=uploadphoto\x00\xff\xd8\xff\xe0")
+    assert photo.get_data(as_text=True) == "OK"
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_devices_last_error_stays_until_the_next_one(app, campus, client):
+    _add_device(app, "AJE1261900133")
+    client.post("/iclock/cdata?SN=AJE1261900133&table=ATTLOG", data="1006\t2026-02-30 24:00:00\t0\t1\n")
+    first = db.session.execute(sa.select(AccessDevice.last_error, AccessDevice.last_error_at)).one()
+    assert "row 1, line" in first.last_error and first.last_error_at is not None
+    client.post("/iclock/cdata?SN=AJE1261900133&table=ATTLOG", data="1006\t2026-09-07 22:10:00\t0\t1\n")
+    assert db.session.execute(sa.select(AccessDevice.last_error, AccessDevice.last_error_at)).one() == first
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_card_swipe_finds_the_student_by_the_pin_it_carries_when_only_pins_were_listed(app, campus, tmp_path,
+                                                                                       client):
+    _add_device(app, PANEL)
+    _cards(app, tmp_path, "pin,student_number\n445966,S3\n")
+    swipe = ("time=2026-09-07 22:30:00\tpin={pin}\tcardno={card}\teventaddr=1\tevent=0\tinoutstatus=0\t"
+             "verifytype=4\tindex={index}")
+    client.post(f"/iclock/cdata?SN={PANEL}&table=rtlog", data="\n".join([
+        swipe.format(pin="445966", card="88001", index=1), swipe.format(pin="777", card="88002", index=2)]))
+    owners = dict(db.session.execute(sa.select(AccessEvent.card, AccessEvent.student_id)).all())
+    assert owners == {"88001": campus["S3"].id, "88002": None}
+    # The PIN listed later finds the earlier swipe too.
+    assert "1 earlier events matched" in _cards(app, tmp_path, "pin,student_number\n777,S4\n")
+    assert db.session.scalar(sa.select(AccessEvent.student_id).where(AccessEvent.card == "88002")) == campus["S4"].id
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_one_identifier_listed_twice_in_other_letters_is_given_once_and_relabelled_when_its_kind_changes(
+        app, campus, tmp_path):
+    ids = {name: student.id for name, student in campus.items()}
+    handed = card_numbers.hand_over({"abc": ids["S2"], "ABC": ids["S3"]})
+    assert (handed.created, handed.unchanged) == (1, 0)
+    handed = card_numbers.hand_over({"ABC": ids["S2"], "abc": ids["S3"]})
+    assert (handed.created, handed.handed_on, handed.unchanged) == (0, 0, 1)  # the first listing holds
+    assert db.session.execute(sa.select(Card.number, Card.student_id, Card.kind)).all() == [("abc", ids["S2"], "card")]
+    assert "0 cards created, 0 handed on, 1 unchanged" in _cards(app, tmp_path, "pin,student_number\nABC,S2\n")
+    assert db.session.scalar(sa.select(Card.kind)) == "pin"
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_doors_and_rooms_list_pins_beside_cards_and_unknown_ones_once_in_any_letters(app, campus, tmp_path, client,
+                                                                                   login, create_user):
+    _cards(app, tmp_path, "card,pin,student_number\n1001,NLVJLA052,S1\n,445966,S2\n")
+    _add_device(app, "AJE1261900133")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    client.post("/iclock/cdata?SN=AJE1261900133&table=ATTLOG",
+                data=f"zzz1\t{today}\t0\t1\nZZZ1\t{today}\t1\t1\n")
+    login(create_user(role=Role.STAFF))
+    exported = client.get("/curfew/entitlements.csv").data.decode("utf-8-sig").splitlines()
+    assert "S1,学生1,D1,1001,NLVJLA052" in exported and "S2,学生2,D1,,445966" in exported
+    page = client.get("/curfew/doors").get_data(as_text=True)
+    without = page.split('data-testid="without-card"')[1].split("</p>")[0]
+    assert "S1" not in without and "S2" not in without and "S3" in without  # a PIN is enough for a face door
+    unknown = page.split('data-testid="unknown-cards"')[1].split("</table>")[0]
+    assert unknown.count("<tr>") == 2 and ">2<" in unknown  # the header, and zzz1/ZZZ1 as one with two events
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_night_page_is_for_the_students_counselor_staff_and_the_student_alone(app, campus, tmp_path, client,
+                                                                                 login, create_user):
+    ingest.import_events(b"event_id,card,building,time,event\ne1,1006,D1,2026-09-07T22:10:00+08:00,entry\n")
+    _cards(app, tmp_path, "card,student_number\n1006,S6\n")
+    url = f"/curfew/students/{campus['S6'].id}/nights/{NIGHT}"
+    staff = create_user(role=Role.STAFF)
+    login(staff)
+    page = client.get(url, headers=OPENED_HERE).get_data(as_text=True)
+    assert "Opened" in page and "Unknown event code" not in page  # a column named event from elsewhere is no code
+    linked = client.get(url, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+    assert f'href="{url}"' in linked.get_data(as_text=True)  # opened from elsewhere: one tap to this very night
+    views = sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "access.history.view")
+    before = db.session.scalar(views)
+    assert client.get(f"/curfew/students/{campus['S6'].id}/nights/{'x' * 3000}", headers=OPENED_HERE).status_code \
+        == 404
+    assert db.session.scalar(views) == before  # a night that is none is not written in the log
+    client.post("/logout")
+    login(create_user(role=Role.BUILDING_MANAGER, buildings=[]))
+    assert client.get(url, headers=OPENED_HERE).status_code == 403
+    client.post("/logout")
+    login(create_user(role=Role.STUDENT, student=campus["S6"]))
+    assert client.get(url, headers=OPENED_HERE).status_code == 403
+    own = client.get(f"/curfew/me/nights/{NIGHT}").get_data(as_text=True)
+    assert "22:10:00" in own and "D1" in own
+
+
+def test_codes_and_identifiers_refuse_what_only_looks_like_them():
+    for odd in ("٣", "+0", "0_0", " 0 x"):
+        assert codes.event_kind(odd) == codes.Kind.UNKNOWN and not codes.granted(odd)
+    assert codes.event_kind(" 0 ") == codes.Kind.OPENED  # padded as some firmware writes it
+    with pytest.raises(ValueError, match="longer than a card number"):
+        card_numbers.normalise("0x" + "f" * 20000)
+    with pytest.raises(ValueError, match="not a time"):
+        decode_time(10**20)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_exports_keep_every_punch_and_where_it_was(app, campus, tmp_path):
+    _cards(app, tmp_path, "card,student_number\n1001,S1\n1006,S6\n")
+    minutes = ("Employee ID,First Name,Department,Date,Time,Punch State\n"
+               "1001,学生1,计科,2026-09-07,23:00,Check Out\n1001,学生1,计科,2026-09-07,23:00,Check In\n"
+               "1006,学生6,计科,2026-09-07,22:10,Check In\n")
+    assert "3 events stored" in _import(app, tmp_path, "t.csv", minutes.encode(), "--building", "D1").output
+    assert "0 events stored, 3 already there" in _import(app, tmp_path, "t.csv", minutes.encode(), "--building",
+                                                         "D1").output
+    # The same file for another building is other punches, not "already there".
+    assert "3 events stored" in _import(app, tmp_path, "t.csv", minutes.encode(), "--building", "D2").output
+    # A workbook whose Date column holds real date cells.
+    dated = _xlsx([["Employee ID", "Date", "Time", "Punch State"],
+                   ["1006", datetime(2026, 9, 8), "06:30", "Check Out"]])
+    assert "1 events stored" in _import(app, tmp_path, "d.xlsx", dated, "--building", "D1").output
+    # A clock's first second of 2000 is a time, wherever the terminal stands.
+    assert "1 events stored" in _import(app, tmp_path, "y2k.dat", b"  1001\t2000-01-01 05:53:42\t1\t0\t1\t0\n",
+                                        "--building", "D1").output
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_an_export_that_cannot_be_read_is_refused_whole_with_why(app, campus, tmp_path):
+    _add_device(app, "CQZ7231560")
+    long_area = ("Personnel ID,Punch Time,Punch State,Area Name\n"
+                 f"1006,2026-09-07 22:10:00,0,{'North Area ' * 4}\n")
+    outcome = _import(app, tmp_path, "area.csv", long_area.encode())
+    assert "row 1, building: 'North Area North Area North Area North A'… is longer than 32 characters" \
+        in outcome.output
+    huge = _import(app, tmp_path, "huge.csv", b"Personnel ID,Punch Time\n1006,\"" + b"x" * 200_000 + b"\n")
+    assert huge.exit_code != 0 and "cannot be read as CSV" in huge.output
+    broken = _import(app, tmp_path, "broken.xlsx", _xlsx([["Employee ID", "Date", "Time"]])[:-200])
+    assert broken.exit_code != 0 and "readable .xlsx" in broken.output
+    every_row_bad = _import(app, tmp_path, "bad.dat", b"  1006\t2047-02-30 19:13:30\t1\t0\t1\t0\n",
+                            "--device", "CQZ7231560", "--skip-bad-rows")
+    assert every_row_bad.exit_code != 0 and "nothing imported" in every_row_bad.output
+    for options, message in ((["--device", "CQZ7231560", "--timezone", "UTC"], "--timezone goes with --building"),
+                             (["--device", "CQZ7231560", "--building", "D1"], "not both")):
+        assert message in _import(app, tmp_path, "a.dat", b"x", *options).output
+    generic = app.test_cli_runner().invoke(args=["access", "import", write(tmp_path, "g.csv", "x"), "--building",
+                                                 "D1"])
+    assert generic.exit_code != 0 and "go with --preset zkteco" in generic.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessEvent)) == 0

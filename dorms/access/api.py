@@ -40,11 +40,11 @@ def post_events():
 
 @bp.get("/entitlements")
 def get_entitlements():
-    """Who may enter which building: every current resident with their building and cards."""
+    """Who may enter which building: every current resident with their building, cards and PINs."""
     token = tokens.authenticate(request.headers.get("Authorization"), tokens.RESIDENTS_SCOPE)
     if token is None:
         return jsonify(error="a valid API token with the residents:read scope is required"), 401
     token.last_used_at = utcnow()
     db.session.commit()
-    return jsonify(residents=[{"student_number": e.student_number, "building": e.building, "cards": e.cards}
-                              for e in entitlements.entitlements()])
+    return jsonify(residents=[{"student_number": e.student_number, "building": e.building, "cards": e.cards,
+                               "pins": e.pins} for e in entitlements.entitlements()])

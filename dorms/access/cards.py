@@ -45,6 +45,8 @@ def normalise(raw: str) -> str:
     text = (raw or "").strip().replace(" ", "")
     lowered = text.lower()
     if match := _HEX.match(lowered):
+        if len(match.group(1).lstrip("0")) > 27:  # more hex digits than 32 decimal ones hold
+            raise ValueError(f"{raw[:40]!r} is longer than a card number ({LONGEST} digits at most)")
         return _checked(raw, str(int(match.group(1), 16)))
     if match := _FACILITY.match(lowered):
         facility, number = int(match.group(1)), int(match.group(2))
@@ -85,32 +87,38 @@ def hand_over(holders: dict[str, int], *, pins: frozenset[str] | set[str] = froz
               match_all: bool = False) -> HandOver:
     """Give each card or PIN (as ``normalise`` gives it -> student id) to its student, whoever held it before;
     the identifiers in ``pins`` are PINs, the others cards. An identifier already known in other letters is
-    the same one and keeps the spelling it was first given.
+    the same one and keeps the spelling it was first given; listed twice in other letters, the first listing
+    holds.
 
     A card handed on keeps its past events with the student who held it then; events that came before
     anyone knew the card get its new holder. A student keeps their other cards (an old card keeps
     working for a while). ``match_all`` looks for such events for every card given, not only the new and
     handed-on ones: importing the card list again then mends events that arrived while it was first read."""
-    known = {key(number): (card_id, student_id) for number, card_id, student_id
-             in db.session.execute(sa.select(Card.number, Card.id, Card.student_id))}
-    new, moved, changed = [], [], []
+    known = {key(number): (card_id, student_id, kind) for number, card_id, student_id, kind
+             in db.session.execute(sa.select(Card.number, Card.id, Card.student_id, Card.kind))}
+    new, changed_rows, changed, listed = [], [], [], set()
+    handed_on = 0
     for number, student_id in holders.items():
-        card_id, holder = known.get(key(number), (None, None))
-        if card_id == 0:  # listed again in other letters: the first listing holds
+        if key(number) in listed:
             continue
+        listed.add(key(number))
+        kind = "pin" if number in pins else "card"
+        card_id, holder, known_kind = known.get(key(number), (None, None, None))
         if card_id is None:
-            known[key(number)] = (0, student_id)
-            new.append({"number": number, "student_id": student_id, "kind": "pin" if number in pins else "card"})
-        elif holder != student_id:
-            moved.append({"id": card_id, "student_id": student_id})
+            new.append({"number": number, "student_id": student_id, "kind": kind})
+        elif (holder, known_kind) != (student_id, kind):
+            changed_rows.append({"id": card_id, "student_id": student_id, "kind": kind})
+            if holder == student_id:
+                continue  # the same holder: a card now listed as a PIN (or back) is relabelled, nothing more
+            handed_on += 1
         else:
             continue
         changed.append(number)
     if new:
         db.session.execute(sa.insert(Card), new)
-    if moved:
-        db.session.execute(sa.update(Card), moved)
-    return HandOver(created=len(new), handed_on=len(moved), unchanged=len(holders) - len(new) - len(moved),
+    if changed_rows:
+        db.session.execute(sa.update(Card), changed_rows)
+    return HandOver(created=len(new), handed_on=handed_on, unchanged=len(listed) - len(new) - handed_on,
                     matched=match_unmatched(list(holders) if match_all else changed))
 
 
@@ -120,12 +128,16 @@ def match_unmatched(identifiers: list[str]) -> int:
     keys = sorted({key(number) for number in identifiers})
     for start in range(0, len(keys), 1000):
         chunk = keys[start:start + 1000]
-        unmatched = sa.and_(AccessEvent.student_id.is_(None), key(AccessEvent.card).in_(chunk))
+        unmatched = sa.and_(AccessEvent.student_id.is_(None),
+                            sa.or_(key(AccessEvent.card).in_(chunk), key(AccessEvent.pin).in_(chunk)))
         first, last = db.session.execute(sa.select(sa.func.min(AccessEvent.occurred_at),
                                                    sa.func.max(AccessEvent.occurred_at)).where(unmatched)).one()
         if first is None:
             continue
-        owner = sa.select(Card.student_id).where(key(Card.number) == key(AccessEvent.card)).scalar_subquery()
+        # The card's holder, else the holder of the PIN the swipe also carried.
+        owner = sa.func.coalesce(
+            sa.select(Card.student_id).where(key(Card.number) == key(AccessEvent.card)).scalar_subquery(),
+            sa.select(Card.student_id).where(key(Card.number) == key(AccessEvent.pin)).scalar_subquery())
         result = db.session.execute(sa.update(AccessEvent).where(unmatched).values(student_id=owner)
                                     .execution_options(synchronize_session=False))
         matched += result.rowcount

@@ -78,6 +78,12 @@ def _columns(value: str | None) -> dict[str, str] | None:
 @with_appcontext
 def import_command(path, preset, columns, device, building, timezone, date_order, skip_bad_rows, source):
     """Door events from a file: all rows or none; the same event twice is stored once."""
+    if timezone and not building:
+        raise click.BadParameter("--timezone goes with --building (a registered device has its own)")
+    if (device or building or date_order or skip_bad_rows) and (preset != "zkteco" or columns):
+        raise click.BadParameter("--device, --building, --date-order and --skip-bad-rows go with --preset zkteco")
+    if device and building:
+        raise click.BadParameter("give --device or --building, not both")
     if preset == "zkteco" and not columns:
         def action(data):
             where = files.place(device=device, building=building, timezone=timezone)
@@ -226,7 +232,9 @@ def device_list():
         device = " ".join(part for part in (d.model, d.firmware) if part)
         click.echo(f"{d.serial_number}\t{d.building}\t{d.door}\t{d.timezone}\t{d.networks}\t{protocol}"
                    + (f" {d.push_version}" if d.push_version else "") + (f"\t{device}" if device else "")
-                   + f"\tlast seen {seen}" + (f"\terror: {d.last_error}" if d.last_error else ""))
+                   + f"\tlast seen {seen}"
+                   + (f"\terror{f' at {d.last_error_at:%Y-%m-%d %H:%M}' if d.last_error_at else ''}: {d.last_error}"
+                      if d.last_error else ""))
 
 
 @access_cli.command("purge")

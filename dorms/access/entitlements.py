@@ -11,6 +11,7 @@ from ..core.clock import utcnow
 from ..extensions import db
 from ..residence.models import Assignment, select_current_beds
 from ..students.models import Student
+from .cards import key
 from .models import AccessEvent, Card
 
 
@@ -20,17 +21,21 @@ class Entitlement:
     name: str
     building: str
     cards: list[str]
+    pins: list[str]  # what face, fingerprint and password entries know the student by
 
 
 def entitlements() -> list[Entitlement]:
-    """Every current resident with their building and cards (an empty list: a resident without a card)."""
+    """Every current resident with their building, cards and PINs (empty lists: a resident the doors cannot
+    know)."""
     residents = db.session.execute(
         select_current_beds(Student.id, Student.student_number, Student.name, Building.code)
         .order_by(Building.code, Student.student_number)).all()
-    cards: dict[int, list[str]] = {}
-    for student_id, number in db.session.execute(sa.select(Card.student_id, Card.number).order_by(Card.number)):
-        cards.setdefault(student_id, []).append(number)
-    return [Entitlement(r.student_number, r.name, r.code, cards.get(r.id, [])) for r in residents]
+    held: dict[tuple[int, str], list[str]] = {}
+    for student_id, number, kind in db.session.execute(sa.select(Card.student_id, Card.number, Card.kind)
+                                                       .order_by(Card.number)):
+        held.setdefault((student_id, kind), []).append(number)
+    return [Entitlement(r.student_number, r.name, r.code, held.get((r.id, "card"), []), held.get((r.id, "pin"), []))
+            for r in residents]
 
 
 @dataclass
@@ -76,12 +81,13 @@ class UnknownCard:
 
 
 def unknown_cards(days: int = 7) -> list[UnknownCard]:
-    """Cards nobody holds that opened doors lately: lost cards, visitors, or a card list out of date."""
+    """Cards and PINs nobody holds that opened doors lately: lost cards, visitors, or a card list out of date."""
     since = utcnow() - timedelta(days=days)
+    # One identifier in any letter case is one card (cards.key).
     rows = db.session.execute(
-        sa.select(AccessEvent.card, sa.func.count(), sa.func.max(AccessEvent.occurred_at),
+        sa.select(sa.func.min(AccessEvent.card), sa.func.count(), sa.func.max(AccessEvent.occurred_at),
                   sa.func.min(AccessEvent.building), sa.func.max(AccessEvent.building))
         .where(AccessEvent.student_id.is_(None), AccessEvent.occurred_at >= since)
-        .group_by(AccessEvent.card).order_by(sa.func.count().desc()).limit(1000)).all()
+        .group_by(key(AccessEvent.card)).order_by(sa.func.count().desc()).limit(1000)).all()
     return [UnknownCard(card, count, last, low if low == high else f"{low} … {high}")
             for card, count, last, low, high in rows]

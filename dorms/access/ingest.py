@@ -36,9 +36,10 @@ REQUIRED_EVENT_COLUMNS = ("event_id", "card", "building", "time")
 DIRECTIONS = {"in": "in", "out": "out", "unknown": "unknown", "": "unknown", "进": "in", "出": "out"}
 RESULTS = {"granted": True, "": True, "denied": False}
 EVENT_ID_LENGTH = AccessEvent.__table__.c.event_id.type.length  # the source's prefix included
+LENGTHS = {name: AccessEvent.__table__.c[name].type.length for name in ("building", "door")}
 # A door event happens after 2000 and no later than a day from now (a clock a little ahead): any other
 # time is a wrong clock or a typo, and years like 0001 or 9999 cannot even be placed in UTC.
-EARLIEST_EVENT = datetime.combine(EARLIEST_DATE, time(), UTC)
+EARLIEST_EVENT = datetime.combine(EARLIEST_DATE, time(), UTC) - timedelta(hours=14)  # 2000-01-01 in every zone
 CLOCK_SLACK = timedelta(days=1)
 
 # Column maps: our field -> the file's column. "generic" is the event CSV of docs/curfew.md.
@@ -92,6 +93,7 @@ class IncomingEvent(NamedTuple):
     direction: str
     granted: bool
     extra: dict | None = None
+    pin: str | None = None  # the PIN a card swipe also carries
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime:
@@ -148,6 +150,9 @@ def storable(event: IncomingEvent, number: int, errors: list[RowError], prefix: 
         errors.append(RowError(number, "event_id", f"longer than {EVENT_ID_LENGTH - len(prefix)} characters"))
     if not EARLIEST_EVENT <= event.occurred_at <= utcnow() + CLOCK_SLACK:
         errors.append(RowError(number, "time", "not between 2000-01-01 and tomorrow (is a clock wrong?)"))
+    for name, value in (("building", event.building), ("door", event.door)):
+        if len(value) > LENGTHS[name]:
+            errors.append(RowError(number, name, f"{value[:40]!r}… is longer than {LENGTHS[name]} characters"))
     return event if len(errors) == before else None
 
 
@@ -187,13 +192,17 @@ def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
 # Copied into a temporary table, then moved with one INSERT that matches cards and skips event ids
 # already stored (or twice in the batch): ten times the speed of row-by-row inserts.
 _STAGING = ("CREATE TEMP TABLE IF NOT EXISTS incoming_events (event_id text, card text, building text, "
-            "door text, occurred_at timestamptz, direction text, granted boolean, extra json) "
+            "door text, occurred_at timestamptz, direction text, granted boolean, extra json, pin text) "
             "ON COMMIT DELETE ROWS")
 _MOVE = """
 WITH stored AS (
-    INSERT INTO access_events (event_id, card, student_id, building, door, occurred_at, direction, granted, extra)
-    SELECT i.event_id, i.card, c.student_id, i.building, i.door, i.occurred_at, i.direction, i.granted, i.extra
-    FROM incoming_events i LEFT JOIN access_cards c ON upper(c.number) = upper(i.card)
+    INSERT INTO access_events (event_id, card, pin, student_id, building, door, occurred_at, direction, granted,
+                               extra)
+    SELECT i.event_id, i.card, i.pin, coalesce(c.student_id, p.student_id), i.building, i.door, i.occurred_at,
+           i.direction, i.granted, i.extra
+    FROM incoming_events i
+    LEFT JOIN access_cards c ON upper(c.number) = upper(i.card)
+    LEFT JOIN access_cards p ON upper(p.number) = upper(i.pin)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING student_id)
 SELECT count(*), count(*) FILTER (WHERE student_id IS NULL) FROM stored
@@ -235,7 +244,10 @@ def _insert_events(events: Iterable[IncomingEvent], report: Report) -> None:
             batch.clear()
 
     for event in events:
-        batch.append({**event._asdict(), "student_id": owners.get(card_numbers.key(event.card))})
+        owner = owners.get(card_numbers.key(event.card))
+        if owner is None and event.pin:
+            owner = owners.get(card_numbers.key(event.pin))
+        batch.append({**event._asdict(), "student_id": owner})
         if len(batch) >= BATCH:
             flush()
     flush()

@@ -65,12 +65,18 @@ class AccessEvent(db.Model):
         sa.Index("ix_access_events_student_id_occurred_at", "student_id", "occurred_at"),
         sa.Index("ix_access_events_unmatched_card", sa.text("upper(card)"),
                  sqlite_where=sa.text("student_id IS NULL"), postgresql_where=sa.text("student_id IS NULL")),
+        sa.Index("ix_access_events_unmatched_pin", sa.text("upper(pin)"),
+                 sqlite_where=sa.text("student_id IS NULL AND pin IS NOT NULL"),
+                 postgresql_where=sa.text("student_id IS NULL AND pin IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # The source's own id (namespaced per channel): the same event sent twice is stored once.
     event_id: Mapped[str] = mapped_column(sa.String(80), unique=True)
     card: Mapped[str] = mapped_column(sa.String(32))  # the card number or PIN, as the source wrote it
+    # The PIN a card swipe also carries (an access panel names the card's holder too): an office that listed
+    # PINs only still finds the student.
+    pin: Mapped[str | None] = mapped_column(sa.String(32))
     student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"))
     building: Mapped[str] = mapped_column(sa.String(32))  # the building's code (doors of any building)
     door: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -171,6 +177,7 @@ class AccessDevice(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     protocol: Mapped[str] = mapped_column(sa.String(16), default="")  # attendance, security; "" before contact
     push_version: Mapped[str] = mapped_column(sa.String(16), default="")

@@ -539,7 +539,8 @@ def night_events(student_id: int, night: date) -> list[DoorEvent]:
             AccessEvent.student_id == student_id, AccessEvent.occurred_at >= begins, AccessEvent.occurred_at <= ends)
             .order_by(AccessEvent.occurred_at, AccessEvent.id)):
         extra = event.extra or {}
-        code = extra.get("event")
+        # A panel's event code: other sources may have a column of that name meaning something else.
+        code = extra.get("event") if event.event_id.startswith("zk:") else None
         if code is None:
             outcome = _("Opened") if event.granted else _("Refused")
         elif codes.event_kind(code) == codes.Kind.UNKNOWN:
@@ -548,5 +549,5 @@ def night_events(student_id: int, night: date) -> list[DoorEvent]:
             outcome = codes.event_label(code)
         shown.append(DoorEvent(event.occurred_at.astimezone(zone).replace(tzinfo=None), event.building, event.door,
                                event.direction, event.granted, outcome,
-                               codes.verify_label(str(extra.get("verify") or extra.get("verifytype") or ""))))
+                               codes.verify_label(str(extra.get("verify") or ""))))
     return shown

@@ -180,28 +180,33 @@ def student(student_id: int):
 def my_night(night: str):
     if not current_user.is_student:
         abort(404)
-    return _night_page(current_user.student, night)
+    return _night_page(current_user.student, _night_or_404(night))
 
 
 @bp.get("/students/<int:student_id>/nights/<night>")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def student_night(student_id: int, night: str):
     """A student's door events on one night, with what each door said (opened, refused, how verified)."""
-    person = visible_student_or_404(student_id)
+    person, day = visible_student_or_404(student_id), _night_or_404(night)
     if not _opened_here():
-        return render_template("access/history_open.html", student=person, title=_("Curfew record"))
-    audit.record("access.history.view", student=person, night=night)
+        return render_template("access/history_open.html", student=person, title=_("Curfew record"),
+                               record_url=request.path)
+    audit.record("access.history.view", student=person, night=day.isoformat())
     db.session.commit()
-    return _night_page(person, night)
+    return _night_page(person, day)
 
 
-def _night_page(person: Student, night: str):
+def _night_or_404(night: str) -> date:
     try:
         day = date.fromisoformat(night)
     except ValueError:
         abort(404)
     if not in_date_range(day):
         abort(404)
+    return day
+
+
+def _night_page(person: Student, day: date):
     return render_template("access/night_events.html", student=person, night=day,
                            events=reports.night_events(person.id, day), direction_labels=DIRECTION_LABELS,
                            title=_("Door events"))
@@ -375,7 +380,7 @@ def doors():
     days = number_arg(request.args, "days", 7, 90)
     residents = entitlements.entitlements()
     return render_template("access/doors.html", days=days, residents=len(residents),
-                           without_card=[e for e in residents if not e.cards],
+                           without_card=[e for e in residents if not e.cards and not e.pins],
                            visits=entitlements.visits_elsewhere(days), unknown=entitlements.unknown_cards(days),
                            title=_("Doors and rooms"))
 
@@ -385,8 +390,9 @@ def doors():
 def export_entitlements(file_format: str):
     if file_format not in MIME_TYPES:
         abort(404)
-    headers = ["student_number", "name", "building", "cards"]
-    data = [[e.student_number, e.name, e.building, " ".join(e.cards)] for e in entitlements.entitlements()]
+    headers = ["student_number", "name", "building", "cards", "pins"]
+    data = [[e.student_number, e.name, e.building, " ".join(e.cards), " ".join(e.pins)]
+            for e in entitlements.entitlements()]
     return table_download(headers, data, file_format, "entitlements")
 
 

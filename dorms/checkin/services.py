@@ -205,7 +205,8 @@ def suggested_keys(assignment: Assignment) -> list[KeyInput]:
     label to the key's own number) and the campus card the access system knows for the student."""
     room = assignment.bed.room
     keys = [KeyInput(KeyKind.ROOM_KEY, room.code), KeyInput(KeyKind.MAILBOX_KEY, room.code)]
-    card = db.session.scalar(sa.select(Card.number).where(Card.student_id == assignment.student_id)
+    card = db.session.scalar(sa.select(Card.number).where(Card.student_id == assignment.student_id,
+                                                          Card.kind == "card")
                              .order_by(Card.created_at.desc(), Card.id.desc()).limit(1))
     if card:
         keys.append(KeyInput(KeyKind.ACCESS_CARD, card))

@@ -68,13 +68,9 @@ def read_table(filename: str, data: bytes, aliases: dict[str, str], *, max_rows:
     its canonical name; other columns are ignored and reported. A file with
     more than ``max_rows`` rows below its header raises TooManyRows.
     """
-    if filename.lower().endswith(".xlsx"):
-        raw_rows, encoding = _xlsx_rows(data, max_rows), "xlsx"
-    elif filename.lower().endswith((".csv", ".txt")):
-        text, encoding = decode_text(data)
-        raw_rows = _csv_rows(text, max_rows)
-    else:
+    if not filename.lower().endswith((".xlsx", ".csv", ".txt")):
         raise TableError(_("Upload a .csv or .xlsx file."))
+    raw_rows, encoding = read_rows(filename, data, max_rows=max_rows)
     if not raw_rows:
         raise TableError(_("The file is empty."))
     header, *body = raw_rows
@@ -93,6 +89,16 @@ def read_table(filename: str, data: bytes, aliases: dict[str, str], *, max_rows:
         values = {name: restore_formula_text(cell.strip()) for name, cell in zip(canonical, cells) if name}
         rows.append((number, values))
     return Table([c for c in canonical if c], rows, encoding, ignored, labels)
+
+
+def read_rows(filename: str, data: bytes, *, max_rows: int) -> tuple[list[list[str]], str]:
+    """The file's rows as text cells, and how it was read ("xlsx", "utf-8", "gbk"): the first sheet of an .xlsx
+    workbook, anything else as CSV separated by commas, semicolons or tabs. Raises TableError for a file that
+    cannot be read, and TooManyRows past ``max_rows`` rows below the first."""
+    if filename.lower().endswith(".xlsx"):
+        return _xlsx_rows(data, max_rows), "xlsx"
+    text, encoding = decode_text(data)
+    return _csv_rows(text, max_rows), encoding
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -190,7 +196,7 @@ COLUMN_LABELS = {
     "student_number": _l("Student number"), "name": _l("Full name"), "class": _l("Class"), "college": _l("College"),
     "building": _l("Building"), "room": _l("Room"), "bed": _l("Bed"), "status": _l("Status"), "time": _l("Time"),
     "last_seen": _l("Last seen"), "last_door": _l("Last door"), "nights": _l("Nights"), "late": _l("Late"),
-    "absent": _l("Absent"), "excused": _l("Excused"), "cards": _l("Card numbers"),
+    "absent": _l("Absent"), "excused": _l("Excused"), "cards": _l("Card numbers"), "pins": _l("PINs"),
     "checked_in_at": _l("Checked in at"), "checked_in_by": _l("Checked in by"), "self_service": _l("Self-service"),
     "report": _l("Condition report"), "acknowledged_at": _l("Acknowledged at"), "ack_due_at": _l("Acknowledgement due"),
     "keys": _l("Keys"), "checked_out_at": _l("Checked out at"), "disputed_items": _l("Disputed items"),

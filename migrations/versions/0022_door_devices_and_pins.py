@@ -1,8 +1,9 @@
 """door devices and PINs: Security PUSH registration, PINs beside cards, identifiers in any letter case
 
-access_devices learns what each device says of itself (protocol, push version, firmware, model) and the
-registry code a Security PUSH device is given. access_cards.kind tells a card from a PIN; an identifier is
+access_devices learns what each device says of itself (protocol, push version, firmware, model), the
+registry code a Security PUSH device is given, and when its last error came. access_cards.kind tells a card from a PIN; an identifier is
 unique whatever its letter case (upper(number)), and unmatched events are found by upper(card) alike.
+access_events.pin keeps the PIN a card swipe also carries, so that either identifier finds the student.
 Every stored number is decimal so far, so no two existing rows collide.
 
 Revision ID: 0022
@@ -18,6 +19,8 @@ branch_labels = None
 depends_on = None
 
 UNMATCHED = {"sqlite_where": sa.text("student_id IS NULL"), "postgresql_where": sa.text("student_id IS NULL")}
+UNMATCHED_PIN = {"sqlite_where": sa.text("student_id IS NULL AND pin IS NOT NULL"),
+                 "postgresql_where": sa.text("student_id IS NULL AND pin IS NOT NULL")}
 
 
 def upgrade():
@@ -26,6 +29,7 @@ def upgrade():
             batch_op.add_column(sa.Column(name, sa.String(length=length), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('registry_code', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('registered_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('access_devices', schema=None) as batch_op:
         for name in ('protocol', 'push_version', 'firmware', 'model'):
             batch_op.alter_column(name, server_default=None)
@@ -40,9 +44,14 @@ def upgrade():
 
     op.drop_index('ix_access_events_unmatched_card', table_name='access_events', **UNMATCHED)
     op.create_index('ix_access_events_unmatched_card', 'access_events', [sa.text('upper(card)')], **UNMATCHED)
+    op.add_column('access_events', sa.Column('pin', sa.String(length=32), nullable=True))
+    op.create_index('ix_access_events_unmatched_pin', 'access_events', [sa.text('upper(pin)')], **UNMATCHED_PIN)
 
 
 def downgrade():
+    op.drop_index('ix_access_events_unmatched_pin', table_name='access_events', **UNMATCHED_PIN)
+    # Not in batch mode: rebuilding access_events on SQLite would lose its indexes on expressions.
+    op.execute("ALTER TABLE access_events DROP COLUMN pin")
     op.drop_index('ix_access_events_unmatched_card', table_name='access_events', **UNMATCHED)
     op.create_index('ix_access_events_unmatched_card', 'access_events', ['card'], **UNMATCHED)
 
@@ -53,5 +62,6 @@ def downgrade():
         batch_op.create_unique_constraint('uq_access_cards_number', ['number'])
 
     with op.batch_alter_table('access_devices', schema=None) as batch_op:
-        for name in ('registered_at', 'registry_code', 'model', 'firmware', 'push_version', 'protocol'):
+        for name in ('last_error_at', 'registered_at', 'registry_code', 'model', 'firmware', 'push_version',
+                     'protocol'):
             batch_op.drop_column(name)

@@ -135,11 +135,14 @@ VERIFY_BITS = {1: _l("Face"), 2: _l("Palm print"), 3: _l("Palm vein"), 4: _l("Fi
                6: _l("Voice"), 7: _l("Iris"), 8: _l("Retina"), 9: _l("Password"), 10: _l("User ID"), 11: _l("Card")}
 
 
+def _known(code: str | int | None) -> tuple[Kind, object] | None:
+    """The table's entry for a code as a panel writes it: plain ASCII digits ("٣" or "+0" are no code)."""
+    text = str(code).strip() if code is not None else ""
+    return EVENTS.get(int(text)) if text.isascii() and text.isdigit() else None
+
+
 def event_kind(code: str | int | None) -> Kind:
-    try:
-        return EVENTS[int(code)][0]
-    except (KeyError, TypeError, ValueError):
-        return Kind.UNKNOWN
+    return entry[0] if (entry := _known(code)) else Kind.UNKNOWN
 
 
 def granted(code: str | int | None) -> bool:
@@ -148,10 +151,7 @@ def granted(code: str | int | None) -> bool:
 
 
 def event_label(code: str | int | None) -> str:
-    try:
-        return str(EVENTS[int(code)][1])
-    except (KeyError, TypeError, ValueError):
-        return str(KIND_LABELS[Kind.UNKNOWN])
+    return str(entry[1]) if (entry := _known(code)) else str(KIND_LABELS[Kind.UNKNOWN])
 
 
 def verify_label(value: str | None) -> str:

@@ -17,21 +17,17 @@ given. Times are the wall clock of the device's (or the given) time zone.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from openpyxl import load_workbook
 
 from ...campus.models import Building
 from ...core.clock import campus_zone
-from ...core.tables import TableError, decode_text
+from ...core.tables import TableError, read_rows
 from ...extensions import db
 from .. import cards as card_numbers
 from .. import ingest
@@ -39,7 +35,6 @@ from ..ingest import IncomingEvent, Rejected, Report, RowError
 from ..models import AccessDevice
 
 MAX_ROWS = 1_000_000  # a terminal keeps at most a few hundred thousand punches
-MAX_UNPACKED = 512 * 2**20  # a workbook of MAX_ROWS short rows unpacks to about half of this
 HEADER_SEARCH = 10  # rows a title may take above the header
 # Excel 97-2003 in its container, or an older BIFF stream on its own (ZKTime's own .xls exports).
 OLE_CONTAINER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -60,6 +55,8 @@ COLUMNS = {
     "alias": ("Device Name", "Terminal Alias", "设备名称"),
     "area": ("Area Name", "Area", "区域"),
 }
+# The time headers of the layout the first release read: its rows keep the ids it gave them.
+FIRST_RELEASE_TIMES = {"punchtime", "datetime", "打卡时间"}
 LAYOUTS = (
     "a terminal's attlog.dat (no header: PIN, date and time, machine, state, verify, work code)",
     "ZKBio Time / BioTime transactions (Employee ID, Date, Time, Punch State…)",
@@ -75,6 +72,7 @@ STATES = {"in": ("check in", "c/in", "in", "break in", "overtime in", "ot in", "
 DIRECTIONS = {state: direction for direction, states in STATES.items() for state in states}
 _ATTLOG_LINE = re.compile(r"^\s*[^\t]+\t(?:[^\t]*\t)?\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}:\d{2}\b")
 _DATE_TIME = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}:\d{2}\s*$")
+_MIDNIGHT = re.compile(r"(?<=\d) 00:00:00$")
 _SEPARATED_DATE = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm]|上午|下午)?$")
 
@@ -125,9 +123,10 @@ def import_export(data: bytes, filename: str = "", *, where: Place | None = None
                                                 "(--device SERIAL) or the building (--building CODE)")])
         events = _attlog_events(rows, where, source, errors)
     else:
-        header_at, found = _header(rows)
-        events = _table_events(rows[header_at + 1:], found, where, date_order, source, errors)
-    if errors and (not skip_bad_rows or any(error.row == 0 for error in errors)):
+        header_at, found, first_ids = _header(rows)
+        events = _table_events(rows[header_at + 1:], found, first_ids, where, date_order, source, errors)
+    if errors and (not skip_bad_rows or any(error.row == 0 for error in errors)
+                   or all(event is None for event in events)):  # nothing left to store is no import
         raise Rejected(errors)
     report = Report(rows=len(events))
     ingest.store_events((event for event in events if event is not None), report)
@@ -140,64 +139,25 @@ def import_export(data: bytes, filename: str = "", *, where: Place | None = None
 
 def _rows(data: bytes, filename: str) -> list[list[str]]:
     """The file's rows as text cells: an .xlsx workbook's first sheet, else CSV separated by tabs or commas."""
-    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        return _xlsx_rows(data)
     if data[:8] == OLE_CONTAINER or data[:2] in BIFF_STREAMS:
         raise Rejected([RowError(0, "file", "an Excel 97-2003 .xls workbook: save it as .xlsx or CSV first")])
+    workbook = data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
     try:
-        text, _encoding = decode_text(data.replace(b"\x00", b""))  # a terminal pads damaged storage with NULs
+        # A terminal pads damaged storage with NULs: they are nothing, not text.
+        rows, _how = read_rows("export.xlsx" if workbook else "export.csv",
+                               data if workbook else data.replace(b"\x00", b""), max_rows=MAX_ROWS)
     except TableError as error:
         raise Rejected([RowError(0, "file", str(error))]) from None
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first else ","))
-    if len(rows) > MAX_ROWS:
-        raise Rejected([RowError(0, "file", f"more than {MAX_ROWS} rows: split the file")])
     return rows
-
-
-def _xlsx_rows(data: bytes) -> list[list[str]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # measured before anything is unpacked
-            if sum(member.file_size for member in archive.infolist()) > MAX_UNPACKED:
-                raise Rejected([RowError(0, "file", f"the workbook unpacks to more than {MAX_UNPACKED // 2**20} MB: "
-                                                    "save it as CSV, or split it")])
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()
-            rows = []
-            for values in sheet.iter_rows(max_col=50, values_only=True):
-                rows.append([_cell(value) for value in values])
-                if len(rows) > MAX_ROWS:
-                    raise Rejected([RowError(0, "file", f"more than {MAX_ROWS} rows: split the file")])
-            return rows
-        finally:
-            workbook.close()
-    except Rejected:
-        raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise Rejected([RowError(0, "file", "this is not a readable .xlsx workbook")]) from error
-
-
-def _cell(value) -> str:
-    """A cell as the text the CSV export would hold; a real date cell as ISO, which every reader below takes."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _squeezed(header: str) -> str:
     return re.sub(r"[\s.]", "", header).lower()
 
 
-def _header(rows: list[list[str]]) -> tuple[int, dict[str, int]]:
-    """Where the header is (a title may come first) and which of our fields each column holds."""
+def _header(rows: list[list[str]]) -> tuple[int, dict[str, int], bool]:
+    """Where the header is (a title may come first), which of our fields each column holds, and whether it is the
+    layout read since the first release (whose event ids are kept)."""
     aliases = {field: {_squeezed(a) for a in names} for field, names in COLUMNS.items()}
     for at, row in enumerate(rows[:HEADER_SEARCH]):
         cells = [_squeezed(cell) for cell in row]
@@ -211,7 +171,7 @@ def _header(rows: list[list[str]]) -> tuple[int, dict[str, int]]:
             found["time"] = found.pop("datetime")
         when = "datetime" in found or ("date" in found and "time" in found)
         if when and ("pin" in found or "card" in found):
-            return at, found
+            return at, found, "datetime" in found and cells[found["datetime"]] in FIRST_RELEASE_TIMES
     known = "; ".join(LAYOUTS)
     raise Rejected([RowError(0, "header", f"not a ZKTeco layout this import knows. It reads: {known}. Other "
                                           "layouts can be imported with --columns")])
@@ -234,18 +194,19 @@ def _attlog_events(rows: list[list[str]], where: Place, source: str,
             continue
         rest = row[at + 1:]
         events.append(_event(number, errors, where, source, pin=row[0], card="", when=lambda r=row, i=at: _iso(r[i]),
-                             state=rest[1], verify=rest[2] if len(rest) > 2 else ""))
+                             state=rest[1], verify=rest[2] if len(rest) > 2 else "", download=True))
     return events
 
 
-def _table_events(rows: list[list[str]], found: dict[str, int], where: Place | None, date_order: str | None,
-                  source: str, errors: list[RowError]) -> list[IncomingEvent | None]:
+def _table_events(rows: list[list[str]], found: dict[str, int], first_ids: bool, where: Place | None,
+                  date_order: str | None, source: str, errors: list[RowError]) -> list[IncomingEvent | None]:
     def cell(row: list[str], field: str) -> str:
         index = found.get(field)
         return row[index].strip() if index is not None and index < len(row) else ""
 
     def written(row):
-        return cell(row, "datetime") or f"{cell(row, 'date')} {cell(row, 'time')}".strip()
+        # A real date cell reads as midnight (2026-09-07 00:00:00): its date is what the Date column holds.
+        return cell(row, "datetime") or f"{_MIDNIGHT.sub('', cell(row, 'date'))} {cell(row, 'time')}".strip()
 
     rows = [row for row in rows if any(c.strip() for c in row)]
     order = date_order or _date_order([written(row) for row in rows])
@@ -254,33 +215,48 @@ def _table_events(rows: list[list[str]], found: dict[str, int], where: Place | N
                                           "with --date-order dmy or mdy"))
         return []
     devices = {d.serial_number: d for d in db.session.scalars(sa.select(AccessDevice))}
+    seen: dict[str, int] = {}
     events = []
     for number, row in enumerate(rows, start=1):
         terminal = cell(row, "terminal")
         if (device := devices.get(terminal)) is not None:
             row_place = Place(device.building, device.door, _zone(device.timezone, "device"), terminal)
         elif where is not None:
-            row_place = Place(where.building, where.door or cell(row, "alias"), where.zone, terminal)
+            row_place = Place(where.building, where.door or cell(row, "alias"), where.zone, terminal or where.terminal)
         else:
             row_place = Place(cell(row, "area"), cell(row, "alias"), campus_zone(), terminal)
-        events.append(_event(number, errors, row_place, source, pin=cell(row, "pin"), card=cell(row, "card"),
-                             when=lambda r=row: _parse(written(r), order), state=cell(row, "state"),
-                             verify=cell(row, "verify"), time_text=written(row)))
+        event = _event(number, errors, row_place, source, pin=cell(row, "pin"), card=cell(row, "card"),
+                       when=lambda r=row: _parse(written(r), order), state=cell(row, "state"),
+                       verify=cell(row, "verify"), time_text=written(row) if first_ids else None)
+        if event is not None:
+            # Software keeps minutes only: the same person twice in a minute is two punches, numbered in file order.
+            seen[event.event_id] = count = seen.get(event.event_id, 0) + 1
+            event = event._replace(event_id=f"{event.event_id}#{count}") if count > 1 else event
+        events.append(event)
     return events
 
 
 def _event(number: int, errors: list[RowError], where: Place, source: str, *, pin: str, card: str,
-           when: Callable[[], datetime], state: str, verify: str, time_text: str | None = None) -> IncomingEvent | None:
+           when: Callable[[], datetime], state: str, verify: str, time_text: str | None = None,
+           download: bool = False) -> IncomingEvent | None:
+    """A row's punch. Its id: a registered terminal's USB download gets the id the terminal's push gives the same
+    punch (push.py); the layout read since the first release keeps its ids (the time as written); other rows are
+    known by where (terminal, else the building), who and when."""
     before = len(errors)
-    written = card if card not in ("", "0") else pin
-    column = "card" if written == card and card else "pin"
+    card = "" if card == "0" else card
+    pin = "" if pin == "0" else pin
     if not where.building:
         errors.append(RowError(number, "building", "no building: the device is not registered and no --building "
                                                    "was given"))
-    try:
-        identifier = card_numbers.identifier(written)
-    except ValueError as error:
-        errors.append(RowError(number, column, str(error)))
+    identifiers = {}
+    for column, value in (("card", card), ("pin", pin)):
+        if value:
+            try:
+                identifiers[column] = card_numbers.identifier(value)
+            except ValueError as error:
+                errors.append(RowError(number, column, str(error)))
+    if not identifiers and len(errors) == before:
+        errors.append(RowError(number, "pin", "missing: a punch needs a PIN or a card"))
     try:
         moment = when()
     except ValueError as error:
@@ -288,15 +264,17 @@ def _event(number: int, errors: list[RowError], where: Place, source: str, *, pi
     if len(errors) > before:
         return None
     at = moment.replace(tzinfo=where.zone)
-    if time_text is None and where.terminal:  # a registered terminal's download: the id its push gives (push.py)
-        event_id = f"zk:{where.terminal}:{identifier}:{at:%Y%m%d%H%M%S}"
-    elif time_text is None:
-        event_id = f"{source}:zk:{where.building}:{identifier}:{at:%Y%m%d%H%M%S}"
-    else:  # the software's exports, as the first release numbered them: the time as written
-        event_id = f"{source}:zkx:{where.terminal}:{identifier}:{time_text}"
+    who = identifiers.get("card") or identifiers["pin"]
+    if download and where.terminal:
+        event_id = f"zk:{where.terminal}:{who}:{at:%Y%m%d%H%M%S}"
+    elif time_text is not None:
+        event_id = f"{source}:zkx:{where.terminal}:{who}:{time_text}"
+    else:
+        event_id = f"{source}:zkx:{where.terminal or '@' + where.building}:{who}:{at:%Y%m%d%H%M%S}"
     extra = {key: value for key, value in (("verify", verify), ("state", state)) if value} or None
-    return ingest.storable(IncomingEvent(event_id, identifier, where.building, where.door[:64], at,
-                                         DIRECTIONS.get(state.lower(), "unknown"), True, extra), number, errors)
+    also = identifiers.get("pin") if "card" in identifiers else None
+    return ingest.storable(IncomingEvent(event_id, who, where.building, where.door, at,
+                                         DIRECTIONS.get(state.lower(), "unknown"), True, extra, also), number, errors)
 
 
 def _iso(text: str) -> datetime:

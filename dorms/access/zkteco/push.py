@@ -75,6 +75,8 @@ def _device() -> AccessDevice | None:
     """The registered device asking, if it asks from its registered network (a serial number is printed on
     the terminal: on its own it proves nothing)."""
     serial = (request.args.get("SN") or "").strip()
+    if UNSTORABLE_TEXT.search(serial):
+        return None
     device = db.session.scalar(sa.select(AccessDevice).where(AccessDevice.serial_number == serial)) if serial else None
     if device is None or not device.active or not device.allows(request.remote_addr):
         return None
@@ -97,7 +99,7 @@ def _heard(device: AccessDevice, **said: str | None) -> None:
     """The device called: when, and what it said of itself (kept within the columns' lengths)."""
     device.last_seen_at = utcnow()
     for name, value in said.items():
-        if value:
+        if value and not UNSTORABLE_TEXT.search(value):
             setattr(device, name, value.strip()[:AccessDevice.__table__.c[name].type.length])
 
 
@@ -191,6 +193,8 @@ def encode_time(moment: datetime) -> int:
 
 def decode_time(seconds: int) -> datetime:
     """The naive wall-clock time ``encode_time`` counted; ValueError for a count no calendar has."""
+    if not 0 <= seconds < 100 * 12 * 31 * 86400:  # the count runs out with the year 2099
+        raise ValueError(f"{seconds} seconds is not a time this count can hold")
     seconds, second = divmod(seconds, 60)
     seconds, minute = divmod(seconds, 60)
     seconds, hour = divmod(seconds, 24)
@@ -234,8 +238,9 @@ def file_data():
     return _text("OK") if _device() is not None else _unknown()
 
 
+@bp.route("/", methods=["GET", "POST"], strict_slashes=False)
 @bp.route("/<path:anything>", methods=["GET", "POST"])
-def unknown_request(anything: str):
+def unknown_request(anything: str = ""):
     return _text("unknown request", 404)
 
 
@@ -248,6 +253,9 @@ def upload():
     if device is None:
         return _unknown()
     table = (request.args.get("table") or "").strip()
+    if request.content_length is None and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        # Without a length the body cannot be read: acknowledging it would lose its events for good.
+        return _text("Length Required: send Content-Length or chunked", 411)
     lines = [line for line in request.get_data(as_text=True).splitlines() if line.strip()]
     if table.lower() == "options":  # the terminal's parameters: what it is, for the Integrations page
         said = _parameters(",".join(lines))
@@ -265,7 +273,8 @@ def upload():
     _heard(device)
     db.session.commit()
     # Door states (rtstate), user lists, photos, operation logs: nothing for us; taking them keeps the queue moving.
-    return _text("OK" if device.protocol == SECURITY or table.lower() == "rtstate" else f"OK: {len(lines)}")
+    plain = device.protocol == SECURITY or table.lower() in ("rtstate", "attphoto")  # a photo is one record
+    return _text("OK" if plain else f"OK: {len(lines)}")
 
 
 @_paths("querydata", ["POST"])
@@ -315,7 +324,8 @@ def _store(device: AccessDevice, lines: list[str], parse) -> None:
     problems = [f"{e}: {lines[e.row - 1][:80]!r}" for e in notes.errors[:3]]
     if notes.unknown_codes:
         problems.append(f"event codes not known here, kept as not granted: {', '.join(sorted(notes.unknown_codes))}")
-    device.last_error = "; ".join(problems)[:500] or None
+    if problems:  # kept until the next problem: a busy device's clean posts must not hide it
+        device.last_error, device.last_error_at = "; ".join(problems)[:500], utcnow()
     db.session.commit()
 
 
@@ -398,9 +408,15 @@ def _panel_event(device: AccessDevice, zone: ZoneInfo, number: int, notes: _Note
         return None
     if codes.event_kind(code) == codes.Kind.UNKNOWN:
         notes.unknown_codes.add(code[:12] or "''")
-    extra = {"event": code, "verify": verify} | ({"pin": pin} if pin not in ("", "0") and pin != written else {})
+    also = None  # the PIN a card swipe also names: the holder the panel knows, if the office listed PINs only
+    if written == card and pin not in ("", "0"):
+        try:
+            also = card_numbers.identifier(pin)
+        except ValueError:
+            notes.errors.append(RowError(number, "pin", f"{pin[:40]!r} is not a PIN; the card alone was kept"))
     where = f"{device.door}#{door}" if door else device.door
     # A panel's index restarts when its log is cleared: the card and the time keep the id unique.
     key = f"{index}:{identifier}:{at:%Y%m%d%H%M%S}:{door}"
     return IncomingEvent(f"zk:{device.serial_number}:rt:{key}", identifier, device.building, where[:64], at,
-                         PANEL_DIRECTIONS.get(direction, "unknown"), codes.granted(code), extra)
+                         PANEL_DIRECTIONS.get(direction, "unknown"), codes.granted(code),
+                         {"event": code, "verify": verify}, also)
