@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from matplotlib.figure import Figure
 
-from ..core.charts import count_axis, figure_svg, no_categories
+from ..core.charts import count_axis, drawn_once, figure_svg, no_categories
 
 
+@drawn_once
 def curfew_trend_chart(series: list, labels: dict, colours: dict) -> str:
     """Stacked bars, one per night: how many students had each curfew status (``series`` from reports.trend)."""
     figure = Figure(figsize=(7, 3.2), layout="constrained")

@@ -1,8 +1,20 @@
-"""Server-side charts as inline SVG (matplotlib's Figure API, no pyplot)."""
+"""Server-side charts as inline SVG (matplotlib's Figure API, no pyplot), drawn once per change of their data.
+
+A chart function decorated with ``drawn_once`` keeps its SVG keyed by what it shows: its arguments and the
+reader's language. Drawing costs far more than the page around it, and the data changes a few times a day.
+"""
 from __future__ import annotations
 
+import dataclasses
+import enum
+import functools
+import hashlib
 import io
+import threading
 import warnings
+from collections import OrderedDict
+from datetime import date, datetime, time
+from decimal import Decimal
 
 from matplotlib import rcParams
 from matplotlib.figure import Figure
@@ -47,3 +59,65 @@ def figure_svg(figure: Figure) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
+
+
+# The drawn charts, newest last, within a budget of characters (a chart is 10-60 KB of SVG).
+_DRAWN: OrderedDict[tuple, str] = OrderedDict()
+_DRAWN_BUDGET = 16 * 2**20
+_drawn_size = 0
+_drawn_lock = threading.Lock()
+
+
+class _NotData(TypeError):
+    """An argument whose value cannot be told from its representation (a database row, say)."""
+
+
+def _fingerprint(value) -> object:
+    """The value as plain, comparable data: what the chart shows, never an object's address."""
+    if value is None or isinstance(value, (bool, int, float, Decimal, str, date, datetime, time, enum.Enum)):
+        return value
+    if hasattr(value, "__html__") or type(value).__name__ == "LazyString":  # translated text: its words now
+        return str(value)
+    if isinstance(value, dict):
+        return tuple((_fingerprint(k), _fingerprint(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_fingerprint(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(repr(_fingerprint(v)) for v in value))
+    if dataclasses.is_dataclass(value):
+        return (type(value).__qualname__,
+                tuple(_fingerprint(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    raise _NotData(type(value).__qualname__)
+
+
+def drawn_once(draw):
+    """Keep ``draw``'s SVG for the same data and language; arguments that are not plain data draw every time."""
+    @functools.wraps(draw)
+    def cached(*args, **kwargs):
+        from flask_babel import get_locale
+
+        try:
+            data = repr(_fingerprint((args, kwargs)))
+        except _NotData:
+            return draw(*args, **kwargs)
+        key = (draw.__module__, draw.__qualname__, str(get_locale()), hashlib.sha256(data.encode()).hexdigest())
+        with _drawn_lock:
+            if key in _DRAWN:
+                _DRAWN.move_to_end(key)
+                return _DRAWN[key]
+        svg = draw(*args, **kwargs)
+        _keep(key, svg)
+        return svg
+
+    return cached
+
+
+def _keep(key: tuple, svg: str) -> None:
+    global _drawn_size
+    with _drawn_lock:
+        if key not in _DRAWN:
+            _DRAWN[key] = svg
+            _drawn_size += len(svg)
+        while _drawn_size > _DRAWN_BUDGET and len(_DRAWN) > 1:
+            _old_key, old = _DRAWN.popitem(last=False)
+            _drawn_size -= len(old)

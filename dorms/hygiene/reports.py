@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..campus.models import Building, Floor, Room
-from ..core.charts import figure_svg
+from ..core.charts import drawn_once, figure_svg
 from ..core.enums import Role
 from ..extensions import db
 from ..core.roles import sees_everything
@@ -280,20 +280,25 @@ def building_trend(last: date, days: int = 183, rooms_clause: Clause = ALL) -> d
     return series
 
 
-def _band_lines(axes, bands: HygieneSettings) -> None:
-    axes.axhline(bands.excellent_min, color=BAND_COLOURS[Band.EXCELLENT], linestyle="--", linewidth=0.8)
-    axes.axhline(bands.pass_min, color=BAND_COLOURS[Band.FAIL], linestyle="--", linewidth=0.8)
+def _band_lines(axes, excellent_min: float, pass_min: float) -> None:
+    axes.axhline(excellent_min, color=BAND_COLOURS[Band.EXCELLENT], linestyle="--", linewidth=0.8)
+    axes.axhline(pass_min, color=BAND_COLOURS[Band.FAIL], linestyle="--", linewidth=0.8)
 
 
 def building_trend_chart(series: dict[str, list[tuple[date, float]]], bands: HygieneSettings) -> str:
+    return _building_trend(series, bands.excellent_min, bands.pass_min)
+
+
+@drawn_once
+def _building_trend(series: dict[str, list[tuple[date, float]]], excellent_min: float, pass_min: float) -> str:
     figure = Figure(figsize=(7, 3.2), layout="constrained")
     axes = figure.subplots()
     for code, points in series.items():  # on a time axis: buildings inspected on different days line up
         axes.plot([d for d, _v in points], [v for _d, v in points], marker="o", label=code)
     axes.xaxis.set_major_formatter(DateFormatter("%m-%d"))
-    _band_lines(axes, bands)
+    _band_lines(axes, excellent_min, pass_min)
     axes.set_ylabel(_("Average score"))
-    axes.set_ylim(max(0, min([v for points in series.values() for _d, v in points] + [bands.pass_min]) - 10), 101)
+    axes.set_ylim(max(0, min([v for points in series.values() for _d, v in points] + [pass_min]) - 10), 101)
     axes.spines[["top", "right"]].set_visible(False)
     figure.legend(loc="outside right upper", frameon=False, fontsize="small")
     return figure_svg(figure)
@@ -301,15 +306,20 @@ def building_trend_chart(series: dict[str, list[tuple[date, float]]], bands: Hyg
 
 def room_trend_chart(history: list[RoomInspection], bands: HygieneSettings) -> str:
     scored = [i for i in reversed(history) if i.total is not None]
+    return _room_trend([i.round.inspected_on for i in scored], [i.total for i in scored],
+                       [BAND_COLOURS[bands.band(i.total)] for i in scored], bands.excellent_min, bands.pass_min)
+
+
+@drawn_once
+def _room_trend(days: list[date], totals: list[float], colours: list[str], excellent_min: float,
+                pass_min: float) -> str:
     figure = Figure(figsize=(5, 2.4), layout="constrained")
     axes = figure.subplots()
-    days = [i.round.inspected_on for i in scored]
-    totals = [i.total for i in scored]
     axes.plot(days, totals, color="#0d6efd", linewidth=1.5)
-    axes.scatter(days, totals, color=[BAND_COLOURS[bands.band(t)] for t in totals], zorder=3)
+    axes.scatter(days, totals, color=colours, zorder=3)
     axes.xaxis.set_major_formatter(DateFormatter("%m-%d"))
-    _band_lines(axes, bands)
-    axes.set_ylim(max(0, min(totals + [bands.pass_min]) - 10), 101)
+    _band_lines(axes, excellent_min, pass_min)
+    axes.set_ylim(max(0, min(totals + [pass_min]) - 10), 101)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.spines[["top", "right"]].set_visible(False)
     return figure_svg(figure)

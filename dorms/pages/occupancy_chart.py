@@ -5,25 +5,30 @@ from flask_babel import gettext as _
 from matplotlib.figure import Figure
 
 from ..residence.occupancy import OccupancyRow
-from ..core.charts import count_axis, figure_svg, no_categories
+from ..core.charts import count_axis, drawn_once, figure_svg, no_categories
 
 COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
 
 
 def occupancy_chart(rows: list[OccupancyRow]) -> str:
     """A stacked horizontal bar per building and gender: occupied, free, closed."""
-    labels = [f"{row.building.code} {row.gender_label}" for row in rows]
-    figure = Figure(figsize=(7, 0.45 * max(len(rows), 1) + 1.2), layout="constrained")
+    return _occupancy([f"{row.building.code} {row.gender_label}" for row in rows],
+                      {key: [getattr(row, key) for row in rows] for key in ("occupied", "free", "closed")})
+
+
+@drawn_once
+def _occupancy(labels: list[str], counts: dict[str, list[int]]) -> str:
+    figure = Figure(figsize=(7, 0.45 * max(len(labels), 1) + 1.2), layout="constrained")
     axes = figure.subplots()
-    left = [0] * len(rows)
+    left = [0] * len(labels)
     for key, title in (("occupied", _("Occupied")), ("free", _("Free")), ("closed", _("Closed"))):
-        values = [getattr(row, key) for row in rows]
+        values = counts[key]
         axes.barh(labels, values, left=left, color=COLOURS[key], label=title)
         left = [a + b for a, b in zip(left, values)]
     axes.invert_yaxis()
     axes.set_xlabel(_("Beds"))
     count_axis(axes.xaxis)  # whole beds, from 0
-    if not rows:
+    if not labels:
         no_categories(axes.yaxis)
     figure.legend(loc="outside upper center", frameon=False, ncols=3)
     axes.spines[["top", "right"]].set_visible(False)

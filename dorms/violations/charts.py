@@ -6,13 +6,14 @@ from collections import Counter
 from flask_babel import gettext as _
 from matplotlib.figure import Figure
 
-from ..core.charts import count_axis, figure_svg
+from ..core.charts import count_axis, drawn_once, figure_svg
 
 # Tableau's ten, then greys: enough for a catalogue of a dozen types.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac", "#6c757d", "#343a40"]
 
 
+@drawn_once
 def per_month_by_type(by_month_and_type: dict[str, Counter]) -> str:
     """One stacked bar per month, a segment per violation type (most frequent type at the bottom)."""
     months = list(by_month_and_type)
