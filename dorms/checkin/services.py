@@ -26,6 +26,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
+from ..notifications import accounts_of, notify
 from ..photos import Photo, store_photos
 from ..residence import services as residence
 from ..residence.models import Assignment, select_current_beds
@@ -285,6 +286,9 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
     audit.record("checkin.check_in", student=student, room=assignment.bed.room, actor=actor,
                  bed=assignment.bed.code, keys=[f"{k.kind.value}:{k.label}" for k in keys],
                  self_service=self_service, photos=len(stored))
+    if not self_service:  # a student checking themselves in has the report before them
+        notify(accounts_of([student]), "checkin_report_waiting", bed=assignment.bed.code,
+               deadline=record.ack_due_at.astimezone(campus_zone()).strftime("%Y-%m-%d %H:%M"))
     return record
 
 

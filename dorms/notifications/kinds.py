@@ -75,7 +75,9 @@ KINDS = {kind.name: kind for kind in (
          _l("Acknowledge the room condition report of %(bed)s or dispute an item by %(deadline)s: after that "
             "it counts as acknowledged."), STUDENT, endpoint="checkin.mine"),
     Kind("directory_sync_held", _l("A directory sync is held by the deactivation guard"),
-         _l("Directory sync #%(run)s is held"), _l("%(reason)s"),
+         _l("Directory sync #%(run)s is held"),
+         _l("It would make %(inactive)s of %(active)s active students inactive, more than the allowed %(share)s. "
+            "Nothing was changed. Check the directory settings; if they are right, run it again with --force."),
          STAFF, endpoint="directory.index", staff_group=True),
     Kind("directory_sync_failed", _l("A directory sync failed"),
          _l("Directory sync #%(run)s failed"), _l("%(error)s"),
