@@ -20,7 +20,7 @@ from .models import Contact, Delivery, Notification, Preference
 TRANSLATE = "_"
 
 
-def notify(recipients: Iterable[User], kind: str, **params) -> list[Notification]:
+def notify(recipients: Iterable[User], kind: str, /, **params) -> list[Notification]:
     """A notification of ``kind`` for each active recipient, and a delivery for each channel they chose.
 
     Flushes only: the notifications commit (or roll back) with the change they report.
