@@ -4,7 +4,8 @@
 Each delivery is claimed, tried and committed on its own, so a sender stopped halfway resends nothing it
 sent. A failure is tried again after a back-off that doubles, and given up after NOTIFY_MAX_ATTEMPTS (the
 staff page "Failing notifications" shows it). A robot takes ROBOT_PER_MINUTE messages in any minute (a
-window over the attempt log); past that its messages wait for the window to move, they are not dropped.
+sliding window over the attempt log); past that its messages wait for the window to move, they are not
+dropped: a few seconds within the run, else until a later run.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from .models import Contact, Delivery, DeliveryAttempt, Notification
 from .outbox import locale_of, render
 
 WINDOW = timedelta(minutes=1)
+# A message due within this much of a run's start is sent by that run, which waits for it: a robot's minute
+# frees a little after the run a minute later starts, and that run must not leave it to the next.
+LOOKAHEAD = timedelta(seconds=10)
 BATCH = 500
 
 
@@ -68,7 +72,7 @@ def send_due(now: datetime | None = None) -> SendReport:
     report = SendReport()
     throttle = _Throttle(int(current_app.config["ROBOT_PER_MINUTE"]))
     due = list(db.session.scalars(sa.select(Delivery.id).where(
-        Delivery.status == "pending", Delivery.next_attempt_at <= started)
+        Delivery.status == "pending", Delivery.next_attempt_at <= started + LOOKAHEAD)
         .order_by(Delivery.next_attempt_at, Delivery.id).limit(BATCH)))
     db.session.commit()
     with Mailer() as mailer:
@@ -88,10 +92,16 @@ def _send_one(delivery_id: int, clock, mailer: Mailer, throttle: _Throttle, repo
         return
     notification, now = delivery.notification, clock()
     robot = _robot_of(delivery)
+    wait_until = delivery.next_attempt_at
     if robot is not None and (free_at := throttle.free_at(robot.key, now)) is not None:
-        delivery.next_attempt_at = free_at
-        report.deferred += 1
-        return
+        wait_until = max(wait_until, free_at)
+    if wait_until > now:
+        if wait_until - now > LOOKAHEAD:  # the next run sends it
+            delivery.next_attempt_at = wait_until
+            report.deferred += 1
+            return
+        time.sleep((wait_until - now).total_seconds())
+        now = clock()
     locale = current_app.config["BABEL_DEFAULT_LOCALE"] if delivery.channel == "staff_robot" \
         else locale_of(notification.user)
     title, body = render(notification, locale)
