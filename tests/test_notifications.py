@@ -267,6 +267,10 @@ EVENTS = {
                     lambda w: w["accounts"][0], "Repair ticket #", "报修单 #"),
     "check-in report": (lambda w: checkin.check_in(w["students"][0], actor=w["staff"]), lambda w: w["accounts"][0],
                         "Acknowledge the condition report of N1-101", "请确认 N1-101"),
+    # The hourly reminder (the scheduler's): the run whose hour holds "due minus a day".
+    "check-in report due": (lambda w: checkin.remind_reports_due(checkin.check_in(
+        w["students"][0], actor=w["staff"]).ack_due_at - timedelta(hours=23, minutes=30)), lambda w: w["accounts"][0],
+        "The condition report of N1-101-1 is due", "N1-101-1 的房间状况报告即将到期"),
 }
 
 

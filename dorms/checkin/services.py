@@ -579,6 +579,25 @@ def expected(*, building_id: int | None = None, page: int = 1, per_page: int = 2
 REPORT_FILTERS = ("pending", "overdue", "disputed")
 
 
+def remind_reports_due(now: datetime | None = None, *, ahead: timedelta = timedelta(hours=24),
+                       every: timedelta = timedelta(hours=1)) -> int:
+    """Remind each student whose unanswered report falls due ``ahead`` from now; flushes only.
+
+    Meant to run once every ``every`` (the scheduler's slot): a report is reminded by the run whose slot
+    its "due minus ahead" falls in, so exactly once, with nothing kept to say it was. Returns how many.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(CheckIn).options(joinedload(CheckIn.assignment).joinedload(Assignment.student),
+                                   joinedload(CheckIn.assignment).joinedload(Assignment.bed))
+        .where(~checked_out(), CheckIn.acknowledged_at.is_(None),
+               CheckIn.ack_due_at > now + ahead - every, CheckIn.ack_due_at <= now + ahead)).unique().all()
+    for record in due:
+        notify(accounts_of([record.assignment.student]), "checkin_report_due", bed=record.assignment.bed.code,
+               deadline=record.ack_due_at.astimezone(campus_zone()).strftime("%Y-%m-%d %H:%M"))
+    return len(due)
+
+
 def reports(state: str = "pending", *, page: int = 1, per_page: int = 50):
     """Condition reports of current check-ins waiting for the student ("pending"), past their deadline
     without an answer ("overdue": deemed acknowledged), or with a disputed item: (CheckIns, total)."""

@@ -71,14 +71,17 @@ def send_due(now: datetime | None = None) -> SendReport:
 
     report = SendReport()
     throttle = _Throttle(int(current_app.config["ROBOT_PER_MINUTE"]))
-    due = list(db.session.scalars(sa.select(Delivery.id).where(
-        Delivery.status == "pending", Delivery.next_attempt_at <= started + LOOKAHEAD)
-        .order_by(Delivery.next_attempt_at, Delivery.id).limit(BATCH)))
-    db.session.commit()
+    last_id = 0
     with Mailer() as mailer:
-        for delivery_id in due:
-            _send_one(delivery_id, clock, mailer, throttle, report)
+        # In batches by id: a delivery deferred or failed moves out of reach; one another sender holds is passed.
+        while due := list(db.session.scalars(sa.select(Delivery.id).where(
+                Delivery.status == "pending", Delivery.next_attempt_at <= started + LOOKAHEAD, Delivery.id > last_id)
+                .order_by(Delivery.id).limit(BATCH))):
             db.session.commit()
+            for delivery_id in due:
+                _send_one(delivery_id, clock, mailer, throttle, report)
+                db.session.commit()
+            last_id = due[-1]
     return report
 
 
