@@ -5,7 +5,7 @@ Each delivery is claimed, tried and committed on its own, so a sender stopped ha
 sent. A failure is tried again after a back-off that doubles, and given up after NOTIFY_MAX_ATTEMPTS (the
 staff page "Failing notifications" shows it). A robot takes ROBOT_PER_MINUTE messages in any minute (a
 sliding window over the attempt log); past that its messages wait for the window to move, they are not
-dropped: a few seconds within the run, else until a later run.
+dropped: within the run if that is at most LOOKAHEAD away, else until a later run.
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from .models import Contact, Delivery, DeliveryAttempt, Notification
 from .outbox import locale_of, render
 
 WINDOW = timedelta(minutes=1)
-# A message due within this much of a run's start is sent by that run, which waits for it: a robot's minute
-# frees a little after the run a minute later starts, and that run must not leave it to the next.
-LOOKAHEAD = timedelta(seconds=10)
+# A message due within this much of a run's start is sent by that run, which waits for it if need be: a
+# robot's minute frees as long after the next run starts as its messages were sent after this one started,
+# and that run must not leave them to the one after (bench/notifications.py: half the rate with 10 s).
+LOOKAHEAD = timedelta(seconds=30)
 BATCH = 500
 
 
