@@ -111,7 +111,7 @@ def _send_one(delivery_id: int, clock, mailer: Mailer, throttle: _Throttle, repo
     title, body = render(notification, locale)
     try:
         if delivery.channel == "email":
-            address = _contact(delivery).email if _contact(delivery) else ""
+            address = contact.email if (contact := _contact(delivery)) else ""
             if not address or not current_app.config.get("SMTP_HOST"):
                 raise SendFailed("no email address, or SMTP is not set up")
             mailer.send(address, title, body)
