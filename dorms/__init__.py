@@ -73,12 +73,13 @@ def _warn_if_limits_are_per_process(app: Flask) -> None:
 
 def _init_features(app: Flask) -> None:
     """Wiring a feature owns: its settings, the user loader, template helpers, sign-in backends."""
-    from . import auth, checkin, directory, photos
+    from . import auth, checkin, directory, notifications, photos
     from .core import web
 
     web.init_app(app)
     auth.init_app(app)
     photos.init_app(app)
+    notifications.init_app(app)
     directory.init_app(app)
     checkin.init_app(app)
 
@@ -95,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from .directory import views as directory_views
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
+    from .notifications import views as notifications_views
     from .pages import audit_log, dashboard, setup
     # The room page and the student pages add their routes to the campus and students blueprints:
     # imported here, before those are registered.
@@ -110,7 +112,7 @@ def _register_blueprints(app: Flask) -> None:
                       residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp,
                       facilities_views.bp, hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp,
-                      account_views.bp):
+                      account_views.bp, notifications_views.bp):
         app.register_blueprint(blueprint)
 
 
@@ -121,6 +123,7 @@ def _register_cli(app: Flask) -> None:
     from .cli import db_command
     from .demo.cli import demo_command
     from .directory.cli import directory_cli
+    from .notifications.cli import notifications_cli
     from .photos.cli import photos_cli
     from .transfer.cli import export_command, import_cli
 
@@ -131,6 +134,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(directory_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(photos_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_command)

@@ -29,6 +29,25 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _smtp_security() -> str:
+    security = os.environ.get("DORMS_SMTP_SECURITY", "starttls").strip().lower()
+    if security not in SMTP_PORTS:
+        raise RuntimeError(f"DORMS_SMTP_SECURITY must be one of {', '.join(SMTP_PORTS)}")
+    return security
+
+
+def _robot_service(url: str) -> str:
+    """DORMS_STAFF_ROBOT_SERVICE, or the service the robot's address names."""
+    if service := os.environ.get("DORMS_STAFF_ROBOT_SERVICE", "").strip().lower():
+        if service not in ("wecom", "dingtalk"):
+            raise RuntimeError("DORMS_STAFF_ROBOT_SERVICE must be wecom or dingtalk")
+        return service
+    return "dingtalk" if "dingtalk" in url else "wecom"
+
+
 def normalise_database_url(url: str) -> str:
     """Let people write postgresql:// and still get the psycopg 3 driver."""
     for prefix in ("postgresql://", "postgres://"):
@@ -75,6 +94,29 @@ def from_environment(instance_path: Path) -> dict:
         # solver's conservative built-in rates apply and a fast server finishes early.
         "ALLOCATION_WORK_RATE": int(os.environ["DORMS_ALLOCATION_WORK_RATE"])
         if os.environ.get("DORMS_ALLOCATION_WORK_RATE") else None,
+        # Notifications by email (README, "Notifications"): no host, no email.
+        "SMTP_HOST": os.environ.get("DORMS_SMTP_HOST", ""),
+        "SMTP_SECURITY": _smtp_security(),
+        "SMTP_PORT": int(os.environ.get("DORMS_SMTP_PORT") or SMTP_PORTS[_smtp_security()]),
+        "SMTP_USERNAME": os.environ.get("DORMS_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("DORMS_SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("DORMS_SMTP_FROM", "dorms@localhost"),
+        # The staff group's robot (WeCom or DingTalk), told of staff events; DingTalk's signing secret.
+        "STAFF_ROBOT_URL": os.environ.get("DORMS_STAFF_ROBOT_URL", ""),
+        "STAFF_ROBOT_SERVICE": _robot_service(os.environ.get("DORMS_STAFF_ROBOT_URL", "")),
+        "STAFF_ROBOT_SECRET": os.environ.get("DORMS_STAFF_ROBOT_SECRET", ""),
+        # Where people's own robots may point (a proxy out of the campus network may stand in).
+        "ROBOT_URL_PREFIXES": {
+            "wecom": os.environ.get("DORMS_WECOM_WEBHOOK_PREFIX",
+                                    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key="),
+            "dingtalk": os.environ.get("DORMS_DINGTALK_WEBHOOK_PREFIX",
+                                       "https://oapi.dingtalk.com/robot/send?access_token="),
+        },
+        # Both services take about 20 messages a minute per robot; more wait for the next minute.
+        "ROBOT_PER_MINUTE": int(os.environ.get("DORMS_ROBOT_PER_MINUTE", "20")),
+        # A failed delivery is tried again after 1, 2, 4… times this, and given up after this many attempts.
+        "NOTIFY_RETRY_SECONDS": int(os.environ.get("DORMS_NOTIFY_RETRY_SECONDS", "60")),
+        "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("DORMS_NOTIFY_MAX_ATTEMPTS", "5")),
         "BOOTSTRAP_SERVE_LOCAL": True,
         # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust,
         # so that rate limits see the real client address.

@@ -23,11 +23,13 @@ from dorms.access.models import (
     Permission,
     PermissionStatus,
 )
-from dorms.access.reports import last_finished_night
+from dorms.access.reports import curfew_alerts, last_finished_night
 from dorms.audit.models import AuditEntry
 from dorms.campus.models import Building
 from dorms.core.enums import Gender, GenderPolicy, Role
 from dorms.extensions import db
+from dorms.notifications.models import Notification
+from dorms.notifications.outbox import render
 from dorms.residence.services import assign
 from dorms.students.models import Term
 
@@ -359,6 +361,21 @@ def test_alerts_name_students_not_seen_for_two_nights(app, imported, client, log
     # for nothing. S7's leave covers the 7th and the 8th, so no alert for her.
     assert "S6 学生6</a> (计科2401):\n    not seen for 2 nights in a row" in alerts
     assert "S7 学生7</a>" not in alerts and "S1 学生1</a>" not in alerts
+
+
+def test_each_counselor_is_told_the_mornings_alerts_about_their_students(app, imported, create_user, tmp_path):
+    app.test_cli_runner().invoke(args=["access", "import", write(tmp_path, "e.csv", (
+        "event_id,card,building,door,time,direction,result\nd8,4242,D1,D1-G1,2026-09-08T21:00:00+08:00,in,denied\n"))])
+    mine = create_user(role=Role.COUNSELOR, classes=["计科2401"])
+    create_user(role=Role.COUNSELOR, classes=["历史2401"])  # no student of theirs has an alert: told nothing
+    assert curfew_alerts(date(2026, 9, 8)) == 1
+    [told] = db.session.scalars(sa.select(Notification)).all()
+    assert told.user_id == mine.id
+    title, body = render(told, "en")
+    assert title == "Curfew alerts for the night of 2026-09-08" and body.startswith("Absent: S4 学生4 (2), S5 学生5 (2)")
+    assert "S6 学生6 (2)" in body and body.endswith("Late: none.")
+    title, body = render(told, "zh_CN")
+    assert title == "2026-09-08 夜间查寝预警" and body.startswith("未归：S4 学生4 (2)") and "晚归：" in body
 
 
 def test_the_counselor_dashboard_opens_on_last_night(app, campus, client, login, create_user):

@@ -20,6 +20,8 @@ from dorms.directory.models import DirectoryRun, SyncKind, SyncStatus
 from dorms.directory.settings import DirectorySettings
 from dorms.directory.signin import LdapBackend
 from dorms.extensions import db
+from dorms.notifications.models import Notification
+from dorms.notifications.outbox import render
 from dorms.residence.models import Assignment
 from dorms.residence.services import assign
 from dorms.students.models import CounselorScope, Student
@@ -215,7 +217,8 @@ def test_a_server_that_stops_mid_sync_leaves_the_data_as_it_was(directory, monke
     assert {s.name for s in _students().values()} == {"张伟"}
 
 
-def test_a_wrong_base_or_an_emptied_directory_is_never_read_as_everyone_leaving(directory, app):
+def test_a_wrong_base_or_an_emptied_directory_is_never_read_as_everyone_leaving(directory, app, create_user):
+    staff = create_user(role=Role.STAFF)
     directory.add(*(directory.student() for _ in range(40)))
     directory.sync()
     app.config["LDAP_BASE_DN"] = f"ou=nowhere,{BASE}"
@@ -227,6 +230,13 @@ def test_a_wrong_base_or_an_emptied_directory_is_never_read_as_everyone_leaving(
         app.config["LDAP_BASE_DN"] = empty
         held = directory.sync()
         assert held.status == SyncStatus.HELD and "40 of 40 active students" in held.error
+        # Staff are told of both, in either language.
+        failed_note, held_note = db.session.scalars(sa.select(Notification).where(
+            Notification.user_id == staff.id).order_by(Notification.id)).all()
+        assert render(failed_note, "en")[0] == f"Directory sync #{wrong.id} failed" and "noSuchObject" in \
+            render(failed_note, "zh_CN")[1] and render(failed_note, "zh_CN")[0] == f"目录同步 #{wrong.id} 失败"
+        assert "40 of 40 active students inactive" in render(held_note, "en")[1]
+        assert render(held_note, "zh_CN")[1].startswith("此次同步会使 40 名在读学生中的 40 名变为非在读")
         assert all(s.status == StudentStatus.ACTIVE for s in _students().values())
         dry = directory.sync(dry_run=True, force=True)
         assert (dry.status, dry.deactivated, dry.dry_run) == (SyncStatus.SUCCEEDED, 40, True)

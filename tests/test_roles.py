@@ -94,6 +94,9 @@ PAGES = [
     ("/accounts/{staff.id}", 200, 200, 403, 403, 403),
     ("/setup", 200, 200, 403, 403, 403),
     ("/checkin/settings", 200, 200, 403, 403, 403),
+    ("/notifications/", 200, 200, 200, 200, 200),
+    ("/notifications/preferences", 200, 200, 200, 200, 200),
+    ("/notifications/failing", 200, 200, 403, 403, 403),
 ]
 
 

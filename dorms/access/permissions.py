@@ -8,6 +8,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import audit
+from ..auth.services import counselors_of
+from ..notifications import accounts_of, notify
 from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
@@ -70,6 +72,8 @@ def request_permission(student: Student, kind: PermissionKind, first_night: date
     audit.record("access.permission.request", student=student, kind=kind.value,
                  first_night=first_night.isoformat(), last_night=last_night.isoformat(),
                  after_the_fact=permission.after_the_fact)
+    notify(counselors_of(student), "permission_requested", student=student.display, class_name=student.class_name,
+           kind=kind.lazy_label, nights=_nights(permission), reason=permission.reason)
     return permission
 
 
@@ -101,6 +105,13 @@ def decide(permission: Permission, approve: bool, user, comment: str = "") -> No
     rollup.invalidate(permission.first_night, permission.last_night)
     audit.record("access.permission.decide", student=permission.student, permission=permission.id,
                  status=permission.status.value, comment=permission.comment)
+    notify(accounts_of([permission.student]), "permission_decided", kind=permission.kind.lazy_label,
+           nights=_nights(permission), status=permission.status.lazy_label, comment=permission.comment)
+
+
+def _nights(permission: Permission) -> str:
+    first, last = permission.first_night.isoformat(), permission.last_night.isoformat()
+    return first if first == last else f"{first} – {last}"
 
 
 def withdraw(permission: Permission, student: Student) -> None:

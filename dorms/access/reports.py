@@ -12,13 +12,16 @@ from statistics import median
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
+from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_zone
-from ..core.enums import Gender
+from ..core.enums import Gender, Role
 from ..extensions import db
+from ..notifications import notify
 from ..residence.models import Assignment
-from ..students.models import Student, Term
+from ..students.models import CounselorScope, Student, Term
 from . import curfew
 from .curfew import Direction, Event, Leave, Night, Status
 from .models import (
@@ -551,3 +554,38 @@ def night_events(student_id: int, night: date) -> list[DoorEvent]:
                                event.direction, event.granted, outcome,
                                codes.verify_label(str(extra.get("verify") or ""))))
     return shown
+
+
+NONE = _l("none")  # an alert list without anyone on it, in the reader's language
+
+
+def curfew_alerts(night: date) -> int:
+    """Tell each counselor the morning's alerts about their students (absent N nights running, often late).
+
+    The scheduler calls it once the night is over (after CURFEW_CUTOFF); flushes only. Returns how many
+    counselors were told; a counselor without an alert is told nothing.
+    """
+    found = alerts(week(night))
+    if not found:
+        return 0
+    scopes: dict[int, list[CounselorScope]] = defaultdict(list)
+    for scope in db.session.scalars(sa.select(CounselorScope).join(User, CounselorScope.user_id == User.id)
+                                    .where(User.active, User.role == Role.COUNSELOR)):
+        scopes[scope.user_id].append(scope)
+    counselors = {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_(scopes)))}
+    told = 0
+    for user_id, theirs in scopes.items():
+        classes = {s.class_name for s in theirs if s.class_name}
+        colleges = {s.college for s in theirs if s.college}
+        mine = [a for a in found if a.row.class_name in classes or a.row.college in colleges]
+        if not mine:
+            continue
+
+        def listed(kind: str) -> object:
+            names = [f"{a.row.student_number} {a.row.name} ({a.nights})" for a in mine if a.kind == kind]
+            return ", ".join(names) if names else NONE
+
+        notify([counselors[user_id]], "curfew_alert", night=night.isoformat(), absent=listed("not_seen"),
+               late=listed("often_late"))
+        told += 1
+    return told

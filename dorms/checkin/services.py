@@ -26,6 +26,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
+from ..notifications import accounts_of, notify
 from ..photos import Photo, store_photos
 from ..residence import services as residence
 from ..residence.models import Assignment, select_current_beds
@@ -285,6 +286,9 @@ def _check_in_to(assignment: Assignment, *, keys, items, note, photos, actor, se
     audit.record("checkin.check_in", student=student, room=assignment.bed.room, actor=actor,
                  bed=assignment.bed.code, keys=[f"{k.kind.value}:{k.label}" for k in keys],
                  self_service=self_service, photos=len(stored))
+    if not self_service:  # a student checking themselves in has the report before them
+        notify(accounts_of([student]), "checkin_report_waiting", bed=assignment.bed.code,
+               deadline=record.ack_due_at.astimezone(campus_zone()).strftime("%Y-%m-%d %H:%M"))
     return record
 
 
@@ -573,6 +577,25 @@ def expected(*, building_id: int | None = None, page: int = 1, per_page: int = 2
 
 
 REPORT_FILTERS = ("pending", "overdue", "disputed")
+
+
+def remind_reports_due(now: datetime | None = None, *, ahead: timedelta = timedelta(hours=24),
+                       every: timedelta = timedelta(hours=1)) -> int:
+    """Remind each student whose unanswered report falls due ``ahead`` from now; flushes only.
+
+    Meant to run once every ``every`` (the scheduler's slot): a report is reminded by the run whose slot
+    its "due minus ahead" falls in, so exactly once, with nothing kept to say it was. Returns how many.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(CheckIn).options(joinedload(CheckIn.assignment).joinedload(Assignment.student),
+                                   joinedload(CheckIn.assignment).joinedload(Assignment.bed))
+        .where(~checked_out(), CheckIn.acknowledged_at.is_(None),
+               CheckIn.ack_due_at > now + ahead - every, CheckIn.ack_due_at <= now + ahead)).unique().all()
+    for record in due:
+        notify(accounts_of([record.assignment.student]), "checkin_report_due", bed=record.assignment.bed.code,
+               deadline=record.ack_due_at.astimezone(campus_zone()).strftime("%Y-%m-%d %H:%M"))
+    return len(due)
 
 
 def reports(state: str = "pending", *, page: int = 1, per_page: int = 50):

@@ -11,6 +11,11 @@ class LabelledEnum(str, enum.Enum):
     def label(self) -> str:
         return str(self._labels()[self])
 
+    @property
+    def lazy_label(self):
+        """The label untranslated until read: a notification keeps it and speaks its reader's language."""
+        return self._labels()[self]
+
     @classmethod
     def _labels(cls) -> dict:
         raise NotImplementedError

@@ -19,8 +19,10 @@ from .enums import Role
 READS_EVERYTHING = frozenset({Role.STAFF, Role.AUDITOR})
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# What a read-only account may still post: its own session, password and language.
-READ_ONLY_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "i18n.set_language"})
+# What a read-only account may still post: its own session, password, language and notifications.
+READ_ONLY_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "i18n.set_language",
+                                "notifications.mark_read", "notifications.mark_all_read",
+                                "notifications.preferences"})
 
 
 def sees_everything(user) -> bool:

@@ -22,6 +22,7 @@ from ..core.clock import utcnow
 from ..core.enums import Role, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
+from ..notifications import notify, staff_accounts
 from ..residence.models import select_current_beds
 from ..students import roommate_requests
 from ..students.models import CounselorScope, Student
@@ -86,6 +87,9 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
             run.error = (f"This sync would make {plan.newly_inactive} of {active} active students inactive, more "
                          f"than the allowed {settings.max_deactivate_share:.0%}. Nothing was changed. Check the "
                          f"directory settings (base DN, filter); if it is right, run again with --force.")
+            if not run.dry_run:
+                notify(staff_accounts(), "directory_sync_held", run=run.id, inactive=plan.newly_inactive,
+                       active=active, share=f"{settings.max_deactivate_share:.0%}")
         else:
             run.counselors = _sync_counselors(counselors, settings, write=not run.dry_run)
             if not run.dry_run:
@@ -113,6 +117,7 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
         run = db.session.get(DirectoryRun, run_id)
         run.status, run.finished_at = SyncStatus.FAILED, utcnow()
         run.error = str(error) if isinstance(error, client.DirectoryError) else f"{type(error).__name__}: {error}"
+        notify(staff_accounts(), "directory_sync_failed", run=run.id, error=run.error)
         db.session.commit()
         if not isinstance(error, client.DirectoryError):
             raise

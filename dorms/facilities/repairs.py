@@ -22,6 +22,7 @@ from ..core.enums import Role
 from ..core.database import conflict_if_changed_meanwhile
 from ..core.errors import ServiceError
 from ..extensions import db
+from ..notifications import notify
 from ..photos import store_photos
 from ..residence import services as residence
 from ..residence.scopes import manages_room, visible_rooms_clause
@@ -149,6 +150,9 @@ def move(ticket: RepairTicket, status: RepairStatus, *, note: str = "", assignee
                                 note=_("Repaired (ticket #%(number)d)", number=ticket.id))
     audit.record("repair.step", room=ticket.room, ticket=ticket.id, old=old.value, new=status.value,
                  note=note, assignee=ticket.assignee, actor=actor)
+    if ticket.reported_by is not None and ticket.reported_by_id != actor.id:
+        notify([ticket.reported_by], "repair_step", ticket=ticket.id, status=status.lazy_label,
+               room=ticket.room.code, description=ticket.description[:200], note=note)
 
 
 def load(ticket_id: int) -> RepairTicket | None:

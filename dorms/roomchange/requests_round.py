@@ -22,6 +22,7 @@ from ..core.database import conflict_on_duplicate
 from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import Conflict
 from ..extensions import db
+from ..notifications import accounts_of, notify
 from ..residence.models import Assignment, select_current_beds
 from ..solver.exchange import Applicant, exchange, pairs_only_moved
 from ..students import roommate_requests
@@ -274,6 +275,18 @@ def settle(run_id: int, outcomes: dict[str, str]) -> None:
             .values(status=status, outcome=outcome, decided_run_id=run_id, updated_at=utcnow()))
         if decided.rowcount != len(ids):
             raise Conflict(_("A request of this round changed while it was being applied; run the round again."))
+    _tell_outcomes(run_id)
+
+
+def _tell_outcomes(run_id: int) -> None:
+    """Each student of a decided request (both of a swap) is told the outcome and why."""
+    decided = db.session.scalars(
+        sa.select(RoomChangeRequest).options(joinedload(RoomChangeRequest.student), joinedload(RoomChangeRequest.partner))
+        .where(RoomChangeRequest.decided_run_id == run_id).order_by(RoomChangeRequest.id)
+        .execution_options(populate_existing=True))
+    for request in decided:
+        notify(accounts_of([request.student, request.partner]), "round_outcome", request=request.id,
+               status=request.status.lazy_label, reason=request.outcome.lazy_label)
 
 
 def reopen(run_id: int) -> None:

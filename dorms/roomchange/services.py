@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
+from ..notifications import accounts_of, notify
 from ..campus.codes import find_room
 from ..campus.models import Building, Room
 from ..core.clock import utcnow
@@ -29,6 +31,9 @@ from .models import (
 )
 
 MAX_CHOICES = 5
+# The answer the asker of a swap is told.
+SWAP_AGREED = _l("agreed; the swap waits for the housing office's next requests round")
+SWAP_DECLINED = _l("declined; you may ask someone else")
 
 
 @dataclass
@@ -204,6 +209,7 @@ def ask_to_swap(student: Student, partner_number: str, reason: str, *, discreet:
                                        student_bed_id=current.bed_id))
     audit.record("roomchange.ask", student=student, kind=ChangeKind.SWAP.value, request=request.id,
                  partner=partner.display)
+    notify(accounts_of([partner]), "swap_requested", student=student.display, room=current.bed.room.code)
     return request
 
 
@@ -240,6 +246,7 @@ def answer_swap(partner: Student, request_id: int, *, accept: bool) -> RoomChang
         request.partner_answered_at = utcnow()
     audit.record("roomchange.answer", student=partner, request=request.id, accepted=accept,
                  asker=request.student.display)
+    _tell_asker(request, agreed=accept)
     return request
 
 
@@ -256,7 +263,14 @@ def withdraw(request_id: int, *, by: Student | None) -> RoomChangeRequest:
     request.status = ChangeStatus.DECLINED if declining else ChangeStatus.WITHDRAWN
     db.session.flush()
     audit.record("roomchange.withdraw", student=request.student, request=request.id)
+    if declining:
+        _tell_asker(request, agreed=False)
     return request
+
+
+def _tell_asker(request: RoomChangeRequest, *, agreed: bool) -> None:
+    notify(accounts_of([request.student]), "swap_answered", student=request.partner.display,
+           answer=SWAP_AGREED if agreed else SWAP_DECLINED)
 
 
 def search_requests(*, status: str | None = None, kind: str | None = None, page: int = 1,

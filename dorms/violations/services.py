@@ -26,6 +26,7 @@ from ..core.enums import Role
 from ..core.errors import ServiceError
 from ..core.forms import MAX_ID
 from ..extensions import db
+from ..notifications import accounts_of, notify, staff_accounts
 from ..photos import store_photos
 from ..residence.services import current_assignment
 from ..students.models import Student
@@ -251,6 +252,11 @@ def move(violation: Violation, to: ViolationStatus, *, note: str = "", actor=Non
     if to in (S.UPHELD, S.DISMISSED) and not note:
         raise ServiceError(_("Say why the appeal on violation #%(id)d is decided so.", id=violation.id))
     _step(violation, to, note=note, actor=actor)
+    named = dict(violation=violation.id, type=violation.type.name, date=violation.occurred_on.isoformat())
+    if to == S.NOTIFIED:
+        notify(accounts_of(violation.students), "violation_notified", **named)
+    else:
+        notify(accounts_of(violation.students), "violation_decided", status=to.lazy_label, note=note, **named)
 
 
 def appeal(violation: Violation, student: Student | None, reason: str, *, actor=None) -> None:
@@ -270,6 +276,7 @@ def appeal(violation: Violation, student: Student | None, reason: str, *, actor=
         raise ServiceError(_("The reason is at most 2000 characters."))
     violation.appeal_reason, violation.appellant_id = reason, student.id
     _step(violation, S.APPEALED, note=reason, actor=actor)
+    notify(staff_accounts(), "violation_appealed", violation=violation.id, student=student.display, reason=reason)
 
 
 def comment(violation: Violation, body: str, *, actor) -> ViolationComment:

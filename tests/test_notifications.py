@@ -1,0 +1,358 @@
+"""Notifications: the outbox in the change's transaction, sending by real SMTP and HTTP (local stand-ins for the
+mail server, WeCom and DingTalk), the robots' throttle, retries, the pages, and each event in both languages."""
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import threading
+from datetime import date, time, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from dorms.access import permissions
+from dorms.access.models import PermissionKind
+from dorms.allocation import services as allocation
+from dorms.allocation.models import RunMode
+from dorms.checkin import services as checkin
+from dorms.core.clock import campus_today, utcnow
+from dorms.core.enums import GenderPolicy, Role
+from dorms.extensions import db
+from dorms.facilities import repairs
+from dorms.facilities.models import RepairStatus
+from dorms.notifications import notify, staff_accounts
+from dorms.notifications.models import Contact, Delivery, DeliveryAttempt, Notification, Preference
+from dorms.notifications.outbox import render
+from dorms.notifications.sending import send_due
+from dorms.residence import services as residence
+from dorms.roomchange import services as roomchange
+from dorms.roomchange.services import Choice
+from dorms.violations import services as violations
+from dorms.violations.models import ViolationStatus
+
+DINGTALK_SECRET = "SECtest-secret"
+
+
+class _Mailbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+class _RobotHandler(BaseHTTPRequestHandler):
+    """Answers as WeCom and DingTalk do: 200 with an error code in the body (0: sent)."""
+
+    def do_POST(self):
+        url = urlsplit(self.path)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.received.append((url.path, parse_qs(url.query), body))
+        answer = json.dumps(self.server.answers.get(url.path, {"errcode": 0, "errmsg": "ok"})).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def smtp_server():
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield mailbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def robot_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RobotHandler)
+    server.received, server.answers = [], {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def outside(app, smtp_server, robot_server, monkeypatch):
+    """The settings point at the local mail server and robot receiver; what they got so far is forgotten."""
+    mailbox, smtp_port = smtp_server
+    mailbox.messages.clear()
+    robot_server.received.clear()
+    robot_server.answers.clear()
+    base = f"http://127.0.0.1:{robot_server.server_port}"
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):  # nothing may leave this machine
+        monkeypatch.delenv(name, raising=False)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, SMTP_SECURITY="none", SMTP_FROM="dorms@test",
+                      ROBOT_URL_PREFIXES={"wecom": f"{base}/wecom?key=", "dingtalk": f"{base}/dingtalk?access_token="},
+                      NOTIFY_RETRY_SECONDS=60, NOTIFY_MAX_ATTEMPTS=3, ROBOT_PER_MINUTE=20)
+    return {"mail": mailbox.messages, "robots": robot_server, "base": base}
+
+
+def _reachable(user, *, email="", robot=None, kinds=(), locale=None):
+    """``user`` with an address and/or a robot (service, path, secret), taking ``kinds`` by email and robot."""
+    service, url, secret = (*robot, "")[:3] if robot else ("", "", "")
+    db.session.add(Contact(user_id=user.id, email=email, robot_service=service, robot_url=url, robot_secret=secret))
+    for kind in kinds:
+        db.session.add(Preference(user_id=user.id, kind=kind, email=True, robot=True))
+    user.locale = locale
+    db.session.commit()
+    return user
+
+
+def test_a_notification_goes_out_by_email_and_both_robots_in_each_readers_language(app, outside, create_user):
+    base = outside["base"]
+    staff = _reachable(create_user(role=Role.STAFF), email="zhang@example.edu.cn", locale="zh_CN",
+                         robot=("wecom", f"{base}/wecom?key=class-group"), kinds=["violation_appealed"])
+    counselor = _reachable(create_user(role=Role.COUNSELOR), robot=("dingtalk", f"{base}/dingtalk?access_token=t1",
+                                                                     DINGTALK_SECRET), locale="en")
+    notify([staff], "violation_appealed", violation=7, student="2024001 张三", reason="不是我")
+    notify([counselor], "permission_requested", student="2024001 张三", class_name="计科2401",
+           kind=PermissionKind.LATE.lazy_label, nights="2026-09-07", reason="lab")
+    db.session.commit()
+
+    report = send_due()
+    assert (report.sent, report.failed, report.deferred) == (3, 0, 0)
+    [mail] = outside["mail"]
+    assert (mail["To"], mail["Subject"]) == ("zhang@example.edu.cn", "2024001 张三 对违纪记录 #7 提出申诉")
+    assert "不是我" in mail.get_content()
+    received = {path: (query, body) for path, query, body in outside["robots"].received}
+    query, body = received["/wecom"]
+    assert query["key"] == ["class-group"] and body["msgtype"] == "text"
+    assert body["text"]["content"] == "2024001 张三 对违纪记录 #7 提出申诉\n不是我"
+    query, body = received["/dingtalk"]
+    timestamp, [sign] = query["timestamp"][0], query["sign"]
+    expected = hmac.new(DINGTALK_SECRET.encode(), f"{timestamp}\n{DINGTALK_SECRET}".encode(), hashlib.sha256).digest()
+    assert base64.b64decode(sign) == expected  # parse_qs undid the URL encoding
+    assert body["text"]["content"].startswith("2024001 张三 asks for permission: Late return\nLate return, 2026-09-07")
+    attempts = db.session.scalars(sa.select(DeliveryAttempt)).all()
+    assert sorted((a.channel, a.outcome) for a in attempts) == [("email", "sent"), ("robot", "sent"), ("robot", "sent")]
+    result = app.test_cli_runner().invoke(args=["notifications", "send"])  # nothing is sent twice
+    assert result.exit_code == 0 and "sent 0," in result.output and len(outside["robots"].received) == 2
+
+
+def test_the_staff_group_robot_hears_of_a_staff_event_once(app, outside, create_user):
+    app.config.update(STAFF_ROBOT_URL=f"{outside['base']}/staff?key=office", STAFF_ROBOT_SERVICE="wecom")
+    staff = [create_user(role=Role.STAFF) for _ in range(3)]
+    notify(staff_accounts(), "violation_appealed", violation=3, student="S", reason="r")
+    notify(staff, "directory_sync_failed", run=4, error="refused")  # two events, three people each
+    db.session.commit()
+    assert send_due().sent == 2
+    assert [(path, body["text"]["content"]) for path, _q, body in outside["robots"].received] == [
+        ("/staff", "Violation #3 appealed by S\nr"), ("/staff", "Directory sync #4 failed\nrefused")]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 6  # the bell: each of them
+
+
+def test_a_robot_takes_twenty_a_minute_and_the_twenty_first_waits_not_dropped(app, outside, create_user):
+    user = _reachable(create_user(role=Role.STAFF), robot=("wecom", f"{outside['base']}/wecom?key=busy"),
+                      kinds=["violation_appealed"])
+    for number in range(21):
+        notify([user], "violation_appealed", violation=number, student="S", reason="r")
+    db.session.commit()
+    start = utcnow()
+    first = send_due(start)
+    assert (first.sent, first.deferred) == (20, 1) and len(outside["robots"].received) == 20
+    waiting = db.session.scalar(sa.select(Delivery).where(Delivery.status == "pending"))
+    assert start + timedelta(seconds=59) < waiting.next_attempt_at < start + timedelta(seconds=75)
+    assert send_due(start + timedelta(seconds=20)).sent == 0  # the minute is still full
+    assert send_due(start + timedelta(seconds=80)).sent == 1
+    assert len(outside["robots"].received) == 21
+    assert {body["text"]["content"].split("\n")[0] for _p, _q, body in outside["robots"].received} == \
+        {f"Violation #{n} appealed by S" for n in range(21)}
+
+
+def test_a_failing_channel_is_retried_with_back_off_then_given_up_and_shown_to_staff(app, outside, create_user,
+                                                                                        create_student, login, client):
+    outside["robots"].answers["/broken"] = {"errcode": 310000, "errmsg": "sign not match"}
+    user = _reachable(create_user(role=Role.STAFF), robot=("dingtalk", f"{outside['base']}/broken?access_token=x",
+                                                           "SECwrong"), kinds=["violation_appealed"])
+    notify([user], "violation_appealed", violation=1, student="S", reason="r")
+    db.session.commit()
+    start = utcnow()
+    assert send_due(start).failed == 1
+    delivery = db.session.scalar(sa.select(Delivery))
+    assert delivery.status == "pending" and delivery.attempts == 1 and "310000" in delivery.last_error
+    assert timedelta(seconds=60) <= delivery.next_attempt_at - start < timedelta(seconds=70)
+    assert send_due(start + timedelta(seconds=20)).failed == 0  # not yet due
+    assert send_due(start + timedelta(seconds=61)).failed == 1
+    db.session.refresh(delivery)
+    assert timedelta(seconds=120) <= delivery.next_attempt_at - (start + timedelta(seconds=61)) < timedelta(seconds=130)
+    assert send_due(start + timedelta(seconds=200)).given_up == 1
+    db.session.refresh(delivery)
+    assert (delivery.status, len(delivery.attempt_log)) == ("failed", 3)
+    assert send_due(start + timedelta(days=1)).failed == 0  # given up: never tried again by itself
+
+    student = create_user(role=Role.STUDENT, student=create_student())
+    login(student)
+    assert client.get("/notifications/failing").status_code == 403
+    assert client.post(f"/notifications/failing/{delivery.id}/retry").status_code == 403
+    client.post("/logout")
+    login(create_user(role=Role.STAFF))
+    page = client.get("/notifications/failing").get_data(as_text=True)
+    assert "310000 sign not match" in page and user.display_name in page and "Own group robot" in page
+    client.post(f"/notifications/failing/{delivery.id}/retry")
+    db.session.refresh(delivery)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+
+
+# --- the events ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(create_building, create_room, create_student, create_user):
+    building = create_building("N1", gender_policy=GenderPolicy.MALE)
+    rooms = [create_room(building, number, capacity=1) for number in ("101", "102")]
+    students = [create_student(f"20249900{n}", name=f"学生{n}") for n in range(2)]
+    for student, room in zip(students, rooms):
+        residence.assign(student, room.beds[0], reason="intake")
+    db.session.commit()
+    return {"rooms": rooms, "students": students,
+            "accounts": [create_user(s.student_number, role=Role.STUDENT, student=s) for s in students],
+            "counselor": create_user(role=Role.COUNSELOR, classes=["计科2401"]), "staff": create_user()}
+
+
+def _requests_round():
+    run = allocation.create_run(mode=RunMode.REQUESTS, building_ids=[], time_limit=2)
+    db.session.commit()
+    allocation.apply_run(allocation.execute_run(run.id))
+
+
+def _violation(w, *steps):
+    violations.ensure_default_types()
+    record = violations.record(type_id=violations.types()[0].id, student_numbers=[w["students"][0].student_number],
+                               room_code="", occurred_on=date(2026, 9, 7), description="")
+    for step in steps:
+        violations.move(record, step, note="checked" if step != ViolationStatus.NOTIFIED else "", actor=w["staff"])
+    return record
+
+
+def _permission(w):
+    return permissions.request_permission(w["students"][0], PermissionKind.LATE, campus_today(),
+                                          expected_return=time(23, 30), reason="lab")
+
+
+EVENTS = {
+    # event: (what happens, who is told, the title in English, in Chinese)
+    "swap requested": (lambda w: roomchange.ask_to_swap(w["students"][0], w["students"][1].student_number, "quiet"),
+                       lambda w: w["accounts"][1], "Swap request from 202499000 学生0", "202499000 学生0 向你发起换宿申请"),
+    "swap answered": (lambda w: roomchange.answer_swap(w["students"][1], roomchange.ask_to_swap(
+        w["students"][0], w["students"][1].student_number, "quiet").id, accept=False),
+        lambda w: w["accounts"][0], "answered your swap request: declined", "答复了你的换宿申请：已拒绝"),
+    "round outcome": (lambda w: (roomchange.ask_to_move(w["students"][0], [Choice("room", "N1-102")], "x"),
+                                 _requests_round()),
+                      lambda w: w["accounts"][0], "Your room change request #", "你的调宿申请 #"),
+    "permission requested": (_permission, lambda w: w["counselor"],
+                             "202499000 学生0 asks for permission: Late return", "202499000 学生0 提交申请：晚归"),
+    "permission decided": (lambda w: permissions.decide(_permission(w), True, w["counselor"]),
+                           lambda w: w["accounts"][0], "is Approved", "已批准"),
+    "violation notified": (lambda w: _violation(w, ViolationStatus.NOTIFIED), lambda w: w["accounts"][0],
+                           "Violation #", "违纪记录 #"),
+    "violation decided": (lambda w: _violation(w, ViolationStatus.NOTIFIED, ViolationStatus.RESOLVED),
+                          lambda w: w["accounts"][0], "is Resolved", "违纪记录 #"),
+    "violation appealed": (lambda w: violations.appeal(_violation(w, ViolationStatus.NOTIFIED), w["students"][0],
+                                                       "not me"),
+                           lambda w: w["staff"], "appealed by 202499000 学生0", "202499000 学生0 对违纪记录"),
+    "repair step": (lambda w: repairs.move(repairs.report(w["rooms"][0], "空调坏了", actor=w["accounts"][0]),
+                                           RepairStatus.ASSIGNED, assignee="王师傅", actor=w["staff"]),
+                    lambda w: w["accounts"][0], "Repair ticket #", "报修单 #"),
+    "check-in report": (lambda w: checkin.check_in(w["students"][0], actor=w["staff"]), lambda w: w["accounts"][0],
+                        "Acknowledge the condition report of N1-101", "请确认 N1-101"),
+    # The hourly reminder (the scheduler's): the run whose hour holds "due minus a day".
+    "check-in report due": (lambda w: checkin.remind_reports_due(checkin.check_in(
+        w["students"][0], actor=w["staff"]).ack_due_at - timedelta(hours=23, minutes=30)), lambda w: w["accounts"][0],
+        "The condition report of N1-101-1 is due", "N1-101-1 的房间状况报告即将到期"),
+}
+
+
+@pytest.mark.parametrize("event", [pytest.param(event, marks=[pytest.mark.commits] if event == "round outcome" else [])
+                                   for event in EVENTS])  # a round reads the campus at one moment: real commits
+def test_each_event_tells_the_right_person_in_their_language(world, event):
+    happen, told, english, chinese = EVENTS[event]
+    happen(world)
+    db.session.commit()
+    notifications = db.session.scalars(sa.select(Notification).order_by(Notification.id)).all()
+    last = notifications[-1]
+    assert last.user_id == told(world).id
+    for language, expected in (("en", english), ("zh_CN", chinese)):
+        title, _body = render(last, language)
+        assert expected in title, (language, title)
+
+
+def test_a_change_rolled_back_notifies_nobody(world):
+    savepoint = db.session.begin_nested()
+    roomchange.ask_to_swap(world["students"][0], world["students"][1].student_number, "quiet")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
+    savepoint.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
+
+
+# --- the pages ----------------------------------------------------------------------------------------------
+
+
+def test_the_bell_counts_unread_with_one_query_and_the_list_marks_them_read(world, login, client, count_queries):
+    me, other = world["accounts"]
+    for number in range(2):
+        notify([me], "violation_appealed", violation=number, student="S", reason="r")
+    [theirs] = notify([other], "violation_appealed", violation=9, student="S", reason="r")
+    with count_queries() as queries:
+        assert 'data-testid="bell"' not in client.get("/login").get_data(as_text=True)
+    assert not [q for q in queries if "notifications" in q]  # nobody signed in: no query
+    login(me)
+    with count_queries() as queries:
+        page = client.get("/room-change/mine").get_data(as_text=True)
+    assert len([q for q in queries if "FROM notifications" in q]) == 1
+    assert 'data-testid="unread">2</span>' in page
+    listing = client.get("/notifications/").get_data(as_text=True)
+    assert listing.count('data-testid="notification"') == 2 and "Violation #9" not in listing
+    assert client.post(f"/notifications/{theirs.id}/read").status_code == 404  # another's
+    first = db.session.scalar(sa.select(Notification).where(Notification.user_id == me.id))
+    client.post(f"/notifications/{first.id}/read")
+    assert 'data-testid="unread">1</span>' in client.get("/notifications/").get_data(as_text=True)
+    client.post("/notifications/read-all")
+    assert 'data-testid="unread"' not in client.get("/notifications/").get_data(as_text=True)
+    db.session.refresh(theirs)
+    assert theirs.read_at is None
+    client.post("/logout")
+    assert client.get("/notifications/").status_code == 302  # to the sign-in page
+
+
+def test_preferences_choose_channels_per_kind_and_refuse_a_robot_anywhere_else(world, outside, login, client):
+    me = world["accounts"][0]
+    login(me)
+    page = client.get("/notifications/preferences").get_data(as_text=True)
+    assert "Someone asks to swap beds with you" in page and "A student appeals a violation" not in page  # a student's
+    robot = f"{outside['base']}/wecom?key=abc"
+    client.post("/notifications/preferences", data={"email": "me@example.edu.cn", "robot_service": "wecom",
+                                                    "robot_url": robot, "swap_requested:robot": "on"})
+    assert (db.session.get(Contact, me.id).robot_url, db.session.get(Preference, (me.id, "swap_requested")).email,
+            db.session.get(Preference, (me.id, "swap_requested")).robot) == (robot, False, True)
+    [note] = notify([me], "swap_requested", student="S", room="N1-102")
+    assert [d.channel for d in note.deliveries] == ["robot"]
+    for bad, said in (({"robot_url": "http://10.0.0.1/steal?key=x", "robot_service": "wecom"}, "starts with"),
+                      ({"email": "not an address"}, "is not an email address")):
+        response = client.post("/notifications/preferences", data=bad, follow_redirects=True)
+        assert response.status_code == 200 and said in response.get_data(as_text=True)
+    assert db.session.get(Contact, me.id).robot_url == robot  # a refused form changes nothing
