@@ -1,13 +1,13 @@
 """notifications: the outbox, deliveries and their attempts, people's contacts and preferences
 
-Revision ID: 0023b
+Revision ID: 0023
 Revises: 0022
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0023b"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
