@@ -75,6 +75,12 @@ def from_environment(instance_path: Path) -> dict:
         # solver's conservative built-in rates apply and a fast server finishes early.
         "ALLOCATION_WORK_RATE": int(os.environ["DORMS_ALLOCATION_WORK_RATE"])
         if os.environ.get("DORMS_ALLOCATION_WORK_RATE") else None,
+        # Jobs go through RQ on this Redis (redis://host:6379/0); unset, the jobs table is the queue and
+        # `dorms run` starts a local worker. A running job writes a heartbeat this often; one silent
+        # for JOBS_STALE_SECONDS lost its worker and is marked failed.
+        "REDIS_URL": os.environ.get("DORMS_REDIS_URL") or None,
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("DORMS_JOBS_HEARTBEAT_SECONDS", "10")),
+        "JOBS_STALE_SECONDS": float(os.environ.get("DORMS_JOBS_STALE_SECONDS", "120")),
         "BOOTSTRAP_SERVE_LOCAL": True,
         # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust,
         # so that rate limits see the real client address.
