@@ -79,6 +79,8 @@ def from_environment(instance_path: Path) -> dict:
         # `dorms run` starts a local worker. A running job writes a heartbeat this often; one silent
         # for JOBS_STALE_SECONDS lost its worker and is marked failed.
         "REDIS_URL": os.environ.get("DORMS_REDIS_URL") or None,
+        # The RQ queue's name: installs sharing one Redis keep apart by it.
+        "JOBS_QUEUE": os.environ.get("DORMS_JOBS_QUEUE", "dorms"),
         "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("DORMS_JOBS_HEARTBEAT_SECONDS", "10")),
         "JOBS_STALE_SECONDS": float(os.environ.get("DORMS_JOBS_STALE_SECONDS", "120")),
         "BOOTSTRAP_SERVE_LOCAL": True,

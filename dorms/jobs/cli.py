@@ -28,7 +28,8 @@ def worker_command(burst, with_scheduler, parent):
     if queue.uses_redis():
         workers.work_with_rq(burst=burst)
     else:
-        workers.work_locally(burst=burst, with_scheduler=with_scheduler, parent=parent)
+        workers.work_locally(burst=burst, with_scheduler=with_scheduler, parent=parent,
+                             stopping=workers.stop_on_signals())
 
 
 @click.command("scheduler")
@@ -36,7 +37,7 @@ def worker_command(burst, with_scheduler, parent):
 @with_appcontext
 def scheduler_command(once):
     """Queue scheduled jobs as their time comes (each slot once, however many schedulers run)."""
-    workers.run_scheduler(once=once)
+    workers.run_scheduler(once=once, stopping=workers.stop_on_signals())
 
 
 @click.group("jobs", help="Background jobs.")

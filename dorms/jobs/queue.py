@@ -16,7 +16,6 @@ from . import registry
 from .models import ACTIVE_STATUSES, Job, JobStatus
 
 log = logging.getLogger(__name__)
-QUEUE_NAME = "dorms"
 # A job runs until it ends or is cancelled: allocation runs have their own time limit.
 NO_TIMEOUT = -1
 _PENDING = "dorms.jobs.to_queue"  # Session.info key: RQ ids to hand over once the transaction commits
@@ -40,7 +39,7 @@ def redis_connection():
 def rq_queue():
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=redis_connection())
+    return Queue(current_app.config["JOBS_QUEUE"], connection=redis_connection())
 
 
 def enqueue(kind: str, arguments: dict | None = None, *, actor=None, schedule=None, retry_of: Job | None = None,
@@ -53,7 +52,7 @@ def enqueue(kind: str, arguments: dict | None = None, *, actor=None, schedule=No
     db.session.add(job)
     db.session.flush()
     if hand_over and uses_redis():
-        job.queue_job_id = f"dorms-job-{job.id}"
+        job.queue_job_id = f"{current_app.config['JOBS_QUEUE']}-job-{job.id}"
         db.session.info.setdefault(_PENDING, []).append((job.queue_job_id, job.id))
     return job
 
@@ -83,9 +82,9 @@ def _after_commit(session) -> None:
             log.exception("job %s could not be taken off the queue", queue_job_id)
 
 
-@sa.event.listens_for(sa.orm.Session, "after_rollback")
-def _after_rollback(session) -> None:
-    if not session.in_transaction():  # the whole transaction rolled back (not a savepoint): nothing to queue
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction rolled back (not a savepoint): nothing to queue
         session.info.pop(_PENDING, None)
         session.info.pop(_WITHDRAWN, None)
 

@@ -74,8 +74,7 @@ def run_due(now: datetime | None = None) -> list[Job]:
         slot = latest_slot(schedule, now)
         if slot < schedule.since or registry.find(schedule.kind) is None:
             continue  # before it was set up or changed; or its task is not part of this install
-        if db.session.scalar(sa.select(ScheduleSlot.id).where(ScheduleSlot.schedule_id == schedule.id,
-                                                              ScheduleSlot.slot == slot)):
+        if _claimed(schedule, slot):
             continue  # the usual case, without trying an insert that fails
         try:
             with db.session.begin_nested():
@@ -89,6 +88,11 @@ def run_due(now: datetime | None = None) -> list[Job]:
         queued.append(db.session.get(Job, claim.job_id))
     db.session.commit()
     return queued
+
+
+def _claimed(schedule: Schedule, slot: datetime) -> bool:
+    return db.session.scalar(sa.select(ScheduleSlot.id).where(ScheduleSlot.schedule_id == schedule.id,
+                                                              ScheduleSlot.slot == slot)) is not None
 
 
 def last_jobs() -> dict[int, Job]:

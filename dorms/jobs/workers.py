@@ -2,7 +2,6 @@
 scheduler."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -11,29 +10,23 @@ import time
 from ..extensions import db
 from . import queue, runner, schedules
 
-log = logging.getLogger(__name__)
 RECONCILE_SECONDS = 30
 SCHEDULER_SECONDS = 20
 
 
-def _stop_on_signals() -> threading.Event:
-    """SIGTERM (systemd's stop) and SIGINT finish the job at hand, then stop."""
+def stop_on_signals() -> threading.Event:
+    """SIGTERM (systemd's stop) and SIGINT let the job at hand finish, then stop the loop."""
     stopping = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stopping.set())
     return stopping
 
 
-def _housekeeping(with_scheduler: bool) -> None:
-    runner.reconcile()
-    if with_scheduler:
-        schedules.run_due()
-
-
 def work_locally(*, burst: bool = False, with_scheduler: bool = False, poll_seconds: float = 1.0,
                  parent: int | None = None, stopping: threading.Event | None = None) -> None:
-    """Take queued jobs from the table one at a time. ``parent``: stop once that process is gone."""
-    stopping = stopping or _stop_on_signals()
+    """Take queued jobs from the table one at a time, until ``stopping`` is set (or, ``burst``, none is
+    left). ``parent``: also stop once that process is gone."""
+    stopping = stopping or threading.Event()
     if with_scheduler:
         schedules.ensure_default_schedules()
         db.session.commit()
@@ -64,11 +57,13 @@ def work_with_rq(*, burst: bool = False) -> None:
     SimpleWorker([queue.rq_queue()], connection=queue.redis_connection()).work(burst=burst, logging_level="INFO")
 
 
-def run_scheduler(*, once: bool = False) -> None:
+def run_scheduler(*, once: bool = False, stopping: threading.Event | None = None) -> None:
+    """Queue what is due (and fail jobs whose worker died) every SCHEDULER_SECONDS."""
     schedules.ensure_default_schedules()
     db.session.commit()
-    stopping = None if once else _stop_on_signals()
+    stopping = stopping or threading.Event()
     while True:
-        _housekeeping(with_scheduler=True)
+        runner.reconcile()
+        schedules.run_due()
         if once or stopping.wait(SCHEDULER_SECONDS):
             return
