@@ -83,10 +83,15 @@ def test_a_job_reaches_redis_only_when_its_transaction_commits_and_a_worker_runs
     assert "wrote kept" in job.log and job.started_at <= job.finished_at and written("kept") == 1
 
 
-def test_a_failed_job_keeps_nothing_it_wrote_and_a_retry_is_a_new_attempt(app):
+@pytest.mark.backends("sqlite", "postgresql")
+def test_without_redis_the_local_worker_runs_jobs_and_a_failed_one_keeps_nothing(app):
+    done = jobs.enqueue("test.write", {"marker": "done"})
     job = jobs.enqueue("test.write", {"marker": "failing", "fail": True})
     db.session.commit()
-    work_locally(burst=True)  # no Redis: the local worker takes it from the table
+    work_locally(burst=True)  # no Redis: the local worker takes them from the table
+    done = _job(done.id)
+    assert (done.status, done.progress, done.note) == (JobStatus.SUCCEEDED, 100, "written")
+    assert "wrote done" in done.log and written("done") == 1
     job = _job(job.id)
     assert job.status == JobStatus.FAILED and "told to fail after writing failing" in job.error
     assert "ValueError" in job.log and written("failing") == 0

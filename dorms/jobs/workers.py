@@ -2,14 +2,18 @@
 scheduler."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
 import time
 
+import sqlalchemy as sa
+
 from ..extensions import db
 from . import queue, runner, schedules
 
+log = logging.getLogger(__name__)
 RECONCILE_SECONDS = 30
 SCHEDULER_SECONDS = 20
 
@@ -32,21 +36,33 @@ def work_locally(*, burst: bool = False, with_scheduler: bool = False, poll_seco
         db.session.commit()
     last = {"reconcile": 0.0, "schedule": 0.0}
     while not stopping.is_set():
-        now = time.monotonic()
-        if now - last["reconcile"] >= RECONCILE_SECONDS:
-            runner.reconcile()
-            last["reconcile"] = now
-        if with_scheduler and now - last["schedule"] >= SCHEDULER_SECONDS:
-            schedules.run_due()
-            last["schedule"] = now
-        job_id = runner.next_queued()
-        db.session.rollback()  # end the read: the next poll sees new jobs
-        if job_id is not None:
-            runner.perform(job_id)
-            continue
-        if burst or (parent is not None and os.getppid() != parent):
+        try:
+            job_id = _housekeep_then_next(last, with_scheduler)
+            if job_id is not None:
+                runner.perform(job_id)
+                continue
+        except sa.exc.OperationalError:  # the database away, or (SQLite) busy with another writer: next poll
+            db.session.rollback()
+            log.warning("the local worker could not reach the database", exc_info=True)
+        else:
+            if burst:
+                return
+        if parent is not None and os.getppid() != parent:
             return
         stopping.wait(poll_seconds)
+
+
+def _housekeep_then_next(last: dict[str, float], with_scheduler: bool) -> int | None:
+    now = time.monotonic()
+    if now - last["reconcile"] >= RECONCILE_SECONDS:
+        runner.reconcile()
+        last["reconcile"] = now
+    if with_scheduler and now - last["schedule"] >= SCHEDULER_SECONDS:
+        schedules.run_due()
+        last["schedule"] = now
+    job_id = runner.next_queued()
+    db.session.rollback()  # end the read: the next poll sees new jobs
+    return job_id
 
 
 def work_with_rq(*, burst: bool = False) -> None:
