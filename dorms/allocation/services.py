@@ -225,7 +225,7 @@ def _propose_allocation(run: AllocationRun, report=None) -> None:
             report(round(fraction * 100), stage)
 
     solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress,
-                     work_rate=current_app.config.get("ALLOCATION_WORK_RATE"))
+                     work_rate=current_app.config.get("ALLOCATION_WORK_RATE"), cancelled=_cancel_check(run.id))
     current = {s.id: s.current_room for s in instance.students if s.current_room}
     run.snapshot = snapshot
     run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
@@ -251,6 +251,19 @@ def _propose_requests_round(run: AllocationRun) -> None:
 
 class _Cancelled(Exception):
     pass
+
+
+def _cancel_check(run_id: int):
+    """Whether staff cancelled the run, as committed now: read over a connection of its own, outside the
+    run's REPEATABLE READ transaction (which would not see it). The search asks while it solves."""
+    engine = db.engine
+
+    def cancelled() -> bool:
+        with engine.connect() as connection:
+            return connection.scalar(sa.select(AllocationRun.status).where(AllocationRun.id == run_id)) \
+                == RunStatus.CANCELLED
+
+    return cancelled
 
 
 def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, str],
