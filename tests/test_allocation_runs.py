@@ -375,25 +375,54 @@ def test_the_form_takes_a_student_scope(campus, login, create_user):
 
 
 def test_cancelling_the_run_cancels_its_job_and_keeps_no_proposal(campus, app, login, create_user, monkeypatch):
-    """Staff cancel while the worker solves: the run and its job end cancelled, with nothing proposed."""
+    """Staff cancel while the worker solves: the search stops, the run and its job end cancelled, nothing proposed."""
     client = login(create_user("staff"))
     run_id = int(client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
                  .headers["Location"].rsplit("/", 1)[1])
     real_solve = services.solve
+    answers = []
 
-    def cancelled_meanwhile(*args, **kwargs):
-        solution = real_solve(*args, **kwargs)
-        with app.app_context():  # the cancel request, with its own session, while the worker's job runs
-            services.cancel_run(db.session.get(AllocationRun, run_id))
-            db.session.commit()
-        return solution
+    def cancelled_meanwhile(*args, progress, cancelled, **kwargs):
+        def reported(stage, fraction):
+            progress(stage, fraction)
+            if stage == "improving":  # the search begins: staff cancel, in a request of their own
+                with app.app_context():
+                    services.cancel_run(db.session.get(AllocationRun, run_id))
+                    db.session.commit()
+
+        return real_solve(*args, progress=reported, cancelled=lambda: answers.append(cancelled()) or answers[-1],
+                          **kwargs)
 
     monkeypatch.setattr(services, "solve", cancelled_meanwhile)
     work_locally(burst=True)
     db.session.rollback()
+    assert answers == [True]  # the search asked, saw the cancel and stopped
     run = db.session.get(AllocationRun, run_id)
     assert run.status == RunStatus.CANCELLED and run.moves == []
     assert run.job.status == JobStatus.CANCELLED and run.job.finished_at is not None
+
+
+def test_a_cancel_while_the_run_reads_the_campus_ends_it_cancelled_not_failed(campus, app, login, create_user,
+                                                                             monkeypatch):
+    """The run's first write after the cancel meets it (PostgreSQL refuses the REPEATABLE READ transaction's
+    update): the cancel stands, and nothing is proposed."""
+    client = login(create_user("staff"))
+    run_id = int(client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
+                 .headers["Location"].rsplit("/", 1)[1])
+    real_build = services.build_instance
+
+    def cancelled_while_reading(run):
+        built = real_build(run)
+        with app.app_context():
+            services.cancel_run(db.session.get(AllocationRun, run_id))
+            db.session.commit()
+        return built
+
+    monkeypatch.setattr(services, "build_instance", cancelled_while_reading)
+    work_locally(burst=True)
+    db.session.rollback()
+    run = db.session.get(AllocationRun, run_id)
+    assert (run.status, run.moves, run.job.status) == (RunStatus.CANCELLED, [], JobStatus.CANCELLED)
 
 
 def test_the_proposal_shows_counts_apart_from_the_weighted_score_and_the_real_scope(campus, login, create_user):

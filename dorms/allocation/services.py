@@ -203,11 +203,15 @@ def execute_run(run_id: int, report=None) -> AllocationRun:
         db.session.rollback()
     except Exception as error:  # the run page must say why, whatever broke
         db.session.rollback()
-        db.session.execute(sa.update(AllocationRun).where(
+        failed = db.session.execute(sa.update(AllocationRun).where(
             AllocationRun.id == run.id, AllocationRun.status == RunStatus.RUNNING).values(
             status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=utcnow()))
         db.session.commit()
-        raise
+        if failed.rowcount == 1:
+            raise
+        # Cancelled meanwhile: what broke was the run's own write meeting the cancel (a serialization failure
+        # of its REPEATABLE READ transaction), and the cancel stands.
+        db.session.refresh(run)
     return run
 
 
