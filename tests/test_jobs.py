@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from dorms import jobs
+from dorms.core.clock import utcnow
 from dorms.core.enums import Role
 from dorms.extensions import db
 from dorms.jobs import queue, runner, schedules
@@ -190,6 +191,23 @@ def test_a_worker_killed_mid_job_leaves_it_failed_with_nothing_applied_and_a_ret
     _work_rq_burst()
     again = _job(again.id)
     assert again.status == JobStatus.SUCCEEDED and again.attempt == 2 and written("killed") == 1
+
+
+def test_reconcile_fails_a_job_whose_heartbeat_went_stale_and_requeues_one_redis_lost(redis_queue):
+    stale, alive = (jobs.enqueue("test.write", {"marker": marker}) for marker in ("stale", "alive"))
+    lost = jobs.enqueue("test.write", {"marker": "lost"})
+    db.session.commit()
+    redis_queue.empty()  # as if Redis had lost everything
+    long_ago = utcnow() - timedelta(hours=1)
+    for job, beat in ((stale, long_ago), (alive, utcnow())):  # both on another machine
+        job.status, job.worker, job.started_at, job.heartbeat_at = JobStatus.RUNNING, "elsewhere:1", long_ago, beat
+    lost.queued_at = long_ago
+    db.session.commit()
+    assert runner.reconcile() == [stale.id]
+    assert (_job(stale.id).status, _job(alive.id).status) == (JobStatus.FAILED, JobStatus.RUNNING)
+    assert redis_queue.job_ids == [lost.queue_job_id]  # handed over again
+    _work_rq_burst()
+    assert _job(lost.id).status == JobStatus.SUCCEEDED and written("lost") == 1
 
 
 # --- schedules -------------------------------------------------------------------------------------------------
