@@ -20,7 +20,7 @@ def _stop_sync(job: jobs.Job, status: jobs.JobStatus, error: str | None) -> None
         run.status, run.error, run.finished_at = SyncStatus.FAILED, error or status.label, utcnow()
 
 
-@jobs.task("directory.sync", label=_l("Directory sync"), on_stop=_stop_sync)
+@jobs.task("directory.sync", label=_l("Directory sync"), on_stop=_stop_sync, available=is_configured)
 def sync(context: jobs.Context, run: int | None = None, kind: str = SyncKind.INCREMENTAL.value,
          dry_run: bool = False, force: bool = False) -> dict:
     """``run``: the sync the page queued; otherwise (the schedules) a new one of ``kind``."""

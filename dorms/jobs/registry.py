@@ -32,18 +32,21 @@ class Task:
     # Called in the transaction that ends a job early (cancelled, or its worker died) with the job, its new
     # status and the error: a feature marks its own row (an allocation run, a directory sync) to match.
     on_stop: Callable[[Any, Any, str | None], None] | None = None
+    # Whether this installation can run it now (e.g. the directory is configured); the schedules skip it if not.
+    available: Callable[[], bool] | None = None
 
 
 TASKS: dict[str, Task] = {}
 
 
-def task(name: str, *, label=None, on_stop: Callable[[Any, Any, str | None], None] | None = None):
+def task(name: str, *, label=None, on_stop: Callable[[Any, Any, str | None], None] | None = None,
+         available: Callable[[], bool] | None = None):
     """Register ``function(context, **arguments)`` as the task ``name``; what it returns (JSON) is the result.
 
     It runs in one transaction: what it writes commits together with the job's "succeeded", or not at all."""
 
     def register(function):
-        TASKS[name] = Task(name, function, label, on_stop)
+        TASKS[name] = Task(name, function, label, on_stop, available)
         return function
 
     return register
@@ -51,6 +54,12 @@ def task(name: str, *, label=None, on_stop: Callable[[Any, Any, str | None], Non
 
 def find(name: str) -> Task | None:
     return TASKS.get(name)
+
+
+def is_available(name: str) -> bool:
+    """Registered, and able to run in this installation as it is configured."""
+    task = TASKS.get(name)
+    return task is not None and (task.available is None or task.available())
 
 
 def label(name: str) -> str:

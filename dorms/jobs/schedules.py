@@ -72,8 +72,8 @@ def run_due(now: datetime | None = None) -> list[Job]:
     queued = []
     for schedule in db.session.scalars(sa.select(Schedule).where(Schedule.enabled).order_by(Schedule.id)).all():
         slot = latest_slot(schedule, now)
-        if slot < schedule.since or registry.find(schedule.kind) is None:
-            continue  # before it was set up or changed; or its task is not part of this install
+        if slot < schedule.since or not registry.is_available(schedule.kind):
+            continue  # before it was set up or changed; or its task is not part (or not set up) here
         if _claimed(schedule, slot):
             continue  # the usual case, without trying an insert that fails
         try:

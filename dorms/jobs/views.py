@@ -65,7 +65,7 @@ def schedule_list():
     forms = {s.id: ScheduleForm(prefix=f"s{s.id}", data={"enabled": s.enabled, "every_minutes": s.every_minutes,
                                                           "time_of_day": s.time_of_day}) for s in rows}
     return render_template("jobs/schedules.html", schedules=rows, forms=forms, label=schedules.label,
-                           available=lambda s: registry.find(s.kind) is not None, last_jobs=schedules.last_jobs())
+                           available=lambda s: registry.is_available(s.kind), last_jobs=schedules.last_jobs())
 
 
 @bp.post("/schedules/<int:schedule_id>")
