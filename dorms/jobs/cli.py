@@ -67,6 +67,9 @@ def run_now_command(kind, arguments):
     db.session.commit()
     status = runner.perform(job.id)
     db.session.refresh(job)
+    if status is None:  # a local worker took it first: it runs there
+        click.echo(f"job {job.id} ({kind}): taken by a worker, see /jobs/{job.id}")
+        return
     click.echo(f"job {job.id} ({kind}): {job.status.value}" + (f"; {json.dumps(job.result)}" if job.result else ""))
     if status != JobStatus.SUCCEEDED:
         raise click.ClickException(job.error or job.status.value)
