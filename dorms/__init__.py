@@ -39,6 +39,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_extensions(app)
     _init_features(app)
+    _register_tasks()
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -84,6 +85,15 @@ def _init_features(app: Flask) -> None:
     checkin.init_app(app)
 
 
+def _register_tasks() -> None:
+    """Each feature's background tasks (dorms.jobs): the web app, workers and schedulers know the same names."""
+    from .access import tasks as access_tasks  # noqa: F401
+    from .allocation import tasks as allocation_tasks  # noqa: F401
+    from .checkin import tasks as checkin_tasks  # noqa: F401
+    from .directory import tasks as directory_tasks  # noqa: F401
+    from .notifications import tasks as notifications_tasks  # noqa: F401
+
+
 def _register_blueprints(app: Flask) -> None:
     from . import i18n
     from .access import api as access_api
@@ -97,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from .facilities import views as facilities_views
     from .hygiene import views as hygiene_views
     from .notifications import views as notifications_views
+    from .jobs import views as jobs_views
     from .pages import audit_log, dashboard, setup
     # The room page and the student pages add their routes to the campus and students blueprints:
     # imported here, before those are registered.
@@ -112,7 +123,7 @@ def _register_blueprints(app: Flask) -> None:
                       residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp,
                       facilities_views.bp, hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp,
-                      account_views.bp, notifications_views.bp):
+                      account_views.bp, notifications_views.bp, jobs_views.bp):
         app.register_blueprint(blueprint)
 
 
@@ -124,6 +135,7 @@ def _register_cli(app: Flask) -> None:
     from .demo.cli import demo_command
     from .directory.cli import directory_cli
     from .notifications.cli import notifications_cli
+    from .jobs.cli import jobs_cli, scheduler_command, worker_command
     from .photos.cli import photos_cli
     from .transfer.cli import export_command, import_cli
 
@@ -138,3 +150,6 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(photos_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_command)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)

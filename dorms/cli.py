@@ -6,18 +6,23 @@ from flask_migrate import cli as migrate_cli
 from . import create_app
 from .extensions import db
 from .hygiene import services as hygiene
+from .jobs import schedules
+from .jobs.cli import run_command
 from .violations import services as violations
 
 
 def main() -> None:
-    FlaskGroup(create_app=lambda: create_app(), help="dorms: dormitory management.")()
+    group = FlaskGroup(create_app=lambda: create_app(), help="dorms: dormitory management.")
+    group.add_command(run_command)  # Flask's, with a local job worker beside it when there is no Redis
+    group()
 
 
 def ensure_defaults() -> dict[str, int]:
     """First run: the usual hygiene checklist and violation types, in the install's language, where there
-    never were any. Idempotent: what the office has (or had and removed) is never duplicated or overwritten.
+    never were any, and the usual job schedules missing by name. Idempotent: what the office has (or had and removed) is never duplicated or overwritten.
     The caller commits."""
-    return {"checklist_items": hygiene.add_default_checklist(), "violation_types": violations.ensure_default_types()}
+    return {"checklist_items": hygiene.add_default_checklist(), "violation_types": violations.ensure_default_types(),
+            "schedules": schedules.ensure_default_schedules()}
 
 
 def _upgrade_then_seed(**options) -> None:
@@ -28,8 +33,9 @@ def _upgrade_then_seed(**options) -> None:
     seeded = ensure_defaults()
     db.session.commit()
     if any(seeded.values()):
-        click.echo(f"First run: {seeded['checklist_items']} hygiene checklist items and "
-                   f"{seeded['violation_types']} violation types added (edit them in the app).")
+        click.echo(f"First run: {seeded['checklist_items']} hygiene checklist items, "
+                   f"{seeded['violation_types']} violation types and {seeded['schedules']} job schedules added "
+                   "(edit them in the app).")
 
 
 def db_command() -> click.Group:

@@ -117,6 +117,14 @@ def from_environment(instance_path: Path) -> dict:
         # A failed delivery is tried again after 1, 2, 4… times this, and given up after this many attempts.
         "NOTIFY_RETRY_SECONDS": int(os.environ.get("DORMS_NOTIFY_RETRY_SECONDS", "60")),
         "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("DORMS_NOTIFY_MAX_ATTEMPTS", "5")),
+        # Jobs go through RQ on this Redis (redis://host:6379/0); unset, the jobs table is the queue and
+        # `dorms run` starts a local worker. A running job writes a heartbeat this often; one silent
+        # for JOBS_STALE_SECONDS lost its worker and is marked failed.
+        "REDIS_URL": os.environ.get("DORMS_REDIS_URL") or None,
+        # The RQ queue's name: installs sharing one Redis keep apart by it.
+        "JOBS_QUEUE": os.environ.get("DORMS_JOBS_QUEUE", "dorms"),
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("DORMS_JOBS_HEARTBEAT_SECONDS", "10")),
+        "JOBS_STALE_SECONDS": float(os.environ.get("DORMS_JOBS_STALE_SECONDS", "120")),
         "BOOTSTRAP_SERVE_LOCAL": True,
         # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust,
         # so that rate limits see the real client address.

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from dorms import create_app
 from dorms.extensions import db
+from dorms.jobs.workers import work_locally
 
 from .factories import PASSWORD
 
@@ -50,7 +51,18 @@ def live_server(app_config, tmp_path):
     server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # The job worker `dorms run` starts beside the server (no Redis): allocation runs, syncs.
+    stopping = threading.Event()
+
+    def work():
+        with served.app_context():
+            work_locally(stopping=stopping, poll_seconds=0.2)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
     yield f"http://127.0.0.1:{server.server_port}"
+    stopping.set()
+    worker.join(timeout=60)
     server.shutdown()
     thread.join(timeout=10)
     with served.app_context():

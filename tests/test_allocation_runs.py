@@ -1,12 +1,8 @@
-"""Allocation runs in the app: proposal, apply, stale refusal, rollback, a real background process."""
-import os
-import time
+"""Allocation runs in the app: proposal, apply, stale refusal, rollback, solved by a job worker."""
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import current_app
 
 from dorms.allocation import services
 from dorms.allocation.describe import describe_findings
@@ -15,6 +11,8 @@ from dorms.residence.occupancy import set_room_status
 from dorms.core.enums import Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
+from dorms.jobs.models import Job, JobStatus
+from dorms.jobs.workers import work_locally
 from dorms.residence import services as residence
 
 # Runs solve in a process of their own (or read the campus in a REPEATABLE READ transaction of their own).
@@ -151,17 +149,21 @@ def test_a_cancel_during_solving_wins_over_the_result(campus, monkeypatch):
     assert run.status == RunStatus.CANCELLED and run.moves == []
 
 
-def test_the_page_starts_a_background_process_that_finishes(campus, login, create_user):
+def test_the_page_queues_a_job_that_a_worker_finishes(campus, login, create_user):
     client = login(create_user("staff"))
     response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
     assert response.status_code == 302
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    run = _wait_for(run_id)
+    run = db.session.get(AllocationRun, run_id)
+    assert run.status == RunStatus.QUEUED and run.job.kind == "allocation.run"  # nothing solved in the request
+    work_locally(burst=True)  # the worker `dorms run` starts beside the app without Redis
+    db.session.rollback()
+    run = db.session.get(AllocationRun, run_id)
     assert run.status == RunStatus.DONE, run.error
-    assert run.pid and run.pid != os.getpid()  # solved in a process of its own
-    assert (Path(current_app.instance_path) / f"allocation-run-{run_id}.log").exists()
+    assert run.job.status == JobStatus.SUCCEEDED and run.job.result["run"] == run_id
     page = client.get(f"/allocation/runs/{run_id}").get_data(as_text=True)
     assert "Apply this proposal" in page and "老生0" in page
+    assert f'href="/jobs/{run.job_id}"' in page  # the job's log
     assert "4 students change bed as listed below." in page  # the two of the closed room, the newcomer, the graduate
     refused = client.post(f"/allocation/runs/{run_id}/apply", follow_redirects=True).get_data(as_text=True)
     assert "Nothing was changed: tick the box to confirm. 4 students change bed" in refused
@@ -218,17 +220,13 @@ def test_unknown_students_cannot_be_locked(campus):
         services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2, locked_numbers=["nobody"])
 
 
-@pytest.fixture
-def started_here(monkeypatch) -> list[list[str]]:
-    """The page queues its runs and asks for a solver process, but none starts (a real one is
-    test_the_page_starts_a_background_process_that_finishes's): the test solves them here instead.
-    Returns the command lines asked for."""
-    launched = []
-    monkeypatch.setattr(services, "launch_cli", lambda arguments, log, environment: launched.append(arguments))
-    return launched
+def _queued_runs() -> list[dict]:
+    """The runs the page queued for a worker (none runs here: the tests solve them in-process)."""
+    return [job.arguments for job in db.session.scalars(
+        sa.select(Job).where(Job.kind == "allocation.run", Job.status == JobStatus.QUEUED).order_by(Job.id))]
 
 
-def test_run_again_keeps_the_settings(campus, login, create_user, started_here):
+def test_run_again_keeps_the_settings(campus, login, create_user):
     client = login(create_user("staff"))
     first = services.create_run(mode=RunMode.REALLOCATION, building_ids=[campus["closing"].building_id],
                                 time_limit=2, weights={"pair": 50}, locked_numbers=["202300000"])
@@ -239,10 +237,10 @@ def test_run_again_keeps_the_settings(campus, login, create_user, started_here):
     assert (again.mode, again.building_ids, again.weights, again.locked_student_ids) == (
         first.mode, first.building_ids, first.weights, first.locked_student_ids)
     assert again.id != first.id
-    assert started_here == [["allocation", "run", str(again.id)]]
+    assert _queued_runs() == [{"run": again.id}]
 
 
-def test_staff_change_the_locks_and_run_again(campus, login, create_user, started_here):
+def test_staff_change_the_locks_and_run_again(campus, login, create_user):
     client = login(create_user("staff"))
     first = services.create_run(mode=RunMode.REALLOCATION, building_ids=[], time_limit=2,
                                 locked_numbers=["202300000"])
@@ -259,18 +257,6 @@ def test_staff_change_the_locks_and_run_again(campus, login, create_user, starte
     # The run's page again (not a redirect), saying why, with what was typed kept for the form.
     assert refused.status_code == 200 and "No student has the number nobody" in page
     assert '["locked", "nobody"]' in page
-
-
-def _wait_for(run_id: int, reached=lambda run: not run.is_active) -> AllocationRun:
-    """The run as its process has committed it, once ``reached`` (by default: finished); after a minute
-    without, the run as it is, for the caller's assertion to say what never came."""
-    for _ in range(600):
-        db.session.rollback()  # read what the solver process committed
-        run = db.session.get(AllocationRun, run_id)
-        if reached(run):
-            break
-        time.sleep(0.1)
-    return run
 
 
 def test_an_intake_never_hands_out_the_bed_of_an_inactive_resident(campus, create_student):
@@ -375,7 +361,7 @@ def test_a_run_for_some_students_leaves_the_others_where_they_are(campus, create
     assert later.id not in {m.student_id for m in run.moves}
 
 
-def test_the_form_takes_a_student_scope(campus, login, create_user, started_here):
+def test_the_form_takes_a_student_scope(campus, login, create_user):
     client = login(create_user("staff"))
     response = client.post("/allocation/runs", data={"mode": "intake", "time_limit": 2, "scope_grades": "2026，2025",
                                                      "scope_colleges": "计算机学院"})
@@ -388,37 +374,55 @@ def test_the_form_takes_a_student_scope(campus, login, create_user, started_here
     assert "Write years such as 2026" in response.get_data(as_text=True)
 
 
-def test_cancelling_stops_the_solver_process(create_building, create_room, create_student, login, create_user,
-                                            monkeypatch):
-    """A real solve, long enough to be caught running: the page's cancel ends the process and keeps no proposal.
-
-    The cancel comes once the solver is in its search, which writes nothing until it ends: on SQLite
-    a cancel that met one of its progress writes would lose the race (409), as any second writer does."""
-    monkeypatch.delenv("DORMS_ALLOCATION_WORK_RATE")  # the default budget: most of its 60 s
-    building = create_building("L1", gender_policy=GenderPolicy.MALE)
-    rooms = [create_room(building, f"{n:03d}", capacity=4) for n in range(100)]
-    for n in range(360):
-        student = create_student(f"2026{n:06d}", name=f"新生{n}", class_name=f"班{n % 12}")
-        if n % 3 == 0:
-            residence.assign(student, rooms[n // 4].beds[n % 4], reason="last year")
-    db.session.commit()
+def test_cancelling_the_run_cancels_its_job_and_keeps_no_proposal(campus, app, login, create_user, monkeypatch):
+    """Staff cancel while the worker solves: the search stops, the run and its job end cancelled, nothing proposed."""
     client = login(create_user("staff"))
-    response = client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 60})
-    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    # Until the solver process has said who it is and begun its search.
-    run = _wait_for(run_id, lambda run: run.status == RunStatus.RUNNING and run.pid and run.stage == "improving")
-    assert run.status == RunStatus.RUNNING and services._is_our_solver(run)
-    db.session.rollback()  # the page reads the campus as it is now, not as this test last saw it
-    assert client.post(f"/allocation/runs/{run_id}/cancel").status_code == 302
-    for _ in range(50):
-        if not services._is_our_solver(run):
-            break
-        time.sleep(0.2)
-    assert not services._is_our_solver(run)  # the process is gone
-    time.sleep(1)
+    run_id = int(client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
+                 .headers["Location"].rsplit("/", 1)[1])
+    real_solve = services.solve
+    answers = []
+
+    def cancelled_meanwhile(*args, progress, cancelled, **kwargs):
+        def reported(stage, fraction):
+            progress(stage, fraction)
+            if stage == "improving":  # the search begins: staff cancel, in a request of their own
+                with app.app_context():
+                    services.cancel_run(db.session.get(AllocationRun, run_id))
+                    db.session.commit()
+
+        return real_solve(*args, progress=reported, cancelled=lambda: answers.append(cancelled()) or answers[-1],
+                          **kwargs)
+
+    monkeypatch.setattr(services, "solve", cancelled_meanwhile)
+    work_locally(burst=True)
     db.session.rollback()
+    assert answers == [True]  # the search asked, saw the cancel and stopped
     run = db.session.get(AllocationRun, run_id)
     assert run.status == RunStatus.CANCELLED and run.moves == []
+    assert run.job.status == JobStatus.CANCELLED and run.job.finished_at is not None
+
+
+def test_a_cancel_while_the_run_reads_the_campus_ends_it_cancelled_not_failed(campus, app, login, create_user,
+                                                                             monkeypatch):
+    """The run's first write after the cancel meets it (PostgreSQL refuses the REPEATABLE READ transaction's
+    update): the cancel stands, and nothing is proposed."""
+    client = login(create_user("staff"))
+    run_id = int(client.post("/allocation/runs", data={"mode": "reallocation", "time_limit": 2})
+                 .headers["Location"].rsplit("/", 1)[1])
+    real_build = services.build_instance
+
+    def cancelled_while_reading(run):
+        built = real_build(run)
+        with app.app_context():
+            services.cancel_run(db.session.get(AllocationRun, run_id))
+            db.session.commit()
+        return built
+
+    monkeypatch.setattr(services, "build_instance", cancelled_while_reading)
+    work_locally(burst=True)
+    db.session.rollback()
+    run = db.session.get(AllocationRun, run_id)
+    assert (run.status, run.moves, run.job.status) == (RunStatus.CANCELLED, [], JobStatus.CANCELLED)
 
 
 def test_the_proposal_shows_counts_apart_from_the_weighted_score_and_the_real_scope(campus, login, create_user):

@@ -446,3 +446,25 @@ def test_the_searchs_move_prices_equal_the_change_of_score_on_a_generated_campus
     made = _random_moves_keep_the_objective_exact(Instance.from_dict(_generate(800, "reallocation", 2)),
                                                   random.Random(seed), moves=100)
     assert made > 10
+
+
+def test_a_cancelled_search_stops_early_and_still_returns_a_valid_plan(monkeypatch):
+    """Staff cancel a run while it searches: the search asks, stops within a few moves, and what it returns
+    breaks no hard constraint (the run then discards it)."""
+    rooms = [{"id": f"R{r}", "building": "B", "floor": 1, "capacity": 4, "gender": None, "accessible": False}
+             for r in range(10)]
+    students = [{"id": f"S{i:02d}", "gender": "MF"[i % 2], "class": f"C{i % 5}", "needs_accessible": False,
+                 "current_room": None, "locked": False, "wants_move": False, "preferences": [], "roommates": [],
+                 "avoid": [], "lifestyle": None} for i in range(36)]
+    instance = Instance.from_dict({"rooms": rooms, "students": students})
+    done = []
+    real_search = pipeline.local_search
+    monkeypatch.setattr(pipeline, "local_search", lambda *args, **kwargs: done.append(real_search(*args, **kwargs))
+                        or done[-1])
+    asked = []
+    budget = 1_000_000  # about 20 s of search here, were it not cancelled
+    solution = solve(instance, cancelled=lambda: asked.append(True) or True, **brief(budget))
+    assert score(instance, solution.assignments).violations == []
+    solve(instance, cancelled=lambda: False, **brief(SEARCH_WORK))
+    # The work each search did: stopped at once, against the tests' small budget run through.
+    assert asked and done[0][1] * 10 < done[1][1], done

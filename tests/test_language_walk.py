@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import BuildError
 
+from dorms import jobs
 from dorms.access import tokens
 from dorms.access.reports import last_finished_night
 from dorms.access.rollup import finished_nights, rollup
@@ -30,6 +31,8 @@ from dorms.demo.seed import DEMO_NIGHTS, ROLE_PASSWORD, seed_demo
 from dorms.extensions import db
 from dorms.facilities.models import RepairTicket
 from dorms.hygiene.models import InspectionRound
+from dorms.jobs.models import Job
+from dorms.jobs.schedules import ensure_default_schedules
 from dorms.students.models import Student
 from dorms.violations.models import Violation
 
@@ -88,6 +91,7 @@ def _samples() -> dict[str, int | str]:
         "check_in_id": first(CheckIn), "ticket_id": first(RepairTicket), "violation_id": first(Violation),
         "round_id": the_round.id, "floor_id": floor_id, "run_id": first(AllocationRun),
         "user_id": first(User, User.role == Role.COUNSELOR), "night": last_finished_night().isoformat(),
+        "job_id": first(Job),
     }
 
 
@@ -131,6 +135,11 @@ def _seed(app, monkeypatch) -> object:
     # The nights with door events rolled up, as the morning rollup leaves an install: reports read kept nights.
     rollup(finished_nights(date.today() - timedelta(days=DEMO_NIGHTS + 1)))
     db.session.commit()
+    # The schedules an install starts with, and a job the morning rollup's schedule would have run.
+    ensure_default_schedules()
+    job = jobs.enqueue("access.rollup")
+    db.session.commit()
+    jobs.perform(job.id)
     return logins
 
 

@@ -153,6 +153,23 @@ def test_a_notification_goes_out_by_email_and_both_robots_in_each_readers_langua
     assert result.exit_code == 0 and "sent 0," in result.output and len(outside["robots"].received) == 2
 
 
+@pytest.mark.commits
+def test_the_scheduled_job_sends_what_is_due(app, outside, create_user):
+    from dorms import jobs
+    from dorms.jobs import runner
+    from dorms.jobs.models import JobStatus
+
+    staff = _reachable(create_user(role=Role.STAFF), robot=("wecom", f"{outside['base']}/wecom?key=office"),
+                       kinds=["violation_appealed"])
+    notify([staff], "violation_appealed", violation=9, student="S", reason="r")
+    job = jobs.enqueue("notifications.send")
+    db.session.commit()
+    assert runner.perform(job.id) == JobStatus.SUCCEEDED
+    db.session.rollback()
+    assert db.session.get(type(job), job.id).result == {"sent": 1, "failed": 0, "given_up": 0, "deferred": 0}
+    assert [path for path, _query, _body in outside["robots"].received] == ["/wecom"]
+
+
 def test_the_staff_group_robot_hears_of_a_staff_event_once(app, outside, create_user):
     app.config.update(STAFF_ROBOT_URL=f"{outside['base']}/staff?key=office", STAFF_ROBOT_SERVICE="wecom")
     staff = [create_user(role=Role.STAFF) for _ in range(3)]

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from flask import current_app
 
+from dorms import jobs
 from dorms.auth.models import User
 from dorms.campus.models import ManagedBuilding
 from dorms.checkin import services as checkin
@@ -16,6 +17,7 @@ from dorms.extensions import db
 from dorms.facilities import repairs
 from dorms.facilities.models import RepairStatus, RepairTicket
 from dorms.hygiene import services as hygiene
+from dorms.jobs import schedules
 from dorms.residence import services as residence
 
 ROLES = ("staff", "auditor", "manager", "inspector", "worker")
@@ -46,8 +48,10 @@ def site(create_building, create_room, create_student, create_user):
     repairs.move(ticket_b, RepairStatus.ASSIGNED, assignee="other-worker", actor=staff)
     hygiene.ensure_default_checklist()
     the_round = hygiene.create_round(date.today(), [a, b], [users["inspector"], users["manager"]], actor=staff)
+    schedules.ensure_default_schedules()
+    job = jobs.enqueue("access.rollup", actor=staff)
     db.session.commit()
-    return {**users, "a": a, "b": b, "room_a": room_a, "room_b": room_b, "in_a": in_a, "in_b": in_b,
+    return {**users, "job": job, "a": a, "b": b, "room_a": room_a, "room_b": room_b, "in_a": in_a, "in_b": in_b,
             "ticket_a": ticket_a, "ticket_b": ticket_b, "round": the_round,
             "floor_a": room_a.floor, "floor_b": room_b.floor}
 
@@ -90,6 +94,9 @@ PAGES = [
     ("/import", 200, 200, 403, 403, 403),
     ("/export/rooms.csv", 200, 200, 403, 403, 403),
     ("/directory/", 200, 200, 403, 403, 403),
+    ("/jobs/", 200, 200, 403, 403, 403),
+    ("/jobs/{job.id}", 200, 200, 403, 403, 403),
+    ("/jobs/schedules", 200, 200, 403, 403, 403),
     ("/accounts/", 200, 200, 403, 403, 403),
     ("/accounts/{staff.id}", 200, 200, 403, 403, 403),
     ("/setup", 200, 200, 403, 403, 403),

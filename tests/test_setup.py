@@ -41,12 +41,12 @@ def _types() -> list[tuple[str, Severity, bool]]:
 
 
 def test_defaults_are_seeded_once_in_the_install_language(app):
-    assert ensure_defaults() == {"checklist_items": 6, "violation_types": 8}
+    assert ensure_defaults() == {"checklist_items": 6, "violation_types": 8, "schedules": 5}
     assert _checklist() == ENGLISH_CHECKLIST
     assert hygiene.checklist_problem() is None
     assert [name for name, _severity, _active in _types()][:4] == [
         "Banned electrical appliances", "Smoking", "Overnight guests", "Late return"]
-    assert ensure_defaults() == {"checklist_items": 0, "violation_types": 0}
+    assert ensure_defaults() == {"checklist_items": 0, "violation_types": 0, "schedules": 0}
     assert len(db.session.scalars(sa.select(ChecklistItem)).all()) == 6 and len(_types()) == 8
 
 
@@ -72,7 +72,7 @@ def test_the_office_s_edits_survive_running_the_defaults_again(app):
     violations.remove_type(pets)
     edited_checklist, edited_types = _checklist(), _types()
 
-    assert ensure_defaults() == {"checklist_items": 0, "violation_types": 0}
+    assert ensure_defaults() == {"checklist_items": 0, "violation_types": 0, "schedules": 0}
     assert _checklist() == edited_checklist and ("地面卫生", 30) in edited_checklist
     assert _types() == edited_types and ("吸烟（含电子烟）", Severity.GRAVE, True) in edited_types
     assert "Keeping pets" not in [name for name, _s, _a in _types()]
@@ -80,14 +80,14 @@ def test_the_office_s_edits_survive_running_the_defaults_again(app):
     # A catalogue the office emptied on purpose stays empty.
     for vtype in db.session.scalars(sa.select(ViolationType)).all():
         violations.remove_type(vtype)
-    assert ensure_defaults() == {"checklist_items": 0, "violation_types": 0} and _types() == []
+    assert ensure_defaults() == {"checklist_items": 0, "violation_types": 0, "schedules": 0} and _types() == []
 
 
 def test_db_upgrade_seeds_the_defaults(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "6 hygiene checklist items and 8 violation types added" in result.output
+    assert "6 hygiene checklist items, 8 violation types and 5 job schedules added" in result.output
     assert _checklist() == ENGLISH_CHECKLIST and len(_types()) == 8
     again = runner.invoke(args=["db", "upgrade"])
     assert again.exit_code == 0 and "added" not in again.output

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import date, timedelta
+from datetime import date
 
 import click
 import sqlalchemy as sa
@@ -18,9 +18,9 @@ from . import ingest
 from .devices import devices, register_device
 from .labels import STATUS_LABELS
 from .models import ApiToken
-from .reports import feed_health, feed_settings, feed_warnings, has_curfew, last_finished_night, night_report
+from .reports import feed_health, feed_settings, feed_warnings, has_curfew, night_report
 from .retention import purge
-from .rollup import finished_nights, rollup
+from .rollup import finished_nights, recent_nights, rollup
 from .tokens import create_token, revoke_token
 from .zkteco import files
 
@@ -269,8 +269,8 @@ def purge_command(days, dry_run, yes):
 @with_appcontext
 def rollup_command(since, until):
     """Keep finished nights' statuses for fast reports (run it each morning after the cutoff, e.g. 06:30)."""
-    first = since.date() if since else last_finished_night() - timedelta(days=60)
-    nights = finished_nights(first, until.date() if until else None)
+    last = until.date() if until else None
+    nights = finished_nights(since.date(), last) if since else recent_nights(last)
     written = rollup(nights, only_missing=since is None)
     db.session.commit()
     click.echo(f"{len(nights)} nights looked at, {written} statuses kept")

@@ -105,3 +105,12 @@ def finished_nights(since: date, until: date | None = None) -> list[date]:
     if until is not None:
         last = min(last, until)
     return reports.nights_between(since, last)
+
+
+# What the morning rollup looks back over when no night is named: nights missed meanwhile are filled in.
+RECENT_DAYS = 60
+
+
+def recent_nights(until: date | None = None) -> list[date]:
+    """The finished nights of the last RECENT_DAYS: what `dorms access rollup` and its job fill in."""
+    return finished_nights(reports.last_finished_night() - timedelta(days=RECENT_DAYS), until)

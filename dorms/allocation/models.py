@@ -62,6 +62,7 @@ class AllocationRun(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pid: Mapped[int | None] = mapped_column()
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id", ondelete="SET NULL"))  # the job solving it
     stage: Mapped[str] = mapped_column(sa.String(32), default="")
     progress: Mapped[float] = mapped_column(default=0.0)
     # Who lived where when the run read the campus: {student id: bed id}. Apply refuses if it changed.
@@ -83,6 +84,7 @@ class AllocationRun(db.Model):
     rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by = relationship("User", foreign_keys=[created_by_id])
+    job = relationship("Job")
     moves: Mapped[list[AllocationMove]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                       order_by="AllocationMove.id")
 

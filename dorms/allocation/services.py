@@ -5,8 +5,6 @@ Services change the session and flush; the request or command commits.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -14,13 +12,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from .. import audit
+from .. import audit, jobs
 from ..campus.models import Bed, Room
 from ..core.clock import utcnow
 from ..core.database import is_postgresql
 from ..core.enums import RequestKind, StudentStatus
 from ..core.errors import ServiceError
-from ..core.processes import launch_cli
 from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment, select_current_beds
@@ -124,7 +121,7 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
         if not _gone_silent(other):
             raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
         other.status, other.finished_at = RunStatus.FAILED, utcnow()
-        other.error = _("The solver process stopped without finishing (see its log in the instance folder).")
+        other.error = _("The solver stopped without finishing (see its job's log).")
     if mode == RunMode.REQUESTS:
         building_ids, weights, student_scope = [], {}, {}  # requests name their own places; nothing to weigh
     scope = {kind: sorted(set(values)) for kind, values in (student_scope or {}).items() if values}
@@ -163,45 +160,24 @@ def rerun(run: AllocationRun, actor=None, *, locked: list[str] | None = None) ->
                       student_scope=run.student_scope)
 
 
-def start_process(run: AllocationRun) -> None:
-    """Solve in a separate process: it can be cancelled, and cannot take the web server down."""
-    environment = {**os.environ,
-                   "DORMS_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
-                   "DORMS_SECRET_KEY": current_app.config["SECRET_KEY"],
-                   "DORMS_INSTANCE_PATH": current_app.instance_path}
-    log = os.path.join(current_app.instance_path, f"allocation-run-{run.id}.log")
-    try:
-        launch_cli(["allocation", "run", str(run.id)], log, environment)
-    except (OSError, subprocess.SubprocessError) as error:
-        run.status, run.error, run.finished_at = RunStatus.FAILED, str(error), utcnow()
-        raise ServiceError(_("The solver could not be started: %(error)s", error=error)) from error
-
-
-def _is_our_solver(run: AllocationRun) -> bool:
-    """The pid still belongs to this run's solver (pids get reused)."""
-    try:
-        with open(f"/proc/{run.pid}/cmdline", "rb") as f:
-            arguments = f.read().split(b"\0")
-    except OSError:
-        return False
-    return b"allocation" in arguments and str(run.id).encode() in arguments
+def start_job(run: AllocationRun) -> None:
+    """Solve in a worker: it can be cancelled, and cannot take the web server down. Runs once the caller commits."""
+    run.job = jobs.enqueue("allocation.run", {"run": run.id})
 
 
 def cancel_run(run: AllocationRun) -> None:
     if not run.is_active:
         raise ServiceError(_("This run is not running."))
-    if run.pid and _is_our_solver(run):
-        try:
-            os.killpg(run.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+    if run.job is not None and run.job.is_active:
+        jobs.cancel(run.job)  # the solver's next progress report sees it; nothing it found is kept
     run.status = RunStatus.CANCELLED
     run.finished_at = utcnow()
     audit.record("allocation.cancel", run=run.id)
 
 
-def execute_run(run_id: int) -> AllocationRun:
-    """The solver process: read, solve (reporting progress), store the proposal. Commits as it goes."""
+def execute_run(run_id: int, report=None) -> AllocationRun:
+    """The solver's job: read, solve (reporting progress, also to ``report(percent, stage)``), store the
+    proposal. Commits as it goes; the proposal commits in one transaction."""
     run = db.session.get(AllocationRun, run_id)
     if run is None or run.status != RunStatus.QUEUED:
         raise ServiceError(f"run {run_id} is not queued")
@@ -213,7 +189,7 @@ def execute_run(run_id: int) -> AllocationRun:
         if run.mode == RunMode.REQUESTS:
             _propose_requests_round(run)
         else:
-            _propose_allocation(run)
+            _propose_allocation(run, report)
         run.stage, run.progress, run.finished_at = "done", 1.0, utcnow()
         db.session.flush()
         # A cancel from the page may have come in meanwhile: it wins.
@@ -227,15 +203,19 @@ def execute_run(run_id: int) -> AllocationRun:
         db.session.rollback()
     except Exception as error:  # the run page must say why, whatever broke
         db.session.rollback()
-        db.session.execute(sa.update(AllocationRun).where(
+        failed = db.session.execute(sa.update(AllocationRun).where(
             AllocationRun.id == run.id, AllocationRun.status == RunStatus.RUNNING).values(
             status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=utcnow()))
         db.session.commit()
-        raise
+        if failed.rowcount == 1:
+            raise
+        # Cancelled meanwhile: what broke was the run's own write meeting the cancel (a serialization failure
+        # of its REPEATABLE READ transaction), and the cancel stands.
+        db.session.refresh(run)
     return run
 
 
-def _propose_allocation(run: AllocationRun) -> None:
+def _propose_allocation(run: AllocationRun, report=None) -> None:
     instance, snapshot, inactive = build_instance(run)
 
     def progress(stage: str, fraction: float) -> None:
@@ -245,9 +225,11 @@ def _propose_allocation(run: AllocationRun) -> None:
             raise _Cancelled
         run.stage, run.progress = stage, round(fraction, 3)
         db.session.commit()
+        if report:
+            report(round(fraction * 100), stage)
 
     solution = solve(instance, time_limit=run.time_limit, seed=run.seed, progress=progress,
-                     work_rate=current_app.config.get("ALLOCATION_WORK_RATE"))
+                     work_rate=current_app.config.get("ALLOCATION_WORK_RATE"), cancelled=_cancel_check(run.id))
     current = {s.id: s.current_room for s in instance.students if s.current_room}
     run.snapshot = snapshot
     run.objective, run.greedy_objective = solution.objective, solution.greedy_objective
@@ -273,6 +255,19 @@ def _propose_requests_round(run: AllocationRun) -> None:
 
 class _Cancelled(Exception):
     pass
+
+
+def _cancel_check(run_id: int):
+    """Whether staff cancelled the run, as committed now: read over a connection of its own, outside the
+    run's REPEATABLE READ transaction (which would not see it). The search asks while it solves."""
+    engine = db.engine
+
+    def cancelled() -> bool:
+        with engine.connect() as connection:
+            return connection.scalar(sa.select(AllocationRun.status).where(AllocationRun.id == run_id)) \
+                == RunStatus.CANCELLED
+
+    return cancelled
 
 
 def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, str],

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import joinedload
 
 from ..campus import services as campus
 from ..campus.models import Bed, Room
-from ..core.errors import ServiceError
 from ..core.forms import confirmed, options, page_number, submit, words
 from ..core.roles import staff_required
 from ..extensions import db
@@ -61,10 +60,7 @@ def create():
 
 
 def _start(run: AllocationRun) -> None:
-    try:
-        services.start_process(run)
-    except ServiceError as error:
-        flash(str(error), "danger")
+    services.start_job(run)
     db.session.commit()
 
 

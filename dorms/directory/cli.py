@@ -4,13 +4,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..extensions import db
-from .mapping import MapError, describe
-from .models import DirectoryRun, SyncKind, SyncStatus
-from .settings import DirectoryNotConfigured, DirectorySettings
-from .sync import create_run, execute_run
+from .mapping import describe
+from .models import SyncKind, SyncStatus
+from .sync import create_run, execute_configured
 
 
 @click.group("directory", help="The campus directory (LDAP).")
@@ -23,29 +21,15 @@ def directory_cli():
                                            "since the last sync.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--force", is_flag=True, help="Go ahead although many students would become inactive.")
-@click.option("--run", "run_id", type=int, help="Execute a run queued from the web page.")
 @with_appcontext
-def sync_command(full, dry_run, force, run_id):
+def sync_command(full, dry_run, force):
     """Create, update and deactivate students (and counselor accounts) as the directory says."""
-    if run_id is None:
-        try:
-            run = create_run(SyncKind.FULL if full else SyncKind.INCREMENTAL, dry_run=dry_run, force=force)
-        except ServiceError as error:
-            raise click.ClickException(str(error)) from error
-        db.session.commit()
-    else:
-        run = db.session.get(DirectoryRun, run_id)
-        if run is None or run.status != SyncStatus.QUEUED:
-            raise click.ClickException(f"directory run {run_id} is not queued")
     try:
-        settings = DirectorySettings.from_config()
-    except (DirectoryNotConfigured, MapError) as error:
-        message = f"the directory is not configured: set {error}" if isinstance(error, DirectoryNotConfigured) \
-            else f"the attribute map is unusable: {error}"
-        run.status, run.error, run.finished_at = SyncStatus.FAILED, message, utcnow()
-        db.session.commit()
-        raise click.ClickException(message) from error
-    run = execute_run(run, settings)
+        run = create_run(SyncKind.FULL if full else SyncKind.INCREMENTAL, dry_run=dry_run, force=force)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    run = execute_configured(run)
     click.echo(f"directory sync {run.id} ({run.kind.value}{', dry run' if run.dry_run else ''}): "
                f"{run.status.value}; {run.entries} entries read, {run.created} created, {run.updated} updated, "
                f"{run.deactivated} deactivated, {run.unchanged} unchanged, {run.skipped} skipped, "

@@ -47,6 +47,7 @@ class DirectoryRun(db.Model):
     dry_run: Mapped[bool] = mapped_column(default=False)
     forced: Mapped[bool] = mapped_column(default=False)
     started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id", ondelete="SET NULL"))  # the job running it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -68,6 +69,7 @@ class DirectoryRun(db.Model):
     changes: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     started_by = relationship("User")
+    job = relationship("Job")
 
     @property
     def is_finished(self) -> bool:

@@ -8,7 +8,6 @@ until staff act; the run lists such residents. Running the same data twice chang
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -27,9 +26,9 @@ from ..residence.models import select_current_beds
 from ..students import roommate_requests
 from ..students.models import CounselorScope, Student
 from . import client
-from .mapping import DirectoryStudent, Skipped
+from .mapping import DirectoryStudent, MapError, Skipped
 from .models import DirectoryRun, SyncKind, SyncStatus
-from .settings import ENVIRONMENT, DirectorySettings
+from .settings import DirectoryNotConfigured, DirectorySettings
 
 # How many changes and residents a run keeps for its report (the counts are always complete).
 REPORT_ROWS = 1000
@@ -122,6 +121,19 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
         if not isinstance(error, client.DirectoryError):
             raise
     return run
+
+
+def execute_configured(run: DirectoryRun) -> DirectoryRun:
+    """execute_run with the app's directory settings; unusable settings fail the run (committed) instead."""
+    try:
+        settings = DirectorySettings.from_config()
+    except (DirectoryNotConfigured, MapError) as error:
+        run.status, run.finished_at = SyncStatus.FAILED, utcnow()
+        run.error = f"the directory is not configured: set {error}" if isinstance(error, DirectoryNotConfigured) \
+            else f"the attribute map is unusable: {error}"
+        db.session.commit()
+        return run
+    return execute_run(run, settings)
 
 
 def last_high_water_mark() -> str | None:
@@ -373,13 +385,3 @@ def _sync_counselors(counselors: list[DirectoryCounselor] | None, settings, *, w
     if write:
         db.session.flush()
     return changed
-
-
-def subprocess_environment(config) -> dict[str, str]:
-    """The app's directory settings as DORMS_LDAP_* variables, for a sync started in its own process."""
-    environment = dict(os.environ)
-    for variable, (key, _default, kind) in ENVIRONMENT.items():
-        value = config.get(key)
-        if value is not None:
-            environment[variable] = ("1" if value else "0") if kind is bool else str(value)
-    return environment

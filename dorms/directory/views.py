@@ -1,25 +1,21 @@
 """The housing office's directory page: recent syncs, what they did, and starting one."""
 from __future__ import annotations
 
-import os
-import subprocess
-
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..core.clock import utcnow
+from .. import jobs
 from ..core.enums import StudentStatus
 from ..core.errors import ServiceError
-from ..core.processes import launch_cli
 from ..core.roles import staff_required
 from ..extensions import db
 from .forms import SyncForm
 from .mapping import describe
-from .models import DirectoryRun, SyncKind, SyncStatus
+from .models import DirectoryRun, SyncKind
 from .settings import is_configured
-from .sync import create_run, subprocess_environment
+from .sync import create_run
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
@@ -46,18 +42,8 @@ def start():
     except ServiceError as error:
         flash(str(error), "warning")
         return redirect(url_for(".index"))
+    run.job = jobs.enqueue("directory.sync", {"run": run.id})
     db.session.commit()
-    log = os.path.join(current_app.instance_path, f"directory-run-{run.id}.log")
-    environment = {**subprocess_environment(current_app.config),
-                   "DORMS_DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
-                   "DORMS_SECRET_KEY": current_app.config["SECRET_KEY"],
-                   "DORMS_INSTANCE_PATH": current_app.instance_path}
-    try:
-        launch_cli(["directory", "sync", "--run", str(run.id)], log, environment)
-    except (OSError, subprocess.SubprocessError) as error:
-        run.status, run.error, run.finished_at = SyncStatus.FAILED, str(error), utcnow()
-        db.session.commit()
-        flash(_("The sync could not be started: %(error)s", error=error), "danger")
     return redirect(url_for(".run", run_id=run.id))
 
 

@@ -96,8 +96,10 @@ class Solution:
 
 
 def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
-          progress: Progress | None = None, work_rate: float | None = None) -> Solution:
-    """Allocate ``instance`` within about ``time_limit`` seconds.
+          progress: Progress | None = None, work_rate: float | None = None,
+          cancelled: Callable[[], bool] | None = None) -> Solution:
+    """Allocate ``instance`` within about ``time_limit`` seconds (less once ``cancelled()`` says so: the
+    search then stops early, and the caller discards what it returns).
 
     The final search's budget is counted in work, not seconds, so that the same input, seed and
     ``work_rate`` give the same answer: ``work_rate`` is this machine's search speed (work units a
@@ -133,7 +135,7 @@ def solve(instance: Instance, *, time_limit: float = 60.0, seed: int = 0,
                          - STAGE_SECONDS_PER_STUDENT * len(instance.students))
     search_started = time.monotonic()
     improved, work = local_search(instance, state.assignments, staying, search_seconds, seed,
-                                  deadline=started + 0.92 * time_limit, work_rate=work_rate)
+                                  deadline=started + 0.92 * time_limit, work_rate=work_rate, cancelled=cancelled)
     search_rate = work / max(time.monotonic() - search_started, 1e-9)
 
     solver_score = score(instance, improved)

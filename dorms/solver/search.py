@@ -20,6 +20,7 @@ import math
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from .problem import Instance
 
@@ -43,6 +44,8 @@ LATE_SLACK = 0.25
 ROOM_MOVE_SHARE = 0.6
 # Share of annealing moves that move a class's students out of a room into another room of the class.
 MERGE_SHARE = 0.1
+# How often the search asks whether it was cancelled.
+CANCEL_CHECK_SECONDS = 0.5
 
 
 class Search:
@@ -51,6 +54,7 @@ class Search:
 
     def __init__(self, instance: Instance, assignments: dict[str, str], frozen: set[str]):
         w = instance.weights
+        self.stop_requested: Callable[[], bool] = lambda: False  # a cancel from outside (local_search)
         self.w_class_room, self.w_class_building = w["class_room"], w["class_building"]
         self.w_preference, self.w_lifestyle = w["preference"], w["lifestyle"]
         self.w_pair, self.w_move = w["pair"], w["move"]
@@ -709,7 +713,7 @@ def anneal(search: Search, budget: int, rnd: random.Random, deadline: float, sta
     while True:
         on_time = ((time.monotonic() - began) / span - LATE_SLACK) / (1 - LATE_SLACK)
         progress = max((search.work - first) / budget, on_time)
-        if progress >= 1:
+        if progress >= 1 or search.stop_requested():
             return
         temperature = start * (end / start) ** progress
         chunk_end = search.work + max(1, budget // chunks)
@@ -727,16 +731,29 @@ def descend(search: Search, budget: int, rnd: random.Random, deadline: float) ->
         improved = 0
         for s in order:
             improved += search.improve_student(s)
-            if search.work >= stop or time.monotonic() > deadline:
+            if search.work >= stop or time.monotonic() > deadline or search.stop_requested():
                 break
         rooms = [r for r in range(len(search.rooms)) if search.occupants[r]]
         rnd.shuffle(rooms)
         for r in rooms:
-            if search.work >= stop or time.monotonic() > deadline:
+            if search.work >= stop or time.monotonic() > deadline or search.stop_requested():
                 break
             improved += search.improve_room(r)
-        if not improved or time.monotonic() > deadline:
+        if not improved or time.monotonic() > deadline or search.stop_requested():
             break
+
+
+def _asked_now_and_then(cancelled: Callable[[], bool]) -> Callable[[], bool]:
+    """``cancelled`` asked at most every CANCEL_CHECK_SECONDS (it may read a database); once yes, always yes."""
+    state = {"next": 0.0, "yes": False}
+
+    def stop_requested() -> bool:
+        now = time.monotonic()
+        if not state["yes"] and now >= state["next"]:
+            state["next"], state["yes"] = now + CANCEL_CHECK_SECONDS, bool(cancelled())
+        return state["yes"]
+
+    return stop_requested
 
 
 def work_per_second(students: int) -> float:
@@ -751,13 +768,17 @@ def work_per_second(students: int) -> float:
 
 
 def local_search(instance: Instance, assignments: dict[str, str], frozen: set[str], seconds: float, seed: int,
-                 deadline: float, work_rate: float | None = None) -> tuple[dict[str, str], int]:
+                 deadline: float, work_rate: float | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> tuple[dict[str, str], int]:
     """Improve ``assignments`` for about ``seconds`` worth of work at ``work_rate`` units a second
     (WORK_RATES when not given); ``frozen`` students stay put. Returns the assignment and the work done.
+    ``cancelled()``, asked about every CANCEL_CHECK_SECONDS, ends the search early once it says so.
 
     Descent first (most of the gain, quickly), then annealing from there, then descent again; the
     better of the two descents' results is returned."""
     search = Search(instance, assignments, frozen)
+    if cancelled is not None:
+        search.stop_requested = _asked_now_and_then(cancelled)
     budget = int(seconds * (work_rate or work_per_second(len(instance.students))))
     rnd = random.Random(seed)
     descend(search, int(budget * FIRST_DESCENT_SHARE), rnd, deadline)
