@@ -43,6 +43,17 @@ DINGTALK_SECRET = "SECtest-secret"
 class _Mailbox:
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.mail_commands = 0
+        self.drop_at: set[int] = set()  # the MAIL commands (counted from 1) at which the server hangs up
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mail_commands += 1
+        if self.mail_commands in self.drop_at:  # as a server dropping an idle connection: no answer
+            server.transport.close()
+            return "421 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
@@ -100,6 +111,7 @@ def outside(app, smtp_server, robot_server, monkeypatch):
     """The settings point at the local mail server and robot receiver; what they got so far is forgotten."""
     mailbox, smtp_port = smtp_server
     mailbox.messages.clear()
+    mailbox.mail_commands, mailbox.drop_at = 0, set()
     robot_server.received.clear()
     robot_server.answers.clear()
     base = f"http://127.0.0.1:{robot_server.server_port}"
@@ -108,7 +120,7 @@ def outside(app, smtp_server, robot_server, monkeypatch):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, SMTP_SECURITY="none", SMTP_FROM="dorms@test",
                       ROBOT_URL_PREFIXES={"wecom": f"{base}/wecom?key=", "dingtalk": f"{base}/dingtalk?access_token="},
                       NOTIFY_RETRY_SECONDS=60, NOTIFY_MAX_ATTEMPTS=3, ROBOT_PER_MINUTE=20)
-    return {"mail": mailbox.messages, "robots": robot_server, "base": base}
+    return {"mail": mailbox.messages, "mailbox": mailbox, "robots": robot_server, "base": base}
 
 
 def _reachable(user, *, email="", robot=None, kinds=(), locale=None):
@@ -166,7 +178,8 @@ def test_the_scheduled_job_sends_what_is_due(app, outside, create_user):
     db.session.commit()
     assert runner.perform(job.id) == JobStatus.SUCCEEDED
     db.session.rollback()
-    assert db.session.get(type(job), job.id).result == {"sent": 1, "failed": 0, "given_up": 0, "deferred": 0}
+    assert db.session.get(type(job), job.id).result == {"sent": 1, "failed": 0, "given_up": 0, "deferred": 0,
+                                                               "skipped": False}
     assert [path for path, _query, _body in outside["robots"].received] == ["/wecom"]
 
 
@@ -232,6 +245,80 @@ def test_a_failing_channel_is_retried_with_back_off_then_given_up_and_shown_to_s
     client.post(f"/notifications/failing/{delivery.id}/retry")
     db.session.refresh(delivery)
     assert (delivery.status, delivery.attempts) == ("pending", 0)
+
+
+def test_a_robot_address_no_request_can_carry_fails_as_an_attempt_and_the_rest_still_go_out(app, outside,
+                                                                                            create_user):
+    base = outside["base"]
+    outside["robots"].answers["/odd"] = ["not", "an", "object"]
+    spaced = _reachable(create_user(role=Role.STAFF), robot=("wecom", f"{base}/wecom?key=abc def"),
+                        kinds=["violation_appealed"])  # saved by other means than the form, which refuses it
+    odd = _reachable(create_user(role=Role.STAFF), robot=("wecom", f"{base}/odd?key=x"), kinds=["violation_appealed"])
+    fine = _reachable(create_user(role=Role.STAFF), email="fine@example.edu.cn", kinds=["violation_appealed"])
+    for user in (spaced, odd, fine):
+        notify([user], "violation_appealed", violation=1, student="S", reason="r")
+    db.session.commit()
+    report = send_due()
+    assert (report.sent, report.failed) == (1, 2)  # a channel without an address has no delivery
+    failed = {d.notification.user_id: d for d in db.session.scalars(sa.select(Delivery).where(
+        Delivery.channel == "robot", Delivery.status == "pending"))}
+    assert "URL" in failed[spaced.id].last_error and "not a JSON object" in failed[odd.id].last_error
+    assert [a.outcome for a in failed[spaced.id].attempt_log] == ["failed"]
+    assert [m["To"] for m in outside["mail"]] == ["fine@example.edu.cn"]
+
+
+@pytest.mark.parametrize(("service", "answer"), [("wecom", {"errcode": 45009, "errmsg": "api freq out of limit"}),
+                                                 ("dingtalk", {"errcode": 130101, "errmsg": "send too fast"})])
+def test_a_robot_that_says_it_was_sent_too_much_defers_without_spending_an_attempt(app, outside, create_user,
+                                                                                  service, answer):
+    outside["robots"].answers["/full"] = answer
+    parameter = "key" if service == "wecom" else "access_token"
+    user = _reachable(create_user(role=Role.STAFF), robot=(service, f"{outside['base']}/full?{parameter}=x"),
+                      kinds=["violation_appealed"])
+    for number in range(2):
+        notify([user], "violation_appealed", violation=number, student="S", reason="r")
+    db.session.commit()
+    app.config["NOTIFY_MAX_ATTEMPTS"] = 1
+    start = utcnow()
+    report = send_due(start)
+    assert (report.sent, report.failed, report.given_up, report.deferred) == (0, 0, 0, 2)
+    assert len(outside["robots"].received) == 1  # the second waits for the robot without asking it
+    first, second = db.session.scalars(sa.select(Delivery).order_by(Delivery.id)).all()
+    assert (first.status, first.attempts, [a.outcome for a in first.attempt_log]) == ("pending", 0, ["deferred"])
+    assert first.next_attempt_at - start >= timedelta(seconds=60) and second.attempts == 0
+    del outside["robots"].answers["/full"]
+    assert send_due(start + timedelta(minutes=11)).sent == 2
+
+
+def test_an_smtp_connection_the_server_dropped_is_opened_again_once(app, outside, create_user):
+    users = [_reachable(create_user(role=Role.STAFF), email=f"s{n}@example.edu.cn", kinds=["violation_appealed"])
+             for n in range(3)]
+    notify(users, "violation_appealed", violation=1, student="S", reason="r")
+    db.session.commit()
+    # The first connection dropped at the second message, then the second at once: the third opens a third.
+    outside["mailbox"].drop_at = {2, 3}
+    report = send_due()
+    assert (report.sent, report.failed) == (2, 1)
+    assert sorted(m["To"] for m in outside["mail"]) == ["s0@example.edu.cn", "s2@example.edu.cn"]
+    [failed] = db.session.scalars(sa.select(Delivery).where(Delivery.status == "pending")).all()
+    assert "SMTP" in failed.last_error
+
+
+@pytest.mark.commits
+def test_one_sender_at_a_time(app, outside, create_user, backend):
+    from dorms.notifications.sending import SENDER_LOCK
+
+    if backend != "postgresql":
+        pytest.skip("the sender's lock is PostgreSQL's")
+    user = _reachable(create_user(role=Role.STAFF), email="one@example.edu.cn", kinds=["violation_appealed"])
+    notify([user], "violation_appealed", violation=1, student="S", reason="r")
+    db.session.commit()
+    with db.engine.connect() as other:  # another sender's
+        assert other.scalar(sa.select(sa.func.pg_try_advisory_lock(SENDER_LOCK)))
+        result = app.test_cli_runner().invoke(args=["notifications", "send"])
+        assert "skipped: another sender is running" in result.output and not outside["mail"]
+        other.scalar(sa.select(sa.func.pg_advisory_unlock(SENDER_LOCK)))
+    assert send_due().sent == 1 and send_due().sent == 0  # and the lock is let go after each run
 
 
 # --- the events ---------------------------------------------------------------------------------------------
@@ -369,6 +456,8 @@ def test_preferences_choose_channels_per_kind_and_refuse_a_robot_anywhere_else(w
     [note] = notify([me], "swap_requested", student="S", room="N1-102")
     assert [d.channel for d in note.deliveries] == ["robot"]
     for bad, said in (({"robot_url": "http://10.0.0.1/steal?key=x", "robot_service": "wecom"}, "starts with"),
+                      ({"robot_url": f"{robot} def", "robot_service": "wecom"}, "letters, digits"),
+                      ({"robot_url": f"{robot}&x=\x7f", "robot_service": "wecom"}, "letters, digits"),
                       ({"email": "not an address"}, "is not an email address")):
         response = client.post("/notifications/preferences", data=bad, follow_redirects=True)
         assert response.status_code == 200 and said in response.get_data(as_text=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
+import re
 import smtplib
 import ssl
 import time
@@ -12,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
@@ -21,10 +24,23 @@ TIMEOUT_SECONDS = 10
 # Settings can point them elsewhere (a proxy out of the campus network, or the tests' local receiver).
 ROBOT_URL_PREFIXES = {"wecom": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=",
                       "dingtalk": "https://oapi.dingtalk.com/robot/send?access_token="}
+# What follows the prefix: the robot's key (WeCom) or access token (DingTalk), nothing else.
+ROBOT_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# The answers a robot gives when it was sent too much, and how long each service then holds it: WeCom's
+# "api freq out of limit" clears with the minute; DingTalk's "send too fast" holds the robot ten minutes.
+RATE_LIMITED = {"wecom": (45009, timedelta(minutes=1)), "dingtalk": (130101, timedelta(minutes=10))}
 
 
 class SendFailed(Exception):
     """The service refused the message or could not be reached; the delivery is tried again later."""
+
+
+class RateLimited(SendFailed):
+    """The robot took too many messages: the delivery waits ``retry_after``, the attempt not counted."""
+
+    def __init__(self, message: str, retry_after: timedelta):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Mailer:
@@ -41,7 +57,13 @@ class Mailer:
             try:
                 self.connection.quit()
             except (smtplib.SMTPException, OSError):
-                pass
+                self._drop()
+
+    def _drop(self) -> None:
+        """Forget a broken connection, closing its socket (the next message opens a new one)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
     def _connect(self) -> smtplib.SMTP:
         config = current_app.config
@@ -64,14 +86,25 @@ class Mailer:
         message["Subject"] = subject
         message.set_content(body)
         try:
-            if self.connection is None:
-                self.connection = self._connect()
-            self.connection.send_message(message)
+            try:
+                reused = self.connection is not None
+                self._deliver(message)
+            except smtplib.SMTPServerDisconnected:
+                # Servers drop a connection idle too long while a run waits on robots: one new connection.
+                if not reused:
+                    raise
+                self._drop()
+                self._deliver(message)
         except smtplib.SMTPRecipientsRefused as error:  # this address only: the connection still serves
             raise SendFailed(f"SMTP: {error}") from error
         except (smtplib.SMTPException, OSError, ValueError) as error:
-            self.connection = None
+            self._drop()
             raise SendFailed(f"SMTP: {error}") from error
+
+    def _deliver(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        self.connection.send_message(message)
 
 
 @dataclass(frozen=True)
@@ -100,11 +133,18 @@ class Robot:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 answer = json.loads(response.read() or b"{}")
-        except (urllib.error.URLError, OSError, ValueError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
             raise SendFailed(f"{self.service}: {error}") from error
+        if not isinstance(answer, dict):
+            raise SendFailed(f"{self.service}: an answer that is not a JSON object")
         # Both services answer 200 with an error code in the body: 0 is success.
-        if answer.get("errcode", 0) != 0:
-            raise SendFailed(f"{self.service}: {answer.get('errcode')} {answer.get('errmsg', '')}".strip())
+        errcode = answer.get("errcode", 0)
+        if errcode != 0:
+            error = f"{self.service}: {errcode} {answer.get('errmsg', '')}".strip()
+            limited_code, retry_after = RATE_LIMITED.get(self.service, (None, None))
+            if errcode == limited_code:
+                raise RateLimited(error, retry_after)
+            raise SendFailed(error)
 
 
 def dingtalk_sign(timestamp: str, secret: str) -> str:
@@ -114,6 +154,19 @@ def dingtalk_sign(timestamp: str, secret: str) -> str:
 
 def robot_url_prefix(service: str) -> str:
     return current_app.config["ROBOT_URL_PREFIXES"][service]
+
+
+def is_robot_url(service: str, url: str) -> bool:
+    """The service's robot address (settings: ROBOT_URL_PREFIXES) followed by a key, and nothing an HTTP
+    request line could not carry (a space or a control character makes every send raise)."""
+    prefix = robot_url_prefix(service)
+    if not url.startswith(prefix) or len(url) > 500 or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    try:
+        urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    return ROBOT_KEY.fullmatch(url[len(prefix):]) is not None
 
 
 def staff_robot() -> Robot | None:

@@ -66,7 +66,8 @@ class Delivery(db.Model):
 class DeliveryAttempt(db.Model):
     __tablename__ = "notification_attempts"
     __table_args__ = (
-        sa.CheckConstraint("outcome IN ('sent', 'failed')", name="outcome"),
+        # deferred: the robot answered it was sent too much; not counted among the attempts.
+        sa.CheckConstraint("outcome IN ('sent', 'failed', 'deferred')", name="outcome"),
         # The robot throttle counts one robot's sends in the last minute.
         sa.Index("ix_notification_attempts_robot_at", "robot", "at"),
     )

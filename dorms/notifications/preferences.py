@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..auth.models import User
 from ..core.errors import ServiceError
 from ..extensions import db
-from .channels import robot_url_prefix
+from .channels import is_robot_url, robot_url_prefix
 from .kinds import kinds_for
 from .models import CHOSEN_CHANNELS, ROBOT_SERVICES, Contact, Preference
 from .outbox import chosen_channels
@@ -36,10 +36,9 @@ def save(user: User, *, email: str, robot_service: str, robot_url: str, robot_se
     if robot_url:
         if robot_service not in ROBOT_SERVICES:
             raise ServiceError(_("Say whether the robot is WeCom's or DingTalk's."))
-        prefix = robot_url_prefix(robot_service)
-        if not robot_url.startswith(prefix) or len(robot_url) == len(prefix) or len(robot_url) > 500:
-            raise ServiceError(_("A robot's webhook address starts with %(prefix)s followed by its key.",
-                                 prefix=prefix))
+        if not is_robot_url(robot_service, robot_url):
+            raise ServiceError(_("A robot's webhook address starts with %(prefix)s followed by its key "
+                                 "(letters, digits, - and _ only).", prefix=robot_url_prefix(robot_service)))
     if len(robot_secret) > 200:
         raise ServiceError(_("The signing secret is at most 200 characters."))
     contact = contact_of(user)

@@ -13,4 +13,5 @@ def send(context: jobs.Context) -> dict:
     happens to the next), so a run that fails midway keeps what it sent."""
     report = send_due()
     context.log(str(report))
-    return {"sent": report.sent, "failed": report.failed, "given_up": report.given_up, "deferred": report.deferred}
+    return {"sent": report.sent, "failed": report.failed, "given_up": report.given_up, "deferred": report.deferred,
+            "skipped": report.skipped}
