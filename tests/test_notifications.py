@@ -267,6 +267,24 @@ def test_a_robot_address_no_request_can_carry_fails_as_an_attempt_and_the_rest_s
     assert [m["To"] for m in outside["mail"]] == ["fine@example.edu.cn"]
 
 
+def test_an_unexpected_error_of_a_channel_is_a_failed_attempt_of_that_message_only(app, outside, create_user,
+                                                                                   monkeypatch):
+    from dorms.notifications.channels import Mailer
+
+    def broken(mailer, to, subject, body):
+        raise KeyError(to)
+
+    monkeypatch.setattr(Mailer, "send", broken)
+    users = [_reachable(create_user(role=Role.STAFF), email="a@example.edu.cn",
+                        robot=("wecom", f"{outside['base']}/wecom?key=a"), kinds=["violation_appealed"])]
+    notify(users, "violation_appealed", violation=1, student="S", reason="r")
+    db.session.commit()
+    report = send_due()
+    assert (report.sent, report.failed) == (1, 1) and len(outside["robots"].received) == 1
+    failed = db.session.scalar(sa.select(Delivery).where(Delivery.channel == "email"))
+    assert failed.last_error == "KeyError: 'a@example.edu.cn'" and failed.attempts == 1
+
+
 @pytest.mark.parametrize(("service", "answer"), [("wecom", {"errcode": 45009, "errmsg": "api freq out of limit"}),
                                                  ("dingtalk", {"errcode": 130101, "errmsg": "send too fast"})])
 def test_a_robot_that_says_it_was_sent_too_much_defers_without_spending_an_attempt(app, outside, create_user,
