@@ -132,7 +132,8 @@ def test_a_cancelled_job_stops_at_its_next_check_and_keeps_nothing(app, tmp_path
 
     def staff_cancels_once_it_waits():
         with app.app_context():
-            while db.session.get(Job, running.id).note != "waiting":
+            deadline = time.monotonic() + 60  # a regression fails the test instead of hanging it
+            while db.session.get(Job, running.id).note != "waiting" and time.monotonic() < deadline:
                 db.session.rollback()
                 time.sleep(0.05)
             jobs.cancel(db.session.get(Job, running.id))
@@ -180,6 +181,10 @@ def test_a_worker_killed_mid_job_leaves_it_failed_with_nothing_applied_and_a_ret
         worker.wait(timeout=60)
         worker.stderr.close()
     assert _job(job.id).status == JobStatus.RUNNING  # nobody knows yet
+    # On PostgreSQL only the heartbeat tells: a host:pid may be another container's, under the same hostname.
+    assert runner.reconcile() == []
+    db.session.execute(sa.update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
     assert runner.reconcile() == [job.id]
     job = _job(job.id)
     assert job.status == JobStatus.FAILED and job.error == "The worker stopped mid-job; nothing was applied."
@@ -229,11 +234,11 @@ def test_a_missed_slot_runs_once_and_only_the_latest(app):
         by_name[frequent].enabled = False
     db.session.commit()
     assert {job.schedule.name for job in schedules.run_due(NOW - timedelta(days=1))} == {
-        "access.purge", "access.rollup", "access.curfew_alerts"}  # no directory is configured
+        "access.purge", "access.rollup", "access.curfew_alerts", "jobs.purge"}  # no directory is configured
     app.config["LDAP_URL"] = "ldap://directory.example.edu"  # the app fixture puts it back
     queued = {job.schedule.name: job for job in schedules.run_due(NOW)}
     assert set(queued) == {"directory.incremental", "directory.full", "access.purge", "access.rollup",
-                           "access.curfew_alerts"}
+                           "access.curfew_alerts", "jobs.purge"}
     slots = dict(db.session.execute(sa.select(ScheduleSlot.schedule_id, ScheduleSlot.slot)).all())
     assert slots[by_name["directory.incremental"].id] == NOW  # a quarter hour exactly
     assert slots[by_name["access.rollup"].id] == datetime(2026, 8, 31, 22, 30, tzinfo=UTC)  # 06:30 local today

@@ -15,14 +15,14 @@ KEEP_DAYS = 30
 
 
 def _still_referenced():
-    """Conditions true of a job some row still points at (an allocation run, a sync, a retry of it). The foreign
-    keys are found in the metadata at run time, so this package names no feature; those that let go of a deleted
-    job themselves (SET NULL, CASCADE) do not count."""
+    """Conditions true of a job some row still points at (an allocation run or a sync, whose page links to its
+    log; a retry of it). The foreign keys are found in the metadata at run time, so this package names no
+    feature."""
     jobs = Job.__table__
     conditions = []
     for table in db.metadata.tables.values():
         for key in table.foreign_keys:
-            if key.column.table is jobs and key.ondelete is None:
+            if key.column.table is jobs:
                 other = table.alias()
                 conditions.append(sa.exists().where(other.c[key.parent.name] == jobs.c.id))
     return conditions
