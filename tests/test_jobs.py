@@ -344,3 +344,79 @@ def test_only_staff_change_jobs_and_schedules(app, login, create_user, create_st
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
     assert db.session.get(Schedule, schedule.id).enabled
 
+
+
+# --- what a cancel may stop; what reconcile and the purge may end -------------------------------------------------
+
+
+def test_a_running_job_that_commits_as_it_goes_cannot_be_cancelled_and_a_finished_sync_stays_finished(
+        app, login, create_user):
+    from dorms.directory.models import DirectoryRun, SyncKind, SyncStatus
+
+    queued, running = jobs.enqueue("notifications.send"), jobs.enqueue("directory.sync")
+    sync = DirectoryRun(kind=SyncKind.INCREMENTAL, status=SyncStatus.SUCCEEDED, job_id=running.id)
+    db.session.add(sync)
+    running.status = JobStatus.RUNNING
+    db.session.commit()
+    client = login(create_user("staff"))
+    assert "Cancel" not in client.get(f"/jobs/{running.id}").get_data(as_text=True)
+    refused = client.post(f"/jobs/{running.id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "cannot be stopped" in refused and _job(running.id).status == JobStatus.RUNNING
+    client.post(f"/jobs/{queued.id}/cancel")
+    assert _job(queued.id).status == JobStatus.CANCELLED  # queued, it still can be
+    # Its worker dies after the sync committed: the job fails, the sync it finished stays as it ended.
+    assert jobs.end_early(_job(running.id), JobStatus.FAILED, "gone")
+    db.session.commit()
+    assert db.session.get(DirectoryRun, sync.id).status == SyncStatus.SUCCEEDED
+
+
+@pytest.mark.backends("sqlite")
+def test_on_sqlite_reconcile_fails_a_job_whose_process_is_gone(app):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    job = jobs.enqueue("test.write", {"marker": "gone"})
+    job.status, job.worker = JobStatus.RUNNING, f"{runner.socket.gethostname()}:{gone.pid}"
+    db.session.commit()
+    assert runner.reconcile() == [job.id]
+
+
+def test_a_heartbeat_is_written_by_the_database_clock(app, monkeypatch):
+    job = jobs.enqueue("test.write", {"marker": "skewed"})
+    db.session.commit()
+    monkeypatch.setattr(runner, "utcnow", lambda: utcnow() - timedelta(hours=3))  # this worker's clock is behind
+    assert runner._claim(job.id)
+    assert _job(job.id).heartbeat_at > utcnow() - timedelta(minutes=30)
+
+
+def test_the_purge_deletes_old_finished_jobs_nothing_points_at_and_old_slots(app):
+    from dorms.jobs.housekeeping import purge
+
+    long_ago = utcnow() - timedelta(days=31)
+    old, retried, retry, recent, running = (jobs.enqueue("test.write", {"marker": str(n)}) for n in range(5))
+    retry.retry_of_id = retried.id
+    for job in (old, retried, retry, running):
+        job.status, job.finished_at = JobStatus.SUCCEEDED, long_ago
+    recent.status, recent.finished_at = JobStatus.FAILED, utcnow()
+    running.status = JobStatus.RUNNING
+    schedules.ensure_default_schedules()
+    schedule = db.session.scalar(sa.select(Schedule).limit(1))
+    db.session.add_all([ScheduleSlot(schedule_id=schedule.id, slot=long_ago),
+                        ScheduleSlot(schedule_id=schedule.id, slot=utcnow())])
+    db.session.commit()
+    assert purge() == {"jobs": 2, "slots": 1}
+    db.session.commit()
+    kept = set(db.session.scalars(sa.select(Job.id)))
+    assert kept == {retried.id, recent.id, running.id}  # a retry points at the one retried; the next night takes it
+
+
+def test_the_jobs_page_leaves_out_routine_runs_that_did_nothing(app, login, create_user):
+    schedules.ensure_default_schedules()
+    sending = db.session.scalar(sa.select(Schedule).where(Schedule.name == "notifications.send"))
+    idle, busy = (jobs.enqueue("notifications.send", schedule=sending) for _ in range(2))
+    for job, sent in ((idle, 0), (busy, 3)):
+        job.status, job.result = JobStatus.SUCCEEDED, {"sent": sent, "failed": 0, "given_up": 0, "deferred": 0}
+    db.session.commit()
+    client = login(create_user("staff"))
+    page = client.get("/jobs/").get_data(as_text=True)
+    assert f'data-job="{busy.id}"' in page and f'data-job="{idle.id}"' not in page
+    assert f'data-job="{idle.id}"' in client.get("/jobs/?routine=1").get_data(as_text=True)
