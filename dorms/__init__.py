@@ -91,6 +91,7 @@ def _register_tasks() -> None:
     from .allocation import tasks as allocation_tasks  # noqa: F401
     from .checkin import tasks as checkin_tasks  # noqa: F401
     from .directory import tasks as directory_tasks  # noqa: F401
+    from .jobs import housekeeping as jobs_housekeeping  # noqa: F401
     from .notifications import tasks as notifications_tasks  # noqa: F401
 
 

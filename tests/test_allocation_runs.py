@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dorms import jobs
 from dorms.allocation import services
 from dorms.allocation.describe import describe_findings
 from dorms.allocation.models import AllocationRun, MoveReason, RunMode, RunStatus
@@ -456,3 +457,27 @@ def _rows(page: str, testid: str) -> list[list[str]]:
     table = page.split(f'data-testid="{testid}"', 1)[1].split("</table>", 1)[0]
     return [[unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+
+
+def test_a_cancel_after_the_proposal_committed_is_refused_and_the_run_stays_done(campus):
+    run = services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    services.start_job(run)
+    run.job.status, run.status = JobStatus.RUNNING, RunStatus.DONE  # stored; the job not yet marked succeeded
+    db.session.commit()
+    with pytest.raises(ServiceError, match="already finished"):  # from the job's page: too late
+        jobs.cancel(run.job)
+    db.session.rollback()
+    assert (run.status, run.job.status) == (RunStatus.DONE, JobStatus.RUNNING)
+
+
+def test_a_run_whose_job_waits_in_the_queue_is_not_given_up_nor_brought_back(campus):
+    waiting = services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    services.start_job(waiting)
+    waiting.created_at -= timedelta(hours=1)  # long past its time limit, its job still queued
+    with pytest.raises(ServiceError, match="still going"):
+        services.create_run(mode=RunMode.INTAKE, building_ids=[], time_limit=2)
+    # Given up on (as before this was fixed): the job that comes later does not run it again; only a retry does.
+    waiting.status = RunStatus.FAILED
+    db.session.flush()
+    assert jobs.perform(waiting.job_id) == JobStatus.FAILED
+    assert db.session.get(AllocationRun, waiting.id).status == RunStatus.FAILED

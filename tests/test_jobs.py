@@ -132,7 +132,8 @@ def test_a_cancelled_job_stops_at_its_next_check_and_keeps_nothing(app, tmp_path
 
     def staff_cancels_once_it_waits():
         with app.app_context():
-            while db.session.get(Job, running.id).note != "waiting":
+            deadline = time.monotonic() + 60  # a regression fails the test instead of hanging it
+            while db.session.get(Job, running.id).note != "waiting" and time.monotonic() < deadline:
                 db.session.rollback()
                 time.sleep(0.05)
             jobs.cancel(db.session.get(Job, running.id))
@@ -180,6 +181,10 @@ def test_a_worker_killed_mid_job_leaves_it_failed_with_nothing_applied_and_a_ret
         worker.wait(timeout=60)
         worker.stderr.close()
     assert _job(job.id).status == JobStatus.RUNNING  # nobody knows yet
+    # On PostgreSQL only the heartbeat tells: a host:pid may be another container's, under the same hostname.
+    assert runner.reconcile() == []
+    db.session.execute(sa.update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
     assert runner.reconcile() == [job.id]
     job = _job(job.id)
     assert job.status == JobStatus.FAILED and job.error == "The worker stopped mid-job; nothing was applied."
@@ -229,11 +234,11 @@ def test_a_missed_slot_runs_once_and_only_the_latest(app):
         by_name[frequent].enabled = False
     db.session.commit()
     assert {job.schedule.name for job in schedules.run_due(NOW - timedelta(days=1))} == {
-        "access.purge", "access.rollup", "access.curfew_alerts"}  # no directory is configured
+        "access.purge", "access.rollup", "access.curfew_alerts", "jobs.purge"}  # no directory is configured
     app.config["LDAP_URL"] = "ldap://directory.example.edu"  # the app fixture puts it back
     queued = {job.schedule.name: job for job in schedules.run_due(NOW)}
     assert set(queued) == {"directory.incremental", "directory.full", "access.purge", "access.rollup",
-                           "access.curfew_alerts"}
+                           "access.curfew_alerts", "jobs.purge"}
     slots = dict(db.session.execute(sa.select(ScheduleSlot.schedule_id, ScheduleSlot.slot)).all())
     assert slots[by_name["directory.incremental"].id] == NOW  # a quarter hour exactly
     assert slots[by_name["access.rollup"].id] == datetime(2026, 8, 31, 22, 30, tzinfo=UTC)  # 06:30 local today
@@ -339,3 +344,79 @@ def test_only_staff_change_jobs_and_schedules(app, login, create_user, create_st
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
     assert db.session.get(Schedule, schedule.id).enabled
 
+
+
+# --- what a cancel may stop; what reconcile and the purge may end -------------------------------------------------
+
+
+def test_a_running_job_that_commits_as_it_goes_cannot_be_cancelled_and_a_finished_sync_stays_finished(
+        app, login, create_user):
+    from dorms.directory.models import DirectoryRun, SyncKind, SyncStatus
+
+    queued, running = jobs.enqueue("notifications.send"), jobs.enqueue("directory.sync")
+    sync = DirectoryRun(kind=SyncKind.INCREMENTAL, status=SyncStatus.SUCCEEDED, job_id=running.id)
+    db.session.add(sync)
+    running.status = JobStatus.RUNNING
+    db.session.commit()
+    client = login(create_user("staff"))
+    assert "Cancel" not in client.get(f"/jobs/{running.id}").get_data(as_text=True)
+    refused = client.post(f"/jobs/{running.id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "cannot be stopped" in refused and _job(running.id).status == JobStatus.RUNNING
+    client.post(f"/jobs/{queued.id}/cancel")
+    assert _job(queued.id).status == JobStatus.CANCELLED  # queued, it still can be
+    # Its worker dies after the sync committed: the job fails, the sync it finished stays as it ended.
+    assert jobs.end_early(_job(running.id), JobStatus.FAILED, "gone")
+    db.session.commit()
+    assert db.session.get(DirectoryRun, sync.id).status == SyncStatus.SUCCEEDED
+
+
+@pytest.mark.backends("sqlite")
+def test_on_sqlite_reconcile_fails_a_job_whose_process_is_gone(app):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    job = jobs.enqueue("test.write", {"marker": "gone"})
+    job.status, job.worker = JobStatus.RUNNING, f"{runner.socket.gethostname()}:{gone.pid}"
+    db.session.commit()
+    assert runner.reconcile() == [job.id]
+
+
+def test_a_heartbeat_is_written_by_the_database_clock(app, monkeypatch):
+    job = jobs.enqueue("test.write", {"marker": "skewed"})
+    db.session.commit()
+    monkeypatch.setattr(runner, "utcnow", lambda: utcnow() - timedelta(hours=3))  # this worker's clock is behind
+    assert runner._claim(job.id)
+    assert _job(job.id).heartbeat_at > utcnow() - timedelta(minutes=30)
+
+
+def test_the_purge_deletes_old_finished_jobs_nothing_points_at_and_old_slots(app):
+    from dorms.jobs.housekeeping import purge
+
+    long_ago = utcnow() - timedelta(days=31)
+    old, retried, retry, recent, running = (jobs.enqueue("test.write", {"marker": str(n)}) for n in range(5))
+    retry.retry_of_id = retried.id
+    for job in (old, retried, retry, running):
+        job.status, job.finished_at = JobStatus.SUCCEEDED, long_ago
+    recent.status, recent.finished_at = JobStatus.FAILED, utcnow()
+    running.status = JobStatus.RUNNING
+    schedules.ensure_default_schedules()
+    schedule = db.session.scalar(sa.select(Schedule).limit(1))
+    db.session.add_all([ScheduleSlot(schedule_id=schedule.id, slot=long_ago),
+                        ScheduleSlot(schedule_id=schedule.id, slot=utcnow())])
+    db.session.commit()
+    assert purge() == {"jobs": 2, "slots": 1}
+    db.session.commit()
+    kept = set(db.session.scalars(sa.select(Job.id)))
+    assert kept == {retried.id, recent.id, running.id}  # a retry points at the one retried; the next night takes it
+
+
+def test_the_jobs_page_leaves_out_routine_runs_that_did_nothing(app, login, create_user):
+    schedules.ensure_default_schedules()
+    sending = db.session.scalar(sa.select(Schedule).where(Schedule.name == "notifications.send"))
+    idle, busy = (jobs.enqueue("notifications.send", schedule=sending) for _ in range(2))
+    for job, sent in ((idle, 0), (busy, 3)):
+        job.status, job.result = JobStatus.SUCCEEDED, {"sent": sent, "failed": 0, "given_up": 0, "deferred": 0}
+    db.session.commit()
+    client = login(create_user("staff"))
+    page = client.get("/jobs/").get_data(as_text=True)
+    assert f'data-job="{busy.id}"' in page and f'data-job="{idle.id}"' not in page
+    assert f'data-job="{idle.id}"' in client.get("/jobs/?routine=1").get_data(as_text=True)

@@ -9,7 +9,7 @@ from .retention import purge
 from .rollup import recent_nights, rollup
 
 
-@jobs.task("access.rollup", label=_l("Curfew rollup"))
+@jobs.task("access.rollup", label=_l("Curfew rollup"), idle_fields=("statuses",))
 def rollup_recent(context: jobs.Context) -> dict:
     """Keep the statuses of finished nights that have none yet (as `dorms access rollup`)."""
     nights = recent_nights()
@@ -18,7 +18,7 @@ def rollup_recent(context: jobs.Context) -> dict:
     return {"nights": len(nights), "statuses": written}
 
 
-@jobs.task("access.purge", label=_l("Purge of old door events"))
+@jobs.task("access.purge", label=_l("Purge of old door events"), idle_fields=("events_deleted", "statuses"))
 def purge_old_events(context: jobs.Context, days: int | None = None) -> dict:
     """Delete raw door events past retention, keeping their nights' statuses (as `dorms access purge --yes`)."""
     report = purge(days)
@@ -28,7 +28,7 @@ def purge_old_events(context: jobs.Context, days: int | None = None) -> dict:
             "statuses": report.statuses_kept}
 
 
-@jobs.task("access.curfew_alerts", label=_l("Morning curfew alerts to counselors"))
+@jobs.task("access.curfew_alerts", label=_l("Morning curfew alerts to counselors"), idle_fields=("counselors",))
 def morning_alerts(context: jobs.Context) -> dict:
     """Tell each counselor the alerts of the night just over (scheduled after the rollup)."""
     night = last_finished_night()

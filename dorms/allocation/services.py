@@ -122,6 +122,8 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
             raise ServiceError(_("Another allocation run is still going; wait for it or cancel it."))
         other.status, other.finished_at = RunStatus.FAILED, utcnow()
         other.error = _("The solver stopped without finishing (see its job's log).")
+        if other.job is not None:  # it must not start later and bring the run back
+            jobs.end_early(other.job, jobs.JobStatus.FAILED, other.error)
     if mode == RunMode.REQUESTS:
         building_ids, weights, student_scope = [], {}, {}  # requests name their own places; nothing to weigh
     scope = {kind: sorted(set(values)) for kind, values in (student_scope or {}).items() if values}
@@ -136,7 +138,10 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
 
 
 def _gone_silent(run: AllocationRun) -> bool:
-    """A run far past its time limit has lost its process (killed, or the machine restarted)."""
+    """A run whose job has ended lost its solver (the job failed when its worker died). A run with no job (from
+    before jobs) is judged by age: far past its time limit, it lost its process."""
+    if run.job is not None:
+        return run.job.is_finished
     began = run.started_at or run.created_at
     return (utcnow() - began).total_seconds() > 2 * run.time_limit + 300
 
@@ -169,9 +174,14 @@ def cancel_run(run: AllocationRun) -> None:
     if not run.is_active:
         raise ServiceError(_("This run is not running."))
     if run.job is not None and run.job.is_active:
-        jobs.cancel(run.job)  # the solver's next progress report sees it; nothing it found is kept
-    run.status = RunStatus.CANCELLED
-    run.finished_at = utcnow()
+        # The solver's next progress report sees it; nothing it found is kept. The job's on_stop marks the run,
+        # or refuses if the proposal was stored first.
+        jobs.cancel(run.job)
+        db.session.refresh(run)
+    elif db.session.execute(sa.update(AllocationRun).where(
+            AllocationRun.id == run.id, AllocationRun.status.in_((RunStatus.QUEUED, RunStatus.RUNNING))).values(
+            status=RunStatus.CANCELLED, finished_at=utcnow())).rowcount != 1:
+        raise ServiceError(_("This run is not running."))
     audit.record("allocation.cancel", run=run.id)
 
 

@@ -11,18 +11,24 @@ from .models import AllocationRun, RunStatus
 from .services import execute_run
 
 
-def _stop_run(job: jobs.Job, status: jobs.JobStatus, error: str | None) -> None:
-    """The job was cancelled, or its worker died: the run says so too."""
-    run = db.session.scalar(sa.select(AllocationRun).where(AllocationRun.job_id == job.id))
-    if run is not None and run.is_active:
-        run.status = RunStatus.CANCELLED if status == jobs.JobStatus.CANCELLED else RunStatus.FAILED
-        run.error, run.finished_at = error or "", utcnow()
+def _stop_run(job: jobs.Job, status: jobs.JobStatus, error: str | None) -> bool:
+    """The job was cancelled, or its worker died: the run says so too, unless it finished first (its proposal
+    committed): then False, and a cancel comes too late. The run's row decides which came first."""
+    stopped = db.session.execute(sa.update(AllocationRun).where(
+        AllocationRun.job_id == job.id, AllocationRun.status.in_((RunStatus.QUEUED, RunStatus.RUNNING))).values(
+        status=RunStatus.CANCELLED if status == jobs.JobStatus.CANCELLED else RunStatus.FAILED,
+        error=error or "", finished_at=utcnow()))
+    return stopped.rowcount == 1 or db.session.scalar(
+        sa.select(AllocationRun.id).where(AllocationRun.job_id == job.id)) is None
 
 
 @jobs.task("allocation.run", label=_l("Allocation run"), on_stop=_stop_run)
 def run_allocation(context: jobs.Context, run: int) -> dict:
     allocation = db.session.get(AllocationRun, run)
-    if allocation.status in (RunStatus.FAILED, RunStatus.CANCELLED):  # a retry: the run starts over
+    # Only a retry starts an ended run over: a job that waited in the queue while its run was given up on must
+    # not bring that run back.
+    if db.session.get(jobs.Job, context.job_id).retry_of_id is not None and allocation.status in (
+            RunStatus.FAILED, RunStatus.CANCELLED):
         allocation.status, allocation.error, allocation.stage, allocation.progress = RunStatus.QUEUED, "", "", 0.0
         allocation.finished_at = None
     allocation.job_id = context.job_id

@@ -14,13 +14,15 @@ from .sync import create_run, execute_configured
 
 
 def _stop_sync(job: jobs.Job, status: jobs.JobStatus, error: str | None) -> None:
-    """The job was cancelled, or its worker died: its sync changed nothing and says so."""
-    run = db.session.scalar(sa.select(DirectoryRun).where(DirectoryRun.job_id == job.id))
-    if run is not None and not run.is_finished:
-        run.status, run.error, run.finished_at = SyncStatus.FAILED, error or status.label, utcnow()
+    """The job was cancelled while queued, or its worker died: its sync says so, unless it finished first."""
+    db.session.execute(sa.update(DirectoryRun).where(
+        DirectoryRun.job_id == job.id, DirectoryRun.status.in_((SyncStatus.QUEUED, SyncStatus.RUNNING))).values(
+        status=SyncStatus.FAILED, error=error or str(status.label), finished_at=utcnow()))
 
 
-@jobs.task("directory.sync", label=_l("Directory sync"), on_stop=_stop_sync, available=is_configured)
+# A running sync commits its changes: it cannot be cancelled then, only while queued.
+@jobs.task("directory.sync", label=_l("Directory sync"), on_stop=_stop_sync, available=is_configured,
+           stoppable=False, idle_fields=("created", "updated", "deactivated"))
 def sync(context: jobs.Context, run: int | None = None, kind: str = SyncKind.INCREMENTAL.value,
          dry_run: bool = False, force: bool = False) -> dict:
     """``run``: the sync the page queued; otherwise (the schedules) a new one of ``kind``."""

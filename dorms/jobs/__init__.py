@@ -5,9 +5,9 @@ their transaction; `dorms worker` runs them (RQ on Redis, or the local worker), 
 the routine ones. README, "Jobs and schedules".
 """
 from .models import Job, JobStatus, Schedule
-from .queue import cancel, enqueue, retry
+from .queue import cancel, end_early, enqueue, retry
 from .registry import Cancelled, Context, task
 from .runner import perform, reconcile
 
-__all__ = ["Cancelled", "Context", "Job", "JobStatus", "Schedule", "cancel", "enqueue", "perform", "reconcile",
+__all__ = ["Cancelled", "Context", "Job", "JobStatus", "Schedule", "cancel", "end_early", "enqueue", "perform", "reconcile",
            "retry", "task"]

@@ -12,6 +12,7 @@ from ..core.database import enum_column_type
 from ..core.enums import LabelledEnum
 from ..core.types import UTCDateTime
 from ..extensions import db
+from . import registry
 
 
 class JobStatus(LabelledEnum):
@@ -67,6 +68,12 @@ class Job(db.Model):
     @property
     def is_finished(self) -> bool:
         return not self.is_active
+
+    @property
+    def can_cancel(self) -> bool:
+        """Queued; or running a task that keeps nothing when stopped (one that commits as it goes finishes)."""
+        return self.status == JobStatus.QUEUED or (self.status == JobStatus.RUNNING
+                                                    and registry.is_stoppable(self.kind))
 
 
 class Schedule(db.Model):

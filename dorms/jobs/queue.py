@@ -89,24 +89,37 @@ def _after_rollback(session, previous_transaction) -> None:
         session.info.pop(_WITHDRAWN, None)
 
 
-def end_early(job: Job, status: JobStatus, error: str | None = None) -> bool:
-    """Mark a queued or running job cancelled or failed, if it still is one (a worker may finish it meanwhile),
-    and let its task mark its own rows. True if this call ended it."""
-    ended = db.session.execute(sa.update(Job).where(Job.id == job.id, Job.status.in_(ACTIVE_STATUSES)).values(
+def end_early(job: Job, status: JobStatus, error: str | None = None, *,
+              statuses: tuple[JobStatus, ...] = ACTIVE_STATUSES) -> bool:
+    """Mark a job still in one of ``statuses`` cancelled or failed (a worker may finish it meanwhile), and let its
+    task mark its own rows. True if this call ended it. A cancel that meets work already finished (the task's
+    ``on_stop`` says so) is undone: the finished work stands."""
+    savepoint = db.session.begin_nested()
+    ended = db.session.execute(sa.update(Job).where(Job.id == job.id, Job.status.in_(statuses)).values(
         status=status, error=error, finished_at=utcnow()))
     if ended.rowcount != 1:
+        savepoint.rollback()
         return False
     db.session.refresh(job)
     task = registry.find(job.kind)
-    if task and task.on_stop:
-        task.on_stop(job, status, error)
+    if task and task.on_stop and task.on_stop(job, status, error) is False and status == JobStatus.CANCELLED:
+        savepoint.rollback()
+        db.session.refresh(job)
+        return False
+    savepoint.commit()
     return True
 
 
 def cancel(job: Job) -> None:
-    """A queued job will not start; a running one stops at its next check and keeps nothing. The caller commits."""
+    """A queued job will not start; a running one stops at its next check and keeps nothing. A running job of a
+    task that commits as it goes (not ``stoppable``) cannot be cancelled: it finishes. The caller commits."""
     queue_job_id = job.queue_job_id
-    if not end_early(job, JobStatus.CANCELLED):
+    stoppable = registry.is_stoppable(job.kind)
+    if not end_early(job, JobStatus.CANCELLED, statuses=ACTIVE_STATUSES if stoppable else (JobStatus.QUEUED,)):
+        db.session.refresh(job)
+        if job.status == JobStatus.RUNNING and not stoppable:
+            raise ServiceError(_("This job is running and cannot be stopped: what it has done so far is already "
+                                 "saved. It will finish on its own."))
         raise ServiceError(_("This job has already finished."))
     if queue_job_id:
         db.session.info.setdefault(_WITHDRAWN, []).append(queue_job_id)

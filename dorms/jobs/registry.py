@@ -30,26 +30,34 @@ class Task:
     function: Callable[..., Any]
     label: str | None = None  # what staff read on the jobs page (lazy_gettext); the name otherwise
     # Called in the transaction that ends a job early (cancelled, or its worker died) with the job, its new
-    # status and the error: a feature marks its own row (an allocation run, a directory sync) to match.
-    on_stop: Callable[[Any, Any, str | None], None] | None = None
+    # status and the error: a feature marks its own row (an allocation run, a directory sync) to match, with a
+    # conditional UPDATE, and returns False if that row had already finished (too late: the job is not ended).
+    on_stop: Callable[[Any, Any, str | None], bool | None] | None = None
     # Whether this installation can run it now (e.g. the directory is configured); the schedules skip it if not.
     available: Callable[[], bool] | None = None
     # Whether a scheduled run is handed its slot (``slot``: ISO time, UTC; ``every_minutes``: until the next), for
     # work that must fall in exactly one slot.
     takes_slot: bool = False
+    # False for a task that commits as it goes (a sync, sending): once running it cannot be cancelled, since what
+    # it committed would stay; it finishes on its own. A queued one still can be.
+    stoppable: bool = True
+    # Fields of the result that are all 0 when a run did nothing: the jobs page leaves such scheduled runs out.
+    idle_fields: tuple[str, ...] = ()
 
 
 TASKS: dict[str, Task] = {}
 
 
-def task(name: str, *, label=None, on_stop: Callable[[Any, Any, str | None], None] | None = None,
-         available: Callable[[], bool] | None = None, takes_slot: bool = False):
+def task(name: str, *, label=None, on_stop: Callable[[Any, Any, str | None], bool | None] | None = None,
+         available: Callable[[], bool] | None = None, takes_slot: bool = False, stoppable: bool = True,
+         idle_fields: tuple[str, ...] = ()):
     """Register ``function(context, **arguments)`` as the task ``name``; what it returns (JSON) is the result.
 
-    It runs in one transaction: what it writes commits together with the job's "succeeded", or not at all."""
+    It runs in one transaction: what it writes commits together with the job's "succeeded", or not at all;
+    one that commits as it goes says ``stoppable=False``."""
 
     def register(function):
-        TASKS[name] = Task(name, function, label, on_stop, available, takes_slot)
+        TASKS[name] = Task(name, function, label, on_stop, available, takes_slot, stoppable, idle_fields)
         return function
 
     return register
@@ -63,6 +71,11 @@ def is_available(name: str) -> bool:
     """Registered, and able to run in this installation as it is configured."""
     task = TASKS.get(name)
     return task is not None and (task.available is None or task.available())
+
+
+def is_stoppable(name: str) -> bool:
+    task = TASKS.get(name)
+    return task is None or task.stoppable
 
 
 def label(name: str) -> str:

@@ -32,11 +32,15 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _database_now():
+    """Heartbeats are written and judged by the database's clock: the workers' and the reconciler's may differ."""
+    return sa.func.now() if db.engine.dialect.name != "sqlite" else utcnow()
+
+
 def _claim(job_id: int) -> bool:
     """Take a queued job; a conditional UPDATE, so two workers never both take it (nor a cancelled one)."""
-    now = utcnow()
     claimed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED).values(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker_name()))
+        status=JobStatus.RUNNING, started_at=utcnow(), heartbeat_at=_database_now(), worker=worker_name()))
     db.session.commit()
     return claimed.rowcount == 1
 
@@ -68,12 +72,12 @@ class _RunningJob:
     def _beat(self, seconds: float) -> None:
         while not self._stop.wait(seconds):
             try:
-                self._write(heartbeat_at=utcnow())
+                self._write(heartbeat_at=_database_now())
             except sa.exc.SQLAlchemyError:
                 log.exception("job %s: the heartbeat could not be written", self.job_id)
 
     def progress(self, percent: int, note: str = "") -> None:
-        self._write(progress=max(0, min(100, int(percent))), note=str(note)[:200], heartbeat_at=utcnow())
+        self._write(progress=max(0, min(100, int(percent))), note=str(note)[:200], heartbeat_at=_database_now())
 
     def log(self, text: str) -> None:
         if self._logged > LOG_LIMIT:
@@ -154,19 +158,28 @@ def _process_is_gone(worker: str | None) -> bool:
 
 
 def reconcile() -> list[int]:
-    """Fail running jobs whose worker died (its process is gone, or its heartbeat went stale): their
-    transaction never committed, so nothing they did was applied. Queued jobs Redis lost are handed over
-    again. Run by workers and the scheduler; returns the ids of the jobs it failed. Commits."""
-    stale = utcnow() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
-    heartbeats = db.engine.dialect.name != "sqlite"  # SQLite sites run one machine: the process check is enough
+    """Fail running jobs whose worker died, and hand queued jobs Redis lost over again. Run by workers and the
+    scheduler; returns the ids of the jobs it failed. Commits.
+
+    On PostgreSQL a running job's worker writes a heartbeat (by the database's clock): a stale one means the
+    worker died. A host:pid is no proof there (containers may share a hostname and reuse pids). SQLite sites run
+    on one machine and write no heartbeat: there the worker's process is looked up."""
+    stale_seconds = current_app.config["JOBS_STALE_SECONDS"]
+    running = sa.select(Job).where(Job.status == JobStatus.RUNNING).order_by(Job.id)
+    if db.engine.dialect.name == "sqlite":
+        dead = [job for job in db.session.scalars(running) if _process_is_gone(job.worker)]
+    else:
+        dead = db.session.scalars(running.where(
+            Job.heartbeat_at < sa.func.now() - timedelta(seconds=stale_seconds))).all()
     failed = []
-    for job in db.session.scalars(sa.select(Job).where(Job.status == JobStatus.RUNNING).order_by(Job.id)):
-        if _process_is_gone(job.worker) or (heartbeats and job.heartbeat_at and job.heartbeat_at < stale):
-            if queue.end_early(job, JobStatus.FAILED, _("The worker stopped mid-job; nothing was applied.")):
-                failed.append(job.id)
+    for job in dead:
+        error = (_("The worker stopped mid-job; nothing was applied.") if registry.is_stoppable(job.kind)
+                 else _("The worker stopped mid-job; what it had saved by then is kept."))
+        if queue.end_early(job, JobStatus.FAILED, error):
+            failed.append(job.id)
     db.session.commit()
     if queue.uses_redis():
-        _requeue_lost(stale)
+        _requeue_lost(utcnow() - timedelta(seconds=stale_seconds))
     return failed
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
@@ -13,7 +13,7 @@ from ..core.roles import staff_required
 from ..extensions import db
 from . import queue, registry, schedules
 from .forms import ScheduleForm
-from .models import Job, Schedule
+from .models import Job, JobStatus, Schedule
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 RECENT = 100
@@ -31,9 +31,20 @@ def _job_or_404(job_id: int) -> Job:
 @bp.get("/")
 @staff_required
 def index():
-    jobs = db.session.scalars(sa.select(Job).options(joinedload(Job.started_by), joinedload(Job.schedule))
-                              .order_by(Job.id.desc()).limit(RECENT)).all()
-    return render_template("jobs/index.html", jobs=jobs, redis=queue.uses_redis())
+    show_routine = request.args.get("routine") == "1"
+    recent = sa.select(Job).options(joinedload(Job.started_by), joinedload(Job.schedule))
+    if not show_routine:
+        recent = recent.where(sa.not_(_routine()))
+    jobs = db.session.scalars(recent.order_by(Job.id.desc()).limit(RECENT)).all()
+    return render_template("jobs/index.html", jobs=jobs, redis=queue.uses_redis(), show_routine=show_routine)
+
+
+def _routine():
+    """Scheduled runs that succeeded and did nothing (sent nothing, synced no change): left out unless asked for,
+    so that a minute's schedule does not bury the allocation runs and syncs."""
+    idle = [sa.and_(Job.kind == task.name, *(Job.result[field].as_integer() == 0 for field in task.idle_fields))
+            for task in registry.TASKS.values() if task.idle_fields]
+    return sa.and_(Job.schedule_id.is_not(None), Job.status == JobStatus.SUCCEEDED, sa.or_(sa.false(), *idle))
 
 
 @bp.get("/<int:job_id>")

@@ -7,7 +7,8 @@ from .. import jobs
 from .sending import send_due
 
 
-@jobs.task("notifications.send", label=_l("Sending notifications"))
+@jobs.task("notifications.send", label=_l("Sending notifications"), stoppable=False,
+           idle_fields=("sent", "failed", "given_up"))
 def send(context: jobs.Context) -> dict:
     """Send every delivery due. It commits after each one (a message sent stays recorded as sent whatever
     happens to the next), so a run that fails midway keeps what it sent."""
