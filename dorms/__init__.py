@@ -92,6 +92,7 @@ def _register_tasks() -> None:
     from .checkin import tasks as checkin_tasks  # noqa: F401
     from .directory import tasks as directory_tasks  # noqa: F401
     from .notifications import tasks as notifications_tasks  # noqa: F401
+    from .transfer import tasks as transfer_tasks  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
