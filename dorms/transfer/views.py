@@ -34,7 +34,7 @@ def import_page():
             job = tasks.start_import(form.kind.data, upload.filename, data, dry_run=form.dry_run.data,
                                      confirm=form.confirm.data, language=str(get_locale() or "en"))
             db.session.commit()
-            return redirect(url_for(".import_job", job_id=job.id))
+            return redirect(url_for(".import_job", import_job_id=job.id))
         try:
             report = importing.import_file(form.kind.data, upload.filename, data,
                                            dry_run=form.dry_run.data, in_browser=True,
@@ -59,11 +59,11 @@ def _job_of_kind(job_id: int, kind: str) -> Job:
     return job
 
 
-@bp.get("/import/jobs/<int:job_id>")
+@bp.get("/import/jobs/<int:import_job_id>")
 @staff_required
-def import_job(job_id: int):
+def import_job(import_job_id: int):
     """A large import's progress and then, as the import page shows it, its report."""
-    job = _job_of_kind(job_id, "transfer.import")
+    job = _job_of_kind(import_job_id, "transfer.import")
     outcome = (job.result or {}).get("outcome") if job.status == JobStatus.SUCCEEDED else None
     report = importing.report_from_json(job.result["report"]) if outcome in ("checked", "imported", "pending") \
         else None
@@ -82,7 +82,7 @@ def export(kind: str, file_format: str):
     if exporting.count_rows(kind) > current_app.config["EXPORT_JOB_ROWS"]:
         job = tasks.start_export(kind, file_format, reader_language())
         db.session.commit()
-        return redirect(url_for(".export_job", job_id=job.id))
+        return redirect(url_for(".export_job", export_job_id=job.id))
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
     return download(exporting.export(kind, file_format, language=reader_language()), file_format, filename)
 
@@ -92,16 +92,16 @@ def _export_file(job: Job):
     return found if found is not None and found.expires_at > utcnow() else None
 
 
-@bp.get("/export/jobs/<int:job_id>")
+@bp.get("/export/jobs/<int:export_job_id>")
 @staff_required
-def export_job(job_id: int):
+def export_job(export_job_id: int):
     """A large export's progress, then its file for download until it expires."""
-    job = _job_of_kind(job_id, "transfer.export")
+    job = _job_of_kind(export_job_id, "transfer.export")
     return render_template("transfer/export_job.html", job=job, file=_export_file(job))
 
 
-@bp.get("/export/jobs/<int:job_id>/file")
+@bp.get("/export/jobs/<int:export_job_id>/file")
 @staff_required
-def export_file(job_id: int):
-    found = _export_file(_job_of_kind(job_id, "transfer.export")) or abort(404)
+def export_file(export_job_id: int):
+    found = _export_file(_job_of_kind(export_job_id, "transfer.export")) or abort(404)
     return download(found.content, found.filename.rsplit(".", 1)[-1], found.filename)
