@@ -83,6 +83,11 @@ def from_environment(instance_path: Path) -> dict:
         # request: larger files are imported with `dorms import`, which has no request timeout.
         "IMPORT_MAX_ROWS": int(os.environ.get("DORMS_IMPORT_MAX_ROWS", "100000")),
         "IMPORT_WEB_MAX_ROWS": int(os.environ.get("DORMS_IMPORT_WEB_MAX_ROWS", "20000")),
+        # From the pages, an import of more rows than this, or an export of more, runs as a job (README,
+        # "Jobs and schedules"); an export job's file can be downloaded for EXPORT_KEEP_HOURS.
+        "IMPORT_JOB_ROWS": int(os.environ.get("DORMS_IMPORT_JOB_ROWS", "2000")),
+        "EXPORT_JOB_ROWS": int(os.environ.get("DORMS_EXPORT_JOB_ROWS", "5000")),
+        "EXPORT_KEEP_HOURS": int(os.environ.get("DORMS_EXPORT_KEEP_HOURS", "24")),
         # How long a student has to acknowledge the room condition report at check-in, and
         # whether students may check themselves in from their phone.
         "CHECKIN_ACK_HOURS": int(os.environ.get("DORMS_CHECKIN_ACK_HOURS", "72")),

@@ -34,6 +34,8 @@ from dorms.hygiene.models import InspectionRound
 from dorms.jobs.models import Job
 from dorms.jobs.schedules import ensure_default_schedules
 from dorms.students.models import Student
+from dorms.transfer import exporting
+from dorms.transfer import tasks as transfer_tasks
 from dorms.violations.models import Violation
 
 from .language_walk import english_fragments, machine_words, untranslated, visible_text
@@ -91,7 +93,8 @@ def _samples() -> dict[str, int | str]:
         "check_in_id": first(CheckIn), "ticket_id": first(RepairTicket), "violation_id": first(Violation),
         "round_id": the_round.id, "floor_id": floor_id, "run_id": first(AllocationRun),
         "user_id": first(User, User.role == Role.COUNSELOR), "night": last_finished_night().isoformat(),
-        "job_id": first(Job),
+        "job_id": first(Job), "import_job_id": first(Job, Job.kind == "transfer.import"),
+        "export_job_id": first(Job, Job.kind == "transfer.export"),
     }
 
 
@@ -138,8 +141,13 @@ def _seed(app, monkeypatch) -> object:
     # The schedules an install starts with, and a job the morning rollup's schedule would have run.
     ensure_default_schedules()
     job = jobs.enqueue("access.rollup")
+    # A large import (a dry run of the rooms as exported) and export as jobs: their pages show the outcome.
+    rooms = exporting.export("rooms", "csv", language="zh")
+    imported = transfer_tasks.start_import("rooms", "rooms.csv", rooms, dry_run=True, confirm=None, language="zh_CN")
+    exported = transfer_tasks.start_export("students", "csv", "zh")
     db.session.commit()
-    jobs.perform(job.id)
+    for queued in (job, imported, exported):
+        jobs.perform(queued.id)
     return logins
 
 

@@ -18,6 +18,7 @@ from dorms.facilities import repairs
 from dorms.facilities.models import RepairStatus, RepairTicket
 from dorms.hygiene import services as hygiene
 from dorms.jobs import schedules
+from dorms.transfer import tasks as transfer_tasks
 from dorms.residence import services as residence
 
 ROLES = ("staff", "auditor", "manager", "inspector", "worker")
@@ -50,8 +51,11 @@ def site(create_building, create_room, create_student, create_user):
     the_round = hygiene.create_round(date.today(), [a, b], [users["inspector"], users["manager"]], actor=staff)
     schedules.ensure_default_schedules()
     job = jobs.enqueue("access.rollup", actor=staff)
+    import_job = transfer_tasks.start_import("rooms", "rooms.csv", b"building\n", dry_run=True, confirm=None,
+                                             language="en")
+    export_job = transfer_tasks.start_export("rooms", "csv", "en")
     db.session.commit()
-    return {**users, "job": job, "a": a, "b": b, "room_a": room_a, "room_b": room_b, "in_a": in_a, "in_b": in_b,
+    return {**users, "job": job, "import_job": import_job, "export_job": export_job, "a": a, "b": b, "room_a": room_a, "room_b": room_b, "in_a": in_a, "in_b": in_b,
             "ticket_a": ticket_a, "ticket_b": ticket_b, "round": the_round,
             "floor_a": room_a.floor, "floor_b": room_b.floor}
 
@@ -93,6 +97,8 @@ PAGES = [
     ("/audit/", 200, 200, 403, 403, 403),
     ("/import", 200, 200, 403, 403, 403),
     ("/export/rooms.csv", 200, 200, 403, 403, 403),
+    ("/import/jobs/{import_job.id}", 200, 200, 403, 403, 403),
+    ("/export/jobs/{export_job.id}", 200, 200, 403, 403, 403),
     ("/directory/", 200, 200, 403, 403, 403),
     ("/jobs/", 200, 200, 403, 403, 403),
     ("/jobs/{job.id}", 200, 200, 403, 403, 403),

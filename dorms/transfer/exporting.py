@@ -67,6 +67,11 @@ def student_rows() -> list[list]:
     return rows
 
 
+def count_rows(kind: str) -> int:
+    """How many rows an export of ``kind`` has (one per room, or per student)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from({"rooms": Room, "students": Student}[kind]))
+
+
 def _chinese(words: dict) -> dict:
     """{stored word: its first Chinese spelling the import reads} from one of values.py's maps."""
     found = {}

@@ -18,6 +18,7 @@ who moves, from where to where.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
 from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
-from ..core.tables import RowError, Table, TableError, TooManyRows, read_table
+from ..core.tables import RowError, Table, TableError, TooManyRows, read_rows, read_table
 from ..extensions import db
 from ..residence import occupancy
 from ..residence import services as residence
@@ -171,7 +172,8 @@ class RowReader:
 
 
 def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False, in_browser: bool = False,
-                progress: Progress | None = None, moves_confirmed: str | bool | None = None) -> ImportReport:
+                progress: Progress | None = None, moves_confirmed: str | bool | None = None,
+                actor=None) -> ImportReport:
     """Check and write one file; raises ImportRejected listing every problem of every row.
 
     A file may have at most IMPORT_MAX_ROWS rows; from the import page
@@ -180,7 +182,8 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False,
     A file that moves residents raises MovesNeedConfirmation (its report
     lists the moves) unless ``moves_confirmed`` is the token of the file and these moves (a preview's
     report.token), or True (the command line's --move-residents: whatever moves the file makes).
-    The caller commits (or, on dry_run, this rolls back after checking).
+    The caller commits (or, on dry_run, this rolls back after checking). ``actor``: who the audit names
+    (a job's starter; in a request, the signed-in user).
     """
     max_rows = current_app.config["IMPORT_MAX_ROWS"]
     web_max_rows = min(max_rows, current_app.config["IMPORT_WEB_MAX_ROWS"])
@@ -214,9 +217,26 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False,
     if unconfirmed and not dry_run:
         raise MovesNeedConfirmation(report)
     if not dry_run:
-        audit.record(f"import.{kind}", file=filename, created=report.created,
+        audit.record(f"import.{kind}", actor=actor, file=filename, created=report.created,
                      updated=report.updated, unchanged=report.unchanged)
     return report
+
+
+def count_rows(filename: str, data: bytes) -> int:
+    """The rows below the header, read within IMPORT_MAX_ROWS; 0 for a file that cannot be read that way (the
+    import itself then says why)."""
+    try:
+        return len(read_rows(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"])[0]) - 1
+    except TableError:
+        return 0
+
+
+def report_as_json(report: ImportReport) -> dict:
+    return dataclasses.asdict(report)
+
+
+def report_from_json(data: dict) -> ImportReport:
+    return ImportReport(**{**data, "placements": [Placement(**p) for p in data["placements"]]})
 
 
 def _reporting(items: list, progress: Progress | None, stage: str) -> Iterator:

@@ -2,18 +2,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ..core.clock import utcnow
 from ..core.roles import staff_required
-from ..core.tables import download
+from ..core.tables import RowError, download
 from ..extensions import db
 from ..i18n import reader_language
-from . import exporting, importing
+from ..jobs import Job, JobStatus
+from . import exporting, importing, tasks
 from .forms import ImportForm
 
 bp = Blueprint("transfer", __name__)
 
+
+def _columns() -> dict[str, list[str]]:
+    return {kind: exporting.column_names(kind, reader_language()) for kind in exporting.KINDS}
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -23,8 +29,14 @@ def import_page():
     report = errors = pending = None
     if form.validate_on_submit():
         upload = form.file.data
+        data = upload.read()
+        if importing.count_rows(upload.filename, data) > current_app.config["IMPORT_JOB_ROWS"]:
+            job = tasks.start_import(form.kind.data, upload.filename, data, dry_run=form.dry_run.data,
+                                     confirm=form.confirm.data, language=str(get_locale() or "en"))
+            db.session.commit()
+            return redirect(url_for(".import_job", import_job_id=job.id))
         try:
-            report = importing.import_file(form.kind.data, upload.filename, upload.read(),
+            report = importing.import_file(form.kind.data, upload.filename, data,
                                            dry_run=form.dry_run.data, in_browser=True,
                                            moves_confirmed=form.confirm.data or None)
             db.session.commit()
@@ -37,8 +49,29 @@ def import_page():
     # A confirmation of another file, or of other moves (beds changed since its preview), confirms nothing.
     changed = bool(pending and form.confirm.data)
     return render_template("transfer/import.html", form=form, report=report, errors=errors, pending=pending,
-                           changed=changed, title=_("Import"),
-                           columns={kind: exporting.column_names(kind, reader_language()) for kind in exporting.KINDS})
+                           changed=changed, title=_("Import"), columns=_columns())
+
+
+def _job_of_kind(job_id: int, kind: str) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != kind:
+        abort(404)
+    return job
+
+
+@bp.get("/import/jobs/<int:import_job_id>")
+@staff_required
+def import_job(import_job_id: int):
+    """A large import's progress and then, as the import page shows it, its report."""
+    job = _job_of_kind(import_job_id, "transfer.import")
+    outcome = (job.result or {}).get("outcome") if job.status == JobStatus.SUCCEEDED else None
+    report = importing.report_from_json(job.result["report"]) if outcome in ("checked", "imported", "pending") \
+        else None
+    errors = [RowError(**error) for error in job.result["errors"]] if outcome == "rejected" else None
+    pending = report if outcome == "pending" else None
+    return render_template("transfer/import_job.html", job=job, report=report, errors=errors, pending=pending,
+                           changed=bool(pending and job.arguments.get("confirm")),
+                           dry_run=job.arguments.get("dry_run"), kind=job.arguments.get("kind"))
 
 
 @bp.get("/export/<kind>.<file_format>")
@@ -46,5 +79,29 @@ def import_page():
 def export(kind: str, file_format: str):
     if kind not in exporting.KINDS or file_format not in exporting.FORMATS:
         abort(404)
+    if exporting.count_rows(kind) > current_app.config["EXPORT_JOB_ROWS"]:
+        job = tasks.start_export(kind, file_format, reader_language())
+        db.session.commit()
+        return redirect(url_for(".export_job", export_job_id=job.id))
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
     return download(exporting.export(kind, file_format, language=reader_language()), file_format, filename)
+
+
+def _export_file(job: Job):
+    found = tasks.job_file(job.id, tasks.EXPORT)
+    return found if found is not None and found.expires_at > utcnow() else None
+
+
+@bp.get("/export/jobs/<int:export_job_id>")
+@staff_required
+def export_job(export_job_id: int):
+    """A large export's progress, then its file for download until it expires."""
+    job = _job_of_kind(export_job_id, "transfer.export")
+    return render_template("transfer/export_job.html", job=job, file=_export_file(job))
+
+
+@bp.get("/export/jobs/<int:export_job_id>/file")
+@staff_required
+def export_file(export_job_id: int):
+    found = _export_file(_job_of_kind(export_job_id, "transfer.export")) or abort(404)
+    return download(found.content, found.filename.rsplit(".", 1)[-1], found.filename)
