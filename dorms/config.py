@@ -106,6 +106,8 @@ def from_environment(instance_path: Path) -> dict:
         "SMTP_USERNAME": os.environ.get("DORMS_SMTP_USERNAME", ""),
         "SMTP_PASSWORD": os.environ.get("DORMS_SMTP_PASSWORD", ""),
         "SMTP_FROM": os.environ.get("DORMS_SMTP_FROM", "dorms@localhost"),
+        # The CA that signed the mail server's certificate, when it is the campus's own (default: the system's).
+        "SMTP_CA_FILE": os.environ.get("DORMS_SMTP_CA_FILE") or None,
         # The staff group's robot (WeCom or DingTalk), told of staff events; DingTalk's signing secret.
         "STAFF_ROBOT_URL": os.environ.get("DORMS_STAFF_ROBOT_URL", ""),
         "STAFF_ROBOT_SERVICE": _robot_service(os.environ.get("DORMS_STAFF_ROBOT_URL", "")),

@@ -44,6 +44,8 @@ from typing import Self
 import ldap3
 from ldap3.core.exceptions import LDAPException, LDAPNoSuchObjectResult
 
+from .certificates import make_certificates
+
 BASE = "dc=example,dc=edu"
 ADMIN_DN = f"cn=admin,{BASE}"
 SERVICES = f"ou=services,{BASE}"
@@ -246,33 +248,7 @@ class Slapd:
         self._write_config()
 
     def _make_certificates(self) -> None:
-        openssl = find_tool("openssl")
-        if openssl is None:
-            raise RuntimeError("openssl is not installed")
-        ca_key = self.root / "ca.key"
-        csr = self.root / "server.csr"
-        extensions = self.root / "server.ext"
-        extensions.write_text(
-            "basicConstraints = critical, CA:FALSE\n"
-            "keyUsage = critical, digitalSignature, keyEncipherment\n"
-            "extendedKeyUsage = serverAuth\n"
-            "subjectAltName = IP:127.0.0.1, DNS:localhost\n")
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        commands = [
-            [openssl, "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca_file, "-days", "30",
-             "-subj", "/O=dorms tests/CN=dorms test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            [openssl, "req", "-new", *ec, "-keyout", self.key_file, "-out", csr,
-             "-subj", "/O=dorms tests/CN=127.0.0.1"],
-            [openssl, "x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", ca_key,
-             "-CAcreateserial", "-out", self.cert_file, "-days", "30", "-extfile", extensions],
-        ]
-        for command in commands:
-            result = subprocess.run([str(part) for part in command], check=False,
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{result.stderr}")
+        make_certificates(self.root, self.ca_file, self.cert_file, self.key_file)
 
     def _write_config(self) -> None:
         schemas = [SYSTEM_SCHEMA_DIR / f"{name}.schema"

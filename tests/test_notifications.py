@@ -28,6 +28,7 @@ from dorms.extensions import db
 from dorms.facilities import repairs
 from dorms.facilities.models import RepairStatus
 from dorms.notifications import notify, staff_accounts
+from dorms.notifications.kinds import KINDS
 from dorms.notifications.models import Contact, Delivery, DeliveryAttempt, Notification, Preference
 from dorms.notifications.outbox import render
 from dorms.notifications.sending import send_due
@@ -181,6 +182,55 @@ def test_the_scheduled_job_sends_what_is_due(app, outside, create_user):
     assert db.session.get(type(job), job.id).result == {"sent": 1, "failed": 0, "given_up": 0, "deferred": 0,
                                                                "skipped": False}
     assert [path for path, _query, _body in outside["robots"].received] == ["/wecom"]
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    from .certificates import make_certificates
+
+    root = tmp_path_factory.mktemp("smtp-tls")
+    files = {name: root / f"{name}.pem" for name in ("ca", "cert", "key")}
+    make_certificates(root, files["ca"], files["cert"], files["key"])
+    return files
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_goes_over_tls_with_a_sign_in_checked_against_the_campus_ca(app, outside, create_user, tls_files,
+                                                                          security):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tls_files["cert"], tls_files["key"])
+    mailbox, signed_in = _Mailbox(), []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        signed_in.append((auth_data.login, auth_data.password, encrypted))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"dorms", b"s3cret"))
+
+    # STARTTLS: sign-in is offered only once the connection is encrypted; SMTPS is encrypted from the start
+    # (aiosmtpd's own check knows only STARTTLS).
+    options = ({"tls_context": server_tls, "require_starttls": True, "auth_require_tls": True}
+               if security == "starttls" else {"ssl_context": server_tls, "auth_require_tls": False})
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port(), authenticator=authenticate, **options)
+    controller.start()
+    try:
+        app.config.update(SMTP_PORT=controller.port, SMTP_SECURITY=security, SMTP_USERNAME="dorms",
+                          SMTP_PASSWORD="s3cret")
+        staff = _reachable(create_user(role=Role.STAFF), email="office@example.edu.cn", kinds=["violation_appealed"])
+        notify([staff], "violation_appealed", violation=5, student="S", reason="r")
+        db.session.commit()
+        app.config["SMTP_CA_FILE"] = None  # the system's CAs do not know the campus's: refused, tried again later
+        assert send_due().failed == 1 and mailbox.messages == []
+        app.config["SMTP_CA_FILE"] = str(tls_files["ca"])
+        report = send_due(utcnow() + timedelta(hours=1))
+        assert report.sent == 1, db.session.scalars(sa.select(DeliveryAttempt.error)).all()
+        assert [m["To"] for m in mailbox.messages] == ["office@example.edu.cn"]
+        assert signed_in == [(b"dorms", b"s3cret", True)]  # the password went over TLS only
+    finally:
+        controller.stop()
 
 
 def test_the_staff_group_robot_hears_of_a_staff_event_once(app, outside, create_user):
@@ -410,16 +460,28 @@ EVENTS = {
 
 @pytest.mark.parametrize("event", [pytest.param(event, marks=[pytest.mark.commits] if event == "round outcome" else [])
                                    for event in EVENTS])  # a round reads the campus at one moment: real commits
-def test_each_event_tells_the_right_person_in_their_language(world, event):
+def test_each_event_tells_the_right_person_through_each_channel_in_their_language(world, outside, event):
     happen, told, english, chinese = EVENTS[event]
+    # Everyone takes every kind by email and robot; the student accounts read Chinese, the others English.
+    people = [*world["accounts"], world["counselor"], world["staff"]]
+    for person in people:
+        _reachable(person, email=f"u{person.id}@example.edu.cn",
+                   robot=("wecom", f"{outside['base']}/wecom?key=u{person.id}"), kinds=list(KINDS),
+                   locale="zh_CN" if person in world["accounts"] else "en")
     happen(world)
     db.session.commit()
-    notifications = db.session.scalars(sa.select(Notification).order_by(Notification.id)).all()
-    last = notifications[-1]
-    assert last.user_id == told(world).id
+    last = db.session.scalars(sa.select(Notification).order_by(Notification.id.desc())).first()
+    recipient = told(world)
+    assert last.user_id == recipient.id
     for language, expected in (("en", english), ("zh_CN", chinese)):
         title, _body = render(last, language)
         assert expected in title, (language, title)
+    send_due()
+    title = english if recipient.locale == "en" else chinese
+    mails = [m for m in outside["mail"] if m["To"] == f"u{recipient.id}@example.edu.cn"]
+    robots = [body for path, query, body in outside["robots"].received if query["key"] == [f"u{recipient.id}"]]
+    assert any(title in m["Subject"] for m in mails), [m["Subject"] for m in mails]
+    assert any(title in body["text"]["content"] for body in robots)
 
 
 def test_a_change_rolled_back_notifies_nobody(world):

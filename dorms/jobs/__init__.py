@@ -9,5 +9,5 @@ from .queue import cancel, end_early, enqueue, retry
 from .registry import Cancelled, Context, task
 from .runner import perform, reconcile
 
-__all__ = ["Cancelled", "Context", "Job", "JobStatus", "Schedule", "cancel", "end_early", "enqueue", "perform", "reconcile",
-           "retry", "task"]
+__all__ = ["Cancelled", "Context", "Job", "JobStatus", "Schedule", "cancel", "end_early", "enqueue", "perform",
+           "reconcile", "retry", "task"]

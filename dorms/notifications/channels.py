@@ -68,7 +68,7 @@ class Mailer:
     def _connect(self) -> smtplib.SMTP:
         config = current_app.config
         host, port, security = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_SECURITY"]
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=config["SMTP_CA_FILE"])
         if security == "ssl":
             connection = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_SECONDS, context=context)
         else:
