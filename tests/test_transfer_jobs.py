@@ -145,7 +145,11 @@ def test_a_large_export_is_a_job_whose_file_is_downloaded_until_it_expires(app, 
     direct = client.get("/export/rooms.csv").data
     app.config["EXPORT_JOB_ROWS"] = 2
 
-    started = client.get("/export/rooms.csv")
+    # A large export is offered as a form: following or prefetching a link starts nothing.
+    offered = client.get("/export/rooms.csv").get_data(as_text=True)
+    assert 'data-testid="export-start"' in offered and db.session.scalar(
+        sa.select(sa.func.count(Job.id)).where(Job.kind == "transfer.export")) == 0
+    started = client.post("/export/rooms.csv")
     job_id = int(re.search(r"/export/jobs/(\d+)$", started.headers["Location"]).group(1))
     assert 'data-testid="job-waiting"' in client.get(f"/export/jobs/{job_id}").get_data(as_text=True)
     assert client.get(f"/export/jobs/{job_id}/file").status_code == 404
@@ -162,6 +166,12 @@ def test_a_large_export_is_a_job_whose_file_is_downloaded_until_it_expires(app, 
     db.session.commit()
     assert client.get(f"/export/jobs/{job_id}/file").status_code == 404
     assert 'data-testid="export-expired"' in client.get(f"/export/jobs/{job_id}").get_data(as_text=True)
+    # The nightly purge forgets the expired file, then its job once old enough.
+    from dorms.jobs.housekeeping import purge
+
+    assert purge()["expired"] == 1
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(TransferFile.id))) == 0
 
 
 def test_only_staff_start_or_see_import_and_export_jobs(app, client, login, create_user, create_student):
@@ -169,7 +179,7 @@ def test_only_staff_start_or_see_import_and_export_jobs(app, client, login, crea
     staff = login(create_user("office"))
     import_id = _start(staff, "rooms", ROOMS_CSV.encode())
     work_locally(burst=True)
-    export_id = int(re.search(r"/export/jobs/(\d+)$", staff.get("/export/rooms.csv").headers["Location"]).group(1))
+    export_id = int(re.search(r"/export/jobs/(\d+)$", staff.post("/export/rooms.csv").headers["Location"]).group(1))
     work_locally(burst=True)
     assert staff.get(f"/export/jobs/{export_id}/file").status_code == 200
     assert staff.get(f"/import/jobs/{export_id}").status_code == 404  # not an import's job
@@ -180,4 +190,24 @@ def test_only_staff_start_or_see_import_and_export_jobs(app, client, login, crea
         login(create_user(role.value, role=role, student=create_student() if role == Role.STUDENT else None))
         assert [client.get(url).status_code for url in urls] == [403] * 4
         assert _post(client, "rooms", ROOMS_CSV.encode()).status_code == 403
+        assert client.post("/export/students.csv").status_code == 403
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 2
+
+
+def test_an_import_job_takes_a_long_file_name_and_cannot_be_retried_once_its_upload_is_gone(app, client, staff):
+    long_name = "机房" * 200 + ".csv"
+    started = client.post("/import", data={"kind": "rooms", "dry_run": "y",
+                                          "file": (io.BytesIO(ROOMS_CSV.encode()), long_name)},
+                          content_type="multipart/form-data")
+    assert started.status_code == 302, started.get_data(as_text=True)
+    job_id = int(re.search(r"/import/jobs/(\d+)$", started.headers["Location"]).group(1))
+    db.session.rollback()
+    job = db.session.get(Job, job_id)
+    assert job.arguments["filename"].endswith(".csv") and len(job.arguments["filename"]) <= 255
+    client.post(f"/jobs/{job_id}/cancel")
+    db.session.rollback()
+    assert db.session.get(Job, job_id).status == JobStatus.CANCELLED
+    assert "Try again" not in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    refused = client.post(f"/jobs/{job_id}/retry", follow_redirects=True).get_data(as_text=True)
+    assert "cannot run again" in refused
+    assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1

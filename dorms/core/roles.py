@@ -22,7 +22,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a read-only account may still post: its own session, password, language and notifications.
 READ_ONLY_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "i18n.set_language",
                                 "notifications.mark_read", "notifications.mark_all_read",
-                                "notifications.preferences"})
+                                "notifications.preferences",
+                                # Reading everything, auditors may have a large export prepared.
+                                "transfer.export"})
 
 
 def sees_everything(user) -> bool:

@@ -6,8 +6,8 @@ the routine ones. README, "Jobs and schedules".
 """
 from .models import Job, JobStatus, Schedule
 from .queue import cancel, end_early, enqueue, retry
-from .registry import Cancelled, Context, task
+from .registry import Cancelled, Context, on_purge, task
 from .runner import perform, reconcile
 
-__all__ = ["Cancelled", "Context", "Job", "JobStatus", "Schedule", "cancel", "end_early", "enqueue", "perform",
-           "reconcile", "retry", "task"]
+__all__ = ["Cancelled", "Context", "Job", "JobStatus", "Schedule", "cancel", "end_early", "enqueue", "on_purge",
+           "perform", "reconcile", "retry", "task"]

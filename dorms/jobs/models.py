@@ -70,6 +70,10 @@ class Job(db.Model):
         return not self.is_active
 
     @property
+    def can_retry(self) -> bool:
+        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED) and registry.is_retryable(self.kind)
+
+    @property
     def can_cancel(self) -> bool:
         """Queued; or running a task that keeps nothing when stopped (one that commits as it goes finishes)."""
         return self.status == JobStatus.QUEUED or (self.status == JobStatus.RUNNING

@@ -132,6 +132,8 @@ def retry(job: Job, actor=None) -> Job:
         raise ServiceError(_("This job has not finished yet."))
     if job.status == JobStatus.SUCCEEDED:
         raise ServiceError(_("This job succeeded; start a new one instead."))
+    if not job.can_retry:
+        raise ServiceError(_("This job cannot run again: what it worked on is no longer kept. Start it anew."))
     again = enqueue(job.kind, job.arguments, actor=actor, retry_of=job)
     audit.record("job.retry", job=again.id, kind=job.kind, attempt=again.attempt)
     return again

@@ -43,21 +43,26 @@ class Task:
     stoppable: bool = True
     # Fields of the result that are all 0 when a run did nothing: the jobs page leaves such scheduled runs out.
     idle_fields: tuple[str, ...] = ()
+    # False for a task whose input is gone once it ends (an upload): another attempt could only fail.
+    retryable: bool = True
 
 
 TASKS: dict[str, Task] = {}
+# Run by the nightly purge before old jobs go: each feature forgets what of its own has expired (and so lets
+# go of the jobs it pointed at). Each returns how many rows it removed.
+PURGE_HOOKS: list[Callable[[], int]] = []
 
 
 def task(name: str, *, label=None, on_stop: Callable[[Any, Any, str | None], bool | None] | None = None,
          available: Callable[[], bool] | None = None, takes_slot: bool = False, stoppable: bool = True,
-         idle_fields: tuple[str, ...] = ()):
+         idle_fields: tuple[str, ...] = (), retryable: bool = True):
     """Register ``function(context, **arguments)`` as the task ``name``; what it returns (JSON) is the result.
 
     It runs in one transaction: what it writes commits together with the job's "succeeded", or not at all;
     one that commits as it goes says ``stoppable=False``."""
 
     def register(function):
-        TASKS[name] = Task(name, function, label, on_stop, available, takes_slot, stoppable, idle_fields)
+        TASKS[name] = Task(name, function, label, on_stop, available, takes_slot, stoppable, idle_fields, retryable)
         return function
 
     return register
@@ -71,6 +76,17 @@ def is_available(name: str) -> bool:
     """Registered, and able to run in this installation as it is configured."""
     task = TASKS.get(name)
     return task is not None and (task.available is None or task.available())
+
+
+def on_purge(hook: Callable[[], int]) -> Callable[[], int]:
+    """Register ``hook`` with the nightly purge (PURGE_HOOKS)."""
+    PURGE_HOOKS.append(hook)
+    return hook
+
+
+def is_retryable(name: str) -> bool:
+    task = TASKS.get(name)
+    return task is None or task.retryable
 
 
 def is_stoppable(name: str) -> bool:

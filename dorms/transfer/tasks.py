@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import jobs
@@ -31,6 +32,7 @@ def job_file(job_id: int, purpose: str) -> TransferFile | None:
 def start_import(kind: str, filename: str, data: bytes, *, dry_run: bool, confirm: str | None,
                  language: str) -> jobs.Job:
     """Queue an import of ``data`` (once the caller commits); the job reads it from the database."""
+    filename = filename[-TransferFile.__table__.c.filename.type.length:]  # its end keeps the extension
     job = jobs.enqueue("transfer.import", {"kind": kind, "filename": filename, "dry_run": dry_run,
                                            "confirm": confirm or None, "language": language})
     db.session.add(TransferFile(job_id=job.id, purpose=UPLOAD, filename=filename, content=data))
@@ -47,14 +49,14 @@ def _drop_upload(job, status, error) -> None:
                                                      TransferFile.purpose == UPLOAD))
 
 
-@jobs.task("transfer.import", label=_l("Import"), on_stop=_drop_upload)
+@jobs.task("transfer.import", label=_l("Import"), on_stop=_drop_upload, retryable=False)
 def run_import(context: jobs.Context, *, kind: str, filename: str, dry_run: bool, confirm: str | None,
                language: str) -> dict:
     """The import page's import, all or nothing as there; the result is what the page shows (the report, or
     every problem, or the moves to confirm)."""
     upload = job_file(context.job_id, UPLOAD)
     if upload is None:
-        raise LookupError(f"job {context.job_id} has no upload")
+        raise LookupError(_("The uploaded file is no longer kept; upload it again."))
 
     def progress(stage: str, done: int, total: int) -> None:
         context.stop_if_cancelled()
@@ -75,11 +77,19 @@ def run_import(context: jobs.Context, *, kind: str, filename: str, dry_run: bool
     return result
 
 
+@jobs.on_purge
+def forget_expired_exports() -> int:
+    """Export files past their time (the nightly purge; each export job also does it): personal data kept no
+    longer than it is offered."""
+    return db.session.execute(sa.delete(TransferFile).where(TransferFile.purpose == EXPORT,
+                                                            TransferFile.expires_at < utcnow())).rowcount
+
+
 @jobs.task("transfer.export", label=_l("Export"))
 def run_export(context: jobs.Context, *, kind: str, file_format: str, language: str) -> dict:
     """Write the export into transfer_files, for download from the job's page until it expires."""
     now = utcnow()
-    db.session.execute(sa.delete(TransferFile).where(TransferFile.purpose == EXPORT, TransferFile.expires_at < now))
+    forget_expired_exports()
     with force_locale("zh_CN" if language == "zh" else "en"):
         body = exporting.export(kind, file_format, language=language)
     filename = f"{kind}-{now.date().isoformat()}.{file_format}"

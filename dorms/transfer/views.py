@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -74,15 +74,23 @@ def import_job(import_job_id: int):
                            dry_run=job.arguments.get("dry_run"), kind=job.arguments.get("kind"))
 
 
-@bp.get("/export/<kind>.<file_format>")
+@bp.route("/export/<kind>.<file_format>", methods=["GET", "POST"])
 @staff_required
 def export(kind: str, file_format: str):
+    """The file at once; a large one is prepared by a job, started from a form (a link followed, prefetched or
+    embedded elsewhere starts nothing)."""
     if kind not in exporting.KINDS or file_format not in exporting.FORMATS:
         abort(404)
-    if exporting.count_rows(kind) > current_app.config["EXPORT_JOB_ROWS"]:
+    rows = exporting.count_rows(kind)
+    if rows > current_app.config["EXPORT_JOB_ROWS"]:
+        if request.method == "GET":
+            return render_template("transfer/export_start.html", kind=kind, file_format=file_format, rows=rows,
+                                   title=_("Export"))
         job = tasks.start_export(kind, file_format, reader_language())
         db.session.commit()
         return redirect(url_for(".export_job", export_job_id=job.id))
+    if request.method == "POST":
+        abort(405)
     filename = f"{kind}-{date.today().isoformat()}.{file_format}"
     return download(exporting.export(kind, file_format, language=reader_language()), file_format, filename)
 
