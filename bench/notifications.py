@@ -16,7 +16,6 @@ any 60 seconds (WeCom and DingTalk take about 20).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import threading

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import audit
-from ..campus.models import Building
+from ..campus.codes import find_building
 from ..core.errors import ServiceError
 from ..extensions import db
 from .models import AccessDevice
@@ -21,8 +21,8 @@ def register_device(serial_number: str, building: str, networks: str, door: str 
     if not serial_number or not building:
         raise ServiceError(_("A device needs its serial number and building."))
     # A building of the campus written in any letter case ("a1") is stored as the campus writes it.
-    building = db.session.scalar(sa.select(Building.code).where(sa.func.upper(Building.code) == building.upper())
-                                 .limit(1)) or building
+    found = find_building(building)
+    building = found.code if found is not None else building
     parts = [n.strip() for n in networks.split(",") if n.strip()]
     try:
         for part in parts:

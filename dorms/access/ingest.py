@@ -25,7 +25,7 @@ from ..core.tables import TableError, decode_text
 from ..extensions import db
 from ..students.models import Student
 from . import cards as card_numbers
-from .models import AccessDevice, AccessEvent, Card, Permission, PermissionKind, PermissionStatus
+from .models import AccessEvent, Card, Permission, PermissionKind, PermissionStatus
 from .rollup import invalidate, nights_touched
 
 BATCH = 5_000

@@ -12,6 +12,7 @@ from statistics import median
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..auth.models import User
@@ -35,6 +36,7 @@ from .models import (
     PermissionKind,
     PermissionStatus,
 )
+from .zkteco import codes
 
 # Without a rule (docs/curfew.md): Sunday-Thursday nights 23:00, Friday and Saturday nights 23:30.
 DEFAULT_CURFEW = {False: time(23), True: time(23, 30)}
@@ -532,10 +534,6 @@ class DoorEvent:
 
 def night_events(student_id: int, night: date) -> list[DoorEvent]:
     """The student's events of night ``night`` (noon to the cutoff, any building), oldest first."""
-    from flask_babel import gettext as _
-
-    from .zkteco import codes
-
     begins, ends = _window(night)
     zone, shown = campus_zone(), []
     for event in db.session.scalars(sa.select(AccessEvent).where(

@@ -352,10 +352,7 @@ def add_holiday():
 @bp.post("/holidays/<night>/delete")
 @staff_required
 def remove_holiday(night: str):
-    try:
-        holiday = db.session.get(NoCurfewNight, date.fromisoformat(night))
-    except ValueError:
-        holiday = None
+    holiday = db.session.get(NoCurfewNight, _night_or_404(night))
     if holiday is None:
         abort(404)
     calendar.remove_holiday(holiday)

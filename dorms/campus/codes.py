@@ -1,4 +1,5 @@
-"""Places by the codes people write: a room as building-number (A1-203), a bed as building-number-bed (A1-203-2).
+"""Places by the codes people write: a building (A1), a room as building-number (A1-203), a bed as
+building-number-bed (A1-203-2).
 
 One reading for every form and import. Letter case does not matter, as at a housing office's desk
 ("a1-203" is A1-203). The code is split from the right, so a building code may itself hold a hyphen.
@@ -25,6 +26,15 @@ def _the_one(rows: list, code: str, written) -> object | None:
         return rows[0]
     exact = [row for row in rows if written(row) == code.strip()]
     return exact[0] if len(exact) == 1 else None
+
+
+def find_building(code: str | None) -> Building | None:
+    """The building a code such as A1 (or a1) names, or None."""
+    written = (code or "").strip()
+    if not written:
+        return None
+    buildings = db.session.scalars(sa.select(Building).where(sa.func.upper(Building.code) == written.upper())).all()
+    return _the_one(buildings, written, lambda building: building.code)
 
 
 def find_room(code: str | None) -> Room | None:

@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import audit
-from ..access.cards import key, normalise
+from ..access.cards import key as card_key
+from ..access.cards import normalise
 from ..access.models import Card
 from ..campus.codes import find_bed
 from ..campus.models import Bed, Building, Room
@@ -189,7 +190,7 @@ def find_student(text: str) -> Student | None:
     except ValueError:
         return None
     return db.session.scalar(sa.select(Student).join(Card, Card.student_id == Student.id)
-                             .where(key(Card.number) == key(number)))
+                             .where(card_key(Card.number) == card_key(number)))
 
 
 def bed_by_code(code: str) -> Bed:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from ...campus.models import Building
+from ...campus.codes import find_building
 from ...core.clock import campus_zone
 from ...core.tables import TableError, read_rows
 from ...extensions import db
@@ -95,11 +95,10 @@ def place(*, device: str | None = None, building: str | None = None, timezone: s
             raise Rejected([RowError(0, "device", f"no registered device {device!r} (dorms access device list)")])
         return Place(found.building, found.door, _zone(found.timezone, "device"), found.serial_number)
     if building:
-        code = db.session.scalar(sa.select(Building.code)
-                                 .where(sa.func.upper(Building.code) == building.strip().upper()))
-        if code is None:
+        found = find_building(building)
+        if found is None:
             raise Rejected([RowError(0, "building", f"no building {building!r}")])
-        return Place(code, "", _zone(timezone, "timezone") if timezone else campus_zone())
+        return Place(found.code, "", _zone(timezone, "timezone") if timezone else campus_zone())
     return None
 
 
