@@ -128,3 +128,10 @@ def conflict_if_changed_meanwhile(message: str) -> Iterator[None]:
 
 def is_postgresql(engine: Engine | None = None) -> bool:
     return (engine or db.engine).dialect.name == "postgresql"
+
+
+def bytewise(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """``column`` compared and sorted byte by byte, the order of identifiers such as student numbers: COLLATE "C"
+    on PostgreSQL, where an index in that order turns "starts with" into a range read in order; SQLite compares
+    so already."""
+    return column.collate("C") if is_postgresql() else column
