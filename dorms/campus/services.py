@@ -1,15 +1,35 @@
 """Campus places: buildings, floors and rooms as they are built (who lives in them is residence's)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..core.kept import kept
 from ..extensions import db
 from .models import Building, Campus, Floor, Room
 
 
 def room_types() -> list[str]:
-    return list(db.session.scalars(sa.select(Room.room_type).distinct().order_by(Room.room_type)))
+    """The room types there are, kept until rooms change."""
+    return kept("room_types", lambda: list(db.session.scalars(
+        sa.select(Room.room_type).distinct().order_by(Room.room_type))), depends_on=("rooms",))
+
+
+@dataclass(frozen=True)
+class BuildingName:
+    id: int
+    code: str
+    name: str
+
+
+def building_names() -> list[BuildingName]:
+    """Every building's code and name, by code, for a form to choose from; kept until buildings change."""
+    return kept("building_names", lambda: [
+        BuildingName(*row) for row in db.session.execute(
+            sa.select(Building.id, Building.code, Building.name).order_by(Building.code))
+    ], depends_on=("buildings",))
 
 
 def buildings() -> list[Building]:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..audit import describe as audit_describe
 from ..core.clock import utcnow
@@ -109,6 +109,9 @@ class CheckIn(db.Model):
     # Carried over from the check-in of the student's previous bed, when a move elsewhere than the desk
     # checked them out there (the leaving rule): its keys came along.
     carried_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("check_ins.id"))
+    # How many of its items are disputed and not answered yet, when a list's query counts them (services:
+    # the badges' loading) instead of loading every item; None otherwise.
+    open_dispute_count: Mapped[int | None] = query_expression()
 
     assignment: Mapped[Assignment] = relationship()
     checked_in_by = relationship("User")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload, with_expression
 
 from .. import audit
 from ..access.cards import key as card_key
@@ -152,9 +152,12 @@ def check_in_of(assignment: Assignment | None) -> CheckIn | None:
 
 
 def latest_check_in(student: Student) -> CheckIn | None:
-    """The student's most recent check-in, current or checked out."""
+    """The student's most recent check-in, current or checked out, for the badge on their page (its check-out's
+    charges are read when there is one)."""
     return db.session.scalar(
-        _check_in_query().join(Assignment, Assignment.id == CheckIn.assignment_id)
+        sa.select(CheckIn).join(Assignment, Assignment.id == CheckIn.assignment_id)
+        .options(joinedload(CheckIn.assignment).joinedload(Assignment.bed).joinedload(Bed.room)
+                 .joinedload(Room.building), *_badge_loading())
         .where(Assignment.student_id == student.id)
         .order_by(CheckIn.checked_in_at.desc(), CheckIn.id.desc()).limit(1))
 
@@ -638,20 +641,30 @@ def recent_check_outs(*, page: int = 1, per_page: int = 50):
     return list(rows), total
 
 
+def _badge_loading():
+    """What a check-in's badge reads on a page showing many (checkin/_macros.html state_badge): its check-out,
+    and how many of its items are open disputes, counted by the database rather than every item loaded."""
+    open_disputes = (sa.select(sa.func.count(ReportItem.id))
+                     .where(ReportItem.check_in_id == CheckIn.id, ReportItem.disputed_at.is_not(None),
+                            ReportItem.resolved_at.is_(None))
+                     .scalar_subquery())
+    return joinedload(CheckIn.check_out), with_expression(CheckIn.open_dispute_count, open_disputes)
+
+
 def by_assignment(assignment_ids: list[int]) -> dict[int, CheckIn]:
-    """The check-ins of the given assignments, keyed by assignment id, in one query (and one for the items)."""
+    """The check-ins of the given assignments, keyed by assignment id, for a list's badges, in one query."""
     if not assignment_ids:
         return {}
-    rows = db.session.scalars(sa.select(CheckIn).options(selectinload(CheckIn.items), selectinload(CheckIn.check_out))
+    rows = db.session.scalars(sa.select(CheckIn).options(*_badge_loading())
                               .where(CheckIn.assignment_id.in_(assignment_ids)))
     return {record.assignment_id: record for record in rows}
 
 
 def room_check_ins(room_id: int) -> dict[int, CheckIn]:
-    """The check-ins of the room's current residents, keyed by assignment id, for the room page."""
+    """The check-ins of the room's current residents, keyed by assignment id, for the room page's badges."""
     rows = db.session.scalars(
         select_current_beds(CheckIn).join(CheckIn, CheckIn.assignment_id == Assignment.id)
-        .options(selectinload(CheckIn.items), selectinload(CheckIn.check_out))
+        .options(*_badge_loading())
         .where(Bed.room_id == room_id))
     return {record.assignment_id: record for record in rows}
 

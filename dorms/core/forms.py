@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import abort, flash
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from wtforms import widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -29,6 +31,31 @@ def confirmed(form, sentence: str) -> bool:
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices; labels may be lazy strings."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class QuickSelect(widgets.Select):
+    """WTForms' select, its options written in one pass: the same HTML, at a fraction of the cost for a long
+    list (hundreds of classes, every building on every row of a form)."""
+
+    def __call__(self, field, **kwargs):
+        if self.multiple or field.has_groups():
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for name in dir(flags):
+            if name in self.validation_attrs and name not in kwargs:
+                kwargs[name] = getattr(flags, name)
+        html = [f"<select {widgets.html_params(name=field.name, **kwargs)}>"]
+        for choice in field.iter_choices():
+            if choice.render_kw:
+                html.append(self.render_option(choice))
+                continue
+            value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+            label = "" if choice.label is None else str(choice.label)  # a lazy label translated once
+            selected = " selected" if choice.selected else ""
+            html.append(f'<option{selected} value="{escape(value)}">{escape(label or value)}</option>')
+        html.append("</select>")
+        return Markup("".join(html))
 
 
 MAX_PAGE = 10_000

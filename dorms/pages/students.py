@@ -24,6 +24,7 @@ from ..students.views import bp
 from ..violations import services as violations
 from . import waiting
 
+PER_PAGE = 50
 
 @bp.get("/")
 @roles_required(Role.STAFF, Role.COUNSELOR, Role.BUILDING_MANAGER)
@@ -35,9 +36,12 @@ def index():
         text=form.q.data, class_name=form.class_name.data or None,
         status=known_choice(form.status), housed=known_choice(form.housed),
     )
-    rows, total = residents.search_students(current_user, filters, page=page)
+    rows = residents.find_students(current_user, filters, page=page, per_page=PER_PAGE)
+    total = residents.total_of(rows, page=page, per_page=PER_PAGE)
+    if total is None:
+        total = residents.kept_count(current_user, filters)
     with_account = account_admin.students_with_account([row.student.id for row in rows]) if current_user.is_staff else set()
-    return render_template("pages/students.html", form=form, rows=rows, total=total, page=page, per_page=50,
+    return render_template("pages/students.html", form=form, rows=rows, total=total, page=page, per_page=PER_PAGE,
                            with_account=with_account,
                            check_ins=checkin.by_assignment([row.assignment.id for row in rows if row.assignment]))
 
@@ -46,15 +50,17 @@ def index():
 @login_required
 def detail(student_id: int):
     student = visible_student_or_404(student_id)
-    current = residence.current_assignment(student)
+    history = residence.history(student)
+    current = next((assignment for assignment in history if assignment.is_current), None)
     # Roommate wishes are between the student and the housing office; counselors do not see them.
     own_requests = current_user.sees_everything or current_user.student_id == student.id
+    preferences = roommate_requests.preferred_buildings(student) if own_requests else []
     return render_template(
         "pages/student.html",
         student=student,
         current=current,
         roommates=residents.roommates(current),
-        history=residence.history(student),
+        history=history,
         counselors=accounts.counselors_of(student),
         can_manage=current_user.is_staff,
         active=student.status == StudentStatus.ACTIVE,
@@ -62,8 +68,8 @@ def detail(student_id: int):
         mutual=roommate_requests.mutual_ids(student) if own_requests else set(),
         request_form=RoommateRequestForm(),
         lifestyle_form=LifestyleForm(lifestyle=student.lifestyle.value if student.lifestyle else ""),
-        preferences=roommate_requests.preferred_buildings(student) if own_requests else [],
-        preference_form=_preference_form(student) if own_requests else None,
+        preferences=preferences,
+        preference_form=_preference_form(preferences) if own_requests else None,
         change_requests=room_changes.requests_of(student) if current_user.sees_everything else None,
         is_self=current_user.student_id == student.id,
         waiting=waiting.for_student(student) if current_user.student_id == student.id else None,
@@ -73,7 +79,7 @@ def detail(student_id: int):
     )
 
 
-def _preference_form(student) -> BuildingPreferenceForm:
-    ranked = [p.building_id for p in roommate_requests.preferred_buildings(student)] + [0, 0, 0]
+def _preference_form(preferences) -> BuildingPreferenceForm:
+    ranked = [p.building_id for p in preferences] + [0, 0, 0]
     return BuildingPreferenceForm(first=ranked[0], second=ranked[1], third=ranked[2]).with_buildings(
-        campus.buildings())
+        campus.building_names())

@@ -11,9 +11,10 @@ from sqlalchemy.orm import contains_eager, joinedload
 from ..campus.models import Bed, Room
 from ..core.database import bytewise
 from ..core.enums import StudentStatus
+from ..core.kept import kept
 from ..extensions import db
 from ..students.models import CounselorScope, Student
-from ..students.scopes import visible_students_clause
+from ..students.scopes import VISIBILITY_TABLES, visibility_key, visible_students_clause
 from .models import Assignment, current_assignment_alias, select_current_beds
 
 
@@ -87,6 +88,12 @@ def count_students(user, filters: StudentFilters) -> int:
     halves = [sa.select(sa.func.count()).select_from(select.subquery()).scalar_subquery()
               for select in _matching(user, filters)]
     return db.session.scalar(sa.select(sum(halves[1:], halves[0])))
+
+
+def kept_count(user, filters: StudentFilters) -> int:
+    """``count_students``, kept until a table it reads changes: a list's total, asked again at every page turn."""
+    return kept("student_count", lambda: count_students(user, filters), depends_on=VISIBILITY_TABLES,
+                key=(visibility_key(user), filters))
 
 
 def search_students(user, filters: StudentFilters, *, page: int = 1, per_page: int = 50):

@@ -95,15 +95,11 @@ def current_occupant(bed: Bed) -> Student | None:
 
 
 def history(student: Student) -> list[Assignment]:
+    """The student's assignments, latest first, with their beds (the current one among them)."""
     return list(
         db.session.scalars(
             sa.select(Assignment)
-            .options(
-                joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building),
-                joinedload(Assignment.started_by),
-                joinedload(Assignment.ended_by),
-                joinedload(Assignment.term),
-            )
+            .options(joinedload(Assignment.bed).joinedload(Bed.room).joinedload(Room.building))
             .where(Assignment.student_id == student.id)
             .order_by(Assignment.started_at.desc(), Assignment.id.desc())
         )

@@ -1,10 +1,11 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..campus import services as campus
-from ..core.forms import options
+from ..core.forms import QuickSelect, options
 from .models import ChangeKind, ChangeStatus
 from .services import MAX_CHOICES, Choice
 
@@ -12,15 +13,18 @@ from .services import MAX_CHOICES, Choice
 class ChoiceForm(Form):
     """One ranked row: a building or room type from the list, or a room typed in."""
 
-    target = SelectField(_l("Where"), choices=[], validate_choice=False)
+    target = SelectField(_l("Where"), choices=[], validate_choice=False, widget=QuickSelect())
     room = StringField(_l("Room"), validators=[Optional(), Length(max=40)])
 
 
 def target_choices() -> list:
-    return options([("", "—"), ("room", _l("The room written beside"))]
-                   + [(f"building:{b.id}", _l("Building %(building)s", building=f"{b.code} {b.name}"))
-                      for b in campus.buildings()]
-                   + [(f"type:{t}", _l("Room type %(type)s", type=t)) for t in campus.room_types()])
+    """Every building and room type, labelled in the reader's language: each wording translated once (the form
+    shows the list on every row)."""
+    building, room_type = _("Building %(building)s"), _("Room type %(type)s")
+    return options([("", "—"), ("room", _("The room written beside"))]
+                   + [(f"building:{b.id}", building % {"building": f"{b.code} {b.name}"})
+                      for b in campus.building_names()]
+                   + [(f"type:{t}", room_type % {"type": t}) for t in campus.room_types()])
 
 
 class MoveRequestForm(FlaskForm):

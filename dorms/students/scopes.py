@@ -23,6 +23,16 @@ def set_residents_rule(rule: Callable[[object], sa.ColumnElement[bool]]) -> None
     _residents_of_managed_buildings = rule
 
 
+# The tables ``visible_students_clause`` reads: values computed within a reader's students are kept (core.kept)
+# until one of them changes (residence's rule for building managers reads where students live).
+VISIBILITY_TABLES = ("students", "counselor_scopes", "assignments", "beds", "rooms", "managed_buildings")
+
+
+def visibility_key(user) -> tuple:
+    """Readers with the same key see the same students: one for all who see everyone, else the reader's own."""
+    return ("everyone",) if sees_everything(user) else (user.role.value, user.id)
+
+
 def visible_students_clause(user) -> sa.ColumnElement[bool]:
     """A WHERE clause selecting the students ``user`` may see."""
     if sees_everything(user):

@@ -69,7 +69,7 @@ def set_lifestyle(student_id: int):
 @login_required
 def set_buildings(student_id: int):
     student = _editable_student_or_404(student_id)
-    form = BuildingPreferenceForm().with_buildings(campus.buildings())
+    form = BuildingPreferenceForm().with_buildings(campus.building_names())
     if form.validate():
         submit(None, lambda: roommate_requests.set_preferred_buildings(student, form.ranked()))
     return redirect(url_for("students.detail", student_id=student.id))
