@@ -708,3 +708,18 @@ def test_the_office_lists_take_a_constant_number_of_queries(app, client, login, 
     many = measure()
     assert (few[0], many[0]) == (1, 4)
     assert few[1:] == many[1:], (few, many)
+
+
+def test_an_open_dispute_shows_on_the_lists_badges_until_it_is_answered(app, client, login, campus):
+    """The student list, the room page and the student page count a check-in's open disputes in their query."""
+    record = _check_in(campus["student"])
+    services.dispute(record, campus["student"], record.items[0].id, "桌子是坏的")
+    db.session.commit()
+    login(campus["staff"])
+    pages = ("/students/?q=2024000001", f"/rooms/{campus['room'].id}", f"/students/{campus['student'].id}")
+    for url in pages:
+        assert "1 disputed" in client.get(url).get_data(as_text=True), url
+    services.resolve_dispute(record, record.items[0].id, Condition.GOOD, "换了桌子", actor=campus["staff"])
+    db.session.commit()
+    for url in pages:
+        assert "disputed" not in client.get(url).get_data(as_text=True), url

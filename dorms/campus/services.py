@@ -41,11 +41,12 @@ def buildings() -> list[Building]:
 
 
 def load_room(room_id: int) -> Room | None:
-    return db.session.scalar(
+    """The room with its building, floor and beds, in one query."""
+    return db.session.scalars(
         sa.select(Room)
-        .options(joinedload(Room.building), joinedload(Room.floor), selectinload(Room.beds))
+        .options(joinedload(Room.building), joinedload(Room.floor), joinedload(Room.beds))
         .where(Room.id == room_id)
-    )
+    ).unique().one_or_none()
 
 
 def building_rooms(building: Building) -> list[Room]:

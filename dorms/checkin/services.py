@@ -153,11 +153,11 @@ def check_in_of(assignment: Assignment | None) -> CheckIn | None:
 
 def latest_check_in(student: Student) -> CheckIn | None:
     """The student's most recent check-in, current or checked out, for the badge on their page (its check-out's
-    charges are read when there is one)."""
+    charges are read when there is one). Its assignment comes from the session when the page has the student's
+    housing history loaded."""
     return db.session.scalar(
         sa.select(CheckIn).join(Assignment, Assignment.id == CheckIn.assignment_id)
-        .options(joinedload(CheckIn.assignment).joinedload(Assignment.bed).joinedload(Bed.room)
-                 .joinedload(Room.building), *_badge_loading())
+        .options(*_badge_loading())
         .where(Assignment.student_id == student.id)
         .order_by(CheckIn.checked_in_at.desc(), CheckIn.id.desc()).limit(1))
 

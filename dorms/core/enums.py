@@ -2,19 +2,26 @@
 from __future__ import annotations
 
 import enum
+import functools
 
 from flask_babel import lazy_gettext as _l
+
+
+@functools.cache
+def _label_table(enum_cls) -> dict:
+    """An enum's lazy labels by value, built once: they are translated when read, in the reader's language."""
+    return {member.value: label for member, label in enum_cls._labels().items()}
 
 
 class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
-        return str(self._labels()[self])
+        return str(_label_table(type(self))[self.value])
 
     @property
     def lazy_label(self):
         """The label untranslated until read: a notification keeps it and speaks its reader's language."""
-        return self._labels()[self]
+        return _label_table(type(self))[self.value]
 
     @classmethod
     def _labels(cls) -> dict:

@@ -1,6 +1,7 @@
 import click
 from flask.cli import with_appcontext
 
+from ..core.database import refresh_planner_statistics
 from ..extensions import db
 from .seed import DemoLogins, demo_counts, demo_present, existing_logins, seed_demo
 
@@ -22,6 +23,7 @@ def demo_command(student_count):
         return
     logins = seed_demo(student_count=student_count)
     db.session.commit()
+    refresh_planner_statistics()
     counts = demo_counts()
     click.echo(
         f"Demo campus created: {counts['buildings']} buildings, {counts['rooms']} rooms, "

@@ -23,7 +23,7 @@ from ..violations import services as violations
 @campus_readers_required
 def room(room_id: int):
     # Another building's room is missing to a building manager (residence.scopes).
-    room = scopes.room_or_404(room_id) and places.load_room(room_id)
+    room = scopes.room_or_404(room_id, load=places.load_room)
     status_form = RoomStatusForm(status=room.status.value)
     items = facilities.items_of(room)
     return render_template(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from ..campus.models import Bed, Room
 from ..core.database import bytewise
@@ -15,7 +15,7 @@ from ..core.kept import kept
 from ..extensions import db
 from ..students.models import CounselorScope, Student
 from ..students.scopes import VISIBILITY_TABLES, visibility_key, visible_students_clause
-from .models import Assignment, current_assignment_alias, select_current_beds
+from .models import Assignment, current_assignment_alias
 
 
 @dataclass
@@ -110,15 +110,23 @@ def total_of(rows: list, *, page: int, per_page: int) -> int | None:
     return None
 
 
-def roommates(assignment: Assignment | None) -> list[Assignment]:
-    """Current assignments of the other beds in the same room."""
+@dataclass(frozen=True)
+class Roommate:
+    bed_label: str
+    student_id: int
+    name: str
+    class_name: str
+
+
+def roommates(assignment: Assignment | None) -> list[Roommate]:
+    """Who holds the other beds of the assignment's room now, by bed."""
     if assignment is None:
         return []
-    return list(db.session.scalars(
-        select_current_beds(Assignment).options(contains_eager(Assignment.bed), contains_eager(Assignment.student))
-        .where(Bed.room_id == assignment.bed.room_id, Assignment.id != assignment.id)
-        .order_by(Bed.label)
-    ))
+    return [Roommate(*row) for row in db.session.execute(
+        sa.select(Bed.label, Student.id, Student.name, Student.class_name)
+        .join(Assignment, Assignment.bed_id == Bed.id).join(Student, Student.id == Assignment.student_id)
+        .where(Bed.room_id == assignment.bed.room_id, Assignment.is_current, Assignment.id != assignment.id)
+        .order_by(Bed.label))]
 
 
 @dataclass

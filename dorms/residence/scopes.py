@@ -6,6 +6,8 @@ of their students lives now; a repair worker none (their tickets are their scope
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
@@ -70,9 +72,10 @@ def manages_room(user, room_id: int) -> bool:
     return user.role == Role.BUILDING_MANAGER and can_view_room(user, room_id)
 
 
-def room_or_404(room_id: int) -> Room:
-    """A room the asker may see; another building's room is reported as missing."""
-    room = db.session.get(Room, room_id)
+def room_or_404(room_id: int, load: Callable[[int], Room | None] | None = None) -> Room:
+    """A room the asker may see (``load``: read it with what the page needs); another building's room is
+    reported as missing."""
+    room = load(room_id) if load else db.session.get(Room, room_id)
     if room is None or not can_view_room(current_user, room.id):
         abort(404)
     return room

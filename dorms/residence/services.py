@@ -338,7 +338,7 @@ def occupants_by_bed(rooms: list[Room]) -> dict[int, Assignment]:
         return {}
     rows = db.session.scalars(
         select_current_beds(Assignment)
-        .options(selectinload(Assignment.student))
+        .options(contains_eager(Assignment.student))
         .where(Bed.room_id.in_(room_ids))
     )
     return {assignment.bed_id: assignment for assignment in rows}

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import audit
 from ..notifications import accounts_of, notify
 from ..campus.codes import find_room
-from ..campus.models import Building, Room
+from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow
 from ..core.database import conflict_on_duplicate
 from ..core.enums import RequestKind, StudentStatus
@@ -19,7 +19,7 @@ from ..core.errors import ServiceError
 from ..core.forms import row_id
 from ..extensions import db
 from ..residence import services as residence
-from ..residence.models import Assignment
+from ..residence.models import Assignment, current_assignment_alias
 from ..students.models import RoommateRequest, Student
 from ..students.services import find_by_number
 from .models import (
@@ -62,12 +62,23 @@ def _live_swap_naming(student: Student) -> RoomChangeRequest | None:
 
 
 def swap_offers_to(student: Student) -> list[tuple[RoomChangeRequest, Assignment | None]]:
-    """Swaps other students asked of this one, still waiting for an answer, with the bed on offer."""
-    offers = db.session.scalars(
-        sa.select(RoomChangeRequest).options(joinedload(RoomChangeRequest.student))
+    """Swaps other students asked of this one, still waiting for an answer, with the bed on offer: one query."""
+    their_bed, is_theirs = current_assignment_alias()
+    return [tuple(row) for row in db.session.execute(
+        sa.select(RoomChangeRequest, their_bed)
+        .join(Student, Student.id == RoomChangeRequest.student_id)
+        .outerjoin(their_bed, is_theirs)
+        .options(contains_eager(RoomChangeRequest.student),
+                 joinedload(their_bed.bed).joinedload(Bed.room).joinedload(Room.building))
         .where(RoomChangeRequest.partner_id == student.id, RoomChangeRequest.status == ChangeStatus.AWAITING_PARTNER)
-        .order_by(RoomChangeRequest.id))
-    return [(offer, residence.current_assignment(offer.student)) for offer in offers]
+        .order_by(RoomChangeRequest.id))]
+
+
+def live_among(requests: list[RoomChangeRequest], student: Student) -> RoomChangeRequest | None:
+    """Of the student's requests (``requests_of``), the one in play: their own live request, else a swap they
+    agreed to that waits for the round (as ``live_request_of`` or ``agreed_swap_of`` would find)."""
+    return (next((r for r in requests if r.student_id == student.id and r.status in LIVE_STATUSES), None)
+            or next((r for r in requests if r.partner_id == student.id and r.status == ChangeStatus.OPEN), None))
 
 
 def requests_of(student: Student) -> list[RoomChangeRequest]:

@@ -36,12 +36,11 @@ def _me() -> Student:
 @roles_required(Role.STUDENT)
 def mine():
     student = _me()
+    history = services.requests_of(student)
     return render_template(
         "roomchange/mine.html", student=student, current=residence.current_assignment(student),
-        live=services.live_request_of(student) or services.agreed_swap_of(student),
-        offers=services.swap_offers_to(student),
-        history=services.requests_of(student), move_form=MoveRequestForm().fill_targets(),
-        swap_form=SwapRequestForm())
+        live=services.live_among(history, student), offers=services.swap_offers_to(student),
+        history=history, move_form=MoveRequestForm().fill_targets(), swap_form=SwapRequestForm())
 
 
 @bp.post("/move")

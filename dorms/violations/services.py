@@ -412,19 +412,24 @@ def export_rows(user, filters: Filters, *, limit: int = 50_000) -> list[list]:
             for v in violations]
 
 
+def _small_table_options():
+    """What violations/_macros.html small_table shows of each record: its type and students."""
+    return joinedload(Violation.type), selectinload(Violation.students)
+
+
 def of_student(user, student: Student) -> list[Violation]:
     """For the student page: the records naming ``student`` that ``user`` may see, newest first."""
     return list(db.session.scalars(
         sa.select(Violation).where(visible_clause(user), Violation.id.in_(
             sa.select(violation_students.c.violation_id).where(violation_students.c.student_id == student.id)))
-        .options(*_list_options()).order_by(Violation.occurred_on.desc(), Violation.id.desc())).unique())
+        .options(*_small_table_options()).order_by(Violation.occurred_on.desc(), Violation.id.desc())))
 
 
 def of_room(user, room: Room) -> list[Violation]:
     """For the room page: the records naming ``room`` that ``user`` may see, newest first."""
     return list(db.session.scalars(
         sa.select(Violation).where(visible_clause(user), Violation.room_id == room.id)
-        .options(*_list_options()).order_by(Violation.occurred_on.desc(), Violation.id.desc())).unique())
+        .options(*_small_table_options()).order_by(Violation.occurred_on.desc(), Violation.id.desc())))
 
 
 def appealable_by(violation: Violation, user) -> bool:
