@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import functools
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 
@@ -13,10 +14,19 @@ def _label_table(enum_cls) -> dict:
     return {member.value: label for member, label in enum_cls._labels().items()}
 
 
+# Labels as translated, by language: the catalogs do not change while the process runs, and a list page reads
+# hundreds of labels (each translation through Flask-Babel costs some sixty Python calls).
+_translated: dict[tuple, str] = {}
+
+
 class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
-        return str(_label_table(type(self))[self.value])
+        key = (get_locale(), type(self), self.value)
+        label = _translated.get(key)
+        if label is None:
+            label = _translated[key] = str(_label_table(type(self))[self.value])
+        return label
 
     @property
     def lazy_label(self):

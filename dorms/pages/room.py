@@ -10,12 +10,12 @@ from ..campus.forms import RoomStatusForm
 from ..checkin import services as checkin
 from ..facilities import repairs
 from ..facilities import services as facilities
-from ..facilities.forms import ConditionForm, ItemForm, report_fault_form
+from ..facilities.forms import ItemForm, report_fault_form
+from ..facilities.models import Condition
 from ..hygiene import reports as hygiene_reports
 from ..residence import services as residence
 from ..residence import scopes
 from ..residence.campus_views import bp, campus_readers_required, student_being_placed
-from ..residence.forms import PlaceForm
 from ..violations import services as violations
 
 
@@ -28,8 +28,9 @@ def room(room_id: int):
     items = facilities.items_of(room)
     return render_template(
         "pages/room.html", room=room, occupants=residence.occupants_by_bed([room]),
-        place_form=PlaceForm(), status_form=status_form, for_student=student_being_placed(),
-        items=items, item_form=ItemForm(), condition_form=ConditionForm(),
+        status_form=status_form, for_student=student_being_placed(),
+        items=items, item_form=ItemForm(),
+        conditions=[(condition.value, condition.label) for condition in Condition],
         open_tickets=repairs.of_room(room.id, open_only=True), fault_form=report_fault_form(items),
         checkin_records=checkin.room_check_ins(room.id),
         violations=violations.of_room(current_user, room),
