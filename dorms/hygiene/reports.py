@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import get_locale
 from markupsafe import Markup
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
@@ -22,6 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..campus.models import Building, Floor, Room
 from ..core.charts import drawn_once, figure_svg
 from ..core.enums import Role
+from ..core.kept import kept
 from ..extensions import db
 from ..core.roles import sees_everything
 from ..residence.scopes import visible_rooms_clause
@@ -327,7 +329,7 @@ def _room_trend(days: list[date], totals: list[float], colours: list[str], excel
 
 @dataclass
 class RoomSummary:
-    """A room's latest scores and their trend, for the room page, a student's page and the room's hygiene page."""
+    """A room's inspections, latest scores and their trend, for the room's hygiene page."""
 
     history: list[RoomInspection]  # latest first
     bands: HygieneSettings
@@ -342,3 +344,47 @@ def room_summary(room: Room, limit: int = 6) -> RoomSummary:
     scored = [i for i in history if i.total is not None]
     return RoomSummary(history, bands, scored[0] if scored else None,
                        Markup(room_trend_chart(history, bands)) if len(scored) > 1 else None)
+
+
+@dataclass(frozen=True)
+class ItemPoints:
+    item_name: str
+    points: int
+    max_points: int
+
+
+@dataclass(frozen=True)
+class LatestScore:
+    inspected_on: date
+    total: int
+    band: Band | None
+    note: str
+    scores: tuple[ItemPoints, ...]
+
+
+@dataclass(frozen=True)
+class RoomCard:
+    """A room's latest scores and their trend as plain data, for the room page and a student's page."""
+
+    latest: LatestScore | None  # the latest one scored (not marked not inspected)
+    chart: Markup | None  # from two scores on
+
+
+# What a room's card is drawn from: its inspections and their rounds, and the bands.
+ROOM_CARD_TABLES = ("hygiene_inspections", "hygiene_item_scores", "hygiene_rounds", "hygiene_settings")
+
+
+def room_card(room: Room) -> RoomCard:
+    """``room_summary`` as a card, kept until an inspection or the bands change (every resident's page shows
+    it). The caller has checked that its reader may see ``room``."""
+    def compute() -> RoomCard:
+        summary = room_summary(room)
+        latest = summary.latest
+        return RoomCard(
+            LatestScore(latest.round.inspected_on, latest.total, summary.bands.band(latest.total), latest.note,
+                        tuple(ItemPoints(s.item_name, s.points, s.max_points) for s in latest.scores))
+            if latest is not None else None,
+            summary.chart)
+
+    # The chart is drawn in the reader's language: kept per language.
+    return kept("hygiene_room_card", compute, depends_on=ROOM_CARD_TABLES, key=(room.id, str(get_locale())))

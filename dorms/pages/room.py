@@ -34,6 +34,6 @@ def room(room_id: int):
         open_tickets=repairs.of_room(room.id, open_only=True), fault_form=report_fault_form(items),
         checkin_records=checkin.room_check_ins(room.id),
         violations=violations.of_room(current_user, room),
-        hygiene=hygiene_reports.room_summary(room),
+        hygiene=hygiene_reports.room_card(room),
         can_manage=current_user.is_staff, manages_room=scopes.manages_room(current_user, room.id),
     )

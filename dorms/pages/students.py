@@ -75,7 +75,7 @@ def detail(student_id: int):
         waiting=waiting.for_student(student) if current_user.student_id == student.id else None,
         checkin_record=checkin.latest_check_in(student),
         violations=violations.of_student(current_user, student),
-        hygiene=hygiene_reports.room_summary(current.bed.room) if current else None,
+        hygiene=hygiene_reports.room_card(current.bed.room) if current else None,
     )
 
 
