@@ -19,6 +19,7 @@ from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_zone
 from ..core.enums import Gender, Role
+from ..core.kept import kept
 from ..extensions import db
 from ..notifications import notify
 from ..residence.models import Assignment
@@ -430,6 +431,11 @@ class Alert:
 def week(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7) -> list[tuple[date, list]]:
     """The reports of the ``days`` nights ending with ``night``, oldest first: what alerts and trends read.
     The rolled-up nights in one query, whatever their number."""
+    return _week(night, scope, days)[0]
+
+
+def _week(night: date, scope: sa.ColumnElement[bool] | None, days: int) -> tuple[list[tuple[date, list]], bool]:
+    """week(), and whether every night was read from rolled-up rows."""
     nights = nights_between(night - timedelta(days=days - 1), night)
     with_curfew = curfew_nights(nights[0], night)
     kept = readable_nights(with_curfew)
@@ -439,7 +445,37 @@ def week(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7
     for day in with_curfew:
         if day not in kept:
             found[day] = _live_report(day, scope)
-    return list(found.items())
+    return list(found.items()), kept >= set(with_curfew)
+
+
+# What a report read only from rolled-up rows and kept door-event counts depends on: the rows, the students'
+# names, classes and colleges, whose students a counselor sees, and which nights have a curfew.
+KEPT_REPORT_TABLES = ("night_statuses", "night_feeds", "students", "counselor_scopes", "terms", "no_curfew_nights")
+
+
+def kept_while_rolled_up(name: str, compute, key: object, rolled_up_only) -> object:
+    """``compute()``'s value, kept (core.kept) until the tables it read change, when it was read from rolled-up
+    rows only (``rolled_up_only(value)``); a value partly computed from the events is computed every time."""
+    computed = []
+
+    def counted():
+        computed.append(True)
+        return compute()
+
+    value = kept(name, counted, depends_on=KEPT_REPORT_TABLES, key=key)
+    return value if computed or rolled_up_only(value) else compute()
+
+
+def kept_week(night: date, scope: sa.ColumnElement[bool] | None, scope_key: object, days: int = 7) -> list:
+    """week(), kept for the students ``scope_key`` names (what ``scope`` selects) while its nights are rolled up."""
+    return kept_while_rolled_up("access.week", lambda: _week(night, scope, days), (night, days, scope_key),
+                                lambda value: value[1])[0]
+
+
+def kept_night_overview(night: date, scope: sa.ColumnElement[bool] | None, scope_key: object) -> NightOverview:
+    """night_overview(), kept for the students ``scope_key`` names while what it read is rolled up."""
+    return kept_while_rolled_up("access.night_overview", lambda: night_overview(night, scope), (night, scope_key),
+                                lambda value: value.from_kept)
 
 
 def alerts(reports: list[tuple[date, list[ReportRow]]]) -> list[Alert]:
@@ -504,6 +540,19 @@ class NightOverview:
         return sum(self.totals.values())
 
 
+def _students_of(scope: sa.ColumnElement[bool] | None) -> list[int] | None:
+    """The ids of the students ``scope`` selects (one query), or None for everyone. A scope made of subqueries (a
+    counselor's classes or colleges) leaves PostgreSQL guessing how many students it selects: it would read every
+    row of the nights to join them, where by ids it reads theirs."""
+    return None if scope is None else list(db.session.scalars(sa.select(Student.id).where(scope)))
+
+
+def _joined_rows_of(ids: list[int] | None) -> tuple:
+    """WHERE clauses for NightStatus rows joined to their students, of the students ``ids`` (None: everyone):
+    both sides named, so the students are read by their key, not scanned to be joined."""
+    return () if ids is None else (NightStatus.student_id.in_(ids), Student.id.in_(ids))
+
+
 def night_overview(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7) -> NightOverview:
     """The totals, summaries, trend, alerts and door data of night ``night`` for the students ``scope`` selects.
 
@@ -514,17 +563,15 @@ def night_overview(night: date, scope: sa.ColumnElement[bool] | None = None, day
     with_curfew = curfew_nights(nights[0], night)
     kept = readable_nights(with_curfew)
     live = {day: _live_report(day, scope) for day in with_curfew if day not in kept}
-    scoped = () if scope is None else (scope,)
-
-    def statuses(query):  # NightStatus rows joined to their students only when a scope needs them
-        query = query.where(*scoped)
-        return query.join(Student, Student.id == NightStatus.student_id) if scoped else query
+    ids = _students_of(scope)
+    theirs = _joined_rows_of(ids)
 
     counts = {day: dict.fromkeys(Status, 0) for day in nights}
     if kept:
-        for day, status, n in db.session.execute(statuses(
+        for day, status, n in db.session.execute(
                 sa.select(NightStatus.night, NightStatus.status, sa.func.count())
-                .where(NightStatus.night.in_(sorted(kept))).group_by(NightStatus.night, NightStatus.status))):
+                .where(NightStatus.night.in_(sorted(kept)), *theirs[:1])
+                .group_by(NightStatus.night, NightStatus.status)):
             counts[day][Status(status)] = n
     for day, rows in live.items():
         counts[day] = status_totals(rows)
@@ -535,7 +582,7 @@ def night_overview(night: date, scope: sa.ColumnElement[bool] | None = None, day
                 sa.select(Student.class_name, Student.college, NightStatus.building, NightStatus.status,
                           sa.func.count())
                 .join(Student, Student.id == NightStatus.student_id)
-                .where(NightStatus.night == night, *scoped)
+                .where(NightStatus.night == night, *theirs)
                 .group_by(Student.class_name, Student.college, NightStatus.building, NightStatus.status)):
             for key, group in (("class_name", class_name), ("college", college), ("building", building)):
                 groups[key][group][Status(status)] += n
@@ -550,12 +597,11 @@ def night_overview(night: date, scope: sa.ColumnElement[bool] | None = None, day
     feeds, feeds_kept = _feed_health(night, {s.group: s.total > 0 for s in by_building}) if by_building \
         else ([], True)
     return NightOverview(night, night in with_curfew, counts[night], list(counts.items()), by_class, by_college,
-                         by_building, _week_alerts(nights, kept, live, scope), feed_warnings(feeds),
+                         by_building, _week_alerts(nights, kept, live, theirs), feed_warnings(feeds),
                          night in kept, not live and feeds_kept)
 
 
-def _week_alerts(nights: list[date], kept: set[date], live: dict[date, list[ReportRow]],
-                 scope: sa.ColumnElement[bool] | None) -> list[Alert]:
+def _week_alerts(nights: list[date], kept: set[date], live: dict[date, list[ReportRow]], theirs: tuple) -> list[Alert]:
     """The alerts on the last of ``nights``. Only a student absent that night, or late on more nights of the week
     than the alert allows, can have one: their week is read, not everyone's."""
     night = nights[-1]
@@ -571,7 +617,7 @@ def _week_alerts(nights: list[date], kept: set[date], live: dict[date, list[Repo
                                                             NightStatus.status.in_(absent))
         where = (NightStatus.student_id.in_(sa.union(often_late, absent_now)),)
     found: dict[date, list[ReportRow]] = {day: [] for day in nights}
-    for day, row in _kept_rows(kept, scope, *where) if night in kept or live else ():
+    for day, row in _kept_rows(kept, None, *theirs, *where) if night in kept or live else ():
         found[day].append(row)
     found.update(live)
     return alerts(list(found.items()))
@@ -603,7 +649,7 @@ def night_rows(overview: NightOverview, scope: sa.ColumnElement[bool] | None, or
     result = db.session.execute(
         sa.select(*_KEPT_COLUMNS[1:]).join(Student, Student.id == NightStatus.student_id)
         .where(NightStatus.night == overview.night, NightStatus.status.in_([s.value for s in on_page]),
-               sa.true() if scope is None else scope)
+               *_joined_rows_of(_students_of(scope)))
         .order_by(rank, Student.class_name, Student.student_number).offset(skip).limit(per_page))
     return [ReportRow(student_id, number, name, class_name, college, building, Status(status), at, last_seen,
                       last_door)

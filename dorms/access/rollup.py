@@ -3,8 +3,9 @@
 ``rollup`` computes finished nights for every resident (a job after the cutoff: ``dorms access rollup``).
 Whatever can change a night afterwards — a late event, a card matching old events, a permission
 decided, a curfew rule or the calendar — calls ``invalidate`` for the nights it touches, and those
-nights are computed from the events again until the next rollup. Rows whose events were purged are
-``final`` and never invalidated.
+nights are computed from the events again until the next rollup, or until a report reads them:
+``keep_unkept`` rolls up a finished night a report needs, once for everyone. Rows whose events were
+purged are ``final`` and never invalidated.
 """
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def nights_touched(first: datetime, last: datetime) -> tuple[date, date]:
     zone = campus_zone()
     # A night d reads from d 12:00 less a week up to d+1 at the cutoff, that moment included: an event of the
     # day after the cutoff leaves the night just finished alone (swipes arrive all day; that night stays kept).
-    since_cutoff = datetime.combine(date.min, reports.settings()["cutoff"]) - datetime.min
-    start = (first.astimezone(zone).replace(tzinfo=None) - since_cutoff - timedelta(microseconds=1)).date()
+    cutoff = reports.settings()["cutoff"]
+    since_cutoff = timedelta(hours=cutoff.hour, minutes=cutoff.minute, seconds=cutoff.second, microseconds=1)
+    start = (first.astimezone(zone) - since_cutoff).date()
     end = (last.astimezone(zone) + curfew.LOOK_BACK).date()
     return start, end
 
@@ -54,13 +56,23 @@ def invalidate(first_night: date | None = None, last_night: date | None = None, 
         condition.append(NightStatus.night >= first_night)
     if last_night is not None:
         condition.append(NightStatus.night <= last_night)
+    # Nothing to forget, nothing written: swipes arrive all day for nights not over yet, which have nothing
+    # kept, and a DELETE of no row would still make every kept report (core.kept) be computed again.
     if events:
         # Not those of final nights: their purged events could no longer be counted again.
-        feeds = [NightFeed.night.not_in(sa.select(NightStatus.night).where(NightStatus.final.is_(True)))]
-        feeds += [NightFeed.night >= first_night] if first_night is not None else []
+        feeds = [NightFeed.night >= first_night] if first_night is not None else []
         feeds += [NightFeed.night <= last_night] if last_night is not None else []
-        db.session.execute(sa.delete(NightFeed).where(*feeds))
+        if _any(NightFeed.night, feeds):
+            db.session.execute(sa.delete(NightFeed).where(
+                NightFeed.night.not_in(sa.select(NightStatus.night).where(NightStatus.final.is_(True))), *feeds))
+    if not _any(NightStatus.night, condition):
+        return 0
     return db.session.execute(sa.delete(NightStatus).where(*condition)).rowcount
+
+
+def _any(night: sa.ColumnElement, condition: list) -> bool:
+    """Whether a row of ``night``'s table meets ``condition``: by the night's index, from the first night on."""
+    return db.session.scalar(sa.select(night).where(*condition).order_by(night).limit(1)) is not None
 
 
 def rollup(nights: list[date], *, final: bool = False, only_missing: bool = False) -> int:
@@ -79,7 +91,9 @@ def rollup(nights: list[date], *, final: bool = False, only_missing: bool = Fals
         db.session.execute(sa.delete(NightStatus).where(NightStatus.night == night))
         rows = reports.night_report(night, live=True)
         if rows:
-            db.session.execute(sa.insert(NightStatus), [
+            # The table's INSERT, not the ORM's: the ORM would batch rows by which columns are empty, a
+            # statement for every change from a late student to one in time.
+            db.session.execute(sa.insert(NightStatus.__table__), [
                 {"student_id": r.student_id, "night": night, "status": r.status.value, "building": r.building,
                  "time": r.time, "last_seen": r.last_seen, "last_door": r.last_door, "final": final}
                 for r in rows])
@@ -153,7 +167,7 @@ def _keep_feeds(nights: list[date]) -> None:
                      "last_event": max((last for _n, last in counts.values()), default=None)})
         rows += [{"night": night, "building": building, "events": n, "last_event": last}
                  for building, (n, last) in counts.items() if building]
-    db.session.execute(sa.insert(NightFeed), rows)
+    db.session.execute(sa.insert(NightFeed.__table__), rows)
 
 
 def finished_nights(since: date, until: date | None = None) -> list[date]:
