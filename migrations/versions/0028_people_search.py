@@ -1,14 +1,14 @@
 """student search indexes: a student number by its start, a name by any part (PostgreSQL; SQLite reads the table)
 
-Revision ID: 0027_people_search
-Revises: 0026
+Revision ID: 0028_people_search
+Revises: 0027_curfew_night_index
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0027_people_search"
-down_revision = "0026"
+revision = "0028_people_search"
+down_revision = "0027_curfew_night_index"
 branch_labels = None
 depends_on = None
 
