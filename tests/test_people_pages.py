@@ -6,6 +6,7 @@ import re
 import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField, widgets
+from wtforms.validators import DataRequired
 
 from dorms.checkin import services as checkin
 from dorms.checkin.models import KeyKind
@@ -208,7 +209,7 @@ def test_a_student_asks_for_a_room_change_on_their_own_page(client, login, creat
 
 
 class _Choosing(Form):
-    text = SelectField("Text", choices=[], validate_choice=False)
+    text = SelectField("Text", choices=[], validate_choice=False, validators=[DataRequired()])
     row = SelectField("Row", choices=[], coerce=row_choice, validate_choice=False)
 
 

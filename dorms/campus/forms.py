@@ -4,7 +4,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..core.enums import RoomStatus
-from ..core.forms import options
+from ..core.forms import QuickSelect, options
 
 
 class RoomSearchForm(FlaskForm):
@@ -18,5 +18,5 @@ class RoomSearchForm(FlaskForm):
 
 
 class RoomStatusForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=options(RoomStatus.choices()))
+    status = SelectField(_l("Status"), choices=options(RoomStatus.choices()), widget=QuickSelect())
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

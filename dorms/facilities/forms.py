@@ -5,15 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..core.forms import options
+from ..core.forms import QuickSelect, options
 from .models import Condition, ItemKind, RepairStatus
 
 
 class ItemForm(FlaskForm):
-    kind = SelectField(_l("Item"), choices=options(ItemKind.choices()))
+    kind = SelectField(_l("Item"), choices=options(ItemKind.choices()), widget=QuickSelect())
     asset_label = StringField(_l("Asset label"), validators=[Optional(), Length(max=64)])
     description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
-    condition = SelectField(_l("Condition"), choices=options(Condition.choices()))
+    condition = SelectField(_l("Condition"), choices=options(Condition.choices()), widget=QuickSelect())
 
 
 class ConditionForm(FlaskForm):
@@ -23,7 +23,7 @@ class ConditionForm(FlaskForm):
 
 class ReportFaultForm(FlaskForm):
     # Choices are the room's items, filled in by the view; "" is "something else".
-    item = SelectField(_l("What is broken"), choices=[], validate_choice=False)
+    item = SelectField(_l("What is broken"), choices=[], validate_choice=False, widget=QuickSelect())
     description = TextAreaField(_l("Describe the fault"), validators=[DataRequired(), Length(min=4, max=1000)])
     photos = MultipleFileField(_l("Photos"))
 
