@@ -21,11 +21,12 @@ from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.database import conflict_if_changed_meanwhile
 from ..core.errors import ServiceError
+from ..core.kept import kept
 from ..extensions import db
 from ..notifications import notify
 from ..photos import store_photos
 from ..residence import services as residence
-from ..residence.scopes import manages_room, visible_rooms_clause
+from ..residence.scopes import manages_room, visible_buildings_clause, visible_rooms_clause
 from . import services as inventory
 from .models import (
     OPEN_REPAIR_STATUSES,
@@ -165,6 +166,22 @@ def load(ticket_id: int) -> RepairTicket | None:
 class TicketFilters:
     status: str | None = None        # a RepairStatus value, "open" (the default) or "all"
     building_id: int | None = None
+    room_number: str | None = None   # part of a room's number ("30" finds 301 and 302), any letter case
+
+
+def building_options(user) -> list[tuple[int, str]]:
+    """The building filter's (id, label) pairs: a building manager's own buildings, every building for anyone
+    else; kept until the buildings change (a campus has a hundred, read on every visit of the page)."""
+    everyone = user.role != Role.BUILDING_MANAGER
+
+    def compute() -> list[tuple[int, str]]:
+        query = sa.select(Building.id, Building.code, Building.name).order_by(Building.code)
+        if not everyone:
+            query = query.where(visible_buildings_clause(user, Building.id))
+        return [(building_id, f"{code} {name}") for building_id, code, name in db.session.execute(query)]
+
+    return kept("facilities.building_options", compute, depends_on=("buildings", "managed_buildings"),
+                key=("all",) if everyone else ("user", user.id))
 
 
 def _filtered(user, filters: TicketFilters):
@@ -175,6 +192,9 @@ def _filtered(user, filters: TicketFilters):
         query = query.where(RepairTicket.status == RepairStatus(filters.status))
     if filters.building_id:
         query = query.where(Room.building_id == filters.building_id)
+    if filters.room_number:
+        # "301a" finds 301A: room codes are read without letter case everywhere (campus.codes)
+        query = query.where(Room.number.icontains(filters.room_number, autoescape=True))
     return query
 
 

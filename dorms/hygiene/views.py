@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -13,7 +14,7 @@ from ..campus import services as campus
 from ..campus.models import Floor, Room
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import ascii_digits, confirmed, date_period, options, row_id, submit
+from ..core.forms import ascii_digits, confirmed, date_period, options, page_number, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -41,30 +42,78 @@ hygiene_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDE
 inspectors_required = roles_required(*services.INSPECTING_ROLES)
 
 
+def _filters() -> reports.RankingFilters:
+    """?building=&floor=&round=: which inspections the rankings count, besides the period."""
+    floor = request.args.get("floor", "")
+    return reports.RankingFilters(building_id=row_id(request.args.get("building")),
+                                  floor=int(floor) if ascii_digits(floor) and len(floor) <= 3 else None,
+                                  round_id=row_id(request.args.get("round")))
+
+
+def _query(first: date, last: date, filters: reports.RankingFilters) -> dict:
+    """The period and filters as a link's arguments: the rankings' pages and exports keep them."""
+    chosen = {"building": filters.building_id, "floor": filters.floor, "round": filters.round_id}
+    return {"first": first.isoformat(), "last": last.isoformat(),
+            **{name: value for name, value in chosen.items() if value is not None}}
+
+
+# Who reads the rankings and exports them: a student has their own room's page (.mine).
+ranking_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR, Role.BUILDING_MANAGER)
+
+
 @bp.get("/")
 @hygiene_readers_required
 def index():
     if current_user.is_student:
         return redirect(url_for(".mine"))
     first, last = _period()
-    ranked = reports.rankings(current_user, first, last, services.settings())
-    series = reports.building_trend(last, rooms_clause=visible_rooms_clause(current_user, Room.id))
-    chart = Markup(reports.building_trend_chart(series, ranked.bands)) if series else None
+    filters = _filters()
+    bands = services.settings()
+    ranked = reports.rankings(current_user, first, last, bands, filters)
+    series = reports.trend(current_user, last, filters)
+    chart = Markup(reports.building_trend_chart(series, bands)) if series else None
     return render_template("hygiene/index.html", first=first, last=last, chart=chart, ranked=ranked,
-                           title=_("Hygiene inspections"))
+                           filters=filters, options=reports.filter_options(current_user, first, last),
+                           query=_query(first, last, filters), title=_("Hygiene inspections"))
+
+
+RANKING_TITLES = {"floors": _l("Floors by hygiene"), "buildings": _l("Buildings by hygiene"),
+                  "classes": _l("Classes by hygiene"), "rooms": _l("Rooms by hygiene"),
+                  "excellent": _l("Excellent dorms"), "failing": _l("Failed twice in a row")}
+
+
+@bp.get("/rankings/<kind>")
+@ranking_readers_required
+def ranking(kind: str):
+    """One ranking whole, a page at a time, with the overview's period and filters."""
+    scope = reports.Scope.of(current_user)
+    if kind not in RANKING_TITLES:
+        abort(404)
+    if not reports.may_see(kind, scope):
+        abort(403)
+    first, last = _period()
+    filters = _filters()
+    page = page_number(request.args)
+    bands = services.settings()
+    return render_template("hygiene/ranking.html", kind=kind, first=first, last=last, filters=filters,
+                           rows=reports.ranking_page(kind, first, last, bands, scope, filters, page), page=page,
+                           per_page=reports.PER_PAGE, bands=bands,
+                           options=reports.filter_options(current_user, first, last),
+                           query=_query(first, last, filters), title=RANKING_TITLES[kind])
 
 
 @bp.get("/export/<kind>.<file_format>")
-@roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR, Role.BUILDING_MANAGER)
+@ranking_readers_required
 def export(kind: str, file_format: str):
     """The rankings as the asker sees them (reports.rankings: a building manager's and a counselor's own
-    rooms and classes); the floor and building rankings only for those who see every building."""
+    rooms and classes), whole; the floor and building rankings only for those who see every building."""
     if file_format not in MIME_TYPES or kind not in reports.RANKING_EXPORTS:
         abort(404)
-    if kind in ("floors", "buildings") and not (current_user.sees_everything or current_user.is_inspector):
+    if not reports.may_see(kind, reports.Scope.of(current_user)):
         abort(403)
     first, last = _period()
-    headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings()))
+    headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings(),
+                                                                  _filters(), whole=True))
     # The failing list does not depend on the period.
     name = "hygiene-failing-twice" if kind == "failing" else f"hygiene-{kind}-{first}-{last}"
     return table_download(headers, rows, file_format, name)
