@@ -46,11 +46,12 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
 
 
 def _init_extensions(app: Flask) -> None:
-    from .core import database
+    from .core import database, kept
     from .i18n import select_locale, select_timezone
 
     db.init_app(app)
     database.install_sqlite_pragmas(app)
+    kept.install()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

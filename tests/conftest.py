@@ -25,6 +25,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from dorms import create_app
 from dorms.auth import models as auth_models
+from dorms.core import kept
 from dorms.extensions import db, limiter
 
 POSTGRESQL_URL = os.environ.get("DORMS_TEST_DATABASE_URL")
@@ -182,6 +183,7 @@ def app(app_config, _apps, backend_name, request, tmp_path):
         # The limiter is one object for every app: it takes the switch of the app built last, so set it.
         limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter.reset()
+        kept.forget_all()  # values kept from another test's data, which is gone
         try:
             if request.node.get_closest_marker("commits"):
                 try:

@@ -7,7 +7,6 @@ from flask_babel import force_locale
 
 from dorms.access.curfew import Status
 from dorms.access.labels import CHART_COLOURS, STATUS_LABELS
-from dorms.core import charts
 from dorms.core.charts import drawn_once
 
 
@@ -47,9 +46,9 @@ def test_an_argument_that_is_not_plain_data_is_drawn_every_time(app):
 
 
 def test_kept_charts_stay_within_their_budget(app, monkeypatch):
-    monkeypatch.setattr(charts, "_DRAWN_BUDGET", 100)
-    monkeypatch.setattr(charts, "_DRAWN", charts.OrderedDict())
-    monkeypatch.setattr(charts, "_drawn_size", 0)
+    from dorms.core import kept
+
+    monkeypatch.setattr(kept, "LOCAL_BUDGET", 100)
 
     @drawn_once
     def chart(n: int) -> str:
@@ -58,13 +57,16 @@ def test_kept_charts_stay_within_their_budget(app, monkeypatch):
     with app.test_request_context():
         for n in range(10):
             chart(n)
-    assert sum(len(svg) for svg in charts._DRAWN.values()) <= 100 and len(charts._DRAWN) == 2
+    assert kept._local.size <= 100 and len(kept._local.values) == 2
 
 
-def test_the_curfew_chart_is_the_same_drawing_for_the_same_week(app):
-    from dorms.access.charts import curfew_trend_chart
+def test_the_curfew_chart_is_drawn_once_for_the_same_week(app, monkeypatch):
+    from dorms.access import charts as access_charts
 
+    drawn = []
+    monkeypatch.setattr(access_charts, "figure_svg", lambda figure: drawn.append(figure) or "<svg/>")
     week = [(date(2026, 9, d), {Status.IN: d, Status.LATE: 1}) for d in range(1, 8)]
     with app.test_request_context():
-        assert curfew_trend_chart(week, STATUS_LABELS, CHART_COLOURS) is curfew_trend_chart(
-            list(week), dict(STATUS_LABELS), dict(CHART_COLOURS))
+        access_charts.curfew_trend_chart(week, STATUS_LABELS, CHART_COLOURS)
+        access_charts.curfew_trend_chart(list(week), dict(STATUS_LABELS), dict(CHART_COLOURS))
+    assert len(drawn) == 1

@@ -53,6 +53,11 @@ def test_demo_seeds_a_realistic_campus_once(app):
 
     before_feed = night_report(last_finished_night() - timedelta(days=DEMO_NIGHTS + 1))
     assert {row.status for row in before_feed} <= {Status.NO_DATA}
+    # Rolled up as the morning job would have: reports read kept rows for the seeded nights.
+    from dorms.access.reports import rolled_up
+
+    seeded = rolled_up(last_finished_night() - timedelta(days=DEMO_NIGHTS - 1), last_finished_night())
+    assert len(seeded) == DEMO_NIGHTS
     trade = requests_round.propose()  # the demo's waiting requests: one three-way trade
     assert (trade.stats["granted"], trade.stats["longest_trade"], trade.stats["pairs_only_students"]) == (3, 3, 0)
 
@@ -60,6 +65,26 @@ def test_demo_seeds_a_realistic_campus_once(app):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already there" in again.output
     assert (_count(Student), _count(Assignment), _count(Bed), _count(User)) == before
+
+
+@pytest.mark.parametrize("student_count", [100, 901, 2000])
+def test_a_larger_demo_campus_has_its_students_in_classes_of_30_and_beds_for_them_all(student_count):
+    import random
+
+    from dorms.core.enums import Gender
+    from dorms.demo.seed import FLOORS, ROOM_LAYOUT, _buildings, _build_students
+
+    classes = _build_students(random.Random(1), student_count)
+    students = [s for _name, members in classes for s in members]
+    assert len(students) == student_count
+    assert len({name for name, _members in classes}) == len(classes) == -(-student_count // 30)
+    assert all(len(members) <= 30 for _name, members in classes)
+    assert len({s.student_number for s in students}) == student_count
+    beds_per_building = FLOORS * sum(ROOM_LAYOUT)
+    for gender, letter in ((Gender.MALE, "A"), (Gender.FEMALE, "B")):
+        buildings = [code for code, _name, policy in _buildings(students) if policy.value == gender.value]
+        assert all(code.startswith(letter) for code in buildings)
+        assert len(buildings) * beds_per_building >= sum(1 for s in students if s.gender == gender)
 
 
 @pytest.mark.backends("sqlite")

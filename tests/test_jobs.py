@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from dorms import jobs
+from dorms.core import kept
 from dorms.core.clock import utcnow
 from dorms.core.enums import Role
 from dorms.extensions import db
@@ -49,6 +50,7 @@ def redis_queue(app):
     name = f"dorms-test-{uuid.uuid4().hex}"
     app.config.update(REDIS_URL=REDIS_URL, JOBS_QUEUE=name)  # the app fixture puts them back
     app.extensions.pop("dorms.jobs.redis", None)
+    kept.forget_all()  # pages now keep values in this Redis: none of another test's
     try:
         yield queue.rq_queue()
     finally:

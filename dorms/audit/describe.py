@@ -139,7 +139,7 @@ DETAIL_LABELS = {
     "classes": _l("classes"), "code": _l("code"), "colleges": _l("colleges"), "comment": _l("comment"),
     "condition": _l("condition"), "count": _l("number"), "created": _l("created"), "curfew": _l("curfew"),
     "damages": _l("damages"), "date": _l("date"), "deactivated": _l("deactivated"), "description": _l("description"),
-    "disputed": _l("disputed"), "door": _l("door"), "enabled": _l("on"), "every_minutes": _l("every (minutes)"), "door_events": _l("door events"), "ends_on": _l("ends on"),
+    "disputed": _l("disputed"), "door": _l("door"), "enabled": _l("on"), "every_minutes": _l("every (minutes)"), "door_events": _l("door events"), "night_statuses": _l("nights rolled up"), "ends_on": _l("ends on"),
     "events": _l("events"), "excellent_min": _l("excellent from"), "file": _l("file"),
     "first_night": _l("first night"), "floor": _l("floor"), "from_bed": _l("from bed"), "gender": _l("gender"),
     "hygiene_inspections": _l("hygiene inspections"), "inspectors": _l("inspectors"),

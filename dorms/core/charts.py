@@ -1,23 +1,22 @@
 """Server-side charts as inline SVG (matplotlib's Figure API, no pyplot), drawn once per change of their data.
 
 A chart function decorated with ``drawn_once`` keeps its SVG keyed by what it shows: its arguments and the
-reader's language. Drawing costs far more than the page around it, and the data changes a few times a day.
+reader's language (core.kept: in this process, and in Redis when configured). Drawing costs far more than the page around it, and the data changes a few times a day.
 """
 from __future__ import annotations
 
 import dataclasses
 import enum
 import functools
-import hashlib
 import io
-import threading
 import warnings
-from collections import OrderedDict
 from datetime import date, datetime, time
 from decimal import Decimal
 
 from matplotlib import rcParams
 from matplotlib.figure import Figure
+
+from . import kept
 
 # Keep text as text, so the browser draws Chinese labels with its own fonts.
 rcParams["svg.fonttype"] = "none"
@@ -61,13 +60,6 @@ def figure_svg(figure: Figure) -> str:
     return svg[svg.index("<svg"):]
 
 
-# The drawn charts, newest last, within a budget of characters (a chart is 10-60 KB of SVG).
-_DRAWN: OrderedDict[tuple, str] = OrderedDict()
-_DRAWN_BUDGET = 16 * 2**20
-_drawn_size = 0
-_drawn_lock = threading.Lock()
-
-
 class _NotData(TypeError):
     """An argument whose value cannot be told from its representation (a database row, say)."""
 
@@ -91,33 +83,23 @@ def _fingerprint(value) -> object:
 
 
 def drawn_once(draw):
-    """Keep ``draw``'s SVG for the same data and language; arguments that are not plain data draw every time."""
+    """Keep ``draw``'s SVG for the same data and language (core.kept: in Redis when configured, shared by
+    every worker); arguments that are not plain data draw every time."""
+    name = f"chart:{draw.__module__}.{draw.__qualname__}"
+
     @functools.wraps(draw)
     def cached(*args, **kwargs):
         from flask_babel import get_locale
 
         try:
-            data = repr(_fingerprint((args, kwargs)))
+            data = _fingerprint((args, kwargs))
         except _NotData:
             return draw(*args, **kwargs)
-        key = (draw.__module__, draw.__qualname__, str(get_locale()), hashlib.sha256(data.encode()).hexdigest())
-        with _drawn_lock:
-            if key in _DRAWN:
-                _DRAWN.move_to_end(key)
-                return _DRAWN[key]
-        svg = draw(*args, **kwargs)
-        _keep(key, svg)
-        return svg
+        key = kept.storage_key(name, (str(get_locale()), data))
+        if (svg := kept.fetch(key)) is not None:
+            return svg.decode()
+        drawn = draw(*args, **kwargs)
+        kept.store(key, drawn.encode())
+        return drawn
 
     return cached
-
-
-def _keep(key: tuple, svg: str) -> None:
-    global _drawn_size
-    with _drawn_lock:
-        if key not in _DRAWN:
-            _DRAWN[key] = svg
-            _drawn_size += len(svg)
-        while _drawn_size > _DRAWN_BUDGET and len(_DRAWN) > 1:
-            _old_key, old = _DRAWN.popitem(last=False)
-            _drawn_size -= len(old)

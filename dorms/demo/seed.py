@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from .. import audit
+from ..access import rollup
 from ..access.ingest import IncomingEvent, Report, store_events
 from ..access.models import Card, Permission, PermissionKind, PermissionStatus
 from ..auth.models import User
@@ -49,7 +50,6 @@ ROLE_ACCOUNTS = [  # username, role, name
     ("auditor1", Role.AUDITOR, "审计员"),
 ]
 STUDENT_PASSWORD = "dorms-student"
-COUNSELORS = 6
 CLASSES_PER_COUNSELOR = 5
 
 
@@ -163,16 +163,17 @@ def demo_counts() -> dict[str, int]:
 # --- seeding -------------------------------------------------------------------
 
 
-def seed_demo(seed: int = 2026) -> DemoLogins:
+def seed_demo(seed: int = 2026, student_count: int | None = None) -> DemoLogins:
+    """The demo campus of 900 students; ``student_count``: a campus of that many instead (the page
+    benchmark's 20,000), with as many classes, counselors and buildings as they need."""
     rng = random.Random(seed)
     admin = create_user(STAFF_USERNAME, role=Role.STAFF, password=STAFF_PASSWORD, display_name="宿管中心管理员")
 
-    rooms_by_gender = _build_campus()
+    classes = _build_students(rng, student_count)
+    students = [s for _, members in classes for s in members]
+    rooms_by_gender = _build_campus(BUILDINGS if student_count is None else _buildings(students))
     term = Term(code=TERM[0], name=TERM[1], starts_on=TERM[2], ends_on=TERM[3])
     db.session.add(term)
-
-    classes = _build_students(rng)
-    students = [s for _, members in classes for s in members]
     db.session.add_all(students)
 
     placed, free_beds = _place(classes, rooms_by_gender, term, admin)
@@ -181,7 +182,7 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
     change_requests = _add_change_requests(placed)
 
     class_names = [name for name, _ in classes]
-    for n in range(COUNSELORS):
+    for n in range(-(-len(class_names) // CLASSES_PER_COUNSELOR)):
         first = n * CLASSES_PER_COUNSELOR
         create_user(f"counselor{n + 1}", role=Role.COUNSELOR, password=COUNSELOR_PASSWORD,
                     display_name=f"{_full_name(rng, rng.choice([Gender.MALE, Gender.FEMALE]))}（辅导员）",
@@ -197,12 +198,15 @@ def seed_demo(seed: int = 2026) -> DemoLogins:
     records = _add_residence_records(rng, placed, admin, student_user)
 
     _add_role_accounts()
+    # As the morning job would have: reports over the seeded fortnight read these rows.
+    nights = rollup.rollup(rollup.finished_nights(datetime.now(CST).date() - timedelta(days=DEMO_NIGHTS)))
 
     beds = sum(len(room.beds) for rooms in rooms_by_gender.values() for room in rooms)
     audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),
                  rooms=sum(len(rooms) for rooms in rooms_by_gender.values()), beds=beds,
                  students=len(students), placed=len(placed), moves=len(moves),
-                 change_requests=len(change_requests), door_events=events, inventory_items=items, **records)
+                 change_requests=len(change_requests), door_events=events, night_statuses=nights,
+                 inventory_items=items, **records)
     db.session.flush()
     return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
                       student.student_number, STUDENT_PASSWORD)
@@ -216,11 +220,22 @@ def _add_residence_records(rng: random.Random, placed: dict[int, Assignment], ad
             "violations": violations_demo.seed(rng, placed, admin)}
 
 
-def _build_campus() -> dict[Gender, list[Room]]:
+def _buildings(students: list[Student]) -> list[tuple[str, str, GenderPolicy]]:
+    """Enough buildings of each gender for these students, a tenth of the beds spare: A1… for men, B1… for women."""
+    beds_per_building = FLOORS * sum(ROOM_LAYOUT)
+    made = []
+    for gender, letter, estate in ((Gender.MALE, "A", "桃李苑"), (Gender.FEMALE, "B", "芳华苑")):
+        residents = sum(1 for s in students if s.gender == gender)
+        count = max(1, -(-residents * 11 // 10 // beds_per_building))
+        made += [(f"{letter}{n}", f"{estate}{n}号楼", GenderPolicy(gender.value)) for n in range(1, count + 1)]
+    return made
+
+
+def _build_campus(buildings: list[tuple[str, str, GenderPolicy]]) -> dict[Gender, list[Room]]:
     """Buildings, floors, rooms and beds; returns each gender's rooms in filling order."""
     campus = get_or_create_campus(*CAMPUS)
     rooms_by_gender: dict[Gender, list[Room]] = {Gender.MALE: [], Gender.FEMALE: []}
-    for code, name, policy in BUILDINGS:
+    for code, name, policy in buildings:
         building = Building(campus=campus, code=code, name=name, gender_policy=policy)
         db.session.add(building)
         for floor_number in range(1, FLOORS + 1):
@@ -258,32 +273,52 @@ def _full_name(rng: random.Random, gender: Gender) -> str:
     return surname + given
 
 
-def _build_students(rng: random.Random) -> list[tuple[str, list[Student]]]:
-    """30 classes of 30, as (class name, students) in class order."""
+def _class_plan(rng: random.Random, student_count: int | None):
+    """Each class as (college digit, college, male share, major, class prefix, grade, section, size).
+
+    The demo: two grades of each major, one class of 30 each (drawn lazily, so the demo's names stay as
+    they were). ``student_count``: every grade of every major, as many sections as it takes, the last class
+    smaller, in college, major, grade and section order."""
+    if student_count is None:
+        for digit, college, share, majors in COLLEGES:
+            for major, prefix in majors:
+                for grade in sorted(rng.sample(GRADES, 2)):
+                    yield digit, college, share, major, prefix, grade, 1, CLASS_SIZE
+        return
+    combinations = [(digit, college, share, major, prefix, grade)
+                    for digit, college, share, majors in COLLEGES for major, prefix in majors for grade in GRADES]
+    classes = -(-student_count // CLASS_SIZE)
+    sections = -(-classes // len(combinations))
+    plan = [(*combination, section) for section in range(1, sections + 1) for combination in combinations][:classes]
+    plan.sort(key=lambda c: (c[0], c[3], c[5], c[6]))
+    for n, combination in enumerate(plan):
+        yield *combination, (student_count - CLASS_SIZE * (classes - 1) if n == classes - 1 else CLASS_SIZE)
+
+
+def _build_students(rng: random.Random, student_count: int | None = None) -> list[tuple[str, list[Student]]]:
+    """The classes (30 of 30 in the demo), as (class name, students) in class order."""
     classes = []
-    for digit, college, male_share, majors in COLLEGES:
-        class_index = 0
-        for major, prefix in majors:
-            for grade in sorted(rng.sample(GRADES, 2)):
-                class_index += 1
-                class_name = f"{prefix}{grade % 100:02d}01"
-                males = max(0, min(CLASS_SIZE, round(CLASS_SIZE * male_share + rng.uniform(-3, 3))))
-                genders = [Gender.MALE] * males + [Gender.FEMALE] * (CLASS_SIZE - males)
-                rng.shuffle(genders)
-                names: set[str] = set()
-                members = []
-                for seq, gender in enumerate(genders, start=1):
-                    name = _full_name(rng, gender)
-                    while name in names:
-                        name = _full_name(rng, gender)
-                    names.add(name)
-                    members.append(Student(
-                        student_number=f"{grade}{digit}{class_index:02d}{seq:03d}",
-                        name=name, gender=gender, college=college, major=major, class_name=class_name,
-                        grade=grade, phone="138" + "".join(rng.choice("0123456789") for _ in range(8)),
-                        status=StudentStatus.ACTIVE, needs_accessible=False,
-                    ))
-                classes.append((class_name, members))
+    classes_of_college: dict[int, int] = {}
+    for digit, college, male_share, major, prefix, grade, section, size in _class_plan(rng, student_count):
+        class_index = classes_of_college[digit] = classes_of_college.get(digit, 0) + 1
+        class_name = f"{prefix}{grade % 100:02d}{section:02d}"
+        males = max(0, min(size, round(size * male_share + rng.uniform(-3, 3))))
+        genders = [Gender.MALE] * males + [Gender.FEMALE] * (size - males)
+        rng.shuffle(genders)
+        names: set[str] = set()
+        members = []
+        for seq, gender in enumerate(genders, start=1):
+            name = _full_name(rng, gender)
+            while name in names:
+                name = _full_name(rng, gender)
+            names.add(name)
+            members.append(Student(
+                student_number=f"{grade}{digit}{class_index:02d}{seq:03d}",
+                name=name, gender=gender, college=college, major=major, class_name=class_name,
+                grade=grade, phone="138" + "".join(rng.choice("0123456789") for _ in range(8)),
+                status=StudentStatus.ACTIVE, needs_accessible=False,
+            ))
+        classes.append((class_name, members))
 
     everyone = [s for _, members in classes for s in members]
     # A few students need an accessible room: two of each gender.
