@@ -3,13 +3,22 @@ from __future__ import annotations
 
 import enum
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+
+# Labels as translated, by enumeration and language: a page of badges reads the same few labels over and over.
+_TRANSLATED: dict[tuple[type, str], dict] = {}
 
 
 class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
-        return str(self._labels()[self])
+        key = (type(self), str(get_locale()))
+        labels = _TRANSLATED.get(key)
+        if labels is None:
+            labels = _TRANSLATED[key] = {member: str(label) for member, label in self._labels().items()}
+        return labels[self]
 
     @property
     def lazy_label(self):

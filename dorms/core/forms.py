@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -29,6 +30,14 @@ def confirmed(form, sentence: str) -> bool:
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices; labels may be lazy strings."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def option_tags(pairs: Iterable[tuple], selected=None) -> Markup:
+    """``<option>`` tags for (value, label) pairs, the one whose value is ``selected`` marked: a select of a
+    hundred buildings drawn in Python, where a template loop or WTForms took a millisecond or more."""
+    return Markup("".join(
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in pairs))
 
 
 MAX_PAGE = 10_000

@@ -200,13 +200,18 @@ def _filtered(user, filters: TicketFilters):
 
 def tickets(user, filters: TicketFilters, *, page: int = 1, per_page: int | None = 50) -> tuple[list[RepairTicket], int]:
     """The tickets ``user`` may see, oldest first (the longest waiting matter most), and how many in all."""
-    query = _filtered(user, filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    query = query.options(joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
-                          joinedload(RepairTicket.reported_by)).order_by(RepairTicket.reported_at, RepairTicket.id)
-    if per_page:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    return list(db.session.scalars(query)), total
+    query = _filtered(user, filters).options(
+        joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
+        joinedload(RepairTicket.reported_by)).order_by(RepairTicket.reported_at, RepairTicket.id)
+    if not per_page:
+        rows = list(db.session.scalars(query))
+        return rows, len(rows)
+    # The page's rows and, beside each, how many tickets match in all: one query where two were.
+    found = db.session.execute(query.add_columns(sa.func.count().over())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    if found:
+        return [ticket for ticket, _total in found], found[0][1]
+    return [], db.session.scalar(sa.select(sa.func.count()).select_from(_filtered(user, filters).subquery()))
 
 
 @dataclass

@@ -43,7 +43,7 @@ ALL: Clause = sa.true()  # no restriction: what staff see
 
 # Rows of each ranking on the overview page; the whole ranking is paged (PER_PAGE) and exported whole.
 TOP = 10
-MOST_EXCELLENT_SHOWN = 30  # of the excellent dorms (and of the rooms failing twice), on the overview
+MOST_EXCELLENT_SHOWN = 20  # of the excellent dorms (and of the rooms failing twice), on the overview
 PER_PAGE = 50
 # What the rankings are computed from: they are kept (core.kept) until one of these changes.
 RANKING_TABLES = ("hygiene_inspections", "hygiene_rounds", "hygiene_inspection_residents", "hygiene_settings",
@@ -419,7 +419,7 @@ def filter_options(user, first: date, last: date) -> dict[str, list]:
                   .where(InspectionRound.inspected_on >= first, InspectionRound.inspected_on <= last)
                   .order_by(InspectionRound.inspected_on.desc(), InspectionRound.id.desc()))
         return {"buildings": [(bid, f"{code} {name}") for bid, code, name in db.session.execute(buildings)],
-                "floors": list(db.session.scalars(floors)),
+                "floors": [(number, str(number)) for number in db.session.scalars(floors)],
                 "rounds": [(rid, f"{day.isoformat()} {title}".strip()) for rid, day, title in db.session.execute(rounds)]}
 
     return kept("hygiene.filter_options", compute, depends_on=scope.tables, key=(first, last, scope.key))

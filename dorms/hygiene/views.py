@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..campus import services as campus
 from ..campus.models import Floor, Room
@@ -22,9 +22,20 @@ from ..residence import services as residence
 from ..residence.scopes import can_view_building, can_view_room, visible_buildings_clause, visible_rooms_clause
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
-from .models import InspectionRound, RoundStatus
+from .models import Band, InspectionRound, RoundStatus
 
 bp = Blueprint("hygiene", __name__, url_prefix="/hygiene")
+BAND_STYLES = {Band.EXCELLENT: "success", Band.PASS: "warning", Band.FAIL: "danger"}
+
+
+@bp.app_template_global()
+def band_badge(band: Band | None, score=None) -> Markup:
+    """A score's band as a badge ("—" without one); Python rather than a macro: a ranking shows dozens."""
+    if not band:
+        return Markup('<span class="badge text-bg-light border">—</span>')
+    shown = f"{escape(score)} · " if score is not None else ""
+    return Markup(f'<span class="badge text-bg-{BAND_STYLES[band]}" data-band="{band.value}">'
+                  f'{shown}{escape(band.label)}</span>')
 
 
 # --- rankings (staff: everything; counselors: their students' rooms and classes) ---------------

@@ -13,6 +13,8 @@ from flask_babel import ngettext
 from ..access.models import Permission, PermissionStatus
 from ..checkin.models import CheckIn, CheckOut, ReportItem, checked_out
 from ..core.clock import utcnow
+from ..core.kept import kept
+from ..core.roles import sees_everything
 from ..extensions import db
 from ..facilities.models import OPEN_REPAIR_STATUSES, RepairTicket
 from ..residence.models import Assignment
@@ -113,6 +115,15 @@ def for_counselor(user, alerts: int = 0) -> list[Waiting]:
     ) if line.count]
 
 
+def _staff_counts(user) -> dict[str, int]:
+    return _counts(
+        tickets=sa.select(RepairTicket.id).where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES)),
+        disputes=_disputed_check_ins(),
+        appeals=sa.select(Violation.id).where(Violation.status == ViolationStatus.APPEALED),
+        requests=_requests_to_decide(user),
+    )
+
+
 def _disputed_check_ins() -> sa.ScalarSelect:
     """Open check-ins with an item disputed and not yet answered, counted from the disputed items (a partial
     index holds just those) rather than from every check-in."""
@@ -122,13 +133,14 @@ def _disputed_check_ins() -> sa.ScalarSelect:
             .scalar_subquery())
 
 
+# What the office's counts read: kept until one of these is written (a ticket moved, a request decided…).
+STAFF_WAITING_TABLES = ("repair_tickets", "check_ins", "check_outs", "check_in_report_items", "violations",
+                        "access_permissions", "students", "counselor_scopes")
+
+
 def for_staff(user) -> list[Waiting]:
-    counts = _counts(
-        tickets=sa.select(RepairTicket.id).where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES)),
-        disputes=_disputed_check_ins(),
-        appeals=sa.select(Violation.id).where(Violation.status == ViolationStatus.APPEALED),
-        requests=_requests_to_decide(user),
-    )
+    counts = kept("pages.waiting_for_staff", lambda: _staff_counts(user), depends_on=STAFF_WAITING_TABLES,
+                  key=("all",) if sees_everything(user) else ("user", user.id))
     return [line for line in (
         Waiting("repair-tickets", ngettext("%(num)d repair ticket to handle", "%(num)d repair tickets to handle",
                                            counts["tickets"]), counts["tickets"], url_for("facilities.repairs_index")),
