@@ -22,10 +22,12 @@ from ..core.enums import Role
 from ..core.database import conflict_if_changed_meanwhile
 from ..core.errors import ServiceError
 from ..core.kept import kept
+from ..core.roles import sees_everything
 from ..extensions import db
 from ..notifications import notify
 from ..photos import store_photos
 from ..residence import services as residence
+from ..residence.occupancy import BuildingName
 from ..residence.scopes import manages_room, visible_buildings_clause, visible_rooms_clause
 from . import services as inventory
 from .models import (
@@ -202,9 +204,9 @@ def tickets(user, filters: TicketFilters, *, page: int = 1, per_page: int | None
     """The tickets ``user`` may see, oldest first (the longest waiting matter most), and how many in all."""
     query = _filtered(user, filters).options(
         joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
-        joinedload(RepairTicket.reported_by)).order_by(RepairTicket.reported_at, RepairTicket.id)
-    if not per_page:
-        rows = list(db.session.scalars(query))
+    ).order_by(RepairTicket.reported_at, RepairTicket.id)
+    if not per_page:  # the export names who reported each ticket; the page does not
+        rows = list(db.session.scalars(query.options(joinedload(RepairTicket.reported_by))))
         return rows, len(rows)
     # The page's rows and, beside each, how many tickets match in all: one query where two were.
     found = db.session.execute(query.add_columns(sa.func.count().over())
@@ -216,7 +218,7 @@ def tickets(user, filters: TicketFilters, *, page: int = 1, per_page: int | None
 
 @dataclass
 class BuildingBacklog:
-    building: Building
+    building: BuildingName
     open: int
     waiting: int        # reported, nobody assigned yet
     oldest: datetime
@@ -227,15 +229,25 @@ class BuildingBacklog:
 
 
 def open_by_building(user) -> list[BuildingBacklog]:
-    """Open tickets per building with the oldest one's report time, in one query."""
+    """Open tickets per building with the oldest one's report time, in one query, kept until a ticket or room
+    changes (how long they waited is counted when shown)."""
+    return kept("facilities.open_by_building", lambda: _open_by_building(user),
+                key=("all",) if sees_everything(user) else ("user", user.id),
+                # the tickets, and the rooms a counselor or building manager sees (residence.scopes)
+                depends_on=("repair_tickets", "rooms", "buildings", "managed_buildings", "assignments", "beds",
+                            "students", "counselor_scopes", "users"))
+
+
+def _open_by_building(user) -> list[BuildingBacklog]:
     rows = db.session.execute(
-        sa.select(Building, sa.func.count(RepairTicket.id),
+        sa.select(Building.id, Building.code, Building.name, sa.func.count(RepairTicket.id),
                   sa.func.count(RepairTicket.id).filter(RepairTicket.status == RepairStatus.REPORTED),
                   sa.func.min(RepairTicket.reported_at))
         .join(Room, Room.building_id == Building.id).join(RepairTicket, RepairTicket.room_id == Room.id)
         .where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES), visible_tickets_clause(user))
-        .group_by(Building.id).order_by(Building.code))
-    return [BuildingBacklog(building, total, waiting, oldest) for building, total, waiting, oldest in rows]
+        .group_by(Building.id, Building.code, Building.name).order_by(Building.code))
+    return [BuildingBacklog(BuildingName(building_id, code, name), total, waiting, oldest)
+            for building_id, code, name, total, waiting, oldest in rows]
 
 
 def of_room(room_id: int, *, open_only: bool = False) -> list[RepairTicket]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -15,6 +16,7 @@ from ..campus.models import Floor, Room
 from ..core.clock import campus_today
 from ..core.enums import Role
 from ..core.forms import ascii_digits, confirmed, date_period, options, page_number, row_id, submit
+from ..core.kept import kept
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -80,12 +82,27 @@ def index():
     first, last = _period()
     filters = _filters()
     bands = services.settings()
-    ranked = reports.rankings(current_user, first, last, bands, filters)
-    series = reports.trend(current_user, last, filters)
-    chart = Markup(reports.building_trend_chart(series, bands)) if series else None
-    return render_template("hygiene/index.html", first=first, last=last, chart=chart, ranked=ranked,
-                           filters=filters, options=reports.filter_options(current_user, first, last),
-                           query=_query(first, last, filters), title=_("Hygiene inspections"))
+    query = _query(first, last, filters)
+
+    def draw_overview() -> str:
+        series = reports.trend(current_user, last, filters)
+        return render_template("hygiene/_overview.html", ranked=reports.rankings(current_user, first, last, bands,
+                                                                                  filters), query=query,
+                               chart=Markup(reports.building_trend_chart(series, bands)) if series else None)
+
+    return render_template("hygiene/index.html", first=first, last=last, bands=bands, filters=filters,
+                           overview=Markup(_drawn("overview", draw_overview, first, last, bands, filters)),
+                           options=reports.filter_options(current_user, first, last), title=_("Hygiene inspections"))
+
+
+def _drawn(name: str, draw, first: date, last: date, bands, filters: reports.RankingFilters, *key):
+    """A part of a rankings page as ``draw()`` renders it, kept like the rankings it shows: rendering rows of
+    rankings, badges and links costs more than the rest of the page. Per reader's scope, period, filters,
+    bands and language; what it draws may depend on nothing else."""
+    scope = reports.Scope.of(current_user)
+    return kept(f"hygiene.{name}.html", draw, depends_on=scope.tables,
+                key=(scope.key, first, last, bands.excellent_min, bands.pass_min, filters.key, str(get_locale()),
+                     request.script_root, *key))
 
 
 RANKING_TITLES = {"floors": _l("Floors by hygiene"), "buildings": _l("Buildings by hygiene"),
@@ -106,9 +123,14 @@ def ranking(kind: str):
     filters = _filters()
     page = page_number(request.args)
     bands = services.settings()
+
+    def draw_rows() -> tuple[str, int]:
+        rows = reports.ranking_page(kind, first, last, bands, scope, filters, page)
+        return render_template("hygiene/_ranking_rows.html", kind=kind, rows=rows), rows.total
+
+    rows, total = _drawn(f"ranking.{kind}", draw_rows, first, last, bands, filters, page, reports.PER_PAGE)
     return render_template("hygiene/ranking.html", kind=kind, first=first, last=last, filters=filters,
-                           rows=reports.ranking_page(kind, first, last, bands, scope, filters, page), page=page,
-                           per_page=reports.PER_PAGE, bands=bands,
+                           rows=Markup(rows), total=total, page=page, per_page=reports.PER_PAGE,
                            options=reports.filter_options(current_user, first, last),
                            query=_query(first, last, filters), title=RANKING_TITLES[kind])
 

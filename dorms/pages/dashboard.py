@@ -11,7 +11,7 @@ from ..residence import occupancy, residents
 from ..students.scopes import visible_students_clause
 from . import waiting
 from .occupancy_chart import many_buildings, occupancy_chart
-from .setup import set_up
+from .setup import progress
 
 bp = Blueprint("dashboard", __name__)
 
@@ -53,6 +53,6 @@ def index():
         buildings=len({row.building.id for row in rows}),
         totals=occupancy.occupancy_totals(rows),
         chart=Markup(occupancy_chart(shown)) if rows else None,
-        setup=set_up(),
+        setup=progress(),
         waiting=waiting.for_staff(current_user),
     )
