@@ -203,9 +203,12 @@ class NightStatus(db.Model):
     (retention.py); the others are recomputed when late events, cards or decisions change the night."""
 
     __tablename__ = "night_statuses"
+    # A night's rows by status: the night report's page of the worst first, its counts, and whether a night is
+    # rolled up at all (reports._with_rows) read this index alone.
+    __table_args__ = (sa.Index("ix_night_statuses_night_status", "night", "status"),)
 
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id"), primary_key=True)
-    night: Mapped[date] = mapped_column(primary_key=True, index=True)
+    night: Mapped[date] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(sa.String(32))  # the status word of docs/curfew.md
     building: Mapped[str] = mapped_column(sa.String(32))
     # Local campus times as the report showed them.

@@ -6,7 +6,7 @@ counselor's 600 students cost the same handful of queries as one student.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
@@ -19,11 +19,12 @@ from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_zone
 from ..core.enums import Gender, Role
+from ..core.kept import kept
 from ..extensions import db
 from ..notifications import notify
 from ..residence.models import Assignment
 from ..students.models import CounselorScope, Student, Term
-from . import curfew
+from . import curfew, rollup
 from .curfew import Direction, Event, Leave, Night, Status
 from .models import (
     AccessDevice,
@@ -101,11 +102,17 @@ def curfew_for(rules: dict, building_id: int | None, gender: Gender, night: date
 def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, live: bool = False) -> list[ReportRow]:
     """The statuses of night ``night`` for the residents ``scope`` selects (a WHERE clause on Student).
 
-    Read from the rolled-up statuses when the night has them (rollup.py), unless ``live``."""
+    Read from the rolled-up statuses (rollup.py), unless ``live``; a finished night not rolled up yet is
+    rolled up by this read (rollup.keep_unkept), for every resident, and read from its rows thereafter."""
     if not has_curfew(night):
         return []
-    if not live and db.session.scalar(sa.select(NightStatus.night).where(NightStatus.night == night).limit(1)):
-        return _rolled_up(night, scope)
+    if not live and night in readable_nights([night]):
+        return [row for _night, row in _kept_rows([night], scope)]
+    return _live_report(night, scope)
+
+
+def _live_report(night: date, scope: sa.ColumnElement[bool] | None) -> list[ReportRow]:
+    """Night ``night``'s statuses computed from the events, the rules and the permissions (a curfew night)."""
     zone, options = campus_zone(), settings()
     night_start = datetime.combine(night, time(12), tzinfo=zone)
     residents = db.session.execute(
@@ -142,14 +149,51 @@ def night_report(night: date, scope: sa.ColumnElement[bool] | None = None, *, li
     return rows
 
 
-def _rolled_up(night: date, scope) -> list[ReportRow]:
-    rows = db.session.execute(
-        sa.select(NightStatus, Student.student_number, Student.name, Student.class_name, Student.college)
-        .join(Student, Student.id == NightStatus.student_id)
-        .where(NightStatus.night == night, sa.true() if scope is None else scope)
-        .order_by(Student.student_number)).all()
-    return [ReportRow(s.student_id, number, name, class_name, college, s.building, Status(s.status), s.time,
-                      s.last_seen, s.last_door) for s, number, name, class_name, college in rows]
+# What a kept row reads as a ReportRow, the night first.
+_KEPT_COLUMNS = (NightStatus.night, NightStatus.student_id, Student.student_number, Student.name, Student.class_name,
+                 Student.college, NightStatus.building, NightStatus.status, NightStatus.time, NightStatus.last_seen,
+                 NightStatus.last_door)
+
+
+def _kept_rows(nights, scope: sa.ColumnElement[bool] | None, *where) -> list[tuple[date, ReportRow]]:
+    """The rolled-up rows of ``nights`` for the students ``scope`` selects, by night and student number: one
+    query whatever the number of nights."""
+    if not nights:
+        return []
+    result = db.session.execute(
+        sa.select(*_KEPT_COLUMNS).join(Student, Student.id == NightStatus.student_id)
+        .where(NightStatus.night.in_(sorted(nights)), sa.true() if scope is None else scope, *where)
+        .order_by(NightStatus.night, Student.student_number))
+    return [(night, ReportRow(student_id, number, name, class_name, college, building, Status(status), at,
+                              last_seen, last_door))
+            for night, student_id, number, name, class_name, college, building, status, at, last_seen, last_door
+            in result]
+
+
+def _with_rows(nights) -> set[date]:
+    """Those of ``nights`` that have rolled-up rows: an index probe per night, in one row of answers. (Ordered
+    by status to read the (night, status) index: for a bare LIMIT 1, or EXISTS, PostgreSQL would scan the table
+    in the hope of an early row, where a night's rows are stored together, the latest last.)"""
+    ordered, found = sorted(set(nights)), set()
+    for start in range(0, len(ordered), 100):
+        chunk = ordered[start:start + 100]
+        probes = [sa.select(NightStatus.night).where(NightStatus.night == night).order_by(NightStatus.status)
+                  .limit(1).scalar_subquery() for night in chunk]
+        answers = db.session.execute(sa.select(*probes)).one()
+        found.update(night for night, answer in zip(chunk, answers, strict=True) if answer is not None)
+    return found
+
+
+def readable_nights(nights) -> set[date]:
+    """Which of ``nights`` (curfew nights) reports read from their rolled-up rows: those rolled up already, and
+    the finished ones this read rolls up now, once for everyone (rollup.keep_unkept). The others (nights not
+    over yet, or left for a later read) are computed live."""
+    rolled = _with_rows(nights)
+    finished = last_finished_night()
+    if any(night not in rolled and night <= finished for night in nights):
+        rollup.keep_unkept([night for night in nights if night not in rolled])
+        rolled = _with_rows(nights)
+    return rolled
 
 
 def _events(student_ids: list[int], since: datetime, until: datetime, zone) -> dict[int, list[tuple]]:
@@ -205,18 +249,21 @@ def feed_counts(nights: list[date], *, live: bool = False) -> dict[date, dict[st
     """Per night, per building code: how many events its doors recorded from d 12:00 to the cutoff (any card,
     granted or denied, unknown cards included) and the latest of them (local time). A building absent from a
     night's dict recorded nothing. Codes are upper-cased: a door system may write "a1" for A1. Kept nights
-    (NightFeed, rollup.py) are read from their rows unless ``live``; the others from the events, one query
-    per month of nights reading those nights' events once."""
+    (NightFeed, rollup.py) are read from their rows unless ``live``; finished nights without them are kept by
+    this read (rollup.keep_unkept), the others counted from the events, one query per month of nights reading
+    those nights' events once."""
+    return _feed_counts(nights, live=live)[0]
+
+
+def _feed_counts(nights: list[date], *, live: bool = False) -> tuple[dict[date, dict[str, tuple[int, datetime]]], bool]:
+    """feed_counts, and whether every night was read from its kept counts."""
     found: dict[date, dict[str, tuple[int, datetime]]] = {night: {} for night in nights}
     if not live and nights:
-        kept = set()
-        for night, building, events, last in db.session.execute(
-                sa.select(NightFeed.night, NightFeed.building, NightFeed.events, NightFeed.last_event)
-                .where(NightFeed.night.in_(set(nights)))):
-            kept.add(night)
-            if building:
-                found[night][building] = (events, last)
-        nights = [night for night in nights if night not in kept]
+        missing = _read_kept_feeds(set(nights), found)
+        if any(night <= last_finished_night() for night in missing):
+            rollup.keep_unkept([], feed_nights=list(missing))
+            missing = _read_kept_feeds(missing, found)
+        nights = [night for night in nights if night in missing]
     zone, ordered = campus_zone(), sorted(set(nights))
     for start in range(0, len(ordered), 31):
         windows = [(night, *_window(night)) for night in ordered[start:start + 31]]
@@ -232,7 +279,19 @@ def feed_counts(nights: list[date], *, live: bool = False) -> dict[date, dict[st
             if latest.tzinfo is None:  # SQLite, read through a subquery, keeps no offset: stored as UTC
                 latest = latest.replace(tzinfo=UTC)
             found[windows[index][0]][building] = (count, latest.astimezone(zone).replace(tzinfo=None))
-    return found
+    return found, not ordered
+
+
+def _read_kept_feeds(nights: set[date], found: dict) -> set[date]:
+    """Fill ``found`` with the kept counts of ``nights``; returns the nights that have none."""
+    kept = set()
+    for night, building, events, last in db.session.execute(
+            sa.select(NightFeed.night, NightFeed.building, NightFeed.events, NightFeed.last_event)
+            .where(NightFeed.night.in_(nights))):
+        kept.add(night)
+        if building:
+            found[night][building] = (events, last)
+    return nights - kept
 
 
 @dataclass
@@ -288,15 +347,26 @@ def _with_devices(feeds: list[Feed]) -> list[Feed]:
     return feeds
 
 
+def with_devices(feeds: list[Feed]) -> list[Feed]:
+    """Copies of ``feeds`` (kept ones, say) with the devices registered at each building; no query without any."""
+    return _with_devices([replace(feed, devices=[]) for feed in feeds]) if feeds else []
+
+
 def feed_health(night: date, rows: list[ReportRow]) -> list[Feed]:
     """The door data of each building of ``rows`` (a night's report) on ``night``, by building code."""
-    options = feed_settings()
-    counts = feed_counts([night - timedelta(days=k) for k in range(options["history"] + 1)])
     with_status: dict[str, bool] = {}
     for row in rows:
         with_status[row.building] = with_status.get(row.building, False) or row.status != Status.NO_DATA
-    return _with_devices([_assess(counts, night, building, options, stated)
-                          for building, stated in sorted(with_status.items())])
+    return _with_devices(_feed_health(night, with_status)[0])
+
+
+def _feed_health(night: date, with_status: dict[str, bool]) -> tuple[list[Feed], bool]:
+    """The door data of each building of ``with_status`` (whether any of its residents had a status) without the
+    devices, and whether it was all read from kept counts."""
+    options = feed_settings()
+    counts, from_kept = _feed_counts([night - timedelta(days=k) for k in range(options["history"] + 1)])
+    return [_assess(counts, night, building, options, stated)
+            for building, stated in sorted(with_status.items())], from_kept
 
 
 def feed_warnings(feeds: list[Feed]) -> list[Feed]:
@@ -359,9 +429,53 @@ class Alert:
 
 
 def week(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7) -> list[tuple[date, list]]:
-    """The reports of the ``days`` nights ending with ``night``, oldest first: what alerts and trends read."""
-    return [(night - timedelta(days=offset), night_report(night - timedelta(days=offset), scope))
-            for offset in range(days - 1, -1, -1)]
+    """The reports of the ``days`` nights ending with ``night``, oldest first: what alerts and trends read.
+    The rolled-up nights in one query, whatever their number."""
+    return _week(night, scope, days)[0]
+
+
+def _week(night: date, scope: sa.ColumnElement[bool] | None, days: int) -> tuple[list[tuple[date, list]], bool]:
+    """week(), and whether every night was read from rolled-up rows."""
+    nights = nights_between(night - timedelta(days=days - 1), night)
+    with_curfew = curfew_nights(nights[0], night)
+    kept = readable_nights(with_curfew)
+    found: dict[date, list[ReportRow]] = {day: [] for day in nights}
+    for day, row in _kept_rows(kept, scope):
+        found[day].append(row)
+    for day in with_curfew:
+        if day not in kept:
+            found[day] = _live_report(day, scope)
+    return list(found.items()), kept >= set(with_curfew)
+
+
+# What a report read only from rolled-up rows and kept door-event counts depends on: the rows, the students'
+# names, classes and colleges, whose students a counselor sees, and which nights have a curfew.
+KEPT_REPORT_TABLES = ("night_statuses", "night_feeds", "students", "counselor_scopes", "terms", "no_curfew_nights")
+
+
+def kept_while_rolled_up(name: str, compute, key: object, rolled_up_only) -> object:
+    """``compute()``'s value, kept (core.kept) until the tables it read change, when it was read from rolled-up
+    rows only (``rolled_up_only(value)``); a value partly computed from the events is computed every time."""
+    computed = []
+
+    def counted():
+        computed.append(True)
+        return compute()
+
+    value = kept(name, counted, depends_on=KEPT_REPORT_TABLES, key=key)
+    return value if computed or rolled_up_only(value) else compute()
+
+
+def kept_week(night: date, scope: sa.ColumnElement[bool] | None, scope_key: object, days: int = 7) -> list:
+    """week(), kept for the students ``scope_key`` names (what ``scope`` selects) while its nights are rolled up."""
+    return kept_while_rolled_up("access.week", lambda: _week(night, scope, days), (night, days, scope_key),
+                                lambda value: value[1])[0]
+
+
+def kept_night_overview(night: date, scope: sa.ColumnElement[bool] | None, scope_key: object) -> NightOverview:
+    """night_overview(), kept for the students ``scope_key`` names while what it read is rolled up."""
+    return kept_while_rolled_up("access.night_overview", lambda: night_overview(night, scope), (night, scope_key),
+                                lambda value: value.from_kept)
 
 
 def alerts(reports: list[tuple[date, list[ReportRow]]]) -> list[Alert]:
@@ -404,10 +518,147 @@ def trend(reports: list[tuple[date, list[ReportRow]]]) -> list[tuple[date, dict[
     return [(day, status_totals(rows)) for day, rows in reports]
 
 
+@dataclass
+class NightOverview:
+    """What the night's page shows above its rows, over every student of the scope: plain data, so it can be
+    kept until the rows it was read from change."""
+
+    night: date
+    has_curfew: bool
+    totals: dict[Status, int]  # the night's
+    trend: list[tuple[date, dict[Status, int]]]  # the week's, oldest first
+    by_class: list[Summary]
+    by_college: list[Summary]
+    by_building: list[Summary]
+    alerts: list[Alert]
+    feeds: list[Feed]  # the night's door data warnings, without their devices (with_devices)
+    night_kept: bool  # the night's rows are rolled up: night_rows reads a page of them
+    from_kept: bool  # everything was read from rolled-up rows and kept door-event counts
+
+    @property
+    def count(self) -> int:
+        return sum(self.totals.values())
+
+
+def _students_of(scope: sa.ColumnElement[bool] | None) -> list[int] | None:
+    """The ids of the students ``scope`` selects (one query), or None for everyone. A scope made of subqueries (a
+    counselor's classes or colleges) leaves PostgreSQL guessing how many students it selects: it would read every
+    row of the nights to join them, where by ids it reads theirs."""
+    return None if scope is None else list(db.session.scalars(sa.select(Student.id).where(scope)))
+
+
+def _joined_rows_of(ids: list[int] | None) -> tuple:
+    """WHERE clauses for NightStatus rows joined to their students, of the students ``ids`` (None: everyone):
+    both sides named, so the students are read by their key, not scanned to be joined."""
+    return () if ids is None else (NightStatus.student_id.in_(ids), Student.id.in_(ids))
+
+
+def night_overview(night: date, scope: sa.ColumnElement[bool] | None = None, days: int = 7) -> NightOverview:
+    """The totals, summaries, trend, alerts and door data of night ``night`` for the students ``scope`` selects.
+
+    Rolled-up nights are counted by the database (grouped queries: a campus of 20,000 costs what a class
+    does); the alerts read the week of only the students who could have one. Nights computed live (not over,
+    or not kept yet) are counted here."""
+    nights = nights_between(night - timedelta(days=days - 1), night)
+    with_curfew = curfew_nights(nights[0], night)
+    kept = readable_nights(with_curfew)
+    live = {day: _live_report(day, scope) for day in with_curfew if day not in kept}
+    ids = _students_of(scope)
+    theirs = _joined_rows_of(ids)
+
+    counts = {day: dict.fromkeys(Status, 0) for day in nights}
+    if kept:
+        for day, status, n in db.session.execute(
+                sa.select(NightStatus.night, NightStatus.status, sa.func.count())
+                .where(NightStatus.night.in_(sorted(kept)), *theirs[:1])
+                .group_by(NightStatus.night, NightStatus.status)):
+            counts[day][Status(status)] = n
+    for day, rows in live.items():
+        counts[day] = status_totals(rows)
+
+    groups = {key: defaultdict(lambda: defaultdict(int)) for key in ("class_name", "college", "building")}
+    if night in kept:
+        for class_name, college, building, status, n in db.session.execute(
+                sa.select(Student.class_name, Student.college, NightStatus.building, NightStatus.status,
+                          sa.func.count())
+                .join(Student, Student.id == NightStatus.student_id)
+                .where(NightStatus.night == night, *theirs)
+                .group_by(Student.class_name, Student.college, NightStatus.building, NightStatus.status)):
+            for key, group in (("class_name", class_name), ("college", college), ("building", building)):
+                groups[key][group][Status(status)] += n
+    else:
+        for row in live.get(night, []):
+            for key in groups:
+                groups[key][getattr(row, key)][row.status] += 1
+    by_class, by_college, by_building = (
+        [Summary(group, dict(by_status)) for group, by_status in sorted(groups[key].items())]
+        for key in ("class_name", "college", "building"))
+
+    feeds, feeds_kept = _feed_health(night, {s.group: s.total > 0 for s in by_building}) if by_building \
+        else ([], True)
+    return NightOverview(night, night in with_curfew, counts[night], list(counts.items()), by_class, by_college,
+                         by_building, _week_alerts(nights, kept, live, theirs), feed_warnings(feeds),
+                         night in kept, not live and feeds_kept)
+
+
+def _week_alerts(nights: list[date], kept: set[date], live: dict[date, list[ReportRow]], theirs: tuple) -> list[Alert]:
+    """The alerts on the last of ``nights``. Only a student absent that night, or late on more nights of the week
+    than the alert allows, can have one: their week is read, not everyone's."""
+    night = nights[-1]
+    if live:  # some nights computed live: the whole week, as alerts() reads it
+        where = ()
+    else:
+        absent = [status.value for status in Status if status.is_absent]
+        often_late = (sa.select(NightStatus.student_id)
+                      .where(NightStatus.night.in_(sorted(kept)), NightStatus.status == Status.LATE.value)
+                      .group_by(NightStatus.student_id)
+                      .having(sa.func.count() > int(current_app.config.get("CURFEW_ALERT_LATE_NIGHTS", 3))))
+        absent_now = sa.select(NightStatus.student_id).where(NightStatus.night == night,
+                                                            NightStatus.status.in_(absent))
+        where = (NightStatus.student_id.in_(sa.union(often_late, absent_now)),)
+    found: dict[date, list[ReportRow]] = {day: [] for day in nights}
+    for day, row in _kept_rows(kept, None, *theirs, *where) if night in kept or live else ():
+        found[day].append(row)
+    found.update(live)
+    return alerts(list(found.items()))
+
+
+def night_rows(overview: NightOverview, scope: sa.ColumnElement[bool] | None, order: list[Status],
+               status: Status | None, page: int, per_page: int) -> list[ReportRow]:
+    """Page ``page`` of the night's rows, ``status``'s only or all of them, by ``order`` of their statuses, then
+    class and student number. A rolled-up night reads only the statuses that fall on the page."""
+    wanted = [status] if status else order
+    start = (page - 1) * per_page
+    if not overview.night_kept:
+        rank = {s: index for index, s in enumerate(order)}
+        rows = sorted((row for row in (_live_report(overview.night, scope) if overview.has_curfew else [])
+                       if row.status in wanted),
+                      key=lambda row: (rank[row.status], row.class_name, row.student_number))
+        return rows[start:start + per_page]
+    on_page, skip, position = [], 0, 0
+    for s in wanted:  # the statuses' rows follow each other in ``order``: the totals say which fall on the page
+        n = overview.totals.get(s, 0)
+        if n and position + n > start and position < start + per_page:
+            if not on_page:
+                skip = max(start - position, 0)
+            on_page.append(s)
+        position += n
+    if not on_page:
+        return []
+    rank = sa.case({s.value: index for index, s in enumerate(order)}, value=NightStatus.status)
+    result = db.session.execute(
+        sa.select(*_KEPT_COLUMNS[1:]).join(Student, Student.id == NightStatus.student_id)
+        .where(NightStatus.night == overview.night, NightStatus.status.in_([s.value for s in on_page]),
+               *_joined_rows_of(_students_of(scope)))
+        .order_by(rank, Student.class_name, Student.student_number).offset(skip).limit(per_page))
+    return [ReportRow(student_id, number, name, class_name, college, building, Status(status), at, last_seen,
+                      last_door)
+            for student_id, number, name, class_name, college, building, status, at, last_seen, last_door in result]
+
+
 def rolled_up(first: date, last: date) -> set[date]:
     """The nights from ``first`` to ``last`` whose statuses are kept (reports read those, not the events)."""
-    return set(db.session.scalars(sa.select(NightStatus.night).where(NightStatus.night.between(first, last))
-                                  .distinct()))
+    return _with_rows(nights_between(first, last))
 
 
 def counts_over(first: date, last: date, scope: sa.ColumnElement[bool] | None = None) -> dict[date, dict[Status, int]]:
@@ -487,7 +738,7 @@ def range_report(first: date, last: date, scope: sa.ColumnElement[bool] | None =
         stated[night, building] = stated.get((night, building), False) or status != Status.NO_DATA
 
     nights = curfew_nights(first, last)
-    rolled = rolled_up(first, last)
+    rolled = readable_nights(nights)
     for row in db.session.execute(
             sa.select(Student.id, Student.student_number, Student.name, Student.class_name, Student.college,
                       NightStatus.status, sa.func.count())

@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -23,7 +24,7 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import date_arg, error_text, in_date_range, number_arg, refuse, row_id, submit
+from ..core.forms import date_arg, error_text, in_date_range, number_arg, page_number, refuse, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -77,27 +78,50 @@ def _scope():
     return None if current_user.sees_everything else visible_students_clause(current_user)
 
 
+def _scope_key() -> object:
+    """What names _scope()'s students for kept reports: everyone, or this user's (a counselor's scopes are in
+    the tables kept reports depend on)."""
+    return "everyone" if current_user.sees_everything else ("user", current_user.id)
+
+
+# Rows a page of the night's report lists: the worst first, so what needs acting on is on the first page.
+NIGHT_PAGE_SIZE = 100
+
+
 @bp.get("/")
 @roles_required(Role.STAFF, Role.COUNSELOR)
 def night():
     day = _night()
     status = request.args.get("status")
-    the_week = reports.week(day, _scope())
-    rows = the_week[-1][1]
-    shown = [r for r in rows if not status or r.status.value == status]
-    shown.sort(key=lambda r: (SEVERITY.index(r.status), r.class_name, r.student_number))
-    totals = reports.status_totals(rows)
-    chart = Markup(curfew_trend_chart(reports.trend(the_week), STATUS_LABELS, CHART_COLOURS)) \
-        if any(r for _d, r in the_week) else None
-    feeds = reports.feed_warnings(reports.feed_health(day, rows)) if rows else []
+    chosen = Status(status) if status in {s.value for s in Status} else None
+    page = page_number(request.args)
+    scope, scope_key = _scope(), _scope_key()
+
+    def report() -> tuple[str, bool, list, bool]:
+        """The report below the header, rendered, with what the header needs from it; the same for everyone
+        who sees the same students, so it is kept while it was read from rolled-up rows."""
+        overview = reports.kept_night_overview(day, scope, scope_key)
+        if not overview.has_curfew:
+            return "", False, [], overview.from_kept
+        listed = overview.totals.get(chosen, 0) if status else overview.count
+        rows = [] if status and chosen is None else reports.night_rows(overview, scope, SEVERITY, chosen, page,
+                                                                       NIGHT_PAGE_SIZE)
+        chart = Markup(curfew_trend_chart(overview.trend, STATUS_LABELS, CHART_COLOURS)) \
+            if any(any(counts.values()) for _d, counts in overview.trend) else None
+        html = render_template(
+            "access/_night_report.html", night=day, rows=rows, all_count=overview.count, totals=overview.totals,
+            status=status, no_data=Status.NO_DATA, quiet=(Status.IN, Status.EXCUSED, Status.NO_DATA),
+            alerts=overview.alerts, chart=chart, by_class=overview.by_class, by_college=overview.by_college,
+            by_building=overview.by_building, labels=STATUS_LABELS, styles=STATUS_STYLES, page=page,
+            per_page=NIGHT_PAGE_SIZE, listed=listed, statuses=SEVERITY)
+        return html, True, overview.feeds, overview.from_kept
+
+    html, has_curfew, feeds, _from_kept = reports.kept_while_rolled_up(
+        "access.night_page", report, (day, scope_key, status, page, str(get_locale())), lambda value: value[3])
     return render_template(
-        "access/night.html", night=day, rows=shown, all_count=len(rows), totals=totals, status=status,
-        feeds=feeds, feed_history=reports.feed_settings()["history"], no_data=Status.NO_DATA,
-        quiet=(Status.IN, Status.EXCUSED, Status.NO_DATA),
-        has_curfew=reports.has_curfew(day), alerts=reports.alerts(the_week), chart=chart,
-        by_class=reports.summarise(rows, "class_name"), by_college=reports.summarise(rows, "college"),
-        by_building=reports.summarise(rows, "building"), labels=STATUS_LABELS, styles=STATUS_STYLES,
-        previous=day - timedelta(days=1), following=day + timedelta(days=1), statuses=SEVERITY)
+        "access/night.html", night=day, report=Markup(html), has_curfew=has_curfew,
+        feeds=reports.with_devices(feeds), feed_history=reports.feed_settings()["history"],
+        previous=day - timedelta(days=1), following=day + timedelta(days=1))
 
 
 @bp.get("/export.<file_format>")
@@ -225,7 +249,7 @@ def _opened_here() -> bool:
 def _history(person: Student):
     end = reports.last_finished_night()
     nights = []
-    for day_report in reports.week(end, Student.id == person.id, days=14):
+    for day_report in reports.kept_week(end, Student.id == person.id, ("student", person.id), days=14):
         day, rows = day_report
         nights.append((day, rows[0] if rows else None))
     return render_template("access/history.html", student=person, nights=list(reversed(nights)),

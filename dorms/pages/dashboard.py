@@ -16,12 +16,11 @@ from .setup import progress
 bp = Blueprint("dashboard", __name__)
 
 
-def _last_night(scope) -> dict:
+def _last_night(scope, scope_key) -> dict:
     """What a counselor checks first each morning: last night's statuses and the alerts."""
     night = reports.last_finished_night()
-    the_week = reports.week(night, scope)
-    return {"night": night, "totals": reports.status_totals(the_week[-1][1]), "alerts": reports.alerts(the_week),
-            "has_curfew": reports.has_curfew(night)}
+    overview = reports.kept_night_overview(night, scope, scope_key)
+    return {"night": night, "totals": overview.totals, "alerts": overview.alerts, "has_curfew": overview.has_curfew}
 
 
 @bp.get("/")
@@ -37,7 +36,7 @@ def index():
     if current_user.is_repair_worker:
         return redirect(url_for("facilities.repairs_index"))
     if current_user.is_counselor:
-        curfew = _last_night(visible_students_clause(current_user))
+        curfew = _last_night(visible_students_clause(current_user), ("user", current_user.id))
         return render_template("pages/dashboard/counselor.html", summary=residents.counselor_summary(current_user),
                                curfew=curfew, waiting=waiting.for_counselor(current_user, len(curfew["alerts"])),
                                labels=STATUS_LABELS, styles=STATUS_STYLES, statuses=SEVERITY)

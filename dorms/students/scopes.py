@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
+from ..core.database import is_postgresql
 from ..core.enums import Role
 from ..core.roles import sees_everything
 from ..extensions import db
@@ -36,6 +37,11 @@ def visible_students_clause(user) -> sa.ColumnElement[bool]:
         colleges = sa.select(CounselorScope.college).where(
             CounselorScope.user_id == user.id, CounselorScope.college.is_not(None)
         )
+        if is_postgresql():
+            # = ANY(ARRAY(…)): PostgreSQL reads the few names first and then the two indexes; an OR of
+            # two IN (subquery) makes it scan every student.
+            return sa.or_(Student.class_name == sa.any_(sa.func.array(classes.scalar_subquery())),
+                          Student.college == sa.any_(sa.func.array(colleges.scalar_subquery())))
         return sa.or_(Student.class_name.in_(classes), Student.college.in_(colleges))
     if user.role == Role.BUILDING_MANAGER and _residents_of_managed_buildings is not None:
         return _residents_of_managed_buildings(user)

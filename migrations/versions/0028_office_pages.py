@@ -1,14 +1,14 @@
 """office pages at scale: the home page's waiting counts read indexes (open disputes, pending requests)
 
-Revision ID: 0027_office_pages
-Revises: 0026
+Revision ID: 0028_office_pages
+Revises: 0027_curfew_night_index
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0027_office_pages"
-down_revision = "0026"
+revision = "0028_office_pages"
+down_revision = "0027_curfew_night_index"
 branch_labels = None
 depends_on = None
 
