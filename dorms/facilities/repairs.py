@@ -211,8 +211,9 @@ def tickets(user, filters: TicketFilters, *, page: int = 1, per_page: int | None
     # The page's rows and, beside each, how many tickets match in all: one query where two were.
     found = db.session.execute(query.add_columns(sa.func.count().over())
                                .limit(per_page).offset((page - 1) * per_page)).all()
-    if found:
-        return [ticket for ticket, _total in found], found[0][1]
+    if found or page == 1:
+        return [ticket for ticket, _total in found], found[0][1] if found else 0
+    # Past the last page: how many there are, for the page to say.
     return [], db.session.scalar(sa.select(sa.func.count()).select_from(_filtered(user, filters).subquery()))
 
 
