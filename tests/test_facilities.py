@@ -323,3 +323,34 @@ def test_a_control_character_in_a_description_does_not_break_the_xlsx_export(cli
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     assert "灯管不亮" in [cell.value for row in sheet.iter_rows() for cell in row]
+
+
+def test_tickets_are_found_by_building_and_room_number_in_the_same_queries_on_a_larger_campus(
+        client, login, rooms, create_building, count_queries):
+    repairs.report(rooms["room_101"], "窗户关不严", actor=rooms["staff"])
+    repairs.report(rooms["room_102"], "水龙头漏水", actor=rooms["wang"])
+    db.session.commit()
+    login(rooms["staff"])
+
+    def visit(url="/repairs") -> tuple[int, str]:
+        with count_queries() as statements:
+            page = client.get(url).get_data(as_text=True)
+        return len(statements), page
+
+    few, page = visit()
+    building = rooms["room_101"].building
+    assert f'<option value="{building.id}">{building.code} {building.name}</option>' in page
+    for n in range(30):
+        create_building(f"Z{n}")
+    db.session.commit()
+    many, page = visit()
+    assert many == few and 'value="' + str(building.id) + '"' in page and ">Z29 " in page
+    _queries, by_room = visit("/repairs?room=102")
+    assert "水龙头漏水" in by_room and "窗户关不严" not in by_room and 'name="room" value="102"' in by_room
+    _queries, by_building = visit(f"/repairs?building={building.id}&room=10")
+    assert "水龙头漏水" in by_building and "窗户关不严" in by_building
+    assert f'<option value="{building.id}" selected>' in by_building
+    _queries, elsewhere = visit(f"/repairs?building={building.id + 1000}")
+    assert "水龙头漏水" not in elsewhere
+    csv = client.get("/repairs?room=101&format=csv").data.decode("utf-8-sig").splitlines()
+    assert len(csv) == 2 and "窗户关不严" in csv[1]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from dorms.campus.models import Room
 from dorms.core.clock import utcnow
 from dorms.core.enums import Gender, Role, RoomStatus
 from dorms.extensions import db
-from dorms.hygiene import services
+from dorms.hygiene import reports, services
 from dorms.hygiene.models import (
     ChecklistItem,
     InspectionResident,
@@ -290,7 +291,6 @@ def test_rankings_by_floor_building_and_class_over_a_period(client, login, histo
     html = client.get("/hygiene/").get_data(as_text=True).replace("&#39;", "'")
     # This month: 301 94, 302 73, 304 58 on floor 3 (401 not inspected).
     assert 'data-average="78.4"' in html.split('data-testid="by-floor"')[1]  # (92 + 55 + 58 + 96 + 91) / 5
-    from dorms.hygiene import reports
     first, last = date.today().replace(day=1), date.today()
     bands = services.settings()
     floors = {r.label: r.average for r in reports.by_floor(first, last, bands)}
@@ -632,3 +632,73 @@ def test_the_database_keeps_one_row_of_bands_and_each_active_item_once(app):
     db.session.commit()
     assert [i.name for i in services.checklist()][:2] == ["床铺", "地面"]
     assert (services.settings().excellent_min, services.settings().pass_min) == (85, 55)
+
+
+def test_rankings_show_their_first_rows_page_the_rest_filter_and_export_whole(client, login, history, monkeypatch,
+                                                                              create_building):
+    """A campus of thousands of rooms: the overview shows each ranking's first rows, the whole ranking is paged,
+    building, floor and round narrow every ranking, and the exports hold every row."""
+    site = history
+    monkeypatch.setattr(reports, "TOP", 2)
+    monkeypatch.setattr(reports, "PER_PAGE", 2)
+    login(site["inspector"])
+    earlier = (date.today().replace(day=1) - timedelta(days=20)).isoformat()
+    # Since last month: 401 100, 302 (95 + 55 + 91) / 3, 301 (40 + 92 + 96) / 3, 304 (50 + 58) / 2.
+    html = client.get(f"/hygiene/?first={earlier}").get_data(as_text=True)
+    rooms = html.split('data-testid="by-room"')[1].split("</table>")[0]
+    assert re.findall(r'data-room="([^"]+)"', rooms) == ["A1-401", "A1-302"]
+    assert 'data-testid="all-rooms">All 4' in html
+    pages = [client.get(f"/hygiene/rankings/rooms?first={earlier}&page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    assert [re.findall(r'data-room="([^"]+)"', page) for page in pages] == [["A1-401", "A1-302"],
+                                                                          ["A1-301", "A1-304"], []]
+    assert "4 in all." in pages[1]
+    floors = client.get(f"/hygiene/rankings/floors?first={earlier}").get_data(as_text=True)
+    assert re.findall(r'data-average="([^"]+)"', floors) == ["100.0", "72.1"]  # floor 4; floor 3's 8 scores
+
+    today_round = db.session.scalar(sa.select(InspectionRound.id).order_by(InspectionRound.inspected_on.desc(),
+                                                                            InspectionRound.id.desc()))
+    by_round = client.get(f"/hygiene/rankings/rooms?first={earlier}&round={today_round}").get_data(as_text=True)
+    assert re.findall(r'data-room="([^"]+)"', by_round) == ["A1-301", "A1-302"]  # 96, 91 today
+    assert f'<option value="{today_round}" selected>' in by_round
+    fourth_floor = client.get(f"/hygiene/?first={earlier}&floor=4").get_data(as_text=True)
+    assert re.findall(r'data-room="([^"]+)"', fourth_floor.split('data-testid="by-room"')[1]) == ["A1-401"]
+    other = create_building("Z9")
+    db.session.commit()
+    elsewhere = client.get(f"/hygiene/?first={earlier}&building={other.id}").get_data(as_text=True)
+    assert "data-room=" not in elsewhere.split('data-testid="by-room"')[1]
+    assert "A1-304" in client.get(f"/hygiene/?building={site['building'].id}").get_data(as_text=True)
+
+    exported = client.get(f"/hygiene/export/rooms.csv?first={earlier}").get_data().decode("utf-8-sig").splitlines()
+    assert [line.split(",")[3] for line in exported[1:]] == ["401", "302", "301", "304"]
+    exported = client.get(f"/hygiene/export/rooms.csv?first={earlier}&round={today_round}").get_data()
+    assert len(exported.decode("utf-8-sig").splitlines()) == 3
+    assert client.get("/hygiene/rankings/nothing").status_code == 404
+
+
+def test_a_counselor_pages_their_own_rankings_only(client, login, history):
+    site = history
+    login(site["create_user"]("counselor", role=Role.COUNSELOR, classes=["软工2402"]))
+    assert client.get("/hygiene/rankings/floors").status_code == 403
+    assert client.get("/hygiene/rankings/buildings").status_code == 403
+    classes = client.get("/hygiene/rankings/classes").get_data(as_text=True)
+    assert "软工2402" in classes and "计科2401" not in classes
+    rooms = client.get("/hygiene/rankings/rooms").get_data(as_text=True)
+    assert "A1-301" in rooms and "A1-304" not in rooms
+    assert "A1-304" not in client.get("/hygiene/rankings/failing").get_data(as_text=True)
+
+
+def test_the_rankings_are_kept_until_a_score_changes(client, login, history, count_queries):
+    site = history
+    login(site["inspector"])
+
+    def queries_and_page():
+        with count_queries() as statements:
+            page = client.get("/hygiene/").get_data(as_text=True)
+        return len(statements), page
+
+    computed, page = queries_and_page()
+    kept, again = queries_and_page()
+    assert kept < computed and again == page
+    _score(site, date.today(), {"304": 99})  # another round today: 304 averages (58 + 99) / 2 this month
+    _computed_again, page = queries_and_page()
+    assert re.search(r'data-room="A1-304">.*?>78.5<', page, re.DOTALL)

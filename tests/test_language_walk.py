@@ -71,8 +71,9 @@ ROLES = {
 
 # Pages not worth a walk: files, images, machine endpoints.
 SKIPPED = re.compile(r"^/(static|bootstrap|api|iclock)/|/photos/|^/login$|^/language/")
-# The arguments of downloads that take more than the sample ids.
+# The arguments of downloads (and pages) that take more than the sample ids.
 DOWNLOADS = {"transfer.export": {"kind": "students"}, "setup.template": {"kind": "students", "language": "zh"}, "hygiene.export": {"kind": "classes"},
+             "hygiene.ranking": {"kind": "rooms"},
              "checkin.export": {"what": "check-outs"}}
 # A student's own pages: not found for anyone else.
 STUDENTS_OWN = ("/students/me", "/curfew/me/")

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from dorms.audit.models import AuditEntry
+from dorms.campus.models import Building, Room
 from dorms.core.enums import Gender, GenderPolicy, RoomStatus
 from dorms.extensions import db
 from dorms.residence import services as residence
@@ -209,3 +210,37 @@ def test_a_building_named_like_math_text_is_drawn_as_written_on_the_occupancy_ch
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert r"$A_{$" in page[page.index("<svg"):page.index("</svg>")]
+
+
+def test_the_dashboard_keeps_its_counts_until_someone_moves_and_adds_a_large_campus_up_per_gender(
+        staff_client, create_building, create_room, create_student, count_queries):
+    """Counting 20,000 beds on every visit would cost more than the rest of the page: the counts are kept until
+    a bed, room or resident changes, and take the same queries however large the campus."""
+    from dorms.pages.occupancy_chart import MOST_BARS
+
+    def add_buildings(first: int, count: int):
+        for n in range(first, first + count):
+            room = create_room(create_building(f"B{n}", gender_policy=GenderPolicy.MALE if n % 2 else
+                                               GenderPolicy.FEMALE), "101", capacity=2)
+            residence.assign(create_student(gender=Gender.MALE if n % 2 else Gender.FEMALE), room.beds[0],
+                             reason="intake")
+        db.session.commit()
+
+    def visit() -> tuple[int, str]:
+        with count_queries() as statements:
+            page = staff_client.get("/").get_data(as_text=True)
+        return len(statements), page
+
+    add_buildings(1, 2)
+    (computed, page), (kept, _page) = visit(), visit()
+    assert kept < computed and 'data-testid="by-gender"' not in page and ">B1 " in page
+    add_buildings(3, MOST_BARS)
+    (computed_large, page), (kept_large, _page) = visit(), visit()
+    assert (computed_large, kept_large) == (computed, kept)
+    assert 'data-testid="by-gender"' in page and f"{MOST_BARS + 2} buildings, added up per gender." in page
+    assert ">B1 " not in page and "<svg" in page
+    assert f'data-testid="total-occupied">{MOST_BARS + 2}<' in page
+    men_room = db.session.scalar(sa.select(Room).join(Building).where(Building.code == "B1"))
+    residence.assign(create_student(gender=Gender.MALE), men_room.beds[1], reason="intake")
+    db.session.commit()
+    assert f'data-testid="total-occupied">{MOST_BARS + 3}<' in staff_client.get("/").get_data(as_text=True)

@@ -102,8 +102,9 @@ class Permission(db.Model):
     first_night: Mapped[date]
     last_night: Mapped[date]
     expected_return: Mapped[time | None]
+    # Indexed: the requests waiting for a decision are counted on the office's and counselors' home pages.
     status: Mapped[PermissionStatus] = mapped_column(enum_column_type(PermissionStatus, "permission_status"),
-                                                     default=PermissionStatus.PENDING)
+                                                     default=PermissionStatus.PENDING, index=True)
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     destination: Mapped[str] = mapped_column(sa.String(200), default="")
     emergency_contact: Mapped[str] = mapped_column(sa.String(120), default="")

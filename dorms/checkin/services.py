@@ -644,7 +644,7 @@ def recent_check_outs(*, page: int = 1, per_page: int = 50):
 def _badge_loading():
     """What a check-in's badge reads on a page showing many (checkin/_macros.html state_badge): its check-out,
     and how many of its items are open disputes, counted by the database rather than every item loaded."""
-    open_disputes = (sa.select(sa.func.count(ReportItem.id))
+    open_disputes = (sa.select(sa.func.count())
                      .where(ReportItem.check_in_id == CheckIn.id, ReportItem.disputed_at.is_not(None),
                             ReportItem.resolved_at.is_(None))
                      .scalar_subquery())

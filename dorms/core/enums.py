@@ -2,36 +2,28 @@
 from __future__ import annotations
 
 import enum
-import functools
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 
-@functools.cache
-def _label_table(enum_cls) -> dict:
-    """An enum's lazy labels by value, built once: they are translated when read, in the reader's language."""
-    return {member.value: label for member, label in enum_cls._labels().items()}
-
-
-# Labels as translated, by language: the catalogs do not change while the process runs, and a list page reads
-# hundreds of labels (each translation through Flask-Babel costs some sixty Python calls).
-_translated: dict[tuple, str] = {}
+# Labels as translated, by enumeration and language: a page of badges reads the same few labels over and over.
+_TRANSLATED: dict[tuple[type, str], dict] = {}
 
 
 class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
-        key = (get_locale(), type(self), self.value)
-        label = _translated.get(key)
-        if label is None:
-            label = _translated[key] = str(_label_table(type(self))[self.value])
-        return label
+        key = (type(self), str(get_locale()))
+        labels = _TRANSLATED.get(key)
+        if labels is None:
+            labels = _TRANSLATED[key] = {member: str(label) for member, label in self._labels().items()}
+        return labels[self]
 
     @property
     def lazy_label(self):
         """The label untranslated until read: a notification keeps it and speaks its reader's language."""
-        return _label_table(type(self))[self.value]
+        return self._labels()[self]
 
     @classmethod
     def _labels(cls) -> dict:

@@ -59,6 +59,14 @@ class QuickSelect(widgets.Select):
         return Markup("".join(html))
 
 
+def option_tags(pairs: Iterable[tuple], selected=None) -> Markup:
+    """``<option>`` tags for (value, label) pairs, the one whose value is ``selected`` marked: a select of a
+    hundred buildings drawn in Python, where a template loop or WTForms took a millisecond or more."""
+    return Markup("".join(
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in pairs))
+
+
 MAX_PAGE = 10_000
 
 

@@ -13,6 +13,7 @@ generations). Values go through pickle both ways, so a caller can never change a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import pickle
@@ -21,6 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -170,12 +172,24 @@ class _LocalStore:
 _local = _LocalStore()
 
 
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code and templates that shape kept values: after an upgrade nothing kept by the
+    version before is read (its values may have another shape), and machines running the same code share."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
+    for folder, pattern in ((package, "*.py"), (package.parent / "templates", "*.html")):
+        for path in sorted(folder.rglob(pattern)):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _prefix() -> str:
-    """Keys of this installation's database: a staging copy sharing the Redis server keeps its own."""
+    """Keys of this installation's database and code: a staging copy sharing the Redis server keeps its own."""
     config = current_app.config
     if "DORMS_KEPT_PREFIX" not in config:
         database = hashlib.sha256(str(config["SQLALCHEMY_DATABASE_URI"]).encode()).hexdigest()[:12]
-        config["DORMS_KEPT_PREFIX"] = f"dorms:kept:{database}:"
+        config["DORMS_KEPT_PREFIX"] = f"dorms:kept:{database}:{_code_version()}:"
     return config["DORMS_KEPT_PREFIX"]
 
 

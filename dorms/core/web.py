@@ -12,6 +12,7 @@ from flask_babel import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -21,7 +22,7 @@ from ..extensions import db
 from . import roles
 from .again import page_again, refused_page_again
 from .database import UNSTORABLE_TEXT, is_database_busy
-from .forms import MAX_ID
+from .forms import MAX_ID, option_tags
 
 API_PREFIX = "/api/"  # machine endpoints: their errors are JSON, whatever raised them (a routing 404 or 405 too)
 MACHINE_PREFIXES = (API_PREFIX, "/iclock/")  # the access-control API and ZKTeco devices' PUSH protocol
@@ -56,6 +57,8 @@ CONTENT_SECURITY_POLICY = "; ".join((
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
+    app.add_template_global(option_tags)
+    app.add_template_global(nav_menu)
 
     @app.context_processor
     def template_helpers():
@@ -124,6 +127,20 @@ def init_app(app: Flask) -> None:
     # Registered after security_headers, so it runs before it (Flask runs these last first) and the page it
     # may render instead of a redirect gets the headers.
     app.after_request(refused_page_again)
+
+
+# The menus drawn, by role, language and where the app is mounted: a handful per process.
+_MENUS: dict[tuple, Markup] = {}
+
+
+def nav_menu() -> Markup:
+    """The signed-in user's menu (templates/_nav.html), drawn once per role and language: two dozen links and
+    labels on every page otherwise cost a good part of a page's time."""
+    key = (current_user.role, str(get_locale()), request.script_root)
+    menu = _MENUS.get(key)
+    if menu is None:
+        menu = _MENUS[key] = Markup(render_template("_nav.html"))
+    return menu
 
 
 def _is_private() -> bool:

@@ -21,11 +21,14 @@ from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.database import conflict_if_changed_meanwhile
 from ..core.errors import ServiceError
+from ..core.kept import kept
+from ..core.roles import sees_everything
 from ..extensions import db
 from ..notifications import notify
 from ..photos import store_photos
 from ..residence import services as residence
-from ..residence.scopes import manages_room, visible_rooms_clause
+from ..residence.occupancy import BuildingName
+from ..residence.scopes import manages_room, visible_buildings_clause, visible_rooms_clause
 from . import services as inventory
 from .models import (
     OPEN_REPAIR_STATUSES,
@@ -165,6 +168,22 @@ def load(ticket_id: int) -> RepairTicket | None:
 class TicketFilters:
     status: str | None = None        # a RepairStatus value, "open" (the default) or "all"
     building_id: int | None = None
+    room_number: str | None = None   # part of a room's number ("30" finds 301 and 302), any letter case
+
+
+def building_options(user) -> list[tuple[int, str]]:
+    """The building filter's (id, label) pairs: a building manager's own buildings, every building for anyone
+    else; kept until the buildings change (a campus has a hundred, read on every visit of the page)."""
+    everyone = user.role != Role.BUILDING_MANAGER
+
+    def compute() -> list[tuple[int, str]]:
+        query = sa.select(Building.id, Building.code, Building.name).order_by(Building.code)
+        if not everyone:
+            query = query.where(visible_buildings_clause(user, Building.id))
+        return [(building_id, f"{code} {name}") for building_id, code, name in db.session.execute(query)]
+
+    return kept("facilities.building_options", compute, depends_on=("buildings", "managed_buildings"),
+                key=("all",) if everyone else ("user", user.id))
 
 
 def _filtered(user, filters: TicketFilters):
@@ -175,23 +194,32 @@ def _filtered(user, filters: TicketFilters):
         query = query.where(RepairTicket.status == RepairStatus(filters.status))
     if filters.building_id:
         query = query.where(Room.building_id == filters.building_id)
+    if filters.room_number:
+        # "301a" finds 301A: room codes are read without letter case everywhere (campus.codes)
+        query = query.where(Room.number.icontains(filters.room_number, autoescape=True))
     return query
 
 
 def tickets(user, filters: TicketFilters, *, page: int = 1, per_page: int | None = 50) -> tuple[list[RepairTicket], int]:
     """The tickets ``user`` may see, oldest first (the longest waiting matter most), and how many in all."""
-    query = _filtered(user, filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    query = query.options(joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
-                          joinedload(RepairTicket.reported_by)).order_by(RepairTicket.reported_at, RepairTicket.id)
-    if per_page:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    return list(db.session.scalars(query)), total
+    query = _filtered(user, filters).options(
+        joinedload(RepairTicket.room).joinedload(Room.building), joinedload(RepairTicket.item),
+    ).order_by(RepairTicket.reported_at, RepairTicket.id)
+    if not per_page:  # the export names who reported each ticket; the page does not
+        rows = list(db.session.scalars(query.options(joinedload(RepairTicket.reported_by))))
+        return rows, len(rows)
+    # The page's rows and, beside each, how many tickets match in all: one query where two were.
+    found = db.session.execute(query.add_columns(sa.func.count().over())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    if found or page == 1:
+        return [ticket for ticket, _total in found], found[0][1] if found else 0
+    # Past the last page: how many there are, for the page to say.
+    return [], db.session.scalar(sa.select(sa.func.count()).select_from(_filtered(user, filters).subquery()))
 
 
 @dataclass
 class BuildingBacklog:
-    building: Building
+    building: BuildingName
     open: int
     waiting: int        # reported, nobody assigned yet
     oldest: datetime
@@ -202,15 +230,25 @@ class BuildingBacklog:
 
 
 def open_by_building(user) -> list[BuildingBacklog]:
-    """Open tickets per building with the oldest one's report time, in one query."""
+    """Open tickets per building with the oldest one's report time, in one query, kept until a ticket or room
+    changes (how long they waited is counted when shown)."""
+    return kept("facilities.open_by_building", lambda: _open_by_building(user),
+                key=("all",) if sees_everything(user) else ("user", user.id),
+                # the tickets, and the rooms a counselor or building manager sees (residence.scopes)
+                depends_on=("repair_tickets", "rooms", "buildings", "managed_buildings", "assignments", "beds",
+                            "students", "counselor_scopes", "users"))
+
+
+def _open_by_building(user) -> list[BuildingBacklog]:
     rows = db.session.execute(
-        sa.select(Building, sa.func.count(RepairTicket.id),
+        sa.select(Building.id, Building.code, Building.name, sa.func.count(RepairTicket.id),
                   sa.func.count(RepairTicket.id).filter(RepairTicket.status == RepairStatus.REPORTED),
                   sa.func.min(RepairTicket.reported_at))
         .join(Room, Room.building_id == Building.id).join(RepairTicket, RepairTicket.room_id == Room.id)
         .where(RepairTicket.status.in_(OPEN_REPAIR_STATUSES), visible_tickets_clause(user))
-        .group_by(Building.id).order_by(Building.code))
-    return [BuildingBacklog(building, total, waiting, oldest) for building, total, waiting, oldest in rows]
+        .group_by(Building.id, Building.code, Building.name).order_by(Building.code))
+    return [BuildingBacklog(BuildingName(building_id, code, name), total, waiting, oldest)
+            for building_id, code, name, total, waiting, oldest in rows]
 
 
 def of_room(room_id: int, *, open_only: bool = False) -> list[RepairTicket]:

@@ -3,17 +3,18 @@ moved along by staff, seen by whoever may see the room."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from ..campus import services as campus
 from ..core.enums import Role
-from ..core.forms import known_choice, options, page_number, row_id, submit
+from ..core.forms import known_choice, page_number, row_id, submit
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
+from ..campus.models import Room
 from ..extensions import db
 from ..photos import photo_response
-from ..residence.scopes import manages_room, room_or_404, visible_buildings
+from ..residence.scopes import manages_room, room_or_404
 from . import repairs, services
 from .forms import (
     ConditionForm,
@@ -25,6 +26,16 @@ from .forms import (
 from .models import Condition, InventoryItem, ItemKind, RepairStatus, RepairTicket
 
 bp = Blueprint("facilities", __name__)
+STATUS_STYLES = {RepairStatus.REPORTED: "danger", RepairStatus.ASSIGNED: "warning", RepairStatus.IN_PROGRESS: "info",
+                 RepairStatus.FIXED: "success", RepairStatus.REJECTED: "secondary"}
+
+
+@bp.app_template_global()
+def repair_badge(status: RepairStatus) -> Markup:
+    """A ticket's or step's status as a badge; Python rather than a macro: the office's list shows dozens."""
+    return Markup(f'<span class="badge text-bg-{STATUS_STYLES[status]}" data-status="{status.value}">'
+                  f'{escape(status.label)}</span>')
+ROOM_NUMBER_LENGTH = Room.number.type.length  # a longer search text names no room
 
 
 def _done(action, form, room_id: int):
@@ -80,11 +91,9 @@ def repairs_index():
     if current_user.is_student:
         return redirect(url_for("facilities.my_repairs"))
     form = TicketFilterForm(request.args, meta={"csrf": False})
-    buildings = campus.buildings() if current_user.role != Role.BUILDING_MANAGER else visible_buildings(current_user)
-    form.building.choices = options([("", _("All buildings"))] + [(str(b.id), f"{b.code} {b.name}")
-                                                                  for b in buildings])
     filters = repairs.TicketFilters(status=known_choice(form.status) or "open",
-                                    building_id=row_id(form.building.data))
+                                    building_id=row_id(request.args.get("building")),
+                                    room_number=(request.args.get("room") or "").strip()[:ROOM_NUMBER_LENGTH] or None)
     file_format = request.args.get("format")
     if file_format in MIME_TYPES:
         rows, _total = repairs.tickets(current_user, filters, per_page=None)
@@ -92,6 +101,8 @@ def repairs_index():
     page = page_number(request.args)
     rows, total = repairs.tickets(current_user, filters, page=page)
     return render_template("facilities/index.html", form=form, rows=rows, total=total, page=page, per_page=50,
+                           filters=filters, building_options=repairs.building_options(current_user),
+                           status_options=[(choice.value, str(choice.label)) for choice in form.status.choices],
                            backlog=repairs.open_by_building(current_user))
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..campus import services as campus
 from ..campus.models import Floor, Room
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import ascii_digits, confirmed, date_period, options, row_id, submit
+from ..core.forms import ascii_digits, confirmed, date_period, options, page_number, row_id, submit
+from ..core.kept import kept
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -21,9 +24,20 @@ from ..residence import services as residence
 from ..residence.scopes import can_view_building, can_view_room, visible_buildings_clause, visible_rooms_clause
 from . import reports, services
 from .forms import BandsForm, InspectorsForm, RoundForm
-from .models import InspectionRound, RoundStatus
+from .models import Band, InspectionRound, RoundStatus
 
 bp = Blueprint("hygiene", __name__, url_prefix="/hygiene")
+BAND_STYLES = {Band.EXCELLENT: "success", Band.PASS: "warning", Band.FAIL: "danger"}
+
+
+@bp.app_template_global()
+def band_badge(band: Band | None, score=None) -> Markup:
+    """A score's band as a badge ("—" without one); Python rather than a macro: a ranking shows dozens."""
+    if not band:
+        return Markup('<span class="badge text-bg-light border">—</span>')
+    shown = f"{escape(score)} · " if score is not None else ""
+    return Markup(f'<span class="badge text-bg-{BAND_STYLES[band]}" data-band="{band.value}">'
+                  f'{shown}{escape(band.label)}</span>')
 
 
 # --- rankings (staff: everything; counselors: their students' rooms and classes) ---------------
@@ -41,30 +55,98 @@ hygiene_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.STUDE
 inspectors_required = roles_required(*services.INSPECTING_ROLES)
 
 
+def _filters() -> reports.RankingFilters:
+    """?building=&floor=&round=: which inspections the rankings count, besides the period."""
+    floor = request.args.get("floor", "")
+    return reports.RankingFilters(building_id=row_id(request.args.get("building")),
+                                  floor=int(floor) if ascii_digits(floor) and len(floor) <= 3 else None,
+                                  round_id=row_id(request.args.get("round")))
+
+
+def _query(first: date, last: date, filters: reports.RankingFilters) -> dict:
+    """The period and filters as a link's arguments: the rankings' pages and exports keep them."""
+    chosen = {"building": filters.building_id, "floor": filters.floor, "round": filters.round_id}
+    return {"first": first.isoformat(), "last": last.isoformat(),
+            **{name: value for name, value in chosen.items() if value is not None}}
+
+
+# Who reads the rankings and exports them: a student has their own room's page (.mine).
+ranking_readers_required = roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR, Role.BUILDING_MANAGER)
+
+
 @bp.get("/")
 @hygiene_readers_required
 def index():
     if current_user.is_student:
         return redirect(url_for(".mine"))
     first, last = _period()
-    ranked = reports.rankings(current_user, first, last, services.settings())
-    series = reports.building_trend(last, rooms_clause=visible_rooms_clause(current_user, Room.id))
-    chart = Markup(reports.building_trend_chart(series, ranked.bands)) if series else None
-    return render_template("hygiene/index.html", first=first, last=last, chart=chart, ranked=ranked,
-                           title=_("Hygiene inspections"))
+    filters = _filters()
+    bands = services.settings()
+    query = _query(first, last, filters)
+
+    def draw_overview() -> str:
+        series = reports.trend(current_user, last, filters)
+        return render_template("hygiene/_overview.html", ranked=reports.rankings(current_user, first, last, bands,
+                                                                                  filters), query=query,
+                               chart=Markup(reports.building_trend_chart(series, bands)) if series else None)
+
+    return render_template("hygiene/index.html", first=first, last=last, bands=bands, filters=filters,
+                           overview=Markup(_drawn("overview", draw_overview, first, last, bands, filters)),
+                           options=reports.filter_options(current_user, first, last), title=_("Hygiene inspections"))
+
+
+def _drawn(name: str, draw, first: date, last: date, bands, filters: reports.RankingFilters, *key):
+    """A part of a rankings page as ``draw()`` renders it, kept like the rankings it shows: rendering rows of
+    rankings, badges and links costs more than the rest of the page. Per reader's scope, period, filters,
+    bands and language; what it draws may depend on nothing else."""
+    scope = reports.Scope.of(current_user)
+    return kept(f"hygiene.{name}.html", draw, depends_on=scope.tables,
+                key=(scope.key, first, last, bands.excellent_min, bands.pass_min, filters.key, str(get_locale()),
+                     request.script_root, *key))
+
+
+RANKING_TITLES = {"floors": _l("Floors by hygiene"), "buildings": _l("Buildings by hygiene"),
+                  "classes": _l("Classes by hygiene"), "rooms": _l("Rooms by hygiene"),
+                  "excellent": _l("Excellent dorms"), "failing": _l("Failed twice in a row")}
+
+
+@bp.get("/rankings/<kind>")
+@ranking_readers_required
+def ranking(kind: str):
+    """One ranking whole, a page at a time, with the overview's period and filters."""
+    scope = reports.Scope.of(current_user)
+    if kind not in RANKING_TITLES:
+        abort(404)
+    if not reports.may_see(kind, scope):
+        abort(403)
+    first, last = _period()
+    filters = _filters()
+    page = page_number(request.args)
+    bands = services.settings()
+
+    def draw_rows() -> tuple[str, int]:
+        rows = reports.ranking_page(kind, first, last, bands, scope, filters, page)
+        return render_template("hygiene/_ranking_rows.html", kind=kind, rows=rows), rows.total
+
+    rows, total = _drawn(f"ranking.{kind}", draw_rows, first, last, bands, filters, page, reports.PER_PAGE)
+    return render_template("hygiene/ranking.html", kind=kind, first=first, last=last, filters=filters,
+                           rows=Markup(rows), total=total, page=page, per_page=reports.PER_PAGE,
+                           options=reports.filter_options(current_user, first, last),
+                           query=_query(first, last, filters), title=RANKING_TITLES[kind])
 
 
 @bp.get("/export/<kind>.<file_format>")
-@roles_required(Role.STAFF, Role.COUNSELOR, Role.INSPECTOR, Role.BUILDING_MANAGER)
+@ranking_readers_required
 def export(kind: str, file_format: str):
     """The rankings as the asker sees them (reports.rankings: a building manager's and a counselor's own
-    rooms and classes); the floor and building rankings only for those who see every building."""
+    rooms and classes), whole; the floor and building rankings only for those who see every building."""
     if file_format not in MIME_TYPES or kind not in reports.RANKING_EXPORTS:
         abort(404)
-    if kind in ("floors", "buildings") and not (current_user.sees_everything or current_user.is_inspector):
+    if not reports.may_see(kind, reports.Scope.of(current_user)):
         abort(403)
     first, last = _period()
-    headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings()))
+    headers, rows = reports.rankings_table(kind, reports.rankings(current_user, first, last, services.settings(),
+                                                                  _filters(), whole=True))
     # The failing list does not depend on the period.
     name = "hygiene-failing-twice" if kind == "failing" else f"hygiene-{kind}-{first}-{last}"
     return table_download(headers, rows, file_format, name)

@@ -10,8 +10,8 @@ from ..access.labels import SEVERITY, STATUS_LABELS, STATUS_STYLES
 from ..residence import occupancy, residents
 from ..students.scopes import visible_students_clause
 from . import waiting
-from .occupancy_chart import occupancy_chart
-from .setup import set_up
+from .occupancy_chart import many_buildings, occupancy_chart
+from .setup import progress
 
 bp = Blueprint("dashboard", __name__)
 
@@ -41,11 +41,17 @@ def index():
                                curfew=curfew, waiting=waiting.for_counselor(current_user, len(curfew["alerts"])),
                                labels=STATUS_LABELS, styles=STATUS_STYLES, statuses=SEVERITY)
     rows = occupancy.occupancy_by_building()
+    # A large campus is added up per gender, in the chart and the table alike: 80 buildings' rows would make
+    # the home page a long list (the buildings page has each building's occupancy).
+    by_gender = many_buildings(rows)
+    shown = occupancy.occupancy_by_gender(rows) if by_gender else rows
     return render_template(
         "pages/dashboard/staff.html",
-        rows=rows,
+        rows=shown,
+        by_gender=by_gender,
+        buildings=len({row.building.id for row in rows}),
         totals=occupancy.occupancy_totals(rows),
-        chart=Markup(occupancy_chart(rows)) if rows else None,
-        setup=set_up(),
+        chart=Markup(occupancy_chart(shown)) if rows else None,
+        setup=progress(),
         waiting=waiting.for_staff(current_user),
     )

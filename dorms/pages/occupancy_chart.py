@@ -8,12 +8,19 @@ from ..residence.occupancy import OccupancyRow
 from ..core.charts import count_axis, drawn_once, figure_svg, no_categories
 
 COLOURS = {"occupied": "#0d6efd", "free": "#20c997", "closed": "#adb5bd"}
+# More rows than this (a building and gender each) and a bar per row makes a chart a screen long or more:
+# a campus of 80 buildings drew 100 KB of SVG. The dashboard then shows them added up per gender.
+MOST_BARS = 24
+
+
+def many_buildings(rows: list[OccupancyRow]) -> bool:
+    return len(rows) > MOST_BARS
 
 
 def occupancy_chart(rows: list[OccupancyRow]) -> str:
-    """A stacked horizontal bar per building and gender: occupied, free, closed."""
-    return _occupancy([f"{row.building.code} {row.gender_label}" for row in rows],
-                      {key: [getattr(row, key) for row in rows] for key in ("occupied", "free", "closed")})
+    """A stacked horizontal bar per row (building and gender, or gender alone): occupied, free, closed."""
+    labels = [f"{row.building.code} {row.gender_label}" if row.building else row.gender_label for row in rows]
+    return _occupancy(labels, {key: [getattr(row, key) for row in rows] for key in ("occupied", "free", "closed")})
 
 
 @drawn_once

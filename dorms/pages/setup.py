@@ -18,6 +18,7 @@ from ..auth.models import User
 from ..campus.models import Bed, Building
 from ..core.clock import campus_today
 from ..core.enums import Role
+from ..core.kept import kept
 from ..core.roles import staff_required
 from ..core.tables import download, write_csv, write_xlsx
 from ..extensions import db
@@ -82,8 +83,19 @@ def _templates(kind: str) -> list[Template]:
             for language in TEMPLATE_LANGUAGES for file_format in formats]
 
 
+# The tables the steps count: they change with imports and set-up, seldom (door events most often).
+SETUP_TABLES = ("buildings", "beds", "students", "users", "terms", "access_cards", "access_devices", "api_tokens",
+                "access_events")
+
+
 def _counts() -> dict[str, int]:
-    """Everything the steps look at, in one query."""
+    """Everything the steps look at, in one query, kept until one of the tables changes (counting 20,000
+    students and beds on every visit of the dashboard would cost more than the rest of the page)."""
+    today = campus_today()
+    return kept("pages.setup_counts", lambda: _count(today), depends_on=SETUP_TABLES, key=(today,))
+
+
+def _count(today) -> dict[str, int]:
     def count(*where, model) -> sa.ScalarSelect:
         return sa.select(sa.func.count()).select_from(model).where(*where).scalar_subquery()
 
@@ -97,40 +109,72 @@ def _counts() -> dict[str, int]:
         count(User.role == Role.STAFF, User.active.is_(True), model=User).label("staff"),
         count(User.role == Role.COUNSELOR, User.active.is_(True), model=User).label("counselors"),
         count(User.role == Role.STUDENT, User.active.is_(True), model=User).label("student_accounts"),
-        count(Term.ends_on >= campus_today(), model=Term).label("terms"),
+        count(Term.ends_on >= today, model=Term).label("terms"),
         count(model=Card).label("cards"),
         count(AccessDevice.active.is_(True), model=AccessDevice).label("devices"),
         count(ApiToken.revoked_at.is_(None), model=ApiToken).label("tokens"),
         exists(AccessEvent).label("events"),
     )).one()
-    return row._asdict()
+    return dict(row._asdict())
 
 
-def set_up() -> SetUp:
-    counts = _counts()
-    import_page = url_for("transfer.import_page")
+def _steps_done(counts: dict[str, int]) -> dict[str, bool]:
+    """Each step's key and whether it is done, in the checklist's order."""
     door_feed = counts["devices"] or counts["tokens"] or counts["events"]
+    return {"campus": counts["buildings"] > 0, "rooms": counts["beds"] > 0, "students": counts["students"] > 0,
+            "accounts": counts["counselors"] > 0, "terms": counts["terms"] > 0,
+            "doors": bool(counts["cards"] and door_feed)}
+
+
+@dataclass
+class Progress:
+    """How far the set-up is, for the dashboard's line about it (the whole list only on an empty install)."""
+
+    steps: list[str]
+    done: int
+
+    empty = False
+
+    @property
+    def complete(self) -> bool:
+        return self.done == len(self.steps)
+
+
+def progress() -> SetUp | Progress:
+    """The dashboard's view of the checklist: the whole of it while nothing is set up, else how far it is
+    (drawing each step's texts and links would cost the dashboard more than the rest of it)."""
+    counts = _counts()
+    done = _steps_done(counts)
+    if not done["campus"]:
+        return set_up(counts)
+    return Progress(list(done), sum(done.values()))
+
+
+def set_up(counts: dict[str, int] | None = None) -> SetUp:
+    counts = counts or _counts()
+    done = _steps_done(counts)
+    import_page = url_for("transfer.import_page")
     return SetUp([
-        Step("campus", _("Campus: buildings"), counts["buildings"] > 0,
+        Step("campus", _("Campus: buildings"), done["campus"],
              _("Buildings: %(num)d", num=counts["buildings"]),
              _("Import the rooms file: a new building needs its name (building_name) on one of its rows."),
              import_page, _("Import"), templates=_templates("rooms")),
-        Step("rooms", _("Rooms and beds"), counts["beds"] > 0, _("Beds: %(num)d", num=counts["beds"]),
+        Step("rooms", _("Rooms and beds"), done["rooms"], _("Beds: %(num)d", num=counts["beds"]),
              _("Each row of the rooms file is a room with its number of beds; import it again to change them."),
              import_page, _("Import")),
-        Step("students", _("Students"), counts["students"] > 0, _("Students: %(num)d", num=counts["students"]),
+        Step("students", _("Students"), done["students"], _("Students: %(num)d", num=counts["students"]),
              _("Import the students file, or sync them from the campus directory."),
              import_page, _("Import"), templates=_templates("students")),
-        Step("accounts", _("Counselor and student accounts"), counts["counselors"] > 0,
+        Step("accounts", _("Counselor and student accounts"), done["accounts"],
              _("Staff: %(staff)d, counselors: %(counselors)d, student accounts: %(students)d",
                staff=counts["staff"], counselors=counts["counselors"], students=counts["student_accounts"]),
              _("Counselors need accounts to see their students; students sign in with theirs (made in bulk from "
                "the student list, or through the campus directory)."),
              url_for("accounts.index"), _("Accounts")),
-        Step("terms", _("Terms"), counts["terms"] > 0, _("Current or coming terms: %(num)d", num=counts["terms"]),
+        Step("terms", _("Terms"), done["terms"], _("Current or coming terms: %(num)d", num=counts["terms"]),
              _("Give the term's dates: nights outside every term have no curfew."),
              url_for("curfew.rules"), _("Curfew rules and terms")),
-        Step("doors", _("Door system"), bool(counts["cards"] and door_feed),
+        Step("doors", _("Door system"), done["doors"],
              _("Cards: %(cards)d, door devices: %(devices)d, API tokens: %(tokens)d",
                cards=counts["cards"], devices=counts["devices"], tokens=counts["tokens"]),
              _("Register the door devices or give the access-control system an API token, and import who holds "

@@ -9,9 +9,9 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..campus.models import Bed, Building, Floor, Room
-from ..campus.services import buildings
 from ..core.enums import BedType, Gender, GenderPolicy, RoomStatus
 from ..core.errors import ServiceError
+from ..core.kept import kept
 from ..extensions import db
 from ..students.models import Student
 from .models import Assignment
@@ -110,9 +110,18 @@ def search_rooms(filters: RoomFilters, *, limit: int = 500,
     return [RoomRow(room, cap, occ) for room, cap, occ in db.session.execute(query)]
 
 
+@dataclass(frozen=True)
+class BuildingName:
+    """A building as occupancy rows name it: plain data, so that the rows can be kept (core.kept)."""
+
+    id: int
+    code: str
+    name: str
+
+
 @dataclass
 class OccupancyRow:
-    building: Building
+    building: BuildingName | None  # None in rows added up per gender (occupancy_by_gender)
     gender: str  # "M", "F" or "" (not yet decided)
     beds: int
     occupied: int  # in open rooms
@@ -128,13 +137,21 @@ class OccupancyRow:
         return Gender(self.gender).label if self.gender else _("Any gender")
 
 
+# What occupancy is counted from: it changes when someone moves in or out, or rooms and beds change.
+OCCUPANCY_TABLES = ("assignments", "beds", "rooms", "buildings")
+
+
 def occupancy_by_building() -> list[OccupancyRow]:
-    """Beds, occupied, free and closed per building and gender, in one query.
+    """Beds, occupied, free and closed per building and gender, in one query, kept until someone moves.
 
     A bed in a closed room counts as closed, even while someone still
     sleeps in it; those residents are counted apart, as ``in_closed_rooms``:
     they have to be moved.
     """
+    return kept("residence.occupancy_by_building", _count_occupancy, depends_on=OCCUPANCY_TABLES)
+
+
+def _count_occupancy() -> list[OccupancyRow]:
     gender = sa.func.coalesce(
         sa.cast(Room.gender, sa.String),
         sa.case((Building.gender_policy != GenderPolicy.MIXED, sa.cast(Building.gender_policy, sa.String)),
@@ -145,6 +162,8 @@ def occupancy_by_building() -> list[OccupancyRow]:
     query = (
         sa.select(
             Building.id,
+            Building.code,
+            Building.name,
             gender.label("gender"),
             sa.func.count(Bed.id),
             sa.func.sum(sa.case((sa.and_(is_occupied, ~is_closed), 1), else_=0)),
@@ -158,12 +177,26 @@ def occupancy_by_building() -> list[OccupancyRow]:
         .where(Bed.active.is_(True))
         .group_by(Building.id, gender)
     )
-    by_id = {building.id: building for building in buildings()}
     rows = [
-        OccupancyRow(by_id[building_id], gender or "", int(beds), int(occupied), int(closed), int(in_closed))
-        for building_id, gender, beds, occupied, closed, in_closed in db.session.execute(query)
+        OccupancyRow(BuildingName(building_id, code, name), gender or "", int(beds), int(occupied), int(closed),
+                     int(in_closed))
+        for building_id, code, name, gender, beds, occupied, closed, in_closed in db.session.execute(query)
     ]
     return sorted(rows, key=lambda row: (row.building.code, row.gender))
+
+
+GENDER_ORDER = {Gender.MALE.value: 0, Gender.FEMALE.value: 1, "": 2}
+
+
+def occupancy_by_gender(rows: list[OccupancyRow]) -> list[OccupancyRow]:
+    """The rows added up per gender (men's, women's, undecided), for a campus with too many buildings to
+    chart one by one; ``building`` is left out (None)."""
+    genders: dict[str, list[OccupancyRow]] = {}
+    for row in rows:
+        genders.setdefault(row.gender, []).append(row)
+    return [OccupancyRow(None, gender, **{key: sum(getattr(r, key) for r in group)
+                                          for key in ("beds", "occupied", "closed", "in_closed_rooms")})
+            for gender, group in sorted(genders.items(), key=lambda item: GENDER_ORDER.get(item[0], 9))]
 
 
 def occupancy_totals(rows: list[OccupancyRow]) -> dict[str, int]:

@@ -1,14 +1,14 @@
 """student search indexes: a student number by its start, a name by any part (PostgreSQL; SQLite reads the table)
 
-Revision ID: 0028_people_search
-Revises: 0027_curfew_night_index
+Revision ID: 0029_people_search
+Revises: 0028_office_pages
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0028_people_search"
-down_revision = "0027_curfew_night_index"
+revision = "0029_people_search"
+down_revision = "0028_office_pages"
 branch_labels = None
 depends_on = None
 
