@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench.access import recreate_database  # noqa: E402
@@ -90,6 +91,9 @@ def seed(url: str, students: int, reuse: bool) -> None:
     if not scales and students != 900:  # 900: the demo campus of before `dorms demo --students`
         sys.exit("this dorms has no `dorms demo --students` yet: run with --students 900")
     recreate_database(url)
+    kept = redis.Redis.from_url(REDIS)  # what the app kept (dorms.core.kept) from the database dropped here
+    for key in kept.scan_iter("dorms:kept:*"):
+        kept.delete(key)
     subprocess.run([*DORMS, "db", "upgrade"], env=environment, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([*DORMS, "demo", *(["--students", str(students)] if scales else [])], env=environment, check=True)
 
