@@ -21,12 +21,18 @@ def _count(model, *where):
 
 
 @pytest.mark.backends("sqlite")
-def test_demo_seeds_a_realistic_campus_once(app):
+def test_demo_seeds_a_realistic_campus_once_with_logins_that_work(app, client):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     for role in ("staff: admin", "counselor: counselor1", "student: "):
         assert role in result.output
+    for line in result.output.splitlines():
+        if " / " in line:
+            username, password = line.split(": ", 1)[1].split(" / ")
+            response = client.post("/login", data={"username": username, "password": password})
+            assert response.status_code == 302, line
+            client.post("/logout")
     assert _count(Building) >= 4
     assert 950 <= _count(Bed) <= 1200
     assert 850 <= _count(Student) <= 950
@@ -87,17 +93,6 @@ def test_a_larger_demo_campus_has_its_students_in_classes_of_30_and_beds_for_the
         buildings = [code for code, _name, policy in _buildings(students) if policy.value == gender.value]
         assert all(code.startswith(letter) for code in buildings)
         assert len(buildings) * beds_per_building >= sum(1 for s in students if s.gender == gender)
-
-
-@pytest.mark.backends("sqlite")
-def test_demo_logins_work(app, client):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    for line in result.output.splitlines():
-        if " / " in line:
-            username, password = line.split(": ", 1)[1].split(" / ")
-            response = client.post("/login", data={"username": username, "password": password})
-            assert response.status_code == 302, line
-            client.post("/logout")
 
 
 def test_import_and_export_commands(app, tmp_path):
