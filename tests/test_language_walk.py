@@ -153,7 +153,9 @@ def _seed(app, monkeypatch) -> object:
 
 
 @pytest.mark.long
-def test_every_role_sees_every_page_in_its_language(app, client, browser, live_server, monkeypatch):
+@pytest.mark.parametrize("language", LANGUAGES)  # a language a test: the suite's workers walk them side by side
+def test_every_role_sees_every_page_in_its_language(app, client, browser, live_server, monkeypatch, language):
+    code = LANGUAGES[language]
     logins = _seed(app, monkeypatch)
     assert len(english_fragments()) > 500 and {"check-out", "rolled_back"} <= machine_words()
     samples = _samples()
@@ -161,53 +163,51 @@ def test_every_role_sees_every_page_in_its_language(app, client, browser, live_s
     problems: dict[str, set[str]] = defaultdict(set)
     walked = 0
     for role, (credentials, _browser_pages) in ROLES.items():
-        for language, code in LANGUAGES.items():
-            client = app.test_client()  # the conftest's client class: each request in an app context of its own
-            assert client.post("/login", data=credentials(logins)).status_code == 302
-            client.post(f"/language/{code}")
-            for url in pages:
-                response = client.get(url)
-                assert response.status_code < 500, f"{role} {url}: {response.status_code}"
-                if role == "staff":  # staff see every record: a sample that does not fit its page shows here
-                    assert response.status_code != 404 or url.startswith(STUDENTS_OWN), url
-                if response.status_code in (301, 302, 303) or response.mimetype not in ("text/html", "text/csv"):
-                    continue
-                walked += 1
-                if response.mimetype == "text/csv":
-                    text = response.data.decode("utf-8-sig")
-                else:
-                    text = visible_text(response.get_data(as_text=True))
-                    if BRAND[language] not in text:  # the page is in the language asked for at all
-                        problems[f"not in {language}"].add(f"{role} {url}")
-                for problem in untranslated(text, language):
-                    problems[f"{problem} ({language})"].add(f"{role} {url}")
+        client = app.test_client()  # the conftest's client class: each request in an app context of its own
+        assert client.post("/login", data=credentials(logins)).status_code == 302
+        client.post(f"/language/{code}")
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code < 500, f"{role} {url}: {response.status_code}"
+            if role == "staff":  # staff see every record: a sample that does not fit its page shows here
+                assert response.status_code != 404 or url.startswith(STUDENTS_OWN), url
+            if response.status_code in (301, 302, 303) or response.mimetype not in ("text/html", "text/csv"):
+                continue
+            walked += 1
+            if response.mimetype == "text/csv":
+                text = response.data.decode("utf-8-sig")
+            else:
+                text = visible_text(response.get_data(as_text=True))
+                if BRAND[language] not in text:  # the page is in the language asked for at all
+                    problems[f"not in {language}"].add(f"{role} {url}")
+            for problem in untranslated(text, language):
+                problems[f"{problem} ({language})"].add(f"{role} {url}")
     assert walked > 150
 
-    # The browser: text after the scripts ran, for a few pages of each role in each language.
+    # The browser: text after the scripts ran, for a few pages of each role.
     for role, (credentials, browser_pages) in ROLES.items():
-        for language, code in LANGUAGES.items():
-            context = browser.new_context(locale="zh-CN" if language == "zh" else "en-US")
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            failed = []  # what the browser asked for on its own and did not get (a favicon, say)
-            page.on("response", lambda response, failed=failed: response.status >= 400 and failed.append(response.url))
-            page.goto(f"{live_server}/login")
-            page.fill("input[name=username]", credentials(logins)["username"])
-            page.fill("input[name=password]", credentials(logins)["password"])
-            page.click("main button[type=submit]")
-            page.wait_for_url(lambda url: "/login" not in url)
-            with page.expect_navigation():  # the switcher may sit in the collapsed menu of a phone: submit it
-                page.locator(f"form[action$='/language/{code}']").evaluate("form => form.submit()")
-            for url in browser_pages:
-                url = url.format(**samples)
-                assert page.goto(live_server + url).status == 200, url
-                text = page.locator("body").inner_text()
-                for problem in untranslated(text, language):
-                    problems[f"{problem} ({language})"].add(f"{role} {url} (browser)")
-            page.goto(live_server + "/favicon.ico")
-            context.close()
-            for address in failed:
-                problems[f"not found: {address}"].add(role)
+        context = browser.new_context(locale="zh-CN" if language == "zh" else "en-US")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        failed = []  # what the browser asked for on its own and did not get (a favicon, say)
+        page.on("response", lambda response, failed=failed: response.status >= 400 and failed.append(response.url))
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=username]", credentials(logins)["username"])
+        page.fill("input[name=password]", credentials(logins)["password"])
+        page.click("main button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        with page.expect_navigation():  # the switcher may sit in the collapsed menu of a phone: submit it
+            page.locator(f"form[action$='/language/{code}']").evaluate("form => form.submit()")
+        for url in browser_pages:
+            url = url.format(**samples)
+            assert page.goto(live_server + url).status == 200, url
+            text = page.locator("body").inner_text()
+            for problem in untranslated(text, language):
+                problems[f"{problem} ({language})"].add(f"{role} {url} (browser)")
+        page.goto(live_server + "/favicon.ico")
+        context.close()
+        for address in failed:
+            problems[f"not found: {address}"].add(role)
 
     report = "\n".join(f"{problem}: {', '.join(sorted(where)[:4])}" for problem, where in sorted(problems.items()))
     assert not problems, f"shown untranslated:\n{report}"
