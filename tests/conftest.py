@@ -233,6 +233,26 @@ def _empty_tables() -> None:
                 connection.execute(sa.text(f"DELETE FROM {table}"))
 
 
+@contextlib.contextmanager
+def redis_for_test(url: str, keys: str):
+    """A client of the test Redis at ``url`` (a test fails without it under DORMS_REQUIRE_REDIS=1, else skips);
+    the keys matching ``keys`` are deleted afterwards."""
+    try:
+        import redis
+        connection = redis.Redis.from_url(url)
+        connection.ping()
+    except Exception as error:  # the client missing, or no server
+        if os.environ.get("DORMS_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis at {url} is needed: {error}")
+        pytest.skip(f"Redis at {url} is unavailable: {error}")
+    try:
+        yield connection
+    finally:
+        for key in connection.scan_iter(keys):
+            connection.delete(key)
+        connection.close()
+
+
 @pytest.fixture
 def backend(app) -> str:
     return db.engine.dialect.name

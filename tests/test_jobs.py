@@ -28,6 +28,7 @@ from dorms.jobs.models import Job, JobStatus, Schedule, ScheduleSlot
 from dorms.jobs.workers import work_locally
 
 from . import job_tasks  # noqa: F401 (registers the test tasks)
+from .conftest import redis_for_test
 from .job_tasks import written
 
 REDIS_URL = os.environ.get("DORMS_TEST_JOBS_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -39,24 +40,12 @@ pytestmark = pytest.mark.commits
 @pytest.fixture
 def redis_queue(app):
     """Jobs go through RQ on the test Redis, in a queue of this test's own."""
-    try:
-        import redis
-        connection = redis.Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as error:
-        if os.environ.get("DORMS_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} is needed: {error}")
-        pytest.skip(f"Redis at {REDIS_URL} is unavailable: {error}")
     name = f"dorms-test-{uuid.uuid4().hex}"
-    app.config.update(REDIS_URL=REDIS_URL, JOBS_QUEUE=name)  # the app fixture puts them back
-    app.extensions.pop("dorms.jobs.redis", None)
-    kept.forget_all()  # pages now keep values in this Redis: none of another test's
-    try:
+    with redis_for_test(REDIS_URL, f"*{name}*"):
+        app.config.update(REDIS_URL=REDIS_URL, JOBS_QUEUE=name)  # the app fixture puts them back
+        app.extensions.pop("dorms.jobs.redis", None)
+        kept.forget_all()  # pages now keep values in this Redis: none of another test's
         yield queue.rq_queue()
-    finally:
-        for key in connection.scan_iter(f"*{name}*"):
-            connection.delete(key)
-        connection.close()
 
 
 def _work_rq_burst() -> None:

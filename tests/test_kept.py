@@ -16,6 +16,8 @@ from dorms.core import kept
 from dorms.core.charts import drawn_once
 from dorms.extensions import db
 
+from .conftest import redis_for_test
+
 REDIS_URL = os.environ.get("DORMS_TEST_KEPT_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
@@ -83,22 +85,10 @@ def test_a_kept_value_cannot_be_changed_in_place(app):
 @pytest.fixture
 def redis_kept(app):
     """The app keeps values in the test Redis, under a prefix of this test's own."""
-    try:
-        import redis
-        connection = redis.Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as error:
-        if os.environ.get("DORMS_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} is needed: {error}")
-        pytest.skip(f"Redis at {REDIS_URL} is unavailable: {error}")
     prefix = f"dorms-test-{uuid.uuid4().hex}:"
-    app.config.update(REDIS_URL=REDIS_URL, DORMS_KEPT_PREFIX=prefix)  # the app fixture puts them back
-    try:
+    with redis_for_test(REDIS_URL, f"{prefix}*") as connection:
+        app.config.update(REDIS_URL=REDIS_URL, DORMS_KEPT_PREFIX=prefix)  # the app fixture puts them back
         yield connection
-    finally:
-        for key in connection.scan_iter(f"{prefix}*"):
-            connection.delete(key)
-        connection.close()
 
 
 def _another_process() -> None:

@@ -9,7 +9,6 @@ Chinese pages may show no English message of the catalogue; no page may show a s
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 from collections import defaultdict
 
 import pytest
@@ -19,7 +18,6 @@ from werkzeug.routing import BuildError
 from dorms import jobs
 from dorms.access import tokens
 from dorms.access.reports import last_finished_night
-from dorms.access.rollup import finished_nights, rollup
 from dorms.allocation import services as allocation
 from dorms.allocation.models import AllocationRun, RunMode
 from dorms.auth.models import User
@@ -27,7 +25,7 @@ from dorms.campus.models import Building, Floor, Room
 from dorms.checkin.models import CheckIn
 from dorms.core.enums import Role
 from dorms.demo import seed as demo_seed
-from dorms.demo.seed import DEMO_NIGHTS, ROLE_PASSWORD, seed_demo
+from dorms.demo.seed import ROLE_PASSWORD, seed_demo
 from dorms.extensions import db
 from dorms.facilities.models import RepairTicket
 from dorms.hygiene.models import InspectionRound
@@ -136,9 +134,7 @@ def _seed(app, monkeypatch) -> object:
     db.session.commit()
     tokens.create_token("门禁系统", tokens.EVENTS_SCOPE)  # the integrations page lists its scope
     db.session.commit()
-    # The nights with door events rolled up, as the morning rollup leaves an install: reports read kept nights.
-    rollup(finished_nights(date.today() - timedelta(days=DEMO_NIGHTS + 1)))
-    db.session.commit()
+    db.session.commit()  # the demo rolled up its nights, as the morning rollup leaves an install
     # The schedules an install starts with, and a job the morning rollup's schedule would have run.
     ensure_default_schedules()
     job = jobs.enqueue("access.rollup")

@@ -232,10 +232,10 @@ def test_the_dashboard_keeps_its_counts_until_someone_moves_and_adds_a_large_cam
         return len(statements), page
 
     add_buildings(1, 2)
-    (computed, page), (kept, _page) = visit(), visit()
+    (computed, page), (kept, _) = visit(), visit()
     assert kept < computed and 'data-testid="by-gender"' not in page and ">B1 " in page
     add_buildings(3, MOST_BARS)
-    (computed_large, page), (kept_large, _page) = visit(), visit()
+    (computed_large, page), (kept_large, _) = visit(), visit()
     assert (computed_large, kept_large) == (computed, kept)
     assert 'data-testid="by-gender"' in page and f"{MOST_BARS + 2} buildings, added up per gender." in page
     assert ">B1 " not in page and "<svg" in page

@@ -17,6 +17,8 @@ import pytest
 
 from dorms import create_app
 
+from .conftest import redis_for_test
+
 REDIS_URL = os.environ.get("DORMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 # One app instance in a process of its own, as a gunicorn worker is: it tries each (username, address)
@@ -35,21 +37,9 @@ print(json.dumps([client.post("/login", data={"username": username, "password": 
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own in the test Redis database; its keys are deleted after."""
-    try:
-        import redis
-        connection = redis.Redis.from_url(REDIS_URL)
-        connection.ping()
-    except Exception as error:  # the client missing, or no server
-        if os.environ.get("DORMS_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} is needed: {error}")
-        pytest.skip(f"Redis at {REDIS_URL} is unavailable: {error}")
     prefix = f"dorms-test-{uuid.uuid4().hex}"
-    try:
+    with redis_for_test(REDIS_URL, f"*{prefix}*"):
         yield prefix
-    finally:
-        for key in connection.scan_iter(f"*{prefix}*"):
-            connection.delete(key)
-        connection.close()
 
 
 def _worker(settings: dict, attempts: list[tuple[str, str]]) -> list[int]:
