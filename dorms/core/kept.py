@@ -30,6 +30,7 @@ from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import TextClause
 
 from ..extensions import db
 
@@ -54,13 +55,14 @@ def _frames(conn) -> list[set[str]]:
 
 
 def _note_write(conn, cursor, statement, parameters, context, executemany) -> None:
-    compiled = getattr(context, "compiled", None)
-    element = getattr(compiled, "statement", None)
+    element = getattr(getattr(context, "compiled", None), "statement", None)
     if isinstance(element, UpdateBase):
         table = getattr(element.table, "name", None)
-    else:
+    elif element is None or isinstance(element, TextClause):  # SQL as written: read what it does
         match = _WRITE.match(statement)
         table = match.group(1).lower() if match else None
+    else:  # a SELECT built with SQLAlchemy: the statement every page runs most, no need to read it
+        return
     if table:
         _frames(conn)[-1].add(table)
 
@@ -193,6 +195,11 @@ def _prefix() -> str:
     return config["DORMS_KEPT_PREFIX"]
 
 
+def _generations_key() -> str:
+    """The Redis hash of every table's generation."""
+    return _prefix() + "generations"
+
+
 def redis_client():
     """The app's Redis client for kept values, or None without DORMS_REDIS_URL. Short timeouts: a page
     waits for Redis no longer than it would take to compute the value."""
@@ -223,10 +230,11 @@ def tables_changed(*tables: str) -> None:
     client = redis_client() if has_app_context() else None
     if client is None:
         return
+    generations = _generations_key()
     try:
         with client.pipeline(transaction=False) as pipe:
             for table in tables:
-                pipe.hincrby(_prefix() + "generations", table, 1)
+                pipe.hincrby(generations, table, 1)
             pipe.execute()
     except RedisError as error:
         _redis_failed(error)
@@ -276,7 +284,7 @@ def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key:
             generations = tuple(_local.generations.get(table, 0) for table in tables)
     else:
         try:
-            generations = tuple(client.hmget(_prefix() + "generations", tables))
+            generations = tuple(client.hmget(_generations_key(), tables))
         except RedisError as error:
             _redis_failed(error)
             return compute()
