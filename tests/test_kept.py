@@ -134,3 +134,14 @@ def test_without_a_reachable_redis_values_are_computed(app, create_building, cap
     assert _names(computed) == _names(computed) == ["Building A1"]
     assert len(computed) == 2
     assert "Redis unavailable" in caplog.text
+
+
+def test_a_value_its_keep_if_refuses_is_returned_but_computed_again_next_time(app):
+    computed = []
+
+    def value() -> int:
+        computed.append(1)
+        return len(computed)
+
+    refused = lambda: kept.kept("test.refused", value, depends_on=("buildings",), keep_if=lambda n: n > 1)
+    assert (refused(), refused(), refused()) == (1, 2, 2)  # the first refused, the second kept

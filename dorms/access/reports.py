@@ -456,14 +456,7 @@ KEPT_REPORT_TABLES = ("night_statuses", "night_feeds", "students", "counselor_sc
 def kept_while_rolled_up(name: str, compute, key: object, rolled_up_only) -> object:
     """``compute()``'s value, kept (core.kept) until the tables it read change, when it was read from rolled-up
     rows only (``rolled_up_only(value)``); a value partly computed from the events is computed every time."""
-    computed = []
-
-    def counted():
-        computed.append(True)
-        return compute()
-
-    value = kept(name, counted, depends_on=KEPT_REPORT_TABLES, key=key)
-    return value if computed or rolled_up_only(value) else compute()
+    return kept(name, compute, depends_on=KEPT_REPORT_TABLES, key=key, keep_if=rolled_up_only)
 
 
 def kept_week(night: date, scope: sa.ColumnElement[bool] | None, scope_key: object, days: int = 7) -> list:

@@ -19,6 +19,8 @@ def room_types() -> list[str]:
 
 @dataclass(frozen=True)
 class BuildingName:
+    """A building's id, code and name as plain data: lists and rows of them can be kept (core.kept)."""
+
     id: int
     code: str
     name: str

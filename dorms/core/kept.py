@@ -270,9 +270,11 @@ def store(key: str, value: bytes) -> None:
             _redis_failed(error)
 
 
-def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key: object = ()) -> T:
+def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key: object = (),
+         keep_if: Callable[[T], bool] | None = None) -> T:
     """``compute()``'s value as it was last computed for this name and key since the tables in
-    ``depends_on`` last changed. The value must be plain data (it is pickled), never ORM objects."""
+    ``depends_on`` last changed. The value must be plain data (it is pickled), never ORM objects.
+    ``keep_if``: a value it refuses is returned but not kept (it read something ``depends_on`` does not name)."""
     tables = tuple(sorted(depends_on))
     if _writing():
         return compute()
@@ -296,7 +298,8 @@ def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key:
         return pickle.loads(value)
     result = compute()
     pickled = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    store(data_key, pickled)
+    if keep_if is None or keep_if(result):
+        store(data_key, pickled)
     return pickle.loads(pickled)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit
 from ..auth.models import User
 from ..campus.models import Building, Room
+from ..campus.services import BuildingName, building_names
 from ..core.clock import campus_zone, utcnow
 from ..core.enums import Role
 from ..core.database import conflict_if_changed_meanwhile
@@ -27,7 +28,6 @@ from ..extensions import db
 from ..notifications import notify
 from ..photos import store_photos
 from ..residence import services as residence
-from ..residence.occupancy import BuildingName
 from ..residence.scopes import manages_room, visible_buildings_clause, visible_rooms_clause
 from . import services as inventory
 from .models import (
@@ -174,16 +174,16 @@ class TicketFilters:
 def building_options(user) -> list[tuple[int, str]]:
     """The building filter's (id, label) pairs: a building manager's own buildings, every building for anyone
     else; kept until the buildings change (a campus has a hundred, read on every visit of the page)."""
-    everyone = user.role != Role.BUILDING_MANAGER
+    if user.role != Role.BUILDING_MANAGER:
+        return [(building.id, f"{building.code} {building.name}") for building in building_names()]
 
     def compute() -> list[tuple[int, str]]:
-        query = sa.select(Building.id, Building.code, Building.name).order_by(Building.code)
-        if not everyone:
-            query = query.where(visible_buildings_clause(user, Building.id))
+        query = sa.select(Building.id, Building.code, Building.name).order_by(Building.code).where(
+            visible_buildings_clause(user, Building.id))
         return [(building_id, f"{code} {name}") for building_id, code, name in db.session.execute(query)]
 
     return kept("facilities.building_options", compute, depends_on=("buildings", "managed_buildings"),
-                key=("all",) if everyone else ("user", user.id))
+                key=(user.id,))
 
 
 def _filtered(user, filters: TicketFilters):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..campus.models import Bed, Building, Floor, Room
+from ..campus.services import BuildingName
 from ..core.enums import BedType, Gender, GenderPolicy, RoomStatus
 from ..core.errors import ServiceError
 from ..core.kept import kept
@@ -108,15 +109,6 @@ def search_rooms(filters: RoomFilters, *, limit: int = 500,
         # "101a" finds 101A: room codes are read without letter case everywhere (campus.codes)
         query = query.where(Room.number.icontains(filters.number.strip(), autoescape=True))
     return [RoomRow(room, cap, occ) for room, cap, occ in db.session.execute(query)]
-
-
-@dataclass(frozen=True)
-class BuildingName:
-    """A building as occupancy rows name it: plain data, so that the rows can be kept (core.kept)."""
-
-    id: int
-    code: str
-    name: str
 
 
 @dataclass
