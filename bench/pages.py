@@ -2,6 +2,12 @@
 """Pages under load (issue 18): each role's most used pages, served by gunicorn and driven by wrk, beside a static
 file and the sign-in page measured in the same run (bench/README.md says what each row opens).
 
+Two measures: how many requests a second each row can be answered (wrk's closed loop, at each connection count),
+and how long a reader waits at a fixed rate (bench/load.py's open loop, at the first connection count): by
+default a tenth of the sign-in page's closed-loop rate, the rate the pages are asked to sustain. A closed loop's
+latencies are its own queue (32 connections wait 32 ÷ the rate on average, whatever the page), so only the open
+loop says what a page costs its reader at a given load.
+
 Seeds `dorms_pages` on PostgreSQL (dropped first; kept with --reuse once seeded) with `dorms demo --students N`,
 gives 50 students accounts, starts gunicorn, signs in through the /login form, checks that every page answers 200
 with its cookie, then runs wrk (a closed loop: each connection waits for its answer) once per row and connection
@@ -12,7 +18,7 @@ count, rotating over the row's pages and users. Errors: answers of 400 and above
     .venv/bin/python bench/pages.py --students 900 --duration 3      # the plain demo campus, quick
     .venv/bin/python bench/pages.py --reuse --connections 1,32,128   # the same database, one more load
 
-Needs wrk (Debian's `wrk`) and gunicorn (the `bench` extra).
+Needs wrk (Debian's `wrk`), gunicorn and aiohttp (the `bench` extra).
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench.access import recreate_database  # noqa: E402
+from bench.load import measure  # noqa: E402
 from dorms import create_app  # noqa: E402
 from dorms.access.reports import last_finished_night  # noqa: E402
 from dorms.auth.models import User  # noqa: E402
@@ -267,6 +274,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run (default 10)")
     parser.add_argument("--connections", default="32,128", help="wrk connections, comma-separated (default 32,128)")
+    parser.add_argument("--share", type=float, default=0.10,
+                        help="the open loop's rate, as a share of the sign-in page's closed-loop rate (default 0.10)")
     parser.add_argument("--reuse", action="store_true", help="keep the database if it is already seeded")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/dorms_pages")
     args = parser.parse_args()
@@ -299,6 +308,15 @@ def main() -> None:
                     results[name, level] = run_wrk(server, targets, level, args.duration, folder / "pages.lua")
                     print(f"{name}, {level} connections: {results[name, level]['rate']:,.1f} requests/s",
                           file=sys.stderr, flush=True)
+            rate = args.share * results["baseline: sign-in page", levels[0]]["rate"]
+            bounded = {}
+            for name, targets in groups:
+                if name not in skipped:
+                    measure(server.base, targets, rate, 1, server.workers)  # not counted, as with wrk
+                    bounded[name] = measure(server.base, targets, rate, args.duration, levels[0])
+                    server.drain()
+                    print(f"{name}, {rate:,.1f} requests/s: p99 {bounded[name]['p99']:,.0f} ms",
+                          file=sys.stderr, flush=True)
         finally:
             server.stop()
 
@@ -311,6 +329,18 @@ def main() -> None:
         for name, _targets in groups:
             print(f"| {name} | {level} | {skipped[name]} | | | | |" if name in skipped else
                   row(name, level, results[name, level], results["baseline: sign-in page", level]["rate"]))
+    print(f"\nAt a fixed rate: {rate:,.1f} requests/s ({args.share:.2f} × the sign-in page's rate at {levels[0]} "
+          f"connections), open loop over at most {levels[0]} connections, {args.duration} s a row; latency from when "
+          f"each request was due\n")
+    print("| page | answered/s | p50 ms | p99 ms | max ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, _targets in groups:
+        if name in skipped:
+            print(f"| {name} | {skipped[name]} | | | | |")
+            continue
+        b = bounded[name]
+        errors = b["status"] + b["socket"] + b["timeouts"]
+        print(f"| {name} | {b['rate']:,.1f} | {b['p50']:,.0f} | {b['p99']:,.0f} | {b['max']:,.0f} | {errors} |")
 
 
 if __name__ == "__main__":
