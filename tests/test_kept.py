@@ -145,3 +145,29 @@ def test_a_value_its_keep_if_refuses_is_returned_but_computed_again_next_time(ap
 
     refused = lambda: kept.kept("test.refused", value, depends_on=("buildings",), keep_if=lambda n: n > 1)
     assert (refused(), refused(), refused()) == (1, 2, 2)  # the first refused, the second kept
+
+
+def test_keeping_a_value_that_reads_a_table_its_depends_on_leaves_out_fails_in_tests(app, create_building):
+    create_building("A1")
+    db.session.commit()
+    rooms_too = lambda: db.session.execute(sa.text("SELECT count(*) FROM rooms JOIN buildings ON true")).scalar()
+    with pytest.raises(AssertionError, match="reads rooms: add to its depends_on"):
+        kept.kept("test.unnamed", rooms_too, depends_on=("buildings",))
+    # Refused by keep_if, it is not kept: nothing to check.
+    assert kept.kept("test.unkept", rooms_too, depends_on=("buildings",), keep_if=lambda n: False) == 0
+
+    # A kept value used by another counts as reading its tables, whether found or computed.
+    inner = lambda: kept.kept("test.inner", rooms_too, depends_on=("buildings", "rooms"))
+    for outer in ("test.outer.inner-computed", "test.outer.inner-found"):
+        with pytest.raises(AssertionError, match="reads rooms"):
+            kept.kept(outer, inner, depends_on=("buildings",))
+    assert kept.kept("test.outer", inner, depends_on=("buildings", "rooms")) == 0
+
+    # What a rollup run by the computation reads goes into the tables it names.
+    def rolled_up() -> int:
+        with kept.rolled_into("night_statuses"):
+            rooms_too()
+        return 1
+    with pytest.raises(AssertionError, match="reads night_statuses"):
+        kept.kept("test.rollup", rolled_up, depends_on=("buildings",))
+    assert kept.kept("test.rolled", rolled_up, depends_on=("night_statuses",)) == 1

@@ -17,6 +17,7 @@ from flask import current_app
 
 from ..core.clock import campus_zone
 from ..core.database import is_database_busy, is_postgresql
+from ..core.kept import rolled_into
 from ..extensions import db
 from . import curfew, reports
 from .models import NightFeed, NightStatus
@@ -111,6 +112,11 @@ def keep_unkept(nights: list[date], feed_nights: list[date] = ()) -> None:
     meanwhile is left as it is. The latest night first (the one being viewed); after CURFEW_KEEP_SECONDS the
     rest are left for later reads, which compute them live until then. A night not over yet is never kept:
     its statuses change until the cutoff."""
+    with rolled_into(NightStatus.__tablename__, NightFeed.__tablename__):  # a kept report reads these, not events
+        _keep_unkept(nights, feed_nights)
+
+
+def _keep_unkept(nights: list[date], feed_nights: list[date]) -> None:
     last = reports.last_finished_night()
     budget = float(current_app.config.get("CURFEW_KEEP_SECONDS", 10))
     started = time.monotonic()

@@ -13,6 +13,7 @@ generations). Values go through pickle both ways, so a caller can never change a
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -44,6 +45,9 @@ _WRITTEN = "dorms.kept.written"  # Connection.info: tables written in its transa
 _SESSION_WROTE = "dorms.kept.wrote"  # Session.info: the session's transaction wrote something
 
 _WRITE = re.compile(r"^\s*(?:insert\s+into|update|delete\s+from)\s+(?:only\s+)?\"?([\w]+)\"?", re.IGNORECASE)
+# The tables a statement reads, as the tests' check of ``depends_on`` needs them (see _computed).
+_READ = re.compile(r"\b(?:from|join)\s+\"?(\w+)\"?", re.IGNORECASE)
+_reading = threading.local()  # .tables: the set the statements of this thread's kept computation add to
 
 
 # --- what was written -------------------------------------------------------------
@@ -109,10 +113,16 @@ def _transaction_ended(session, transaction) -> None:
         session.info.pop(_SESSION_WROTE, None)
 
 
+def _note_read(conn, cursor, statement, parameters, context, executemany) -> None:
+    if (read := getattr(_reading, "tables", None)) is not None:
+        read.update(table.lower() for table in _READ.findall(statement))
+
+
 def install() -> None:
     """Listen to every engine's writes and commits, and to sessions' writes (once per process)."""
     if not sa.event.contains(Engine, "after_cursor_execute", _note_write):
         sa.event.listen(Engine, "after_cursor_execute", _note_write)
+        sa.event.listen(Engine, "before_cursor_execute", _note_read)
         sa.event.listen(Engine, "savepoint", _savepoint)
         sa.event.listen(Engine, "release_savepoint", _released)
         sa.event.listen(Engine, "rollback_savepoint", _savepoint_rolled_back)
@@ -270,12 +280,49 @@ def store(key: str, value: bytes) -> None:
             _redis_failed(error)
 
 
+def _computed(name: str, compute: Callable[[], T], tables: tuple[str, ...]) -> tuple[T, Callable[[], None]]:
+    """``compute()``, and under TESTING a check to run before keeping its value: a computation that read a
+    table ``tables`` leaves out would be kept past that table's changes. Kept values it uses count as reading
+    what they depend on, found or computed."""
+    if not (has_app_context() and current_app.testing):
+        return compute(), lambda: None
+    outer = getattr(_reading, "tables", None)
+    _reading.tables = read = set()
+    try:
+        result = compute()
+    finally:
+        _reading.tables = outer
+
+    def check() -> None:
+        unnamed = sorted((read & set(db.metadata.tables)) - set(tables))
+        if unnamed:
+            raise AssertionError(f"kept value {name!r} reads {', '.join(unnamed)}: add to its depends_on")
+    return result, check
+
+
+@contextlib.contextmanager
+def rolled_into(*tables: str):
+    """What is read in here is written into ``tables`` (a rollup run by a read): a kept value computed around it
+    depends on those tables, not on what the rollup read."""
+    outer = getattr(_reading, "tables", None)
+    _reading.tables = None
+    try:
+        yield
+    finally:
+        _reading.tables = outer
+        if outer is not None:
+            outer.update(tables)
+
+
 def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key: object = (),
          keep_if: Callable[[T], bool] | None = None) -> T:
     """``compute()``'s value as it was last computed for this name and key since the tables in
     ``depends_on`` last changed. The value must be plain data (it is pickled), never ORM objects.
-    ``keep_if``: a value it refuses is returned but not kept (it read something ``depends_on`` does not name)."""
+    ``keep_if``: a value it refuses is returned but not kept (it read something ``depends_on`` does not name).
+    Under TESTING, keeping a value whose computation read a table ``depends_on`` does not name fails."""
     tables = tuple(sorted(depends_on))
+    if (outer := getattr(_reading, "tables", None)) is not None:
+        outer.update(tables)  # a kept value computing with this one reads what this one depends on
     if _writing():
         return compute()
     client = redis_client()
@@ -296,9 +343,10 @@ def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key:
     value = fetch(data_key, max_local_age=LOCAL_SECONDS if client is None else None)
     if value is not None:
         return pickle.loads(value)
-    result = compute()
+    result, check_reads = _computed(name, compute, tables)
     pickled = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     if keep_if is None or keep_if(result):
+        check_reads()
         store(data_key, pickled)
     return pickle.loads(pickled)
 

@@ -448,8 +448,7 @@ def room_history(room: Room, limit: int = 50) -> list[RoomInspection]:
     """The room's inspections, latest first, with their item scores."""
     return list(db.session.scalars(
         sa.select(RoomInspection).join(InspectionRound).where(RoomInspection.room_id == room.id)
-        .options(selectinload(RoomInspection.scores), joinedload(RoomInspection.round),
-                 joinedload(RoomInspection.inspected_by))
+        .options(selectinload(RoomInspection.scores), joinedload(RoomInspection.round))
         .order_by(InspectionRound.inspected_on.desc(), RoomInspection.id.desc()).limit(limit)))
 
 
