@@ -1,7 +1,9 @@
 """Request-wide wiring: error pages, template helpers, security headers."""
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, render_template, request
+from collections.abc import Callable, Iterable
+
+from flask import Flask, abort, current_app, g, jsonify, render_template, request
 from flask_babel import (
     format_date,
     format_datetime,
@@ -11,7 +13,7 @@ from flask_babel import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -21,8 +23,10 @@ from ..config import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from ..extensions import db
 from . import roles
 from .again import page_again, refused_page_again
+from .clock import campus_today
 from .database import UNSTORABLE_TEXT, is_database_busy
 from .forms import MAX_ID, option_tags
+from .kept import kept
 
 API_PREFIX = "/api/"  # machine endpoints: their errors are JSON, whatever raised them (a routing 404 or 405 too)
 MACHINE_PREFIXES = (API_PREFIX, "/iclock/")  # the access-control API and ZKTeco devices' PUSH protocol
@@ -141,6 +145,33 @@ def nav_menu() -> Markup:
     if menu is None:
         menu = _MENUS[key] = Markup(render_template("_nav.html"))
     return menu
+
+
+# Stands for the reader's CSRF token in kept HTML; each reader's own is put in when the HTML is shown.
+_CSRF_STANDIN = "kept-csrf-token-standin"
+
+
+def kept_html(name: str, draw: Callable[[], str], *, depends_on: Iterable[str], key: object = ()) -> Markup:
+    """HTML drawn once per change of the tables it reads (core.kept): a page's body, kept for its ``key`` and
+    for the reader (account and role), their language and the campus day, so each reader gets what they were
+    shown with their own forms' CSRF token. ``draw`` must show nothing that changes with the hour (an age, a
+    countdown): that stays outside, drawn on every request."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+    def drawn() -> str:
+        own = g.pop(field, None)
+        setattr(g, field, _CSRF_STANDIN)  # what generate_csrf() gives while this draws
+        try:
+            return str(draw())
+        finally:
+            g.pop(field, None)
+            if own is not None:
+                setattr(g, field, own)
+
+    reader = (current_user.get_id(), getattr(current_user, "role", None))
+    html = kept(name, drawn, depends_on=depends_on,
+                key=(key, reader, str(get_locale()), campus_today(), request.script_root))
+    return Markup(html.replace(_CSRF_STANDIN, generate_csrf()) if _CSRF_STANDIN in html else html)
 
 
 def _is_private() -> bool:

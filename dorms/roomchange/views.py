@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..core.enums import Role
 from ..core.forms import known_choice, page_number, submit
 from ..core.roles import roles_required, staff_required
+from ..core.web import kept_html
 from ..extensions import db
 from ..residence import services as residence
 from ..students.models import Student
@@ -32,15 +33,24 @@ def _me() -> Student:
     return db.session.get(Student, current_user.student_id)
 
 
+# What a student's room-change page reads (roomchange/_mine.html).
+MINE_TABLES = ("students", "assignments", "beds", "rooms", "floors", "buildings", "terms",
+               "room_change_requests", "room_change_choices")
+
+
 @bp.get("/mine")
 @roles_required(Role.STUDENT)
 def mine():
-    student = _me()
-    history = services.requests_of(student)
-    return render_template(
-        "roomchange/mine.html", student=student, current=residence.current_assignment(student),
-        live=services.live_among(history, student), offers=services.swap_offers_to(student),
-        history=history, move_form=MoveRequestForm().fill_targets(), swap_form=SwapRequestForm())
+    def draw() -> str:
+        student = _me()
+        history = services.requests_of(student)
+        return render_template(
+            "roomchange/_mine.html", student=student, current=residence.current_assignment(student),
+            live=services.live_among(history, student), offers=services.swap_offers_to(student),
+            history=history, move_form=MoveRequestForm().fill_targets(), swap_form=SwapRequestForm())
+
+    return render_template("_kept_page.html", title=_("Room change"), body=kept_html(
+        "roomchange.mine", draw, depends_on=MINE_TABLES))
 
 
 @bp.post("/move")
