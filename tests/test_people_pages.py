@@ -175,6 +175,42 @@ def test_a_rooms_page_takes_the_same_queries_with_more_residents_and_check_ins(
     assert page.count('data-state="checked-in"') == 3 and page.count("Not checked in yet") == 2
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_page_body_is_drawn_once_per_reader_until_what_it_shows_changes(
+        client, login, create_user, create_student, count_queries, hall):
+    room = hall["rooms"][0]
+    student = create_student("2052000001", name="欧阳修")
+    residence.assign(student, room.beds[0], reason="intake")
+    first, second = create_user("staff"), create_user("staff2")
+    db.session.commit()
+    page = f"/students/{student.id}"
+
+    def view(user) -> tuple[str, int]:
+        login(user)
+        db.session.expire_all()
+        with count_queries() as statements:
+            text = client.get(page).get_data(as_text=True)
+        client.post("/logout")
+        return text, len(statements)
+
+    drawn, drawing = view(first)
+    shown, showing = view(first)
+    assert shown == drawn.replace(_tokens(drawn)[0], _tokens(shown)[0]) and showing < drawing
+    # Another reader gets the page drawn for them, their own token in every form and the header's switcher.
+    other, _queries = view(second)
+    assert len(set(_tokens(other))) == 1 and _tokens(other)[0] not in drawn and "kept-csrf" not in other
+
+    residence.move(student, room.beds[1], reason="closer to the window")
+    db.session.commit()
+    moved, _queries = view(first)
+    assert "closer to the window" in moved and "closer to the window" not in shown
+
+
+def _tokens(page: str) -> list[str]:
+    """The CSRF tokens of a page's forms."""
+    return re.findall(r'name="csrf_token" value="([^"]+)"', page)
+
+
 def test_a_student_asks_for_a_room_change_on_their_own_page(client, login, create_user, create_student, hall,
                                                            count_queries):
     """The room change page is /room-change/mine (linked from the student's page); an offer to swap shows the
