@@ -39,7 +39,9 @@ def login_account_address_key() -> str:
     """Rate-limit key for sign-in attempts at one account from one address: failures from elsewhere (someone
     guessing) never lock the account's owner out. The username is cut to the form's length, so a huge one
     makes no huge key."""
-    username = (request.form.get("username") or "").strip().lower()[:64]
+    body = request.get_json(silent=True) if request.is_json else None  # the JSON sign-in (auth.api_sign_in)
+    typed = body.get("username") if isinstance(body, dict) else request.form.get("username")
+    username = (typed if isinstance(typed, str) else "").strip().lower()[:64]
     return f"account:{username}@{get_remote_address()}"
 
 

@@ -172,7 +172,7 @@ def _apps():
 
 @pytest.fixture
 def app(app_config, _apps, backend_name, request, tmp_path):
-    key = tuple(sorted(app_config.items()))
+    key = repr(sorted(app_config.items()))  # a setting may be a dict (SQLALCHEMY_ENGINE_OPTIONS)
     if key not in _apps:
         _apps[key] = create_app(app_config, instance_path=str(tmp_path / "instance"))
     app = _apps[key]

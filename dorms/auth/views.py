@@ -4,6 +4,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -16,7 +17,7 @@ from flask_login import current_user, login_remembered, login_required, login_us
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..core.urls import local_target
-from ..extensions import db, limiter, login_account_address_key, password_change_key
+from ..extensions import csrf, db, limiter, login_account_address_key, password_change_key
 from . import backends, services
 from .forms import LoginForm, PasswordChangeForm
 
@@ -48,12 +49,37 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "danger")
         else:
-            _rotate_session()
-            login_user(user, remember=form.remember.data)
-            user.last_login_at = utcnow()
-            db.session.commit()
+            _sign_in(user, remember=form.remember.data)
             return redirect(local_target(request.args.get("next")))
     return render_template("auth/login.html", form=form)
+
+
+def _json_failed(response) -> bool:
+    return response.status_code != 200
+
+
+@bp.post("/api/session")
+@csrf.exempt  # JSON only: a page of another site cannot send it without the browser asking this one first
+@limiter.limit(_address_limit, deduct_when=_json_failed)
+@limiter.limit(_account_limit, deduct_when=_json_failed, key_func=login_account_address_key)
+def api_sign_in():
+    """Sign in from a program (a campus app, a load tool): ``{"username", "password"}`` as JSON; the answer
+    sets the session cookie the JSON APIs read, as the sign-in form does."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("username", "password")):
+        return jsonify(error=_("Send JSON with a username and a password.")), 400
+    user = backends.authenticate(body["username"], body["password"])
+    if user is None:
+        return jsonify(error=_("Wrong username or password.")), 401
+    _sign_in(user, remember=False)
+    return jsonify(username=user.username, role=user.role.value)
+
+
+def _sign_in(user, *, remember: bool) -> None:
+    _rotate_session()
+    login_user(user, remember=remember)
+    user.last_login_at = utcnow()
+    db.session.commit()
 
 
 def _rotate_session() -> None:

@@ -1,0 +1,107 @@
+"""The student's steps of a selection as JSON (README "Selection day"), for a campus app or a load tool: the same
+services as the pages, signed in with the session cookie of ``POST /api/session``.
+
+A POST must carry JSON (``Content-Type: application/json``): a page of another site cannot send that
+without the browser asking this site first, so these need no CSRF token. Every refusal is a 409 (or 403,
+404) with ``{"error": sentence}`` in the student's language.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..core.clock import utcnow
+from ..core.errors import ServiceError
+from ..extensions import csrf, db
+from ..students.models import Student
+from . import services
+from .models import PickStatus, SelectionEvent
+
+bp = Blueprint("selection_api", __name__, url_prefix="/api/selection")
+csrf.exempt(bp)
+
+
+def _student_and_event(event_id: int) -> tuple[Student, SelectionEvent]:
+    if not current_user.is_authenticated:
+        abort(401)
+    if current_user.student_id is None:
+        abort(403)
+    event = db.session.get(SelectionEvent, event_id)
+    if event is None:
+        abort(404)
+    return db.session.get(Student, current_user.student_id), event
+
+
+def _pick(pick) -> dict | None:
+    if pick is None:
+        return None
+    bed = pick.bed
+    return {"bed_id": bed.id, "bed": bed.code, "room": bed.room.code, "status": pick.status.value,
+            "held_until": pick.held_until.isoformat() if pick.held_until else None}
+
+
+@bp.get("/<int:event_id>/me")
+def me(event_id: int):
+    """The student's window and what they hold or confirmed."""
+    student, event = _student_and_event(event_id)
+    now = utcnow()
+    taking_part = services.participant(event, student)
+    picks = services.live_picks(event, student, now)
+    return jsonify(
+        event=event.name, status=event.status.value, rehearsal=event.is_rehearsal,
+        opens_at=taking_part.opens_at.isoformat() if taking_part and taking_part.opens_at else None,
+        closes_at=event.closes_at.isoformat(), now=now.isoformat(),
+        may_act=services.refusal(event, taking_part, now) is None,
+        refusal=services.refusal(event, taking_part, now),
+        held=_pick(picks.get(PickStatus.HELD)), confirmed=_pick(picks.get(PickStatus.CONFIRMED)),
+        changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0,
+    )
+
+
+@bp.get("/<int:event_id>/beds")
+def beds(event_id: int):
+    """The beds the student may hold now (an empty list outside their window)."""
+    student, event = _student_and_event(event_id)
+    now = utcnow()
+    if services.refusal(event, services.participant(event, student), now):
+        return jsonify(beds=[])
+    return jsonify(beds=[{"bed_id": bed.id, "bed": bed.code, "building": bed.room.building.code,
+                          "floor": bed.room.floor_id, "room": bed.room.code, "room_type": bed.room.room_type}
+                         for bed in services.available_beds(event, student, now)])
+
+
+def _act(event_id: int, action):
+    student, event = _student_and_event(event_id)
+    if not request.is_json:
+        return jsonify(error=_("Send JSON (Content-Type: application/json).")), 415
+    try:
+        pick = action(event, student, request.get_json(silent=True))
+    except ServiceError as refused:
+        db.session.rollback()
+        return jsonify(error=str(refused)), 409
+    db.session.commit()
+    return jsonify(pick=_pick(pick) if pick is not None else None)
+
+
+def _bed_id(body) -> int:
+    value = body.get("bed_id") if isinstance(body, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+        raise ServiceError(_("Say which bed: bed_id, a number."))
+    return value
+
+
+@bp.post("/<int:event_id>/hold")
+def hold(event_id: int):
+    """``{"bed_id": n}``: keep the bed for the event's hold time."""
+    return _act(event_id, lambda event, student, body: services.hold(event, student, _bed_id(body)))
+
+
+@bp.post("/<int:event_id>/confirm")
+def confirm(event_id: int):
+    return _act(event_id, lambda event, student, body: services.confirm(event, student))
+
+
+@bp.post("/<int:event_id>/cancel")
+def cancel(event_id: int):
+    return _act(event_id, lambda event, student, body: services.cancel(event, student))

@@ -1,0 +1,429 @@
+"""Selection day: setting an event up, its windows and order, and the students' holds and confirmations.
+
+A student acts from their own start (their window's, plus their batch in the seeded order) until the event
+closes, while it is open. Every refusal is a ServiceError with a sentence in the reader's language. A hold
+and a confirmation are one conditional write each: two students asking for one bed at the same moment are
+told apart by the database's unique indexes, never by a read before the write.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from ..campus.models import Bed, Building, Floor, Room
+from ..core.clock import utcnow
+from ..core.database import conflict_on_duplicate
+from ..core.enums import GenderPolicy, RequestKind, RoomStatus
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..residence import services as residence
+from ..residence.models import Assignment
+from ..students.models import RoommateRequest, Student
+from .models import (
+    EventStatus,
+    PickStatus,
+    SelectionEvent,
+    SelectionOffer,
+    SelectionParticipant,
+    SelectionPick,
+    SelectionWindow,
+)
+
+LIVE = (PickStatus.HELD, PickStatus.CONFIRMED)
+
+
+# --- setting up ---------------------------------------------------------------------------------------------
+
+
+def create_event(name: str, *, closes_at: datetime, hold_seconds: int = 300, change_limit: int = 0,
+                 seed: str | None = None) -> SelectionEvent:
+    event = SelectionEvent(name=name, closes_at=closes_at, hold_seconds=hold_seconds, change_limit=change_limit,
+                           seed=seed or secrets.token_hex(8))
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def add_window(event: SelectionEvent, name: str, *, starts_at: datetime, tier: int = 1, college: str | None = None,
+               class_name: str | None = None, grade: int | None = None, gender=None, batch_size: int = 0,
+               batch_minutes: int = 0) -> SelectionWindow:
+    _require_draft(event)
+    window = SelectionWindow(event=event, name=name, starts_at=starts_at, tier=tier, college=college,
+                             class_name=class_name, grade=grade, gender=gender, batch_size=batch_size,
+                             batch_minutes=batch_minutes)
+    db.session.add(window)
+    db.session.flush()
+    return window
+
+
+def add_participants(event: SelectionEvent, students: list[Student]) -> int:
+    """Who takes part; a student added twice is taken once. Returns how many were new."""
+    _require_draft(event)
+    known = set(db.session.scalars(sa.select(SelectionParticipant.student_id)
+                                   .where(SelectionParticipant.event_id == event.id)))
+    new = [SelectionParticipant(event_id=event.id, student_id=s.id) for s in students if s.id not in known]
+    db.session.add_all(new)
+    db.session.flush()
+    return len(new)
+
+
+def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False) -> int:
+    """Offer ``beds`` (again: their reserved mark changes). Returns how many were new."""
+    _require_draft(event)
+    offers = {o.bed_id: o for o in db.session.scalars(sa.select(SelectionOffer)
+                                                       .where(SelectionOffer.event_id == event.id))}
+    added = 0
+    for bed in beds:
+        if bed.id in offers:
+            offers[bed.id].reserved = reserved
+        else:
+            db.session.add(SelectionOffer(event_id=event.id, bed_id=bed.id, reserved=reserved))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def order_key(seed: str, student_number: str) -> str:
+    """A student's place inside their window: the SHA-256 of the event's published seed, a colon and their
+    student number, in hexadecimal; ascending. Anyone with the seed and the list can redo the order."""
+    return hashlib.sha256(f"{seed}:{student_number}".encode()).hexdigest()
+
+
+def _matches(window: SelectionWindow, student: Student) -> bool:
+    return all(wanted is None or wanted == actual for wanted, actual in (
+        (window.college, student.college), (window.class_name, student.class_name),
+        (window.grade, student.grade), (window.gender, student.gender)))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason the event cannot open, with what it is about."""
+    kind: str  # "overlap", "no_window", "unusable_bed", "no_beds"
+    message: str
+
+
+def arrange(event: SelectionEvent) -> list[Problem]:
+    """Give every participant their window (the one cohort that takes them) and their own start, in the seeded
+    order; returns what stops the event from opening (an empty list: it may open)."""
+    windows = list(event.windows)
+    participants = db.session.scalars(
+        sa.select(SelectionParticipant).where(SelectionParticipant.event_id == event.id)
+        .options(sa.orm.joinedload(SelectionParticipant.student))).all()
+    problems: list[Problem] = []
+    by_window: dict[int, list[SelectionParticipant]] = {w.id: [] for w in windows}
+    for participant in participants:
+        student = participant.student
+        matching = [w for w in windows if _matches(w, student)]
+        lowest = min((w.tier for w in matching), default=None)
+        first = [w for w in matching if w.tier == lowest]
+        if not first:
+            problems.append(Problem("no_window", _("%(student)s is in no window.", student=student.display)))
+            participant.window_id = participant.opens_at = None
+        elif len(first) > 1:
+            problems.append(Problem("overlap", _("%(student)s is in two windows of one tier: %(windows)s.",
+                                                 student=student.display,
+                                                 windows=", ".join(w.name for w in first))))
+            participant.window_id = participant.opens_at = None
+        else:
+            by_window[first[0].id].append(participant)
+    for window in windows:
+        members = sorted(by_window[window.id], key=lambda p: order_key(event.seed, p.student.student_number))
+        for position, participant in enumerate(members):
+            batch = position // window.batch_size if window.batch_size else 0
+            participant.window_id, participant.position = window.id, position
+            participant.opens_at = window.starts_at + timedelta(minutes=batch * window.batch_minutes)
+    problems.extend(_unusable_offers(event))
+    db.session.flush()
+    return problems
+
+
+def _unusable_offers(event: SelectionEvent) -> list[Problem]:
+    """Offered beds nobody may take as they stand: out of use, in a closed room, taken, or in a room that
+    houses no one gender (a room's gender must be settled before students choose, or two students choosing
+    at once could make it mixed)."""
+    problems = []
+    offers = db.session.scalars(
+        sa.select(SelectionOffer).where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False))
+        .options(sa.orm.joinedload(SelectionOffer.bed).joinedload(Bed.room).joinedload(Room.building))).all()
+    if not offers:
+        problems.append(Problem("no_beds", _("No bed is offered.")))
+    taken = set(db.session.scalars(sa.select(Assignment.bed_id).where(
+        Assignment.ended_at.is_(None), Assignment.bed_id.in_([o.bed_id for o in offers]))))
+    for offer in offers:
+        bed, room = offer.bed, offer.bed.room
+        if not bed.active or not room.is_open or bed.id in taken or room.declared_gender is None:
+            problems.append(Problem("unusable_bed", _("Bed %(bed)s cannot be chosen: it is out of use, closed, "
+                                                      "taken, or its room houses no one gender.", bed=bed.code)))
+    return problems
+
+
+def open_event(event: SelectionEvent) -> None:
+    """Open a set-up event; refused while arrange() finds anything wrong."""
+    _require_draft(event)
+    problems = arrange(event)
+    if problems:
+        raise ServiceError(" ".join(p.message for p in problems[:5]))
+    event.status = EventStatus.OPEN
+
+
+def pause(event: SelectionEvent, now: datetime | None = None) -> None:
+    _switch(event, EventStatus.OPEN, EventStatus.PAUSED)
+    event.paused_at = now or utcnow()
+
+
+def resume(event: SelectionEvent, now: datetime | None = None) -> None:
+    """Open again, every start not reached when it paused moved on by the pause, the close too."""
+    paused_at = event.paused_at
+    _switch(event, EventStatus.PAUSED, EventStatus.OPEN)
+    shift = (now or utcnow()) - paused_at
+    for waiting in db.session.scalars(sa.select(SelectionParticipant).where(
+            SelectionParticipant.event_id == event.id, SelectionParticipant.opens_at > paused_at)):
+        waiting.opens_at += shift  # in Python: SQLite has no date arithmetic to do it in one UPDATE
+    for window in event.windows:
+        if window.starts_at > paused_at:
+            window.starts_at += shift
+    event.closes_at += shift
+    event.paused_at = None
+    db.session.flush()
+
+
+def close(event: SelectionEvent) -> None:
+    """Nobody chooses any more: holds not confirmed end, confirmed picks stand."""
+    if event.status not in (EventStatus.OPEN, EventStatus.PAUSED):
+        raise ServiceError(_("Only an open or paused event can be closed."))
+    event.status = EventStatus.CLOSED
+    db.session.execute(sa.update(SelectionPick)
+                       .where(SelectionPick.event_id == event.id, SelectionPick.status == PickStatus.HELD)
+                       .values(status=PickStatus.EXPIRED, ended_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+
+
+def _require_draft(event: SelectionEvent) -> None:
+    if event.status != EventStatus.DRAFT:
+        raise ServiceError(_("The event is under way: its set-up can no longer change."))
+
+
+def _switch(event: SelectionEvent, before: EventStatus, after: EventStatus) -> None:
+    """A conditional UPDATE: of two staff pausing at once, the second is told."""
+    changed = db.session.execute(sa.update(SelectionEvent).where(SelectionEvent.id == event.id,
+                                                                 SelectionEvent.status == before)
+                                 .values(status=after).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise ServiceError(_("The event is %(status)s now, not %(expected)s.",
+                             status=db.session.scalar(sa.select(SelectionEvent.status)
+                                                      .where(SelectionEvent.id == event.id)).label,
+                             expected=before.label))
+    db.session.refresh(event)
+
+
+# --- what a student may do ----------------------------------------------------------------------------------
+
+
+def participant(event: SelectionEvent, student: Student) -> SelectionParticipant | None:
+    return db.session.scalar(sa.select(SelectionParticipant).where(SelectionParticipant.event_id == event.id,
+                                                                    SelectionParticipant.student_id == student.id))
+
+
+def refusal(event: SelectionEvent, taking_part: SelectionParticipant | None, now: datetime) -> str | None:
+    """Why the student cannot act now, or None."""
+    if taking_part is None:
+        return _("You do not take part in this selection.")
+    if event.status == EventStatus.PAUSED:
+        return _("The selection is paused; it goes on shortly, and your window moves on by the pause.")
+    if event.status == EventStatus.DRAFT:
+        return _("The selection has not opened yet.")
+    if event.status == EventStatus.CLOSED or now >= event.closes_at:
+        return _("The selection is over.")
+    if taking_part.opens_at is None or now < taking_part.opens_at:
+        return _("It is not your window yet.")
+    return None
+
+
+def _require_may_act(event: SelectionEvent, student: Student, now: datetime) -> SelectionParticipant:
+    taking_part = participant(event, student)
+    reason = refusal(event, taking_part, now)
+    if reason:
+        raise ServiceError(reason)
+    return taking_part
+
+
+def live_picks(event: SelectionEvent, student: Student, now: datetime) -> dict[PickStatus, SelectionPick]:
+    """The student's hold (if not expired) and confirmed pick."""
+    picks = db.session.scalars(sa.select(SelectionPick).where(
+        SelectionPick.event_id == event.id, SelectionPick.student_id == student.id,
+        SelectionPick.status.in_(LIVE))).all()
+    return {p.status: p for p in picks if p.status == PickStatus.CONFIRMED or p.held_until > now}
+
+
+def _free_offers(event: SelectionEvent, now: datetime):
+    """The event's offered beds nobody holds or has confirmed (an expired hold frees its bed)."""
+    live = sa.select(SelectionPick.bed_id).where(
+        SelectionPick.event_id == event.id,
+        sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
+               sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
+    return (sa.select(Bed).join(SelectionOffer, SelectionOffer.bed_id == Bed.id)
+            .where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False),
+                   Bed.id.not_in(live)))
+
+
+def available_beds(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[Bed]:
+    """The beds ``student`` may hold now, by building, floor, room and bed: offered, free, open, and in a room
+    for their gender (accessible when they need it)."""
+    now = now or utcnow()
+    query = (_free_offers(event, now).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
+             .join(Floor, Floor.id == Room.floor_id)
+             .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN,
+                    sa.or_(Room.gender == student.gender,
+                           sa.and_(Room.gender.is_(None), Building.gender_policy == GenderPolicy(student.gender.value))))
+             .order_by(Building.code, Floor.number, Room.number, Bed.label)
+             .options(sa.orm.contains_eager(Bed.room).contains_eager(Room.building)))
+    if student.needs_accessible:
+        query = query.where(Room.accessible.is_(True))
+    return list(db.session.scalars(query).unique())
+
+
+def _avoided_in_room(event: SelectionEvent, student: Student, bed: Bed) -> bool:
+    """Whether a student who chose a bed in ``bed``'s room is one ``student`` asked not to room with, or one who
+    asked not to room with them ("do not room with", roommate wishes)."""
+    others = sa.select(SelectionPick.student_id).join(Bed, Bed.id == SelectionPick.bed_id).where(
+        SelectionPick.event_id == event.id, SelectionPick.status.in_(LIVE), Bed.room_id == bed.room_id,
+        SelectionPick.student_id != student.id)
+    return db.session.scalar(sa.select(sa.exists().where(
+        RoommateRequest.kind == RequestKind.AVOID,
+        sa.or_(sa.and_(RoommateRequest.student_id == student.id, RoommateRequest.other_id.in_(others)),
+               sa.and_(RoommateRequest.other_id == student.id, RoommateRequest.student_id.in_(others)))))) or False
+
+
+def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | None = None) -> SelectionPick:
+    """Keep ``bed_id`` for ``student`` for the event's hold time. A hold they had on another bed is given up
+    for it, unless this one fails (then they keep it)."""
+    now = now or utcnow()
+    _require_may_act(event, student, now)
+    offer = db.session.get(SelectionOffer, (event.id, bed_id))
+    if offer is None or offer.reserved:
+        raise ServiceError(_("This bed is not offered in this selection."))
+    bed = offer.bed
+    confirmed = live_picks(event, student, now).get(PickStatus.CONFIRMED)
+    if confirmed is not None:
+        if confirmed.bed_id == bed_id:
+            raise ServiceError(_("This bed is already yours."))
+        if db.session.get(SelectionParticipant, participant(event, student).id).changes_used >= event.change_limit:
+            raise ServiceError(_("Your choice is confirmed and can no longer be changed."))
+    problems = residence.placement_problems(student, bed)
+    if problems:
+        raise ServiceError(" ".join(problems))
+    if _avoided_in_room(event, student, bed):
+        raise ServiceError(_("This room has a student you asked not to room with, or who asked not to room "
+                             "with you. Choose another room."))
+    pick = SelectionPick(event_id=event.id, bed_id=bed_id, student_id=student.id, status=PickStatus.HELD,
+                         held_until=now + timedelta(seconds=event.hold_seconds), created_at=now)
+    with conflict_on_duplicate(lambda key: _("This bed was taken a moment ago. Choose another.")
+                               if "bed" in key else _("You changed your choice elsewhere a moment ago; reload.")):
+        # A hold past its time frees its bed: ended here, by whoever asks for the bed (or the student) first.
+        db.session.execute(
+            sa.update(SelectionPick).where(
+                SelectionPick.event_id == event.id, SelectionPick.status == PickStatus.HELD,
+                sa.or_(SelectionPick.student_id == student.id,
+                       sa.and_(SelectionPick.bed_id == bed_id, SelectionPick.held_until <= now)))
+            .values(status=sa.case((SelectionPick.held_until <= now, PickStatus.EXPIRED.value),
+                                   else_=PickStatus.CANCELLED.value), ended_at=now)
+            .execution_options(synchronize_session=False))
+        db.session.add(pick)
+    return pick
+
+
+def confirm(event: SelectionEvent, student: Student, now: datetime | None = None) -> SelectionPick:
+    """Make the student's hold their choice (replacing one confirmed before, when changes are allowed)."""
+    now = now or utcnow()
+    taking_part = _require_may_act(event, student, now)
+    picks = live_picks(event, student, now)
+    held = picks.get(PickStatus.HELD)
+    if held is None:
+        raise ServiceError(_("You hold no bed, or your hold ran out. Choose a bed again."))
+    earlier = picks.get(PickStatus.CONFIRMED)
+    if earlier is not None:
+        counted = db.session.execute(
+            sa.update(SelectionParticipant).where(SelectionParticipant.id == taking_part.id,
+                                                  SelectionParticipant.changes_used < event.change_limit)
+            .values(changes_used=SelectionParticipant.changes_used + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if counted != 1:
+            raise ServiceError(_("Your choice is confirmed and can no longer be changed."))
+        _end(earlier, PickStatus.CANCELLED, now)
+    with conflict_on_duplicate(_("You confirmed another bed elsewhere a moment ago; reload.")):
+        confirmed = db.session.execute(
+            sa.update(SelectionPick).where(SelectionPick.id == held.id, SelectionPick.status == PickStatus.HELD,
+                                           SelectionPick.held_until > now)
+            .values(status=PickStatus.CONFIRMED.value, confirmed_at=now, held_until=None)
+            .execution_options(synchronize_session=False)).rowcount
+    if confirmed != 1:
+        raise ServiceError(_("Your hold ran out a moment ago. Choose a bed again."))
+    db.session.expire(held)
+    return held
+
+
+def cancel(event: SelectionEvent, student: Student, now: datetime | None = None) -> None:
+    """Give up the student's hold (their confirmed choice stays)."""
+    now = now or utcnow()
+    _require_may_act(event, student, now)
+    held = live_picks(event, student, now).get(PickStatus.HELD)
+    if held is None:
+        raise ServiceError(_("You hold no bed."))
+    _end(held, PickStatus.CANCELLED, now)
+
+
+def _end(pick: SelectionPick, status: PickStatus, now: datetime) -> None:
+    db.session.execute(sa.update(SelectionPick).where(SelectionPick.id == pick.id,
+                                                      SelectionPick.status.in_(LIVE))
+                       .values(status=status.value, ended_at=now, held_until=None)
+                       .execution_options(synchronize_session=False))
+    db.session.expire(pick)
+
+
+def expire_holds(event: SelectionEvent, now: datetime | None = None) -> int:
+    """End every hold past its time (once: a hold already ended is left as it is). Returns how many."""
+    now = now or utcnow()
+    return db.session.execute(
+        sa.update(SelectionPick).where(SelectionPick.event_id == event.id, SelectionPick.status == PickStatus.HELD,
+                                       SelectionPick.held_until <= now)
+        .values(status=PickStatus.EXPIRED.value, ended_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+# --- checks --------------------------------------------------------------------------------------------------
+
+
+def invariant_problems(event: SelectionEvent) -> list[str]:
+    """What must never be, looked for in the stored picks (after a benchmark, in a test): a bed with two live
+    picks, a student with two holds or two confirmed picks, a live pick of a bed not offered or reserved, a
+    pick made before its student's start. Empty when all is well."""
+    found = []
+    live = SelectionPick.status.in_([s.value for s in LIVE])
+    for what, column, statuses in (("bed", SelectionPick.bed_id, LIVE),
+                                   ("student holding", SelectionPick.student_id, (PickStatus.HELD,)),
+                                   ("student confirmed", SelectionPick.student_id, (PickStatus.CONFIRMED,))):
+        for value, count in db.session.execute(
+                sa.select(column, sa.func.count()).where(SelectionPick.event_id == event.id,
+                                                         SelectionPick.status.in_(statuses))
+                .group_by(column).having(sa.func.count() > 1)):
+            found.append(f"{what} {value}: {count} live picks")
+    for bed_id, in db.session.execute(
+            sa.select(SelectionPick.bed_id).join(SelectionOffer, sa.and_(
+                SelectionOffer.event_id == SelectionPick.event_id, SelectionOffer.bed_id == SelectionPick.bed_id))
+            .where(SelectionPick.event_id == event.id, live, SelectionOffer.reserved.is_(True))):
+        found.append(f"bed {bed_id}: reserved, yet picked")
+    for pick_id, in db.session.execute(
+            sa.select(SelectionPick.id).join(SelectionParticipant, sa.and_(
+                SelectionParticipant.event_id == SelectionPick.event_id,
+                SelectionParticipant.student_id == SelectionPick.student_id))
+            .where(SelectionPick.event_id == event.id,
+                   sa.or_(SelectionParticipant.opens_at.is_(None),
+                          SelectionPick.created_at < SelectionParticipant.opens_at))):
+        found.append(f"pick {pick_id}: made before its student's start")
+    return found

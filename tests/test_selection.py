@@ -1,0 +1,278 @@
+"""Selection day: windows and their seeded order, holds and confirmations, refusals, and claims racing for beds."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from dorms.core.clock import utcnow
+from dorms.core.enums import Gender, GenderPolicy, RequestKind, Role
+from dorms.core.errors import ServiceError
+from dorms.extensions import db
+from dorms.residence import services as residence
+from dorms.selection import services as selection
+from dorms.selection.models import EventStatus, PickStatus, SelectionEvent, SelectionParticipant, SelectionPick
+from dorms.students.models import Student
+from dorms.students import roommate_requests
+
+
+@pytest.fixture
+def app_config(app_config):
+    """Connections enough for the race's threads, each claiming over its own."""
+    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 40, "max_overflow": 5}}
+
+
+@pytest.fixture
+def hall(create_building, create_room):
+    men = create_building("M1", gender_policy=GenderPolicy.MALE)
+    women = create_building("W1", gender_policy=GenderPolicy.FEMALE)
+    return {"men": [create_room(men, f"{n}", capacity=4) for n in (101, 102)],
+            "women": [create_room(women, "101", capacity=4)]}
+
+
+def _event(hall, students, *, starts_in=timedelta(minutes=-1), **settings):
+    """An open event over every bed of ``hall``, one window for everyone."""
+    now = utcnow()
+    event = selection.create_event("2026 秋季选宿", closes_at=now + timedelta(hours=2), seed="published-seed",
+                                   **settings)
+    selection.add_window(event, "everyone", starts_at=now + starts_in)
+    selection.add_participants(event, students)
+    selection.offer_beds(event, [bed for rooms in hall.values() for room in rooms for bed in room.beds])
+    selection.open_event(event)
+    db.session.commit()
+    return event
+
+
+def _bed(hall, building="men", room=0, bed=0):
+    return hall[building][room].beds[bed]
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_student_holds_confirms_and_the_bed_is_gone_for_everyone_else(app, hall, create_student):
+    first, second = create_student(), create_student()
+    event = _event(hall, [first, second])
+    bed = _bed(hall)
+    assert bed in selection.available_beds(event, first)
+    selection.hold(event, first, bed.id)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="taken a moment ago"):
+        selection.hold(event, second, bed.id)
+    db.session.rollback()
+    assert bed not in selection.available_beds(event, second)
+    selection.confirm(event, first)
+    db.session.commit()
+    assert selection.live_picks(event, first, utcnow())[PickStatus.CONFIRMED].bed_id == bed.id
+    with pytest.raises(ServiceError, match="can no longer be changed"):
+        selection.hold(event, first, _bed(hall, bed=1).id)
+    assert selection.invariant_problems(event) == []
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_one_hold_at_a_time_a_hold_runs_out_and_a_refused_switch_keeps_the_first(app, hall, create_student):
+    student, other = create_student(), create_student()
+    event = _event(hall, [student, other], hold_seconds=60)
+    first, second, third = (_bed(hall, bed=n) for n in range(3))
+    selection.hold(event, student, first.id)
+    selection.hold(event, other, third.id)
+    db.session.commit()
+    selection.hold(event, student, second.id)  # the first hold is given up for the second
+    db.session.commit()
+    assert {p.bed_id: p.status for p in db.session.scalars(sa.select(SelectionPick).where(
+        SelectionPick.student_id == student.id))} == {first.id: PickStatus.CANCELLED, second.id: PickStatus.HELD}
+    with pytest.raises(ServiceError, match="taken a moment ago"):
+        selection.hold(event, student, third.id)
+    db.session.rollback()
+    assert selection.live_picks(event, student, utcnow())[PickStatus.HELD].bed_id == second.id
+
+    later = utcnow() + timedelta(seconds=61)  # the other's hold ran out: the bed is anyone's
+    assert third in selection.available_beds(event, student, later)
+    selection.hold(event, student, third.id, now=later)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="hold no bed, or your hold ran out"):
+        selection.confirm(event, other, now=later)
+    assert selection.expire_holds(event, later + timedelta(seconds=61)) == 1
+    assert selection.expire_holds(event, later + timedelta(seconds=61)) == 0  # once
+    assert selection.invariant_problems(event) == []
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_confirmed_choice_changes_only_as_often_as_allowed(app, hall, create_student):
+    student = create_student()
+    event = _event(hall, [student], change_limit=1)
+    for n in range(2):
+        selection.hold(event, student, _bed(hall, bed=n).id)
+        selection.confirm(event, student)
+        db.session.commit()
+    assert selection.live_picks(event, student, utcnow())[PickStatus.CONFIRMED].bed_id == _bed(hall, bed=1).id
+    with pytest.raises(ServiceError, match="can no longer be changed"):
+        selection.hold(event, student, _bed(hall, bed=2).id)
+    assert db.session.scalar(sa.select(SelectionParticipant.changes_used)) == 1
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_every_refusal_says_why(app, hall, create_student):
+    early, woman, avoider, avoided, outsider = (
+        create_student(), create_student(gender=Gender.FEMALE), create_student(), create_student(), create_student())
+    event = _event(hall, [woman, avoider, avoided])
+    refused = lambda student, bed: pytest.raises(ServiceError, match=bed)  # noqa: E731
+    with refused(outsider, "do not take part"):
+        selection.hold(event, outsider, _bed(hall).id)
+    with refused(woman, "houses male students"):
+        selection.hold(event, woman, _bed(hall).id)
+    assert {bed.room.building.code for bed in selection.available_beds(event, woman)} == {"W1"}
+    roommate_requests.add_request(avoider, avoided.student_number, RequestKind.AVOID)
+    selection.hold(event, avoided, _bed(hall, bed=0).id)
+    db.session.commit()
+    with refused(avoider, "asked not to room with"):
+        selection.hold(event, avoider, _bed(hall, bed=1).id)
+    selection.hold(event, avoider, _bed(hall, room=1).id)  # another room is fine
+
+    later = _event(hall, [early], starts_in=timedelta(minutes=5))
+    with refused(early, "not your window yet"):
+        selection.hold(later, early, _bed(hall).id)
+    selection.pause(event)
+    db.session.commit()
+    with refused(woman, "paused"):
+        selection.hold(event, woman, _bed(hall, "women").id)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_order_comes_from_the_published_seed_and_batches_follow_it(app, create_student, hall):
+    now = utcnow()
+    students = [create_student(f"20269{n:05d}") for n in range(7)]
+    event = selection.create_event("order", closes_at=now + timedelta(hours=3), seed="s33d")
+    window = selection.add_window(event, "all", starts_at=now, batch_size=3, batch_minutes=10)
+    selection.add_participants(event, students)
+    selection.offer_beds(event, [bed for room in hall["men"] for bed in room.beds])
+    assert selection.arrange(event) == []
+    redone = sorted(students, key=lambda s: hashlib.sha256(f"s33d:{s.student_number}".encode()).hexdigest())
+    rows = db.session.scalars(sa.select(SelectionParticipant).order_by(SelectionParticipant.position)).all()
+    assert [row.student_id for row in rows] == [s.id for s in redone]
+    assert [(row.opens_at - window.starts_at) // timedelta(minutes=10) for row in rows] == [0, 0, 0, 1, 1, 1, 2]
+
+    selection.open_event(event)
+    db.session.commit()
+    selection.pause(event, now=now + timedelta(minutes=5))
+    selection.resume(event, now=now + timedelta(minutes=12))  # seven minutes later
+    assert [row.opens_at - now for row in db.session.scalars(
+        sa.select(SelectionParticipant).order_by(SelectionParticipant.position))] == \
+        [timedelta(0)] * 3 + [timedelta(minutes=17)] * 3 + [timedelta(minutes=27)]
+    assert db.session.get(type(event), event.id).status == EventStatus.OPEN
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_an_event_does_not_open_with_overlaps_students_without_a_window_or_beds_nobody_may_take(
+        app, create_student, create_building, create_room, hall):
+    now = utcnow()
+    chemist, physicist, stranger = (create_student(college="化学院"), create_student(college="物理学院"),
+                                    create_student(college="数学院", gender=Gender.FEMALE))
+    event = selection.create_event("checks", closes_at=now + timedelta(hours=3))
+    selection.add_window(event, "chemists", starts_at=now, college="化学院")
+    selection.add_window(event, "men", starts_at=now, gender=Gender.MALE)
+    selection.add_window(event, "physics", starts_at=now, tier=2, college="物理学院")
+    selection.add_participants(event, [chemist, physicist, stranger])
+    mixed = create_room(create_building("X1"), "101")  # a room of no one gender
+    occupied = _bed(hall)
+    residence.assign(create_student(), occupied, reason="lives there")
+    selection.offer_beds(event, [occupied, _bed(hall, bed=1), *mixed.beds])
+    problems = selection.arrange(event)
+    kinds = sorted(p.kind for p in problems)
+    assert kinds == ["no_window", "overlap", "unusable_bed", *["unusable_bed"] * len(mixed.beds)], problems
+    assert chemist.display in next(p.message for p in problems if p.kind == "overlap")  # two windows of tier 1
+    assert stranger.display in next(p.message for p in problems if p.kind == "no_window")
+    # The physicist is in "men" (tier 1) and "physics" (tier 2): the earlier tier takes him.
+    assert db.session.scalar(sa.select(SelectionParticipant.window_id).where(
+        SelectionParticipant.student_id == physicist.id)) == event.windows[1].id
+    with pytest.raises(ServiceError):
+        selection.open_event(event)
+
+
+@pytest.mark.commits
+def test_two_hundred_claims_racing_for_twenty_beds_leave_exactly_twenty_holds(
+        app, create_student, create_room, hall, backend):
+    """Ten students for every bed, each claim in a thread over a connection of its own, all let go at once."""
+    if backend != "postgresql":
+        pytest.skip("the race is PostgreSQL's: SQLite lets one writer at a time")
+    building = hall["men"][0].building
+    rooms = [*hall["men"], *(create_room(building, number) for number in ("103", "104", "105"))]
+    beds = [bed for room in rooms for bed in room.beds]
+    students = [create_student(f"20268{n:05d}") for n in range(200)]
+    event = selection.create_event("race", closes_at=utcnow() + timedelta(hours=1))
+    selection.add_window(event, "all", starts_at=utcnow() - timedelta(minutes=1))
+    selection.add_participants(event, students)
+    selection.offer_beds(event, beds)
+    selection.open_event(event)
+    db.session.commit()
+    claims = [(student.id, beds[n % len(beds)].id) for n, student in enumerate(students)]
+    threads = 40
+    start, won = threading.Barrier(threads), []
+
+    def claim(share: list[tuple[int, int]]) -> None:
+        with app.app_context():
+            mine = db.session.get(SelectionEvent, event.id)
+            db.session.commit()  # its connection back to the pool: every thread takes one after the barrier
+            start.wait()
+            for student_id, bed_id in share:
+                try:
+                    selection.hold(mine, db.session.get(Student, student_id), bed_id)
+                    db.session.commit()
+                    won.append(bed_id)
+                except ServiceError:
+                    db.session.rollback()
+            db.session.remove()
+
+    workers = [threading.Thread(target=claim, args=(claims[n::threads],)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(beds) == 20 and sorted(won) == sorted(bed.id for bed in beds)  # every bed once
+    db.session.expire_all()
+    holds = db.session.scalars(sa.select(SelectionPick.student_id).where(SelectionPick.status == PickStatus.HELD))
+    assert len(set(holds.all())) == 20
+    assert selection.invariant_problems(event) == []
+
+
+# --- the JSON API -------------------------------------------------------------------------------------------
+
+
+def test_the_students_steps_through_the_json_api(app, client, hall, create_student, create_user):
+    student, other = create_student(), create_student()
+    create_user("2026s1", role=Role.STUDENT, student=student, password="pass-word-1")
+    event = _event(hall, [student, other])
+    bed = _bed(hall)
+    assert client.get(f"/api/selection/{event.id}/me").status_code == 401
+    assert client.post("/api/session", json={"username": "2026s1", "password": "wrong"}).status_code == 401
+    assert client.post("/api/session", json={"username": "2026s1", "password": "pass-word-1"}).status_code == 200
+
+    me = client.get(f"/api/selection/{event.id}/me").get_json()
+    assert me["may_act"] and me["held"] is None and me["status"] == "open"
+    listed = client.get(f"/api/selection/{event.id}/beds").get_json()["beds"]
+    assert bed.id in [b["bed_id"] for b in listed] and {b["building"] for b in listed} == {"M1"}
+    assert client.post(f"/api/selection/{event.id}/hold", data={"bed_id": bed.id}).status_code == 415
+    held = client.post(f"/api/selection/{event.id}/hold", json={"bed_id": bed.id})
+    assert held.status_code == 200 and held.get_json()["pick"]["status"] == "held"
+    assert client.post(f"/api/selection/{event.id}/hold", json={"bed_id": "x"}).status_code == 409
+    confirmed = client.post(f"/api/selection/{event.id}/confirm", json={}).get_json()["pick"]
+    assert confirmed == {"bed_id": bed.id, "bed": bed.code, "room": bed.room.code, "status": "confirmed",
+                         "held_until": None}
+    refused = client.post(f"/api/selection/{event.id}/cancel", json={})
+    assert refused.status_code == 409 and refused.get_json()["error"] == "You hold no bed."
+    client.post("/language/zh_CN")
+    refused = client.post(f"/api/selection/{event.id}/hold", json={"bed_id": _bed(hall, bed=1).id})
+    assert refused.status_code == 409 and "不能再更改" in refused.get_json()["error"]
+
+
+def test_the_api_is_for_students_who_take_part(app, client, login, hall, create_student, create_user):
+    event = _event(hall, [create_student()])
+    login(create_user("staff"))
+    assert client.get(f"/api/selection/{event.id}/me").status_code == 403
+    client.post("/logout")
+    login(create_user("2026s2", role=Role.STUDENT, student=create_student()))
+    assert client.get(f"/api/selection/{event.id + 1}/me").status_code == 404
+    me = client.get(f"/api/selection/{event.id}/me").get_json()
+    assert not me["may_act"] and me["refusal"] == "You do not take part in this selection."
+    assert client.get(f"/api/selection/{event.id}/beds").get_json() == {"beds": []}
