@@ -75,7 +75,7 @@ def _warn_if_limits_are_per_process(app: Flask) -> None:
 
 def _init_features(app: Flask) -> None:
     """Wiring a feature owns: its settings, the user loader, template helpers, sign-in backends."""
-    from . import auth, checkin, directory, notifications, photos
+    from . import auth, checkin, directory, notifications, photos, selection
     from .core import web
 
     web.init_app(app)
@@ -84,6 +84,7 @@ def _init_features(app: Flask) -> None:
     notifications.init_app(app)
     directory.init_app(app)
     checkin.init_app(app)
+    selection.init_app(app)
 
 
 def _register_tasks() -> None:

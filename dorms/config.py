@@ -74,6 +74,8 @@ def from_environment(instance_path: Path) -> dict:
         # Failed sign-ins allowed at one account from one address, and from one address at all.
         "DORMS_LOGIN_LIMIT": os.environ.get("DORMS_LOGIN_LIMIT", "10 per minute"),
         "DORMS_LOGIN_ADDRESS_LIMIT": os.environ.get("DORMS_LOGIN_ADDRESS_LIMIT", "30 per minute"),
+        # Holds, confirmations and cancels of one student on selection day (where the sign-in limits are kept).
+        "DORMS_SELECTION_CLAIM_LIMIT": os.environ.get("DORMS_SELECTION_CLAIM_LIMIT", "20 per minute"),
         # A whole request: room for a spreadsheet, or MAX_PHOTOS photos of PHOTO_MAX_BYTES each.
         "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
         "PHOTO_MAX_BYTES": int(float(os.environ.get("DORMS_PHOTO_MAX_MB", "8")) * 1024 * 1024),

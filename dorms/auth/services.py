@@ -68,3 +68,20 @@ def counselors_of(student: Student) -> list[User]:
         .where(sa.or_(CounselorScope.class_name == student.class_name, CounselorScope.college == student.college))
         .distinct().order_by(User.display_name)
     ))
+
+
+# --- one session at a time ----------------------------------------------------------------------------------
+
+# Rules a feature above installs (selection day: a student taking part in an open event): a sign-in of an
+# account one of them names ends every other session of that account, so one person holds one place.
+_single_session_rules: list = []
+
+
+def install_single_session_rule(rule) -> None:
+    """``rule(user) -> bool``: whether a sign-in of ``user`` ends their other sessions now."""
+    if rule not in _single_session_rules:
+        _single_session_rules.append(rule)
+
+
+def ends_other_sessions(user: User) -> bool:
+    return any(rule(user) for rule in _single_session_rules)

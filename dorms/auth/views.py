@@ -77,6 +77,8 @@ def api_sign_in():
 
 def _sign_in(user, *, remember: bool) -> None:
     _rotate_session()
+    if services.ends_other_sessions(user):  # before login_user: this session carries the new version
+        user.end_sessions()
     login_user(user, remember=remember)
     user.last_login_at = utcnow()
     db.session.commit()

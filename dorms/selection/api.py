@@ -7,19 +7,28 @@ without the browser asking this site first, so these need no CSRF token. Every r
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..students.models import Student
 from . import services
 from .models import PickStatus, SelectionEvent
 
 bp = Blueprint("selection_api", __name__, url_prefix="/api/selection")
 csrf.exempt(bp)
+
+
+def _claimer() -> str:
+    return f"selection-claims:{current_user.get_id()}"
+
+
+# One student's holds, confirmations and cancels, counted where the sign-in limits are (Redis in production):
+# a script hammering the claim endpoint is slowed to a person's pace, across every worker and server.
+claims_limited = limiter.limit(lambda: current_app.config["DORMS_SELECTION_CLAIM_LIMIT"], key_func=_claimer)
 
 
 def _student_and_event(event_id: int) -> tuple[Student, SelectionEvent]:
@@ -92,16 +101,19 @@ def _bed_id(body) -> int:
 
 
 @bp.post("/<int:event_id>/hold")
+@claims_limited
 def hold(event_id: int):
     """``{"bed_id": n}``: keep the bed for the event's hold time."""
     return _act(event_id, lambda event, student, body: services.hold(event, student, _bed_id(body)))
 
 
 @bp.post("/<int:event_id>/confirm")
+@claims_limited
 def confirm(event_id: int):
     return _act(event_id, lambda event, student, body: services.confirm(event, student))
 
 
 @bp.post("/<int:event_id>/cancel")
+@claims_limited
 def cancel(event_id: int):
     return _act(event_id, lambda event, student, body: services.cancel(event, student))

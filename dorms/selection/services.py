@@ -225,6 +225,15 @@ def _switch(event: SelectionEvent, before: EventStatus, after: EventStatus) -> N
 # --- what a student may do ----------------------------------------------------------------------------------
 
 
+def in_an_event_under_way(user) -> bool:
+    """Whether ``user`` is a student taking part in an open or paused event (one session each, then)."""
+    if user.student_id is None:
+        return False
+    return db.session.scalar(sa.select(sa.exists().where(
+        SelectionParticipant.student_id == user.student_id, SelectionParticipant.event_id == SelectionEvent.id,
+        SelectionEvent.status.in_([EventStatus.OPEN, EventStatus.PAUSED])))) or False
+
+
 def participant(event: SelectionEvent, student: Student) -> SelectionParticipant | None:
     return db.session.scalar(sa.select(SelectionParticipant).where(SelectionParticipant.event_id == event.id,
                                                                     SelectionParticipant.student_id == student.id))
