@@ -46,6 +46,10 @@ def _event(hall, students, *, starts_in=timedelta(minutes=-1), **settings):
     return event
 
 
+def _ids(beds) -> list[int]:
+    return [bed.bed_id for bed in beds]
+
+
 def _bed(hall, building="men", room=0, bed=0):
     return hall[building][room].beds[bed]
 
@@ -55,13 +59,13 @@ def test_a_student_holds_confirms_and_the_bed_is_gone_for_everyone_else(app, hal
     first, second = create_student(), create_student()
     event = _event(hall, [first, second])
     bed = _bed(hall)
-    assert bed in selection.available_beds(event, first)
+    assert bed.id in _ids(selection.available_beds(event, first))
     selection.hold(event, first, bed.id)
     db.session.commit()
     with pytest.raises(ServiceError, match="taken a moment ago"):
         selection.hold(event, second, bed.id)
     db.session.rollback()
-    assert bed not in selection.available_beds(event, second)
+    assert bed.id not in _ids(selection.available_beds(event, second))
     selection.confirm(event, first)
     db.session.commit()
     assert selection.live_picks(event, first, utcnow())[PickStatus.CONFIRMED].bed_id == bed.id
@@ -88,7 +92,7 @@ def test_one_hold_at_a_time_a_hold_runs_out_and_a_refused_switch_keeps_the_first
     assert selection.live_picks(event, student, utcnow())[PickStatus.HELD].bed_id == second.id
 
     later = utcnow() + timedelta(seconds=61)  # the other's hold ran out: the bed is anyone's
-    assert third in selection.available_beds(event, student, later)
+    assert third.id in _ids(selection.available_beds(event, student, later))
     selection.hold(event, student, third.id, now=later)
     db.session.commit()
     with pytest.raises(ServiceError, match="hold no bed, or your hold ran out"):
@@ -122,7 +126,8 @@ def test_every_refusal_says_why(app, hall, create_student):
         selection.hold(event, outsider, _bed(hall).id)
     with refused(woman, "houses male students"):
         selection.hold(event, woman, _bed(hall).id)
-    assert {bed.room.building.code for bed in selection.available_beds(event, woman)} == {"W1"}
+    assert {bed.building for bed in selection.available_beds(event, woman)} == {"W1"}
+    assert [(b, n) for b, _floor, n in selection.free_by_floor(event, woman)] == [("W1", 4)]
     roommate_requests.add_request(avoider, avoided.student_number, RequestKind.AVOID)
     selection.hold(event, avoided, _bed(hall, bed=0).id)
     db.session.commit()
@@ -250,8 +255,10 @@ def test_the_students_steps_through_the_json_api(app, client, hall, create_stude
 
     me = client.get(f"/api/selection/{event.id}/me").get_json()
     assert me["may_act"] and me["held"] is None and me["status"] == "open"
-    listed = client.get(f"/api/selection/{event.id}/beds").get_json()["beds"]
-    assert bed.id in [b["bed_id"] for b in listed] and {b["building"] for b in listed} == {"M1"}
+    floors = client.get(f"/api/selection/{event.id}/beds").get_json()["floors"]
+    assert [(f["building"], f["free"]) for f in floors] == [("M1", 8)]  # two rooms of four, for men
+    listed = client.get(f"/api/selection/{event.id}/beds?building=M1&floor={floors[0]['floor']}").get_json()["beds"]
+    assert bed.id in [b["bed_id"] for b in listed] and len(listed) == 8 and listed[0]["bed"] == bed.code
     assert client.post(f"/api/selection/{event.id}/hold", data={"bed_id": bed.id}).status_code == 415
     held = client.post(f"/api/selection/{event.id}/hold", json={"bed_id": bed.id})
     assert held.status_code == 200 and held.get_json()["pick"]["status"] == "held"
@@ -275,4 +282,4 @@ def test_the_api_is_for_students_who_take_part(app, client, login, hall, create_
     assert client.get(f"/api/selection/{event.id + 1}/me").status_code == 404
     me = client.get(f"/api/selection/{event.id}/me").get_json()
     assert not me["may_act"] and me["refusal"] == "You do not take part in this selection."
-    assert client.get(f"/api/selection/{event.id}/beds").get_json() == {"beds": []}
+    assert client.get(f"/api/selection/{event.id}/beds").get_json() == {"floors": [], "beds": []}

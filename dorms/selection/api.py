@@ -70,14 +70,21 @@ def me(event_id: int):
 
 @bp.get("/<int:event_id>/beds")
 def beds(event_id: int):
-    """The beds the student may hold now (an empty list outside their window)."""
+    """Where the student may choose now: free beds per building and floor; with ``?building=&floor=``, that
+    floor's beds. Empty outside their window."""
     student, event = _student_and_event(event_id)
     now = utcnow()
+    building, floor = request.args.get("building"), request.args.get("floor", type=int)
     if services.refusal(event, services.participant(event, student), now):
-        return jsonify(beds=[])
-    return jsonify(beds=[{"bed_id": bed.id, "bed": bed.code, "building": bed.room.building.code,
-                          "floor": bed.room.floor_id, "room": bed.room.code, "room_type": bed.room.room_type}
-                         for bed in services.available_beds(event, student, now)])
+        return jsonify(floors=[], beds=[])
+    if building is None or floor is None:
+        return jsonify(floors=[{"building": b, "floor": f, "free": n}
+                               for b, f, n in services.free_by_floor(event, student, now)], beds=[])
+    return jsonify(floors=[], beds=[{"bed_id": bed.bed_id, "bed": bed.code, "building": bed.building,
+                                     "floor": bed.floor, "room": f"{bed.building}-{bed.room}",
+                                     "room_type": bed.room_type}
+                                    for bed in services.available_beds(event, student, now, building=building,
+                                                                       floor=floor)])
 
 
 def _act(event_id: int, action):

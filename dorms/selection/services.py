@@ -270,31 +270,61 @@ def live_picks(event: SelectionEvent, student: Student, now: datetime) -> dict[P
     return {p.status: p for p in picks if p.status == PickStatus.CONFIRMED or p.held_until > now}
 
 
-def _free_offers(event: SelectionEvent, now: datetime):
-    """The event's offered beds nobody holds or has confirmed (an expired hold frees its bed)."""
-    live = sa.select(SelectionPick.bed_id).where(
-        SelectionPick.event_id == event.id,
-        sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
-               sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
-    return (sa.select(Bed).join(SelectionOffer, SelectionOffer.bed_id == Bed.id)
-            .where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False),
-                   Bed.id.not_in(live)))
-
-
-def available_beds(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[Bed]:
-    """The beds ``student`` may hold now, by building, floor, room and bed: offered, free, open, and in a room
-    for their gender (accessible when they need it)."""
-    now = now or utcnow()
-    query = (_free_offers(event, now).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
+def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, *, building: str | None = None,
+              floor: int | None = None):
+    """A SELECT of ``columns`` over the beds ``student`` may hold now: offered, free, in use, in an open room for
+    their gender (accessible when they need it), optionally of one building and floor."""
+    query = (sa.select(*columns).select_from(Bed)
+             .join(SelectionOffer, sa.and_(SelectionOffer.bed_id == Bed.id, SelectionOffer.event_id == event.id))
+             .join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
              .join(Floor, Floor.id == Room.floor_id)
-             .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN,
+             .where(SelectionOffer.reserved.is_(False), Bed.active.is_(True), Room.status == RoomStatus.OPEN,
                     sa.or_(Room.gender == student.gender,
-                           sa.and_(Room.gender.is_(None), Building.gender_policy == GenderPolicy(student.gender.value))))
-             .order_by(Building.code, Floor.number, Room.number, Bed.label)
-             .options(sa.orm.contains_eager(Bed.room).contains_eager(Room.building)))
+                           sa.and_(Room.gender.is_(None),
+                                   Building.gender_policy == GenderPolicy(student.gender.value))),
+                    ~sa.exists().where(
+                        SelectionPick.event_id == event.id, SelectionPick.bed_id == Bed.id,
+                        sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
+                               sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))))
     if student.needs_accessible:
         query = query.where(Room.accessible.is_(True))
-    return list(db.session.scalars(query).unique())
+    if building is not None:
+        query = query.where(Building.code == building)
+    if floor is not None:
+        query = query.where(Floor.number == floor)
+    return query
+
+
+def free_by_floor(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[tuple[str, int, int]]:
+    """(building code, floor number, free beds) of what ``student`` may hold now: where to look first."""
+    query = _may_take(event, student, now or utcnow(), (Building.code, Floor.number, sa.func.count()))
+    return [tuple(row) for row in db.session.execute(
+        query.group_by(Building.code, Floor.number).order_by(Building.code, Floor.number))]
+
+
+@dataclass(frozen=True)
+class FreeBed:
+    bed_id: int
+    label: str
+    room_id: int
+    room: str
+    building: str
+    floor: int
+    room_type: str
+
+    @property
+    def code(self) -> str:
+        return f"{self.building}-{self.room}-{self.label}"
+
+
+def available_beds(event: SelectionEvent, student: Student, now: datetime | None = None, *,
+                   building: str | None = None, floor: int | None = None) -> list[FreeBed]:
+    """The beds ``student`` may hold now, by building, floor, room and bed (one building's floor, if given)."""
+    query = _may_take(event, student, now or utcnow(),
+                      (Bed.id, Bed.label, Room.id, Room.number, Building.code, Floor.number, Room.room_type),
+                      building=building, floor=floor)
+    return [FreeBed(*row) for row in db.session.execute(
+        query.order_by(Building.code, Floor.number, Room.number, Bed.label))]
 
 
 def _avoided_in_room(event: SelectionEvent, student: Student, bed: Bed) -> bool:
