@@ -283,3 +283,33 @@ def test_the_api_is_for_students_who_take_part(app, client, login, hall, create_
     me = client.get(f"/api/selection/{event.id}/me").get_json()
     assert not me["may_act"] and me["refusal"] == "You do not take part in this selection."
     assert client.get(f"/api/selection/{event.id}/beds").get_json() == {"floors": [], "beds": []}
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_rehearsal_copies_the_set_up_runs_apart_and_is_thrown_away(app, hall, create_student):
+    student, other = create_student(), create_student()
+    now = utcnow()
+    real = selection.create_event("real", closes_at=now + timedelta(days=3), seed="same-order")
+    selection.add_window(real, "first", starts_at=now + timedelta(days=2))
+    selection.add_window(real, "second", starts_at=now + timedelta(days=2, hours=1), tier=2)
+    selection.add_participants(real, [student, other])
+    bed = _bed(hall)
+    selection.offer_beds(real, [bed, _bed(hall, bed=1)])
+    selection.offer_beds(real, [_bed(hall, bed=2)], reserved=True)
+    rehearsal = selection.rehearse(real, starts_at=now - timedelta(minutes=1), closes_at=now + timedelta(hours=2))
+    assert [w.starts_at - rehearsal.windows[0].starts_at for w in rehearsal.windows] == [timedelta(0),
+                                                                                         timedelta(hours=1)]
+    assert rehearsal.is_rehearsal and rehearsal.seed == real.seed
+    selection.open_event(rehearsal)
+    selection.hold(rehearsal, student, bed.id)
+    selection.confirm(rehearsal, student)
+    db.session.commit()
+    assert selection.participant(real, student).opens_at is None  # the real event is untouched
+    with pytest.raises(ServiceError, match="not offered"):
+        selection.hold(rehearsal, other, _bed(hall, bed=2).id)  # reserved in the copy too
+    with pytest.raises(ServiceError, match="Only a rehearsal"):
+        selection.discard(real)
+    selection.discard(rehearsal)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionPick)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionParticipant)) == 2

@@ -88,6 +88,46 @@ def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False
     return added
 
 
+def rehearse(event: SelectionEvent, *, starts_at: datetime, closes_at: datetime) -> SelectionEvent:
+    """A rehearsal (模拟选宿) of ``event``: a copy of its windows, students and offered beds, its first window
+    moved to ``starts_at`` and the others kept as far after it; to be thrown away with ``discard``. The seed is
+    the real event's, so students rehearse in the order they will choose in."""
+    if event.is_rehearsal:
+        raise ServiceError(_("A rehearsal cannot itself be rehearsed."))
+    copy = SelectionEvent(name=_("%(name)s (rehearsal)", name=event.name), rehearsal_of_id=event.id,
+                          seed=event.seed, hold_seconds=event.hold_seconds, change_limit=event.change_limit,
+                          closes_at=closes_at)
+    db.session.add(copy)
+    db.session.flush()
+    first = min((w.starts_at for w in event.windows), default=starts_at)
+    for window in event.windows:
+        db.session.add(SelectionWindow(
+            event_id=copy.id, name=window.name, tier=window.tier, starts_at=starts_at + (window.starts_at - first),
+            college=window.college, class_name=window.class_name, grade=window.grade, gender=window.gender,
+            batch_size=window.batch_size, batch_minutes=window.batch_minutes))
+    db.session.execute(sa.insert(SelectionParticipant).from_select(
+        ["event_id", "student_id", "position", "changes_used"],
+        sa.select(sa.literal(copy.id), SelectionParticipant.student_id, sa.literal(0), sa.literal(0))
+        .where(SelectionParticipant.event_id == event.id)))
+    db.session.execute(sa.insert(SelectionOffer).from_select(
+        ["event_id", "bed_id", "reserved"],
+        sa.select(sa.literal(copy.id), SelectionOffer.bed_id, SelectionOffer.reserved)
+        .where(SelectionOffer.event_id == event.id)))
+    db.session.flush()
+    db.session.expire(copy)
+    return copy
+
+
+def discard(event: SelectionEvent) -> None:
+    """Throw a rehearsal away, with everything chosen in it; a real event is never thrown away."""
+    if not event.is_rehearsal:
+        raise ServiceError(_("Only a rehearsal can be thrown away."))
+    for table in (SelectionPick, SelectionOffer, SelectionParticipant, SelectionWindow):
+        db.session.execute(sa.delete(table).where(table.event_id == event.id))
+    db.session.delete(event)
+    db.session.flush()
+
+
 def order_key(seed: str, student_number: str) -> str:
     """A student's place inside their window: the SHA-256 of the event's published seed, a colon and their
     student number, in hexadecimal; ascending. Anyone with the seed and the list can redo the order."""
