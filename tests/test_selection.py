@@ -313,3 +313,25 @@ def test_a_rehearsal_copies_the_set_up_runs_apart_and_is_thrown_away(app, hall, 
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionPick)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionParticipant)) == 2
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_applying_a_closed_events_choices_gives_everyone_their_bed_at_once(app, hall, create_student):
+    resident, newcomer, idle = create_student(), create_student(), create_student()
+    home = _bed(hall, room=1)
+    residence.assign(resident, home, reason="last year")
+    event = _event({"men": hall["men"][:1]}, [resident, newcomer, idle])  # the offered beds are free ones
+    for student, n in ((resident, 2), (newcomer, 3)):
+        selection.hold(event, student, _bed(hall, bed=n).id)
+        selection.confirm(event, student)
+    with pytest.raises(ServiceError, match="Close the selection"):
+        selection.apply_choices(event)
+    selection.close(event)
+    assert selection.apply_choices(event) == 2
+    db.session.commit()
+    assert [residence.current_assignment(s).bed_id for s in (resident, newcomer)] == \
+        [_bed(hall, bed=2).id, _bed(hall, bed=3).id]
+    assert residence.current_assignment(idle) is None  # who did not choose is placed by an allocation run
+    assert residence.current_occupant(home) is None
+    with pytest.raises(ServiceError, match="applied already"):
+        selection.apply_choices(event)

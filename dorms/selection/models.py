@@ -67,6 +67,7 @@ class SelectionEvent(db.Model):
     change_limit: Mapped[int] = mapped_column(default=0)  # how often a confirmed pick may be changed
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # confirmed choices became beds
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     windows: Mapped[list[SelectionWindow]] = relationship(

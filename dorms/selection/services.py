@@ -244,6 +244,37 @@ def close(event: SelectionEvent) -> None:
     db.session.flush()
 
 
+def apply_choices(event: SelectionEvent, actor=None) -> int:
+    """Every confirmed choice of a closed event becomes its student's bed, as one change (residence.relocate:
+    beds may change hands among those who chose, under every placement rule and the check-in rule); all or
+    nothing. Returns how many students changed bed."""
+    if event.is_rehearsal:
+        raise ServiceError(_("A rehearsal's choices are never applied."))
+    if event.status != EventStatus.CLOSED:
+        raise ServiceError(_("Close the selection before applying its choices."))
+    if event.applied_at is not None:
+        raise ServiceError(_("These choices were applied already."))
+    picks = db.session.scalars(sa.select(SelectionPick).where(
+        SelectionPick.event_id == event.id, SelectionPick.status == PickStatus.CONFIRMED)
+        .options(sa.orm.joinedload(SelectionPick.bed))).all()
+    students = {s.id: s for s in db.session.scalars(sa.select(Student).where(
+        Student.id.in_([p.student_id for p in picks])))}
+    relocations = []
+    for pick in picks:
+        student = students[pick.student_id]
+        current = residence.current_assignment(student)
+        if current is None or current.bed_id != pick.bed_id:
+            relocations.append(residence.Relocation(student=student, leaving=current, to_bed=pick.bed))
+    done = residence.relocate(relocations, reason=_("Chosen on selection day: %(event)s", event=event.name),
+                              actor=actor)
+    problems = [problem for r in done for problem in r.problems]
+    if problems:
+        raise ServiceError(" ".join(problems[:10]))
+    event.applied_at = utcnow()
+    db.session.flush()
+    return len(relocations)
+
+
 def _require_draft(event: SelectionEvent) -> None:
     if event.status != EventStatus.DRAFT:
         raise ServiceError(_("The event is under way: its set-up can no longer change."))

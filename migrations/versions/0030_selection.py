@@ -28,6 +28,7 @@ def upgrade():
         sa.Column("change_limit", sa.Integer(), nullable=False),
         sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("hold_seconds BETWEEN 30 AND 3600", name=op.f("ck_selection_events_hold_seconds_bounded")),
         sa.CheckConstraint("change_limit BETWEEN 0 AND 10", name=op.f("ck_selection_events_change_limit_bounded")),
