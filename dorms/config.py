@@ -76,6 +76,10 @@ def from_environment(instance_path: Path) -> dict:
         "DORMS_LOGIN_ADDRESS_LIMIT": os.environ.get("DORMS_LOGIN_ADDRESS_LIMIT", "30 per minute"),
         # Holds, confirmations and cancels of one student on selection day (where the sign-in limits are kept).
         "DORMS_SELECTION_CLAIM_LIMIT": os.environ.get("DORMS_SELECTION_CLAIM_LIMIT", "20 per minute"),
+        # The waiting room (selection/waiting_room.py): students let in a second once their window opened, and
+        # at once; 0: no waiting room. Needs DORMS_REDIS_URL (one line for every worker and server).
+        "DORMS_SELECTION_ADMIT_PER_SECOND": float(os.environ.get("DORMS_SELECTION_ADMIT_PER_SECOND", "0")),
+        "DORMS_SELECTION_ADMIT_BURST": int(os.environ.get("DORMS_SELECTION_ADMIT_BURST", "200")),
         # A whole request: room for a spreadsheet, or MAX_PHOTOS photos of PHOTO_MAX_BYTES each.
         "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
         "PHOTO_MAX_BYTES": int(float(os.environ.get("DORMS_PHOTO_MAX_MB", "8")) * 1024 * 1024),

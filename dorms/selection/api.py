@@ -57,12 +57,16 @@ def me(event_id: int):
     now = utcnow()
     taking_part = services.participant(event, student)
     picks = services.live_picks(event, student, now)
+    refusal = services.refusal(event, taking_part, now)
+    place = services.in_line(event, taking_part, now) if refusal is None else None
+    if place is not None and not place.admitted:
+        refusal = services.waiting_message(place)
     return jsonify(
         event=event.name, status=event.status.value, rehearsal=event.is_rehearsal,
         opens_at=taking_part.opens_at.isoformat() if taking_part and taking_part.opens_at else None,
         closes_at=event.closes_at.isoformat(), now=now.isoformat(),
-        may_act=services.refusal(event, taking_part, now) is None,
-        refusal=services.refusal(event, taking_part, now),
+        may_act=refusal is None, refusal=refusal,
+        waiting={"ahead": place.ahead, "seconds": place.seconds} if place and not place.admitted else None,
         held=_pick(picks.get(PickStatus.HELD)), confirmed=_pick(picks.get(PickStatus.CONFIRMED)),
         changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0,
     )
@@ -75,7 +79,8 @@ def beds(event_id: int):
     student, event = _student_and_event(event_id)
     now = utcnow()
     building, floor = request.args.get("building"), request.args.get("floor", type=int)
-    if services.refusal(event, services.participant(event, student), now):
+    taking_part = services.participant(event, student)
+    if services.refusal(event, taking_part, now) or not services.in_line(event, taking_part, now).admitted:
         return jsonify(floors=[], beds=[])
     if building is None or floor is None:
         return jsonify(floors=[{"building": b, "floor": f, "free": n}

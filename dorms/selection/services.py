@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..campus.models import Bed, Building, Floor, Room
 from ..core.clock import utcnow
@@ -24,6 +25,7 @@ from ..extensions import db
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students.models import RoommateRequest, Student
+from . import waiting_room
 from .models import (
     EventStatus,
     PickStatus,
@@ -325,11 +327,25 @@ def refusal(event: SelectionEvent, taking_part: SelectionParticipant | None, now
     return None
 
 
+def in_line(event: SelectionEvent, taking_part: SelectionParticipant, now: datetime) -> waiting_room.Place:
+    """The student's place in the waiting room, their window open (let in when there is none)."""
+    return waiting_room.place(event.id, taking_part.student_id, now)
+
+
+def waiting_message(place: waiting_room.Place) -> str:
+    return ngettext("You are in the waiting room: %(num)d student before you, about %(seconds)d s.",
+                    "You are in the waiting room: %(num)d students before you, about %(seconds)d s.",
+                    place.ahead, seconds=place.seconds)
+
+
 def _require_may_act(event: SelectionEvent, student: Student, now: datetime) -> SelectionParticipant:
     taking_part = participant(event, student)
     reason = refusal(event, taking_part, now)
     if reason:
         raise ServiceError(reason)
+    place = in_line(event, taking_part, now)
+    if not place.admitted:
+        raise ServiceError(waiting_message(place))
     return taking_part
 
 

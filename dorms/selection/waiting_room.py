@@ -1,0 +1,74 @@
+"""The waiting room of selection day: when more students arrive at once than the servers can serve, they are let in
+in the order they came, at DORMS_SELECTION_ADMIT_PER_SECOND, each shown their place in the line, instead of
+everyone waiting on a slow page or an error.
+
+A student takes a ticket the first time they ask for anything once their own window has opened (1, 2, 3… per
+event); the line lets in DORMS_SELECTION_ADMIT_BURST at once, then the rate a second, never more than the
+tickets taken, so a burst after a quiet spell is smoothed as the first one was. Once in, a student stays in.
+Both the tickets and the count let in live in Redis and move in one script, so every worker and server shares
+one line. Without Redis (one server, the embedded default) or with a rate of 0 there is no waiting room.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from ..core import kept
+
+log = logging.getLogger(__name__)
+
+# KEYS: the line's state (a hash: issued, admitted, at) and its tickets (a hash: student id -> ticket).
+# ARGV: student id, now (seconds), rate a second, burst. Returns {ticket, admitted (whole students)}.
+_ADMIT = """
+local ticket = redis.call('HGET', KEYS[2], ARGV[1])
+if not ticket then
+  ticket = redis.call('HINCRBY', KEYS[1], 'issued', 1)
+  redis.call('HSET', KEYS[2], ARGV[1], ticket)
+end
+local now, rate, burst = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local issued = tonumber(redis.call('HGET', KEYS[1], 'issued'))
+local admitted = tonumber(redis.call('HGET', KEYS[1], 'admitted') or burst)
+local at = tonumber(redis.call('HGET', KEYS[1], 'at') or ARGV[2])
+admitted = math.max(admitted, math.min(issued, admitted + rate * math.max(0, now - at)), math.min(issued, burst))
+redis.call('HSET', KEYS[1], 'admitted', tostring(admitted), 'at', ARGV[2])
+redis.call('EXPIRE', KEYS[1], 172800)
+redis.call('EXPIRE', KEYS[2], 172800)
+return {tonumber(ticket), math.floor(admitted)}
+"""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a student stands: let in, or ``ahead`` students before them, about ``seconds`` to wait."""
+    admitted: bool
+    ahead: int = 0
+    seconds: int = 0
+
+
+IN = Place(True)
+
+
+def place(event_id: int, student_id: int, now: datetime) -> Place:
+    rate = float(current_app.config.get("DORMS_SELECTION_ADMIT_PER_SECOND") or 0)
+    client = kept.redis_client() if rate > 0 else None
+    if client is None:
+        return IN
+    burst = int(current_app.config.get("DORMS_SELECTION_ADMIT_BURST") or 0)
+    # This database's line (a staging copy on the same Redis keeps its own), kept across a deploy mid-event.
+    database = hashlib.sha256(str(current_app.config["SQLALCHEMY_DATABASE_URI"]).encode()).hexdigest()[:12]
+    prefix = f"dorms:selection:{database}:{event_id}:"
+    try:
+        ticket, admitted = client.eval(_ADMIT, 2, prefix + "line", prefix + "tickets", student_id,
+                                       now.timestamp(), rate, burst)
+    except RedisError as error:  # no line without Redis: everyone in, as with one server
+        log.warning("selection waiting room unavailable, letting everyone in: %s", error)
+        return IN
+    if ticket <= admitted:
+        return IN
+    ahead = int(ticket - admitted)
+    return Place(False, ahead, max(1, round(ahead / rate)))

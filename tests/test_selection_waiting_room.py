@@ -1,0 +1,77 @@
+"""Selection day's waiting room: students let in in the order they came, at a rate, on a line kept in Redis."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+
+from dorms.core.clock import utcnow
+from dorms.core.enums import GenderPolicy, Role
+from dorms.core.errors import ServiceError
+from dorms.extensions import db
+from dorms.selection import services as selection
+
+from .conftest import redis_for_test
+
+REDIS_URL = os.environ.get("DORMS_TEST_SELECTION_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "REDIS_URL": REDIS_URL, "DORMS_SELECTION_ADMIT_PER_SECOND": 2.0,
+            "DORMS_SELECTION_ADMIT_BURST": 2}
+
+
+@pytest.fixture
+def line(app):
+    with redis_for_test(REDIS_URL, "dorms:*") as client:
+        yield client
+
+
+@pytest.fixture
+def event(app, create_building, create_room, create_student):
+    room = create_room(create_building("M1", gender_policy=GenderPolicy.MALE), "101", capacity=6)
+    students = [create_student() for _ in range(5)]
+    event = selection.create_event("line", closes_at=utcnow() + timedelta(hours=1))
+    selection.add_window(event, "all", starts_at=utcnow() - timedelta(minutes=1))
+    selection.add_participants(event, students)
+    selection.offer_beds(event, room.beds)
+    selection.open_event(event)
+    db.session.commit()
+    return event, students, room.beds
+
+
+def test_students_are_let_in_in_the_order_they_came_at_the_rate(line, event):
+    event, students, beds = event
+    start = utcnow()
+    place = lambda n, seconds: selection.in_line(  # noqa: E731
+        event, selection.participant(event, students[n]), start + timedelta(seconds=seconds))
+    assert [place(n, 0).admitted for n in range(2)] == [True, True]  # the burst
+    assert [(place(n, 0).ahead, place(n, 0).seconds) for n in (2, 3)] == [(1, 1), (2, 1)]
+    with pytest.raises(ServiceError, match="waiting room: 2 students before you"):
+        selection.hold(event, students[3], beds[0].id, now=start)
+    assert place(3, 1).admitted and place(2, 1).admitted  # two a second
+    assert place(4, 1).ahead == 1  # came last, waits its turn
+    assert place(0, 1).admitted  # once in, in
+    assert place(4, 2).admitted
+    selection.hold(event, students[3], beds[0].id, now=start + timedelta(seconds=2))
+
+
+def test_the_api_shows_the_place_in_line(line, event, client, login, create_user):
+    event, students, _beds = event
+    later = utcnow() + timedelta(hours=1)  # the line last moved then: asked before, it lets nobody more in
+    for n in range(2):
+        selection.in_line(event, selection.participant(event, students[n]), later)
+    login(create_user("s3", role=Role.STUDENT, student=students[2]))
+    me = client.get(f"/api/selection/{event.id}/me").get_json()
+    assert not me["may_act"] and me["waiting"] == {"ahead": 1, "seconds": 1}
+    assert me["refusal"] == "You are in the waiting room: 1 student before you, about 1 s."
+    assert client.get(f"/api/selection/{event.id}/beds").get_json() == {"floors": [], "beds": []}
+    assert client.post(f"/api/selection/{event.id}/hold", json={"bed_id": _beds[0].id}).status_code == 409
+
+
+def test_without_a_rate_there_is_no_waiting_room(app, event):
+    event, students, beds = event
+    app.config["DORMS_SELECTION_ADMIT_PER_SECOND"] = 0
+    assert all(selection.in_line(event, selection.participant(event, s), utcnow()).admitted for s in students)
