@@ -95,6 +95,7 @@ def _register_tasks() -> None:
     from .directory import tasks as directory_tasks  # noqa: F401
     from .jobs import housekeeping as jobs_housekeeping  # noqa: F401
     from .notifications import tasks as notifications_tasks  # noqa: F401
+    from .selection import tasks as selection_tasks  # noqa: F401
     from .transfer import tasks as transfer_tasks  # noqa: F401
 
 

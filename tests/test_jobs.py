@@ -221,7 +221,7 @@ def _schedules_since(moment: datetime) -> dict[str, Schedule]:
 
 def test_a_missed_slot_runs_once_and_only_the_latest(app):
     by_name = _schedules_since(NOW - timedelta(days=3))  # the scheduler was down for three days
-    for frequent in ("notifications.send", "checkin.report_reminders"):  # every minute, every hour: left out here
+    for frequent in ("notifications.send", "checkin.report_reminders", "selection.window_reminders"):  # left out
         by_name[frequent].enabled = False
     db.session.commit()
     assert {job.schedule.name for job in schedules.run_due(NOW - timedelta(days=1))} == {
@@ -246,9 +246,10 @@ def test_nothing_before_a_schedule_was_set_up_or_while_it_is_off(app):
     db.session.commit()
     # The nightly slots came before it was set up; the minute's and the hour's slots are its own.
     queued = {job.schedule.name: job for job in schedules.run_due(NOW + timedelta(seconds=30))}
-    assert set(queued) == {"notifications.send", "checkin.report_reminders"}
+    assert set(queued) == {"notifications.send", "checkin.report_reminders", "selection.window_reminders"}
     # A task that must fall in exactly one slot is told which, and how long until the next.
     assert queued["checkin.report_reminders"].arguments == {"slot": NOW.isoformat(), "every_minutes": 60}
+    assert queued["selection.window_reminders"].arguments == {"slot": NOW.isoformat(), "every_minutes": 5}
     assert queued["notifications.send"].arguments == {}
 
 

@@ -335,3 +335,29 @@ def test_applying_a_closed_events_choices_gives_everyone_their_bed_at_once(app, 
     assert residence.current_occupant(home) is None
     with pytest.raises(ServiceError, match="applied already"):
         selection.apply_choices(event)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_students_are_reminded_once_before_their_window_and_told_what_they_chose(
+        app, hall, create_student, create_user):
+    from dorms.notifications.models import Notification
+    early, late = create_student(), create_student()
+    accounts = {s.id: create_user(role=Role.STUDENT, student=s) for s in (early, late)}
+    now = utcnow().replace(second=0, microsecond=0)
+    event = selection.create_event("reminders", closes_at=now + timedelta(hours=3))
+    selection.add_window(event, "all", starts_at=now + timedelta(minutes=32), batch_size=1, batch_minutes=20)
+    selection.add_participants(event, [early, late])
+    selection.offer_beds(event, [bed for room in hall["men"] for bed in room.beds])
+    selection.open_event(event)
+    slots = [now + timedelta(minutes=5 * n) for n in range(12)]  # an hour of five-minute slots
+    assert [selection.remind_windows(slot) for slot in slots] == [0, 1, 0, 0, 0, 1] + [0] * 6
+    reminded = db.session.scalars(sa.select(Notification.user_id).where(
+        Notification.kind == "selection_window_soon")).all()
+    assert sorted(reminded) == sorted(a.id for a in accounts.values())
+
+    first = min((early, late), key=lambda s: selection.participant(event, s).opens_at)
+    at = selection.participant(event, first).opens_at
+    selection.hold(event, first, _bed(hall).id, now=at)
+    selection.confirm(event, first, now=at)
+    told = db.session.scalar(sa.select(Notification).where(Notification.kind == "selection_confirmed"))
+    assert told.user_id == accounts[first.id].id and told.params["bed"] == _bed(hall).code

@@ -30,6 +30,8 @@ DEFAULT_SCHEDULES = {
     "notifications.send": ("notifications.send", {}, 1, _l("Sending notifications")),
     "access.curfew_alerts": ("access.curfew_alerts", {}, time(6, 45), _l("Morning curfew alerts to counselors")),
     "checkin.report_reminders": ("checkin.report_reminders", {}, 60, _l("Reminders of check-in reports due")),
+    "selection.window_reminders": ("selection.window_reminders", {}, 5,
+                                   _l("Reminders of selection day windows about to open")),
     "jobs.purge": ("jobs.purge", {}, time(4, 0), _l("Purge of old jobs")),
 }
 

@@ -74,6 +74,12 @@ KINDS = {kind.name: kind for kind in (
          _l("The condition report of %(bed)s is due"),
          _l("Acknowledge the room condition report of %(bed)s or dispute an item by %(deadline)s: after that "
             "it counts as acknowledged."), STUDENT, endpoint="checkin.mine"),
+    Kind("selection_window_soon", _l("Your selection day window is near"),
+         _l("Choose your bed from %(time)s"),
+         _l("%(event)s: your window opens at %(time)s. Sign in then to choose your bed."), STUDENT),
+    Kind("selection_confirmed", _l("The bed you chose on selection day"),
+         _l("Your bed: %(bed)s"), _l("%(event)s: you chose bed %(bed)s. Keep this message as your record."),
+         STUDENT),
     Kind("directory_sync_held", _l("A directory sync is held by the deactivation guard"),
          _l("Directory sync #%(run)s is held"),
          _l("It would make %(inactive)s of %(active)s active students inactive, more than the allowed %(share)s. "

@@ -17,11 +17,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from ..campus.models import Bed, Building, Floor, Room
-from ..core.clock import utcnow
+from ..core.clock import campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
 from ..core.enums import GenderPolicy, RequestKind, RoomStatus
 from ..core.errors import ServiceError
 from ..extensions import db
+from ..notifications.outbox import accounts_of, notify
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students.models import RoommateRequest, Student
@@ -491,7 +492,26 @@ def confirm(event: SelectionEvent, student: Student, now: datetime | None = None
     if confirmed != 1:
         raise ServiceError(_("Your hold ran out a moment ago. Choose a bed again."))
     db.session.expire(held)
+    notify(accounts_of([student]), "selection_confirmed", event=event.name, bed=held.bed.code)
     return held
+
+
+def remind_windows(now: datetime | None = None, *, ahead: timedelta = timedelta(minutes=30),
+                   every: timedelta = timedelta(minutes=5)) -> int:
+    """Remind each student of an open event whose own start is ``ahead`` from now; flushes only. Meant to run
+    once every ``every`` (the scheduler's slot): a start is reminded by the run whose slot its "start minus
+    ahead" falls in, so exactly once. Returns how many."""
+    now = now or utcnow()
+    due = db.session.execute(
+        sa.select(SelectionParticipant, SelectionEvent.name).join(SelectionEvent)
+        .where(SelectionEvent.status == EventStatus.OPEN, SelectionParticipant.opens_at > now + ahead - every,
+               SelectionParticipant.opens_at <= now + ahead)
+        .options(sa.orm.joinedload(SelectionParticipant.student))).all()
+    zone = campus_zone()
+    for taking_part, event_name in due:
+        notify(accounts_of([taking_part.student]), "selection_window_soon", event=event_name,
+               time=taking_part.opens_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+    return len(due)
 
 
 def cancel(event: SelectionEvent, student: Student, now: datetime | None = None) -> None:
