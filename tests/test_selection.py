@@ -361,3 +361,74 @@ def test_students_are_reminded_once_before_their_window_and_told_what_they_chose
     selection.confirm(event, first, now=at)
     told = db.session.scalar(sa.select(Notification).where(Notification.kind == "selection_confirmed"))
     assert told.user_id == accounts[first.id].id and told.params["bed"] == _bed(hall).code
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_roommates_who_want_each_other_choose_one_room_together_all_or_nothing(app, hall, create_student):
+    leader, friend, other_friend = (create_student(class_name="早班"), create_student(class_name="晚班"),
+                                    create_student(class_name="晚班"))
+    stranger, early_friend = create_student(class_name="早班"), create_student(class_name="最早班")
+    for a, b in ((leader, friend), (leader, other_friend), (stranger, early_friend)):
+        roommate_requests.add_request(a, b.student_number, RequestKind.WANT)
+        roommate_requests.add_request(b, a.student_number, RequestKind.WANT)
+    roommate_requests.add_request(leader, stranger.student_number, RequestKind.WANT)  # not wanted back
+    now = utcnow()
+    event = selection.create_event("groups", closes_at=now + timedelta(hours=3))
+    selection.add_window(event, "earliest", starts_at=now - timedelta(minutes=2), class_name="最早班")
+    selection.add_window(event, "early", starts_at=now - timedelta(minutes=1), class_name="早班")
+    selection.add_window(event, "late", starts_at=now + timedelta(minutes=2), class_name="晚班")
+    selection.add_participants(event, [leader, friend, other_friend, stranger, early_friend])
+    selection.offer_beds(event, [bed for room in hall["men"] for bed in room.beds])
+    selection.open_event(event)
+    room, crowded = hall["men"][0], hall["men"][1]
+    selection.hold(event, create_student_in(event, create_student), crowded.beds[0].id)
+    selection.hold(event, create_student_in(event, create_student), crowded.beds[1].id)
+    db.session.commit()
+
+    assert [s.id for s in selection.group_of(event, leader)] == sorted([friend.id, other_friend.id])
+    with pytest.raises(ServiceError, match="want you back"):
+        selection.hold_group(event, leader, room.id, [friend.id, stranger.id])
+    with pytest.raises(ServiceError, match="has 2 free beds; your group needs 3"):
+        selection.hold_group(event, leader, crowded.id, [friend.id, other_friend.id])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionPick)
+                             .where(SelectionPick.status == PickStatus.HELD)) == 2  # nothing held by the refusal
+    with pytest.raises(ServiceError, match="whose window opens first"):
+        selection.hold_group(event, stranger, room.id, [early_friend.id])
+
+    picks = selection.hold_group(event, leader, room.id, [friend.id, other_friend.id])
+    db.session.commit()
+    assert {p.bed.room_id for p in picks} == {room.id} and len({p.group_id for p in picks}) == 1
+    later = now + timedelta(minutes=3)  # the friends' own window, the hold still on: their bed is held for them
+    with pytest.raises(ServiceError, match="Your group holds a bed for you"):
+        selection.hold(event, friend, hall["men"][1].beds[3].id, now=later)
+    selection.confirm(event, leader)
+    db.session.commit()
+    assert {selection.live_picks(event, s, utcnow())[PickStatus.CONFIRMED].bed.room_id
+            for s in (leader, friend, other_friend)} == {room.id}
+    assert selection.invariant_problems(event) == []  # picked before the friends' start, by the leader
+
+
+def create_student_in(event, create_student):
+    """One more participant of ``event``, added while it is open (as a test may)."""
+    student = create_student()
+    db.session.add(SelectionParticipant(event_id=event.id, student_id=student.id, opens_at=utcnow() - timedelta(
+        minutes=1)))
+    db.session.flush()
+    return student
+
+
+def test_a_group_chooses_through_the_json_api(app, client, login, hall, create_student, create_user):
+    leader, friend = create_student(), create_student()
+    for a, b in ((leader, friend), (friend, leader)):
+        roommate_requests.add_request(a, b.student_number, RequestKind.WANT)
+    event = _event(hall, [leader, friend])
+    login(create_user("leader", role=Role.STUDENT, student=leader))
+    assert client.get(f"/api/selection/{event.id}/group").get_json()["members"][0]["student_id"] == friend.id
+    room = hall["men"][1]
+    refused = client.post(f"/api/selection/{event.id}/hold-group", json={"room_id": room.id, "members": "all"})
+    assert refused.status_code == 409 and "room_id" in refused.get_json()["error"]
+    held = client.post(f"/api/selection/{event.id}/hold-group", json={"room_id": room.id, "members": [friend.id]})
+    assert held.status_code == 200 and held.get_json()["pick"]["room"] == room.code
+    assert client.post(f"/api/selection/{event.id}/confirm", json={}).status_code == 200
+    db.session.expire_all()
+    assert selection.live_picks(event, friend, utcnow())[PickStatus.CONFIRMED].bed.room_id == room.id

@@ -92,6 +92,14 @@ def beds(event_id: int):
                                                                        floor=floor)])
 
 
+@bp.get("/<int:event_id>/group")
+def group(event_id: int):
+    """Who may choose with the student: those they want as roommates who want them back, not placed yet."""
+    student, event = _student_and_event(event_id)
+    return jsonify(members=[{"student_id": s.id, "name": s.name, "class_name": s.class_name}
+                            for s in services.group_of(event, student)])
+
+
 def _act(event_id: int, action):
     student, event = _student_and_event(event_id)
     if not request.is_json:
@@ -117,6 +125,23 @@ def _bed_id(body) -> int:
 def hold(event_id: int):
     """``{"bed_id": n}``: keep the bed for the event's hold time."""
     return _act(event_id, lambda event, student, body: services.hold(event, student, _bed_id(body)))
+
+
+def _group_hold(event, student, body):
+    room = body.get("room_id") if isinstance(body, dict) else None
+    members = body.get("members") if isinstance(body, dict) else None
+    if not isinstance(room, int) or isinstance(room, bool) or not isinstance(members, list) \
+            or not all(isinstance(m, int) and not isinstance(m, bool) for m in members) or len(members) > 20:
+        raise ServiceError(_("Say which room and who: room_id, a number, and members, a list of numbers."))
+    return services.hold_group(event, student, room, members)[0]
+
+
+@bp.post("/<int:event_id>/hold-group")
+@claims_limited
+def hold_group(event_id: int):
+    """``{"room_id": n, "members": [student ids]}``: a bed of one room for the student and each member, all or
+    none; the answer is the student's own pick, and confirming it confirms the group's."""
+    return _act(event_id, _group_hold)
 
 
 @bp.post("/<int:event_id>/confirm")

@@ -156,9 +156,15 @@ class SelectionPick(db.Model):
     status: Mapped[PickStatus] = mapped_column(enum_column_type(PickStatus, "selection_pick_status"),
                                                default=PickStatus.HELD)
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A group's picks (roommates choosing together) share the first one's id; its chooser is the member whose
+    # start came first, who held and confirms every bed of the group.
+    group_id: Mapped[int | None] = mapped_column(index=True)
+    chosen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("students.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     bed: Mapped[Bed] = relationship(foreign_keys=[bed_id], primaryjoin="SelectionPick.bed_id == Bed.id",
                                     viewonly=True)
+    student: Mapped[Student] = relationship(foreign_keys=[student_id],
+                                            primaryjoin="SelectionPick.student_id == Student.id", viewonly=True)

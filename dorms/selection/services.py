@@ -25,6 +25,7 @@ from ..extensions import db
 from ..notifications.outbox import accounts_of, notify
 from ..residence import services as residence
 from ..residence.models import Assignment
+from ..students import roommate_requests
 from ..students.models import RoommateRequest, Student
 from . import waiting_room
 from .models import (
@@ -436,6 +437,7 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
     if offer is None or offer.reserved:
         raise ServiceError(_("This bed is not offered in this selection."))
     bed = offer.bed
+    _refuse_if_held_by_group(event, student, now)
     confirmed = live_picks(event, student, now).get(PickStatus.CONFIRMED)
     if confirmed is not None:
         if confirmed.bed_id == bed_id:
@@ -453,16 +455,95 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
     with conflict_on_duplicate(lambda key: _("This bed was taken a moment ago. Choose another.")
                                if "bed" in key else _("You changed your choice elsewhere a moment ago; reload.")):
         # A hold past its time frees its bed: ended here, by whoever asks for the bed (or the student) first.
-        db.session.execute(
-            sa.update(SelectionPick).where(
-                SelectionPick.event_id == event.id, SelectionPick.status == PickStatus.HELD,
-                sa.or_(SelectionPick.student_id == student.id,
-                       sa.and_(SelectionPick.bed_id == bed_id, SelectionPick.held_until <= now)))
-            .values(status=sa.case((SelectionPick.held_until <= now, PickStatus.EXPIRED.value),
-                                   else_=PickStatus.CANCELLED.value), ended_at=now)
-            .execution_options(synchronize_session=False))
+        _release_holds(event, student, now, [bed_id])
         db.session.add(pick)
     return pick
+
+
+def _release_holds(event: SelectionEvent, student: Student, now: datetime, bed_ids: list[int]) -> None:
+    """End the student's hold, those they made for their group, and holds past their time on ``bed_ids``
+    (a hold past its time frees its bed: ended by whoever asks for the bed, or its student, first)."""
+    db.session.execute(
+        sa.update(SelectionPick).where(
+            SelectionPick.event_id == event.id, SelectionPick.status == PickStatus.HELD,
+            sa.or_(SelectionPick.student_id == student.id, SelectionPick.chosen_by_id == student.id,
+                   sa.and_(SelectionPick.bed_id.in_(bed_ids), SelectionPick.held_until <= now)))
+        .values(status=sa.case((SelectionPick.held_until <= now, PickStatus.EXPIRED.value),
+                               else_=PickStatus.CANCELLED.value), ended_at=now)
+        .execution_options(synchronize_session=False))
+
+
+def _refuse_if_held_by_group(event: SelectionEvent, student: Student, now: datetime) -> None:
+    held = live_picks(event, student, now).get(PickStatus.HELD)
+    if held is not None and held.chosen_by_id not in (None, student.id):
+        raise ServiceError(_("Your group holds a bed for you: the one who chose it confirms or cancels it."))
+
+
+# --- choosing together ----------------------------------------------------------------------------------------
+
+
+def group_of(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[Student]:
+    """Who may choose with ``student``: the students they want as roommates who want them back (roommate
+    wishes), taking part in the event, of their gender, with no hold or confirmed choice yet."""
+    now = now or utcnow()
+    mutual = roommate_requests.mutual_ids(student)
+    if not mutual:
+        return []
+    live = sa.select(SelectionPick.student_id).where(
+        SelectionPick.event_id == event.id,
+        sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
+               sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
+    return list(db.session.scalars(
+        sa.select(Student).join(SelectionParticipant, SelectionParticipant.student_id == Student.id)
+        .where(SelectionParticipant.event_id == event.id, Student.id.in_(mutual),
+               Student.gender == student.gender, Student.id.not_in(live))
+        .order_by(Student.student_number)))
+
+
+def hold_group(event: SelectionEvent, leader: Student, room_id: int, member_ids: list[int],
+               now: datetime | None = None) -> list[SelectionPick]:
+    """Hold one bed of room ``room_id`` for ``leader`` and for each of ``member_ids`` (from group_of), all or
+    none. The leader is the member whose own start comes first; they confirm or cancel for everyone."""
+    now = now or utcnow()
+    taking_part = _require_may_act(event, leader, now)
+    _refuse_if_held_by_group(event, leader, now)
+    if live_picks(event, leader, now).get(PickStatus.CONFIRMED) is not None:
+        raise ServiceError(_("Your choice is confirmed: choose with your group before you confirm alone."))
+    allowed = {s.id: s for s in group_of(event, leader, now)}
+    if not member_ids or any(m not in allowed for m in member_ids) or len(set(member_ids)) != len(member_ids):
+        raise ServiceError(_("Only students you want as roommates who want you back, taking part and without a "
+                             "bed chosen yet, can choose with you."))
+    members = [allowed[m] for m in member_ids]
+    starts = [participant(event, s).opens_at for s in members]
+    if any(start is not None and start < taking_part.opens_at for start in starts):
+        raise ServiceError(_("The member of your group whose window opens first chooses for the group."))
+    group = [leader, *members]
+    free = [bed for bed in available_beds(event, leader, now) if bed.room_id == room_id]
+    if len(free) < len(group):
+        raise ServiceError(ngettext("This room has %(num)d free bed; your group needs %(needed)d.",
+                                    "This room has %(num)d free beds; your group needs %(needed)d.",
+                                    len(free), needed=len(group)))
+    beds = {bed.id: bed for bed in db.session.scalars(sa.select(Bed).where(
+        Bed.id.in_([b.bed_id for b in free[:len(group)]])))}
+    for person, free_bed in zip(group, free):
+        bed = beds[free_bed.bed_id]
+        problems = residence.placement_problems(person, bed)
+        if problems:
+            raise ServiceError(" ".join(problems))
+        if _avoided_in_room(event, person, bed):
+            raise ServiceError(_("This room has a student one of your group asked not to room with, or who asked "
+                                 "not to room with them. Choose another room."))
+    until = now + timedelta(seconds=event.hold_seconds)
+    picks = [SelectionPick(event_id=event.id, bed_id=free_bed.bed_id, student_id=person.id, status=PickStatus.HELD,
+                           held_until=until, chosen_by_id=leader.id, created_at=now)
+             for person, free_bed in zip(group, free)]
+    with conflict_on_duplicate(_("A bed of this room was taken a moment ago. Choose again.")):
+        _release_holds(event, leader, now, [p.bed_id for p in picks])
+        db.session.add_all(picks)
+        db.session.flush()
+        for pick in picks:
+            pick.group_id = picks[0].id
+    return picks
 
 
 def confirm(event: SelectionEvent, student: Student, now: datetime | None = None) -> SelectionPick:
@@ -473,6 +554,7 @@ def confirm(event: SelectionEvent, student: Student, now: datetime | None = None
     held = picks.get(PickStatus.HELD)
     if held is None:
         raise ServiceError(_("You hold no bed, or your hold ran out. Choose a bed again."))
+    _refuse_if_held_by_group(event, student, now)
     earlier = picks.get(PickStatus.CONFIRMED)
     if earlier is not None:
         counted = db.session.execute(
@@ -491,8 +573,21 @@ def confirm(event: SelectionEvent, student: Student, now: datetime | None = None
             .execution_options(synchronize_session=False)).rowcount
     if confirmed != 1:
         raise ServiceError(_("Your hold ran out a moment ago. Choose a bed again."))
-    db.session.expire(held)
-    notify(accounts_of([student]), "selection_confirmed", event=event.name, bed=held.bed.code)
+    group = [held]
+    if held.group_id is not None:
+        group = db.session.scalars(sa.select(SelectionPick).where(SelectionPick.group_id == held.group_id,
+                                                                  SelectionPick.id != held.id)).all()
+        members = db.session.execute(
+            sa.update(SelectionPick).where(SelectionPick.group_id == held.group_id, SelectionPick.id != held.id,
+                                           SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)
+            .values(status=PickStatus.CONFIRMED.value, confirmed_at=now, held_until=None)
+            .execution_options(synchronize_session=False)).rowcount
+        if members != len(group):
+            raise ServiceError(_("Your group's hold ran out a moment ago. Choose again."))
+        group = [held, *group]
+    for pick in group:
+        db.session.expire(pick)
+        notify(accounts_of([pick.student]), "selection_confirmed", event=event.name, bed=pick.bed.code)
     return held
 
 
@@ -521,7 +616,9 @@ def cancel(event: SelectionEvent, student: Student, now: datetime | None = None)
     held = live_picks(event, student, now).get(PickStatus.HELD)
     if held is None:
         raise ServiceError(_("You hold no bed."))
-    _end(held, PickStatus.CANCELLED, now)
+    _refuse_if_held_by_group(event, student, now)
+    _release_holds(event, student, now, [])
+    db.session.expire(held)
 
 
 def _end(pick: SelectionPick, status: PickStatus, now: datetime) -> None:
@@ -548,7 +645,7 @@ def expire_holds(event: SelectionEvent, now: datetime | None = None) -> int:
 def invariant_problems(event: SelectionEvent) -> list[str]:
     """What must never be, looked for in the stored picks (after a benchmark, in a test): a bed with two live
     picks, a student with two holds or two confirmed picks, a live pick of a bed not offered or reserved, a
-    pick made before its student's start. Empty when all is well."""
+    pick made before its chooser's start. Empty when all is well."""
     found = []
     live = SelectionPick.status.in_([s.value for s in LIVE])
     for what, column, statuses in (("bed", SelectionPick.bed_id, LIVE),
@@ -567,9 +664,10 @@ def invariant_problems(event: SelectionEvent) -> list[str]:
     for pick_id, in db.session.execute(
             sa.select(SelectionPick.id).join(SelectionParticipant, sa.and_(
                 SelectionParticipant.event_id == SelectionPick.event_id,
-                SelectionParticipant.student_id == SelectionPick.student_id))
+                SelectionParticipant.student_id == sa.func.coalesce(SelectionPick.chosen_by_id,
+                                                                    SelectionPick.student_id)))
             .where(SelectionPick.event_id == event.id,
                    sa.or_(SelectionParticipant.opens_at.is_(None),
                           SelectionPick.created_at < SelectionParticipant.opens_at))):
-        found.append(f"pick {pick_id}: made before its student's start")
+        found.append(f"pick {pick_id}: made before its chooser's start")
     return found

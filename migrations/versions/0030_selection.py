@@ -97,6 +97,8 @@ def upgrade():
         sa.Column("status", sa.Enum("held", "confirmed", "cancelled", "expired", name="selection_pick_status",
                                     native_enum=False, create_constraint=True, length=16), nullable=False),
         sa.Column("held_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("group_id", sa.Integer(), nullable=True),
+        sa.Column("chosen_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
@@ -106,9 +108,11 @@ def upgrade():
         sa.ForeignKeyConstraint(["event_id", "student_id"],
                                 ["selection_participants.event_id", "selection_participants.student_id"],
                                 ondelete="CASCADE", name="fk_selection_picks_participant"),
+        sa.ForeignKeyConstraint(["chosen_by_id"], ["students.id"], name=op.f("fk_selection_picks_chosen_by_id_students")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_selection_picks")),
     )
     op.create_index(op.f("ix_selection_picks_event_id"), "selection_picks", ["event_id"])
+    op.create_index(op.f("ix_selection_picks_group_id"), "selection_picks", ["group_id"])
     op.create_index(op.f("ix_selection_picks_student_id"), "selection_picks", ["student_id"])
     op.create_index("uq_selection_picks_live_bed", "selection_picks", ["event_id", "bed_id"], unique=True,
                     sqlite_where=sa.text(LIVE_PICK), postgresql_where=sa.text(LIVE_PICK))
