@@ -230,10 +230,13 @@ def test_two_hundred_claims_racing_for_twenty_beds_leave_exactly_twenty_holds(
             db.session.remove()
 
     workers = [threading.Thread(target=claim, args=(claims[n::threads],)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        db.engine.pool.dispose()  # the threads' connections, idle now: closed, not kept for the session
     assert len(beds) == 20 and sorted(won) == sorted(bed.id for bed in beds)  # every bed once
     db.session.expire_all()
     holds = db.session.scalars(sa.select(SelectionPick.student_id).where(SelectionPick.status == PickStatus.HELD))
