@@ -435,3 +435,36 @@ def test_a_group_chooses_through_the_json_api(app, client, login, hall, create_s
     assert client.post(f"/api/selection/{event.id}/confirm", json={}).status_code == 200
     db.session.expire_all()
     assert selection.live_picks(event, friend, utcnow())[PickStatus.CONFIRMED].bed.room_id == room.id
+
+
+@pytest.mark.commits  # the run reads the campus in a transaction of its own, as its job does
+def test_who_did_not_choose_is_placed_by_an_allocation_run_in_the_offered_beds_only(
+        app, hall, create_student, create_room):
+    from dorms.allocation import services as allocation
+    from dorms.allocation.models import AllocationMove, RunStatus
+    chooser, idle, also_idle = create_student(), create_student(), create_student()
+    offered = hall["men"][0].beds[:2] + hall["men"][1].beds[:2]
+    reserved = hall["men"][1].beds[2]  # the office's: nobody is placed there
+    now = utcnow()
+    event = selection.create_event("the rest", closes_at=now + timedelta(hours=1))
+    selection.add_window(event, "all", starts_at=now - timedelta(minutes=1))
+    selection.add_participants(event, [chooser, idle, also_idle])
+    selection.offer_beds(event, offered)
+    selection.offer_beds(event, [reserved], reserved=True)
+    selection.open_event(event)
+    selection.hold(event, chooser, offered[0].id)
+    selection.confirm(event, chooser)
+    selection.close(event)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Apply the event's choices first"):
+        selection.place_the_rest(event)
+    selection.apply_choices(event)
+    run = selection.place_the_rest(event, time_limit=5)
+    assert run.student_scope == {"students": sorted([idle.id, also_idle.id])}
+    db.session.commit()
+    allocation.execute_run(run.id)
+    db.session.commit()
+    assert db.session.get(type(run), run.id).status == RunStatus.DONE
+    moves = db.session.scalars(sa.select(AllocationMove).where(AllocationMove.run_id == run.id)).all()
+    assert sorted(m.student_id for m in moves) == sorted([idle.id, also_idle.id])
+    assert {m.to_bed_id for m in moves} <= {bed.id for bed in offered[1:]}  # never reserved, taken or unoffered

@@ -53,9 +53,11 @@ class AllocationRun(db.Model):
     time_limit: Mapped[int] = mapped_column(default=60)
     weights: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # the objective's weights; missing: defaults
     locked_student_ids: Mapped[list] = mapped_column(sa.JSON, default=list)  # stay in their bed
-    # Which students the run places or moves: {"grades": [2026], "colleges": [...], "classes": [...]}; each
-    # list given must match (empty: everyone). Students outside it stay where they are.
+    # Which students the run places or moves: {"grades": [2026], "colleges": [...], "classes": [...],
+    # "students": [ids]}; each list given must match (empty: everyone). Students outside it stay where they are.
     student_scope: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The only free beds the run may give (selection day's offer, its reserved beds left out); empty: any.
+    bed_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
     seed: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -94,7 +96,8 @@ class AllocationRun(db.Model):
 
     def in_student_scope(self, student) -> bool:
         scope = self.student_scope or {}
-        return ((not scope.get("grades") or student.grade in scope["grades"])
+        return ((not scope.get("students") or student.id in scope["students"])
+                and (not scope.get("grades") or student.grade in scope["grades"])
                 and (not scope.get("colleges") or student.college in scope["colleges"])
                 and (not scope.get("classes") or student.class_name in scope["classes"]))
 

@@ -45,14 +45,24 @@ def _current_beds() -> dict[int, Assignment]:
     return {a.student_id: a for a in rows}
 
 
+def _usable_beds(run: AllocationRun, current: dict[int, Assignment]):
+    """Whether a bed counts for the run: any, or, for a run limited to some beds, those and the taken ones
+    (a resident's bed stays theirs)."""
+    if not run.bed_ids:
+        return lambda bed: True
+    allowed = set(run.bed_ids) | {a.bed_id for a in current.values()}
+    return lambda bed: bed.id in allowed
+
+
 def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[Student]]:
     """The run's campus as a solver Instance; also {student id: bed id} now and the inactive residents."""
     rooms = _rooms_in_scope(run)
     room_ids = {room.id for room in rooms}
     current = _current_beds()
+    usable = _usable_beds(run, current)
     problem_rooms = [
         ProblemRoom(id=str(room.id), building=room.building.code, floor=room.floor.number,
-                    capacity=room.capacity if room.is_open else 0,
+                    capacity=len([bed for bed in room.active_beds if usable(bed)]) if room.is_open else 0,
                     gender=room.declared_gender.value if room.declared_gender else None,
                     accessible=room.accessible, tier=room.room_type)
         for room in rooms
@@ -110,7 +120,7 @@ def build_instance(run: AllocationRun) -> tuple[Instance, dict[str, int], list[S
 
 def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed: int = 0, actor=None,
                weights: dict[str, int] | None = None, locked_numbers: list[str] = (),
-               student_scope: dict | None = None) -> AllocationRun:
+               student_scope: dict | None = None, bed_ids: list[int] = ()) -> AllocationRun:
     locked = dict(db.session.execute(sa.select(Student.student_number, Student.id)
                                      .where(Student.student_number.in_(list(locked_numbers)))).all())
     unknown = [n for n in locked_numbers if n not in locked]
@@ -129,7 +139,7 @@ def create_run(*, mode: RunMode, building_ids: list[int], time_limit: int, seed:
     scope = {kind: sorted(set(values)) for kind, values in (student_scope or {}).items() if values}
     run = AllocationRun(mode=mode, building_ids=sorted(building_ids), time_limit=time_limit, seed=seed,
                         weights=dict(weights or {}), locked_student_ids=sorted(set(locked.values())),
-                        student_scope=scope,
+                        student_scope=scope, bed_ids=sorted(set(bed_ids)),
                         created_by=actor or audit.current_actor())
     db.session.add(run)
     db.session.flush()
@@ -162,7 +172,7 @@ def rerun(run: AllocationRun, actor=None, *, locked: list[str] | None = None) ->
     numbers = locked_numbers(run) if locked is None else list(dict.fromkeys(locked))
     return create_run(mode=run.mode, building_ids=list(run.building_ids or []), time_limit=run.time_limit,
                       seed=run.seed, weights=run.weights, locked_numbers=numbers, actor=actor,
-                      student_scope=run.student_scope)
+                      student_scope=run.student_scope, bed_ids=list(run.bed_ids or []))
 
 
 def start_job(run: AllocationRun) -> None:
@@ -295,7 +305,9 @@ def _store_moves(run: AllocationRun, instance: Instance, assignments: dict[str, 
             leaving.add(int(student.id))  # an unplaced resident keeps their bed
     taken = {a.bed_id for sid, a in current.items() if sid not in leaving}
     notes = _move_notes(instance, assignments)
-    free = {room_id: [bed for bed in room.active_beds if bed.id not in taken] for room_id, room in rooms.items()}
+    usable = _usable_beds(run, current)
+    free = {room_id: [bed for bed in room.active_beds if bed.id not in taken and usable(bed)]
+            for room_id, room in rooms.items()}
     for student in sorted(instance.students, key=lambda s: (s.current_room is not None, int(s.id))):
         assignment = current.get(int(student.id))
         target = assignments.get(student.id)

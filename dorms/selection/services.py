@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ..allocation import services as allocation
+from ..allocation.models import RunMode
 from ..campus.models import Bed, Building, Floor, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
@@ -277,6 +279,28 @@ def apply_choices(event: SelectionEvent, actor=None) -> int:
     event.applied_at = utcnow()
     db.session.flush()
     return len(relocations)
+
+
+def place_the_rest(event: SelectionEvent, *, time_limit: int = 60, actor=None):
+    """An allocation run (intake) placing the event's students who have no bed after its choices were applied,
+    in the beds it offered and nobody took (never a reserved one), around everyone placed: a proposal to
+    review and apply like any other. Returns the run, queued."""
+    if event.is_rehearsal or event.applied_at is None:
+        raise ServiceError(_("Apply the event's choices first: the rest are placed around them."))
+    housed = sa.select(Assignment.student_id).where(Assignment.ended_at.is_(None))
+    unplaced = db.session.scalars(sa.select(SelectionParticipant.student_id).where(
+        SelectionParticipant.event_id == event.id, SelectionParticipant.student_id.not_in(housed))).all()
+    if not unplaced:
+        raise ServiceError(_("Everyone of this event has a bed."))
+    offered = db.session.execute(sa.select(SelectionOffer.bed_id, Room.building_id)
+                                 .join(Bed, Bed.id == SelectionOffer.bed_id).join(Room, Room.id == Bed.room_id)
+                                 .where(SelectionOffer.event_id == event.id,
+                                        SelectionOffer.reserved.is_(False))).all()
+    run = allocation.create_run(mode=RunMode.INTAKE, building_ids=sorted({b for _bed, b in offered}),
+                                time_limit=time_limit, actor=actor, student_scope={"students": sorted(unplaced)},
+                                bed_ids=[bed for bed, _building in offered])
+    allocation.start_job(run)
+    return run
 
 
 def _require_draft(event: SelectionEvent) -> None:
