@@ -119,13 +119,17 @@ def test_the_refusals_are_sentences_on_the_page_never_errors(student_client, hal
     db.session.commit()
     refused = student_client.post(f"/selection/{event.id}/hold", data={"bed_id": taken.id}, follow_redirects=True)
     assert _flashed(refused) == ["This bed was taken a moment ago. Choose another."]
-    for bad in ("x", "", "-1", "99999999999", str(hall[0].beds[0].id)):  # the last: a bed another event offers
+    for bad in ("x", "", "-1", "0", "٣", "99999999999", str(hall[0].beds[0].id)):  # the last: a bed another event offers
         refused = student_client.post(f"/selection/{event.id}/hold", data={"bed_id": bad}, follow_redirects=True)
         assert refused.status_code == 200 and len(_flashed(refused)) == 1, bad
     assert student_client.post(f"/selection/{event.id}/confirm", follow_redirects=True).status_code == 200
     # Two events under way: the list, most recent first.
     page = _page(student_client, "/selection/")
     assert page.index(f'href="/selection/{event.id}"') < page.index(f'href="/selection/{early.id}"')
+    selection.pause(early)  # no countdown while paused: resuming moves the window on
+    db.session.commit()
+    page = _page(student_client, f"/selection/{early.id}")
+    assert "The selection is paused" in page and 'data-testid="countdown"' not in page
 
 
 def test_a_room_shows_the_class_and_sleep_of_who_chose_there_never_their_name(
@@ -196,7 +200,7 @@ def test_the_event_page_takes_the_same_queries_however_many_beds_and_choosers(
         return event
 
     small = create_building("S1", gender_policy=GenderPolicy.MALE)
-    few = event_over([create_room(small, "101", capacity=2)], choosers=1)
+    few = event_over([create_room(small, "101", capacity=4)], choosers=1)  # two beds left to choose
     buildings = [create_building(f"L{n}", gender_policy=GenderPolicy.MALE) for n in range(3)]
     many = event_over([create_room(building, f"{floor}0{n}", floor=floor, capacity=4)
                        for building in buildings for floor in (1, 2, 3) for n in range(4)], choosers=20)
@@ -217,3 +221,34 @@ def test_the_chinese_page_is_in_chinese(student_client, hall, create_student):
     held = student_client.post(f"/selection/{event.id}/hold", data={"bed_id": hall[1].beds[0].id},
                                follow_redirects=True)
     assert "确认" in held.get_data(as_text=True) and "kept for you" not in held.get_data(as_text=True)
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_page_opens_by_itself_when_the_window_does_and_a_bed_is_chosen_in_two_taps(
+        browser, live_server, hall, create_student, create_user):
+    """In Chinese, 390 px wide, with the app's own script only (CSP): the countdown runs, the page reloads
+    when the window opens, and hold then confirm take a tap each."""
+    from playwright.sync_api import expect
+
+    from .browsing import sign_in
+
+    student = create_student("2026000002", name="王小明")
+    create_user("2026000002", role=Role.STUDENT, student=student)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    try:
+        sign_in(phone, live_server, "2026000002")
+        event = _event(_beds(hall), [student], starts_in=timedelta(seconds=4))
+        phone.goto(f"{live_server}/selection/")
+        expect(phone.locator("[data-testid=countdown] [data-countdown]")).to_have_text(re.compile(r"^0:0\d$"))
+        expect(phone.locator("[data-testid=beds]")).to_be_visible(timeout=15_000)  # reloaded when the window opened
+        bed = hall[0].beds[0]
+        phone.get_by_role("button", name=f"保留床位 {bed.code}").click()
+        expect(phone.locator("[data-testid=held]")).to_contain_text(bed.code)
+        phone.get_by_role("button", name="确认此床位").click()
+        expect(phone.locator("[data-testid=confirmed]")).to_contain_text(f"你的床位：{bed.code}")
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert phone.url.endswith(f"/selection/{event.id}")
+    finally:
+        context.close()

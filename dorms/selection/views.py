@@ -19,7 +19,7 @@ from ..campus.models import Bed, Building, Floor, Room
 from ..core.clock import utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
-from ..core.forms import submit
+from ..core.forms import row_id, submit
 from ..core.roles import roles_required
 from ..extensions import db
 from ..students.models import Student
@@ -150,7 +150,8 @@ def event_page(event_id: int):
     refused = services.refusal(event, taking_part, now)
     picks = services.live_picks(event, student, now) if taking_part else {}
     opens_at = taking_part.opens_at if taking_part else None
-    waiting = opens_at is not None and now < opens_at and event.status != EventStatus.CLOSED
+    # No countdown while paused: resuming moves the window on by the pause.
+    waiting = opens_at is not None and now < opens_at and event.status in (EventStatus.OPEN, EventStatus.DRAFT)
     return render_template(
         "selection/event.html", event=event, taking_part=taking_part, refusal=refused, now=now,
         opens_at=opens_at, countdown=countdown(now, opens_at) if waiting else None,
@@ -161,8 +162,8 @@ def event_page(event_id: int):
 
 
 def _bed_id() -> int:
-    bed_id = request.form.get("bed_id", type=int)
-    if bed_id is None or not 0 < bed_id < 2**31:
+    bed_id = row_id(request.form.get("bed_id"))
+    if not bed_id:
         raise ServiceError(_("Choose a bed from the list."))
     return bed_id
 
