@@ -2,6 +2,7 @@
 forms, the refusals as sentences (never a 500), who may open them, their queries and their Chinese."""
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 
@@ -66,14 +67,23 @@ def test_a_student_holds_confirms_and_sees_their_bed(student_client, hall):
     listing = student_client.get("/selection/")
     assert listing.status_code == 302 and listing.location.endswith(f"/selection/{event.id}")  # their one event
     page = _page(student_client, f"/selection/{event.id}")
-    assert 'data-testid="refusal"' not in page and "Floor 2" in page
-    assert page.count('name="bed_id"') == 12 and 'href="/selection/"' in page  # every bed; the menu's link
+    assert 'data-testid="refusal"' not in page and 'href="/selection/"' in page  # the menu's link
+    assert page.count('name="bed_id"') == 8  # the first floor's beds; the second is a link away
+    second_floor = f"/selection/{event.id}?building=M1&amp;floor=2"
+    assert f'href="{second_floor}"' in page
+    upstairs = _page(student_client, second_floor.replace("&amp;", "&"))
+    assert upstairs.count('name="bed_id"') == 4 and hall[2].code in upstairs and hall[0].code not in upstairs
+    for hostile in ("?building=M1&floor=9", "?building=%3Cscript%3E&floor=x", "?floor=99999999999999999999"):
+        assert _page(student_client, f"/selection/{event.id}{hostile}").count('name="bed_id"') == 8, hostile
+    back = student_client.post(f"/selection/{event.id}/hold",
+                               data={"bed_id": hall[2].beds[0].id, "building": "M1", "floor": "2"})
+    assert back.location.endswith(f"/selection/{event.id}?building=M1&floor=2")  # back on the floor it was sent from
 
     held = student_client.post(f"/selection/{event.id}/hold", data={"bed_id": bed.id}, follow_redirects=True)
     assert any(f"Bed {bed.code} is kept for you until" in text for text in _flashed(held)), _flashed(held)
     page = held.get_data(as_text=True)
     assert 'data-testid="held"' in page and "Confirm this bed" in page
-    assert page.count('name="bed_id"') == 11  # the held bed is no longer offered to hold
+    assert page.count('name="bed_id"') == 7  # the held bed is no longer offered to hold
 
     confirmed = student_client.post(f"/selection/{event.id}/confirm", follow_redirects=True)
     assert _flashed(confirmed) == [f"Bed {bed.code} is yours."]
@@ -252,3 +262,25 @@ def test_on_a_phone_the_page_opens_by_itself_when_the_window_does_and_a_bed_is_c
         assert phone.url.endswith(f"/selection/{event.id}")
     finally:
         context.close()
+
+
+def test_a_student_in_the_waiting_room_sees_their_place_and_waits(app, student_client, hall, create_student,
+                                                                   monkeypatch):
+    from .conftest import redis_for_test
+
+    url = os.environ.get("DORMS_TEST_SELECTION_REDIS_URL", "redis://127.0.0.1:6379/13")
+    with redis_for_test(url, "dorms:*"):
+        for key, value in (("REDIS_URL", url), ("DORMS_SELECTION_ADMIT_PER_SECOND", 2.0),
+                           ("DORMS_SELECTION_ADMIT_BURST", 1)):
+            monkeypatch.setitem(app.config, key, value)
+        first = create_student()
+        event = _event(_beds(hall), [first, student_client.student])
+        # The first came first and took the one place of the burst; the line last moved an hour from now.
+        selection.in_line(event, selection.participant(event, first), utcnow() + timedelta(hours=1))
+        db.session.commit()
+        page = _page(student_client, f"/selection/{event.id}")
+        assert "You are in the waiting room: 1 student before you, about 1 s." in page
+        assert 'data-countdown="1" data-reload-at-zero' in page and 'name="bed_id"' not in page
+        refused = student_client.post(f"/selection/{event.id}/hold", data={"bed_id": hall[0].beds[0].id},
+                                      follow_redirects=True)
+        assert _flashed(refused)[-1].startswith("You are in the waiting room")

@@ -1,8 +1,9 @@
-"""The student's selection pages (网上选宿), phone-first: their events, their window and a countdown, the beds
-they may hold now by building, floor and room, and their hold and confirmed choice.
+"""The student's selection pages (网上选宿), phone-first: their events, their window and a countdown, where beds
+are free for them per building and floor and one floor's rooms and beds, and their hold and confirmed choice.
 
-The same services as the JSON API (api.py); every refusal is the service's sentence, flashed, never a 500. The
-event page reads a fixed number of queries however many beds are offered (tests/test_selection_pages.py).
+The same services, waiting room and claim limit as the JSON API (api.py); every refusal is the service's
+sentence, flashed, never a 500. The event page reads a fixed number of queries however many beds are offered
+(tests/test_selection_pages.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..campus.models import Bed, Building, Floor, Room
+from ..campus.models import Bed
 from ..core.clock import utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
@@ -24,6 +25,7 @@ from ..core.roles import roles_required
 from ..extensions import db
 from ..students.models import Student
 from . import services
+from .api import claims_limited
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionParticipant, SelectionPick
 
 bp = Blueprint("selection", __name__, url_prefix="/selection")
@@ -78,26 +80,22 @@ def countdown(now: datetime, opens_at: datetime) -> str:
 
 @dataclass
 class RoomChoice:
-    """A room with beds the student may hold, and who chose a bed in it already (their class and sleep only)."""
-    room: Room
-    beds: list[Bed] = field(default_factory=list)
+    """A room of the floor shown, its beds the student may hold, and who chose a bed in it already (their class
+    and sleep schedule only)."""
+    room_id: int
+    code: str
+    room_type: str
+    beds: list[services.FreeBed] = field(default_factory=list)
     choosers: list[tuple[str, object]] = field(default_factory=list)  # (class name, Lifestyle or None)
 
 
-@dataclass
-class FloorChoice:
-    floor: Floor
-    rooms: list[RoomChoice] = field(default_factory=list)
-
-
-@dataclass
-class BuildingChoice:
-    building: Building
-    floors: list[FloorChoice] = field(default_factory=list)
-
-    @property
-    def bed_count(self) -> int:
-        return sum(len(room.beds) for floor in self.floors for room in floor.rooms)
+@dataclass(frozen=True)
+class FloorLink:
+    """A building's floor with beds free for the student, to go to."""
+    building: str
+    floor: int
+    free: int
+    shown: bool
 
 
 def _choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: datetime) -> dict[int, list]:
@@ -120,25 +118,25 @@ def _choosers(event: SelectionEvent, student: Student, room_ids: list[int], now:
     return found
 
 
-def _grouped(event: SelectionEvent, student: Student, now: datetime) -> list[BuildingChoice]:
-    """The beds the student may hold now, building → floor → room, in three queries whatever their number."""
-    beds = services.available_beds(event, student, now)  # rooms and buildings loaded with them
-    floors = {floor.id: floor for floor in db.session.scalars(
-        sa.select(Floor).where(Floor.id.in_({bed.room.floor_id for bed in beds})))} if beds else {}
+def _one_floor(event: SelectionEvent, student: Student, now: datetime, building: str | None,
+               floor: int | None) -> tuple[list[FloorLink], list[RoomChoice]]:
+    """Where beds are free for the student (per building and floor), and one floor's rooms: the one asked for
+    if it has free beds, else the first. Three queries, however many beds: a phone never gets the whole list."""
+    free = services.free_by_floor(event, student, now)
+    if not free:
+        return [], []
+    places = [(code, number) for code, number, _count in free]
+    shown = (building, floor) if (building, floor) in places else places[0]
+    links = [FloorLink(code, number, count, (code, number) == shown) for code, number, count in free]
+    beds = services.available_beds(event, student, now, building=shown[0], floor=shown[1])
     choosers = _choosers(event, student, list({bed.room_id for bed in beds}), now)
-    buildings: list[BuildingChoice] = []
-    for bed in beds:  # in building, floor, room and bed order already
-        room = bed.room
-        if not buildings or buildings[-1].building.id != room.building_id:
-            buildings.append(BuildingChoice(room.building))
-        building = buildings[-1]
-        if not building.floors or building.floors[-1].floor.id != room.floor_id:
-            building.floors.append(FloorChoice(floors[room.floor_id]))
-        floor = building.floors[-1]
-        if not floor.rooms or floor.rooms[-1].room.id != room.id:
-            floor.rooms.append(RoomChoice(room, choosers=choosers.get(room.id, [])))
-        floor.rooms[-1].beds.append(bed)
-    return buildings
+    rooms: list[RoomChoice] = []
+    for bed in beds:  # in room and bed order already
+        if not rooms or rooms[-1].room_id != bed.room_id:
+            rooms.append(RoomChoice(bed.room_id, f"{bed.building}-{bed.room}", bed.room_type,
+                                    choosers=choosers.get(bed.room_id, [])))
+        rooms[-1].beds.append(bed)
+    return links, rooms
 
 
 @bp.get("/<int:event_id>", endpoint="event")
@@ -152,13 +150,19 @@ def event_page(event_id: int):
     opens_at = taking_part.opens_at if taking_part else None
     # No countdown while paused: resuming moves the window on by the pause.
     waiting = opens_at is not None and now < opens_at and event.status in (EventStatus.OPEN, EventStatus.DRAFT)
+    place = services.in_line(event, taking_part, now) if refused is None else None
+    if place is not None and not place.admitted:  # their window is open, but the waiting room holds them
+        refused = services.waiting_message(place)
+    links, rooms = (_one_floor(event, student, now, request.args.get("building"),
+                               request.args.get("floor", type=int)) if refused is None else ([], []))
     return render_template(
         "selection/event.html", event=event, taking_part=taking_part, refusal=refused, now=now,
         opens_at=opens_at, countdown=countdown(now, opens_at) if waiting else None,
         seconds_to_open=int((opens_at - now).total_seconds()) + 1 if waiting else None,
+        seconds_in_line=place.seconds if place is not None and not place.admitted else None,
         held=picks.get(PickStatus.HELD), confirmed=picks.get(PickStatus.CONFIRMED),
         changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0,
-        buildings=_grouped(event, student, now) if refused is None else [])
+        floors=links, rooms=rooms)
 
 
 def _bed_id() -> int:
@@ -168,6 +172,14 @@ def _bed_id() -> int:
     return bed_id
 
 
+def _back(event_id: int):
+    """To the event page, on the floor the form was sent from."""
+    building, floor = request.form.get("building", "")[:32], row_id(request.form.get("floor"))
+    if building and floor is not None:
+        return redirect(url_for("selection.event", event_id=event_id, building=building, floor=floor))
+    return redirect(url_for("selection.event", event_id=event_id))
+
+
 def _held_message(pick: SelectionPick) -> str:
     return _("Bed %(bed)s is kept for you until %(time)s. Confirm it to make it yours.",
              bed=pick.bed.code, time=format_datetime(pick.held_until, "short"))
@@ -175,14 +187,16 @@ def _held_message(pick: SelectionPick) -> str:
 
 @bp.post("/<int:event_id>/hold")
 @roles_required(Role.STUDENT)
+@claims_limited
 def hold(event_id: int):
     student, event = _me(), _event(event_id)
     submit(None, lambda: services.hold(event, student, _bed_id()), _held_message)
-    return redirect(url_for("selection.event", event_id=event_id))
+    return _back(event_id)
 
 
 @bp.post("/<int:event_id>/confirm")
 @roles_required(Role.STUDENT)
+@claims_limited
 def confirm(event_id: int):
     student, event = _me(), _event(event_id)
     submit(None, lambda: services.confirm(event, student),
@@ -192,6 +206,7 @@ def confirm(event_id: int):
 
 @bp.post("/<int:event_id>/cancel")
 @roles_required(Role.STUDENT)
+@claims_limited
 def cancel(event_id: int):
     student, event = _me(), _event(event_id)
     submit(None, lambda: services.cancel(event, student), _("You gave the bed up; it is free for others again."))
