@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,9 +23,10 @@ from dorms.access.reports import last_finished_night
 from dorms.allocation import services as allocation
 from dorms.allocation.models import AllocationRun, RunMode
 from dorms.auth.models import User
-from dorms.campus.models import Building, Floor, Room
+from dorms.campus.models import Bed, Building, Floor, Room
 from dorms.checkin.models import CheckIn
-from dorms.core.enums import Role
+from dorms.core.clock import utcnow
+from dorms.core.enums import Role, StudentStatus
 from dorms.demo import seed as demo_seed
 from dorms.demo.seed import ROLE_PASSWORD, seed_demo
 from dorms.extensions import db
@@ -32,6 +34,9 @@ from dorms.facilities.models import RepairTicket
 from dorms.hygiene.models import InspectionRound
 from dorms.jobs.models import Job
 from dorms.jobs.schedules import ensure_default_schedules
+from dorms.residence.models import Assignment
+from dorms.selection import services as selection
+from dorms.selection.models import SelectionEvent
 from dorms.students.models import Student
 from dorms.transfer import exporting
 from dorms.transfer import tasks as transfer_tasks
@@ -61,7 +66,7 @@ def _narrower_login(username: str):
 ROLES = {
     "staff": (_demo_login("staff"), ["/", "/hygiene/rounds/{round_id}/floors/{floor_id}", "/allocation/runs/{run_id}"]),
     "counselor": (_demo_login("counselor"), ["/", "/curfew/"]),
-    "student": (_demo_login("student"), ["/", "/students/me"]),
+    "student": (_demo_login("student"), ["/", "/students/me", "/selection/{event_id}"]),
     "building_manager": (_narrower_login("manager-a1"), ["/checkin/desk"]),
     "inspector": (_narrower_login("inspector1"), ["/hygiene/rounds"]),
     "repair_worker": (_narrower_login("repair1"), ["/repairs"]),
@@ -95,6 +100,7 @@ def _samples() -> dict[str, int | str]:
         "user_id": first(User, User.role == Role.COUNSELOR), "night": last_finished_night().isoformat(),
         "job_id": first(Job), "import_job_id": first(Job, Job.kind == "transfer.import"),
         "export_job_id": first(Job, Job.kind == "transfer.export"),
+        "event_id": first(SelectionEvent),
     }
 
 
@@ -146,7 +152,32 @@ def _seed(app, monkeypatch) -> object:
     db.session.commit()
     for queued in (job, imported, exported):
         jobs.perform(queued.id)
+    _seed_selection(logins)
     return logins
+
+
+def _seed_selection(logins) -> None:
+    """A selection open for the demo student and another student over a few free beds of the demo campus,
+    the other holding one: the student's page with its beds and who chose where."""
+    student = db.session.scalar(sa.select(Student).join(User, User.student_id == Student.id)
+                                .where(User.username == logins.student_username))
+    other = db.session.scalar(sa.select(Student).where(Student.gender == student.gender, Student.id != student.id,
+                                                       Student.status == StudentStatus.ACTIVE)
+                              .order_by(Student.id).limit(1))
+    housed = sa.select(Assignment.bed_id).where(Assignment.ended_at.is_(None))
+    free = [bed for bed in db.session.scalars(sa.select(Bed).join(Room, Room.id == Bed.room_id)
+                                              .where(Bed.active.is_(True), Bed.id.not_in(housed))
+                                              .order_by(Bed.id))
+            if bed.room.is_open and bed.room.declared_gender == student.gender][:6]
+    now = utcnow()
+    event = selection.create_event("2026 秋季选宿", closes_at=now + timedelta(days=1), change_limit=1)
+    selection.add_window(event, "全体", starts_at=now - timedelta(minutes=1))
+    selection.add_participants(event, [student, other])
+    selection.offer_beds(event, free)
+    selection.open_event(event)
+    selection.hold(event, other, free[0].id)
+    assert selection.available_beds(event, student), "the page shows beds to choose"
+    db.session.commit()
 
 
 def _walk(app, logins, pages: list[str], language: str, roles, problems) -> int:

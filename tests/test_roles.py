@@ -89,6 +89,8 @@ PAGES = [
     ("/repairs/{ticket_b.id}", 200, 200, 404, 200, 404),
     ("/allocation/", 200, 200, 403, 403, 403),
     ("/room-change/", 200, 200, 403, 403, 403),
+    ("/selection/", 403, 403, 403, 403, 403),  # a student's own: refused before any event is looked up
+    ("/selection/1", 403, 403, 403, 403, 403),
     ("/curfew/", 200, 200, 403, 403, 403),
     ("/curfew/students/{in_a.id}/nights/2026-09-07", 200, 200, 403, 403, 403),
     ("/curfew/me/nights/2026-09-07", 404, 404, 404, 404, 404),
