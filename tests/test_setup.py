@@ -41,7 +41,7 @@ def _types() -> list[tuple[str, Severity, bool]]:
 
 
 def test_defaults_are_seeded_once_in_the_install_language(app):
-    assert ensure_defaults() == {"checklist_items": 6, "violation_types": 8, "schedules": 8}
+    assert ensure_defaults() == {"checklist_items": 6, "violation_types": 8, "schedules": 9}
     assert _checklist() == ENGLISH_CHECKLIST
     assert hygiene.checklist_problem() is None
     assert [name for name, _severity, _active in _types()][:4] == [
@@ -87,7 +87,7 @@ def test_db_upgrade_seeds_the_defaults(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "6 hygiene checklist items, 8 violation types and 8 job schedules added" in result.output
+    assert "6 hygiene checklist items, 8 violation types and 9 job schedules added" in result.output
     assert _checklist() == ENGLISH_CHECKLIST and len(_types()) == 8
     again = runner.invoke(args=["db", "upgrade"])
     assert again.exit_code == 0 and "added" not in again.output
