@@ -120,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from .residence import views as residence_views
     from .roomchange import views as roomchange_views
     from .selection import api as selection_api
+    from .selection import staff_views as selection_staff_views
     from .students import views as students_views
     from .transfer import views as transfer_views
     from .violations import views as violations_views
@@ -128,7 +129,8 @@ def _register_blueprints(app: Flask) -> None:
                       residence_views.bp, audit_log.bp, transfer_views.bp, allocation_views.bp,
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp,
                       facilities_views.bp, hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp,
-                      account_views.bp, notifications_views.bp, jobs_views.bp, selection_api.bp):
+                      account_views.bp, notifications_views.bp, jobs_views.bp, selection_api.bp,
+                      selection_staff_views.bp):
         app.register_blueprint(blueprint)
 
 
