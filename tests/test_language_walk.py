@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from dorms.allocation.models import AllocationRun, RunMode
 from dorms.auth.models import User
 from dorms.campus.models import Building, Floor, Room
 from dorms.checkin.models import CheckIn
+from dorms.core.clock import utcnow
 from dorms.core.enums import Role
 from dorms.demo import seed as demo_seed
 from dorms.demo.seed import ROLE_PASSWORD, seed_demo
@@ -32,6 +34,8 @@ from dorms.facilities.models import RepairTicket
 from dorms.hygiene.models import InspectionRound
 from dorms.jobs.models import Job
 from dorms.jobs.schedules import ensure_default_schedules
+from dorms.selection import services as selection
+from dorms.selection.models import SelectionEvent
 from dorms.students.models import Student
 from dorms.transfer import exporting
 from dorms.transfer import tasks as transfer_tasks
@@ -95,6 +99,7 @@ def _samples() -> dict[str, int | str]:
         "user_id": first(User, User.role == Role.COUNSELOR), "night": last_finished_night().isoformat(),
         "job_id": first(Job), "import_job_id": first(Job, Job.kind == "transfer.import"),
         "export_job_id": first(Job, Job.kind == "transfer.export"),
+        "event_id": first(SelectionEvent),
     }
 
 
@@ -134,6 +139,8 @@ def _seed(app, monkeypatch) -> object:
     allocation.execute_run(run.id)
     db.session.commit()
     tokens.create_token("门禁系统", tokens.EVENTS_SCOPE)  # the integrations page lists its scope
+    if db.session.scalar(sa.select(SelectionEvent.id).limit(1)) is None:  # a selection day being set up
+        selection.create_event("2026 秋季选宿", closes_at=utcnow() + timedelta(days=7))
     db.session.commit()
     db.session.commit()  # the demo rolled up its nights, as the morning rollup leaves an install
     # The schedules an install starts with, and a job the morning rollup's schedule would have run.
