@@ -37,14 +37,14 @@ def hall(create_building, create_room):
 
 @pytest.fixture
 def staff(login, create_user):
-    return login(create_user("office", role=Role.STAFF))
+    return login(create_user("wang01", role=Role.STAFF))
 
 
 def _event(hall, students, *, status=EventStatus.OPEN) -> SelectionEvent:
     """An event over every bed of ``hall``, one window for everyone, open since a minute."""
     now = utcnow()
     event = selection.create_event("2026 秋季选宿", closes_at=now + timedelta(hours=2), seed="published-seed")
-    selection.add_window(event, "everyone", starts_at=now - timedelta(minutes=1))
+    selection.add_window(event, "全体", starts_at=now - timedelta(minutes=1))
     selection.add_participants(event, students)
     selection.offer_beds(event, [bed for room in hall["rooms"] for bed in room.beds])
     if status == EventStatus.OPEN:
@@ -184,6 +184,14 @@ def test_bad_input_is_a_clear_message_not_a_500(app, staff, hall, create_student
         staff.post(f"{base}/participants", data={}, follow_redirects=True))
     assert "Building: Not a valid choice" in _text(staff.post(f"{base}/offers", data={"building": "٣"},
                                                               follow_redirects=True))
+    page = _text(staff.post(f"{base}/windows", data={"name": "x", "tier": 1,
+                                                     "starts_at": _campus_time(event.closes_at + timedelta(minutes=1)),
+                                                     "gender": "", "batch_size": 0, "batch_minutes": 0},
+                            follow_redirects=True))
+    assert "The window would start after the event closes" in page and len(event.windows) == 1
+    assert "Give a time still to come" in _text(staff.post("/selection-office/events", data={
+        "name": "x", "closes_at": _campus_time(utcnow()), "hold_minutes": 5, "change_limit": 0},
+        follow_redirects=True))
     assert "Not a valid datetime value" in _text(staff.post("/selection-office/events", data={
         "name": "x", "closes_at": "2026-13-45T99:99", "hold_minutes": 5, "change_limit": 0}, follow_redirects=True))
     page = _text(staff.post(f"{base}/rehearse", data={"starts_at": "2026-12-07T10:00", "closes_at": "2026-12-07T09:00"},
@@ -241,3 +249,20 @@ def test_the_dashboard_takes_the_same_queries_however_many_take_part(app, staff,
         return len(statements)
 
     assert dashboard(3, 1) == dashboard(60, 20)
+
+
+def test_the_set_up_and_the_dashboard_read_in_chinese(app, staff, hall, create_student):
+    from .language_walk import untranslated, visible_text
+
+    student = create_student()
+    draft = _event(hall, [student], status=EventStatus.DRAFT)
+    selection.add_participants(draft, [create_student(college="外语学院")])
+    selection.add_window(draft, "外语", starts_at=utcnow(), college="外语学院")  # a problem to show
+    live = _event({"rooms": [hall["rooms"][0]]}, [student])
+    selection.hold(live, student, hall["rooms"][0].beds[0].id)
+    db.session.commit()
+    staff.post("/language/zh_CN")
+    for url in ("/selection-office/", f"/selection-office/{draft.id}", f"/selection-office/{live.id}"):
+        page = _text(staff.get(url))
+        assert "网上选宿" in page
+        assert untranslated(visible_text(page), "zh") == [], url

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..core.clock import campus_zone
+from ..core.clock import campus_zone, utcnow
 from ..core.enums import Gender
 from ..core.forms import options, row_choice
 
@@ -33,6 +33,10 @@ class EventForm(FlaskForm):
                                 validators=[InputRequired(), NumberRange(min=1, max=60)])
     change_limit = IntegerField(_l("Changes allowed after confirming"), default=0,
                                 validators=[InputRequired(), NumberRange(min=0, max=10)])
+
+    def validate_closes_at(self, field) -> None:
+        if field.data is not None and campus_time(field) <= utcnow():
+            raise ValidationError(_l("Give a time still to come."))
 
 
 class WindowForm(FlaskForm):

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 
 from .. import audit
 from ..audit.describe import register_values
@@ -205,6 +205,9 @@ def add_window(event_id: int):
     form = WindowForm()
 
     def add():
+        if campus_time(form.starts_at) >= event.closes_at:
+            raise ServiceError(_("The window would start after the event closes (%(closes)s).",
+                                 closes=format_datetime(event.closes_at, "short")))
         window = services.add_window(
             event, form.name.data.strip(), starts_at=campus_time(form.starts_at), tier=form.tier.data,
             college=(form.college.data or "").strip() or None, class_name=(form.class_name.data or "").strip() or None,
@@ -365,7 +368,7 @@ def apply(event_id: int):
         return _to_event(event_id)
 
     def apply_choices() -> int:
-        moves = services.apply_choices(event, actor=current_user)
+        moves = services.apply_choices(event, actor=audit.current_actor())
         audit.record("selection.apply", event=event.id, name=event.name, moves=moves)
         return moves
 
@@ -381,8 +384,9 @@ def rehearse(event_id: int):
     form = RehearsalForm()
 
     def make() -> SelectionEvent:
-        copy = services.rehearse(event, starts_at=campus_time(form.starts_at), closes_at=campus_time(form.closes_at))
-        audit.record("selection.rehearse", event=event.id, rehearsal=copy.id, starts_at=campus_time(form.starts_at).isoformat(),
+        starts_at = campus_time(form.starts_at)
+        copy = services.rehearse(event, starts_at=starts_at, closes_at=campus_time(form.closes_at))
+        audit.record("selection.rehearse", event=event.id, rehearsal=copy.id, starts_at=starts_at.isoformat(),
                      closes_at=copy.closes_at.isoformat())
         return copy
 
