@@ -266,3 +266,29 @@ def test_the_set_up_and_the_dashboard_read_in_chinese(app, staff, hall, create_s
         page = _text(staff.get(url))
         assert "网上选宿" in page
         assert untranslated(visible_text(page), "zh") == [], url
+
+
+@pytest.mark.browser
+def test_staff_open_and_pause_an_event_on_a_phone(browser, live_server, app, hall, create_student, create_user):
+    """With CSRF on, as served: the confirmation box, the dashboard on a 390-pixel screen, the pause button."""
+    from .browsing import sign_in
+
+    event = _event(hall, [create_student(), create_student()], status=EventStatus.DRAFT)
+    create_user("wang01", role=Role.STAFF)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    sign_in(phone, live_server, "wang01")
+    phone.goto(f"{live_server}/selection-office/{event.id}")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    phone.check("#confirm-open")
+    phone.click("button:has-text('开始选宿')")
+    phone.wait_for_selector("text=选宿已开始。")
+    assert phone.locator("[data-testid=beds-left]").is_visible()
+    assert phone.locator("[data-figure=participants]").inner_text() == "2"
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    phone.click("button:has-text('暂停')")
+    phone.wait_for_selector("text=选宿已暂停")
+    context.close()
+    db.session.expire_all()
+    assert db.session.get(SelectionEvent, event.id).status == EventStatus.PAUSED
