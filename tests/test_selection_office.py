@@ -198,6 +198,8 @@ def test_bad_input_is_a_clear_message_not_a_500(app, staff, hall, create_student
                             follow_redirects=True))
     assert "must close after it starts" in page
     assert staff.get("/selection-office/999999").status_code == 404
+    assert staff.get("/selection-office/99999999999").status_code == 404  # beyond any row id
+    assert staff.post("/selection-office/999999/open", data={"confirm": "yes"}).status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionEvent)) == 1
     assert _actions() == []
 
