@@ -291,6 +291,6 @@ def test_staff_open_and_pause_an_event_on_a_phone(browser, live_server, app, hal
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     phone.click("button:has-text('暂停')")
     phone.wait_for_selector("text=选宿已暂停")
+    phone.reload()
+    assert phone.locator("[data-testid=event-status]").inner_text() == "已暂停"
     context.close()
-    db.session.expire_all()
-    assert db.session.get(SelectionEvent, event.id).status == EventStatus.PAUSED
