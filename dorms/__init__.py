@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from .roomchange import views as roomchange_views
     from .selection import api as selection_api
     from .selection import views as selection_views
+    from .selection import staff_views as selection_staff_views
     from .students import views as students_views
     from .transfer import views as transfer_views
     from .violations import views as violations_views
@@ -131,7 +132,8 @@ def _register_blueprints(app: Flask) -> None:
                       roomchange_views.bp, directory_views.bp, access_api.bp, curfew_views.bp, zkteco.bp,
                       facilities_views.bp, hygiene_views.bp, violations_views.bp, checkin_views.bp, setup.bp,
                       account_views.bp, notifications_views.bp, jobs_views.bp, selection_api.bp,
-                      selection_views.bp):
+                      selection_views.bp,
+                      selection_staff_views.bp):
         app.register_blueprint(blueprint)
 
 

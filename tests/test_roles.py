@@ -3,7 +3,7 @@ rooms, repair workers their own tickets, auditors read what staff read and chang
 
 A table of pages × roles, as tests/test_permissions.py does for staff, counselors and students, then the
 refusals one by one."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask import current_app
@@ -12,6 +12,7 @@ from dorms import jobs
 from dorms.auth.models import User
 from dorms.campus.models import ManagedBuilding
 from dorms.checkin import services as checkin
+from dorms.core.clock import utcnow
 from dorms.core.enums import Role
 from dorms.extensions import db
 from dorms.facilities import repairs
@@ -20,6 +21,7 @@ from dorms.hygiene import services as hygiene
 from dorms.jobs import schedules
 from dorms.transfer import tasks as transfer_tasks
 from dorms.residence import services as residence
+from dorms.selection import services as selection
 
 ROLES = ("staff", "auditor", "manager", "inspector", "worker")
 
@@ -54,8 +56,9 @@ def site(create_building, create_room, create_student, create_user):
     import_job = transfer_tasks.start_import("rooms", "rooms.csv", b"building\n", dry_run=True, confirm=None,
                                              language="en")
     export_job = transfer_tasks.start_export("rooms", "csv", "en")
+    event = selection.create_event("2026 秋季选宿", closes_at=utcnow() + timedelta(days=1))  # a draft
     db.session.commit()
-    return {**users, "job": job, "import_job": import_job, "export_job": export_job, "a": a, "b": b, "room_a": room_a, "room_b": room_b, "in_a": in_a, "in_b": in_b,
+    return {**users, "event": event, "job": job, "import_job": import_job, "export_job": export_job, "a": a, "b": b, "room_a": room_a, "room_b": room_b, "in_a": in_a, "in_b": in_b,
             "ticket_a": ticket_a, "ticket_b": ticket_b, "round": the_round,
             "floor_a": room_a.floor, "floor_b": room_b.floor}
 
@@ -105,6 +108,8 @@ PAGES = [
     ("/jobs/", 200, 200, 403, 403, 403),
     ("/jobs/{job.id}", 200, 200, 403, 403, 403),
     ("/jobs/schedules", 200, 200, 403, 403, 403),
+    ("/selection-office/", 200, 200, 403, 403, 403),
+    ("/selection-office/{event.id}", 200, 200, 403, 403, 403),
     ("/accounts/", 200, 200, 403, 403, 403),
     ("/accounts/{staff.id}", 200, 200, 403, 403, 403),
     ("/setup", 200, 200, 403, 403, 403),
@@ -138,10 +143,11 @@ def test_no_page_without_arguments_fails_for_a_narrower_role(site, login, role):
 
 def test_the_navigation_shows_each_role_only_what_it_may_open(site, login, client):
     links = {
-        "manager": (["/checkin/desk", "/hygiene/rounds", "/repairs", "/buildings"], ["/allocation/", "/audit/", "/accounts/"]),
+        "manager": (["/checkin/desk", "/hygiene/rounds", "/repairs", "/buildings"],
+                    ["/allocation/", "/audit/", "/accounts/", "/selection-office/"]),
         "inspector": (["/hygiene/rounds", "/rooms"], ["/checkin/desk", "/allocation/", "/students/"]),
         "worker": (["/repairs"], ["/buildings", "/hygiene/", "/checkin/desk"]),
-        "auditor": (["/audit/", "/allocation/", "/accounts/"], []),
+        "auditor": (["/audit/", "/allocation/", "/accounts/", "/selection-office/"], []),
     }
     for role, (shown, hidden) in links.items():
         page = login(site[role]).get("/repairs" if role == "worker" else "/hygiene/").get_data(as_text=True)

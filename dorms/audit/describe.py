@@ -80,6 +80,17 @@ ACTIONS = {
     "user.account.password_reset": _l("Reset an account's password"),
     "user.account.role": _l("Changed an account's role"),
     "user.account.bulk_create": _l("Created student accounts"),
+    "selection.create": _l("Created a selection event"),
+    "selection.window": _l("Added a selection window"),
+    "selection.participants": _l("Added students to a selection"),
+    "selection.offer": _l("Offered beds in a selection"),
+    "selection.open": _l("Opened a selection"),
+    "selection.pause": _l("Paused a selection"),
+    "selection.resume": _l("Resumed a selection"),
+    "selection.close": _l("Closed a selection"),
+    "selection.apply": _l("Applied a selection's choices"),
+    "selection.rehearse": _l("Made a selection rehearsal"),
+    "selection.discard": _l("Threw a selection rehearsal away"),
 }
 
 
@@ -161,6 +172,12 @@ DETAIL_LABELS = {
     "students": _l("students"), "ticket": _l("ticket"), "time_of_day": _l("daily at"), "token_id": _l("token"), "type": _l("type"),
     "unchanged": _l("unchanged"), "updated": _l("updated"), "username": _l("username"), "usernames": _l("usernames"),
     "violation": _l("violation"), "violations": _l("violations"), "weekend": _l("weekend"),
+    # selection day (selection.staff_views)
+    "event": _l("selection event"), "closes_at": _l("closes at"), "starts_at": _l("starts at"),
+    "hold_seconds": _l("hold (seconds)"), "change_limit": _l("changes allowed"), "tier": _l("tier"),
+    "college": _l("college"), "grade": _l("year of entry"), "batch_size": _l("students per batch"),
+    "batch_minutes": _l("minutes between batches"), "added": _l("added"), "reserved": _l("reserved"),
+    "rehearsal": _l("rehearsal"),
 }
 
 # {(action, detail): labelled enum}: stored words the packages above name (register_values), read as labels.
@@ -198,5 +215,5 @@ def _details(action: str, details: dict) -> str:
 
 
 register_values(RoomStatus, ("room.status", "old"), ("room.status", "new"))
-register_values(Gender, ("curfew.rule.set", "gender"))
+register_values(Gender, ("curfew.rule.set", "gender"), ("selection.window", "gender"))
 register_values(RequestKind, ("request.add", "kind"), ("request.remove", "kind"))
