@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dorms.allocation.models import AllocationRun
 from dorms.audit.models import AuditEntry
 from dorms.core import kept
 from dorms.core.clock import campus_zone, utcnow
@@ -139,10 +140,14 @@ def test_staff_set_up_check_open_pause_resume_close_and_apply_an_event(app, staf
     assert residence.current_assignment(second) is None  # a hold is no choice
     assert "were applied already" in _text(staff.post(f"{base}/apply", data={"confirm": "yes"},
                                                       follow_redirects=True))
+    placing = staff.post(f"{base}/place-the-rest")  # the one who only held is placed by an allocation run
+    run = db.session.scalar(sa.select(AllocationRun).order_by(AllocationRun.id.desc()).limit(1))
+    assert placing.headers["Location"].endswith(f"/allocation/runs/{run.id}")
+    assert run.student_scope == {"students": [second.id]} and len(run.bed_ids) == 2  # the unreserved offered
     assert _actions() == ["selection.create", "selection.window", "selection.participants",
                           "selection.participants", "selection.offer", "selection.offer", "selection.rehearse",
                           "selection.discard", "selection.open", "selection.pause", "selection.resume",
-                          "selection.close", "selection.apply"]
+                          "selection.close", "selection.apply", "allocation.create", "selection.place_the_rest"]
     assert "Applied a selection" in _text(staff.get("/audit/"))
 
 

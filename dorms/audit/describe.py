@@ -91,6 +91,7 @@ ACTIONS = {
     "selection.apply": _l("Applied a selection's choices"),
     "selection.rehearse": _l("Made a selection rehearsal"),
     "selection.discard": _l("Threw a selection rehearsal away"),
+    "selection.place_the_rest": _l("Started placing who did not choose in a selection"),
 }
 
 

@@ -377,6 +377,23 @@ def apply(event_id: int):
     return _to_event(event_id)
 
 
+@bp.post("/<int:event_id>/place-the-rest")
+@staff_required
+def place_the_rest(event_id: int):
+    """An allocation run for who did not choose, in the beds nobody took; its proposal is reviewed there."""
+    event = _event_or_404(event_id)
+
+    def start():
+        run = services.place_the_rest(event, actor=audit.current_actor())
+        audit.record("selection.place_the_rest", event=event.id, name=event.name, run=run.id)
+        return run
+
+    started = submit(None, start, _("An allocation run places who did not choose; review its proposal."))
+    if started:
+        return redirect(url_for("allocation.run", run_id=started.result.id))
+    return _to_event(event_id)
+
+
 @bp.post("/<int:event_id>/rehearse")
 @staff_required
 def rehearse(event_id: int):
