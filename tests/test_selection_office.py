@@ -147,7 +147,7 @@ def test_staff_set_up_check_open_pause_resume_close_and_apply_an_event(app, staf
     assert _actions() == ["selection.create", "selection.window", "selection.participants",
                           "selection.participants", "selection.offer", "selection.offer", "selection.rehearse",
                           "selection.discard", "selection.open", "selection.pause", "selection.resume",
-                          "selection.close", "selection.apply", "allocation.create", "selection.place_the_rest"]
+                          "selection.close", "selection.apply", "selection.place_the_rest"]
     assert "Applied a selection" in _text(staff.get("/audit/"))
 
 
