@@ -88,6 +88,10 @@ class RoomChoice:
     beds: list[services.FreeBed] = field(default_factory=list)
     choosers: list[tuple[str, object]] = field(default_factory=list)  # (class name, Lifestyle or None)
 
+    @property
+    def fits_a_group(self) -> bool:
+        return len(self.beds) > 1
+
 
 @dataclass(frozen=True)
 class FloorLink:
@@ -162,7 +166,9 @@ def event_page(event_id: int):
         seconds_in_line=place.seconds if place is not None and not place.admitted else None,
         held=picks.get(PickStatus.HELD), confirmed=picks.get(PickStatus.CONFIRMED),
         changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0,
-        floors=links, rooms=rooms)
+        floors=links, rooms=rooms,
+        # Roommates who want each other may take one room together (not once this student holds or chose).
+        group=services.group_of(event, student, now) if refused is None and not picks else [])
 
 
 def _bed_id() -> int:
@@ -191,6 +197,26 @@ def _held_message(pick: SelectionPick) -> str:
 def hold(event_id: int):
     student, event = _me(), _event(event_id)
     submit(None, lambda: services.hold(event, student, _bed_id()), _held_message)
+    return _back(event_id)
+
+
+@bp.post("/<int:event_id>/hold-group")
+@roles_required(Role.STUDENT)
+@claims_limited
+def hold_group(event_id: int):
+    """A bed of one room for the student and each roommate ticked, all or none."""
+    student, event = _me(), _event(event_id)
+
+    def hold():
+        room_id = row_id(request.form.get("room_id"))
+        members = [row_id(value) for value in request.form.getlist("member")[:20]]
+        if not room_id or not members or None in members:
+            raise ServiceError(_("Choose a room and at least one roommate."))
+        return services.hold_group(event, student, room_id, members)[0]
+
+    submit(None, hold, lambda pick: _("A bed of room %(room)s is kept for each of you until %(time)s. Confirm to "
+                                      "make them yours.", room=pick.bed.room.code,
+                                      time=format_datetime(pick.held_until, "short")))
     return _back(event_id)
 
 
