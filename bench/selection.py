@@ -14,7 +14,8 @@ was due. At the end: every student's outcome, and services.invariant_problems on
     .venv/bin/python bench/selection.py                           # 2,000 students, 40 let in a second
     .venv/bin/python bench/selection.py --students 300 --admit 20 # quick
 
-Needs gunicorn and aiohttp (the `bench` extra) and Redis at 127.0.0.1:6379 (database 7).
+Needs gunicorn and aiohttp (the `bench` extra), Redis at 127.0.0.1:6379 (database 7), and for --servers 2 Debian's
+`haproxy`.
 Sign-in is not what this measures (bench/pages.py has the sign-in page): the bench's accounts carry a cheap
 password hash, so 2,000 sign-ins before the window take seconds, not minutes of scrypt.
 """
@@ -22,9 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +47,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bench.access import recreate_database  # noqa: E402
 from bench.load import measure, percentile  # noqa: E402
-from bench.pages import ENVIRONMENT, REDIS, Gunicorn  # noqa: E402
+from bench.pages import ENVIRONMENT, REDIS, Gunicorn, get  # noqa: E402
 from dorms import create_app  # noqa: E402
 from dorms.auth.models import User  # noqa: E402
 from dorms.campus.models import Bed, Building, Campus, Floor, Room  # noqa: E402
@@ -63,7 +67,6 @@ def seed(url: str, students: int) -> int:
     """The campus, the students with accounts, and an open event over every bed; returns the event's id."""
     recreate_database(url)
     environment = {**os.environ, **ENVIRONMENT, "DORMS_DATABASE_URL": url}
-    import subprocess
     subprocess.run([sys.executable, "-c", "from dorms.cli import main; main()", "db", "upgrade"], env=environment,
                    check=True, stdout=subprocess.DEVNULL)
     kept = redis.Redis.from_url(REDIS)
@@ -226,13 +229,58 @@ def check(url: str, event_id: int, confirmed: dict[str, int]) -> list[str]:
         return problems
 
 
+class RoundRobin:
+    """Debian's HAProxy on a free port of 127.0.0.1, handing requests to the app servers in turn."""
+
+    def __init__(self, servers: list[Gunicorn], folder: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base, self.process = f"http://127.0.0.1:{self.port}", None
+        self.config = folder / "haproxy.cfg"
+        backends = "\n".join(f"    server app{n} {server.base.removeprefix('http://')}"
+                              for n, server in enumerate(servers))
+        self.config.write_text(f"""global
+    maxconn 8000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend selection
+    bind 127.0.0.1:{self.port}
+    default_backend apps
+backend apps
+    balance roundrobin
+{backends}
+""")
+
+    def start(self) -> None:
+        self.log = self.config.with_suffix(".log")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(["haproxy", "-f", str(self.config)], stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(50):
+            with contextlib.suppress(OSError):
+                if get(self.base, "/login", timeout=5)[0] == 200:
+                    return
+            time.sleep(0.2)
+        sys.exit(f"HAProxy did not answer:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--admit", type=float, default=40, help="students let in a second (default 40)")
     parser.add_argument("--browse", type=int, default=10, help="bed lists read for each claim (default 10)")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a student's steps (default 1)")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers a server (default 4)")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="app servers; more than one behind HAProxy, round robin (default 1)")
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/dorms_selection")
     args = parser.parse_args()
@@ -244,23 +292,32 @@ def main() -> None:
         started = time.monotonic()
         event_id = seed(args.database_url, args.students)
         print(f"seeded in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-        server = Gunicorn(args.database_url, args.workers, Path(temporary) / "gunicorn.log")
+        servers = [Gunicorn(args.database_url, args.workers, Path(temporary) / f"gunicorn{n}.log")
+                   for n in range(args.servers)]
+        proxy = RoundRobin(servers, Path(temporary)) if args.servers > 1 else None
         try:
-            server.start()
+            for server in servers:
+                server.start()
+            if proxy:
+                proxy.start()
+            base = proxy.base if proxy else servers[0].base
             numbers = [f"2099{g}{n:05d}" for n in range(args.students // 2) for g in (0, 1)]
-            jars = asyncio.run(sign_in_all(server.base, numbers))
+            jars = asyncio.run(sign_in_all(base, numbers))
             print(f"{len(jars)} signed in", file=sys.stderr, flush=True)
-            result = asyncio.run(cohort(server.base, event_id, jars, args.admit, args.browse, args.think,
-                                        args.timeout))
-            baseline = measure(server.base, [("/static/dorms.css", "")], result["rate"], 10, 64)
+            result = asyncio.run(cohort(base, event_id, jars, args.admit, args.browse, args.think, args.timeout))
+            baseline = measure(base, [("/static/dorms.css", "")], result["rate"], 10, 64)
         finally:
-            server.stop()
+            if proxy:
+                proxy.stop()
+            for server in servers:
+                server.stop()
         problems = check(args.database_url, event_id, result["confirmed"])
 
     commit = os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip()
+    where = (f"{args.servers} gunicorn servers of {args.workers} sync workers behind HAProxy (round robin)"
+             if args.servers > 1 else f"gunicorn, {args.workers} sync workers")
     print(f"\n{args.students:,} students let in at {args.admit:g} a second; {args.browse} bed lists a claim, "
-          f"{args.think:g} s between steps; gunicorn, {args.workers} sync workers; {os.cpu_count()} cores; "
-          f"commit {commit}\n")
+          f"{args.think:g} s between steps; {where}; {os.cpu_count()} cores; commit {commit}\n")
     print(f"{result['rate']:,.1f} requests a second over {result['elapsed']:,.0f} s\n")
     print("| requests | answered | p50 ms | p99 ms | max ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
