@@ -75,7 +75,7 @@ def test_a_selection_from_set_up_to_close(app, run, campus):
 
     lines = run("order", event_id).splitlines()
     assert "Seed published" in lines[0] and lines[2].split("\t") == [
-        "window", "place", "start", "student number", "name", "order key"]
+        "window", "place", "start", "student number", "student name", "order key"]
     rows = [line.split("\t") for line in lines[3:]]
     men = sorted(students["men"], key=lambda s: hashlib.sha256(f"published:{s.student_number}".encode()).hexdigest())
     assert [(r[0], r[1], r[3]) for r in rows[:3]] == [("men", str(n + 1), s.student_number) for n, s in enumerate(men)]

@@ -201,7 +201,7 @@ def seed_demo(seed: int = 2026, student_count: int | None = None) -> DemoLogins:
     records = _add_residence_records(rng, placed, admin, student_user)
 
     _add_role_accounts()
-    selection_event = _add_selection_event(classes, seed)
+    _add_selection_event(classes, seed)
     # As the morning job would have: reports over the seeded fortnight read these rows.
     nights = rollup.rollup(rollup.finished_nights(datetime.now(CST).date() - timedelta(days=DEMO_NIGHTS)))
 
@@ -210,8 +210,7 @@ def seed_demo(seed: int = 2026, student_count: int | None = None) -> DemoLogins:
                  rooms=sum(len(rooms) for rooms in rooms_by_gender.values()), beds=beds,
                  students=len(students), placed=len(placed), moves=len(moves),
                  change_requests=len(change_requests), door_events=events, night_statuses=nights,
-                 inventory_items=items, selection_event=selection_event and selection_event.id,
-                 **records)
+                 inventory_items=items, **records)
     db.session.flush()
     return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
                       student.student_number, STUDENT_PASSWORD)

@@ -97,7 +97,9 @@ def _count(query) -> int:
 @click.option("--seed", help="The published seed the order is derived from (default: a random one).")
 @with_appcontext
 def create_command(name, closes, hold_minutes, changes, seed):
-    """A new selection event NAME, being set up; prints its id and the seed to publish."""
+    """Create an event NAME, being set up.
+
+    Prints its id and the seed to publish: the order inside each window is derived from it."""
     closes_at = _campus_time(closes, "--closes")
     if closes_at <= utcnow():
         raise BadInput(_("--closes: %(time)s has passed.", time=closes))
@@ -128,7 +130,9 @@ def create_command(name, closes, hold_minutes, changes, seed):
 @click.option("--batch-minutes", type=click.IntRange(min=1), help="Minutes between two batches (with --batch-size).")
 @with_appcontext
 def window_command(event_id, name, starts, tier, college, class_name, grade, gender, batch_size, batch_minutes):
-    """A time window of EVENT for a cohort (every filter left out takes anyone)."""
+    """Add a time window to EVENT.
+
+    The window takes the students matching every filter given (none: anyone)."""
     event = _event(event_id)
     starts_at = _campus_time(starts, "--starts")
     if (batch_size is None) != (batch_minutes is None):
@@ -187,7 +191,10 @@ def _numbers_from_file(path: Path) -> list[Student]:
               help="Instead: the student numbers in this UTF-8 text file, one a line.")
 @with_appcontext
 def students_command(event_id, college, class_name, grade, numbers_file):
-    """Add the students who take part in EVENT: active students matching every filter given, or a file's."""
+    """Add students to EVENT.
+
+    The active students matching every filter given, or those a file lists (then nothing is added while a
+    number in it is unknown)."""
     event = _event(event_id)
     filters = {"college": college, "class_name": class_name, "grade": grade}
     if numbers_file and any(value is not None for value in filters.values()):
@@ -208,7 +215,8 @@ def students_command(event_id, college, class_name, grade, numbers_file):
         added = services.add_participants(event, students)
     total = _count(sa.select(SelectionParticipant.id).where(SelectionParticipant.event_id == event.id))
     click.echo(ngettext("%(num)d student added; %(total)s take part in event %(id)s.",
-                        "%(num)d students added; %(total)s take part in event %(id)s.", added, total=total, id=event.id))
+                        "%(num)d students added; %(total)s take part in event %(id)s.", added,
+                        total=total, id=event.id))
 
 
 @selection_cli.command("offer")
@@ -218,7 +226,9 @@ def students_command(event_id, college, class_name, grade, numbers_file):
 @click.option("--reserved", is_flag=True, help="Keep these beds for the office: offered, but nobody may choose them.")
 @with_appcontext
 def offer_command(event_id, codes, floor, reserved):
-    """Offer in EVENT the free beds in use (open rooms, nobody living there) of those buildings or floor."""
+    """Offer free beds in EVENT.
+
+    The beds in use, in open rooms, nobody living there, of those buildings (and floor)."""
     event = _event(event_id)
     # Codes as typed, in any letter case (a1 is A1), as `dorms allocation start` reads them.
     buildings = dict(db.session.execute(sa.select(sa.func.upper(Building.code), Building.id)
@@ -254,7 +264,9 @@ def offer_command(event_id, codes, floor, reserved):
 @click.argument("event_id", metavar="EVENT", type=int)
 @with_appcontext
 def check_command(event_id):
-    """Place every student in their window and order, and list what stops EVENT from opening (exit 1 if any)."""
+    """Check EVENT before it opens (exit 1: problems).
+
+    Places every student in their window and order, and lists what stops the event from opening."""
     event = _event(event_id)
     if event.status != EventStatus.DRAFT:
         # arrange() would hand out the starts again, undoing what a pause moved on.
@@ -289,35 +301,38 @@ def N_(message: str) -> str:
 
 open_command = _switch_command(
     "open", services.open_event, N_("Event %(id)s is open; it closes %(closes)s."),
-    "Open EVENT after checking it again; refused (exit 1) while anything is wrong.")
+    "Open EVENT, checked again first (exit 1: problems).")
 pause_command = _switch_command(
     "pause", services.pause, N_("Event %(id)s is paused: nobody may choose until it resumes."),
-    "Pause EVENT: nobody acts until `resume`.")
+    "Pause EVENT: nobody acts until it resumes.")
 resume_command = _switch_command(
     "resume", services.resume, N_("Event %(id)s is open again; every start still to come, and the close "
                                   "(%(closes)s), moved on by the pause."),
-    "Open a paused EVENT again, moving every start still to come, and the close, on by the pause.")
+    "Resume a paused EVENT.\n\nEvery start still to come, and the close, move on by the pause.")
 close_command = _switch_command(
     "close", services.close, N_("Event %(id)s is closed: confirmed choices stand, holds have ended."),
-    "Close EVENT: confirmed choices stand, holds not confirmed end.")
+    "Close EVENT: confirmed choices stand, holds end.")
 
 
 @selection_cli.command("status")
 @click.argument("event_id", metavar="EVENT", type=int)
 @with_appcontext
 def status_command(event_id):
-    """How EVENT stands: who takes part, beds, holds, confirmed choices, and its invariants (exit 1 if broken)."""
+    """How EVENT stands (exit 1: invariants broken).
+
+    Who takes part, beds offered and free by building, holds, confirmed choices, and the invariants."""
     event = _event(event_id)
     now = utcnow()
     of_event = SelectionParticipant.event_id == event.id
     participants = _count(sa.select(SelectionParticipant.id).where(of_event))
     placed = _count(sa.select(SelectionParticipant.id).where(of_event, SelectionParticipant.window_id.is_not(None)))
-    offers = dict(db.session.execute(sa.select(SelectionOffer.reserved, sa.func.count())
-                                     .where(SelectionOffer.event_id == event.id).group_by(SelectionOffer.reserved)).all())
+    offers = dict(db.session.execute(
+        sa.select(SelectionOffer.reserved, sa.func.count()).where(SelectionOffer.event_id == event.id)
+        .group_by(SelectionOffer.reserved)).all())
     picks = sa.select(SelectionPick.id).where(SelectionPick.event_id == event.id)
     holds = _count(picks.where(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now))
     confirmed = _count(picks.where(SelectionPick.status == PickStatus.CONFIRMED))
-    click.echo(_("Event %(id)s, %(name)s: %(status)s; closes %(closes)s; seed %(seed)s.", id=event.id,
+    click.echo(_("Event %(id)s, %(name)s (%(status)s); closes %(closes)s; seed %(seed)s.", id=event.id,
                  name=event.name, status=event.status.label, closes=_shown(event.closes_at), seed=event.seed))
     click.echo(_("Taking part: %(participants)s, in a window: %(placed)s.", participants=participants, placed=placed))
     click.echo(_("Beds offered: %(offered)s (reserved for the office: %(reserved)s); held now: %(holds)s; "
@@ -344,7 +359,9 @@ def status_command(event_id):
 @click.argument("event_id", metavar="EVENT", type=int)
 @with_appcontext
 def order_command(event_id):
-    """Each student's window, place, start and order key, tab-separated, for anyone to redo from the seed."""
+    """The order of EVENT, for anyone to redo.
+
+    Each student's window, place, start and order key, tab-separated."""
     event = _event(event_id)
     rows = db.session.execute(
         sa.select(SelectionParticipant, Student).join(Student, Student.id == SelectionParticipant.student_id)
@@ -356,7 +373,8 @@ def order_command(event_id):
                  "number, in hexadecimal; inside a window, places go by ascending key, from 1.", seed=event.seed))
     if event.status == EventStatus.DRAFT:
         click.echo(_("# Being set up: as the last `check` left it."))
-    click.echo("\t".join([_("window"), _("place"), _("start"), _("student number"), _("name"), _("order key")]))
+    click.echo("\t".join([_("window"), _("place"), _("start"), _("student number"), _("student name"),
+                           _("order key")]))
     for taking_part, student in rows:
         in_window = taking_part.window_id is not None
         click.echo("\t".join([windows.get(taking_part.window_id, "-"),
