@@ -160,3 +160,16 @@ def test_the_demo_leaves_a_selection_to_rehearse(app):
     assert result.exit_code == 0 and "No problem" in result.output, result.output
     result = runner.invoke(args=["selection", "status", str(event.id)])
     assert "Invariants hold." in result.output
+
+
+def test_messages_follow_the_default_language(app, run, campus):
+    """On the command line the language is DORMS_DEFAULT_LOCALE's (Chinese unless set), the services' too."""
+    event = selection.create_event("e", closes_at=utcnow() + timedelta(days=1))
+    db.session.commit()
+    app.config["BABEL_DEFAULT_LOCALE"] = "zh_CN"
+    assert "没有编号为 99 的选宿活动。" in run("status", 99, expect=2)
+    assert "不是时间" in run("window", event.id, "w", "--starts", "明天", expect=2)
+    assert "设置中" in run("pause", event.id, expect=1)  # the services' refusal, as they word it
+    out = run("students", event.id, "--class-name", "计科2401")
+    assert "已添加 5 名学生" in out
+    assert "时间段\t名次\t开始时间\t学号\t姓名\t排序键" in run("order", event.id)
