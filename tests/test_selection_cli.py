@@ -133,6 +133,11 @@ def test_bad_input_is_a_sentence_and_exit_code_2(app, run, campus, tmp_path):
                                 expect=2)
     assert "There is no building ZZ9." in run("offer", event.id, "--building", "M1", "--building", "ZZ9", expect=2)
     assert "Say who" in run("students", event.id, expect=2)
+    # Numbers and names the database could not hold are refused before it is asked.
+    run("status", 2**40, expect=2)
+    run("students", event.id, "--grade", 2**40, expect=2)
+    assert "1 to 120 characters" in run("window", event.id, "w", "--starts", _campus(utcnow()), "--college", "院" * 121,
+                                        expect=2)
     assert "No active student matches." in run("students", event.id, "--class-name", "计科9999", expect=2)
 
     numbers = tmp_path / "numbers.txt"
@@ -141,6 +146,8 @@ def test_bad_input_is_a_sentence_and_exit_code_2(app, run, campus, tmp_path):
     out = run("students", event.id, "--file", numbers, expect=2)
     assert f"{numbers} line 3: no student 2099999." in out and "Nothing added." in out
     assert db.session.scalar(sa.select(sa.func.count(SelectionParticipant.id))) == 0
+    numbers.write_text("20260000\n2026\x000000\n", encoding="utf-8")
+    assert "line 2: no student" in run("students", event.id, "--file", numbers, expect=2)
     numbers.write_text("20260000\n20261000\n20260000\n", encoding="utf-8")  # a number twice is taken once
     assert "2 students added; 2 take part" in run("students", event.id, "--file", numbers)
     numbers.write_bytes("20260000\n张三\n".encode("gbk"))

@@ -28,6 +28,10 @@ from . import services
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionOffer, SelectionParticipant, SelectionPick
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+# Numbers as the database's integers hold them (a larger one would be an error from PostgreSQL, not a refusal).
+ID = click.IntRange(1, 2**31 - 1)
+WHOLE = click.IntRange(0, 2**31 - 1)
+TEXT_LIMIT = 120  # names, colleges and classes, as stored
 
 
 class BadInput(click.ClickException):
@@ -103,8 +107,8 @@ def create_command(name, closes, hold_minutes, changes, seed):
     closes_at = _campus_time(closes, "--closes")
     if closes_at <= utcnow():
         raise BadInput(_("--closes: %(time)s has passed.", time=closes))
-    if not name.strip() or len(name) > 120:
-        raise BadInput(_("The name must have 1 to 120 characters."))
+    if not name.strip() or len(name) > TEXT_LIMIT:
+        raise BadInput(_("A name, college or class has 1 to %(limit)s characters.", limit=TEXT_LIMIT))
     if seed is not None and not 0 < len(seed) <= 64:
         raise BadInput(_("--seed: 1 to 64 characters."))
     with _one_transaction():
@@ -116,18 +120,19 @@ def create_command(name, closes, hold_minutes, changes, seed):
 
 
 @selection_cli.command("window")
-@click.argument("event_id", metavar="EVENT", type=int)
+@click.argument("event_id", metavar="EVENT", type=ID)
 @click.argument("name")
 @click.option("--starts", required=True, help='"YYYY-MM-DD HH:MM" in campus time.')
-@click.option("--tier", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--tier", type=ID, default=1, show_default=True,
               help="A student in windows of several tiers is in the lowest one's.")
 @click.option("--college", help="Only students of this college.")
 @click.option("--class-name", help="Only students of this class.")
-@click.option("--grade", type=int, help="Only students who entered in this year, e.g. 2026.")
+@click.option("--grade", type=WHOLE, help="Only students who entered in this year, e.g. 2026.")
 @click.option("--gender", type=click.Choice(["M", "F"]), help="Only male (M) or female (F) students.")
-@click.option("--batch-size", type=click.IntRange(min=1),
+@click.option("--batch-size", type=ID,
               help="Let students in this many at a time, in the seeded order (with --batch-minutes).")
-@click.option("--batch-minutes", type=click.IntRange(min=1), help="Minutes between two batches (with --batch-size).")
+@click.option("--batch-minutes", type=click.IntRange(1, 24 * 60),
+              help="Minutes between two batches, at most a day (with --batch-size).")
 @with_appcontext
 def window_command(event_id, name, starts, tier, college, class_name, grade, gender, batch_size, batch_minutes):
     """Add a time window to EVENT.
@@ -140,8 +145,8 @@ def window_command(event_id, name, starts, tier, college, class_name, grade, gen
     if starts_at >= event.closes_at:
         raise BadInput(_("--starts: the event closes at %(closes)s, before the window would start.",
                          closes=_shown(event.closes_at)))
-    if not name.strip() or len(name) > 120:
-        raise BadInput(_("The name must have 1 to 120 characters."))
+    if not name.strip() or any(len(text or "") > TEXT_LIMIT for text in (name, college, class_name)):
+        raise BadInput(_("A name, college or class has 1 to %(limit)s characters.", limit=TEXT_LIMIT))
     with _one_transaction():
         window = services.add_window(event, name.strip(), starts_at=starts_at, tier=tier, college=college,
                                      class_name=class_name, grade=grade, gender=Gender(gender) if gender else None,
@@ -163,8 +168,8 @@ def _numbers_from_file(path: Path) -> list[Student]:
     except UnicodeDecodeError:
         raise BadInput(_("%(file)s is not UTF-8 text.", file=path)) from None
     wanted = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
-    found = {s.student_number: s for s in db.session.scalars(
-        sa.select(Student).where(Student.student_number.in_({number for _n, number in wanted})))}
+    found = {s.student_number: s for s in db.session.scalars(sa.select(Student).where(Student.student_number.in_(
+        {number for _n, number in wanted if "\x00" not in number})))}  # PostgreSQL takes no NUL in a string
     problems = []
     for n, number in wanted:
         student = found.get(number)
@@ -183,10 +188,10 @@ def _numbers_from_file(path: Path) -> list[Student]:
 
 
 @selection_cli.command("students")
-@click.argument("event_id", metavar="EVENT", type=int)
+@click.argument("event_id", metavar="EVENT", type=ID)
 @click.option("--college", help="Active students of this college.")
 @click.option("--class-name", help="Active students of this class.")
-@click.option("--grade", type=int, help="Active students who entered in this year.")
+@click.option("--grade", type=WHOLE, help="Active students who entered in this year.")
 @click.option("--file", "numbers_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Instead: the student numbers in this UTF-8 text file, one a line.")
 @with_appcontext
@@ -220,9 +225,9 @@ def students_command(event_id, college, class_name, grade, numbers_file):
 
 
 @selection_cli.command("offer")
-@click.argument("event_id", metavar="EVENT", type=int)
+@click.argument("event_id", metavar="EVENT", type=ID)
 @click.option("--building", "codes", multiple=True, help="Building code; repeat for several (none: every building).")
-@click.option("--floor", type=int, help="Only this floor of those buildings.")
+@click.option("--floor", type=click.IntRange(-2**31, 2**31 - 1), help="Only this floor of those buildings.")
 @click.option("--reserved", is_flag=True, help="Keep these beds for the office: offered, but nobody may choose them.")
 @with_appcontext
 def offer_command(event_id, codes, floor, reserved):
@@ -261,7 +266,7 @@ def offer_command(event_id, codes, floor, reserved):
 
 
 @selection_cli.command("check")
-@click.argument("event_id", metavar="EVENT", type=int)
+@click.argument("event_id", metavar="EVENT", type=ID)
 @with_appcontext
 def check_command(event_id):
     """Check EVENT before it opens (exit 1: problems).
@@ -284,7 +289,7 @@ def check_command(event_id):
 
 def _switch_command(name: str, action, done: str, help_text: str):
     @selection_cli.command(name, help=help_text)
-    @click.argument("event_id", metavar="EVENT", type=int)
+    @click.argument("event_id", metavar="EVENT", type=ID)
     @with_appcontext
     def command(event_id):
         event = _event(event_id)
@@ -315,7 +320,7 @@ close_command = _switch_command(
 
 
 @selection_cli.command("status")
-@click.argument("event_id", metavar="EVENT", type=int)
+@click.argument("event_id", metavar="EVENT", type=ID)
 @with_appcontext
 def status_command(event_id):
     """How EVENT stands (exit 1: invariants broken).
@@ -356,7 +361,7 @@ def status_command(event_id):
 
 
 @selection_cli.command("order")
-@click.argument("event_id", metavar="EVENT", type=int)
+@click.argument("event_id", metavar="EVENT", type=ID)
 @with_appcontext
 def order_command(event_id):
     """The order of EVENT, for anyone to redo.
