@@ -276,7 +276,7 @@ def check_command(event_id):
     if event.status != EventStatus.DRAFT:
         # arrange() would hand out the starts again, undoing what a pause moved on.
         raise click.ClickException(_("Event %(id)s is %(status)s: only an event being set up is checked.",
-                         id=event.id, status=event.status.label))
+                                     id=event.id, status=event.status.label))
     with _one_transaction():
         problems = services.arrange(event)
     for problem in problems:
@@ -343,6 +343,7 @@ def status_command(event_id):
     click.echo(_("Beds offered: %(offered)s (reserved for the office: %(reserved)s); held now: %(holds)s; "
                  "confirmed: %(confirmed)s.", offered=offers.get(False, 0) + offers.get(True, 0),
                  reserved=offers.get(True, 0), holds=holds, confirmed=confirmed))
+    # Free as the students' bed lists count it (an expired hold frees its bed), reserved beds left out.
     free_ids = services._free_offers(event, now).with_only_columns(Bed.id)
     by_building = sa.select(Building.code, sa.func.count()).select_from(Bed).join(Room, Room.id == Bed.room_id) \
         .join(Building, Building.id == Room.building_id).group_by(Building.code).order_by(Building.code)
@@ -368,12 +369,12 @@ def order_command(event_id):
 
     Each student's window, place, start and order key, tab-separated."""
     event = _event(event_id)
-    rows = db.session.execute(
-        sa.select(SelectionParticipant, Student).join(Student, Student.id == SelectionParticipant.student_id)
-        .where(SelectionParticipant.event_id == event.id)
-        .order_by(SelectionParticipant.window_id.is_(None), SelectionParticipant.window_id,
-                  SelectionParticipant.position, Student.student_number)).all()
     windows = {window.id: window.name for window in event.windows}
+    rank = {window_id: n for n, window_id in enumerate(windows)}  # by tier, as students enter; no window last
+    rows = sorted(db.session.execute(
+        sa.select(SelectionParticipant, Student).join(Student, Student.id == SelectionParticipant.student_id)
+        .where(SelectionParticipant.event_id == event.id)).all(),
+        key=lambda row: (rank.get(row[0].window_id, len(rank)), row[0].position, row[1].student_number))
     click.echo(_("# Seed %(seed)s. A student's order key is the SHA-256 of the seed, a colon and their student "
                  "number, in hexadecimal; inside a window, places go by ascending key, from 1.", seed=event.seed))
     if event.status == EventStatus.DRAFT:
