@@ -343,16 +343,19 @@ def status_command(event_id):
     click.echo(_("Beds offered: %(offered)s (reserved for the office: %(reserved)s); held now: %(holds)s; "
                  "confirmed: %(confirmed)s.", offered=offers.get(False, 0) + offers.get(True, 0),
                  reserved=offers.get(True, 0), holds=holds, confirmed=confirmed))
-    # Free as the students' bed lists count it (an expired hold frees its bed), reserved beds left out.
-    free_ids = services._free_offers(event, now).with_only_columns(Bed.id)
-    by_building = sa.select(Building.code, sa.func.count()).select_from(Bed).join(Room, Room.id == Bed.room_id) \
-        .join(Building, Building.id == Room.building_id).group_by(Building.code).order_by(Building.code)
-    offered = dict(db.session.execute(by_building.join(SelectionOffer, SelectionOffer.bed_id == Bed.id).where(
-        SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False))).all())
-    free = dict(db.session.execute(by_building.where(Bed.id.in_(free_ids))).all())
-    for code, count in offered.items():
-        click.echo(_("  %(building)s: %(free)s of %(offered)s beds free", building=code, free=free.get(code, 0),
-                     offered=count))
+    # Offered (not reserved) and free per building; free as the students' lists count it: no confirmed pick
+    # and no hold still running (one past its time frees the bed).
+    taken = sa.exists().where(SelectionPick.event_id == event.id, SelectionPick.bed_id == Bed.id, sa.or_(
+        SelectionPick.status == PickStatus.CONFIRMED,
+        sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
+    by_building = db.session.execute(
+        sa.select(Building.code, sa.func.count(), sa.func.count().filter(~taken)).select_from(SelectionOffer)
+        .join(Bed, Bed.id == SelectionOffer.bed_id).join(Room, Room.id == Bed.room_id)
+        .join(Building, Building.id == Room.building_id)
+        .where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False))
+        .group_by(Building.code).order_by(Building.code)).all()
+    for code, offered, free in by_building:
+        click.echo(_("  %(building)s: %(free)s of %(offered)s beds free", building=code, free=free, offered=offered))
     broken = services.invariant_problems(event)
     for problem in broken:
         click.echo(_("Invariant broken: %(problem)s", problem=problem))
