@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from dorms.core.clock import campus_zone, utcnow
 from dorms.core.enums import Gender, GenderPolicy
 from dorms.extensions import db
+from dorms.residence import services as residence
 from dorms.selection import services as selection
 from dorms.selection.models import EventStatus, SelectionEvent, SelectionParticipant
 
@@ -105,6 +106,39 @@ def test_a_selection_from_set_up_to_close(app, run, campus):
     out = run("status", event_id)
     assert "Closed" in out and "held now: 0; confirmed: 1." in out
     assert "only an event being set up is checked" in run("check", event_id, expect=1)
+
+    assert f"Apply event {event_id}: 1 confirmed choice becomes a bed?" in run("apply", event_id, input="n\n",
+                                                                               expect=1)
+    assert residence.current_assignment(first) is None
+    assert "1 student changed bed" in run("apply", event_id, "--yes")
+    db.session.expire_all()
+    assert residence.current_assignment(first).bed_id == rooms["men"][0].beds[0].id
+    assert "applied already" in run("apply", event_id, "--yes", expect=1)
+
+
+def test_a_rehearsal_is_a_copy_to_throw_away(app, run, campus):
+    rooms, students = campus
+    now = utcnow()
+    event = selection.create_event("real", closes_at=now + timedelta(days=3), seed="s")
+    selection.add_window(event, "men", starts_at=now + timedelta(days=2), gender=Gender.MALE)
+    selection.add_participants(event, students["men"])
+    selection.offer_beds(event, rooms["men"][0].beds)
+    db.session.commit()
+    assert "later than now" in run("rehearse", event.id, "--starts", _campus(now), "--closes", _campus(now),
+                                   expect=2)
+    out = run("rehearse", event.id, "--starts", _campus(now), "--closes", _campus(now + timedelta(hours=1)))
+    rehearsal_id = int(re.search(r"Rehearsal (\d+) of event", out).group(1))
+    assert "No problem" in run("check", rehearsal_id)
+    assert "open" in run("open", rehearsal_id)
+    out = run("status", rehearsal_id)
+    assert "real (rehearsal)" in out and "Taking part: 3, in a window: 3." in out and "seed s." in out
+    run("close", rehearsal_id)
+    assert "never applied" in run("apply", rehearsal_id, "--yes", expect=1)
+    assert "cannot itself be rehearsed" in run("rehearse", rehearsal_id, "--starts", _campus(now), "--closes",
+                                               _campus(now + timedelta(hours=1)), expect=1)
+    assert "thrown away" in run("discard", rehearsal_id)
+    assert db.session.get(SelectionEvent, rehearsal_id) is None
+    assert "Only a rehearsal can be thrown away." in run("discard", event.id, expect=1)
 
 
 def test_reserved_beds_and_floors(app, run, campus):

@@ -319,6 +319,58 @@ close_command = _switch_command(
     "Close EVENT: confirmed choices stand, holds end.")
 
 
+@selection_cli.command("apply")
+@click.argument("event_id", metavar="EVENT", type=ID)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def apply_command(event_id, yes):
+    """Make a closed EVENT's confirmed choices the students' beds.
+
+    One change, all or nothing, under every placement rule; asks first, saying how many chose."""
+    event = _event(event_id)
+    if not yes:  # many students change bed at once: say how many first
+        chosen = _count(sa.select(SelectionPick.id).where(SelectionPick.event_id == event.id,
+                                                          SelectionPick.status == PickStatus.CONFIRMED))
+        click.confirm(ngettext("Apply event %(id)s: %(num)d confirmed choice becomes a bed?",
+                               "Apply event %(id)s: %(num)d confirmed choices become beds?", chosen, id=event.id),
+                      abort=True)
+    with _one_transaction():
+        moved = services.apply_choices(event)
+    click.echo(ngettext("Event %(id)s applied: %(num)d student changed bed.",
+                        "Event %(id)s applied: %(num)d students changed bed.", moved, id=event.id))
+
+
+@selection_cli.command("rehearse")
+@click.argument("event_id", metavar="EVENT", type=ID)
+@click.option("--starts", required=True, help='When its first window opens, "YYYY-MM-DD HH:MM" in campus time.')
+@click.option("--closes", required=True, help='When it ends, "YYYY-MM-DD HH:MM" in campus time.')
+@with_appcontext
+def rehearse_command(event_id, starts, closes):
+    """Copy EVENT into a rehearsal (模拟选宿).
+
+    Its windows (the first from --starts, the others as far after it), students and offered beds, in the
+    same seeded order, being set up: check and open it as any event, and discard it afterwards."""
+    event = _event(event_id)
+    starts_at, closes_at = _campus_time(starts, "--starts"), _campus_time(closes, "--closes")
+    if closes_at <= max(starts_at, utcnow()):
+        raise BadInput(_("--closes: a rehearsal closes after it starts, and later than now."))
+    with _one_transaction():
+        rehearsal = services.rehearse(event, starts_at=starts_at, closes_at=closes_at)
+    click.echo(_("Rehearsal %(id)s of event %(event)s, %(name)s: being set up; check and open it as any event, "
+                 "then discard it.", id=rehearsal.id, event=event.id, name=rehearsal.name))
+
+
+@selection_cli.command("discard")
+@click.argument("event_id", metavar="EVENT", type=ID)
+@with_appcontext
+def discard_command(event_id):
+    """Throw a rehearsal away, with everything chosen in it (a real event never)."""
+    event = _event(event_id)
+    with _one_transaction():
+        services.discard(event)
+    click.echo(_("Rehearsal %(id)s thrown away.", id=event_id))
+
+
 @selection_cli.command("status")
 @click.argument("event_id", metavar="EVENT", type=ID)
 @with_appcontext
