@@ -40,7 +40,8 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-@click.group("selection", help="Selection day: set up, check, open, pause, resume, close and watch an event.")
+@click.group("selection", help="Selection day: set up, check, open, pause, resume, close, apply and watch an "
+                               "event; rehearse it.")
 def selection_cli():
     pass
 
