@@ -94,17 +94,17 @@ def test_a_selection_from_set_up_to_close(app, run, campus):
     selection.hold(event, men[1], rooms["men"][0].beds[1].id)
     db.session.commit()
     out = run("status", event_id)
-    assert "Open" in out and "Taking part: 5, in a window: 5." in out
+    assert f"({EventStatus.OPEN.label})" in out and "Taking part: 5, in a window: 5." in out
     assert "Beds offered: 14 (reserved for the office: 0); held now: 1; confirmed: 1." in out
     assert "M1: 6 of 8 beds free" in out and "W1: 4 of 4 beds free" in out and "X1: 2 of 2 beds free" in out
     assert "Invariants hold." in out
 
     assert "paused" in run("pause", event_id)
-    assert "is Paused now, not Open" in run("pause", event_id, expect=1)
+    assert f"is {EventStatus.PAUSED.label} now, not {EventStatus.OPEN.label}" in run("pause", event_id, expect=1)
     assert "open again" in run("resume", event_id)
     assert "closed" in run("close", event_id)
     out = run("status", event_id)
-    assert "Closed" in out and "held now: 0; confirmed: 1." in out
+    assert f"({EventStatus.CLOSED.label})" in out and "held now: 0; confirmed: 1." in out
     assert "only an event being set up is checked" in run("check", event_id, expect=1)
 
     assert f"Apply event {event_id}: 1 confirmed choice becomes a bed?" in run("apply", event_id, input="n\n",
