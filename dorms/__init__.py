@@ -147,6 +147,7 @@ def _register_cli(app: Flask) -> None:
     from .notifications.cli import notifications_cli
     from .jobs.cli import jobs_cli, scheduler_command, worker_command
     from .photos.cli import photos_cli
+    from .selection.cli import selection_cli
     from .transfer.cli import export_command, import_cli
 
     # Replaces Flask-Migrate's `db`: its upgrade also seeds the first-run defaults.
@@ -158,6 +159,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(directory_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(photos_cli)
+    app.cli.add_command(selection_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_command)
     app.cli.add_command(jobs_cli)

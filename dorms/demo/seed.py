@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -22,6 +22,7 @@ from ..auth.services import create_user
 from ..campus.models import Bed, Building, ManagedBuilding, Room
 from ..campus.services import get_or_create_campus, get_or_create_floor
 from ..checkin import demo as checkin_demo
+from ..core.clock import campus_today, campus_zone
 from ..core.enums import BedType, Gender, GenderPolicy, Role, RoomStatus, StudentStatus
 from ..extensions import db
 from ..facilities import demo as facilities_demo
@@ -36,6 +37,8 @@ from ..roomchange.models import (
     RoomChangeChoice,
     RoomChangeRequest,
 )
+from ..selection import services as selection
+from ..selection.models import SelectionEvent
 from ..students.models import Student, Term
 from ..violations import demo as violations_demo
 
@@ -198,6 +201,7 @@ def seed_demo(seed: int = 2026, student_count: int | None = None) -> DemoLogins:
     records = _add_residence_records(rng, placed, admin, student_user)
 
     _add_role_accounts()
+    _add_selection_event(classes, seed)
     # As the morning job would have: reports over the seeded fortnight read these rows.
     nights = rollup.rollup(rollup.finished_nights(datetime.now(CST).date() - timedelta(days=DEMO_NIGHTS)))
 
@@ -210,6 +214,38 @@ def seed_demo(seed: int = 2026, student_count: int | None = None) -> DemoLogins:
     db.session.flush()
     return DemoLogins(STAFF_USERNAME, STAFF_PASSWORD, "counselor1", COUNSELOR_PASSWORD,
                       student.student_number, STUDENT_PASSWORD)
+
+
+SELECTION_EVENT = "演示选宿"
+SELECTION_SPARE_BEDS = 2  # offered beyond one a participant, of each gender
+
+
+def _add_selection_event(classes: list[tuple[str, list[Student]]], seed: int) -> SelectionEvent | None:
+    """A selection being set up, ready to rehearse (README "Selection day from the command line"): one class
+    (the first with men and women, nobody needing an accessible room), a window per gender from tomorrow 09:00
+    campus time, and for each gender a bed for everyone and two more, in the last free rooms of its buildings.
+    None when no class fits (a campus of other sizes may have none)."""
+    class_name, members = next(
+        ((name, members) for name, members in classes
+         if {s.gender for s in members} == {Gender.MALE, Gender.FEMALE}
+         and not any(s.needs_accessible for s in members)), (None, None))
+    if class_name is None:
+        return None
+    members = [s for s in members if s.status == StudentStatus.ACTIVE]
+    tomorrow = datetime.combine(campus_today() + timedelta(days=1), time(9, 0), tzinfo=campus_zone())
+    event = selection.create_event(SELECTION_EVENT, closes_at=tomorrow + timedelta(hours=9), seed=f"demo-{seed}")
+    occupied = sa.select(Assignment.bed_id).where(Assignment.ended_at.is_(None))
+    for gender, window in ((Gender.MALE, f"{class_name} 男生"), (Gender.FEMALE, f"{class_name} 女生")):
+        selection.add_window(event, window, starts_at=tomorrow, class_name=class_name, gender=gender)
+        wanted = sum(1 for s in members if s.gender == gender) + SELECTION_SPARE_BEDS
+        selection.offer_beds(event, db.session.scalars(
+            sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
+            .where(Building.gender_policy == GenderPolicy(gender.value), Room.status == RoomStatus.OPEN,
+                   Room.accessible.is_(False), Bed.active.is_(True), Bed.id.not_in(occupied))
+            .order_by(Bed.id.desc()).limit(wanted)).all())
+    selection.add_participants(event, members)
+    selection.arrange(event)  # each student's window and start, for `dorms selection order`
+    return event
 
 
 def _add_residence_records(rng: random.Random, placed: dict[int, Assignment], admin, student_user) -> dict[str, int]:

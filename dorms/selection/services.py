@@ -72,7 +72,11 @@ def add_participants(event: SelectionEvent, students: list[Student]) -> int:
     _require_draft(event)
     known = set(db.session.scalars(sa.select(SelectionParticipant.student_id)
                                    .where(SelectionParticipant.event_id == event.id)))
-    new = [SelectionParticipant(event_id=event.id, student_id=s.id) for s in students if s.id not in known]
+    new = []
+    for student in students:
+        if student.id not in known:  # nor twice from ``students`` itself (a list typed by hand)
+            known.add(student.id)
+            new.append(SelectionParticipant(event_id=event.id, student_id=student.id))
     db.session.add_all(new)
     db.session.flush()
     return len(new)
