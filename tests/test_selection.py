@@ -213,21 +213,27 @@ def test_two_hundred_claims_racing_for_twenty_beds_leave_exactly_twenty_holds(
     db.session.commit()
     claims = [(student.id, beds[n % len(beds)].id) for n, student in enumerate(students)]
     threads = 40
-    start, won = threading.Barrier(threads), []
+    # A thread that cannot start (no connection left, say) breaks the barrier: the test fails, never hangs.
+    start, won, broke = threading.Barrier(threads, timeout=120), [], []
 
     def claim(share: list[tuple[int, int]]) -> None:
         with app.app_context():
-            mine = db.session.get(SelectionEvent, event.id)
-            db.session.commit()  # its connection back to the pool: every thread takes one after the barrier
-            start.wait()
-            for student_id, bed_id in share:
-                try:
-                    selection.hold(mine, db.session.get(Student, student_id), bed_id)
-                    db.session.commit()
-                    won.append(bed_id)
-                except ServiceError:
-                    db.session.rollback()
-            db.session.remove()
+            try:
+                mine = db.session.get(SelectionEvent, event.id)
+                db.session.commit()  # its connection back to the pool: every thread takes one after the barrier
+                start.wait()
+                for student_id, bed_id in share:
+                    try:
+                        selection.hold(mine, db.session.get(Student, student_id), bed_id)
+                        db.session.commit()
+                        won.append(bed_id)
+                    except ServiceError:
+                        db.session.rollback()
+            except Exception as error:  # noqa: BLE001 (told below, with what it was)
+                broke.append(repr(error))
+                start.abort()
+            finally:
+                db.session.remove()
 
     workers = [threading.Thread(target=claim, args=(claims[n::threads],)) for n in range(threads)]
     try:
@@ -237,6 +243,7 @@ def test_two_hundred_claims_racing_for_twenty_beds_leave_exactly_twenty_holds(
             worker.join()
     finally:
         db.engine.pool.dispose()  # the threads' connections, idle now: closed, not kept for the session
+    assert not broke, broke[:3]
     assert len(beds) == 20 and sorted(won) == sorted(bed.id for bed in beds)  # every bed once
     db.session.expire_all()
     holds = db.session.scalars(sa.select(SelectionPick.student_id).where(SelectionPick.status == PickStatus.HELD))
