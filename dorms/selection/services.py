@@ -23,6 +23,7 @@ from ..core.clock import campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
 from ..core.enums import GenderPolicy, RequestKind, RoomStatus
 from ..core.errors import ServiceError
+from ..core.kept import kept
 from ..extensions import db
 from ..notifications.outbox import accounts_of, notify
 from ..residence import services as residence
@@ -412,11 +413,29 @@ def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, *
     return query
 
 
+# What the lists of free beds read. They are kept (core.kept) until a pick or an offer changes, and for at most
+# FREE_BEDS_SECONDS besides: a hold that ran out frees its bed without a write, so a list may show it taken that
+# long. A list showing a bed free that was taken meanwhile is answered by the hold ("taken a moment ago").
+FREE_BED_TABLES = ("selection_offers", "selection_picks", "beds", "rooms", "buildings", "floors")
+FREE_BEDS_SECONDS = 10
+
+
+def _kept_free(name: str, compute, event: SelectionEvent, student: Student, now: datetime, *key):
+    """Free beds are the same for every student of a gender (and need of an accessible room): kept per those."""
+    moment = int(now.timestamp()) // FREE_BEDS_SECONDS
+    return kept(name, compute, depends_on=FREE_BED_TABLES,
+                key=(event.id, student.gender.value, student.needs_accessible, moment, *key))
+
+
 def free_by_floor(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[tuple[str, int, int]]:
     """(building code, floor number, free beds) of what ``student`` may hold now: where to look first."""
-    query = _may_take(event, student, now or utcnow(), (Building.code, Floor.number, sa.func.count()))
-    return [tuple(row) for row in db.session.execute(
-        query.group_by(Building.code, Floor.number).order_by(Building.code, Floor.number))]
+    now = now or utcnow()
+
+    def count() -> list[tuple[str, int, int]]:
+        query = _may_take(event, student, now, (Building.code, Floor.number, sa.func.count()))
+        return [tuple(row) for row in db.session.execute(
+            query.group_by(Building.code, Floor.number).order_by(Building.code, Floor.number))]
+    return _kept_free("selection.free_by_floor", count, event, student, now)
 
 
 @dataclass(frozen=True)
@@ -437,11 +456,15 @@ class FreeBed:
 def available_beds(event: SelectionEvent, student: Student, now: datetime | None = None, *,
                    building: str | None = None, floor: int | None = None) -> list[FreeBed]:
     """The beds ``student`` may hold now, by building, floor, room and bed (one building's floor, if given)."""
-    query = _may_take(event, student, now or utcnow(),
-                      (Bed.id, Bed.label, Room.id, Room.number, Building.code, Floor.number, Room.room_type),
-                      building=building, floor=floor)
-    return [FreeBed(*row) for row in db.session.execute(
-        query.order_by(Building.code, Floor.number, Room.number, Bed.label))]
+    now = now or utcnow()
+
+    def listed() -> list[FreeBed]:
+        query = _may_take(event, student, now,
+                          (Bed.id, Bed.label, Room.id, Room.number, Building.code, Floor.number, Room.room_type),
+                          building=building, floor=floor)
+        return [FreeBed(*row) for row in db.session.execute(
+            query.order_by(Building.code, Floor.number, Room.number, Bed.label))]
+    return _kept_free("selection.available_beds", listed, event, student, now, building, floor)
 
 
 def _avoided_in_room(event: SelectionEvent, student: Student, bed: Bed) -> bool:
