@@ -73,8 +73,9 @@ def seed(url: str, students: int) -> int:
     subprocess.run([sys.executable, "-c", "from dorms.cli import main; main()", "db", "upgrade"], env=environment,
                    check=True, stdout=subprocess.DEVNULL)
     kept = redis.Redis.from_url(REDIS)
-    for key in kept.scan_iter("dorms:kept:*"):
-        kept.delete(key)
+    for pattern in ("dorms:kept:*", "dorms:selection:*"):  # kept values and waiting rooms of the database dropped
+        for key in kept.scan_iter(pattern):
+            kept.delete(key)
     cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
