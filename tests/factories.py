@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 
@@ -84,3 +85,23 @@ def login(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def open_selection(app):
+    """``open_selection(students, beds, **settings)``: an open selection event over ``beds`` for ``students``,
+    everyone's window opened a minute ago, committed (selection/services.py)."""
+    from dorms.core.clock import utcnow
+    from dorms.selection import services as selection
+
+    def create(students, beds, *, name: str = "选宿", **settings):
+        now = utcnow()
+        event = selection.create_event(name, closes_at=now + timedelta(hours=1), **settings)
+        selection.add_window(event, "all", starts_at=now - timedelta(minutes=1))
+        selection.add_participants(event, students)
+        selection.offer_beds(event, beds)
+        selection.open_event(event)
+        db.session.commit()
+        return event
+
+    return create

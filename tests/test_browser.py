@@ -239,7 +239,9 @@ def test_a_student_reports_a_broken_air_conditioner_from_a_phone_with_a_photo(br
     try:
         sign_in(phone, live_server, campus["student"].username)
         phone.click("button.navbar-toggler")
+        phone.wait_for_selector(".navbar-collapse.show")  # opened, not still sliding: the link stays where it is
         phone.click("nav >> a[href='/repairs/mine']")
+        phone.wait_for_url("**/repairs/mine")
         form = phone.locator("[data-testid=report-fault]")
         form.locator("select[name=item]").select_option(str(air_conditioner.id))
         form.locator("textarea[name=description]").fill("空调不制冷，开机后只吹热风")

@@ -17,15 +17,10 @@ def app_config(app_config):
 
 
 def test_a_student_claiming_faster_than_a_person_is_told_to_wait_and_others_are_not(
-        app, client, login, create_building, create_room, create_student, create_user):
+        app, client, login, create_building, create_room, create_student, create_user, open_selection):
     room = create_room(create_building("M1", gender_policy=GenderPolicy.MALE), "101", capacity=4)
     fast, calm = create_student(), create_student()
-    event = selection.create_event("limits", closes_at=utcnow() + timedelta(hours=1))
-    selection.add_window(event, "all", starts_at=utcnow() - timedelta(minutes=1))
-    selection.add_participants(event, [fast, calm])
-    selection.offer_beds(event, room.beds)
-    selection.open_event(event)
-    db.session.commit()
+    event = open_selection([fast, calm], room.beds)
     hold = lambda n: client.post(f"/api/selection/{event.id}/hold", json={"bed_id": room.beds[n].id})  # noqa: E731
 
     login(create_user("fast", role=Role.STUDENT, student=fast))

@@ -287,19 +287,14 @@ def test_a_student_in_the_waiting_room_sees_their_place_and_waits(app, student_c
 
 
 def test_roommates_take_a_room_together_from_the_page(app, client, login, create_user, create_student,
-                                                     create_building, create_room):
+                                                     create_building, create_room, open_selection):
     from dorms.core.enums import RequestKind
     from dorms.students import roommate_requests
     room = create_room(create_building("G1", gender_policy=GenderPolicy.MALE), "101", capacity=4)
     leader, friend = create_student(), create_student()
     for a, b in ((leader, friend), (friend, leader)):
         roommate_requests.add_request(a, b.student_number, RequestKind.WANT)
-    event = selection.create_event("together", closes_at=utcnow() + timedelta(hours=1))
-    selection.add_window(event, "all", starts_at=utcnow() - timedelta(minutes=1))
-    selection.add_participants(event, [leader, friend])
-    selection.offer_beds(event, room.beds)
-    selection.open_event(event)
-    db.session.commit()
+    event = open_selection([leader, friend], room.beds)
     login(create_user("leader", role=Role.STUDENT, student=leader))
     page = client.get(f"/selection/{event.id}").get_data(as_text=True)
     assert 'data-testid="group-form"' in page and friend.name in page

@@ -9,7 +9,6 @@ import pytest
 from dorms.core.clock import utcnow
 from dorms.core.enums import GenderPolicy, Role
 from dorms.core.errors import ServiceError
-from dorms.extensions import db
 from dorms.selection import services as selection
 
 from .conftest import redis_for_test
@@ -30,16 +29,10 @@ def line(app):
 
 
 @pytest.fixture
-def event(app, create_building, create_room, create_student):
+def event(app, create_building, create_room, create_student, open_selection):
     room = create_room(create_building("M1", gender_policy=GenderPolicy.MALE), "101", capacity=6)
     students = [create_student() for _ in range(5)]
-    event = selection.create_event("line", closes_at=utcnow() + timedelta(hours=1))
-    selection.add_window(event, "all", starts_at=utcnow() - timedelta(minutes=1))
-    selection.add_participants(event, students)
-    selection.offer_beds(event, room.beds)
-    selection.open_event(event)
-    db.session.commit()
-    return event, students, room.beds
+    return open_selection(students, room.beds), students, room.beds
 
 
 def test_students_are_let_in_in_the_order_they_came_at_the_rate(line, event):

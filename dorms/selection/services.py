@@ -467,6 +467,15 @@ def available_beds(event: SelectionEvent, student: Student, now: datetime | None
     return _kept_free("selection.available_beds", listed, event, student, now, building, floor)
 
 
+def _require_placeable(event: SelectionEvent, student: Student, bed: Bed, avoided: str) -> None:
+    """Refused when a rule of residence forbids ``student`` the bed, or "do not room with" does (``avoided``)."""
+    problems = residence.placement_problems(student, bed)
+    if problems:
+        raise ServiceError(" ".join(problems))
+    if _avoided_in_room(event, student, bed):
+        raise ServiceError(avoided)
+
+
 def _avoided_in_room(event: SelectionEvent, student: Student, bed: Bed) -> bool:
     """Whether a student who chose a bed in ``bed``'s room is one ``student`` asked not to room with, or one who
     asked not to room with them ("do not room with", roommate wishes)."""
@@ -495,12 +504,8 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
             raise ServiceError(_("This bed is already yours."))
         if db.session.get(SelectionParticipant, participant(event, student).id).changes_used >= event.change_limit:
             raise ServiceError(_("Your choice is confirmed and can no longer be changed."))
-    problems = residence.placement_problems(student, bed)
-    if problems:
-        raise ServiceError(" ".join(problems))
-    if _avoided_in_room(event, student, bed):
-        raise ServiceError(_("This room has a student you asked not to room with, or who asked not to room "
-                             "with you. Choose another room."))
+    _require_placeable(event, student, bed, _("This room has a student you asked not to room with, or who asked "
+                                              "not to room with you. Choose another room."))
     pick = SelectionPick(event_id=event.id, bed_id=bed_id, student_id=student.id, status=PickStatus.HELD,
                          held_until=now + timedelta(seconds=event.hold_seconds), created_at=now)
     with conflict_on_duplicate(lambda key: _("This bed was taken a moment ago. Choose another.")
@@ -577,13 +582,9 @@ def hold_group(event: SelectionEvent, leader: Student, room_id: int, member_ids:
     beds = {bed.id: bed for bed in db.session.scalars(sa.select(Bed).where(
         Bed.id.in_([b.bed_id for b in free[:len(group)]])))}
     for person, free_bed in zip(group, free):
-        bed = beds[free_bed.bed_id]
-        problems = residence.placement_problems(person, bed)
-        if problems:
-            raise ServiceError(" ".join(problems))
-        if _avoided_in_room(event, person, bed):
-            raise ServiceError(_("This room has a student one of your group asked not to room with, or who asked "
-                                 "not to room with them. Choose another room."))
+        _require_placeable(event, person, beds[free_bed.bed_id], _(
+            "This room has a student one of your group asked not to room with, or who asked not to room with them. "
+            "Choose another room."))
     until = now + timedelta(seconds=event.hold_seconds)
     picks = [SelectionPick(event_id=event.id, bed_id=free_bed.bed_id, student_id=person.id, status=PickStatus.HELD,
                            held_until=until, chosen_by_id=leader.id, created_at=now)
