@@ -34,7 +34,9 @@ def test_a_student_claiming_faster_than_a_person_is_told_to_wait_and_others_are_
 
 
 def test_while_an_event_is_under_way_a_second_sign_in_ends_the_first(
-        app, create_building, create_room, create_student, create_user):
+        app, client, create_building, create_room, create_student, create_user):
+    # ``client`` makes app.test_client() the conftest's: each request in an app context of its own, so no
+    # signed-in user is carried over from one request to the next.
     room = create_room(create_building("M1", gender_policy=GenderPolicy.MALE), "101", capacity=4)
     student, bystander = create_student(), create_student()
     create_user("s1", role=Role.STUDENT, student=student, password="pass-word-1")
