@@ -57,10 +57,7 @@ def me(event_id: int):
     now = utcnow()
     taking_part = services.participant(event, student)
     picks = services.live_picks(event, student, now)
-    refusal = services.refusal(event, taking_part, now)
-    place = services.in_line(event, taking_part, now) if refusal is None else None
-    if place is not None and not place.admitted:
-        refusal = services.waiting_message(place)
+    refusal, place = services.standing(event, taking_part, now)
     return jsonify(
         event=event.name, status=event.status.value, rehearsal=event.is_rehearsal,
         opens_at=taking_part.opens_at.isoformat() if taking_part and taking_part.opens_at else None,
@@ -79,8 +76,7 @@ def beds(event_id: int):
     student, event = _student_and_event(event_id)
     now = utcnow()
     building, floor = request.args.get("building"), request.args.get("floor", type=int)
-    taking_part = services.participant(event, student)
-    if services.refusal(event, taking_part, now) or not services.in_line(event, taking_part, now).admitted:
+    if services.standing(event, services.participant(event, student), now)[0]:
         return jsonify(floors=[], beds=[])
     if building is None or floor is None:
         return jsonify(floors=[{"building": b, "floor": f, "free": n}

@@ -17,12 +17,11 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from ..campus.models import Bed, Building, Floor, Room
+from ..campus.models import Bed, Building, Room
 from ..core.clock import campus_zone, utcnow
-from ..core.enums import Gender, RoomStatus, StudentStatus
+from ..core.enums import Gender, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
-from ..residence.models import Assignment
 from ..students.models import Student
 from . import services
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionOffer, SelectionParticipant, SelectionPick
@@ -210,11 +209,7 @@ def students_command(event_id, college, class_name, grade, numbers_file):
     elif all(value is None for value in filters.values()):
         raise BadInput(_("Say who: --college, --class-name, --grade, or --file."))
     else:
-        query = sa.select(Student).where(Student.status == StudentStatus.ACTIVE).order_by(Student.student_number)
-        for column, value in filters.items():
-            if value is not None:
-                query = query.where(getattr(Student, column) == value)
-        students = db.session.scalars(query).all()
+        students = services.active_students(**filters)
         if not students:
             raise BadInput(_("No active student matches."))
     with _one_transaction():
@@ -242,15 +237,7 @@ def offer_command(event_id, codes, floor, reserved):
     unknown = [code for code in codes if code.upper() not in buildings]
     if unknown:
         raise BadInput(_("There is no building %(codes)s.", codes=", ".join(unknown)))
-    occupied = sa.select(Assignment.bed_id).where(Assignment.ended_at.is_(None))
-    query = (sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id)
-             .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN, Bed.id.not_in(occupied))
-             .order_by(Bed.id))
-    if codes:
-        query = query.where(Room.building_id.in_(buildings.values()))
-    if floor is not None:
-        query = query.where(Floor.number == floor)
-    beds = db.session.scalars(query).all()
+    beds = services.free_beds(building_ids=list(buildings.values()) if codes else None, floor=floor)
     if not beds:
         raise BadInput(_("No free bed there."))
     with _one_transaction():

@@ -21,7 +21,7 @@ from ..allocation.models import RunMode
 from ..campus.models import Bed, Building, Floor, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
-from ..core.enums import GenderPolicy, RequestKind, RoomStatus
+from ..core.enums import GenderPolicy, RequestKind, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
 from ..core.kept import kept
 from ..extensions import db
@@ -81,6 +81,30 @@ def add_participants(event: SelectionEvent, students: list[Student]) -> int:
     db.session.add_all(new)
     db.session.flush()
     return len(new)
+
+
+def active_students(*, college: str | None = None, class_name: str | None = None,
+                    grade: int | None = None) -> list[Student]:
+    """The active students of a college, class and year of entry (each one given must match), by number: who
+    a cohort of the office's takes part."""
+    query = sa.select(Student).where(Student.status == StudentStatus.ACTIVE)
+    for column, value in ((Student.college, college), (Student.class_name, class_name), (Student.grade, grade)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(db.session.scalars(query.order_by(Student.student_number)))
+
+
+def free_beds(*, building_ids: list[int] | None = None, floor: int | None = None) -> list[Bed]:
+    """The beds a student could take now, to offer: in use, in an open room, nobody's; of those buildings (None:
+    every one) and that floor. Any other bed offered, the pre-flight check would refuse."""
+    query = (sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id)
+             .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN,
+                    ~sa.exists().where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))))
+    if building_ids is not None:
+        query = query.where(Room.building_id.in_(building_ids))
+    if floor is not None:
+        query = query.where(Floor.number == floor)
+    return list(db.session.scalars(query.order_by(Bed.id)))
 
 
 def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False) -> int:
@@ -369,14 +393,22 @@ def waiting_message(place: waiting_room.Place) -> str:
                     place.ahead, seconds=place.seconds)
 
 
+def standing(event: SelectionEvent, taking_part: SelectionParticipant | None,
+             now: datetime) -> tuple[str | None, waiting_room.Place | None]:
+    """Why the student cannot act now (None: they may), and, their window open, their place in the waiting
+    room (a ticket taken the first time): the one answer the pages, the API and every action read."""
+    reason = refusal(event, taking_part, now)
+    if reason is not None:
+        return reason, None
+    place = in_line(event, taking_part, now)
+    return (None if place.admitted else waiting_message(place)), place
+
+
 def _require_may_act(event: SelectionEvent, student: Student, now: datetime) -> SelectionParticipant:
     taking_part = participant(event, student)
-    reason = refusal(event, taking_part, now)
+    reason, _place = standing(event, taking_part, now)
     if reason:
         raise ServiceError(reason)
-    place = in_line(event, taking_part, now)
-    if not place.admitted:
-        raise ServiceError(waiting_message(place))
     return taking_part
 
 

@@ -18,14 +18,13 @@ from flask_babel import ngettext
 from .. import audit
 from ..audit.describe import register_values
 from ..campus import services as campus
-from ..campus.models import Bed, Building, Floor, Room
+from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow
-from ..core.enums import Gender, RoomStatus, StudentStatus
+from ..core.enums import Gender
 from ..core.errors import ServiceError
 from ..core.forms import confirmed, options, submit, words
 from ..core.roles import staff_required
 from ..extensions import db
-from ..residence.models import Assignment
 from ..students.models import Student
 from . import services
 from .forms import EventForm, OffersForm, ParticipantsForm, RehearsalForm, WindowForm, campus_time
@@ -246,14 +245,9 @@ def add_participants(event_id: int):
 
 
 def _students_matching(form: ParticipantsForm) -> list[Student]:
-    query = sa.select(Student).where(Student.status == StudentStatus.ACTIVE)
-    if form.college.data:
-        query = query.where(Student.college == form.college.data.strip())
-    if form.class_name.data:
-        query = query.where(Student.class_name == form.class_name.data.strip())
-    if form.grade.data:
-        query = query.where(Student.grade == form.grade.data)
-    students = db.session.scalars(query.order_by(Student.student_number)).all()
+    students = services.active_students(college=form.college.data.strip() if form.college.data else None,
+                                        class_name=form.class_name.data.strip() if form.class_name.data else None,
+                                        grade=form.grade.data or None)
     if not students:
         raise ServiceError(_("No active student is of that college, class and year."))
     return students
@@ -289,14 +283,7 @@ def offer_beds(event_id: int):
         building = db.session.get(Building, form.building.data) if form.building.data else None
         if building is None:
             raise ServiceError(_("Choose a building."))
-        # Beds a student could take: in use, in an open room, nobody's now (the pre-flight check says why
-        # any other offered bed cannot be chosen; these are left out rather than offered to be refused).
-        query = (sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id)
-                 .where(Room.building_id == building.id, Bed.active.is_(True), Room.status == RoomStatus.OPEN,
-                        ~sa.exists().where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))))
-        if form.floor.data is not None:
-            query = query.where(Floor.number == form.floor.data)
-        beds = db.session.scalars(query.order_by(Bed.id)).all()
+        beds = services.free_beds(building_ids=[building.id], floor=form.floor.data)
         if not beds:
             raise ServiceError(_("No free bed in use is there."))
         added = services.offer_beds(event, beds, reserved=form.reserved.data)

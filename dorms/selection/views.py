@@ -149,14 +149,11 @@ def event_page(event_id: int):
     student, event = _me(), _event(event_id)
     now = utcnow()
     taking_part = services.participant(event, student)
-    refused = services.refusal(event, taking_part, now)
+    refused, place = services.standing(event, taking_part, now)
     picks = services.live_picks(event, student, now) if taking_part else {}
     opens_at = taking_part.opens_at if taking_part else None
     # No countdown while paused: resuming moves the window on by the pause.
     waiting = opens_at is not None and now < opens_at and event.status in (EventStatus.OPEN, EventStatus.DRAFT)
-    place = services.in_line(event, taking_part, now) if refused is None else None
-    if place is not None and not place.admitted:  # their window is open, but the waiting room holds them
-        refused = services.waiting_message(place)
     links, rooms = (_one_floor(event, student, now, request.args.get("building"),
                                request.args.get("floor", type=int)) if refused is None else ([], []))
     return render_template(
