@@ -524,7 +524,7 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
     """Keep ``bed_id`` for ``student`` for the event's hold time. A hold they had on another bed is given up
     for it, unless this one fails (then they keep it)."""
     now = now or utcnow()
-    _require_may_act(event, student, now)
+    taking_part = _require_may_act(event, student, now)
     offer = db.session.get(SelectionOffer, (event.id, bed_id))
     if offer is None or offer.reserved:
         raise ServiceError(_("This bed is not offered in this selection."))
@@ -534,7 +534,7 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
     if confirmed is not None:
         if confirmed.bed_id == bed_id:
             raise ServiceError(_("This bed is already yours."))
-        if db.session.get(SelectionParticipant, participant(event, student).id).changes_used >= event.change_limit:
+        if taking_part.changes_used >= event.change_limit:
             raise ServiceError(_("Your choice is confirmed and can no longer be changed."))
     _require_placeable(event, student, bed, _("This room has a student you asked not to room with, or who asked "
                                               "not to room with you. Choose another room."))
