@@ -24,6 +24,12 @@ def select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
+    return session_locale()
+
+
+def session_locale() -> str:
+    """This browser's choice, then Accept-Language: the language of a request answered without loading its
+    account (signing in copies the account's choice into the session)."""
     if session.get("locale") in SUPPORTED_LOCALES:
         return session["locale"]
     return request.accept_languages.best_match(

@@ -9,6 +9,7 @@ import pytest
 from dorms.core.clock import utcnow
 from dorms.core.enums import GenderPolicy, Role
 from dorms.core.errors import ServiceError
+from dorms.extensions import db
 from dorms.selection import services as selection
 
 from .conftest import redis_for_test
@@ -68,3 +69,51 @@ def test_without_a_rate_there_is_no_waiting_room(app, event):
     event, students, beds = event
     app.config["DORMS_SELECTION_ADMIT_PER_SECOND"] = 0
     assert all(selection.in_line(event, selection.participant(event, s), utcnow()).admitted for s in students)
+
+
+def test_a_student_still_in_line_is_answered_without_the_database(line, event, client, login, create_user,
+                                                                   count_queries):
+    event, students, _beds = event
+    later = utcnow() + timedelta(hours=1)  # the line last moved then: asked before, it lets nobody more in
+    for n in range(2):
+        selection.in_line(event, selection.participant(event, students[n]), later)
+    user = create_user("s3", role=Role.STUDENT, student=students[2])
+    user.locale = "zh_CN"
+    login(user)
+    me, page_address = f"/api/selection/{event.id}/me", f"/selection/{event.id}"
+    first = client.get(me).get_json()  # keeps the event's line view
+    with count_queries() as queries:
+        again = client.get(me).get_json()
+        page = client.get(page_address)
+    # The page reads only what every page does: the account and its unread notifications.
+    assert len(queries) == 2, "\n\n".join(queries)
+    assert again == {**first, "now": again["now"]}
+    assert again["waiting"] == {"ahead": 1, "seconds": 1} and not again["may_act"]
+    assert again["refusal"] == "你在等候队列中：前面还有 1 位同学，约 1 秒。"
+    assert again["opens_at"] == selection.participant(event, students[2]).opens_at.isoformat()
+    assert again["held"] is None and again["changes_left"] == event.change_limit
+    assert "你在等候队列中：前面还有 1 位同学" in page.get_data(as_text=True)
+
+
+def test_who_is_not_waiting_in_line_is_answered_from_the_database(line, event, client, login, create_user):
+    event, students, beds = event
+    selection.in_line(event, selection.participant(event, students[0]), utcnow())  # let in: the burst
+    login(create_user("s1", role=Role.STUDENT, student=students[0]))
+    assert client.post(f"/api/selection/{event.id}/hold", json={"bed_id": beds[0].id}).status_code == 200
+    me = client.get(f"/api/selection/{event.id}/me").get_json()
+    assert me["may_act"] and me["held"]["bed_id"] == beds[0].id
+    selection.pause(event)
+    db.session.commit()  # the kept line view ends with the event's change: nobody is told to wait now
+    me = client.get(f"/api/selection/{event.id}/me").get_json()
+    assert me["status"] == "paused" and me["waiting"] is None and me["refusal"].startswith("The selection is paused")
+
+
+def test_a_student_before_their_window_takes_no_ticket(line, event, client, login, create_user):
+    event, students, _beds = event
+    waiting = selection.participant(event, students[4])
+    waiting.opens_at = utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    login(create_user("s5", role=Role.STUDENT, student=students[4]))
+    me = client.get(f"/api/selection/{event.id}/me").get_json()
+    assert me["refusal"] == "It is not your window yet." and me["waiting"] is None
+    assert not any(line.hexists(key, students[4].id) for key in line.scan_iter("dorms:selection:*:tickets"))

@@ -70,6 +70,11 @@ def counselors_of(student: Student) -> list[User]:
     ))
 
 
+# The student a session signed in as, put there at sign-in: selection day's waiting room answers a student from it
+# without loading their account (the account still decides everything else the session may do).
+SESSION_STUDENT = "student_id"
+
+
 # --- one session at a time ----------------------------------------------------------------------------------
 
 # Rules a feature above installs (selection day: a student taking part in an open event): a sign-in of an

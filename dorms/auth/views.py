@@ -14,6 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_remembered, login_required, login_user, logout_user
 
+from ..config import SUPPORTED_LOCALES
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..core.urls import local_target
@@ -80,6 +81,11 @@ def _sign_in(user, *, remember: bool) -> None:
     if services.ends_other_sessions(user):  # before login_user: this session carries the new version
         user.end_sessions()
     login_user(user, remember=remember)
+    # What a request may be answered with before its account is loaded (selection day's waiting room).
+    if user.locale in SUPPORTED_LOCALES:
+        session["locale"] = user.locale
+    if user.student_id is not None:
+        session[services.SESSION_STUDENT] = user.student_id
     user.last_login_at = utcnow()
     db.session.commit()
 

@@ -180,7 +180,8 @@ def _is_private() -> bool:
     endpoint = request.endpoint or ""
     if endpoint in ("static", "favicon") or endpoint.endswith(".static"):
         return False
-    return current_user.is_authenticated or request.path.startswith(API_PREFIX)
+    # The API first: answering it loads no account (selection day's waiting room answers without one).
+    return request.path.startswith(API_PREFIX) or current_user.is_authenticated
 
 
 def _csrf_failed(error: CSRFError):

@@ -7,13 +7,18 @@ without the browser asking this site first, so these need no CSRF token. Every r
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, current_app, jsonify, request, session
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..auth import services as accounts
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
 from ..extensions import csrf, db, limiter
+from ..i18n import session_locale
 from ..students.models import Student
 from . import services
 from .models import PickStatus, SelectionEvent
@@ -50,22 +55,46 @@ def _pick(pick) -> dict | None:
             "held_until": pick.held_until.isoformat() if pick.held_until else None}
 
 
+@bp.before_request
+def _still_in_line():
+    """A student still waiting in the waiting room is told so from their session, the kept event and Redis,
+    before their account or anything else is read from the database (services.still_in_line): when a whole
+    cohort arrives in the same second, that first answer is what everyone asks for."""
+    student_id = session.get(accounts.SESSION_STUDENT)
+    if request.endpoint != "selection_api.me" or not isinstance(student_id, int) or "_user_id" not in session:
+        return None
+    now = utcnow()
+    found = services.still_in_line(request.view_args["event_id"], student_id, now)
+    if found is None:
+        return None
+    event, place = found
+    with force_locale(session_locale()):
+        return _me(event, now, opens_at=datetime.fromtimestamp(event.starts[student_id], timezone.utc),
+                   refusal=services.waiting_message(place), place=place, picks={},
+                   changes_left=event.change_limit)
+
+
 @bp.get("/<int:event_id>/me")
 def me(event_id: int):
     """The student's window and what they hold or confirmed."""
     student, event = _student_and_event(event_id)
     now = utcnow()
     taking_part = services.participant(event, student)
-    picks = services.live_picks(event, student, now)
     refusal, place = services.standing(event, taking_part, now)
+    return _me(event, now, opens_at=taking_part.opens_at if taking_part else None, refusal=refusal, place=place,
+               picks=services.live_picks(event, student, now),
+               changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0)
+
+
+def _me(event, now: datetime, *, opens_at: datetime | None, refusal: str | None, place, picks: dict,
+        changes_left: int):
     return jsonify(
         event=event.name, status=event.status.value, rehearsal=event.is_rehearsal,
-        opens_at=taking_part.opens_at.isoformat() if taking_part and taking_part.opens_at else None,
-        closes_at=event.closes_at.isoformat(), now=now.isoformat(),
-        may_act=refusal is None, refusal=refusal,
+        opens_at=opens_at.isoformat() if opens_at else None, closes_at=event.closes_at.isoformat(),
+        now=now.isoformat(), may_act=refusal is None, refusal=refusal,
         waiting={"ahead": place.ahead, "seconds": place.seconds} if place and not place.admitted else None,
         held=_pick(picks.get(PickStatus.HELD)), confirmed=_pick(picks.get(PickStatus.CONFIRMED)),
-        changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0,
+        changes_left=changes_left,
     )
 
 

@@ -404,6 +404,51 @@ def standing(event: SelectionEvent, taking_part: SelectionParticipant | None,
     return (None if place.admitted else waiting_message(place)), place
 
 
+@dataclass(frozen=True)
+class LineView:
+    """An event as the waiting room needs it, with every participant's own start: kept (core.kept) until the event
+    or its participants change, so that a student still waiting in line is answered without the database. Reads
+    like the event where a page shows it (name, status, closes_at)."""
+    id: int
+    name: str
+    status: EventStatus
+    is_rehearsal: bool
+    closes_at: datetime
+    change_limit: int
+    starts: dict[int, float]  # student id -> their own start, in seconds since the epoch
+
+
+def line_view(event_id: int) -> LineView | None:
+    def compute() -> LineView | None:
+        event = db.session.get(SelectionEvent, event_id)
+        if event is None:
+            return None
+        starts = db.session.execute(sa.select(SelectionParticipant.student_id, SelectionParticipant.opens_at).where(
+            SelectionParticipant.event_id == event_id, SelectionParticipant.opens_at.is_not(None)))
+        return LineView(event.id, event.name, event.status, event.is_rehearsal, event.closes_at,
+                        event.change_limit, {student: start.timestamp() for student, start in starts})
+    return kept("selection.line", compute, depends_on=("selection_events", "selection_participants"),
+                key=event_id)
+
+
+def still_in_line(event_id: int, student_id: int, now: datetime) -> tuple[LineView, waiting_room.Place] | None:
+    """The event and the student's place when the student's window is open and they are still waiting in the
+    waiting room, from kept values and Redis alone; None otherwise (let in, not their window, no such event or
+    student: ask the database). When a cohort arrives in the same second, these answers are most of what the
+    servers give, and the database gives none of them. It only ever tells a student to wait: what they may do
+    once let in is decided as always."""
+    if not waiting_room.in_use():
+        return None
+    view = line_view(event_id)
+    if view is None or view.status != EventStatus.OPEN or now >= view.closes_at:
+        return None
+    start = view.starts.get(student_id)
+    if start is None or now.timestamp() < start:
+        return None
+    place = waiting_room.place(event_id, student_id, now)
+    return None if place.admitted else (view, place)
+
+
 def _require_may_act(event: SelectionEvent, student: Student, now: datetime) -> SelectionParticipant:
     taking_part = participant(event, student)
     reason, _place = standing(event, taking_part, now)

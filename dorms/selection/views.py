@@ -8,7 +8,7 @@ sentence, flashed, never a 500. The event page reads a fixed number of queries h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -146,8 +146,16 @@ def _one_floor(event: SelectionEvent, student: Student, now: datetime, building:
 @bp.get("/<int:event_id>", endpoint="event")
 @roles_required(Role.STUDENT)
 def event_page(event_id: int):
-    student, event = _me(), _event(event_id)
     now = utcnow()
+    if current_user.student_id is not None and (found := services.still_in_line(event_id, current_user.student_id,
+                                                                                 now)):
+        # Still waiting in line: the page from the kept event alone (the refreshes of a cohort arriving at once).
+        view, place = found
+        return render_template(
+            "selection/event.html", event=view, now=now,
+            opens_at=datetime.fromtimestamp(view.starts[current_user.student_id], timezone.utc),
+            refusal=services.waiting_message(place), seconds_in_line=place.seconds)
+    student, event = _me(), _event(event_id)
     taking_part = services.participant(event, student)
     refused, place = services.standing(event, taking_part, now)
     picks = services.live_picks(event, student, now) if taking_part else {}

@@ -53,8 +53,17 @@ class Place:
 IN = Place(True)
 
 
+def _rate() -> float:
+    return float(current_app.config.get("DORMS_SELECTION_ADMIT_PER_SECOND") or 0)
+
+
+def in_use() -> bool:
+    """Whether students wait in line at all: a rate is set and Redis is there to keep the line."""
+    return _rate() > 0 and kept.redis_client() is not None
+
+
 def place(event_id: int, student_id: int, now: datetime) -> Place:
-    rate = float(current_app.config.get("DORMS_SELECTION_ADMIT_PER_SECOND") or 0)
+    rate = _rate()
     client = kept.redis_client() if rate > 0 else None
     if client is None:
         return IN
