@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import http.cookiejar
 import json
 import os
@@ -55,6 +56,7 @@ from dorms.access.reports import last_finished_night  # noqa: E402
 from dorms.auth.models import User  # noqa: E402
 from dorms.auth.services import create_user  # noqa: E402
 from dorms.campus.models import Bed  # noqa: E402
+from dorms.config import normalise_database_url  # noqa: E402
 from dorms.core.enums import Role  # noqa: E402
 from dorms.extensions import db  # noqa: E402
 from dorms.residence.models import Assignment  # noqa: E402
@@ -98,11 +100,20 @@ def seed(url: str, students: int, reuse: bool) -> None:
     if not scales and students != 900:  # 900: the demo campus of before `dorms demo --students`
         sys.exit("this dorms has no `dorms demo --students` yet: run with --students 900")
     recreate_database(url)
-    kept = redis.Redis.from_url(REDIS)  # what the app kept (dorms.core.kept) from the database dropped here
-    for key in kept.scan_iter("dorms:kept:*"):
-        kept.delete(key)
+    forget_kept(REDIS, url)
     subprocess.run([*DORMS, "db", "upgrade"], env=environment, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([*DORMS, "demo", *(["--students", str(students)] if scales else [])], env=environment, check=True)
+
+
+def forget_kept(redis_url: str, database_url: str) -> None:
+    """What the app kept in Redis for this database before it was dropped (kept values, waiting rooms), and not
+    another database's: benches and others may share the Redis database. Named as core.kept and the waiting room
+    name them, by the database's address."""
+    database = hashlib.sha256(normalise_database_url(database_url).encode()).hexdigest()[:12]
+    kept = redis.Redis.from_url(redis_url)
+    for pattern in (f"dorms:kept:{database}:*", f"dorms:selection:{database}:*"):
+        for key in kept.scan_iter(pattern, count=1000):
+            kept.delete(key)
 
 
 def spread(rows: list, count: int) -> list:
