@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Selection day under load (issue 19): cohorts choosing beds through the students' JSON API, served by gunicorn
-on PostgreSQL with Redis, beside a static file asked for at the same rate (bench/README.md has the figures).
+on PostgreSQL with Redis, beside a static file asked for at the same rate, and the static file and the sign-in
+page asked for as a cohort's first requests arrive (bench/README.md has the figures).
 
 Seeds `dorms_selection` (dropped first; --database-url names another): men's and women's buildings of rooms of
 four with a tenth of the beds spare, --students students (half each) with accounts, and an open event offering
@@ -9,7 +10,7 @@ with a window of its own, --cohort-gap seconds after the one before; by default 
 event is paused while gunicorn starts (bench/pages.py's, 4 sync workers; --servers 2: two behind HAProxy) and
 every student signs in through POST /api/session, then resumed, which moves every window on by the pause: the
 first opens a few seconds later. Each cohort arrives from its window's start, --admit students a second (open
-loop: a student arrives when due, however the server is doing). Each student reads /me (in the waiting room,
+loop: a student arrives when due, however the server is doing). Each student reads /me ("arrive"; in the waiting room,
 --waiting-room: again when their turn should come; told their window has not opened, which only clock skew could
 cause: counted, and again at its start), then, --browse times for each claim, looks for beds (where beds are free,
 then floors chosen at random), holds a bed of the last floor at random and confirms it; a hold refused (the bed
@@ -167,6 +168,33 @@ async def sign_in_all(base: str, numbers: list[str]) -> dict[str, aiohttp.Cookie
     return jars
 
 
+async def arriving(base: str, path: str, count: int, admit: float, timeout: float) -> tuple[list[float], int]:
+    """``count`` GETs of ``path``, ``admit`` a second, on as many connections as that takes (as a cohort's):
+    their latencies from when each was due (sorted), and how many failed or timed out."""
+    loop = asyncio.get_running_loop()
+    start, latencies, failed = loop.time() + 0.5, [], 0
+    async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one(index: int) -> None:
+            nonlocal failed
+            due = start + index / admit
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            try:
+                async with asyncio.timeout_at(due + timeout):
+                    async with session.get(path) as response:
+                        await response.read()
+                        if response.status >= 400:
+                            failed += 1
+                            return
+            except (TimeoutError, aiohttp.ClientError):
+                failed += 1
+                return
+            latencies.append(loop.time() - due)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return sorted(latencies), failed
+
+
 def until_window(me: dict) -> float | None:
     """Seconds until the student's window opens, by the server's clock, when /me says it has not; else None."""
     if me.get("may_act") or me.get("waiting") or not me.get("opens_at"):
@@ -217,7 +245,7 @@ async def selection_day(base: str, event_id: int, jars: dict[str, aiohttp.Cookie
         async def student(c: int, index: int, number: str) -> None:
             cookie = "; ".join(f"{k.key}={k.value}" for k in jars[number])
             due = starts[c] + index / admit
-            status, me, done = await step(c, "me", due, "GET", f"/api/selection/{event_id}/me", cookie)
+            status, me, done = await step(c, "arrive", due, "GET", f"/api/selection/{event_id}/me", cookie)
             while status == 200 and (me.get("waiting") or until_window(me)):
                 if me.get("waiting"):  # in the waiting room: back when their turn should come
                     waited[number] = max(waited.get(number, 0), me["waiting"]["ahead"])
@@ -434,6 +462,9 @@ def main() -> None:
             result = asyncio.run(selection_day(base, event_id, jars, cohorts, opens, probe_beds, args.admit,
                                                args.browse, args.think, args.timeout))
             baseline = measure(base, [("/static/dorms.css", "")], result["rate"], 10, 64)
+            # The first requests against what answering them costs at the least: as many, arriving as they did.
+            arrivals = {path: asyncio.run(arriving(base, path, len(cohorts[0]), args.admit, args.timeout))
+                        for path in ("/static/dorms.css", "/login")}
         finally:
             if proxy:
                 proxy.stop()
@@ -450,12 +481,12 @@ def main() -> None:
     print(f"\n{args.students:,} students{split} let in at {args.admit:g} a second; {args.browse} bed lists a claim, "
           f"{args.think:g} s between steps{room}; {where}; {os.cpu_count()} cores; commit {commit}\n")
     print(f"{result['rate']:,.1f} requests a second over {result['elapsed']:,.0f} s\n")
-    kinds = ("me", "browse", "hold", "confirm")
+    kinds = ("arrive", "me", "browse", "hold", "confirm")
     outcome = lambda counts: ", ".join(f"{n:,} {what}" for what, n in counts.most_common())  # noqa: E731
     if args.cohorts > 1:
-        print("| cohort | students | window opens | all done after s | `/me` p50 / p99 ms | browse p50 / p99 | "
-              "hold p50 / p99 | confirm p50 / p99 | errors | outcome |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        print("| cohort | students | window opens | all done after s | arrive p50 / p99 ms | `/me` again | "
+              "browse p50 / p99 | hold p50 / p99 | confirm p50 / p99 | errors | outcome |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for c, numbers in enumerate(cohorts):
             figures = " | ".join(p50_p99(result["latencies"].get((c, kind), [])) for kind in kinds)
             print(f"| C{c + 1} | {len(numbers):,} | +{(opens[c] - opens[0]).total_seconds():,.0f} s | "
@@ -470,6 +501,10 @@ def main() -> None:
               f"{percentile(values, 99) * 1000:,.0f} | {(values[-1] if values else 0) * 1000:,.0f} |")
     print(f"| baseline: static file at {baseline['offered']:,.1f}/s | {baseline['answered']:,} | "
           f"{baseline['p50']:,.0f} | {baseline['p99']:,.0f} | {baseline['max']:,.0f} |")
+    for path, (values, failed) in arrivals.items():
+        print(f"| baseline: {path}, {len(cohorts[0]):,} arriving as a cohort did | {len(values):,} | "
+              f"{percentile(values, 50) * 1000:,.0f} | {percentile(values, 99) * 1000:,.0f} | "
+              f"{(values[-1] if values else 0) * 1000:,.0f} |" + (f" ({failed:,} failed)" if failed else ""))
     if result["waited"]:
         print(f"\nwaiting room: {len(result['waited']):,} students waited, the last with "
               f"{max(result['waited'].values()):,} before them")
