@@ -30,7 +30,7 @@ class EventStatus(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {cls.DRAFT: _l("Being set up"), cls.OPEN: _l("Under way"), cls.PAUSED: _l("Paused"),
-                cls.CLOSED: _l("Closed")}
+                cls.CLOSED: _l("Ended")}
 
 
 class PickStatus(LabelledEnum):

@@ -777,19 +777,20 @@ def invariant_problems(event: SelectionEvent) -> list[str]:
     pick made before its chooser's start. Empty when all is well."""
     found = []
     live = SelectionPick.status.in_([s.value for s in LIVE])
-    for what, column, statuses in (("bed", SelectionPick.bed_id, LIVE),
-                                   ("student holding", SelectionPick.student_id, (PickStatus.HELD,)),
-                                   ("student confirmed", SelectionPick.student_id, (PickStatus.CONFIRMED,))):
+    for sentence, column, statuses in (
+            (_("Bed %(id)s has %(count)s live picks."), SelectionPick.bed_id, LIVE),
+            (_("Student %(id)s holds %(count)s beds."), SelectionPick.student_id, (PickStatus.HELD,)),
+            (_("Student %(id)s confirmed %(count)s beds."), SelectionPick.student_id, (PickStatus.CONFIRMED,))):
         for value, count in db.session.execute(
                 sa.select(column, sa.func.count()).where(SelectionPick.event_id == event.id,
                                                          SelectionPick.status.in_(statuses))
                 .group_by(column).having(sa.func.count() > 1)):
-            found.append(f"{what} {value}: {count} live picks")
+            found.append(sentence % {"id": value, "count": count})
     for bed_id, in db.session.execute(
             sa.select(SelectionPick.bed_id).join(SelectionOffer, sa.and_(
                 SelectionOffer.event_id == SelectionPick.event_id, SelectionOffer.bed_id == SelectionPick.bed_id))
             .where(SelectionPick.event_id == event.id, live, SelectionOffer.reserved.is_(True))):
-        found.append(f"bed {bed_id}: reserved, yet picked")
+        found.append(_("Bed %(id)s is reserved, yet picked.", id=bed_id))
     for pick_id, in db.session.execute(
             sa.select(SelectionPick.id).join(SelectionParticipant, sa.and_(
                 SelectionParticipant.event_id == SelectionPick.event_id,
@@ -798,5 +799,5 @@ def invariant_problems(event: SelectionEvent) -> list[str]:
             .where(SelectionPick.event_id == event.id,
                    sa.or_(SelectionParticipant.opens_at.is_(None),
                           SelectionPick.created_at < SelectionParticipant.opens_at))):
-        found.append(f"pick {pick_id}: made before its chooser's start")
+        found.append(_("Pick %(id)s was made before its chooser's start.", id=pick_id))
     return found
