@@ -196,12 +196,21 @@ def _code_version() -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.lru_cache(maxsize=8)
+def _digest(database_uri: str) -> str:
+    return hashlib.sha256(database_uri.encode()).hexdigest()[:12]
+
+
+def database_digest() -> str:
+    """This installation's database in Redis keys: a staging copy sharing the Redis server keeps its own."""
+    return _digest(str(current_app.config["SQLALCHEMY_DATABASE_URI"]))
+
+
 def _prefix() -> str:
-    """Keys of this installation's database and code: a staging copy sharing the Redis server keeps its own."""
+    """Keys of this installation's database and code."""
     config = current_app.config
     if "DORMS_KEPT_PREFIX" not in config:
-        database = hashlib.sha256(str(config["SQLALCHEMY_DATABASE_URI"]).encode()).hexdigest()[:12]
-        config["DORMS_KEPT_PREFIX"] = f"dorms:kept:{database}:{_code_version()}:"
+        config["DORMS_KEPT_PREFIX"] = f"dorms:kept:{database_digest()}:{_code_version()}:"
     return config["DORMS_KEPT_PREFIX"]
 
 

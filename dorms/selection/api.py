@@ -20,11 +20,12 @@ from ..core.errors import ServiceError
 from ..extensions import csrf, db, limiter
 from ..i18n import session_locale
 from ..students.models import Student
-from . import services
+from . import services, traffic
 from .models import PickStatus, SelectionEvent
 
 bp = Blueprint("selection_api", __name__, url_prefix="/api/selection")
 csrf.exempt(bp)
+traffic.record_requests(bp)
 
 
 def _claimer() -> str:

@@ -26,7 +26,7 @@ from ..core.forms import confirmed, options, submit, words
 from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
-from . import services
+from . import services, traffic, waiting_room
 from .forms import EventForm, OffersForm, ParticipantsForm, RehearsalForm, WindowForm, campus_time
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionOffer, SelectionParticipant, SelectionPick
 
@@ -106,6 +106,8 @@ def event(event_id: int):
         waiting, waiting_count = _waiting(event, now)
         shown |= {"beds_left": _beds_left(event, now), "waiting": waiting, "waiting_count": waiting_count,
                   "invariant": services.invariant_problems(event)}
+        if event.status in (EventStatus.OPEN, EventStatus.PAUSED):
+            shown |= {"traffic": traffic.last_minute(event.id), "line": waiting_room.line(event.id, now)}
     if not event.is_rehearsal:
         shown["rehearsals"] = db.session.scalars(sa.select(SelectionEvent).where(
             SelectionEvent.rehearsal_of_id == event.id).order_by(SelectionEvent.id)).all()

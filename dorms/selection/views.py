@@ -24,11 +24,12 @@ from ..core.forms import row_id, submit
 from ..core.roles import roles_required
 from ..extensions import db
 from ..students.models import Student
-from . import services
+from . import services, traffic
 from .api import claims_limited
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionParticipant, SelectionPick
 
 bp = Blueprint("selection", __name__, url_prefix="/selection")
+traffic.record_requests(bp)
 
 
 def _me() -> Student:

@@ -10,8 +10,8 @@ one line. Without Redis (one server, the embedded default) or with a rate of 0 t
 """
 from __future__ import annotations
 
-import hashlib
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,6 +53,23 @@ class Place:
 IN = Place(True)
 
 
+@dataclass(frozen=True)
+class Line:
+    """An event's line: tickets taken, students let in, and those between, waiting."""
+    issued: int
+    admitted: int
+
+    @property
+    def waiting(self) -> int:
+        return self.issued - self.admitted
+
+
+def key_prefix(event_id: int) -> str:
+    """The Redis keys of an event's selection day: this database's (a staging copy on the same Redis keeps its
+    own), kept across a deploy mid-event."""
+    return f"dorms:selection:{kept.database_digest()}:{event_id}:"
+
+
 def _rate() -> float:
     return float(current_app.config.get("DORMS_SELECTION_ADMIT_PER_SECOND") or 0)
 
@@ -68,9 +85,7 @@ def place(event_id: int, student_id: int, now: datetime) -> Place:
     if client is None:
         return IN
     burst = int(current_app.config.get("DORMS_SELECTION_ADMIT_BURST") or 0)
-    # This database's line (a staging copy on the same Redis keeps its own), kept across a deploy mid-event.
-    database = hashlib.sha256(str(current_app.config["SQLALCHEMY_DATABASE_URI"]).encode()).hexdigest()[:12]
-    prefix = f"dorms:selection:{database}:{event_id}:"
+    prefix = key_prefix(event_id)
     try:
         ticket, admitted = client.eval(_ADMIT, 2, prefix + "line", prefix + "tickets", student_id,
                                        now.timestamp(), rate, burst)
@@ -81,3 +96,23 @@ def place(event_id: int, student_id: int, now: datetime) -> Place:
         return IN
     ahead = int(ticket - admitted)
     return Place(False, ahead, max(1, round(ahead / rate)))
+
+
+def line(event_id: int, now: datetime) -> Line | None:
+    """The event's line at ``now``, for the office, taking no ticket and moving nothing: let in counts those the
+    rate let in since a student last asked, as their next ask will. None without a waiting room or Redis."""
+    rate = _rate()
+    client = kept.redis_client() if rate > 0 else None
+    if client is None:
+        return None
+    try:
+        issued, admitted, at = client.hmget(key_prefix(event_id) + "line", "issued", "admitted", "at")
+    except RedisError as error:
+        log.warning("selection waiting room unavailable, its line unknown: %s", error)
+        return None
+    if issued is None:  # nobody came yet
+        return Line(0, 0)
+    issued = int(issued)
+    admitted = max(float(admitted), float(admitted) + rate * max(0.0, now.timestamp() - float(at)))
+    # Admitted starts at the burst, above the tickets taken while fewer came.
+    return Line(issued, min(issued, math.floor(admitted)))
