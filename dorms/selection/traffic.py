@@ -113,12 +113,12 @@ def percentile(counts: tuple[int, ...], fraction: float) -> float | None:
     below = 0
     for index, count in enumerate(counts):
         if count and below + count >= rank:
-            if index == len(LATENCY_BOUNDS_MS):
-                return math.inf
-            lower = LATENCY_BOUNDS_MS[index - 1] if index else 0
-            return lower + (LATENCY_BOUNDS_MS[index] - lower) * (rank - below) / count
+            break
         below += count
-    return math.inf  # unreachable: the last bucket with requests reaches the rank
+    if index == len(LATENCY_BOUNDS_MS):
+        return math.inf
+    lower = LATENCY_BOUNDS_MS[index - 1] if index else 0
+    return lower + (LATENCY_BOUNDS_MS[index] - lower) * (rank - below) / count
 
 
 @dataclass(frozen=True)
