@@ -98,6 +98,16 @@ def sign_in(page, base, username):
 
 
 
+def signed_in_phone(browser, base, username, locale: str = "zh-CN"):
+    """A page on a 390-pixel phone, in a browser context of its own (``page.context.close()`` when done), signed
+    in as ``username``."""
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, base, username)
+    return page
+
+
 def loaded_width(image) -> int:
     """The natural width of an <img> once the browser has loaded it (0 if it could not: a broken image)."""
     image.evaluate("img => img.complete || new Promise(done => {"

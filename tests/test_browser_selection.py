@@ -15,7 +15,7 @@ from dorms.residence import services as residence
 from dorms.selection.models import SelectionEvent
 from dorms.students import roommate_requests
 
-from .browsing import sign_in
+from .browsing import sign_in, signed_in_phone
 from .language_walk import untranslated
 
 pytestmark = pytest.mark.browser
@@ -27,10 +27,7 @@ def _campus_time(moment) -> str:
 
 
 def _phone(browser, live_server, username):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone = context.new_page()
-    phone.set_default_timeout(15_000)
-    sign_in(phone, live_server, username)
+    phone = signed_in_phone(browser, live_server, username)
     with phone.expect_navigation():  # the switcher sits in the phone's collapsed menu: submit it
         phone.locator("form[action$='/language/zh_CN']").evaluate("form => form.submit()")
     return phone

@@ -278,14 +278,11 @@ def test_the_set_up_and_the_dashboard_read_in_chinese(app, staff, hall, create_s
 @pytest.mark.browser
 def test_staff_open_and_pause_an_event_on_a_phone(browser, live_server, app, hall, create_student, create_user):
     """With CSRF on, as served: the confirmation box, the dashboard on a 390-pixel screen, the pause button."""
-    from .browsing import sign_in
+    from .browsing import signed_in_phone
 
     event = _event(hall, [create_student(), create_student()], status=EventStatus.DRAFT)
     create_user("wang01", role=Role.STAFF)
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone = context.new_page()
-    phone.set_default_timeout(15_000)
-    sign_in(phone, live_server, "wang01")
+    phone = signed_in_phone(browser, live_server, "wang01")
     phone.goto(f"{live_server}/selection-office/{event.id}")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     phone.check("#confirm-open")
@@ -298,4 +295,4 @@ def test_staff_open_and_pause_an_event_on_a_phone(browser, live_server, app, hal
     phone.wait_for_selector("text=选宿已暂停")
     phone.reload()
     assert phone.locator("[data-testid=event-status]").inner_text() == "已暂停"
-    context.close()
+    phone.context.close()

@@ -152,7 +152,7 @@ def test_without_redis_requests_go_on_and_the_dashboard_says_why(redis, app, eve
 
 @pytest.mark.browser
 def test_the_traffic_panel_on_a_phone(redis, browser, live_server, event, create_user):
-    from .browsing import sign_in
+    from .browsing import signed_in_phone
 
     event, students = event
     later = utcnow() + timedelta(hours=1)
@@ -163,10 +163,7 @@ def test_the_traffic_panel_on_a_phone(redis, browser, live_server, event, create
         traffic.record(event.id, 200, milliseconds, now)
     traffic.record(event.id, 500, 120, now)
     create_user("wang01", role=Role.STAFF)
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone = context.new_page()
-    phone.set_default_timeout(15_000)
-    sign_in(phone, live_server, "wang01")
+    phone = signed_in_phone(browser, live_server, "wang01")
     phone.goto(f"{live_server}/selection-office/{event.id}")
     figures = {name: phone.locator(f"[data-testid=traffic] [data-figure={name}]").inner_text()
                for name in ("per-second", "p50", "p99", "errors", "in-line")}
@@ -174,4 +171,4 @@ def test_the_traffic_panel_on_a_phone(redis, browser, live_server, event, create
     assert figures == {"per-second": "0.1", "p50": "50", "p99": "2460", "errors": "1 (0)", "in-line": "3"}
     assert phone.get_by_text("访问情况（最近一分钟）").is_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    context.close()
+    phone.context.close()
