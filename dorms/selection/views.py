@@ -79,15 +79,24 @@ def countdown(now: datetime, opens_at: datetime) -> str:
     return ngettext("Your window opens in %(num)d day.", "Your window opens in %(num)d days.", hours // 24)
 
 
+@dataclass(frozen=True)
+class Chooser:
+    """Someone who chose a bed of a room already: their bed, class and sleep schedule, and their name only when
+    the office lets students see it (SelectionEvent.roommate_names)."""
+    bed: str
+    class_name: str
+    lifestyle: object  # Lifestyle or None
+    name: str | None
+
+
 @dataclass
 class RoomChoice:
-    """A room of the floor shown, its beds the student may hold, and who chose a bed in it already (their class
-    and sleep schedule only)."""
+    """A room of the floor shown, its beds the student may hold, and who chose a bed in it already."""
     room_id: int
     code: str
     room_type: str
     beds: list[services.FreeBed] = field(default_factory=list)
-    choosers: list[tuple[str, object]] = field(default_factory=list)  # (class name, Lifestyle or None)
+    choosers: list[Chooser] = field(default_factory=list)
 
     @property
     def fits_a_group(self) -> bool:
@@ -104,12 +113,12 @@ class FloorLink:
 
 
 def _choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: datetime) -> dict[int, list]:
-    """{room id: [(class name, lifestyle)]} of the other students holding or having confirmed a bed there, in
-    one query. Names are never shown: a student chooses by the room, not by who is in it."""
+    """{room id: [Chooser]} of the other students holding or having confirmed a bed there, in one query; their
+    names only when the office allows it."""
     if not room_ids:
         return {}
     rows = db.session.execute(
-        sa.select(Bed.room_id, Student.class_name, Student.lifestyle)
+        sa.select(Bed.room_id, Bed.label, Student.class_name, Student.lifestyle, Student.name)
         .select_from(SelectionPick).join(Bed, Bed.id == SelectionPick.bed_id)
         .join(Student, Student.id == SelectionPick.student_id)
         .where(SelectionPick.event_id == event.id, SelectionPick.student_id != student.id,
@@ -118,8 +127,9 @@ def _choosers(event: SelectionEvent, student: Student, room_ids: list[int], now:
                       sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
         .order_by(Bed.room_id, Bed.label))
     found: dict[int, list] = {}
-    for room_id, class_name, lifestyle in rows:
-        found.setdefault(room_id, []).append((class_name, lifestyle))
+    for room_id, bed, class_name, lifestyle, name in rows:
+        found.setdefault(room_id, []).append(Chooser(bed, class_name, lifestyle,
+                                                     name if event.roommate_names else None))
     return found
 
 
