@@ -82,7 +82,8 @@ class AreaForm(FlaskForm):
 
     college = StringField(_l("College"), validators=[DataRequired(), Length(max=120)])
     building = SelectField(_l("Building"), coerce=row_choice, choices=[], validate_choice=False)
-    floor = IntegerField(_l("Floor (empty: the whole building)"), validators=[Optional(), NumberRange(min=-10, max=200)])
+    floor = IntegerField(_l("Floor (empty: the whole building)"),
+                         validators=[Optional(), NumberRange(min=-10, max=200)])
 
 
 class NamesForm(FlaskForm):

@@ -205,6 +205,7 @@ def discard(event: SelectionEvent) -> None:
         raise ServiceError(_("Only a rehearsal can be thrown away."))
     for table in (SelectionPick, SelectionOffer, SelectionParticipant, SelectionWindow, SelectionArea):
         db.session.execute(sa.delete(table).where(table.event_id == event.id))
+    db.session.expire(event)  # its windows and areas, if loaded, are gone: not for the ORM to delete again
     db.session.delete(event)
     db.session.flush()
 
