@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from dorms.audit.models import AuditEntry
 from dorms.campus import services as campus
@@ -70,6 +71,8 @@ def test_a_college_chooses_in_its_areas_and_nobody_else_there(app, site, create_
         selection.hold(event, art, site["a1-1"].beds[0].id)
     with pytest.raises(ServiceError, match=f"^Students of {CS} choose in their college's areas: A1 floor 1.$"):
         selection.hold(event, cs, site["b1"].beds[0].id)
+    with force_locale("zh_Hans_CN"), pytest.raises(ServiceError, match="^这一层属于其他学院。$"):
+        selection.hold(event, cs, site["a1-2"].beds[0].id)
     assert selection.hold(event, cs, site["a1-1"].beds[0].id).bed_id == site["a1-1"].beds[0].id
     assert selection.hold(event, art, site["b1"].beds[0].id).bed_id == site["b1"].beds[0].id
     db.session.commit()
@@ -191,6 +194,9 @@ def test_a_room_shows_who_chose_there_by_name_only_when_the_office_allows(studen
     room = page.split('data-testid="room-A1-101"')[1].split('data-testid="room-')[0]
     assert "Bed 1:" in room and "物理2402 · Early sleeper" in room
     assert ("司马光" in room) is shown
+    listed = student_client.get(f"/api/selection/{event.id}/beds?building=A1&floor=1").get_json()
+    assert listed["choosers"] == [{"room": "A1-101", "bed": "1", "class_name": "物理2402",
+                                   "sleep": Lifestyle.EARLY.value, "name": "司马光" if shown else None}]
 
 
 def _campus_time(moment) -> str:

@@ -705,6 +705,37 @@ def _avoided_in_room(event: SelectionEvent, student: Student, bed: Bed) -> bool:
                sa.and_(RoommateRequest.other_id == student.id, RoommateRequest.student_id.in_(others)))))) or False
 
 
+@dataclass(frozen=True)
+class Chooser:
+    """Someone who chose a bed of a room already, as a student choosing there sees them: their bed, class and
+    sleep schedule, and their name only when the office allows it (SelectionEvent.roommate_names)."""
+    bed: str
+    class_name: str
+    lifestyle: object  # Lifestyle or None
+    name: str | None
+
+
+def choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: datetime) -> dict[int, list[Chooser]]:
+    """{room id: [Chooser]} of the other students holding or having confirmed a bed in those rooms, by bed, in
+    one query."""
+    if not room_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Bed.room_id, Bed.label, Student.class_name, Student.lifestyle, Student.name)
+        .select_from(SelectionPick).join(Bed, Bed.id == SelectionPick.bed_id)
+        .join(Student, Student.id == SelectionPick.student_id)
+        .where(SelectionPick.event_id == event.id, SelectionPick.student_id != student.id,
+               Bed.room_id.in_(room_ids),
+               sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
+                      sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
+        .order_by(Bed.room_id, Bed.label))
+    found: dict[int, list[Chooser]] = {}
+    for room_id, bed, class_name, lifestyle, name in rows:
+        found.setdefault(room_id, []).append(Chooser(bed, class_name, lifestyle,
+                                                     name if event.roommate_names else None))
+    return found
+
+
 def _outside(event: SelectionEvent, student: Student, bed: Bed) -> str | None:
     """Why ``bed`` is not the student's to choose by the event's areas or their window's zone, or None."""
     where = scope(event, student)

@@ -16,7 +16,6 @@ from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..campus.models import Bed
 from ..core.clock import utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
@@ -79,16 +78,6 @@ def countdown(now: datetime, opens_at: datetime) -> str:
     return ngettext("Your window opens in %(num)d day.", "Your window opens in %(num)d days.", hours // 24)
 
 
-@dataclass(frozen=True)
-class Chooser:
-    """Someone who chose a bed of a room already: their bed, class and sleep schedule, and their name only when
-    the office lets students see it (SelectionEvent.roommate_names)."""
-    bed: str
-    class_name: str
-    lifestyle: object  # Lifestyle or None
-    name: str | None
-
-
 @dataclass
 class RoomChoice:
     """A room of the floor shown, its beds the student may hold, and who chose a bed in it already."""
@@ -96,7 +85,7 @@ class RoomChoice:
     code: str
     room_type: str
     beds: list[services.FreeBed] = field(default_factory=list)
-    choosers: list[Chooser] = field(default_factory=list)
+    choosers: list[services.Chooser] = field(default_factory=list)
 
     @property
     def fits_a_group(self) -> bool:
@@ -112,31 +101,10 @@ class FloorLink:
     shown: bool
 
 
-def _choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: datetime) -> dict[int, list]:
-    """{room id: [Chooser]} of the other students holding or having confirmed a bed there, in one query; their
-    names only when the office allows it."""
-    if not room_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Bed.room_id, Bed.label, Student.class_name, Student.lifestyle, Student.name)
-        .select_from(SelectionPick).join(Bed, Bed.id == SelectionPick.bed_id)
-        .join(Student, Student.id == SelectionPick.student_id)
-        .where(SelectionPick.event_id == event.id, SelectionPick.student_id != student.id,
-               Bed.room_id.in_(room_ids),
-               sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
-                      sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
-        .order_by(Bed.room_id, Bed.label))
-    found: dict[int, list] = {}
-    for room_id, bed, class_name, lifestyle, name in rows:
-        found.setdefault(room_id, []).append(Chooser(bed, class_name, lifestyle,
-                                                     name if event.roommate_names else None))
-    return found
-
-
 def _one_floor(event: SelectionEvent, student: Student, now: datetime, building: str | None,
                floor: int | None) -> tuple[list[FloorLink], list[RoomChoice]]:
     """Where beds are free for the student (per building and floor), and one floor's rooms: the one asked for
-    if it has free beds, else the first. Three queries, however many beds: a phone never gets the whole list."""
+    if it has free beds, else the first. A few queries, however many beds: a phone never gets the whole list."""
     free = services.free_by_floor(event, student, now)
     if not free:
         return [], []
@@ -144,7 +112,7 @@ def _one_floor(event: SelectionEvent, student: Student, now: datetime, building:
     shown = (building, floor) if (building, floor) in places else places[0]
     links = [FloorLink(code, number, count, (code, number) == shown) for code, number, count in free]
     beds = services.available_beds(event, student, now, building=shown[0], floor=shown[1])
-    choosers = _choosers(event, student, list({bed.room_id for bed in beds}), now)
+    choosers = services.choosers(event, student, list({bed.room_id for bed in beds}), now)
     rooms: list[RoomChoice] = []
     for bed in beds:  # in room and bed order already
         if not rooms or rooms[-1].room_id != bed.room_id:
