@@ -23,7 +23,7 @@ def create_building(app):
     def create(code: str | None = None, *, gender_policy=GenderPolicy.MIXED, name: str | None = None) -> Building:
         code = code or f"T{next(_counter)}"
         building = Building(code=code, name=name or f"Building {code}", gender_policy=gender_policy,
-                            campus=campus.get_or_create_campus("main", "Main campus"))
+                            campus=campus.get_or_create_campus("main", "主校区"))
         db.session.add(building)
         db.session.flush()
         return building

@@ -83,6 +83,9 @@ ACTIONS = {
     "selection.create": _l("Created a selection event"),
     "selection.window": _l("Added a selection window"),
     "selection.participants": _l("Added students to a selection"),
+    "selection.area": _l("Gave a college an area in a selection"),
+    "selection.area_remove": _l("Removed a college's area from a selection"),
+    "selection.names": _l("Changed whether a selection shows who chose a room by name"),
     "selection.offer": _l("Offered beds in a selection"),
     "selection.open": _l("Opened a selection"),
     "selection.pause": _l("Paused a selection"),
@@ -178,7 +181,7 @@ DETAIL_LABELS = {
     "hold_seconds": _l("hold (seconds)"), "change_limit": _l("changes allowed"), "tier": _l("tier"),
     "college": _l("college"), "grade": _l("year of entry"), "batch_size": _l("students per batch"),
     "batch_minutes": _l("minutes between batches"), "added": _l("added"), "reserved": _l("reserved"),
-    "rehearsal": _l("rehearsal"),
+    "rehearsal": _l("rehearsal"), "zone": _l("zone"), "roommate_names": _l("names of who chose a room shown"),
 }
 
 # {(action, detail): labelled enum}: stored words the packages above name (register_values), read as labels.

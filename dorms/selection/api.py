@@ -111,11 +111,16 @@ def beds(event_id: int):
     if building is None or floor is None:
         return jsonify(floors=[{"building": b, "floor": f, "free": n}
                                for b, f, n in services.free_by_floor(event, student, now)], beds=[])
+    free = services.available_beds(event, student, now, building=building, floor=floor)
+    rooms = {bed.room_id: f"{bed.building}-{bed.room}" for bed in free}  # in room order
+    chosen = services.choosers(event, student, list(rooms), now)
     return jsonify(floors=[], beds=[{"bed_id": bed.bed_id, "bed": bed.code, "building": bed.building,
-                                     "floor": bed.floor, "room": f"{bed.building}-{bed.room}",
-                                     "room_type": bed.room_type}
-                                    for bed in services.available_beds(event, student, now, building=building,
-                                                                       floor=floor)])
+                                     "floor": bed.floor, "room": rooms[bed.room_id], "room_type": bed.room_type}
+                                    for bed in free],
+                   # Who chose in those rooms already: a name only where the office allows it.
+                   choosers=[{"room": code, "bed": c.bed, "class_name": c.class_name,
+                              "sleep": c.lifestyle.value if c.lifestyle else None, "name": c.name}
+                             for room_id, code in rooms.items() for c in chosen.get(room_id, [])])
 
 
 @bp.get("/<int:event_id>/group")

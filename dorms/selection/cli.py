@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from ..campus.models import Bed, Building, Room
+from ..campus.models import Bed, Building, Campus, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.enums import Gender, StudentStatus
 from ..core.errors import ServiceError
@@ -99,8 +99,10 @@ def _count(query) -> int:
 @click.option("--changes", type=click.IntRange(0, 10), default=0, show_default=True,
               help="How often a student may change a confirmed choice.")
 @click.option("--seed", help="The published seed the order is derived from (default: a random one).")
+@click.option("--show-names", is_flag=True,
+              help="Students see the names of who chose a room (else their class and sleep schedule only).")
 @with_appcontext
-def create_command(name, closes, hold_minutes, changes, seed):
+def create_command(name, closes, hold_minutes, changes, seed, show_names):
     """Create an event NAME, being set up.
 
     Prints its id and the seed to publish: the order inside each window is derived from it."""
@@ -113,7 +115,7 @@ def create_command(name, closes, hold_minutes, changes, seed):
         raise BadInput(_("--seed: 1 to 64 characters."))
     with _one_transaction():
         event = services.create_event(name.strip(), closes_at=closes_at, hold_seconds=hold_minutes * 60,
-                                      change_limit=changes, seed=seed)
+                                      change_limit=changes, seed=seed, roommate_names=show_names)
     click.echo(_("Event %(id)s, %(name)s: being set up, closes %(closes)s.", id=event.id, name=event.name,
                  closes=_shown(event.closes_at)))
     click.echo(_("Seed %(seed)s: publish it, so that anyone can check the order.", seed=event.seed))
@@ -133,8 +135,10 @@ def create_command(name, closes, hold_minutes, changes, seed):
               help="Let students in this many at a time, in the seeded order (with --batch-minutes).")
 @click.option("--batch-minutes", type=click.IntRange(1, 24 * 60),
               help="Minutes between two batches, at most a day (with --batch-size).")
+@click.option("--zone", help="Campus or zone code: its students choose in that zone's buildings only.")
 @with_appcontext
-def window_command(event_id, name, starts, tier, college, class_name, grade, gender, batch_size, batch_minutes):
+def window_command(event_id, name, starts, tier, college, class_name, grade, gender, batch_size, batch_minutes,
+                   zone):
     """Add a time window to EVENT.
 
     The window takes the students matching every filter given (none: anyone)."""
@@ -147,10 +151,16 @@ def window_command(event_id, name, starts, tier, college, class_name, grade, gen
                          closes=_shown(event.closes_at)))
     if not name.strip() or any(len(text or "") > TEXT_LIMIT for text in (name, college, class_name)):
         raise BadInput(_("A name, college or class has 1 to %(limit)s characters.", limit=TEXT_LIMIT))
+    campus = None
+    if zone is not None:
+        campus = db.session.scalar(sa.select(Campus).where(sa.func.upper(Campus.code) == zone.upper()))
+        if campus is None:
+            raise BadInput(_("There is no campus or zone %(code)s.", code=zone))
     with _one_transaction():
         window = services.add_window(event, name.strip(), starts_at=starts_at, tier=tier, college=college,
                                      class_name=class_name, grade=grade, gender=Gender(gender) if gender else None,
-                                     batch_size=batch_size or 0, batch_minutes=batch_minutes or 0)
+                                     batch_size=batch_size or 0, batch_minutes=batch_minutes or 0,
+                                     campus_id=campus.id if campus else None)
     who = [value for value in (college, class_name, str(grade) if grade else None,
                                Gender(gender).label if gender else None) if value]
     click.echo(_("Window %(id)s, %(name)s (tier %(tier)s): from %(starts)s, for %(who)s.", id=window.id,
@@ -158,6 +168,31 @@ def window_command(event_id, name, starts, tier, college, class_name, grade, gen
                  who=", ".join(str(w) for w in who) or _("everyone")))
     if batch_size:
         click.echo(_("%(size)s students every %(minutes)s minutes.", size=batch_size, minutes=batch_minutes))
+    if campus:
+        click.echo(_("They choose in %(zone)s only.", zone=campus.name))
+
+
+@selection_cli.command("area")
+@click.argument("event_id", metavar="EVENT", type=ID)
+@click.argument("college")
+@click.option("--building", "code", required=True, help="Building code.")
+@click.option("--floor", type=click.IntRange(-2**31, 2**31 - 1), help="Only this floor (none: the whole building).")
+@with_appcontext
+def area_command(event_id, college, code, floor):
+    """Give COLLEGE an area in EVENT: a building, or one floor of it.
+
+    Its beds are for that college's students, who then choose only in their college's areas; students of a
+    college without areas choose outside every area."""
+    event = _event(event_id)
+    if not college.strip() or len(college) > TEXT_LIMIT:
+        raise BadInput(_("A name, college or class has 1 to %(limit)s characters.", limit=TEXT_LIMIT))
+    building = db.session.scalar(sa.select(Building).where(sa.func.upper(Building.code) == code.upper()))
+    if building is None:
+        raise BadInput(_("There is no building %(codes)s.", codes=code))
+    with _one_transaction():
+        area = services.add_area(event, college, building, floor)
+        where = services.area_label(area)
+    click.echo(_("Area %(id)s: %(area)s is for %(college)s.", id=area.id, area=where, college=area.college))
 
 
 def _numbers_from_file(path: Path) -> list[Student]:

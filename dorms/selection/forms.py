@@ -33,6 +33,7 @@ class EventForm(FlaskForm):
                                 validators=[InputRequired(), NumberRange(min=1, max=60)])
     change_limit = IntegerField(_l("Changes allowed after confirming"), default=0,
                                 validators=[InputRequired(), NumberRange(min=0, max=10)])
+    roommate_names = BooleanField(_l("Students see the names of who chose a room"))
 
     def validate_closes_at(self, field) -> None:
         if field.data is not None and campus_time(field) <= utcnow():
@@ -54,6 +55,7 @@ class WindowForm(FlaskForm):
                               validators=[InputRequired(), NumberRange(min=0, max=100_000)])
     batch_minutes = IntegerField(_l("Minutes between batches"), default=0,
                                  validators=[InputRequired(), NumberRange(min=0, max=1440)])
+    campus = SelectField(_l("Zone they choose in"), coerce=row_choice, choices=[], validate_choice=False)
 
 
 class ParticipantsForm(FlaskForm):
@@ -73,6 +75,19 @@ class OffersForm(FlaskForm):
     building = SelectField(_l("Building"), coerce=row_choice, choices=[])
     floor = IntegerField(_l("Floor (empty: every floor)"), validators=[Optional(), NumberRange(min=-10, max=200)])
     reserved = BooleanField(_l("Reserved for the office (nobody may choose them)"))
+
+
+class AreaForm(FlaskForm):
+    """A college's area: a building, or one floor of it."""
+
+    college = StringField(_l("College"), validators=[DataRequired(), Length(max=120)])
+    building = SelectField(_l("Building"), coerce=row_choice, choices=[], validate_choice=False)
+    floor = IntegerField(_l("Floor (empty: the whole building)"),
+                         validators=[Optional(), NumberRange(min=-10, max=200)])
+
+
+class NamesForm(FlaskForm):
+    roommate_names = BooleanField(_l("Students see the names of who chose a room"))
 
 
 class RehearsalForm(FlaskForm):

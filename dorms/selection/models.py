@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..campus.models import Bed
+from ..campus.models import Bed, Building, Campus
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
 from ..core.enums import Gender, LabelledEnum
@@ -65,6 +65,9 @@ class SelectionEvent(db.Model):
     seed: Mapped[str] = mapped_column(sa.String(64))
     hold_seconds: Mapped[int] = mapped_column(default=300)
     change_limit: Mapped[int] = mapped_column(default=0)  # how often a confirmed pick may be changed
+    # Whether a student choosing a room sees the names of who chose there already (else their class and sleep
+    # schedule only): the office's call, as its campus's rules on students' data allow.
+    roommate_names: Mapped[bool] = mapped_column(default=False)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # confirmed choices became beds
@@ -72,6 +75,9 @@ class SelectionEvent(db.Model):
 
     windows: Mapped[list[SelectionWindow]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="(SelectionWindow.tier, SelectionWindow.id)")
+    areas: Mapped[list[SelectionArea]] = relationship(
+        cascade="all, delete-orphan", order_by="(SelectionArea.college, SelectionArea.building_id, "
+                                               "SelectionArea.floor)")
 
     @property
     def is_rehearsal(self) -> bool:
@@ -98,8 +104,28 @@ class SelectionWindow(db.Model):
     gender: Mapped[Gender | None] = mapped_column(enum_column_type(Gender, "gender"))
     batch_size: Mapped[int] = mapped_column(default=0)  # 0: the whole window at once
     batch_minutes: Mapped[int] = mapped_column(default=0)
+    # The zone (园区) its students choose in: only that campus's buildings. None: wherever beds are offered.
+    campus_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campuses.id"), index=True)
 
     event: Mapped[SelectionEvent] = relationship(back_populates="windows")
+    campus: Mapped[Campus | None] = relationship()
+
+
+class SelectionArea(db.Model):
+    """A college's part of the offered beds (选宿分区): a building, or one floor of it. A bed in an area is for
+    its college(s) only; a student of a college with areas chooses only in them, and a student of a college
+    without any, only outside every area."""
+
+    __tablename__ = "selection_areas"
+    __table_args__ = (sa.UniqueConstraint("event_id", "college", "building_id", "floor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("selection_events.id", ondelete="CASCADE"), index=True)
+    college: Mapped[str] = mapped_column(sa.String(120))
+    building_id: Mapped[int] = mapped_column(sa.ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
+    floor: Mapped[int | None]  # None: the whole building
+
+    building: Mapped[Building] = relationship()
 
 
 class SelectionParticipant(db.Model):

@@ -18,7 +18,7 @@ from flask_babel import ngettext
 
 from ..allocation import services as allocation
 from ..allocation.models import RunMode
-from ..campus.models import Bed, Building, Floor, Room
+from ..campus.models import Bed, Building, Campus, Floor, Room
 from ..core.clock import campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
 from ..core.enums import GenderPolicy, RequestKind, RoomStatus, StudentStatus
@@ -34,6 +34,7 @@ from . import waiting_room
 from .models import (
     EventStatus,
     PickStatus,
+    SelectionArea,
     SelectionEvent,
     SelectionOffer,
     SelectionParticipant,
@@ -48,24 +49,66 @@ LIVE = (PickStatus.HELD, PickStatus.CONFIRMED)
 
 
 def create_event(name: str, *, closes_at: datetime, hold_seconds: int = 300, change_limit: int = 0,
-                 seed: str | None = None) -> SelectionEvent:
+                 seed: str | None = None, roommate_names: bool = False) -> SelectionEvent:
     event = SelectionEvent(name=name, closes_at=closes_at, hold_seconds=hold_seconds, change_limit=change_limit,
-                           seed=seed or secrets.token_hex(8))
+                           seed=seed or secrets.token_hex(8), roommate_names=roommate_names)
     db.session.add(event)
     db.session.flush()
     return event
 
 
+def show_roommate_names(event: SelectionEvent, shown: bool) -> None:
+    """Whether students see the names of who chose a room already (else their class and sleep schedule only)."""
+    _require_draft(event)
+    event.roommate_names = shown
+    db.session.flush()
+
+
 def add_window(event: SelectionEvent, name: str, *, starts_at: datetime, tier: int = 1, college: str | None = None,
                class_name: str | None = None, grade: int | None = None, gender=None, batch_size: int = 0,
-               batch_minutes: int = 0) -> SelectionWindow:
+               batch_minutes: int = 0, campus_id: int | None = None) -> SelectionWindow:
+    """A cohort's window; with ``campus_id``, its students choose in that zone's buildings only."""
     _require_draft(event)
     window = SelectionWindow(event=event, name=name, starts_at=starts_at, tier=tier, college=college,
                              class_name=class_name, grade=grade, gender=gender, batch_size=batch_size,
-                             batch_minutes=batch_minutes)
+                             batch_minutes=batch_minutes, campus_id=campus_id)
     db.session.add(window)
     db.session.flush()
     return window
+
+
+def add_area(event: SelectionEvent, college: str, building: Building, floor: int | None = None) -> SelectionArea:
+    """Give ``college`` a building (``floor`` None) or one floor of it: its beds are for that college's students,
+    who choose only in their college's areas."""
+    _require_draft(event)
+    college = college.strip()
+    if not college:
+        raise ServiceError(_("Say which college the area is for."))
+    if any(a.college == college and a.building_id == building.id and a.floor == floor for a in event.areas):
+        raise ServiceError(_("%(college)s has this area already.", college=college))
+    area = SelectionArea(event_id=event.id, college=college, building=building, floor=floor)
+    event.areas.append(area)
+    db.session.flush()
+    return area
+
+
+def remove_area(event: SelectionEvent, area_id: int) -> SelectionArea:
+    """Take an area away; returns it, gone, its building still read (to say which it was)."""
+    _require_draft(event)
+    area = next((a for a in event.areas if a.id == area_id), None)
+    if area is None:
+        raise ServiceError(_("This event has no such area."))
+    db.session.refresh(area, ["building"])
+    event.areas.remove(area)
+    db.session.flush()
+    return area
+
+
+def area_label(area: SelectionArea) -> str:
+    """Where an area is, as a student reads it: a building's code, and its floor if only one."""
+    if area.floor is None:
+        return area.building.code
+    return _("%(building)s floor %(floor)s", building=area.building.code, floor=area.floor)
 
 
 def add_participants(event: SelectionEvent, students: list[Student]) -> int:
@@ -124,14 +167,14 @@ def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False
 
 
 def rehearse(event: SelectionEvent, *, starts_at: datetime, closes_at: datetime) -> SelectionEvent:
-    """A rehearsal (模拟选宿) of ``event``: a copy of its windows, students and offered beds, its first window
+    """A rehearsal (模拟选宿) of ``event``: a copy of its windows, areas, students and offered beds, its first window
     moved to ``starts_at`` and the others kept as far after it; to be thrown away with ``discard``. The seed is
     the real event's, so students rehearse in the order they will choose in."""
     if event.is_rehearsal:
         raise ServiceError(_("A rehearsal cannot itself be rehearsed."))
     copy = SelectionEvent(name=_("%(name)s (rehearsal)", name=event.name), rehearsal_of_id=event.id,
                           seed=event.seed, hold_seconds=event.hold_seconds, change_limit=event.change_limit,
-                          closes_at=closes_at)
+                          roommate_names=event.roommate_names, closes_at=closes_at)
     db.session.add(copy)
     db.session.flush()
     first = min((w.starts_at for w in event.windows), default=starts_at)
@@ -139,7 +182,10 @@ def rehearse(event: SelectionEvent, *, starts_at: datetime, closes_at: datetime)
         db.session.add(SelectionWindow(
             event_id=copy.id, name=window.name, tier=window.tier, starts_at=starts_at + (window.starts_at - first),
             college=window.college, class_name=window.class_name, grade=window.grade, gender=window.gender,
-            batch_size=window.batch_size, batch_minutes=window.batch_minutes))
+            batch_size=window.batch_size, batch_minutes=window.batch_minutes, campus_id=window.campus_id))
+    for area in event.areas:
+        db.session.add(SelectionArea(event_id=copy.id, college=area.college, building_id=area.building_id,
+                                     floor=area.floor))
     db.session.execute(sa.insert(SelectionParticipant).from_select(
         ["event_id", "student_id", "position", "changes_used"],
         sa.select(sa.literal(copy.id), SelectionParticipant.student_id, sa.literal(0), sa.literal(0))
@@ -157,8 +203,9 @@ def discard(event: SelectionEvent) -> None:
     """Throw a rehearsal away, with everything chosen in it; a real event is never thrown away."""
     if not event.is_rehearsal:
         raise ServiceError(_("Only a rehearsal can be thrown away."))
-    for table in (SelectionPick, SelectionOffer, SelectionParticipant, SelectionWindow):
+    for table in (SelectionPick, SelectionOffer, SelectionParticipant, SelectionWindow, SelectionArea):
         db.session.execute(sa.delete(table).where(table.event_id == event.id))
+    db.session.expire(event)  # its windows and areas, if loaded, are gone: not for the ORM to delete again
     db.session.delete(event)
     db.session.flush()
 
@@ -178,7 +225,8 @@ def _matches(window: SelectionWindow, student: Student) -> bool:
 @dataclass(frozen=True)
 class Problem:
     """A reason the event cannot open, with what it is about."""
-    kind: str  # "overlap", "no_window", "unusable_bed", "no_beds"
+    kind: str  # "overlap", "no_window", "unusable_bed", "no_beds", "area_without_beds", "empty_area",
+    # "outside_areas", "empty_zone"
     message: str
 
 
@@ -213,8 +261,65 @@ def arrange(event: SelectionEvent) -> list[Problem]:
             participant.window_id, participant.position = window.id, position
             participant.opens_at = window.starts_at + timedelta(minutes=batch * window.batch_minutes)
     problems.extend(_unusable_offers(event))
+    problems.extend(_areas_without_beds(event, [p.student for p in participants]))
+    problems.extend(_zones_without_beds(event))
     db.session.flush()
     return problems
+
+
+def _choosable_by_floor(event: SelectionEvent) -> list[tuple[int, int, int]]:
+    """(building id, campus id, floor number) of each bed offered to choose (not reserved), one row a bed."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(Room.building_id, Building.campus_id, Floor.number).select_from(SelectionOffer)
+        .join(Bed, Bed.id == SelectionOffer.bed_id).join(Room, Room.id == Bed.room_id)
+        .join(Building, Building.id == Room.building_id).join(Floor, Floor.id == Room.floor_id)
+        .where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False)))]
+
+
+def _covers(area: SelectionArea, building_id: int, floor: int) -> bool:
+    return area.building_id == building_id and area.floor in (None, floor)
+
+
+def _areas_without_beds(event: SelectionEvent, students: list[Student]) -> list[Problem]:
+    """Areas no bed to choose is offered in (a college whose students are left nowhere at all is one problem,
+    not one per area), and students of colleges without areas when every bed is in one."""
+    areas = list(event.areas)
+    if not areas:
+        return []
+    beds = _choosable_by_floor(event)
+    problems = []
+    taking_part = {student.college for student in students}
+    by_college: dict[str, list[SelectionArea]] = {}
+    for area in areas:
+        by_college.setdefault(area.college, []).append(area)
+    for college, own in by_college.items():
+        empty = [a for a in own if not any(_covers(a, building, floor) for building, _campus, floor in beds)]
+        if college in taking_part and len(empty) == len(own):
+            problems.append(Problem("area_without_beds", _(
+                "Students of %(college)s can choose nowhere: no bed is offered in their college's areas "
+                "(%(areas)s).", college=college, areas=", ".join(area_label(a) for a in own))))
+        else:
+            problems.extend(Problem("empty_area", _("No bed is offered in %(area)s, an area of %(college)s.",
+                                                    area=area_label(a), college=college)) for a in empty)
+    without_areas = sum(1 for student in students if student.college not in by_college)
+    if without_areas and all(any(_covers(a, building, floor) for a in areas) for building, _campus, floor in beds):
+        problems.append(Problem("outside_areas", ngettext(
+            "%(num)d student is of a college without an area, and every bed offered is in an area: give their "
+            "college one, or offer beds outside the areas.",
+            "%(num)d students are of colleges without an area, and every bed offered is in an area: give their "
+            "colleges one, or offer beds outside the areas.", without_areas)))
+    return problems
+
+
+def _zones_without_beds(event: SelectionEvent) -> list[Problem]:
+    """Windows choosing in a zone where no bed to choose is offered."""
+    zoned = [window for window in event.windows if window.campus_id is not None]
+    if not zoned:
+        return []
+    offered_in = {campus for _building, campus, _floor in _choosable_by_floor(event)}
+    return [Problem("empty_zone", _("Window %(window)s chooses in %(zone)s, where no bed is offered.",
+                                    window=window.name, zone=window.campus.name))
+            for window in zoned if window.campus_id not in offered_in]
 
 
 def _unusable_offers(event: SelectionEvent) -> list[Problem]:
@@ -465,10 +570,36 @@ def live_picks(event: SelectionEvent, student: Student, now: datetime) -> dict[P
     return {p.status: p for p in picks if p.status == PickStatus.CONFIRMED or p.held_until > now}
 
 
-def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, *, building: str | None = None,
-              floor: int | None = None):
+@dataclass(frozen=True)
+class Scope:
+    """Where a student may choose beyond their gender and needs. ``college``: theirs when the event has areas
+    (None: it has none, so no area rule applies); ``campus_id``: their window's zone, if it has one."""
+    college: str | None
+    campus_id: int | None
+
+
+def scope(event: SelectionEvent, student: Student) -> Scope:
+    """The student's Scope in the event, in one query."""
+    has_areas, campus_id = db.session.execute(sa.select(
+        sa.exists().where(SelectionArea.event_id == event.id),
+        sa.select(SelectionWindow.campus_id)
+        .join(SelectionParticipant, SelectionParticipant.window_id == SelectionWindow.id)
+        .where(SelectionParticipant.event_id == event.id, SelectionParticipant.student_id == student.id)
+        .scalar_subquery())).one()
+    return Scope(student.college if has_areas else None, campus_id)
+
+
+def _in_area(event: SelectionEvent, *where):
+    """Whether the room joined in the query is in an area of the event (of those ``where`` says)."""
+    return sa.exists().where(SelectionArea.event_id == event.id, SelectionArea.building_id == Room.building_id,
+                             sa.or_(SelectionArea.floor.is_(None), SelectionArea.floor == Floor.number), *where)
+
+
+def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, where: Scope, *,
+              building: str | None = None, floor: int | None = None):
     """A SELECT of ``columns`` over the beds ``student`` may hold now: offered, free, in use, in an open room for
-    their gender (accessible when they need it), optionally of one building and floor."""
+    their gender (accessible when they need it), in their college's areas (with none, outside every area) and
+    their window's zone (``where``), optionally of one building and floor."""
     query = (sa.select(*columns).select_from(Bed)
              .join(SelectionOffer, sa.and_(SelectionOffer.bed_id == Bed.id, SelectionOffer.event_id == event.id))
              .join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
@@ -483,6 +614,12 @@ def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, *
                                sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))))
     if student.needs_accessible:
         query = query.where(Room.accessible.is_(True))
+    if where.college is not None:
+        has_own = sa.exists().where(SelectionArea.event_id == event.id, SelectionArea.college == where.college)
+        query = query.where(sa.or_(_in_area(event, SelectionArea.college == where.college),
+                                   sa.and_(~has_own, ~_in_area(event))))
+    if where.campus_id is not None:
+        query = query.where(Building.campus_id == where.campus_id)
     if building is not None:
         query = query.where(Building.code == building)
     if floor is not None:
@@ -493,26 +630,28 @@ def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, *
 # What the lists of free beds read. They are kept (core.kept) until a pick or an offer changes, and for at most
 # FREE_BEDS_SECONDS besides: a hold that ran out frees its bed without a write, so a list may show it taken that
 # long. A list showing a bed free that was taken meanwhile is answered by the hold ("taken a moment ago").
-FREE_BED_TABLES = ("selection_offers", "selection_picks", "beds", "rooms", "buildings", "floors")
+FREE_BED_TABLES = ("selection_offers", "selection_picks", "selection_areas", "beds", "rooms", "buildings", "floors")
 FREE_BEDS_SECONDS = 10
 
 
-def _kept_free(name: str, compute, event: SelectionEvent, student: Student, now: datetime, *key):
-    """Free beds are the same for every student of a gender (and need of an accessible room): kept per those."""
+def _kept_free(name: str, compute, event: SelectionEvent, student: Student, now: datetime, where: Scope, *key):
+    """Free beds are the same for every student of a gender, need of an accessible room and Scope (college
+    when the event has areas, zone): kept per those."""
     moment = int(now.timestamp()) // FREE_BEDS_SECONDS
     return kept(name, compute, depends_on=FREE_BED_TABLES,
-                key=(event.id, student.gender.value, student.needs_accessible, moment, *key))
+                key=(event.id, student.gender.value, student.needs_accessible, where, moment, *key))
 
 
 def free_by_floor(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[tuple[str, int, int]]:
     """(building code, floor number, free beds) of what ``student`` may hold now: where to look first."""
     now = now or utcnow()
+    where = scope(event, student)
 
     def count() -> list[tuple[str, int, int]]:
-        query = _may_take(event, student, now, (Building.code, Floor.number, sa.func.count()))
+        query = _may_take(event, student, now, (Building.code, Floor.number, sa.func.count()), where)
         return [tuple(row) for row in db.session.execute(
             query.group_by(Building.code, Floor.number).order_by(Building.code, Floor.number))]
-    return _kept_free("selection.free_by_floor", count, event, student, now)
+    return _kept_free("selection.free_by_floor", count, event, student, now, where)
 
 
 @dataclass(frozen=True)
@@ -534,14 +673,15 @@ def available_beds(event: SelectionEvent, student: Student, now: datetime | None
                    building: str | None = None, floor: int | None = None) -> list[FreeBed]:
     """The beds ``student`` may hold now, by building, floor, room and bed (one building's floor, if given)."""
     now = now or utcnow()
+    where = scope(event, student)
 
     def listed() -> list[FreeBed]:
         query = _may_take(event, student, now,
                           (Bed.id, Bed.label, Room.id, Room.number, Building.code, Floor.number, Room.room_type),
-                          building=building, floor=floor)
+                          where, building=building, floor=floor)
         return [FreeBed(*row) for row in db.session.execute(
             query.order_by(Building.code, Floor.number, Room.number, Bed.label))]
-    return _kept_free("selection.available_beds", listed, event, student, now, building, floor)
+    return _kept_free("selection.available_beds", listed, event, student, now, where, building, floor)
 
 
 def _require_placeable(event: SelectionEvent, student: Student, bed: Bed, avoided: str) -> None:
@@ -565,6 +705,58 @@ def _avoided_in_room(event: SelectionEvent, student: Student, bed: Bed) -> bool:
                sa.and_(RoommateRequest.other_id == student.id, RoommateRequest.student_id.in_(others)))))) or False
 
 
+@dataclass(frozen=True)
+class Chooser:
+    """Someone who chose a bed of a room already, as a student choosing there sees them: their bed, class and
+    sleep schedule, and their name only when the office allows it (SelectionEvent.roommate_names)."""
+    bed: str
+    class_name: str
+    lifestyle: object  # Lifestyle or None
+    name: str | None
+
+
+def choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: datetime) -> dict[int, list[Chooser]]:
+    """{room id: [Chooser]} of the other students holding or having confirmed a bed in those rooms, by bed, in
+    one query."""
+    if not room_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Bed.room_id, Bed.label, Student.class_name, Student.lifestyle, Student.name)
+        .select_from(SelectionPick).join(Bed, Bed.id == SelectionPick.bed_id)
+        .join(Student, Student.id == SelectionPick.student_id)
+        .where(SelectionPick.event_id == event.id, SelectionPick.student_id != student.id,
+               Bed.room_id.in_(room_ids),
+               sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
+                      sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
+        .order_by(Bed.room_id, Bed.label))
+    found: dict[int, list[Chooser]] = {}
+    for room_id, bed, class_name, lifestyle, name in rows:
+        found.setdefault(room_id, []).append(Chooser(bed, class_name, lifestyle,
+                                                     name if event.roommate_names else None))
+    return found
+
+
+def _outside(event: SelectionEvent, student: Student, bed: Bed) -> str | None:
+    """Why ``bed`` is not the student's to choose by the event's areas or their window's zone, or None."""
+    where = scope(event, student)
+    building = bed.room.building
+    if where.campus_id is not None and building.campus_id != where.campus_id:
+        return _("Your window chooses in %(zone)s only.", zone=db.session.get(Campus, where.campus_id).name)
+    if where.college is None:
+        return None
+    floor = bed.room.floor.number
+    covering = [a for a in event.areas if _covers(a, building.id, floor)]
+    if covering and all(a.college != student.college for a in covering):
+        if all(a.floor is None for a in covering):
+            return _("This building belongs to another college.")
+        return _("This floor belongs to another college.")
+    own = [a for a in event.areas if a.college == student.college]
+    if own and not covering:
+        return _("Students of %(college)s choose in their college's areas: %(areas)s.", college=student.college,
+                 areas=", ".join(area_label(a) for a in own))
+    return None
+
+
 def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | None = None) -> SelectionPick:
     """Keep ``bed_id`` for ``student`` for the event's hold time. A hold they had on another bed is given up
     for it, unless this one fails (then they keep it)."""
@@ -574,6 +766,9 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
     if offer is None or offer.reserved:
         raise ServiceError(_("This bed is not offered in this selection."))
     bed = offer.bed
+    outside = _outside(event, student, bed)
+    if outside:
+        raise ServiceError(outside)
     _refuse_if_held_by_group(event, student, now)
     confirmed = live_picks(event, student, now).get(PickStatus.CONFIRMED)
     if confirmed is not None:
@@ -658,6 +853,11 @@ def hold_group(event: SelectionEvent, leader: Student, room_id: int, member_ids:
                                     len(free), needed=len(group)))
     beds = {bed.id: bed for bed in db.session.scalars(sa.select(Bed).where(
         Bed.id.in_([b.bed_id for b in free[:len(group)]])))}
+    for member in members:  # the leader's list was theirs: each member's college and zone are asked here
+        outside = _outside(event, member, beds[free[0].bed_id])
+        if outside:
+            raise ServiceError(_("%(student)s cannot choose this room: %(reason)s", student=member.name,
+                                 reason=outside))
     for person, free_bed in zip(group, free):
         _require_placeable(event, person, beds[free_bed.bed_id], _(
             "This room has a student one of your group asked not to room with, or who asked not to room with them. "

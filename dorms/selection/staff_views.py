@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from .. import audit
 from ..audit.describe import register_values
 from ..campus import services as campus
-from ..campus.models import Bed, Building, Room
+from ..campus.models import Bed, Building, Campus, Room
 from ..core.clock import utcnow
 from ..core.enums import Gender
 from ..core.errors import ServiceError
@@ -27,7 +27,16 @@ from ..core.roles import staff_required
 from ..extensions import db
 from ..students.models import Student
 from . import services, traffic, waiting_room
-from .forms import EventForm, OffersForm, ParticipantsForm, RehearsalForm, WindowForm, campus_time
+from .forms import (
+    AreaForm,
+    EventForm,
+    NamesForm,
+    OffersForm,
+    ParticipantsForm,
+    RehearsalForm,
+    WindowForm,
+    campus_time,
+)
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionOffer, SelectionParticipant, SelectionPick
 
 bp = Blueprint("selection_staff", __name__, url_prefix="/selection-office")
@@ -48,9 +57,26 @@ def _to_event(event_id: int):
     return redirect(url_for("selection_staff.event", event_id=event_id))
 
 
+def _building_options() -> list:
+    return options((b.id, f"{b.code} {b.name}") for b in campus.buildings())
+
+
 def _offers_form() -> OffersForm:
     form = OffersForm()
-    form.building.choices = options((b.id, f"{b.code} {b.name}") for b in campus.buildings())
+    form.building.choices = _building_options()
+    return form
+
+
+def _area_form() -> AreaForm:
+    form = AreaForm()
+    form.building.choices = _building_options()
+    return form
+
+
+def _window_form() -> WindowForm:
+    form = WindowForm()
+    form.campus.choices = options([(0, _("Any zone")), *((c.id, f"{c.code} {c.name}") for c in db.session.scalars(
+        sa.select(Campus).order_by(Campus.code)))])
     return form
 
 
@@ -78,9 +104,10 @@ def create():
     def create_event() -> SelectionEvent:
         event = services.create_event(form.name.data.strip(), closes_at=campus_time(form.closes_at),
                                       hold_seconds=form.hold_minutes.data * 60,
-                                      change_limit=form.change_limit.data)
+                                      change_limit=form.change_limit.data, roommate_names=form.roommate_names.data)
         audit.record("selection.create", event=event.id, name=event.name, closes_at=event.closes_at.isoformat(),
-                     hold_seconds=event.hold_seconds, change_limit=event.change_limit, seed=event.seed)
+                     hold_seconds=event.hold_seconds, change_limit=event.change_limit, seed=event.seed,
+                     roommate_names=event.roommate_names)
         return event
 
     created = submit(form, create_event, _("The event was created. Add its windows, students and beds."))
@@ -100,8 +127,9 @@ def event(event_id: int):
     shown = {"event": event, "now": now, "windows": list(event.windows), "counts": _counts(event, now)}
     if event.status == EventStatus.DRAFT:
         shown |= {"problems": _preflight(event), "offered": _offered_by_building(event),
-                  "window_form": WindowForm(), "participants_form": ParticipantsForm(),
-                  "offers_form": _offers_form()}
+                  "window_form": _window_form(), "participants_form": ParticipantsForm(),
+                  "offers_form": _offers_form(), "area_form": _area_form(),
+                  "names_form": NamesForm(roommate_names=event.roommate_names)}
     else:
         waiting, waiting_count = _waiting(event, now)
         shown |= {"beds_left": _beds_left(event, now), "waiting": waiting, "waiting_count": waiting_count,
@@ -203,21 +231,25 @@ def _waiting(event: SelectionEvent, now: datetime) -> tuple[list[tuple[Student, 
 @staff_required
 def add_window(event_id: int):
     event = _event_or_404(event_id)
-    form = WindowForm()
+    form = _window_form()
 
     def add():
         if campus_time(form.starts_at) >= event.closes_at:
             raise ServiceError(_("The window would start after the event closes (%(closes)s).",
                                  closes=format_datetime(event.closes_at, "short")))
+        zone = db.session.get(Campus, form.campus.data) if form.campus.data else None
+        if form.campus.data and zone is None:
+            raise ServiceError(_("There is no such zone."))
         window = services.add_window(
             event, form.name.data.strip(), starts_at=campus_time(form.starts_at), tier=form.tier.data,
             college=(form.college.data or "").strip() or None, class_name=(form.class_name.data or "").strip() or None,
             grade=form.grade.data, gender=Gender(form.gender.data) if form.gender.data else None,
-            batch_size=form.batch_size.data, batch_minutes=form.batch_minutes.data)
+            batch_size=form.batch_size.data, batch_minutes=form.batch_minutes.data,
+            campus_id=zone.id if zone else None)
         audit.record("selection.window", event=event.id, name=window.name, starts_at=window.starts_at.isoformat(),
                      tier=window.tier, college=window.college, classes=window.class_name, grade=window.grade,
                      gender=window.gender.value if window.gender else None, batch_size=window.batch_size,
-                     batch_minutes=window.batch_minutes)
+                     batch_minutes=window.batch_minutes, zone=zone.code if zone else None)
 
     submit(form, add, _("The window was added."))
     return _to_event(event_id)
@@ -295,6 +327,56 @@ def offer_beds(event_id: int):
 
     submit(form, offer, lambda count: ngettext("%(num)d free bed offered.", "%(num)d free beds offered.", count)
            + (" " + _("Reserved for the office.") if form.reserved.data else ""))
+    return _to_event(event_id)
+
+
+@bp.post("/<int:event_id>/areas")
+@staff_required
+def add_area(event_id: int):
+    """A college's area: a building or one of its floors, for that college's students only."""
+    event = _event_or_404(event_id)
+    form = _area_form()
+
+    def add():
+        building = db.session.get(Building, form.building.data) if form.building.data else None
+        if building is None:
+            raise ServiceError(_("Choose a building."))
+        area = services.add_area(event, form.college.data, building, form.floor.data)
+        audit.record("selection.area", event=event.id, college=area.college, building=building.code,
+                     floor=area.floor)
+
+    submit(form, add, _("The area was added."))
+    return _to_event(event_id)
+
+
+@bp.post("/<int:event_id>/areas/<int:area_id>/remove")
+@staff_required
+def remove_area(event_id: int, area_id: int):
+    event = _event_or_404(event_id)
+
+    def remove():
+        area = services.remove_area(event, area_id)
+        audit.record("selection.area_remove", event=event.id, college=area.college, building=area.building.code,
+                     floor=area.floor)
+
+    submit(None, remove, _("The area was removed."))
+    return _to_event(event_id)
+
+
+@bp.post("/<int:event_id>/names")
+@staff_required
+def roommate_names(event_id: int):
+    """Whether students see the names of who chose a room already."""
+    event = _event_or_404(event_id)
+    form = NamesForm()
+
+    def change() -> bool:
+        services.show_roommate_names(event, form.roommate_names.data)
+        audit.record("selection.names", event=event.id, roommate_names=event.roommate_names)
+        return event.roommate_names
+
+    submit(form, change, lambda shown: _("Students see the names of who chose a room.") if shown
+           else _("Students see the class and sleep schedule of who chose a room, not their names."))
     return _to_event(event_id)
 
 

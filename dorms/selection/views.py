@@ -16,7 +16,6 @@ from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..campus.models import Bed
 from ..core.clock import utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
@@ -81,13 +80,12 @@ def countdown(now: datetime, opens_at: datetime) -> str:
 
 @dataclass
 class RoomChoice:
-    """A room of the floor shown, its beds the student may hold, and who chose a bed in it already (their class
-    and sleep schedule only)."""
+    """A room of the floor shown, its beds the student may hold, and who chose a bed in it already."""
     room_id: int
     code: str
     room_type: str
     beds: list[services.FreeBed] = field(default_factory=list)
-    choosers: list[tuple[str, object]] = field(default_factory=list)  # (class name, Lifestyle or None)
+    choosers: list[services.Chooser] = field(default_factory=list)
 
     @property
     def fits_a_group(self) -> bool:
@@ -103,30 +101,10 @@ class FloorLink:
     shown: bool
 
 
-def _choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: datetime) -> dict[int, list]:
-    """{room id: [(class name, lifestyle)]} of the other students holding or having confirmed a bed there, in
-    one query. Names are never shown: a student chooses by the room, not by who is in it."""
-    if not room_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Bed.room_id, Student.class_name, Student.lifestyle)
-        .select_from(SelectionPick).join(Bed, Bed.id == SelectionPick.bed_id)
-        .join(Student, Student.id == SelectionPick.student_id)
-        .where(SelectionPick.event_id == event.id, SelectionPick.student_id != student.id,
-               Bed.room_id.in_(room_ids),
-               sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
-                      sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
-        .order_by(Bed.room_id, Bed.label))
-    found: dict[int, list] = {}
-    for room_id, class_name, lifestyle in rows:
-        found.setdefault(room_id, []).append((class_name, lifestyle))
-    return found
-
-
 def _one_floor(event: SelectionEvent, student: Student, now: datetime, building: str | None,
                floor: int | None) -> tuple[list[FloorLink], list[RoomChoice]]:
     """Where beds are free for the student (per building and floor), and one floor's rooms: the one asked for
-    if it has free beds, else the first. Three queries, however many beds: a phone never gets the whole list."""
+    if it has free beds, else the first. A few queries, however many beds: a phone never gets the whole list."""
     free = services.free_by_floor(event, student, now)
     if not free:
         return [], []
@@ -134,7 +112,7 @@ def _one_floor(event: SelectionEvent, student: Student, now: datetime, building:
     shown = (building, floor) if (building, floor) in places else places[0]
     links = [FloorLink(code, number, count, (code, number) == shown) for code, number, count in free]
     beds = services.available_beds(event, student, now, building=shown[0], floor=shown[1])
-    choosers = _choosers(event, student, list({bed.room_id for bed in beds}), now)
+    choosers = services.choosers(event, student, list({bed.room_id for bed in beds}), now)
     rooms: list[RoomChoice] = []
     for bed in beds:  # in room and bed order already
         if not rooms or rooms[-1].room_id != bed.room_id:
