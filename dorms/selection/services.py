@@ -579,14 +579,18 @@ class Scope:
 
 
 def scope(event: SelectionEvent, student: Student) -> Scope:
-    """The student's Scope in the event, in one query."""
-    has_areas, campus_id = db.session.execute(sa.select(
-        sa.exists().where(SelectionArea.event_id == event.id),
-        sa.select(SelectionWindow.campus_id)
-        .join(SelectionParticipant, SelectionParticipant.window_id == SelectionWindow.id)
-        .where(SelectionParticipant.event_id == event.id, SelectionParticipant.student_id == student.id)
-        .scalar_subquery())).one()
-    return Scope(student.college if has_areas else None, campus_id)
+    """The student's Scope in the event: one query, then kept (every bed list and hold reads it) until the
+    event's areas, windows or participants change."""
+    def compute() -> Scope:
+        has_areas, campus_id = db.session.execute(sa.select(
+            sa.exists().where(SelectionArea.event_id == event.id),
+            sa.select(SelectionWindow.campus_id)
+            .join(SelectionParticipant, SelectionParticipant.window_id == SelectionWindow.id)
+            .where(SelectionParticipant.event_id == event.id, SelectionParticipant.student_id == student.id)
+            .scalar_subquery())).one()
+        return Scope(student.college if has_areas else None, campus_id)
+    return kept("selection.scope", compute, key=(event.id, student.id, student.college),
+                depends_on=("selection_areas", "selection_windows", "selection_participants"))
 
 
 def _in_area(event: SelectionEvent, *where):
@@ -739,6 +743,8 @@ def choosers(event: SelectionEvent, student: Student, room_ids: list[int], now: 
 def _outside(event: SelectionEvent, student: Student, bed: Bed) -> str | None:
     """Why ``bed`` is not the student's to choose by the event's areas or their window's zone, or None."""
     where = scope(event, student)
+    if where == Scope(None, None):  # no area rule, no zone: the bed's place does not matter
+        return None
     building = bed.room.building
     if where.campus_id is not None and building.campus_id != where.campus_id:
         return _("Your window chooses in %(zone)s only.", zone=db.session.get(Campus, where.campus_id).name)
