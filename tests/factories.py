@@ -88,6 +88,15 @@ def login(client):
 
 
 @pytest.fixture
+def student_client(client, login, create_user, create_student):
+    """Signed in as a student; ``.student`` is theirs."""
+    student = create_student("2026000001", name="欧阳修", class_name="计科2401")
+    login(create_user("2026000001", role=Role.STUDENT, student=student))
+    client.student = student
+    return client
+
+
+@pytest.fixture
 def open_selection(app):
     """``open_selection(students, beds, **settings)``: an open selection event over ``beds`` for ``students``,
     everyone's window opened a minute ago, committed (selection/services.py)."""

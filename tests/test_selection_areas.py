@@ -175,14 +175,6 @@ def test_a_rehearsal_copies_areas_zones_and_the_names_setting(app, site, create_
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SelectionArea)) == 2
 
 
-@pytest.fixture
-def student_client(client, login, create_user, create_student):
-    student = create_student("2026000001", name="欧阳修", class_name="计科2401")
-    login(create_user("2026000001", role=Role.STUDENT, student=student))
-    client.student = student
-    return client
-
-
 @pytest.mark.parametrize("shown", [True, False])
 def test_a_room_shows_who_chose_there_by_name_only_when_the_office_allows(student_client, site, create_student,
                                                                          shown):

@@ -14,7 +14,7 @@ from dorms.core.enums import Gender, GenderPolicy
 from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.selection import services as selection
-from dorms.selection.models import EventStatus, SelectionEvent, SelectionParticipant
+from dorms.selection.models import EventStatus, SelectionEvent, SelectionOffer, SelectionParticipant
 
 
 def _campus(moment) -> str:
@@ -148,6 +148,22 @@ def test_reserved_beds_and_floors(app, run, campus):
         "offer", event.id, "--building", "M1", "--floor", 2, "--reserved")
     assert "4 free beds offered (0 new)" in run("offer", event.id, "--building", "M1", "--floor", 2)
     assert "No free bed there." in run("offer", event.id, "--building", "W1", "--floor", 9, expect=2)
+
+
+def test_rooms_offered_and_withdrawn(app, run, campus):
+    rooms, _students = campus
+    event = selection.create_event("e", closes_at=utcnow() + timedelta(days=1))
+    db.session.commit()
+    assert "4 free beds offered (4 new)" in run("offer", event.id, "--building", "m1", "--room", "101")
+    assert "4 free beds offered, reserved for the office (4 new)" in run(
+        "offer", event.id, "--building", "M1", "--room", "201", "--reserved")
+    assert "4 beds no longer offered." in run("withdraw", event.id, "--building", "M1", "--floor", 2)
+    offered = set(db.session.scalars(sa.select(SelectionOffer.bed_id).where(SelectionOffer.event_id == event.id)))
+    assert offered == {bed.id for bed in rooms["men"][0].beds}
+    assert "M1 has no room 999." in run("offer", event.id, "--building", "M1", "--room", "999", expect=2)
+    assert "Give one building with --room." in run("withdraw", event.id, "--room", "101", expect=2)
+    assert "No bed is offered there." in run("withdraw", event.id, "--building", "W1", expect=2)
+    assert set(db.session.scalars(sa.select(SelectionOffer.bed_id))) == offered  # refusals changed nothing
 
 
 def test_bad_input_is_a_sentence_and_exit_code_2(app, run, campus, tmp_path):

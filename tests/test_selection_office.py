@@ -16,7 +16,7 @@ from dorms.core.enums import GenderPolicy, Role
 from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.selection import services as selection
-from dorms.selection.models import EventStatus, SelectionEvent, SelectionParticipant
+from dorms.selection.models import EventStatus, SelectionEvent, SelectionOffer, SelectionParticipant
 
 
 def _campus_time(moment) -> str:
@@ -112,7 +112,7 @@ def test_staff_set_up_check_open_pause_resume_close_and_apply_an_event(app, staf
     page = _text(staff.post(f"{base}/open", data={"confirm": "yes"}, follow_redirects=True))
     db.session.refresh(event)
     assert "The selection is open" in page and event.status == EventStatus.OPEN
-    assert '<meta http-equiv="refresh" content="5">' in page  # the dashboard refreshes itself
+    assert 'data-refresh-seconds="5"' in page and "selection.js" in page  # the dashboard refreshes itself
     assert 'data-figure="participants">2<' in page and 'data-figure="confirmed">0<' in page
     assert 'data-testid="waiting-count">2<' in page and "2026000001" in page
 
@@ -149,6 +149,29 @@ def test_staff_set_up_check_open_pause_resume_close_and_apply_an_event(app, staf
                           "selection.discard", "selection.open", "selection.pause", "selection.resume",
                           "selection.close", "selection.apply", "selection.place_the_rest"]
     assert "Applied a selection" in _text(staff.get("/audit/"))
+
+
+def test_staff_offer_rooms_and_withdraw_them(app, staff, hall):
+    event = selection.create_event("e", closes_at=utcnow() + timedelta(days=1))
+    db.session.commit()
+    base, building = f"/selection-office/{event.id}", hall["building"].id
+
+    def offered() -> set[int]:
+        return set(db.session.scalars(sa.select(SelectionOffer.bed_id).where(SelectionOffer.event_id == event.id)))
+
+    page = _text(staff.post(f"{base}/offers", data={"building": building, "rooms": "101，201"}, follow_redirects=True))
+    assert "4 free beds offered" in page and len(offered()) == 4
+    page = _text(staff.post(f"{base}/offers", data={"building": building, "rooms": "201", "withdraw": "1"},
+                            follow_redirects=True))
+    assert "2 beds no longer offered" in page
+    assert offered() == {bed.id for bed in hall["rooms"][0].beds}
+    assert _actions() == ["selection.offer", "selection.withdraw"]
+    page = _text(staff.post(f"{base}/offers", data={"building": building, "rooms": "201 999"}, follow_redirects=True))
+    assert "M1 has no room 999." in page
+    page = _text(staff.post(f"{base}/offers", data={"building": building, "floor": 2, "withdraw": "1"},
+                            follow_redirects=True))
+    assert "No bed is offered there." in page
+    assert offered() == {bed.id for bed in hall["rooms"][0].beds} and len(_actions()) == 2
 
 
 def test_a_refused_step_is_a_message_and_changes_nothing(app, staff, hall, create_student):
@@ -291,6 +314,15 @@ def test_staff_open_and_pause_an_event_on_a_phone(browser, live_server, app, hal
     assert phone.locator("[data-testid=beds-left]").is_visible()
     assert phone.locator("[data-figure=participants]").inner_text() == "2"
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # The live dashboard reloads itself every 5 s (on a clock the test moves), never under a box being ticked.
+    phone.clock.install()
+    phone.reload()
+    with phone.expect_navigation():
+        phone.clock.run_for(6_000)
+    phone.evaluate("window.notReloaded = true")
+    phone.check("#confirm-close")
+    phone.clock.run_for(20_000)
+    assert phone.evaluate("window.notReloaded") and phone.is_checked("#confirm-close")
     phone.click("button:has-text('暂停')")
     phone.wait_for_selector("text=选宿已暂停")
     phone.reload()

@@ -40,15 +40,6 @@ def _beds(rooms):
     return [bed for room in rooms for bed in room.beds]
 
 
-@pytest.fixture
-def student_client(client, login, create_user, create_student):
-    """Signed in as a student; ``.student`` is theirs."""
-    student = create_student("2026000001", name="欧阳修", class_name="计科2401")
-    login(create_user("2026000001", role=Role.STUDENT, student=student))
-    client.student = student
-    return client
-
-
 def _page(client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, url

@@ -87,6 +87,7 @@ ACTIONS = {
     "selection.area_remove": _l("Removed a college's area from a selection"),
     "selection.names": _l("Changed whether a selection shows who chose a room by name"),
     "selection.offer": _l("Offered beds in a selection"),
+    "selection.withdraw": _l("Withdrew offered beds from a selection"),
     "selection.open": _l("Opened a selection"),
     "selection.pause": _l("Paused a selection"),
     "selection.resume": _l("Resumed a selection"),

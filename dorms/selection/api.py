@@ -7,7 +7,7 @@ without the browser asking this site first, so these need no CSRF token. Every r
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Blueprint, abort, current_app, jsonify, request, session
 from flask_babel import force_locale
@@ -65,14 +65,12 @@ def _still_in_line():
     if request.endpoint != "selection_api.me" or not isinstance(student_id, int) or "_user_id" not in session:
         return None
     now = utcnow()
-    found = services.still_in_line(request.view_args["event_id"], student_id, now)
-    if found is None:
+    waiting = services.still_in_line(request.view_args["event_id"], student_id, now)
+    if waiting is None:
         return None
-    event, place = found
     with force_locale(session_locale()):
-        return _me(event, now, opens_at=datetime.fromtimestamp(event.starts[student_id], timezone.utc),
-                   refusal=services.waiting_message(place), place=place, picks={},
-                   changes_left=event.change_limit)
+        return _me(waiting.event, now, opens_at=waiting.opens_at, refusal=services.waiting_message(waiting.place),
+                   place=waiting.place, picks={}, changes_left=waiting.event.change_limit)
 
 
 @bp.get("/<int:event_id>/me")

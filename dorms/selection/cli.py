@@ -255,24 +255,44 @@ def students_command(event_id, college, class_name, grade, numbers_file):
                         total=total, id=event.id))
 
 
-@selection_cli.command("offer")
-@click.argument("event_id", metavar="EVENT", type=ID)
-@click.option("--building", "codes", multiple=True, help="Building code; repeat for several (none: every building).")
-@click.option("--floor", type=click.IntRange(-2**31, 2**31 - 1), help="Only this floor of those buildings.")
-@click.option("--reserved", is_flag=True, help="Keep these beds for the office: offered, but nobody may choose them.")
-@with_appcontext
-def offer_command(event_id, codes, floor, reserved):
-    """Offer free beds in EVENT.
-
-    The beds in use, in open rooms, nobody living there, of those buildings (and floor)."""
-    event = _event(event_id)
-    # Codes as typed, in any letter case (a1 is A1), as `dorms allocation start` reads them.
-    buildings = dict(db.session.execute(sa.select(sa.func.upper(Building.code), Building.id)
-                                        .where(sa.func.upper(Building.code).in_([c.upper() for c in codes]))).all())
-    unknown = [code for code in codes if code.upper() not in buildings]
+def _place(codes, floor, rooms) -> services.OfferPlace:
+    """The buildings typed (any letter case: a1 is A1, as `dorms allocation start` reads them), their floor and
+    rooms; an unknown building or room refused by name."""
+    by_code = {building.code.upper(): building for building in db.session.scalars(
+        sa.select(Building).where(sa.func.upper(Building.code).in_([c.upper() for c in codes])))}
+    unknown = [code for code in codes if code.upper() not in by_code]
     if unknown:
         raise BadInput(_("There is no building %(codes)s.", codes=", ".join(unknown)))
-    beds = services.free_beds(building_ids=list(buildings.values()) if codes else None, floor=floor)
+    if rooms and len(by_code) != 1:
+        raise BadInput(_("Give one building with --room."))
+    for building in by_code.values():
+        missing = services.unknown_rooms(building, rooms)
+        if missing:
+            raise BadInput(_("%(building)s has no room %(rooms)s.", building=building.code, rooms=", ".join(missing)))
+    return services.OfferPlace([b.id for b in by_code.values()] if codes else None, floor, rooms)
+
+
+def _place_options(command):
+    for option in reversed((
+            click.option("--building", "codes", multiple=True,
+                         help="Building code; repeat for several (none: every building)."),
+            click.option("--floor", type=click.IntRange(-2**31, 2**31 - 1), help="Only this floor of those buildings."),
+            click.option("--room", "rooms", multiple=True, help="Only this room of the building; repeat for several."))):
+        command = option(command)
+    return command
+
+
+@selection_cli.command("offer")
+@click.argument("event_id", metavar="EVENT", type=ID)
+@_place_options
+@click.option("--reserved", is_flag=True, help="Keep these beds for the office: offered, but nobody may choose them.")
+@with_appcontext
+def offer_command(event_id, codes, floor, rooms, reserved):
+    """Offer free beds in EVENT.
+
+    The beds in use, in open rooms, nobody living there, of those buildings (and floor, and rooms)."""
+    event = _event(event_id)
+    beds = services.free_beds(_place(codes, floor, tuple(dict.fromkeys(rooms))))
     if not beds:
         raise BadInput(_("No free bed there."))
     with _one_transaction():
@@ -283,6 +303,21 @@ def offer_command(event_id, codes, floor, reserved):
     else:
         click.echo(ngettext("%(num)d free bed offered (%(new)s new).", "%(num)d free beds offered (%(new)s new).",
                             len(beds), new=added))
+
+
+@selection_cli.command("withdraw")
+@click.argument("event_id", metavar="EVENT", type=ID)
+@_place_options
+@with_appcontext
+def withdraw_command(event_id, codes, floor, rooms):
+    """No longer offer in EVENT the beds of those buildings (and floor, and rooms), reserved ones too."""
+    event = _event(event_id)
+    place = _place(codes, floor, tuple(dict.fromkeys(rooms)))
+    with _one_transaction():
+        withdrawn = services.withdraw_offers(event, place)
+        if not withdrawn:
+            raise BadInput(_("No bed is offered there."))
+    click.echo(ngettext("%(num)d bed no longer offered.", "%(num)d beds no longer offered.", withdrawn))
 
 
 # --- running -------------------------------------------------------------------------------------------------

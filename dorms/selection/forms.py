@@ -1,6 +1,7 @@
 """The housing office's forms for selection day (staff_views). Times are typed in campus time and stored in UTC."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -72,9 +73,19 @@ class ParticipantsForm(FlaskForm):
 
 
 class OffersForm(FlaskForm):
+    """A building's beds, or a floor's, or some rooms': offered (perhaps reserved), or withdrawn."""
+
     building = SelectField(_l("Building"), coerce=row_choice, choices=[])
     floor = IntegerField(_l("Floor (empty: every floor)"), validators=[Optional(), NumberRange(min=-10, max=200)])
+    rooms = StringField(_l("Rooms (numbers, separated by commas; empty: every room)"),
+                        validators=[Optional(), Length(max=2000)])
     reserved = BooleanField(_l("Reserved for the office (nobody may choose them)"))
+
+    @property
+    def room_numbers(self) -> tuple[str, ...]:
+        """The room numbers typed, each once, in the order typed (commas or spaces, Chinese ones too)."""
+        typed = re.split(r"[\s,，、;；]+", self.rooms.data or "")
+        return tuple(dict.fromkeys(number for number in typed if number))
 
 
 class AreaForm(FlaskForm):

@@ -7,10 +7,12 @@ told apart by the database's unique indexes, never by a read before the write.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import secrets
+from array import array
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -137,17 +139,50 @@ def active_students(*, college: str | None = None, class_name: str | None = None
     return list(db.session.scalars(query.order_by(Student.student_number)))
 
 
-def free_beds(*, building_ids: list[int] | None = None, floor: int | None = None) -> list[Bed]:
-    """The beds a student could take now, to offer: in use, in an open room, nobody's; of those buildings (None:
-    every one) and that floor. Any other bed offered, the pre-flight check would refuse."""
+@dataclass(frozen=True)
+class OfferPlace:
+    """Where the office offers or withdraws beds: buildings (None: every one), a floor of them, some rooms of it
+    by number (empty: every room)."""
+    building_ids: list[int] | None = None
+    floor: int | None = None
+    room_numbers: tuple[str, ...] = ()
+
+    def narrow(self, query):
+        """``query`` (joined to Room and Floor) kept to this place."""
+        if self.building_ids is not None:
+            query = query.where(Room.building_id.in_(self.building_ids))
+        if self.floor is not None:
+            query = query.where(Floor.number == self.floor)
+        if self.room_numbers:
+            query = query.where(Room.number.in_(self.room_numbers))
+        return query
+
+
+def unknown_rooms(building: Building, numbers: tuple[str, ...]) -> list[str]:
+    """Of the room numbers typed, those ``building`` has no room of."""
+    known = set(db.session.scalars(sa.select(Room.number).where(Room.building_id == building.id,
+                                                                Room.number.in_(numbers))))
+    return [number for number in numbers if number not in known]
+
+
+def free_beds(place: OfferPlace = OfferPlace()) -> list[Bed]:
+    """The beds a student could take now, to offer: in use, in an open room, nobody's; of that place. Any other
+    bed offered, the pre-flight check would refuse."""
     query = (sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id)
              .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN,
                     ~sa.exists().where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))))
-    if building_ids is not None:
-        query = query.where(Room.building_id.in_(building_ids))
-    if floor is not None:
-        query = query.where(Floor.number == floor)
-    return list(db.session.scalars(query.order_by(Bed.id)))
+    return list(db.session.scalars(place.narrow(query).order_by(Bed.id)))
+
+
+def withdraw_offers(event: SelectionEvent, place: OfferPlace) -> int:
+    """No longer offer the beds of ``place`` (reserved ones too) while the event is set up. Returns how many."""
+    _require_draft(event)
+    there = place.narrow(sa.select(Bed.id).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id))
+    withdrawn = db.session.execute(
+        sa.delete(SelectionOffer).where(SelectionOffer.event_id == event.id, SelectionOffer.bed_id.in_(there))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.flush()
+    return withdrawn
 
 
 def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False) -> int:
@@ -513,14 +548,22 @@ def standing(event: SelectionEvent, taking_part: SelectionParticipant | None,
 class LineView:
     """An event as the waiting room needs it, with every participant's own start: kept (core.kept) until the event
     or its participants change, so that a student still waiting in line is answered without the database. Reads
-    like the event where a page shows it (name, status, closes_at)."""
+    like the event where a page shows it (name, status, closes_at). The starts are two arrays, ordered by student
+    id, not a dict: a cohort's worth unpickles at every request in microseconds, not a millisecond."""
     id: int
     name: str
     status: EventStatus
     is_rehearsal: bool
     closes_at: datetime
     change_limit: int
-    starts: dict[int, float]  # student id -> their own start, in seconds since the epoch
+    student_ids: array
+    start_seconds: array  # each student's own start, in seconds since the epoch
+
+    def start_of(self, student_id: int) -> datetime | None:
+        at = bisect.bisect_left(self.student_ids, student_id)
+        if at < len(self.student_ids) and self.student_ids[at] == student_id:
+            return datetime.fromtimestamp(self.start_seconds[at], timezone.utc)
+        return None
 
 
 def line_view(event_id: int) -> LineView | None:
@@ -528,17 +571,28 @@ def line_view(event_id: int) -> LineView | None:
         event = db.session.get(SelectionEvent, event_id)
         if event is None:
             return None
-        starts = db.session.execute(sa.select(SelectionParticipant.student_id, SelectionParticipant.opens_at).where(
-            SelectionParticipant.event_id == event_id, SelectionParticipant.opens_at.is_not(None)))
-        return LineView(event.id, event.name, event.status, event.is_rehearsal, event.closes_at,
-                        event.change_limit, {student: start.timestamp() for student, start in starts})
+        starts = db.session.execute(
+            sa.select(SelectionParticipant.student_id, SelectionParticipant.opens_at)
+            .where(SelectionParticipant.event_id == event_id, SelectionParticipant.opens_at.is_not(None))
+            .order_by(SelectionParticipant.student_id)).all()
+        return LineView(event.id, event.name, event.status, event.is_rehearsal, event.closes_at, event.change_limit,
+                        array("q", (student for student, _start in starts)),
+                        array("d", (start.timestamp() for _student, start in starts)))
     return kept("selection.line", compute, depends_on=("selection_events", "selection_participants"),
                 key=event_id)
 
 
-def still_in_line(event_id: int, student_id: int, now: datetime) -> tuple[LineView, waiting_room.Place] | None:
-    """The event and the student's place when the student's window is open and they are still waiting in the
-    waiting room, from kept values and Redis alone; None otherwise (let in, not their window, no such event or
+@dataclass(frozen=True)
+class InLine:
+    """A student waiting in the waiting room, as answered without the database."""
+    event: LineView
+    opens_at: datetime
+    place: waiting_room.Place
+
+
+def still_in_line(event_id: int, student_id: int, now: datetime) -> InLine | None:
+    """The event, the student's start and their place when their window is open and they are still waiting in
+    the waiting room, from kept values and Redis alone; None otherwise (let in, not their window, no such event or
     student: ask the database). When a cohort arrives in the same second, these answers are most of what the
     servers give, and the database gives none of them. It only ever tells a student to wait: what they may do
     once let in is decided as always."""
@@ -547,11 +601,11 @@ def still_in_line(event_id: int, student_id: int, now: datetime) -> tuple[LineVi
     view = line_view(event_id)
     if view is None or view.status != EventStatus.OPEN or now >= view.closes_at:
         return None
-    start = view.starts.get(student_id)
-    if start is None or now.timestamp() < start:
+    opens_at = view.start_of(student_id)
+    if opens_at is None or now < opens_at:
         return None
     place = waiting_room.place(event_id, student_id, now)
-    return None if place.admitted else (view, place)
+    return None if place.admitted else InLine(view, opens_at, place)
 
 
 def _require_may_act(event: SelectionEvent, student: Student, now: datetime) -> SelectionParticipant:

@@ -310,23 +310,42 @@ def _students_numbered(text: str) -> list[Student]:
 @bp.post("/<int:event_id>/offers")
 @staff_required
 def offer_beds(event_id: int):
+    """The free beds of a building, floor or rooms offered (or reserved); with ``withdraw``, those offered
+    there taken back."""
     event = _event_or_404(event_id)
     form = _offers_form()
+    withdrawing = "withdraw" in request.form
 
-    def offer() -> tuple[int, int]:
+    def change() -> int:
         building = db.session.get(Building, form.building.data) if form.building.data else None
         if building is None:
             raise ServiceError(_("Choose a building."))
-        beds = services.free_beds(building_ids=[building.id], floor=form.floor.data)
+        unknown = services.unknown_rooms(building, form.room_numbers)
+        if unknown:
+            raise ServiceError(_("%(building)s has no room %(rooms)s.", building=building.code,
+                                 rooms=", ".join(unknown)))
+        place = services.OfferPlace([building.id], form.floor.data, form.room_numbers)
+        where = {"event": event.id, "building": building.code, "floor": form.floor.data,
+                 "rooms": ", ".join(form.room_numbers) or None}
+        if withdrawing:
+            withdrawn = services.withdraw_offers(event, place)
+            if not withdrawn:
+                raise ServiceError(_("No bed is offered there."))
+            audit.record("selection.withdraw", **where, beds=withdrawn)
+            return withdrawn
+        beds = services.free_beds(place)
         if not beds:
             raise ServiceError(_("No free bed in use is there."))
         added = services.offer_beds(event, beds, reserved=form.reserved.data)
-        audit.record("selection.offer", event=event.id, building=building.code, floor=form.floor.data,
-                     beds=len(beds), added=added, reserved=form.reserved.data)
+        audit.record("selection.offer", **where, beds=len(beds), added=added, reserved=form.reserved.data)
         return len(beds)
 
-    submit(form, offer, lambda count: ngettext("%(num)d free bed offered.", "%(num)d free beds offered.", count)
-           + (" " + _("Reserved for the office.") if form.reserved.data else ""))
+    if withdrawing:
+        submit(form, change, lambda count: ngettext("%(num)d bed no longer offered.",
+                                                    "%(num)d beds no longer offered.", count))
+    else:
+        submit(form, change, lambda count: ngettext("%(num)d free bed offered.", "%(num)d free beds offered.", count)
+               + (" " + _("Reserved for the office.") if form.reserved.data else ""))
     return _to_event(event_id)
 
 

@@ -8,7 +8,7 @@ sentence, flashed, never a 500. The event page reads a fixed number of queries h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -126,14 +126,12 @@ def _one_floor(event: SelectionEvent, student: Student, now: datetime, building:
 @roles_required(Role.STUDENT)
 def event_page(event_id: int):
     now = utcnow()
-    if current_user.student_id is not None and (found := services.still_in_line(event_id, current_user.student_id,
-                                                                                 now)):
+    if current_user.student_id is not None and (waiting := services.still_in_line(event_id, current_user.student_id,
+                                                                                   now)):
         # Still waiting in line: the page from the kept event alone (the refreshes of a cohort arriving at once).
-        view, place = found
         return render_template(
-            "selection/event.html", event=view, now=now,
-            opens_at=datetime.fromtimestamp(view.starts[current_user.student_id], timezone.utc),
-            refusal=services.waiting_message(place), seconds_in_line=place.seconds)
+            "selection/event.html", event=waiting.event, now=now, opens_at=waiting.opens_at,
+            refusal=services.waiting_message(waiting.place), seconds_in_line=waiting.place.seconds)
     student, event = _me(), _event(event_id)
     taking_part = services.participant(event, student)
     refused, place = services.standing(event, taking_part, now)
