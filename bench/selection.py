@@ -74,6 +74,7 @@ from dorms.students.models import Student  # noqa: E402
 PASSWORD = "bench-selection"
 ROOM_BEDS, FLOORS, ROOMS_A_FLOOR = 4, 6, 20
 TRIES = 5
+TAB_SECONDS = 5.0  # how often a student's other tabs read the page again
 LEAD = 5.0  # seconds from resuming the event to its first window: the resume moves every student's start
 PROBES = 4  # students of the second cohort who try to choose before their window
 NOT_YET = "It is not your window yet."  # the refusal, in English (the probes ask for it)
@@ -206,7 +207,7 @@ def until_window(me: dict) -> float | None:
 
 async def selection_day(base: str, event_id: int, jars: dict[str, aiohttp.CookieJar], cohorts: list[list[str]],
                         opens: list[datetime], probe_beds: dict[str, int], admit: float, browse: int, think: float,
-                        timeout: float) -> dict:
+                        timeout: float, tabs: int = 1) -> dict:
     latencies: dict[tuple[int, str], list[float]] = defaultdict(list)  # (cohort, kind): seconds
     errors: dict[int, Counter] = defaultdict(Counter)
     outcomes: dict[int, Counter] = defaultdict(Counter)
@@ -296,8 +297,26 @@ async def selection_day(base: str, event_id: int, jars: dict[str, aiohttp.Cookie
                 return
             outcomes[c][f"refused {TRIES} times"] += 1
 
+        async def other_tab(c: int, index: int, number: str, student_done: asyncio.Event) -> None:
+            """Another tab the student opened on the event page, as they arrive: it reads /me then, again when
+            their turn in the waiting room should come, then every TAB_SECONDS until the student is done."""
+            cookie = "; ".join(f"{k.key}={k.value}" for k in jars[number])
+            due = starts[c] + index / admit
+            while not student_done.is_set():
+                status, me, done = await step(c, "other tabs", due, "GET", f"/api/selection/{event_id}/me", cookie)
+                waiting = status == 200 and me.get("waiting")
+                due = done + (me["waiting"]["seconds"] if waiting else TAB_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(student_done.wait(), max(0.0, due - loop.time()))
+
         async def arrive(c: int, index: int, number: str) -> None:
-            await student(c, index, number)
+            student_done = asyncio.Event()
+            others = [asyncio.create_task(other_tab(c, index, number, student_done)) for _tab in range(tabs - 1)]
+            try:
+                await student(c, index, number)
+            finally:
+                student_done.set()
+            await asyncio.gather(*others)
             finished[c] = max(finished.get(c, 0.0), loop.time())
 
         async def early(number: str, at: float) -> None:
@@ -451,6 +470,10 @@ def main() -> None:
                              "cohort's whole number: all at once)")
     parser.add_argument("--browse", type=int, default=10, help="bed lists read for each claim (default 10)")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a student's steps (default 1)")
+    parser.add_argument("--tabs", type=int, default=1,
+                        help="event pages each student has open (default 1; 3: Cornell's connections a student): "
+                             "the others read /me as the student arrives, when their turn should come, and every "
+                             f"{TAB_SECONDS:g} s until the student is done")
     parser.add_argument("--waiting-room", type=float, default=0,
                         help="students the waiting room lets in a second (DORMS_SELECTION_ADMIT_PER_SECOND; "
                              "default 0: none)")
@@ -495,10 +518,11 @@ def main() -> None:
             opens = resume(args.database_url, event_id)
             with autovacuum_stand_in(args.database_url) as stood_in:
                 result = asyncio.run(selection_day(base, event_id, jars, cohorts, opens, probe_beds, args.admit,
-                                                   args.browse, args.think, args.timeout))
+                                                   args.browse, args.think, args.timeout, args.tabs))
             baseline = measure(base, [("/static/dorms.css", "")], result["rate"], 10, 64)
             # The first requests against what answering them costs at the least: as many, arriving as they did.
-            arrivals = {path: asyncio.run(arriving(base, path, len(cohorts[0]), args.admit, args.timeout))
+            arrivals = {path: asyncio.run(arriving(base, path, len(cohorts[0]) * args.tabs, args.admit * args.tabs,
+                                                   args.timeout))
                         for path in ("/static/dorms.css", "/login")}
         finally:
             if proxy:
@@ -513,18 +537,21 @@ def main() -> None:
              if args.servers > 1 else f"gunicorn, {args.workers} sync workers")
     split = (f" in {args.cohorts} cohorts, their windows {args.cohort_gap:g} s apart, each"
              if args.cohorts > 1 else "")
+    split = f", {args.tabs} tabs each{split}" if args.tabs > 1 else split
     print(f"\n{args.students:,} students{split} let in at {args.admit:g} a second; {args.browse} bed lists a claim, "
           f"{args.think:g} s between steps{room}; {where}; {os.cpu_count()} cores; commit {commit}\n")
     if stood_in:
         print(f"autovacuum is off on this server: the bench vacuumed and analyzed {', '.join(WRITTEN)} every "
               f"{AUTOVACUUM_EVERY:g} s, as autovacuum would")
     print(f"{result['rate']:,.1f} requests a second over {result['elapsed']:,.0f} s\n")
-    kinds = ("arrive", "me", "browse", "hold", "confirm")
+    kinds = ("arrive", "me", "browse", "hold", "confirm") + (("other tabs",) if args.tabs > 1 else ())
     outcome = lambda counts: ", ".join(f"{n:,} {what}" for what, n in counts.most_common())  # noqa: E731
     if args.cohorts > 1:
         print("| cohort | students | window opens | all done after s | arrive p50 / p99 ms | `/me` again | "
-              "browse p50 / p99 | hold p50 / p99 | confirm p50 / p99 | errors | outcome |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+              "browse p50 / p99 | hold p50 / p99 | confirm p50 / p99 | "
+              + ("other tabs p50 / p99 | " if args.tabs > 1 else "") + "errors | outcome |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | " + "---: | " * (args.tabs > 1)
+              + "---: | --- |")
         for c, numbers in enumerate(cohorts):
             figures = " | ".join(p50_p99(result["latencies"].get((c, kind), [])) for kind in kinds)
             print(f"| C{c + 1} | {len(numbers):,} | +{(opens[c] - opens[0]).total_seconds():,.0f} s | "
@@ -540,7 +567,8 @@ def main() -> None:
     print(f"| baseline: static file at {baseline['offered']:,.1f}/s | {baseline['answered']:,} | "
           f"{baseline['p50']:,.0f} | {baseline['p99']:,.0f} | {baseline['max']:,.0f} |")
     for path, (values, failed) in arrivals.items():
-        print(f"| baseline: {path}, {len(cohorts[0]):,} arriving as a cohort did | {len(values):,} | "
+        print(f"| baseline: {path}, {len(cohorts[0]) * args.tabs:,} arriving as a cohort's first requests did | "
+              f"{len(values):,} | "
               f"{percentile(values, 50) * 1000:,.0f} | {percentile(values, 99) * 1000:,.0f} | "
               f"{(values[-1] if values else 0) * 1000:,.0f} |" + (f" ({failed:,} failed)" if failed else ""))
     if result["waited"]:
