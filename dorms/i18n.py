@@ -10,6 +10,8 @@ from flask import (
     session,
 )
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from .config import SUPPORTED_LOCALES
 from .core.urls import local_target
@@ -24,17 +26,17 @@ def select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
-    return session_locale()
+    return visitor_locale(session.get("locale"), request.headers.get("Accept-Language", ""))
 
 
-def session_locale() -> str:
-    """This browser's choice, then Accept-Language: the language of a request answered without loading its
-    account (signing in copies the account's choice into the session)."""
-    if session.get("locale") in SUPPORTED_LOCALES:
-        return session["locale"]
-    return request.accept_languages.best_match(
-        SUPPORTED_LOCALES, default=current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+def visitor_locale(chosen: str | None, accept_language: str) -> str:
+    """The language a browser chose (kept in its session), else the best of its Accept-Language, else the
+    default: also for a request answered before its account is read (signing in copies the account's choice
+    into the session)."""
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    return parse_accept_header(accept_language, LanguageAccept).best_match(
+        SUPPORTED_LOCALES, default=current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def reader_language() -> str:

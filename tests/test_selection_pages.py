@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from dorms.core import kept
 from dorms.core.clock import utcnow
 from dorms.core.enums import GenderPolicy, Lifestyle, Role
 from dorms.core.kept import forget_all
@@ -260,7 +261,7 @@ def test_a_student_in_the_waiting_room_sees_their_place_and_waits(app, student_c
     from .conftest import redis_for_test
 
     url = os.environ.get("DORMS_TEST_SELECTION_REDIS_URL", "redis://127.0.0.1:6379/13")
-    with redis_for_test(url, "dorms:*"):
+    with redis_for_test(url, f"dorms:*:{kept.database_digest()}:*"):  # this worker's database
         for key, value in (("REDIS_URL", url), ("DORMS_SELECTION_ADMIT_PER_SECOND", 2.0),
                            ("DORMS_SELECTION_ADMIT_BURST", 1)):
             monkeypatch.setitem(app.config, key, value)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from dorms.core import kept
 from dorms.core.clock import utcnow
 from dorms.core.enums import GenderPolicy, Role
 from dorms.core.errors import ServiceError
@@ -25,7 +26,7 @@ def app_config(app_config):
 
 @pytest.fixture
 def line(app):
-    with redis_for_test(REDIS_URL, "dorms:*") as client:
+    with redis_for_test(REDIS_URL, f"dorms:*:{kept.database_digest()}:*") as client:  # this worker's database
         yield client
 
 
@@ -83,8 +84,11 @@ def test_a_student_still_in_line_is_answered_without_the_database(line, event, c
     me, page_address = f"/api/selection/{event.id}/me", f"/selection/{event.id}"
     first = client.get(me).get_json()  # keeps the event's line view
     with count_queries() as queries:
-        again = client.get(me).get_json()
+        answered = client.get(me)
         page = client.get(page_address)
+    again = answered.get_json()
+    assert answered.headers["Cache-Control"] == "no-store" and "frame-ancestors" in answered.headers[
+        "Content-Security-Policy"]
     # The page reads only what every page does: the account and its unread notifications.
     assert len(queries) == 2, "\n\n".join(queries)
     assert again == {**first, "now": again["now"]}
@@ -117,3 +121,14 @@ def test_a_student_before_their_window_takes_no_ticket(line, event, client, logi
     me = client.get(f"/api/selection/{event.id}/me").get_json()
     assert me["refusal"] == "It is not your window yet." and me["waiting"] is None
     assert not any(line.hexists(key, students[4].id) for key in line.scan_iter("dorms:selection:*:tickets"))
+
+
+def test_a_cookie_not_signed_by_the_app_is_not_answered_from_the_line(line, event, app, client):
+    event, students, _beds = event
+    for n in range(2):  # the burst taken: a signed session of students[4] would be told to wait
+        selection.in_line(event, selection.participant(event, students[n]), utcnow() + timedelta(hours=1))
+    forged = app.session_interface.get_signing_serializer(app)
+    forged.secret_keys = [b"not the app's key"]  # the same form, signed with another key
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"],
+                      forged.dumps({"_user_id": "1:1", "student_id": students[4].id}))
+    assert client.get(f"/api/selection/{event.id}/me").status_code == 401  # on to the app, which knows no one

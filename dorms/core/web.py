@@ -57,6 +57,9 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
+# Every response's headers; one made before Flask dispatches the request (selection's waiting room) sets them too.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+                    "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 def init_app(app: Flask) -> None:
@@ -118,10 +121,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if _is_private():
             # Nothing a signed-in user was shown (pages, exports, a new API token) stays in a cache,
             # the browser's back button on a shared computer included.
@@ -180,8 +181,7 @@ def _is_private() -> bool:
     endpoint = request.endpoint or ""
     if endpoint in ("static", "favicon") or endpoint.endswith(".static"):
         return False
-    # The API first: answering it loads no account (selection day's waiting room answers without one).
-    return request.path.startswith(API_PREFIX) or current_user.is_authenticated
+    return current_user.is_authenticated or request.path.startswith(API_PREFIX)
 
 
 def _csrf_failed(error: CSRFError):

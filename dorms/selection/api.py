@@ -7,18 +7,23 @@ without the browser asking this site first, so these need no CSRF token. Every r
 """
 from __future__ import annotations
 
+import re
+import time
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, jsonify, request, session
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from itsdangerous import BadSignature
+from werkzeug.http import parse_cookie
 
 from ..auth import services as accounts
 from ..core.clock import utcnow
 from ..core.errors import ServiceError
+from ..core.web import SECURITY_HEADERS
 from ..extensions import csrf, db, limiter
-from ..i18n import session_locale
+from ..i18n import visitor_locale
 from ..students.models import Student
 from . import services, traffic
 from .models import PickStatus, SelectionEvent
@@ -56,23 +61,6 @@ def _pick(pick) -> dict | None:
             "held_until": pick.held_until.isoformat() if pick.held_until else None}
 
 
-@bp.before_request
-def _still_in_line():
-    """A student still waiting in the waiting room is told so from their session, the kept event and Redis,
-    before their account or anything else is read from the database (services.still_in_line): when a whole
-    cohort arrives in the same second, that first answer is what everyone asks for."""
-    student_id = session.get(accounts.SESSION_STUDENT)
-    if request.endpoint != "selection_api.me" or not isinstance(student_id, int) or "_user_id" not in session:
-        return None
-    now = utcnow()
-    waiting = services.still_in_line(request.view_args["event_id"], student_id, now)
-    if waiting is None:
-        return None
-    with force_locale(session_locale()):
-        return _me(waiting.event, now, opens_at=waiting.opens_at, refusal=services.waiting_message(waiting.place),
-                   place=waiting.place, picks={}, changes_left=waiting.event.change_limit)
-
-
 @bp.get("/<int:event_id>/me")
 def me(event_id: int):
     """The student's window and what they hold or confirmed."""
@@ -83,6 +71,57 @@ def me(event_id: int):
     return _me(event, now, opens_at=taking_part.opens_at if taking_part else None, refusal=refusal, place=place,
                picks=services.live_picks(event, student, now),
                changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0)
+
+
+class AnsweredInLine:
+    """WSGI middleware: ``GET /api/selection/<event>/me`` of a student still waiting in the waiting room is answered
+    from their signed session cookie, the kept event and Redis (services.still_in_line), before Flask dispatches the
+    request: no account, no database, none of the hooks every request runs. When a cohort arrives in the same
+    second, these answers are nearly everything the servers give, and each costs a fraction of a static file
+    served by the app (bench/README.md, selection day). Anything else, or any doubt, goes on to the app."""
+
+    PATH = re.compile(r"/api/selection/(\d{1,9})/me")
+
+    def __init__(self, app, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ, start_response):
+        match = self.PATH.fullmatch(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "GET" else None
+        answer = self._answer(int(match[1]), environ) if match else None
+        return (answer or self.wsgi_app)(environ, start_response)
+
+    def _answer(self, event_id: int, environ):
+        session = self._session(environ)
+        student_id = session.get(accounts.SESSION_STUDENT)
+        if not isinstance(student_id, int) or "_user_id" not in session:
+            return None
+        started = time.perf_counter()
+        with self.app.app_context():
+            now = utcnow()
+            waiting = services.still_in_line(event_id, student_id, now)
+            if waiting is None:
+                return None
+            with force_locale(visitor_locale(session.get("locale"), environ.get("HTTP_ACCEPT_LANGUAGE", ""))):
+                response = _me(waiting.event, now, opens_at=waiting.opens_at,
+                               refusal=services.waiting_message(waiting.place), place=waiting.place, picks={},
+                               changes_left=waiting.event.change_limit)
+            response.headers.update(SECURITY_HEADERS)
+            response.headers["Cache-Control"] = "no-store"
+            traffic.record(event_id, 200, (time.perf_counter() - started) * 1000, time.time())
+        return response
+
+    def _session(self, environ) -> dict:
+        """The signed session cookie's contents, as Flask would read them; empty when absent or not ours."""
+        app = self.app
+        cookie = parse_cookie(environ).get(app.config["SESSION_COOKIE_NAME"])
+        serializer = app.session_interface.get_signing_serializer(app)
+        if not cookie or serializer is None:
+            return {}
+        try:
+            loaded = serializer.loads(cookie, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        except BadSignature:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
 
 
 def _me(event, now: datetime, *, opens_at: datetime | None, refusal: str | None, place, picks: dict,
