@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from .. import audit
-from ..access import rollup
+from ..access import reports, rollup
 from ..access.ingest import IncomingEvent, Report, store_events
 from ..access.models import Card, Permission, PermissionKind, PermissionStatus
 from ..auth.models import User
@@ -203,7 +203,7 @@ def seed_demo(seed: int = 2026, student_count: int | None = None) -> DemoLogins:
     _add_role_accounts()
     _add_selection_event(classes, seed)
     # As the morning job would have: reports over the seeded fortnight read these rows.
-    nights = rollup.rollup(rollup.finished_nights(datetime.now(CST).date() - timedelta(days=DEMO_NIGHTS)))
+    nights = rollup.rollup(rollup.finished_nights(reports.last_finished_night() - timedelta(days=DEMO_NIGHTS - 1)))
 
     beds = sum(len(room.beds) for rooms in rooms_by_gender.values() for room in rooms)
     audit.record("demo.seed", reason="演示数据", actor=admin, seed=seed, buildings=len(BUILDINGS),
@@ -371,13 +371,14 @@ def _build_students(rng: random.Random, student_count: int | None = None) -> lis
     return classes
 
 
-DEMO_NIGHTS = 14  # door events for the fortnight before the demo is seeded
+DEMO_NIGHTS = 14  # door events for the fortnight of nights ending with the last finished one
 
 
 def _add_door_events(rng: random.Random, placed: dict[int, Assignment], admin) -> int:
     """A card per resident and a fortnight of door events before today: most back by 22:50, a few late,
     a few away (some with approved permission), so that the curfew pages have something to show."""
-    today = datetime.now(CST).date()
+    # The fortnight ends with the last finished night, whatever the hour: before the cutoff, last night is not.
+    today = reports.last_finished_night() + timedelta(days=1)
     cards, events, permissions = [], [], []
     for student_id, assignment in sorted(placed.items()):
         card = str(rng.randint(10**9, 4 * 10**9))
