@@ -132,3 +132,17 @@ def test_a_cookie_not_signed_by_the_app_is_not_answered_from_the_line(line, even
     client.set_cookie(app.config["SESSION_COOKIE_NAME"],
                       forged.dumps({"_user_id": "1:1", "student_id": students[4].id}))
     assert client.get(f"/api/selection/{event.id}/me").status_code == 401  # on to the app, which knows no one
+
+
+def test_a_failure_in_front_of_the_app_leaves_the_answer_to_the_app(line, event, client, login, create_user,
+                                                                     monkeypatch):
+    event, students, _beds = event
+    for n in range(2):
+        selection.in_line(event, selection.participant(event, students[n]), utcnow() + timedelta(hours=1))
+    login(create_user("s3", role=Role.STUDENT, student=students[2]))
+
+    def broken(*args):
+        raise RuntimeError("the kept event cannot be read")
+    monkeypatch.setattr(selection, "line_view", broken)
+    me = client.get(f"/api/selection/{event.id}/me")
+    assert me.status_code == 200 and me.get_json()["waiting"] == {"ahead": 1, "seconds": 1}  # the app's answer

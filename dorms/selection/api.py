@@ -7,6 +7,7 @@ without the browser asking this site first, so these need no CSRF token. Every r
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import datetime
@@ -28,6 +29,7 @@ from ..students.models import Student
 from . import services, traffic
 from .models import PickStatus, SelectionEvent
 
+log = logging.getLogger(__name__)
 bp = Blueprint("selection_api", __name__, url_prefix="/api/selection")
 csrf.exempt(bp)
 traffic.record_requests(bp)
@@ -77,8 +79,9 @@ class AnsweredInLine:
     """WSGI middleware: ``GET /api/selection/<event>/me`` of a student still waiting in the waiting room is answered
     from their signed session cookie, the kept event and Redis (services.still_in_line), before Flask dispatches the
     request: no account, no database, none of the hooks every request runs. When a cohort arrives in the same
-    second, these answers are nearly everything the servers give, and each costs a fraction of a static file
-    served by the app (bench/README.md, selection day). Anything else, or any doubt, goes on to the app."""
+    second, these answers are nearly everything the servers give, and each costs about what a static file served
+    by the app does (bench/README.md, selection day). Anything else, or any doubt, goes on to the app: a failure
+    here too, which the app then answers as it answers any."""
 
     PATH = re.compile(r"/api/selection/(\d{1,9})/me")
 
@@ -87,7 +90,12 @@ class AnsweredInLine:
 
     def __call__(self, environ, start_response):
         match = self.PATH.fullmatch(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "GET" else None
-        answer = self._answer(int(match[1]), environ) if match else None
+        answer = None
+        if match:
+            try:
+                answer = self._answer(int(match[1]), environ)
+            except Exception:  # never a 500 from here: the app decides
+                log.exception("selection: a waiting student's /me could not be answered from the line")
         return (answer or self.wsgi_app)(environ, start_response)
 
     def _answer(self, event_id: int, environ):
