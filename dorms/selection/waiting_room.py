@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, g
 from redis.exceptions import RedisError
 
 from ..core import kept
@@ -84,6 +84,14 @@ def place(event_id: int, student_id: int, now: datetime) -> Place:
     client = kept.redis_client() if rate > 0 else None
     if client is None:
         return IN
+    # A page asks twice (still_in_line, then standing) at one moment: the answer is the same, one script is enough.
+    asked = g.setdefault("selection_places", {})
+    if (event_id, student_id, now) not in asked:
+        asked[event_id, student_id, now] = _place(client, rate, event_id, student_id, now)
+    return asked[event_id, student_id, now]
+
+
+def _place(client, rate: float, event_id: int, student_id: int, now: datetime) -> Place:
     burst = int(current_app.config.get("DORMS_SELECTION_ADMIT_BURST") or 0)
     prefix = key_prefix(event_id)
     try:
