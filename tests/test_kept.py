@@ -171,3 +171,21 @@ def test_keeping_a_value_that_reads_a_table_its_depends_on_leaves_out_fails_in_t
     with pytest.raises(AssertionError, match="reads night_statuses"):
         kept.kept("test.rollup", rolled_up, depends_on=("buildings",))
     assert kept.kept("test.rolled", rolled_up, depends_on=("night_statuses",)) == 1
+
+
+def test_a_caller_that_reads_the_generations_itself_is_told_what_it_saw_last(app, create_building, redis_kept):
+    computed = []
+    create_building("A1")
+    db.session.commit()
+    seen = kept.generations_of(("buildings",))
+    names = kept.kept("test.building_names", _counted(computed), depends_on=("buildings",), generations=seen)
+    assert names == ["Building A1"]
+    assert kept.latest("test.building_names", depends_on=("buildings",)) == (seen, ["Building A1"])
+    create_building("A2")
+    db.session.commit()
+    # What this process saw last, without asking Redis: its generations are how the caller tells it is old.
+    assert kept.latest("test.building_names", depends_on=("buildings",)) == (seen, ["Building A1"])
+    assert kept.generations_of(("buildings",)) != seen
+    assert _names(computed) == ["Building A1", "Building A2"] and len(computed) == 2
+    _another_process()
+    assert kept.latest("test.building_names", depends_on=("buildings",)) is None

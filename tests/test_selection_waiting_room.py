@@ -12,6 +12,7 @@ from dorms.core.enums import GenderPolicy, Role
 from dorms.core.errors import ServiceError
 from dorms.extensions import db
 from dorms.selection import services as selection
+from dorms.selection import traffic, waiting_room
 
 from .conftest import redis_for_test
 
@@ -146,3 +147,60 @@ def test_a_failure_in_front_of_the_app_leaves_the_answer_to_the_app(line, event,
     monkeypatch.setattr(selection, "line_view", broken)
     me = client.get(f"/api/selection/{event.id}/me")
     assert me.status_code == 200 and me.get_json()["waiting"] == {"ahead": 1, "seconds": 1}  # the app's answer
+
+
+def _commands(client) -> list[str]:
+    """Every command the app's Redis client sends from now on (a pipeline counts as one round trip)."""
+    sent = []
+    send = client.execute_command
+    client.execute_command = lambda *args, **options: sent.append(args[0]) or send(*args, **options)
+    pipeline = client.pipeline
+    client.pipeline = lambda *args, **options: sent.append("pipeline") or pipeline(*args, **options)
+    return sent
+
+
+def test_a_waiting_student_is_answered_in_one_round_trip_to_redis(line, event, client, login, create_user):
+    event, students, _beds = event
+    for n in range(2):  # the burst taken
+        selection.in_line(event, selection.participant(event, students[n]), utcnow() + timedelta(hours=1))
+    login(create_user("s3", role=Role.STUDENT, student=students[2]))
+    me = f"/api/selection/{event.id}/me"
+    client.get(me)  # this process reads the event
+    sent = _commands(kept.redis_client())
+    assert client.get(me).get_json()["waiting"] == {"ahead": 1, "seconds": 1}
+    assert sent == ["EVAL"]  # the event's generations, the line and the traffic count in one script
+    assert traffic.last_minute(event.id).requests == 2
+
+
+def test_a_change_to_the_event_since_this_process_read_it_is_seen_before_anyone_is_told_to_wait(
+        line, event, client, login, create_user):
+    event, students, _beds = event
+    for n in range(2):
+        selection.in_line(event, selection.participant(event, students[n]), utcnow() + timedelta(hours=1))
+    login(create_user("s3", role=Role.STUDENT, student=students[2]))
+    me = f"/api/selection/{event.id}/me"
+    assert client.get(me).get_json()["waiting"]  # this process read the event open
+    selection.pause(event)
+    db.session.commit()
+    answer = client.get(me).get_json()
+    assert answer["status"] == "paused" and answer["waiting"] is None
+    assert traffic.last_minute(event.id).requests == 2  # once in the line, once by the app: never both
+
+
+def test_the_line_moves_only_while_the_event_is_as_the_caller_read_it(line, event):
+    event, students, _beds = event
+    now = utcnow()
+    for n in range(2):
+        selection.in_line(event, selection.participant(event, students[n]), now)
+    count = traffic.counted(event.id, 200, 1.0, now.timestamp())
+    read_before = waiting_room.Unchanged(selection.LINE_TABLES, (b"0", b"0"))  # generations gone by
+    assert waiting_room.place(event.id, students[2].id, now, unchanged=read_before, count=count) is None
+    assert not line.hexists(waiting_room.key_prefix(event.id) + "tickets", students[2].id)
+    assert not line.exists(count.key)  # nothing counted either
+    current = waiting_room.Unchanged(selection.LINE_TABLES, kept.generations_of(selection.LINE_TABLES))
+    place = waiting_room.place(event.id, students[2].id, now, unchanged=current, count=count)
+    assert (place.admitted, place.ahead) == (False, 1)
+    assert line.hget(count.key, "requests") == b"1" and 0 < line.ttl(count.key) <= traffic.KEPT_SECONDS
+    admitted = waiting_room.place(event.id, students[0].id, now + timedelta(seconds=1), unchanged=current,
+                                  count=count)
+    assert admitted.admitted and line.hget(count.key, "requests") == b"1"  # let in: the app counts it

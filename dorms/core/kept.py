@@ -142,12 +142,28 @@ def _writing() -> bool:
 # --- where values are kept ----------------------------------------------------------
 
 
+class _Bounded(OrderedDict):
+    """A dict of at most ``size`` entries, dropping the one set longest ago."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
 class _LocalStore:
     """This process's values, newest last, within a budget of bytes; each for LOCAL_SECONDS at most."""
 
     def __init__(self) -> None:
         self.values: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self.generations: dict[str, int] = {}
+        # Per name and key (a storage_key), the generations and data key of the value kept() gave last (latest()).
+        self.latest: _Bounded = _Bounded(4096)
         self.size = 0
         self.lock = threading.Lock()
 
@@ -178,6 +194,7 @@ class _LocalStore:
         with self.lock:
             self.values.clear()
             self.generations.clear()
+            self.latest.clear()
             self.size = 0
 
 
@@ -214,8 +231,8 @@ def _prefix() -> str:
     return config["DORMS_KEPT_PREFIX"]
 
 
-def _generations_key() -> str:
-    """The Redis hash of every table's generation."""
+def generations_key() -> str:
+    """The Redis hash of every table's generation (a table never written has none)."""
     return _prefix() + "generations"
 
 
@@ -249,7 +266,7 @@ def tables_changed(*tables: str) -> None:
     client = redis_client() if has_app_context() else None
     if client is None:
         return
-    generations = _generations_key()
+    generations = generations_key()
     try:
         with client.pipeline(transaction=False) as pipe:
             for table in tables:
@@ -324,11 +341,13 @@ def rolled_into(*tables: str):
 
 
 def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key: object = (),
-         keep_if: Callable[[T], bool] | None = None) -> T:
+         keep_if: Callable[[T], bool] | None = None, generations: tuple | None = None) -> T:
     """``compute()``'s value as it was last computed for this name and key since the tables in
     ``depends_on`` last changed. The value must be plain data (it is pickled), never ORM objects.
     ``keep_if``: a value it refuses is returned but not kept (it read something ``depends_on`` does not name).
-    Under TESTING, keeping a value whose computation read a table ``depends_on`` does not name fails."""
+    ``generations``: those of ``depends_on`` (sorted) as the caller just read them from Redis (generations_of),
+    saving the round trip. Under TESTING, keeping a value whose computation read a table ``depends_on`` does not
+    name fails."""
     tables = tuple(sorted(depends_on))
     if (outer := getattr(_reading, "tables", None)) is not None:
         outer.update(tables)  # a kept value computing with this one reads what this one depends on
@@ -340,13 +359,15 @@ def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key:
     if client is None:
         with _local.lock:
             generations = tuple(_local.generations.get(table, 0) for table in tables)
-    else:
+    elif generations is None:
         try:
-            generations = tuple(client.hmget(_generations_key(), tables))
+            generations = tuple(client.hmget(generations_key(), tables))
         except RedisError as error:
             _redis_failed(error)
             return compute()
     data_key = storage_key(name, (key, tables, generations))
+    with _local.lock:
+        _local.latest[storage_key(name, (key, tables))] = (generations, data_key)
     # With Redis the generations are everyone's, so a value filed under them stays right; without it,
     # another process may have changed the tables unseen.
     value = fetch(data_key, max_local_age=LOCAL_SECONDS if client is None else None)
@@ -358,6 +379,29 @@ def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key:
         check_reads()
         store(data_key, pickled)
     return pickle.loads(pickled)
+
+
+def generations_of(tables: tuple[str, ...]) -> tuple | None:
+    """The current generations of ``tables`` (sorted) in Redis, as kept() files values under them; None without
+    Redis or when it fails."""
+    if (client := redis_client()) is None:
+        return None
+    try:
+        return tuple(client.hmget(generations_key(), tables))
+    except RedisError as error:
+        _redis_failed(error)
+        return None
+
+
+def latest(name: str, *, depends_on: Iterable[str], key: object = ()) -> tuple[tuple, object] | None:
+    """The value kept() last gave this process for the name and key, with the generations it was filed under,
+    without asking Redis whether they are still current: for a caller that checks them itself within a round trip
+    it makes anyway (a script reading the generations hash, generations_key()). None if there is none here."""
+    tables = tuple(sorted(depends_on))
+    found = _local.latest.get(storage_key(name, (key, tables)))
+    if found is None or (value := _local.get(found[1], None)) is None:
+        return None
+    return found[0], pickle.loads(value)
 
 
 def forget_all() -> None:

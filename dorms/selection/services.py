@@ -25,7 +25,8 @@ from ..core.clock import campus_zone, utcnow
 from ..core.database import conflict_on_duplicate
 from ..core.enums import GenderPolicy, RequestKind, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
-from ..core.kept import kept
+from ..core.kept import generations_of, kept
+from ..core.kept import latest as latest_kept
 from ..extensions import db
 from ..notifications.outbox import accounts_of, notify
 from ..residence import services as residence
@@ -566,7 +567,11 @@ class LineView:
         return None
 
 
-def line_view(event_id: int) -> LineView | None:
+LINE_TABLES = ("selection_events", "selection_participants")  # what a LineView is read from, sorted
+
+
+def line_view(event_id: int, generations: tuple | None = None) -> LineView | None:
+    """The event's LineView; ``generations``: of LINE_TABLES, as the caller just read them (core.kept.kept)."""
     def compute() -> LineView | None:
         event = db.session.get(SelectionEvent, event_id)
         if event is None:
@@ -578,8 +583,7 @@ def line_view(event_id: int) -> LineView | None:
         return LineView(event.id, event.name, event.status, event.is_rehearsal, event.closes_at, event.change_limit,
                         array("q", (student for student, _start in starts)),
                         array("d", (start.timestamp() for _student, start in starts)))
-    return kept("selection.line", compute, depends_on=("selection_events", "selection_participants"),
-                key=event_id)
+    return kept("selection.line", compute, depends_on=LINE_TABLES, key=event_id, generations=generations)
 
 
 @dataclass(frozen=True)
@@ -590,22 +594,42 @@ class InLine:
     place: waiting_room.Place
 
 
-def still_in_line(event_id: int, student_id: int, now: datetime) -> InLine | None:
+def still_in_line(event_id: int, student_id: int, now: datetime, *,
+                  count: waiting_room.Count | None = None) -> InLine | None:
     """The event, the student's start and their place when their window is open and they are still waiting in
     the waiting room, from kept values and Redis alone; None otherwise (let in, not their window, no such event or
     student: ask the database). When a cohort arrives in the same second, these answers are most of what the
     servers give, and the database gives none of them. It only ever tells a student to wait: what they may do
-    once let in is decided as always."""
+    once let in is decided as always. ``count``: the request's traffic, counted if the student waits.
+
+    One round trip to Redis: the event as this process read it last is taken for current, and the waiting room's
+    script checks that its generations still are before it moves the line; if not, the event is read again."""
     if not waiting_room.in_use():
         return None
-    view = line_view(event_id)
+    seen = latest_kept("selection.line", depends_on=LINE_TABLES, key=event_id)
+    for fresh in (False, True) if seen else (True,):
+        if fresh:
+            generations = generations_of(LINE_TABLES)
+            if generations is None:
+                return None
+            seen = generations, line_view(event_id, generations)
+        generations, view = seen
+        opens_at = _window_open_in(view, student_id, now)
+        if opens_at is None:
+            continue  # perhaps only as this process saw the event last: read it again, then ask the database
+        place = waiting_room.place(event_id, student_id, now, count=count,
+                                   unchanged=waiting_room.Unchanged(LINE_TABLES, generations))
+        if place is not None:
+            return None if place.admitted else InLine(view, opens_at, place)
+    return None
+
+
+def _window_open_in(view: LineView | None, student_id: int, now: datetime) -> datetime | None:
+    """The student's start, if the event is open and their window has started by ``now``."""
     if view is None or view.status != EventStatus.OPEN or now >= view.closes_at:
         return None
     opens_at = view.start_of(student_id)
-    if opens_at is None or now < opens_at:
-        return None
-    place = waiting_room.place(event_id, student_id, now)
-    return None if place.admitted else InLine(view, opens_at, place)
+    return opens_at if opens_at is not None and now >= opens_at else None
 
 
 def _require_may_act(event: SelectionEvent, student: Student, now: datetime) -> SelectionParticipant:

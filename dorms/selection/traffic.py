@@ -3,7 +3,8 @@ JSON API (api.py) counted in Redis per event and second, with whether it failed 
 fixed buckets, so every worker and server adds to the same counts and the last minute's rate, p50, p99 and errors
 are read from 60 small hashes, never from a list of requests.
 
-A request is recorded in one pipelined round trip after it is answered; a Redis failure is logged and the
+A request is recorded in one pipelined round trip after it is answered (a waiting student's answered in front of
+the app: in the waiting room's own round trip, api.AnsweredInLine); a Redis failure is logged and the
 request goes on, and this process records nothing for RESTING_SECONDS (a Redis that does not answer would
 otherwise cost every request its timeout, and write the log a line a request). Without Redis nothing is recorded.
 """
@@ -19,7 +20,7 @@ from flask import Blueprint, current_app, g, request
 from redis.exceptions import RedisError
 
 from ..core import kept
-from .waiting_room import key_prefix
+from .waiting_room import Count, key_prefix
 
 log = logging.getLogger(__name__)
 
@@ -83,21 +84,29 @@ def _key(event_id: int, second: int) -> str:
     return f"{key_prefix(event_id)}traffic:{second}"
 
 
+def counted(event_id: int, status: int, milliseconds: float | None, now: float) -> Count:
+    """What counting a request answered with ``status`` after ``milliseconds`` (None: not timed) at ``now`` (epoch
+    s) adds one to; the waiting room counts its own answers this way, in the round trip it makes anyway."""
+    fields = ["requests"]
+    if milliseconds is not None:
+        fields.append(f"ms{latency_bucket(milliseconds)}")
+    if status >= 500:
+        fields.append("errors")
+    elif status >= 400:
+        fields.append("refused")
+    return Count(_key(event_id, int(now)), tuple(fields), KEPT_SECONDS)
+
+
 def record(event_id: int, status: int, milliseconds: float | None, now: float) -> None:
     """Count a request answered with ``status`` after ``milliseconds`` (None: not timed) at ``now`` (epoch s)."""
     if (client := _client()) is None:
         return
-    key = _key(event_id, int(now))
+    count = counted(event_id, status, milliseconds, now)
     try:
         with client.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, "requests", 1)
-            if milliseconds is not None:
-                pipe.hincrby(key, f"ms{latency_bucket(milliseconds)}", 1)
-            if status >= 500:
-                pipe.hincrby(key, "errors", 1)
-            elif status >= 400:
-                pipe.hincrby(key, "refused", 1)
-            pipe.expire(key, KEPT_SECONDS)
+            for field in count.fields:
+                pipe.hincrby(count.key, field, 1)
+            pipe.expire(count.key, count.seconds)
             pipe.execute()
     except RedisError as error:
         _failed(client, error)

@@ -22,9 +22,16 @@ from ..core import kept
 
 log = logging.getLogger(__name__)
 
-# KEYS: the line's state (a hash: issued, admitted, at) and its tickets (a hash: student id -> ticket).
-# ARGV: student id, now (seconds), rate a second, burst. Returns {ticket, admitted (whole students)}.
+# KEYS: the line's state (a hash: issued, admitted, at), its tickets (a hash: student id -> ticket), the hash of kept
+# values' generations and a traffic count (a hash). ARGV: student id, now (seconds), rate a second, burst; n, then n
+# tables and the generation (or '') of each the caller decided from; the count's seconds to live, then the fields of
+# the count to add one to when the student waits. Returns {ticket, admitted (whole students)}, or {-1, 0} when one
+# of the n generations moved on: nothing taken, nothing counted.
 _ADMIT = """
+local guarded = tonumber(ARGV[5])
+for i = 1, guarded do
+  if (redis.call('HGET', KEYS[3], ARGV[5 + i]) or '') ~= ARGV[5 + guarded + i] then return {-1, 0} end
+end
 local ticket = redis.call('HGET', KEYS[2], ARGV[1])
 if not ticket then
   ticket = redis.call('HINCRBY', KEYS[1], 'issued', 1)
@@ -38,8 +45,29 @@ admitted = math.max(admitted, math.min(issued, admitted + rate * math.max(0, now
 redis.call('HSET', KEYS[1], 'admitted', tostring(admitted), 'at', ARGV[2])
 redis.call('EXPIRE', KEYS[1], 172800)
 redis.call('EXPIRE', KEYS[2], 172800)
+local counted = 7 + 2 * guarded
+if #ARGV >= counted and tonumber(ticket) > math.floor(admitted) then
+  for i = counted, #ARGV do redis.call('HINCRBY', KEYS[4], ARGV[i], 1) end
+  redis.call('EXPIRE', KEYS[4], ARGV[counted - 1])
+end
 return {tonumber(ticket), math.floor(admitted)}
 """
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """Kept values' generations (core.kept.generations_of) a caller decided from: the line moves only if they
+    still hold, checked in the same round trip."""
+    tables: tuple[str, ...]
+    generations: tuple
+
+
+@dataclass(frozen=True)
+class Count:
+    """A hash's fields to add one to, kept ``seconds``: a request counted (traffic.py) in the same round trip."""
+    key: str
+    fields: tuple[str, ...]
+    seconds: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +107,11 @@ def in_use() -> bool:
     return _rate() > 0 and kept.redis_client() is not None
 
 
-def place(event_id: int, student_id: int, now: datetime) -> Place:
+def place(event_id: int, student_id: int, now: datetime, *, unchanged: Unchanged | None = None,
+          count: Count | None = None) -> Place | None:
+    """Where the student stands in the event's line at ``now``, taking a ticket if they have none. With
+    ``unchanged``: None, taking nothing, if its generations moved on. With ``count``: added to when the student is
+    told to wait, not when let in (their request is then the app's to count)."""
     rate = _rate()
     client = kept.redis_client() if rate > 0 else None
     if client is None:
@@ -87,19 +119,29 @@ def place(event_id: int, student_id: int, now: datetime) -> Place:
     # A page asks twice (still_in_line, then standing) at one moment: the answer is the same, one script is enough.
     asked = g.setdefault("selection_places", {})
     if (event_id, student_id, now) not in asked:
-        asked[event_id, student_id, now] = _place(client, rate, event_id, student_id, now)
+        found = _place(client, rate, event_id, student_id, now, unchanged, count)
+        if found is None:
+            return None
+        asked[event_id, student_id, now] = found
     return asked[event_id, student_id, now]
 
 
-def _place(client, rate: float, event_id: int, student_id: int, now: datetime) -> Place:
+def _place(client, rate: float, event_id: int, student_id: int, now: datetime, unchanged: Unchanged | None,
+           count: Count | None) -> Place | None:
     burst = int(current_app.config.get("DORMS_SELECTION_ADMIT_BURST") or 0)
     prefix = key_prefix(event_id)
+    tables, generations = (unchanged.tables, unchanged.generations) if unchanged else ((), ())
+    counting = (count.seconds, *count.fields) if count else ()
     try:
-        ticket, admitted = client.eval(_ADMIT, 2, prefix + "line", prefix + "tickets", student_id,
-                                       now.timestamp(), rate, burst)
+        ticket, admitted = client.eval(
+            _ADMIT, 4, prefix + "line", prefix + "tickets", kept.generations_key(),
+            count.key if count else prefix + "line", student_id, now.timestamp(), rate, burst, len(tables),
+            *tables, *(generation or b"" for generation in generations), *counting)
     except RedisError as error:  # no line without Redis: everyone in, as with one server
         log.warning("selection waiting room unavailable, letting everyone in: %s", error)
         return IN
+    if ticket < 0:
+        return None
     if ticket <= admitted:
         return IN
     ahead = int(ticket - admitted)
