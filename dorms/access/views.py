@@ -24,7 +24,8 @@ from ..campus import services as campus_services
 from ..campus.models import Building
 from ..core.enums import Gender, Role
 from ..core.errors import ServiceError
-from ..core.forms import date_arg, error_text, in_date_range, number_arg, page_number, refuse, row_id, submit
+from ..core.forms import (date_arg, error_text, in_date_range, number_arg, options, page_number, refuse, row_id,
+                          submit)
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -329,7 +330,7 @@ def decide(permission_id: int, decision: str):
 def rules():
     rule_form = CurfewRuleForm()
     names = {b.id: f"{b.code} {b.name}" for b in campus_services.buildings()}
-    rule_form.building.choices = [("", _("Every building"))] + [(str(i), name) for i, name in names.items()]
+    rule_form.building.choices = options([("", _("Every building"))] + [(str(i), name) for i, name in names.items()])
     return render_template("access/rules.html", rules=calendar.rules(), holidays=calendar.holidays(),
                            building_names=names,
                            terms=calendar.terms(), rule_form=rule_form, holiday_form=HolidayForm(),
@@ -422,7 +423,7 @@ def export_entitlements(file_format: str):
 
 def _integrations_page(token_form=None, device_form=None, new_token: str | None = None):
     device_form = device_form or DeviceForm()
-    device_form.building.choices = [(b.code, f"{b.code} {b.name}") for b in campus_services.buildings()]
+    device_form.building.choices = options((b.code, f"{b.code} {b.name}") for b in campus_services.buildings())
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("access/integrations.html", tokens=rows, devices=devices.devices(),
                            token_form=token_form or TokenForm(), device_form=device_form, new_token=new_token,
@@ -462,7 +463,7 @@ def revoke_token(token_id: int):
 @staff_required
 def register_device():
     form = DeviceForm()
-    form.building.choices = [(b.code, b.code) for b in campus_services.buildings()]
+    form.building.choices = options((b.code, b.code) for b in campus_services.buildings())
     submit(form, lambda: devices.register_device(form.serial_number.data, form.building.data, form.networks.data,
                                    form.door.data or "", form.timezone.data, actor=current_user))
     return redirect(url_for(".integrations"))

@@ -30,7 +30,7 @@ class ViolationForm(FlaskForm):
     photos = MultipleFileField(_l("Evidence photos"))
 
     def with_types(self, types) -> ViolationForm:
-        self.type_id.choices = [(0, "—")] + [(t.id, f"{t.name} ({t.severity.label})") for t in types]
+        self.type_id.choices = options([(0, "—")] + [(t.id, f"{t.name} ({t.severity.label})") for t in types])
         return self
 
 

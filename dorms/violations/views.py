@@ -12,7 +12,7 @@ from markupsafe import Markup
 from ..campus import services as campus
 from ..core.clock import campus_today
 from ..core.enums import Role
-from ..core.forms import date_period, error_text, known_choice, page_number, row_id, submit, words
+from ..core.forms import date_period, error_text, known_choice, options, page_number, row_id, submit, words
 from ..core.roles import roles_required, staff_required
 from ..core.tables import MIME_TYPES, table_download
 from ..extensions import db
@@ -46,8 +46,8 @@ def _visible_or_404(violation_id: int) -> Violation:
 
 def _filters() -> tuple[FilterForm, services.Filters]:
     form = FilterForm(request.args, meta={"csrf": False})
-    form.type_id.choices = [(0, _("Any violation type"))] + [(t.id, t.name) for t in services.types()]
-    form.building_id.choices = [(0, _("Any building"))] + [(b.id, b.code) for b in campus.buildings()]
+    form.type_id.choices = options([(0, _("Any violation type"))] + [(t.id, t.name) for t in services.types()])
+    form.building_id.choices = options([(0, _("Any building"))] + [(b.id, b.code) for b in campus.buildings()])
     form.validate()
 
     def valid(field):  # a hand-edited bad value filters nothing rather than failing the page
@@ -122,7 +122,7 @@ def detail(violation_id: int):
     violation = _visible_or_404(violation_id)
     step_form = StepForm()
     steps = services.next_steps(violation) if current_user.is_staff else []
-    step_form.status.choices = [(s.value, s.label) for s in steps]
+    step_form.status.choices = options((s.value, s.label) for s in steps)
     return render_template(
         "violations/detail.html", violation=violation, steps=steps, step_form=step_form,
         appeal_form=AppealForm(), comment_form=CommentForm(),
