@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from dorms.audit import SYSTEM_ACTOR
+from dorms.audit.models import AuditEntry
 from dorms.core.clock import campus_zone, utcnow
 from dorms.core.enums import Gender, GenderPolicy
 from dorms.extensions import db
@@ -164,6 +166,110 @@ def test_rooms_offered_and_withdrawn(app, run, campus):
     assert "Give one building with --room." in run("withdraw", event.id, "--room", "101", expect=2)
     assert "No bed is offered there." in run("withdraw", event.id, "--building", "W1", expect=2)
     assert set(db.session.scalars(sa.select(SelectionOffer.bed_id))) == offered  # refusals changed nothing
+
+
+@pytest.fixture
+def audited(app):
+    """The selection entries recorded since the last call, as (action, details), each checked to be by "system"
+    (the command line's, no one being signed in); times in the details read back as datetimes."""
+    last = [0]
+
+    def new() -> list[tuple[str, dict]]:
+        entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action.like("selection.%"),
+                                                                 AuditEntry.id > last[0]).order_by(AuditEntry.id)).all()
+        last[0] = max([last[0], *(entry.id for entry in entries)])
+        assert all(entry.actor_id is None and entry.actor_name == SYSTEM_ACTOR for entry in entries)
+        return [(entry.action, {key: datetime.fromisoformat(value) if key in ("starts_at", "closes_at") else value
+                                for key, value in entry.details.items()}) for entry in entries]
+    return new
+
+
+def _typed(text: str) -> datetime:
+    """A time as the command line reads it, in campus time."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=campus_zone())
+
+
+def test_every_change_leaves_the_audit_entry_the_pages_do(app, run, campus, audited, tmp_path):
+    """The services record them, so the command line's are the office pages' (the same actions and details),
+    by "system"; a refusal leaves none."""
+    rooms, students = campus
+    closes = _campus(utcnow() + timedelta(days=2))
+    out = run("create", "2026 秋季选宿", "--closes", closes, "--seed", "published", "--hold-minutes", 3,
+              "--changes", 1, "--show-names")
+    event_id = int(re.search(r"Event (\d+),", out).group(1))
+    assert audited() == [("selection.create", {
+        "event": event_id, "name": "2026 秋季选宿", "closes_at": _typed(closes), "hold_seconds": 180,
+        "change_limit": 1, "seed": "published", "roommate_names": True})]
+
+    starts = _campus(utcnow() - timedelta(hours=1))
+    run("window", event_id, "men", "--gender", "M", "--class-name", "计科2401", "--starts", starts,
+        "--batch-size", 2, "--batch-minutes", 10, "--zone", "MAIN")
+    later = _campus(utcnow() + timedelta(hours=1))
+    run("window", event_id, "women", "--gender", "F", "--starts", later, "--tier", 2, "--college", "计算机学院")
+    assert audited() == [
+        ("selection.window", {"event": event_id, "name": "men", "starts_at": _typed(starts), "tier": 1,
+                              "college": None, "classes": "计科2401", "grade": None, "gender": "M", "batch_size": 2,
+                              "batch_minutes": 10, "zone": "main"}),
+        ("selection.window", {"event": event_id, "name": "women", "starts_at": _typed(later), "tier": 2,
+                              "college": "计算机学院", "classes": None, "grade": None, "gender": "F",
+                              "batch_size": 0, "batch_minutes": 0, "zone": None})]
+
+    run("area", event_id, "外语学院", "--building", "m1", "--floor", 2)
+    assert audited() == [("selection.area", {"event": event_id, "college": "外语学院", "building": "M1",
+                                             "floor": 2})]
+
+    run("students", event_id, "--class-name", "计科2401")
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text(f"{students['men'][0].student_number}\n", encoding="utf-8")
+    run("students", event_id, "--file", numbers)
+    assert audited() == [
+        ("selection.participants", {"event": event_id, "students": 5, "added": 5, "college": None,
+                                    "classes": "计科2401", "grade": None}),
+        ("selection.participants", {"event": event_id, "students": 1, "added": 0, "college": None,
+                                    "classes": None, "grade": None})]
+
+    run("offer", event_id, "--building", "W1", "--building", "m1")
+    run("offer", event_id, "--building", "X1", "--room", "101", "--reserved")
+    run("withdraw", event_id, "--building", "X1")
+    run("withdraw", event_id, "--building", "X1", expect=2)  # nothing offered there: refused, not recorded
+    run("offer", event_id, "--floor", 2)  # every building's second floor: offered already
+    assert audited() == [
+        ("selection.offer", {"event": event_id, "building": "M1, W1", "floor": None, "rooms": None, "beds": 12,
+                             "added": 12, "reserved": False}),
+        ("selection.offer", {"event": event_id, "building": "X1", "floor": None, "rooms": "101", "beds": 2,
+                             "added": 2, "reserved": True}),
+        ("selection.withdraw", {"event": event_id, "building": "X1", "floor": None, "rooms": None, "beds": 2}),
+        ("selection.offer", {"event": event_id, "building": None, "floor": 2, "rooms": None, "beds": 4,
+                             "added": 0, "reserved": False})]
+
+    def step(action: str, status: EventStatus) -> tuple[str, dict]:
+        return action, {"event": event_id, "name": "2026 秋季选宿", "status": status.value}
+
+    run("open", event_id)
+    event = db.session.get(SelectionEvent, event_id)
+    first = students["men"][0]
+    selection.hold(event, first, rooms["men"][0].beds[0].id)
+    selection.confirm(event, first)
+    db.session.commit()
+    run("pause", event_id)
+    run("pause", event_id, expect=1)
+    run("resume", event_id)
+    run("close", event_id)
+    run("apply", event_id, "--yes")
+    run("apply", event_id, "--yes", expect=1)
+    assert audited() == [step("selection.open", EventStatus.OPEN), step("selection.pause", EventStatus.PAUSED),
+                         step("selection.resume", EventStatus.OPEN), step("selection.close", EventStatus.CLOSED),
+                         ("selection.apply", {"event": event_id, "name": "2026 秋季选宿", "moves": 1})]
+
+    rehearsal_starts, rehearsal_closes = _campus(utcnow()), _campus(utcnow() + timedelta(hours=1))
+    out = run("rehearse", event_id, "--starts", rehearsal_starts, "--closes", rehearsal_closes)
+    rehearsal_id = int(re.search(r"Rehearsal (\d+) of event", out).group(1))
+    run("discard", rehearsal_id)
+    run("discard", event_id, expect=1)
+    assert audited() == [
+        ("selection.rehearse", {"event": event_id, "rehearsal": rehearsal_id, "starts_at": _typed(rehearsal_starts),
+                                "closes_at": _typed(rehearsal_closes)}),
+        ("selection.discard", {"event": rehearsal_id, "name": "2026 秋季选宿 (rehearsal)"})]
 
 
 def test_bad_input_is_a_sentence_and_exit_code_2(app, run, campus, tmp_path):

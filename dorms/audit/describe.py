@@ -177,7 +177,7 @@ DETAIL_LABELS = {
     "students": _l("students"), "ticket": _l("ticket"), "time_of_day": _l("daily at"), "token_id": _l("token"), "type": _l("type"),
     "unchanged": _l("unchanged"), "updated": _l("updated"), "username": _l("username"), "usernames": _l("usernames"),
     "violation": _l("violation"), "violations": _l("violations"), "weekend": _l("weekend"),
-    # selection day (selection.staff_views)
+    # selection day (selection.services)
     "event": _l("selection event"), "closes_at": _l("closes at"), "starts_at": _l("starts at"),
     "hold_seconds": _l("hold (seconds)"), "change_limit": _l("changes allowed"), "tier": _l("tier"),
     "college": _l("college"), "grade": _l("year of entry"), "batch_size": _l("students per batch"),

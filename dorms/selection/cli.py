@@ -2,8 +2,10 @@
 command line"): set an event up, check it, open, pause, resume and close it, and watch it.
 
 Times are typed and printed in campus time (DORMS_TIMEZONE) and stored in UTC. Each command that writes
-commits once at its end, or changes nothing. Bad input (an unknown event or building, a time that is not
-one) exits with 2 and a sentence; a rule of the services refusing exits with 1 and the services' own sentence.
+commits once at its end, or changes nothing. Its audit entry is the services' to record, the same as the
+office's pages leave, by "system" like every command's (no one is signed in: audit.current_actor). Bad input (an
+unknown event or building, a time that is not one) exits with 2 and a sentence; a rule of the services refusing
+exits with 1 and the services' own sentence.
 """
 from __future__ import annotations
 
@@ -248,7 +250,7 @@ def students_command(event_id, college, class_name, grade, numbers_file):
         if not students:
             raise BadInput(_("No active student matches."))
     with _one_transaction():
-        added = services.add_participants(event, students)
+        added = services.add_participants(event, students, **filters)
     total = _count(sa.select(SelectionParticipant.id).where(SelectionParticipant.event_id == event.id))
     click.echo(ngettext("%(num)d student added; %(total)s take part in event %(id)s.",
                         "%(num)d students added; %(total)s take part in event %(id)s.", added,
@@ -292,11 +294,12 @@ def offer_command(event_id, codes, floor, rooms, reserved):
 
     The beds in use, in open rooms, nobody living there, of those buildings (and floor, and rooms)."""
     event = _event(event_id)
-    beds = services.free_beds(_place(codes, floor, tuple(dict.fromkeys(rooms))))
+    place = _place(codes, floor, tuple(dict.fromkeys(rooms)))
+    beds = services.free_beds(place)
     if not beds:
         raise BadInput(_("No free bed there."))
     with _one_transaction():
-        added = services.offer_beds(event, beds, reserved=reserved)
+        added = services.offer_beds(event, beds, reserved=reserved, place=place)
     if reserved:
         click.echo(ngettext("%(num)d free bed offered, reserved for the office (%(new)s new).",
                             "%(num)d free beds offered, reserved for the office (%(new)s new).", len(beds), new=added))

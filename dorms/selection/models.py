@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit import describe as audit_describe
 from ..campus.models import Bed, Building, Campus
 from ..core.clock import utcnow
 from ..core.database import enum_column_type
@@ -194,3 +195,8 @@ class SelectionPick(db.Model):
                                     viewonly=True)
     student: Mapped[Student] = relationship(foreign_keys=[student_id],
                                             primaryjoin="SelectionPick.student_id == Student.id", viewonly=True)
+
+
+# The audit log shows an event's status by its label.
+audit_describe.register_values(EventStatus, *((f"selection.{step}", "status")
+                                              for step in ("open", "pause", "resume", "close")))

@@ -3,7 +3,9 @@
 A student acts from their own start (their window's, plus their batch in the seeded order) until the event
 closes, while it is open. Every refusal is a ServiceError with a sentence in the reader's language. A hold
 and a confirmation are one conditional write each: two students asking for one bed at the same moment are
-told apart by the database's unique indexes, never by a read before the write.
+told apart by the database's unique indexes, never by a read before the write. Every change the office makes
+records its audit entry here, so that the pages and the command line leave the same ones (by the signed-in
+user, or "system" from the command line, as audit.current_actor says).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from .. import audit
 from ..allocation import services as allocation
 from ..allocation.models import RunMode
 from ..campus.models import Bed, Building, Campus, Floor, Room
@@ -57,6 +60,9 @@ def create_event(name: str, *, closes_at: datetime, hold_seconds: int = 300, cha
                            seed=seed or secrets.token_hex(8), roommate_names=roommate_names)
     db.session.add(event)
     db.session.flush()
+    audit.record("selection.create", event=event.id, name=event.name, closes_at=event.closes_at.isoformat(),
+                 hold_seconds=event.hold_seconds, change_limit=event.change_limit, seed=event.seed,
+                 roommate_names=event.roommate_names)
     return event
 
 
@@ -65,6 +71,7 @@ def show_roommate_names(event: SelectionEvent, shown: bool) -> None:
     _require_draft(event)
     event.roommate_names = shown
     db.session.flush()
+    audit.record("selection.names", event=event.id, roommate_names=event.roommate_names)
 
 
 def add_window(event: SelectionEvent, name: str, *, starts_at: datetime, tier: int = 1, college: str | None = None,
@@ -77,6 +84,10 @@ def add_window(event: SelectionEvent, name: str, *, starts_at: datetime, tier: i
                              batch_minutes=batch_minutes, campus_id=campus_id)
     db.session.add(window)
     db.session.flush()
+    audit.record("selection.window", event=event.id, name=window.name, starts_at=window.starts_at.isoformat(),
+                 tier=window.tier, college=window.college, classes=window.class_name, grade=window.grade,
+                 gender=window.gender.value if window.gender else None, batch_size=window.batch_size,
+                 batch_minutes=window.batch_minutes, zone=window.campus.code if window.campus else None)
     return window
 
 
@@ -92,6 +103,7 @@ def add_area(event: SelectionEvent, college: str, building: Building, floor: int
     area = SelectionArea(event_id=event.id, college=college, building=building, floor=floor)
     event.areas.append(area)
     db.session.flush()
+    audit.record("selection.area", event=event.id, college=area.college, building=building.code, floor=area.floor)
     return area
 
 
@@ -104,6 +116,8 @@ def remove_area(event: SelectionEvent, area_id: int) -> SelectionArea:
     db.session.refresh(area, ["building"])
     event.areas.remove(area)
     db.session.flush()
+    audit.record("selection.area_remove", event=event.id, college=area.college, building=area.building.code,
+                 floor=area.floor)
     return area
 
 
@@ -114,8 +128,10 @@ def area_label(area: SelectionArea) -> str:
     return _("%(building)s floor %(floor)s", building=area.building.code, floor=area.floor)
 
 
-def add_participants(event: SelectionEvent, students: list[Student]) -> int:
-    """Who takes part; a student added twice is taken once. Returns how many were new."""
+def add_participants(event: SelectionEvent, students: list[Student], *, college: str | None = None,
+                     class_name: str | None = None, grade: int | None = None) -> int:
+    """Who takes part; a student added twice is taken once. Returns how many were new. ``college``,
+    ``class_name`` and ``grade``: the cohort the office chose them by, for the audit log."""
     _require_draft(event)
     known = set(db.session.scalars(sa.select(SelectionParticipant.student_id)
                                    .where(SelectionParticipant.event_id == event.id)))
@@ -126,6 +142,8 @@ def add_participants(event: SelectionEvent, students: list[Student]) -> int:
             new.append(SelectionParticipant(event_id=event.id, student_id=student.id))
     db.session.add_all(new)
     db.session.flush()
+    audit.record("selection.participants", event=event.id, students=len(students), added=len(new), college=college,
+                 classes=class_name, grade=grade)
     return len(new)
 
 
@@ -175,6 +193,16 @@ def free_beds(place: OfferPlace = OfferPlace()) -> list[Bed]:
     return list(db.session.scalars(place.narrow(query).order_by(Bed.id)))
 
 
+def _audited_place(event: SelectionEvent, place: OfferPlace | None) -> dict:
+    """Where beds were offered or withdrawn, as the audit log keeps it: building codes, floor, rooms."""
+    place = place or OfferPlace()
+    codes = None  # every building
+    if place.building_ids is not None:
+        codes = ", ".join(db.session.scalars(sa.select(Building.code).where(Building.id.in_(place.building_ids))
+                                             .order_by(Building.code)))
+    return {"event": event.id, "building": codes, "floor": place.floor, "rooms": ", ".join(place.room_numbers) or None}
+
+
 def withdraw_offers(event: SelectionEvent, place: OfferPlace) -> int:
     """No longer offer the beds of ``place`` (reserved ones too) while the event is set up. Returns how many."""
     _require_draft(event)
@@ -183,11 +211,15 @@ def withdraw_offers(event: SelectionEvent, place: OfferPlace) -> int:
         sa.delete(SelectionOffer).where(SelectionOffer.event_id == event.id, SelectionOffer.bed_id.in_(there))
         .execution_options(synchronize_session=False)).rowcount
     db.session.flush()
+    if withdrawn:
+        audit.record("selection.withdraw", **_audited_place(event, place), beds=withdrawn)
     return withdrawn
 
 
-def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False) -> int:
-    """Offer ``beds`` (again: their reserved mark changes). Returns how many were new."""
+def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False,
+               place: OfferPlace | None = None) -> int:
+    """Offer ``beds`` (again: their reserved mark changes). Returns how many were new. ``place``: where the
+    office chose them (free_beds), for the audit log."""
     _require_draft(event)
     offers = {o.bed_id: o for o in db.session.scalars(sa.select(SelectionOffer)
                                                        .where(SelectionOffer.event_id == event.id))}
@@ -199,6 +231,7 @@ def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False
             db.session.add(SelectionOffer(event_id=event.id, bed_id=bed.id, reserved=reserved))
             added += 1
     db.session.flush()
+    audit.record("selection.offer", **_audited_place(event, place), beds=len(beds), added=added, reserved=reserved)
     return added
 
 
@@ -232,6 +265,8 @@ def rehearse(event: SelectionEvent, *, starts_at: datetime, closes_at: datetime)
         .where(SelectionOffer.event_id == event.id)))
     db.session.flush()
     db.session.expire(copy)
+    audit.record("selection.rehearse", event=event.id, rehearsal=copy.id, starts_at=starts_at.isoformat(),
+                 closes_at=copy.closes_at.isoformat())
     return copy
 
 
@@ -239,6 +274,7 @@ def discard(event: SelectionEvent) -> None:
     """Throw a rehearsal away, with everything chosen in it; a real event is never thrown away."""
     if not event.is_rehearsal:
         raise ServiceError(_("Only a rehearsal can be thrown away."))
+    audit.record("selection.discard", event=event.id, name=event.name)
     for table in (SelectionPick, SelectionOffer, SelectionParticipant, SelectionWindow, SelectionArea):
         db.session.execute(sa.delete(table).where(table.event_id == event.id))
     db.session.expire(event)  # its windows and areas, if loaded, are gone: not for the ORM to delete again
@@ -385,11 +421,13 @@ def open_event(event: SelectionEvent) -> None:
     if problems:
         raise ServiceError(" ".join(p.message for p in problems[:5]))
     event.status = EventStatus.OPEN
+    _record_step("selection.open", event)
 
 
 def pause(event: SelectionEvent, now: datetime | None = None) -> None:
     _switch(event, EventStatus.OPEN, EventStatus.PAUSED)
     event.paused_at = now or utcnow()
+    _record_step("selection.pause", event)
 
 
 def resume(event: SelectionEvent, now: datetime | None = None) -> None:
@@ -406,6 +444,7 @@ def resume(event: SelectionEvent, now: datetime | None = None) -> None:
     event.closes_at += shift
     event.paused_at = None
     db.session.flush()
+    _record_step("selection.resume", event)
 
 
 def close(event: SelectionEvent) -> None:
@@ -418,6 +457,12 @@ def close(event: SelectionEvent) -> None:
                        .values(status=PickStatus.EXPIRED, ended_at=utcnow())
                        .execution_options(synchronize_session=False))
     db.session.flush()
+    _record_step("selection.close", event)
+
+
+def _record_step(action: str, event: SelectionEvent) -> None:
+    """A step of the event's life in the audit log (its status shown by label: EventStatus in models)."""
+    audit.record(action, event=event.id, name=event.name, status=event.status.value)
 
 
 def apply_choices(event: SelectionEvent, actor=None) -> int:
@@ -448,6 +493,7 @@ def apply_choices(event: SelectionEvent, actor=None) -> int:
         raise ServiceError(" ".join(problems[:10]))
     event.applied_at = utcnow()
     db.session.flush()
+    audit.record("selection.apply", actor=actor, event=event.id, name=event.name, moves=len(relocations))
     return len(relocations)
 
 
@@ -470,6 +516,7 @@ def place_the_rest(event: SelectionEvent, *, time_limit: int = 60, actor=None):
                                 time_limit=time_limit, actor=actor, student_scope={"students": sorted(unplaced)},
                                 bed_ids=[bed for bed, _building in offered])
     allocation.start_job(run)
+    audit.record("selection.place_the_rest", actor=actor, event=event.id, name=event.name, run=run.id)
     return run
 
 

@@ -1,8 +1,9 @@
 """Selection day for the housing office: events set up, opened, watched, closed and applied (网上选宿).
 
-Staff change things; auditors read (core.roles); everyone else is refused. Every change is one service call,
-its audit entry and one commit (core.forms.submit): a ServiceError is a flash, never a 500. The live dashboard
-takes a fixed number of queries however many students take part, for it reloads every few seconds.
+Staff change things; auditors read (core.roles); everyone else is refused. Every change is one service call
+(the service records its audit entry) and one commit (core.forms.submit): a ServiceError is a flash, never a
+500. The live dashboard takes a fixed number of queries however many students take part, for it reloads every
+few seconds.
 """
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit
-from ..audit.describe import register_values
 from ..campus import services as campus
 from ..campus.models import Bed, Building, Campus, Room
 from ..core.clock import utcnow
@@ -40,9 +39,6 @@ from .forms import (
 from .models import EventStatus, PickStatus, SelectionEvent, SelectionOffer, SelectionParticipant, SelectionPick
 
 bp = Blueprint("selection_staff", __name__, url_prefix="/selection-office")
-# The audit log shows an event's status as its label.
-register_values(EventStatus, *((f"selection.{step}", "status")
-                               for step in ("open", "pause", "resume", "close")))
 
 WAITING_SHOWN = 50  # students whose window opened and who have not chosen, listed on the dashboard
 UNKNOWN_SHOWN = 20  # unknown student numbers named in a refusal
@@ -102,13 +98,9 @@ def create():
     form = EventForm()
 
     def create_event() -> SelectionEvent:
-        event = services.create_event(form.name.data.strip(), closes_at=campus_time(form.closes_at),
-                                      hold_seconds=form.hold_minutes.data * 60,
-                                      change_limit=form.change_limit.data, roommate_names=form.roommate_names.data)
-        audit.record("selection.create", event=event.id, name=event.name, closes_at=event.closes_at.isoformat(),
-                     hold_seconds=event.hold_seconds, change_limit=event.change_limit, seed=event.seed,
-                     roommate_names=event.roommate_names)
-        return event
+        return services.create_event(form.name.data.strip(), closes_at=campus_time(form.closes_at),
+                                     hold_seconds=form.hold_minutes.data * 60,
+                                     change_limit=form.change_limit.data, roommate_names=form.roommate_names.data)
 
     created = submit(form, create_event, _("The event was created. Add its windows, students and beds."))
     if not created:
@@ -240,16 +232,12 @@ def add_window(event_id: int):
         zone = db.session.get(Campus, form.campus.data) if form.campus.data else None
         if form.campus.data and zone is None:
             raise ServiceError(_("There is no such zone."))
-        window = services.add_window(
+        services.add_window(
             event, form.name.data.strip(), starts_at=campus_time(form.starts_at), tier=form.tier.data,
             college=(form.college.data or "").strip() or None, class_name=(form.class_name.data or "").strip() or None,
             grade=form.grade.data, gender=Gender(form.gender.data) if form.gender.data else None,
             batch_size=form.batch_size.data, batch_minutes=form.batch_minutes.data,
             campus_id=zone.id if zone else None)
-        audit.record("selection.window", event=event.id, name=window.name, starts_at=window.starts_at.isoformat(),
-                     tier=window.tier, college=window.college, classes=window.class_name, grade=window.grade,
-                     gender=window.gender.value if window.gender else None, batch_size=window.batch_size,
-                     batch_minutes=window.batch_minutes, zone=zone.code if zone else None)
 
     submit(form, add, _("The window was added."))
     return _to_event(event_id)
@@ -266,10 +254,8 @@ def add_participants(event_id: int):
             students = _students_numbered(form.numbers.data)
         else:
             students = _students_matching(form)
-        added = services.add_participants(event, students)
-        audit.record("selection.participants", event=event.id, students=len(students), added=added,
-                     college=form.college.data or None, classes=form.class_name.data or None,
-                     grade=form.grade.data)
+        added = services.add_participants(event, students, college=form.college.data or None,
+                                          class_name=form.class_name.data or None, grade=form.grade.data)
         return added, len(students)
 
     submit(form, add, lambda result: ngettext(
@@ -325,19 +311,15 @@ def offer_beds(event_id: int):
             raise ServiceError(_("%(building)s has no room %(rooms)s.", building=building.code,
                                  rooms=", ".join(unknown)))
         place = services.OfferPlace([building.id], form.floor.data, form.room_numbers)
-        where = {"event": event.id, "building": building.code, "floor": form.floor.data,
-                 "rooms": ", ".join(form.room_numbers) or None}
         if withdrawing:
             withdrawn = services.withdraw_offers(event, place)
             if not withdrawn:
                 raise ServiceError(_("No bed is offered there."))
-            audit.record("selection.withdraw", **where, beds=withdrawn)
             return withdrawn
         beds = services.free_beds(place)
         if not beds:
             raise ServiceError(_("No free bed in use is there."))
-        added = services.offer_beds(event, beds, reserved=form.reserved.data)
-        audit.record("selection.offer", **where, beds=len(beds), added=added, reserved=form.reserved.data)
+        services.offer_beds(event, beds, reserved=form.reserved.data, place=place)
         return len(beds)
 
     if withdrawing:
@@ -360,9 +342,7 @@ def add_area(event_id: int):
         building = db.session.get(Building, form.building.data) if form.building.data else None
         if building is None:
             raise ServiceError(_("Choose a building."))
-        area = services.add_area(event, form.college.data, building, form.floor.data)
-        audit.record("selection.area", event=event.id, college=area.college, building=building.code,
-                     floor=area.floor)
+        services.add_area(event, form.college.data, building, form.floor.data)
 
     submit(form, add, _("The area was added."))
     return _to_event(event_id)
@@ -372,13 +352,7 @@ def add_area(event_id: int):
 @staff_required
 def remove_area(event_id: int, area_id: int):
     event = _event_or_404(event_id)
-
-    def remove():
-        area = services.remove_area(event, area_id)
-        audit.record("selection.area_remove", event=event.id, college=area.college, building=area.building.code,
-                     floor=area.floor)
-
-    submit(None, remove, _("The area was removed."))
+    submit(None, lambda: services.remove_area(event, area_id), _("The area was removed."))
     return _to_event(event_id)
 
 
@@ -391,7 +365,6 @@ def roommate_names(event_id: int):
 
     def change() -> bool:
         services.show_roommate_names(event, form.roommate_names.data)
-        audit.record("selection.names", event=event.id, roommate_names=event.roommate_names)
         return event.roommate_names
 
     submit(form, change, lambda shown: _("Students see the names of who chose a room.") if shown
@@ -402,18 +375,12 @@ def roommate_names(event_id: int):
 # --- running it -----------------------------------------------------------------------------------------------
 
 
-def _switch(event_id: int, action: str, change, done: str, confirm_sentence: str | None = None):
-    """One step of the event's life: refused unless confirmed (when ``confirm_sentence`` asks), recorded."""
+def _switch(event_id: int, change, done: str, confirm_sentence: str | None = None):
+    """One step of the event's life: refused unless confirmed (when ``confirm_sentence`` asks)."""
     event = _event_or_404(event_id)
     if confirm_sentence and not confirmed(request.form, confirm_sentence):
         return _to_event(event_id)
-
-    def act():
-        result = change(event)
-        audit.record(action, event=event.id, name=event.name, status=event.status.value)
-        return result
-
-    submit(None, act, done)
+    submit(None, lambda: change(event), done)
     return _to_event(event_id)
 
 
@@ -424,28 +391,28 @@ def open_sentence() -> str:
 @bp.post("/<int:event_id>/open")
 @staff_required
 def open_event(event_id: int):
-    return _switch(event_id, "selection.open", services.open_event, _("The selection is open."),
+    return _switch(event_id, services.open_event, _("The selection is open."),
                    open_sentence())
 
 
 @bp.post("/<int:event_id>/pause")
 @staff_required
 def pause(event_id: int):
-    return _switch(event_id, "selection.pause", services.pause,
+    return _switch(event_id, services.pause,
                    _("The selection is paused: nobody may act until it resumes."))
 
 
 @bp.post("/<int:event_id>/resume")
 @staff_required
 def resume(event_id: int):
-    return _switch(event_id, "selection.resume", services.resume,
+    return _switch(event_id, services.resume,
                    _("The selection goes on; every window not yet open moved on by the pause."))
 
 
 @bp.post("/<int:event_id>/close")
 @staff_required
 def close(event_id: int):
-    return _switch(event_id, "selection.close", services.close,
+    return _switch(event_id, services.close,
                    _("The selection is closed: confirmed choices stand, holds ended."),
                    _("Nobody may choose any more; holds not confirmed end."))
 
@@ -457,12 +424,7 @@ def apply(event_id: int):
     if not confirmed(request.form, _("Every confirmed choice becomes its student's bed, all at once.")):
         return _to_event(event_id)
 
-    def apply_choices() -> int:
-        moves = services.apply_choices(event, actor=audit.current_actor())
-        audit.record("selection.apply", event=event.id, name=event.name, moves=moves)
-        return moves
-
-    submit(None, apply_choices, lambda moves: ngettext("Applied: %(num)d student changed bed.",
+    submit(None, lambda: services.apply_choices(event), lambda moves: ngettext("Applied: %(num)d student changed bed.",
                                                        "Applied: %(num)d students changed bed.", moves))
     return _to_event(event_id)
 
@@ -472,13 +434,7 @@ def apply(event_id: int):
 def place_the_rest(event_id: int):
     """An allocation run for who did not choose, in the beds nobody took; its proposal is reviewed there."""
     event = _event_or_404(event_id)
-
-    def start():
-        run = services.place_the_rest(event, actor=audit.current_actor())
-        audit.record("selection.place_the_rest", event=event.id, name=event.name, run=run.id)
-        return run
-
-    started = submit(None, start, _("An allocation run places who did not choose; review its proposal."))
+    started = submit(None, lambda: services.place_the_rest(event), _("An allocation run places who did not choose; review its proposal."))
     if started:
         return redirect(url_for("allocation.run", run_id=started.result.id))
     return _to_event(event_id)
@@ -491,11 +447,7 @@ def rehearse(event_id: int):
     form = RehearsalForm()
 
     def make() -> SelectionEvent:
-        starts_at = campus_time(form.starts_at)
-        copy = services.rehearse(event, starts_at=starts_at, closes_at=campus_time(form.closes_at))
-        audit.record("selection.rehearse", event=event.id, rehearsal=copy.id, starts_at=starts_at.isoformat(),
-                     closes_at=copy.closes_at.isoformat())
-        return copy
+        return services.rehearse(event, starts_at=campus_time(form.starts_at), closes_at=campus_time(form.closes_at))
 
     made = submit(form, make, _("A rehearsal was made: open it when the students are told."))
     return _to_event(made.result.id if made else event_id)
@@ -508,11 +460,6 @@ def discard(event_id: int):
     if not confirmed(request.form, _("The rehearsal and everything chosen in it are thrown away.")):
         return _to_event(event_id)
     real_id = event.rehearsal_of_id
-
-    def throw_away():
-        audit.record("selection.discard", event=event.id, name=event.name)
-        services.discard(event)
-
-    if not submit(None, throw_away, _("The rehearsal was thrown away.")):
+    if not submit(None, lambda: services.discard(event), _("The rehearsal was thrown away.")):
         return _to_event(event_id)
     return _to_event(real_id) if real_id else redirect(url_for("selection_staff.index"))
