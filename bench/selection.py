@@ -410,8 +410,9 @@ def check(url: str, event_id: int, confirmed: dict[str, int], unanswered: set[st
         return problems
 
 
-class RoundRobin:
-    """Debian's HAProxy on a free port of 127.0.0.1, handing requests to the app servers in turn."""
+class Proxy:
+    """Debian's HAProxy on a free port of 127.0.0.1 in front of the app servers, configured as docs/haproxy.cfg
+    says to run it on selection day (that file, its placeholders filled)."""
 
     def __init__(self, servers: list[Gunicorn], folder: Path):
         with socket.socket() as probe:
@@ -419,22 +420,10 @@ class RoundRobin:
             self.port = probe.getsockname()[1]
         self.base, self.process = f"http://127.0.0.1:{self.port}", None
         self.config = folder / "haproxy.cfg"
-        backends = "\n".join(f"    server app{n} {server.base.removeprefix('http://')}"
-                              for n, server in enumerate(servers))
-        self.config.write_text(f"""global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend selection
-    bind 127.0.0.1:{self.port}
-    default_backend apps
-backend apps
-    balance roundrobin
-{backends}
-""")
+        lines = "\n".join(f"    server app{n} {server.base.removeprefix('http://')} maxconn {server.workers}"
+                           for n, server in enumerate(servers))
+        template = (ROOT / "docs" / "haproxy.cfg").read_text()
+        self.config.write_text(template.replace("${port}", f"127.0.0.1:{self.port}").replace("${servers}", lines))
 
     def start(self) -> None:
         self.log = self.config.with_suffix(".log")
@@ -479,7 +468,10 @@ def main() -> None:
                              "default 0: none)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers a server (default 4)")
     parser.add_argument("--servers", type=int, default=1,
-                        help="app servers; more than one behind HAProxy, round robin (default 1)")
+                        help="app servers; more than one behind HAProxy, as docs/haproxy.cfg (default 1)")
+    parser.add_argument("--proxy", action="store_true",
+                        help="HAProxy in front even of one server, as docs/haproxy.cfg: kept-alive connections, a "
+                             "queue of its own in which students let in go first")
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/dorms_selection")
     parser.add_argument("--redis-db", type=int, default=int(urllib.parse.urlsplit(REDIS).path.strip("/") or 0),
@@ -504,7 +496,7 @@ def main() -> None:
         print(f"seeded in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         servers = [Gunicorn(args.database_url, args.workers, Path(temporary) / f"gunicorn{n}.log")
                    for n in range(args.servers)]
-        proxy = RoundRobin(servers, Path(temporary)) if args.servers > 1 else None
+        proxy = Proxy(servers, Path(temporary)) if args.proxy or args.servers > 1 else None
         try:
             for server in servers:
                 server.start()
@@ -533,8 +525,8 @@ def main() -> None:
 
     commit = os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip()
     room = f"; a waiting room letting in {args.waiting_room:g} a second" if args.waiting_room else ""
-    where = (f"{args.servers} gunicorn servers of {args.workers} sync workers behind HAProxy (round robin)"
-             if args.servers > 1 else f"gunicorn, {args.workers} sync workers")
+    where = (f"{args.servers} gunicorn server{'s' * (args.servers > 1)} of {args.workers} sync workers behind "
+             f"HAProxy (docs/haproxy.cfg)" if args.proxy or args.servers > 1 else f"gunicorn, {args.workers} sync workers")
     split = (f" in {args.cohorts} cohorts, their windows {args.cohort_gap:g} s apart, each"
              if args.cohorts > 1 else "")
     split = f", {args.tabs} tabs each{split}" if args.tabs > 1 else split
