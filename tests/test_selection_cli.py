@@ -149,7 +149,8 @@ def test_reserved_beds_and_floors(app, run, campus):
     assert "4 free beds offered, reserved for the office (4 new)" in run(
         "offer", event.id, "--building", "M1", "--floor", 2, "--reserved")
     assert "4 free beds offered (0 new)" in run("offer", event.id, "--building", "M1", "--floor", 2)
-    assert "No free bed there." in run("offer", event.id, "--building", "W1", "--floor", 9, expect=2)
+    assert "No free bed there, nor one a student taking part lives in." in run(
+        "offer", event.id, "--building", "W1", "--floor", 9, expect=2)
 
 
 def test_rooms_offered_and_withdrawn(app, run, campus):

@@ -124,8 +124,10 @@ def room_gender(room: Room, *, ignoring: Student | None = None) -> Gender | None
     return db.session.scalar(query)
 
 
-def placement_problems(student: Student, bed: Bed) -> list[str]:
-    """Every rule that forbids putting ``student`` in ``bed``, as messages."""
+def placement_problems(student: Student, bed: Bed, *, occupant_may_leave: bool = False) -> list[str]:
+    """Every rule that forbids putting ``student`` in ``bed``, as messages. ``occupant_may_leave``: someone
+    living in the bed is the caller's to judge (selection day: a resident's bed is free once they chose
+    another, to be left before anyone arrives)."""
     room = bed.room
     problems = []
     if student.status != StudentStatus.ACTIVE:
@@ -136,7 +138,7 @@ def placement_problems(student: Student, bed: Bed) -> list[str]:
     if not room.is_open:
         problems.append(_("Room %(room)s is closed.", room=room.code))
     problems.extend(message for _field, message in residency_problems(student, room))
-    occupant = current_occupant(bed)
+    occupant = None if occupant_may_leave else current_occupant(bed)
     if occupant is not None and occupant.id != student.id:
         problems.append(_("Bed %(bed)s is already taken by %(occupant)s.",
                           bed=bed.code, occupant=occupant.display))

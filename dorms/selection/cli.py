@@ -290,22 +290,36 @@ def _place_options(command):
 @click.option("--reserved", is_flag=True, help="Keep these beds for the office: offered, but nobody may choose them.")
 @with_appcontext
 def offer_command(event_id, codes, floor, rooms, reserved):
-    """Offer free beds in EVENT.
+    """Offer beds in EVENT.
 
-    The beds in use, in open rooms, nobody living there, of those buildings (and floor, and rooms)."""
+    The beds in use, in open rooms, of those buildings (and floor, and rooms), that nobody lives in or a
+    student taking part in EVENT does (add the students first): such a bed is free for others once its
+    resident confirms another; who chooses nothing keeps theirs."""
     event = _event(event_id)
     place = _place(codes, floor, tuple(dict.fromkeys(rooms)))
-    beds = services.free_beds(place)
+    found = services.offerable_beds(event, place)
+    beds = found.beds
     if not beds:
-        raise BadInput(_("No free bed there."))
+        raise BadInput(_("No free bed there, nor one a student taking part lives in."))
     with _one_transaction():
         added = services.offer_beds(event, beds, reserved=reserved, place=place)
     if reserved:
         click.echo(ngettext("%(num)d free bed offered, reserved for the office (%(new)s new).",
-                            "%(num)d free beds offered, reserved for the office (%(new)s new).", len(beds), new=added))
+                            "%(num)d free beds offered, reserved for the office (%(new)s new).", len(beds), new=added)
+                   if not found.lived_in else
+                   ngettext("%(num)d bed offered, reserved for the office (%(new)s new).",
+                            "%(num)d beds offered, reserved for the office (%(new)s new).", len(beds), new=added))
     else:
         click.echo(ngettext("%(num)d free bed offered (%(new)s new).", "%(num)d free beds offered (%(new)s new).",
+                            len(beds), new=added) if not found.lived_in else
+                   ngettext("%(num)d bed offered (%(new)s new).", "%(num)d beds offered (%(new)s new).",
                             len(beds), new=added))
+    if found.lived_in:
+        click.echo(ngettext("%(num)d of them is lived in by a student taking part: free for others once they "
+                            "confirm another bed; if they choose nothing, they keep it.",
+                            "%(num)d of them are lived in by students taking part: each is free for others once "
+                            "its resident confirms another bed; who chooses nothing keeps theirs.",
+                            found.lived_in))
 
 
 @selection_cli.command("withdraw")
@@ -456,13 +470,14 @@ def status_command(event_id):
     click.echo(_("Beds offered: %(offered)s (reserved for the office: %(reserved)s); held now: %(holds)s; "
                  "confirmed: %(confirmed)s.", offered=offers.get(False, 0) + offers.get(True, 0),
                  reserved=offers.get(True, 0), holds=holds, confirmed=confirmed))
-    # Offered (not reserved) and free per building; free as the students' lists count it: no confirmed pick
-    # and no hold still running (one past its time frees the bed).
+    # Offered (not reserved) and free per building; free as the students' lists count it: no confirmed pick,
+    # no hold still running (one past its time frees the bed), nobody living there who confirmed no other bed.
     taken = sa.exists().where(SelectionPick.event_id == event.id, SelectionPick.bed_id == Bed.id, sa.or_(
         SelectionPick.status == PickStatus.CONFIRMED,
         sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
     by_building = db.session.execute(
-        sa.select(Building.code, sa.func.count(), sa.func.count().filter(~taken)).select_from(SelectionOffer)
+        sa.select(Building.code, sa.func.count(),
+                  sa.func.count().filter(~taken, ~services.resident_stays(event, Bed.id))).select_from(SelectionOffer)
         .join(Bed, Bed.id == SelectionOffer.bed_id).join(Room, Room.id == Bed.room_id)
         .join(Building, Building.id == Room.building_id)
         .where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False))

@@ -184,13 +184,25 @@ def unknown_rooms(building: Building, numbers: tuple[str, ...]) -> list[str]:
     return [number for number in numbers if number not in known]
 
 
-def free_beds(place: OfferPlace = OfferPlace()) -> list[Bed]:
-    """The beds a student could take now, to offer: in use, in an open room, nobody's; of that place. Any other
-    bed offered, the pre-flight check would refuse."""
-    query = (sa.select(Bed).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id)
-             .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN,
-                    ~sa.exists().where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))))
-    return list(db.session.scalars(place.narrow(query).order_by(Bed.id)))
+@dataclass(frozen=True)
+class Offerable:
+    """The beds of a place the event may offer, and how many of them a student taking part lives in."""
+    beds: list[Bed]
+    lived_in: int
+
+
+def offerable_beds(event: SelectionEvent, place: OfferPlace = OfferPlace()) -> Offerable:
+    """The beds of that place students of ``event`` could choose, to offer: in use, in an open room, and nobody's
+    or lived in by a student taking part (theirs until they confirm another bed: add the students first). Any
+    other bed offered, the pre-flight check would refuse."""
+    resident_takes_part = sa.exists().where(SelectionParticipant.event_id == event.id,
+                                            SelectionParticipant.student_id == Assignment.student_id)
+    lived_in = (sa.select(resident_takes_part).where(Assignment.bed_id == Bed.id, Assignment.ended_at.is_(None))
+                .scalar_subquery())  # NULL: nobody lives there
+    query = (sa.select(Bed, lived_in).join(Room, Room.id == Bed.room_id).join(Floor, Floor.id == Room.floor_id)
+             .where(Bed.active.is_(True), Room.status == RoomStatus.OPEN, sa.func.coalesce(lived_in, True)))
+    rows = db.session.execute(place.narrow(query).order_by(Bed.id)).all()
+    return Offerable([bed for bed, _lived_in in rows], sum(1 for _bed, resident in rows if resident is not None))
 
 
 def _audited_place(event: SelectionEvent, place: OfferPlace | None) -> dict:
@@ -219,7 +231,7 @@ def withdraw_offers(event: SelectionEvent, place: OfferPlace) -> int:
 def offer_beds(event: SelectionEvent, beds: list[Bed], *, reserved: bool = False,
                place: OfferPlace | None = None) -> int:
     """Offer ``beds`` (again: their reserved mark changes). Returns how many were new. ``place``: where the
-    office chose them (free_beds), for the audit log."""
+    office chose them (offerable_beds), for the audit log."""
     _require_draft(event)
     offers = {o.bed_id: o for o in db.session.scalars(sa.select(SelectionOffer)
                                                        .where(SelectionOffer.event_id == event.id))}
@@ -395,22 +407,30 @@ def _zones_without_beds(event: SelectionEvent) -> list[Problem]:
 
 
 def _unusable_offers(event: SelectionEvent) -> list[Problem]:
-    """Offered beds nobody may take as they stand: out of use, in a closed room, taken, or in a room that
-    houses no one gender (a room's gender must be settled before students choose, or two students choosing
-    at once could make it mixed)."""
+    """Offered beds nobody may take as they stand: out of use, in a closed room, lived in by a student who does
+    not take part (they would lose it without a say), or in a room that houses no one gender (a room's gender
+    must be settled before students choose, or two students choosing at once could make it mixed). A bed whose
+    resident takes part may be offered: it is free for others once they confirm another."""
     problems = []
     offers = db.session.scalars(
         sa.select(SelectionOffer).where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False))
         .options(sa.orm.joinedload(SelectionOffer.bed).joinedload(Bed.room).joinedload(Room.building))).all()
     if not offers:
         problems.append(Problem("no_beds", _("No bed is offered.")))
-    taken = set(db.session.scalars(sa.select(Assignment.bed_id).where(
-        Assignment.ended_at.is_(None), Assignment.bed_id.in_([o.bed_id for o in offers]))))
+    outsiders = dict(db.session.execute(
+        sa.select(Assignment.bed_id, Student).join(Student, Student.id == Assignment.student_id)
+        .where(Assignment.ended_at.is_(None), Assignment.bed_id.in_([o.bed_id for o in offers]),
+               ~sa.exists().where(SelectionParticipant.event_id == event.id,
+                                  SelectionParticipant.student_id == Assignment.student_id))).all())
     for offer in offers:
         bed, room = offer.bed, offer.bed.room
-        if not bed.active or not room.is_open or bed.id in taken or room.declared_gender is None:
+        if bed.id in outsiders:
+            problems.append(Problem("unusable_bed", _(
+                "Bed %(bed)s cannot be chosen: %(student)s lives there and does not take part in the selection. "
+                "Add them, or withdraw the bed.", bed=bed.code, student=outsiders[bed.id].display)))
+        elif not bed.active or not room.is_open or room.declared_gender is None:
             problems.append(Problem("unusable_bed", _("Bed %(bed)s cannot be chosen: it is out of use, closed, "
-                                                      "taken, or its room houses no one gender.", bed=bed.code)))
+                                                      "or its room houses no one gender.", bed=bed.code)))
     return problems
 
 
@@ -467,8 +487,9 @@ def _record_step(action: str, event: SelectionEvent) -> None:
 
 def apply_choices(event: SelectionEvent, actor=None) -> int:
     """Every confirmed choice of a closed event becomes its student's bed, as one change (residence.relocate:
-    beds may change hands among those who chose, under every placement rule and the check-in rule); all or
-    nothing. Returns how many students changed bed."""
+    everyone leaving goes first, then everyone arrives, so beds change hands among those who chose, chains of
+    residents taking each other's beds too, under every placement rule and the check-in rule); all or nothing.
+    Who confirmed nothing, or their own bed, stays. Returns how many students changed bed."""
     if event.is_rehearsal:
         raise ServiceError(_("A rehearsal's choices are never applied."))
     if event.status != EventStatus.CLOSED:
@@ -704,18 +725,78 @@ class Scope:
 
 
 def scope(event: SelectionEvent, student: Student) -> Scope:
-    """The student's Scope in the event: one query, then kept (every bed list and hold reads it) until the
-    event's areas, windows or participants change."""
-    def compute() -> Scope:
-        has_areas, campus_id = db.session.execute(sa.select(
+    """The student's Scope in the event (kept: every bed list and hold reads it)."""
+    return _scope_and_home(event, student)[0]
+
+
+def _scope_and_home(event: SelectionEvent, student: Student) -> tuple[Scope, int | None]:
+    """The student's Scope, and the bed they live in if the event offers it for choosing (None for most): one
+    query, then kept until the event's areas, windows, participants or offers, or anyone's bed, change."""
+    def compute() -> tuple[Scope, int | None]:
+        has_areas, campus_id, home = db.session.execute(sa.select(
             sa.exists().where(SelectionArea.event_id == event.id),
             sa.select(SelectionWindow.campus_id)
             .join(SelectionParticipant, SelectionParticipant.window_id == SelectionWindow.id)
             .where(SelectionParticipant.event_id == event.id, SelectionParticipant.student_id == student.id)
+            .scalar_subquery(),
+            sa.select(Assignment.bed_id)
+            .join(SelectionOffer, sa.and_(SelectionOffer.bed_id == Assignment.bed_id,
+                                          SelectionOffer.event_id == event.id))
+            .where(Assignment.student_id == student.id, Assignment.ended_at.is_(None),
+                   SelectionOffer.reserved.is_(False))
             .scalar_subquery())).one()
-        return Scope(student.college if has_areas else None, campus_id)
-    return kept("selection.scope", compute, key=(event.id, student.id, student.college),
-                depends_on=("selection_areas", "selection_windows", "selection_participants"))
+        return Scope(student.college if has_areas else None, campus_id), home
+    return kept("selection.where", compute, key=(event.id, student.id, student.college),
+                depends_on=("assignments", "selection_areas", "selection_offers", "selection_participants",
+                            "selection_windows"))
+
+
+def home_bed(event: SelectionEvent, student: Student) -> int | None:
+    """The bed ``student`` lives in, if the event offers it for choosing: theirs unless they confirm another."""
+    return _scope_and_home(event, student)[1]
+
+
+# --- beds lived in by students taking part ----------------------------------------------------------------
+#
+# A bed whose resident takes part may be offered. It stays theirs, whoever else asks, until they have a
+# confirmed pick of another bed in the event; then it is free for others (and for them, to take back while
+# nobody else holds it). Nobody loses a bed they did not give up: who chooses nothing keeps theirs. Chains
+# follow: A confirms a free bed, B takes A's, C takes B's..., and apply_choices moves them all at once.
+
+
+def resident_stays(event: SelectionEvent, bed_id):
+    """Whether someone lives in bed ``bed_id`` (a column or a value) and has no confirmed pick of another bed in
+    the event: the bed is theirs still. Served by the partial unique indexes on current assignments per bed and
+    on confirmed picks per event and student."""
+    resident, moved = sa.orm.aliased(Assignment), sa.orm.aliased(SelectionPick)
+    return sa.exists().where(
+        resident.bed_id == bed_id, resident.ended_at.is_(None),
+        # resident.bed_id, not bed_id: a subquery correlates to the query just around it, so the outer query's
+        # bed named two levels down would be read as a table of its own (every bed, scanned)
+        ~sa.exists().where(moved.event_id == event.id, moved.student_id == resident.student_id,
+                           moved.status == PickStatus.CONFIRMED, moved.bed_id != resident.bed_id))
+
+
+def _residents_staying(event: SelectionEvent, bed_ids: list[int]) -> dict[int, int]:
+    """{bed id: its resident} of those beds whose resident has not confirmed another bed in the event.
+
+    Read before the hold is written, and yet no race: once a resident has a confirmed pick of another bed, only
+    they can make it untrue, by moving that confirmed pick (a confirmed pick is never given up, only replaced by
+    another, in one transaction) onto their own bed, which takes a live pick of it, and a bed has one live
+    pick at most (uq_selection_picks_live_bed). So a hold written after this read sees the resident either
+    still elsewhere, or holding their bed first, and then the unique index refuses the hold ("taken a moment
+    ago"); the other way round, the resident's own hold is refused. A resident who has not confirmed another bed
+    is answered "taken", which stays true until they confirm, so a refusal is never wrong either. (The office
+    moving residents meanwhile is the office's: applying the choices checks every arrival again.)"""
+    if not bed_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Assignment.bed_id, Assignment.student_id)
+        .where(Assignment.bed_id.in_(bed_ids), Assignment.ended_at.is_(None),
+               ~sa.exists().where(SelectionPick.event_id == event.id,
+                                  SelectionPick.student_id == Assignment.student_id,
+                                  SelectionPick.status == PickStatus.CONFIRMED,
+                                  SelectionPick.bed_id != Assignment.bed_id))).all())
 
 
 def _in_area(event: SelectionEvent, *where):
@@ -725,10 +806,17 @@ def _in_area(event: SelectionEvent, *where):
 
 
 def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, where: Scope, *,
-              building: str | None = None, floor: int | None = None):
-    """A SELECT of ``columns`` over the beds ``student`` may hold now: offered, free, in use, in an open room for
-    their gender (accessible when they need it), in their college's areas (with none, outside every area) and
-    their window's zone (``where``), optionally of one building and floor."""
+              building: str | None = None, floor: int | None = None, home: int | None = None):
+    """A SELECT of ``columns`` over the beds ``student`` may hold now: offered, free (no live pick, and nobody
+    lives there who has not confirmed another bed), in use, in an open room for their gender (accessible when
+    they need it), in their college's areas (with none, outside every area) and their window's zone (``where``),
+    optionally of one building and floor. With ``home``, the student's own bed (home_bed), the one bed of theirs
+    nobody else may take: free of live picks, they have not confirmed another bed. The first list is the same
+    for every student of a kind (and kept), the second is the student's own."""
+    if home is None:
+        not_lived_in = ~resident_stays(event, Bed.id)
+    else:
+        not_lived_in = sa.and_(Bed.id == home, resident_stays(event, Bed.id))
     query = (sa.select(*columns).select_from(Bed)
              .join(SelectionOffer, sa.and_(SelectionOffer.bed_id == Bed.id, SelectionOffer.event_id == event.id))
              .join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
@@ -740,7 +828,8 @@ def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, w
                     ~sa.exists().where(
                         SelectionPick.event_id == event.id, SelectionPick.bed_id == Bed.id,
                         sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
-                               sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))))
+                               sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now))),
+                    not_lived_in))
     if student.needs_accessible:
         query = query.where(Room.accessible.is_(True))
     if where.college is not None:
@@ -756,10 +845,12 @@ def _may_take(event: SelectionEvent, student: Student, now: datetime, columns, w
     return query
 
 
-# What the lists of free beds read. They are kept (core.kept) until a pick or an offer changes, and for at most
-# FREE_BEDS_SECONDS besides: a hold that ran out frees its bed without a write, so a list may show it taken that
-# long. A list showing a bed free that was taken meanwhile is answered by the hold ("taken a moment ago").
-FREE_BED_TABLES = ("selection_offers", "selection_picks", "selection_areas", "beds", "rooms", "buildings", "floors")
+# What the lists of free beds read. They are kept (core.kept) until a pick, an offer or anyone's bed changes, and
+# for at most FREE_BEDS_SECONDS besides: a hold that ran out frees its bed without a write, so a list may show it
+# taken that long. A list showing a bed free that was taken meanwhile is answered by the hold ("taken a moment
+# ago").
+FREE_BED_TABLES = ("selection_offers", "selection_picks", "selection_areas", "beds", "rooms", "buildings", "floors",
+                   "assignments")
 FREE_BEDS_SECONDS = 10
 
 
@@ -774,13 +865,20 @@ def _kept_free(name: str, compute, event: SelectionEvent, student: Student, now:
 def free_by_floor(event: SelectionEvent, student: Student, now: datetime | None = None) -> list[tuple[str, int, int]]:
     """(building code, floor number, free beds) of what ``student`` may hold now: where to look first."""
     now = now or utcnow()
-    where = scope(event, student)
+    where, home = _scope_and_home(event, student)
 
     def count() -> list[tuple[str, int, int]]:
         query = _may_take(event, student, now, (Building.code, Floor.number, sa.func.count()), where)
         return [tuple(row) for row in db.session.execute(
             query.group_by(Building.code, Floor.number).order_by(Building.code, Floor.number))]
-    return _kept_free("selection.free_by_floor", count, event, student, now, where)
+    counts = _kept_free("selection.free_by_floor", count, event, student, now, where)
+    own = home is not None and db.session.execute(
+        _may_take(event, student, now, (Building.code, Floor.number), where, home=home)).first()
+    if not own:
+        return counts
+    free = {(code, number): count for code, number, count in counts}
+    free[tuple(own)] = free.get(tuple(own), 0) + 1
+    return [(code, number, count) for (code, number), count in sorted(free.items())]
 
 
 @dataclass(frozen=True)
@@ -802,20 +900,25 @@ def available_beds(event: SelectionEvent, student: Student, now: datetime | None
                    building: str | None = None, floor: int | None = None) -> list[FreeBed]:
     """The beds ``student`` may hold now, by building, floor, room and bed (one building's floor, if given)."""
     now = now or utcnow()
-    where = scope(event, student)
+    where, home = _scope_and_home(event, student)
+    columns = (Bed.id, Bed.label, Room.id, Room.number, Building.code, Floor.number, Room.room_type)
 
     def listed() -> list[FreeBed]:
-        query = _may_take(event, student, now,
-                          (Bed.id, Bed.label, Room.id, Room.number, Building.code, Floor.number, Room.room_type),
-                          where, building=building, floor=floor)
+        query = _may_take(event, student, now, columns, where, building=building, floor=floor)
         return [FreeBed(*row) for row in db.session.execute(
             query.order_by(Building.code, Floor.number, Room.number, Bed.label))]
-    return _kept_free("selection.available_beds", listed, event, student, now, where, building, floor)
+    beds = _kept_free("selection.available_beds", listed, event, student, now, where, building, floor)
+    own = home is not None and db.session.execute(
+        _may_take(event, student, now, columns, where, building=building, floor=floor, home=home)).first()
+    if not own:
+        return beds
+    return sorted([*beds, FreeBed(*own)], key=lambda bed: (bed.building, bed.floor, bed.room, bed.label))
 
 
 def _require_placeable(event: SelectionEvent, student: Student, bed: Bed, avoided: str) -> None:
-    """Refused when a rule of residence forbids ``student`` the bed, or "do not room with" does (``avoided``)."""
-    problems = residence.placement_problems(student, bed)
+    """Refused when a rule of residence forbids ``student`` the bed, or "do not room with" does (``avoided``). Who
+    lives there is the resident rule's (_residents_staying): they leave before anyone arrives."""
+    problems = residence.placement_problems(student, bed, occupant_may_leave=True)
     if problems:
         raise ServiceError(" ".join(problems))
     if _avoided_in_room(event, student, bed):
@@ -900,6 +1003,9 @@ def hold(event: SelectionEvent, student: Student, bed_id: int, now: datetime | N
     outside = _outside(event, student, bed)
     if outside:
         raise ServiceError(outside)
+    if _residents_staying(event, [bed_id]).get(bed_id, student.id) != student.id:
+        raise ServiceError(_("This bed is taken: whoever lives in it keeps it unless they choose another bed. "
+                             "Choose another."))
     _refuse_if_held_by_group(event, student, now)
     confirmed = live_picks(event, student, now).get(PickStatus.CONFIRMED)
     if confirmed is not None:
@@ -977,7 +1083,10 @@ def hold_group(event: SelectionEvent, leader: Student, room_id: int, member_ids:
     if any(start is not None and start < taking_part.opens_at for start in starts):
         raise ServiceError(_("The member of your group whose window opens first chooses for the group."))
     group = [leader, *members]
-    free = [bed for bed in available_beds(event, leader, now) if bed.room_id == room_id]
+    # The leader's own bed, if listed (theirs to take back), is the leader's: nobody else's until they move.
+    home = home_bed(event, leader)
+    free = sorted((bed for bed in available_beds(event, leader, now) if bed.room_id == room_id),
+                  key=lambda bed: bed.bed_id != home)
     if len(free) < len(group):
         raise ServiceError(ngettext("This room has %(num)d free bed; your group needs %(needed)d.",
                                     "This room has %(num)d free beds; your group needs %(needed)d.",
@@ -989,6 +1098,9 @@ def hold_group(event: SelectionEvent, leader: Student, room_id: int, member_ids:
         if outside:
             raise ServiceError(_("%(student)s cannot choose this room: %(reason)s", student=member.name,
                                  reason=outside))
+    staying = _residents_staying(event, list(beds))  # the list is kept: its residents are asked again here
+    if any(staying.get(free_bed.bed_id, person.id) != person.id for person, free_bed in zip(group, free)):
+        raise ServiceError(_("A bed of this room was taken a moment ago. Choose again."))
     for person, free_bed in zip(group, free):
         _require_placeable(event, person, beds[free_bed.bed_id], _(
             "This room has a student one of your group asked not to room with, or who asked not to room with them. "
@@ -1105,7 +1217,8 @@ def expire_holds(event: SelectionEvent, now: datetime | None = None) -> int:
 def invariant_problems(event: SelectionEvent) -> list[str]:
     """What must never be, looked for in the stored picks (after a benchmark, in a test): a bed with two live
     picks, a student with two holds or two confirmed picks, a live pick of a bed not offered or reserved, a
-    pick made before its chooser's start. Empty when all is well."""
+    pick made before its chooser's start, a live pick of a bed whose resident (another student) has confirmed
+    no other bed. Empty when all is well."""
     found = []
     live = SelectionPick.status.in_([s.value for s in LIVE])
     for sentence, column, statuses in (
@@ -1131,4 +1244,14 @@ def invariant_problems(event: SelectionEvent) -> list[str]:
                    sa.or_(SelectionParticipant.opens_at.is_(None),
                           SelectionPick.created_at < SelectionParticipant.opens_at))):
         found.append(_("Pick %(id)s was made before its chooser's start.", id=pick_id))
+    moved = sa.orm.aliased(SelectionPick)
+    for bed_id, resident_id in db.session.execute(
+            sa.select(SelectionPick.bed_id, Assignment.student_id)
+            .join(Assignment, sa.and_(Assignment.bed_id == SelectionPick.bed_id, Assignment.ended_at.is_(None)))
+            .where(SelectionPick.event_id == event.id, live, Assignment.student_id != SelectionPick.student_id,
+                   ~sa.exists().where(moved.event_id == event.id, moved.student_id == Assignment.student_id,
+                                      moved.status == PickStatus.CONFIRMED, moved.bed_id != SelectionPick.bed_id))
+            .order_by(SelectionPick.bed_id)):
+        found.append(_("Bed %(id)s is picked, yet student %(resident)s, who lives there, has confirmed no other bed.",
+                       id=bed_id, resident=resident_id))
     return found

@@ -187,13 +187,14 @@ class BedsLeft:
 
 def _beds_left(event: SelectionEvent, now: datetime) -> list[BedsLeft]:
     """Per building and room type: beds students may choose (offered, not reserved), and how many of them
-    nobody has confirmed or holds now. One grouped query."""
+    nobody has confirmed or holds now, nor lives in without having confirmed another bed. One grouped query."""
     taken = sa.exists().where(
         SelectionPick.event_id == event.id, SelectionPick.bed_id == SelectionOffer.bed_id,
         sa.or_(SelectionPick.status == PickStatus.CONFIRMED,
                sa.and_(SelectionPick.status == PickStatus.HELD, SelectionPick.held_until > now)))
     rows = db.session.execute(
-        sa.select(Building.code, Room.room_type, sa.func.count(), sa.func.count().filter(~taken))
+        sa.select(Building.code, Room.room_type, sa.func.count(),
+                  sa.func.count().filter(~taken, ~services.resident_stays(event, SelectionOffer.bed_id)))
         .select_from(SelectionOffer).join(Bed, Bed.id == SelectionOffer.bed_id).join(Room, Room.id == Bed.room_id)
         .join(Building, Building.id == Room.building_id)
         .where(SelectionOffer.event_id == event.id, SelectionOffer.reserved.is_(False))
@@ -296,13 +297,13 @@ def _students_numbered(text: str) -> list[Student]:
 @bp.post("/<int:event_id>/offers")
 @staff_required
 def offer_beds(event_id: int):
-    """The free beds of a building, floor or rooms offered (or reserved); with ``withdraw``, those offered
-    there taken back."""
+    """The beds of a building, floor or rooms, free or lived in by a student taking part, offered (or
+    reserved); with ``withdraw``, those offered there taken back."""
     event = _event_or_404(event_id)
     form = _offers_form()
     withdrawing = "withdraw" in request.form
 
-    def change() -> int:
+    def change() -> tuple[int, int]:
         building = db.session.get(Building, form.building.data) if form.building.data else None
         if building is None:
             raise ServiceError(_("Choose a building."))
@@ -315,20 +316,30 @@ def offer_beds(event_id: int):
             withdrawn = services.withdraw_offers(event, place)
             if not withdrawn:
                 raise ServiceError(_("No bed is offered there."))
-            return withdrawn
-        beds = services.free_beds(place)
+            return withdrawn, 0
+        found = services.offerable_beds(event, place)
+        beds = found.beds
         if not beds:
-            raise ServiceError(_("No free bed in use is there."))
+            raise ServiceError(_("No free bed in use is there, nor one a student taking part lives in."))
         services.offer_beds(event, beds, reserved=form.reserved.data, place=place)
-        return len(beds)
+        return len(beds), found.lived_in
 
     if withdrawing:
-        submit(form, change, lambda count: ngettext("%(num)d bed no longer offered.",
-                                                    "%(num)d beds no longer offered.", count))
+        submit(form, change, lambda result: ngettext("%(num)d bed no longer offered.",
+                                                     "%(num)d beds no longer offered.", result[0]))
     else:
-        submit(form, change, lambda count: ngettext("%(num)d free bed offered.", "%(num)d free beds offered.", count)
+        submit(form, change, lambda result: _offered_message(*result)
                + (" " + _("Reserved for the office.") if form.reserved.data else ""))
     return _to_event(event_id)
+
+
+def _offered_message(count: int, lived_in: int) -> str:
+    if not lived_in:
+        return ngettext("%(num)d free bed offered.", "%(num)d free beds offered.", count)
+    return ngettext("%(num)d bed offered, %(lived_in)d of them lived in by students taking part: each is free for "
+                    "others once its resident confirms another bed.",
+                    "%(num)d beds offered, %(lived_in)d of them lived in by students taking part: each is free for "
+                    "others once its resident confirms another bed.", count, lived_in=lived_in)
 
 
 @bp.post("/<int:event_id>/areas")

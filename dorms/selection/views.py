@@ -16,6 +16,7 @@ from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..campus.models import Bed
 from ..core.clock import utcnow
 from ..core.enums import Role
 from ..core.errors import ServiceError
@@ -141,6 +142,9 @@ def event_page(event_id: int):
     waiting = opens_at is not None and now < opens_at and event.status in (EventStatus.OPEN, EventStatus.DRAFT)
     links, rooms = (_one_floor(event, student, now, request.args.get("building"),
                                request.args.get("floor", type=int)) if refused is None else ([], []))
+    # A resident whose bed is offered is told what choosing does to it (home_bed is kept with their scope; the
+    # bed itself is read only for a resident).
+    home = services.home_bed(event, student) if taking_part and event.status != EventStatus.CLOSED else None
     return render_template(
         "selection/event.html", event=event, taking_part=taking_part, refusal=refused, now=now,
         opens_at=opens_at, countdown=countdown(now, opens_at) if waiting else None,
@@ -148,7 +152,7 @@ def event_page(event_id: int):
         seconds_in_line=place.seconds if place is not None and not place.admitted else None,
         held=picks.get(PickStatus.HELD), confirmed=picks.get(PickStatus.CONFIRMED),
         changes_left=max(0, event.change_limit - taking_part.changes_used) if taking_part else 0,
-        floors=links, rooms=rooms,
+        floors=links, rooms=rooms, home=db.session.get(Bed, home) if home is not None else None,
         # Roommates who want each other may take one room together (not once this student holds or chose).
         group=services.group_of(event, student, now) if refused is None and not picks else [])
 
