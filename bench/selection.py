@@ -483,6 +483,8 @@ def main() -> None:
     if args.cohorts > 1 and args.cohort_gap <= 0:
         parser.error("--cohort-gap: cohorts' windows open one after another, some seconds apart")
     redis_url = urllib.parse.urlsplit(REDIS)._replace(path=f"/{args.redis_db}").geturl()
+    # The code measured: read now, not after the run (a commit made meanwhile is not what ran).
+    commit = os.popen(f"git -C {ROOT} describe --always --dirty").read().strip()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     random.seed(7)
     with tempfile.TemporaryDirectory() as temporary:
@@ -523,7 +525,6 @@ def main() -> None:
                 server.stop()
         problems = check(args.database_url, event_id, result["confirmed"], result["unanswered"])
 
-    commit = os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip()
     room = f"; a waiting room letting in {args.waiting_room:g} a second" if args.waiting_room else ""
     where = (f"{args.servers} gunicorn server{'s' * (args.servers > 1)} of {args.workers} sync workers behind "
              f"HAProxy (docs/haproxy.cfg)" if args.proxy or args.servers > 1 else f"gunicorn, {args.workers} sync workers")

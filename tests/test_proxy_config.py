@@ -37,15 +37,17 @@ def _free_port() -> int:
 
 
 def _filled(folder: Path, port: int, server_port: int, *, showing_class: bool = False) -> Path:
-    """The file as the bench runs it, its placeholders filled with one server of 4 workers; ``showing_class``: the
-    priority class each request was given passed on in a header, for the stub to record."""
+    """The file as the bench runs it, its placeholders filled with two servers of 4 workers (both the same one
+    here); ``showing_class``: the priority class each request was given passed on in a header, for the stub to
+    record."""
     text = CONFIG.read_text()
     if showing_class:
         rule = next(line for line in text.splitlines() if line.startswith(RULE))
         text = text.replace(rule, rule + "\n    http-request set-header X-Priority-Class %[prio_class]")
     filled = folder / "haproxy.cfg"
     filled.write_text(text.replace("${port}", f"127.0.0.1:{port}")
-                      .replace("${servers}", f"    server app0 127.0.0.1:{server_port} maxconn 4"))
+                      .replace("${servers}", f"    server app0 127.0.0.1:{server_port} maxconn 4\n"
+                                             f"    server app1 127.0.0.1:{server_port} maxconn 4"))
     return filled
 
 
