@@ -34,6 +34,7 @@ from dorms.residence.services import assign
 from dorms.students.models import Term
 
 from .language_walk import visible_text
+from .planner_statistics import analyzed_afresh, times_analyzed
 
 SHARED = Path(os.environ.get("DORMS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "curfew"
 NIGHT = "2026-09-07"  # a Monday: curfew 23:00
@@ -162,6 +163,21 @@ def test_importing_again_changes_nothing_and_a_later_card_matches_earlier_events
     assert "0 created, 1 updated, 4 unchanged" in runner.invoke(args=["access", "import-permissions", changed]).output
     assert db.session.scalar(sa.select(Permission.status).where(Permission.student_id == campus["S9"].id)) \
         == PermissionStatus.APPROVED
+
+
+@pytest.mark.commits
+@pytest.mark.backends("postgresql")
+def test_a_large_file_of_events_is_followed_by_analyze_and_a_small_one_is_not(app, campus, tmp_path):
+    runner = app.test_cli_runner()
+    before = analyzed_afresh("access_events")
+    assert runner.invoke(args=["access", "import", write(tmp_path, "events.csv", EVENTS)]).exit_code == 0
+    assert times_analyzed("access_events") == before
+    header = EVENTS.splitlines()[0]
+    many = "\n".join([header] + [f"m{i},1001,D1,D1-G1,2026-09-07T{12 + i // 60}:{i % 60:02d}:00+08:00,in,granted,"
+                                  for i in range(150)])
+    imported = runner.invoke(args=["access", "import", write(tmp_path, "many.csv", many + "\n")])
+    assert imported.exit_code == 0 and "150 events stored" in imported.output, imported.output
+    assert times_analyzed("access_events") == before + 1
 
 
 @pytest.mark.parametrize(("name", "text", "problems"), [

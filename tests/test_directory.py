@@ -37,6 +37,7 @@ from .ldap_server import (
     group,
     student_entry,
 )
+from .planner_statistics import analyzed_afresh, times_analyzed
 
 ROOT = Path(__file__).resolve().parent.parent
 _numbers = itertools.count(1)
@@ -103,6 +104,19 @@ def test_a_full_sync_pages_past_the_server_size_limit_and_a_second_changes_nothi
     second = directory.sync()
     assert (second.created, second.updated, second.deactivated, second.unchanged) == (0, 0, 0, 5000)
     assert second.high_water_mark == first.high_water_mark
+
+
+@pytest.mark.commits
+@pytest.mark.backends("postgresql")
+def test_a_sync_that_loads_many_students_is_followed_by_analyze_and_one_changing_a_few_is_not(directory):
+    directory.add(*(directory.student(name=f"学生{i}") for i in range(100)))
+    before = analyzed_afresh("students")
+    assert directory.sync().created == 100
+    assert times_analyzed("students") == before + 1
+    directory.add(directory.student(name="张伟"))
+    run = directory.sync()
+    assert (run.created, run.unchanged) == (1, 100)
+    assert times_analyzed("students") == before + 1
 
 
 def test_chinese_names_survive_and_the_chinese_campus_map_translates_values(directory, app):

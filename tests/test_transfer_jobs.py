@@ -23,6 +23,7 @@ from dorms.students.models import Student
 from dorms.transfer import importing
 from dorms.transfer.models import TransferFile
 
+from .planner_statistics import analyzed_afresh, times_analyzed
 from .test_transfer import ROOMS_CSV, STUDENTS_CSV
 
 pytestmark = pytest.mark.commits
@@ -211,3 +212,27 @@ def test_an_import_job_takes_a_long_file_name_and_cannot_be_retried_once_its_upl
     refused = client.post(f"/jobs/{job_id}/retry", follow_redirects=True).get_data(as_text=True)
     assert "cannot run again" in refused
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
+
+
+def _students_csv(count: int, first: int) -> bytes:
+    rows = (f"{number},学生{number},{'MF'[number % 2]}" for number in range(first, first + count))
+    return ("student_number,name,gender\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.backends("postgresql")
+def test_an_import_large_enough_to_matter_is_followed_by_analyze_and_a_small_one_is_not(app, client, staff,
+                                                                                       tmp_path):
+    before = analyzed_afresh("students")
+    small = _post(client, "students", _students_csv(2, first=3_000_000))  # on the page: IMPORT_JOB_ROWS is 2 here
+    assert small.status_code == 200 and "2 rows: 2 created" in small.get_data(as_text=True)
+    assert times_analyzed("students") == before
+
+    job_id = _start(client, "students", _students_csv(120, first=3_000_100))
+    assert runner.perform(job_id) == JobStatus.SUCCEEDED
+    assert times_analyzed("students") == before + 1
+
+    path = tmp_path / "students.csv"
+    path.write_bytes(_students_csv(200, first=3_000_300))
+    result = app.test_cli_runner().invoke(args=["import", "students", str(path)])
+    assert result.exit_code == 0, result.output
+    assert times_analyzed("students") == before + 2

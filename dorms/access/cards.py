@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ..core.database import note_bulk_write
 from ..extensions import db
 from .models import AccessEvent, Card
 from .rollup import invalidate, nights_touched
@@ -118,6 +119,7 @@ def hand_over(holders: dict[str, int], *, pins: frozenset[str] | set[str] = froz
         db.session.execute(sa.insert(Card), new)
     if changed_rows:
         db.session.execute(sa.update(Card), changed_rows)
+    note_bulk_write(Card.__tablename__, len(new) + len(changed_rows))
     return HandOver(created=len(new), handed_on=handed_on, unchanged=len(listed) - len(new) - handed_on,
                     matched=match_unmatched(list(holders) if match_all else changed))
 
@@ -142,4 +144,5 @@ def match_unmatched(identifiers: list[str]) -> int:
                                     .execution_options(synchronize_session=False))
         matched += result.rowcount
         invalidate(*nights_touched(first, last))
+    note_bulk_write(AccessEvent.__tablename__, matched)
     return matched

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
+from ..core.database import analyze_bulk_writes
 from ..core.errors import ServiceError
 from ..core.tables import readable_headers
 from ..extensions import db
@@ -43,6 +44,7 @@ def _run_import(action, path, *, hint: str = "", **kwargs) -> ingest.Report:
             click.echo(hint, err=True)
         raise click.ClickException(f"{path}: nothing imported ({len(rejected.errors)} problems)") from None
     db.session.commit()
+    analyze_bulk_writes()  # a file of door events may hold a term's worth
     return report
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ..core.clock import campus_zone, utcnow
-from ..core.database import UNSTORABLE_TEXT, is_postgresql
+from ..core.database import UNSTORABLE_TEXT, is_postgresql, note_bulk_write
 from ..core.forms import EARLIEST_DATE, date_range_message, in_date_range
 from ..core.tables import TableError, decode_text
 from ..extensions import db
@@ -181,10 +181,12 @@ def store_events(events: Iterable[IncomingEvent], report: Report) -> None:
                 seen[1] = event.occurred_at
             yield event
 
+    stored_before = report.stored
     if is_postgresql():
         _copy_events(tracked(), report)
     else:
         _insert_events(tracked(), report)
+    note_bulk_write(AccessEvent.__tablename__, report.stored - stored_before)
     if seen and report.stored:
         invalidate(*nights_touched(*seen), events=True)
 

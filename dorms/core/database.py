@@ -1,7 +1,9 @@
-"""Database helpers: SQLite pragmas, enum columns, versioned rows, and conflicts between concurrent writers."""
+"""Database helpers: SQLite pragmas, enum columns, versioned rows, conflicts between concurrent writers, and
+planner statistics after bulk loads."""
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -15,6 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from .errors import Conflict
+
+log = logging.getLogger(__name__)
 
 
 def enum_column_type(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
@@ -142,3 +146,73 @@ def refresh_planner_statistics() -> None:
     come by yet) its planner takes the tables for nearly empty, and a search of 20,000 students took seconds."""
     db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
+
+
+# ANALYZE a table once a bulk write of at least 50 rows plus a tenth of the rows the planner believes it holds has
+# committed: PostgreSQL's own rule for autovacuum (autovacuum_analyze_threshold, autovacuum_analyze_scale_factor),
+# applied as soon as the load commits rather than whenever autovacuum (which may be off) comes by. Smaller writes
+# barely move the planner's estimates.
+ANALYZE_MIN_ROWS = 50
+ANALYZE_TABLE_SHARE = 0.1
+# Session.info keys: rows written per table by the transaction under way, and by those committed since
+# analyze_bulk_writes last ran.
+_WRITING, _WRITTEN = "dorms.bulk_writes.writing", "dorms.bulk_writes.written"
+
+
+def note_bulk_write(table: str, rows: int) -> None:
+    """Count ``rows`` written to ``table`` by this transaction; once it commits, analyze_bulk_writes weighs them."""
+    if rows:
+        writing = db.session.info.setdefault(_WRITING, {})
+        writing[table] = writing.get(table, 0) + rows
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _bulk_writes_committed(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction around it may still roll back
+    writing = session.info.pop(_WRITING, None)
+    if writing:
+        written = session.info.setdefault(_WRITTEN, {})
+        for table, rows in writing.items():
+            written[table] = written.get(table, 0) + rows
+
+
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _bulk_writes_undone(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_WRITING, None)
+
+
+def analyze_bulk_writes() -> list[str]:
+    """ANALYZE each table that committed transactions wrote in bulk (note_bulk_write), then commit; returns them.
+
+    The job or command that committed the load calls this right after its commit, never inside a transaction:
+    ANALYZE would then run in it and this commit end it early. Fresh statistics are an optimisation on top of
+    data already committed: a database error here is logged, not raised."""
+    if db.session().in_transaction():  # the scoped session does not pass this on
+        raise RuntimeError("analyze_bulk_writes runs after the commit, outside any transaction")
+    written = db.session.info.pop(_WRITTEN, None)
+    if not written:
+        return []
+    try:
+        large = [table for table, rows in sorted(written.items())
+                 if rows >= ANALYZE_MIN_ROWS + ANALYZE_TABLE_SHARE * _rows_planned_for(table)]
+        preparer = db.engine.dialect.identifier_preparer
+        for table in large:
+            db.session.execute(sa.text(f"ANALYZE {preparer.quote(table)}"))
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        log.exception("ANALYZE after a bulk write of %s failed", ", ".join(written))
+        return []
+    return large
+
+
+def _rows_planned_for(table: str) -> float:
+    """The rows PostgreSQL's planner believes ``table`` holds (none, if never analyzed); SQLite's, counted (its
+    sites are small)."""
+    if is_postgresql():
+        believed = db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"),
+                                     {"table": table})
+        return max(believed or 0, 0)  # -1: never analyzed nor vacuumed
+    return db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))

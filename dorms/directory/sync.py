@@ -18,6 +18,7 @@ from ..access.cards import hand_over
 from ..auth.models import User
 from ..campus.models import Bed, Building, Room
 from ..core.clock import utcnow
+from ..core.database import analyze_bulk_writes, note_bulk_write
 from ..core.enums import Role, StudentStatus
 from ..core.errors import ServiceError
 from ..extensions import db
@@ -120,6 +121,7 @@ def execute_run(run: DirectoryRun, settings: DirectorySettings) -> DirectoryRun:
         db.session.commit()
         if not isinstance(error, client.DirectoryError):
             raise
+    analyze_bulk_writes()  # a full sync writes thousands of students: the planner must know of them
     return run
 
 
@@ -285,6 +287,7 @@ def _apply(plan: Plan) -> None:
     if plan.deactivate:
         db.session.execute(sa.update(Student), [{"id": i, "status": StudentStatus.LEFT, "updated_at": now}
                                                 for i in plan.deactivate])
+    note_bulk_write(Student.__tablename__, len(plan.create) + len(plan.update) + len(plan.deactivate))
     db.session.flush()
 
 

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..core.clock import utcnow
+from ..core.database import analyze_bulk_writes
 from ..extensions import db
 from . import queue, registry
 from .models import Job, JobStatus
@@ -122,7 +123,6 @@ def perform(job_id: int) -> JobStatus | None:
         if finished.rowcount != 1:
             raise Cancelled
         db.session.commit()
-        return JobStatus.SUCCEEDED
     except Cancelled:
         context.close()
         db.session.rollback()
@@ -141,6 +141,8 @@ def perform(job_id: int) -> JobStatus | None:
         return JobStatus.FAILED
     finally:
         context.close()
+    analyze_bulk_writes()  # what the job loaded in bulk (an import), now committed
+    return JobStatus.SUCCEEDED
 
 
 def _process_is_gone(worker: str | None) -> bool:

@@ -3,6 +3,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from ..core.database import analyze_bulk_writes
 from ..extensions import db
 from . import exporting, importing
 
@@ -40,6 +41,7 @@ def import_cli(kind, file, dry_run, move_residents):
                                    f"other beds; nothing was imported. Check the moves and import again with "
                                    f"--move-residents.")
     db.session.commit()
+    analyze_bulk_writes()
     _echo_moves(report)
     verb = "would be" if dry_run else "were"
     click.echo(f"{file.name} ({report.encoding}): {report.rows} rows; {report.created} {verb} created, "

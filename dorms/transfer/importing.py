@@ -32,13 +32,14 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..campus import services as campus
 from ..campus.models import Bed, Building, Room
+from ..core.database import note_bulk_write
 from ..core.enums import Gender, GenderPolicy, RoomStatus, StudentStatus
 from ..core.errors import ServiceError
 from ..core.tables import RowError, Table, TableError, TooManyRows, read_rows, read_table
 from ..extensions import db
 from ..residence import occupancy
 from ..residence import services as residence
-from ..residence.models import select_current_beds
+from ..residence.models import Assignment, select_current_beds
 from ..students import roommate_requests
 from ..students.models import Student
 from . import values
@@ -219,7 +220,19 @@ def import_file(kind: str, filename: str, data: bytes, *, dry_run: bool = False,
     if not dry_run:
         audit.record(f"import.{kind}", actor=actor, file=filename, created=report.created,
                      updated=report.updated, unchanged=report.unchanged)
+        _note_tables_written(kind, report)
     return report
+
+
+def _note_tables_written(kind: str, report: ImportReport) -> None:
+    """For the planner's statistics (core.database.analyze_bulk_writes, run by whoever commits the import)."""
+    written = report.created + report.updated
+    if kind == "rooms":
+        note_bulk_write(Room.__tablename__, written)
+        note_bulk_write(Bed.__tablename__, written)  # a room's beds are made and changed with it
+    else:
+        note_bulk_write(Student.__tablename__, written)
+        note_bulk_write(Assignment.__tablename__, report.placed)
 
 
 def count_rows(filename: str, data: bytes) -> int:
