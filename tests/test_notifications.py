@@ -21,13 +21,14 @@ from dorms.access import permissions
 from dorms.access.models import PermissionKind
 from dorms.allocation import services as allocation
 from dorms.allocation.models import RunMode
+from dorms.auth.models import User
 from dorms.checkin import services as checkin
 from dorms.core.clock import campus_today, utcnow
 from dorms.core.enums import GenderPolicy, Role
 from dorms.extensions import db
 from dorms.facilities import repairs
 from dorms.facilities.models import RepairStatus
-from dorms.notifications import notify, staff_accounts
+from dorms.notifications import notify, notify_each, staff_accounts
 from dorms.notifications.kinds import KINDS
 from dorms.notifications.models import Contact, Delivery, DeliveryAttempt, Notification, Preference
 from dorms.notifications.outbox import render
@@ -243,6 +244,71 @@ def test_the_staff_group_robot_hears_of_a_staff_event_once(app, outside, create_
     assert [(path, body["text"]["content"]) for path, _q, body in outside["robots"].received] == [
         ("/staff", "Violation #3 appealed by S\nr"), ("/staff", "Directory sync #4 failed\nrefused")]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 6  # the bell: each of them
+
+
+def _outbox() -> list[tuple]:
+    """What the outbox holds, in an order that does not depend on the ids given: who, what, and which channels."""
+    notifications: dict[int, tuple] = {}
+    for notification_id, user_id, kind, params, channel in db.session.execute(
+            sa.select(Notification.id, Notification.user_id, Notification.kind, Notification.params, Delivery.channel)
+            .outerjoin(Delivery).order_by(Notification.id, Delivery.id)):
+        *told, channels = notifications.setdefault(notification_id, (user_id, kind, json.dumps(params, sort_keys=True), []))
+        channels.extend([channel] if channel else [])
+    return sorted((*told, tuple(channels)) for *told, channels in notifications.values())
+
+
+def test_a_round_notified_at_once_writes_what_notifying_each_alone_writes(app, outside, create_user):
+    app.config.update(STAFF_ROBOT_URL=f"{outside['base']}/staff?key=office", STAFF_ROBOT_SERVICE="wecom")
+    by_mail = _reachable(create_user(role=Role.STAFF), email="mail@example.edu.cn")  # the kinds' defaults
+    by_both = _reachable(create_user(role=Role.STAFF), email="both@example.edu.cn",
+                         robot=("wecom", f"{outside['base']}/wecom?key=both"), kinds=["violation_appealed"])
+    in_app = create_user(role=Role.STAFF)  # nowhere else to go
+    gone = create_user(role=Role.STAFF)
+    gone.active = False
+    db.session.add(Preference(user_id=by_mail.id, kind="directory_sync_failed", email=False, robot=True))
+    db.session.commit()
+    events = [([by_mail, by_both, by_mail, None], "violation_appealed", {"violation": 1, "student": "S", "reason": "r"}),
+              ([in_app, gone, by_mail], "directory_sync_failed", {"run": 2, "error": "refused"}),
+              ([gone], "violation_appealed", {"violation": 3, "student": "S", "reason": "r"}),  # nobody: no robot
+              ([by_both, in_app], "violation_decided",
+               {"violation": 4, "status": ViolationStatus.UPHELD.lazy_label, "type": "噪音", "date": "2026-09-07",
+                "note": ""}),
+              ([by_both], "directory_sync_failed", {"run": 5, "error": "timeout"})]
+    alone = db.session.begin_nested()
+    written_alone = [(n.user_id, n.kind, n.params, [d.channel for d in n.deliveries], render(n, "zh_CN"))
+                     for recipients, kind, params in events for n in notify(recipients, kind, **params)]
+    outbox_alone = _outbox()
+    alone.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+    written = [(n.user_id, n.kind, n.params, [d.channel for d in n.deliveries], render(n, "zh_CN"))
+               for n in notify_each(events)]
+    assert written == written_alone and _outbox() == outbox_alone
+    assert [channels for _u, _k, _p, channels, _t in written] == [
+        ["email", "staff_robot"], ["email", "robot"], ["staff_robot"], [], ["email"], [], ["email", "staff_robot"]]
+    assert written[4][4][0] == "违纪记录 #4：维持原记录"  # a translatable value stays translatable
+    assert notify_each([]) == [] and notify_each([([gone], "violation_appealed", {})]) == []
+
+
+def test_a_round_of_fifty_takes_the_queries_a_round_of_five_takes(app, create_user, count_queries):
+    app.config["SMTP_HOST"] = "mail.example.edu.cn"  # everyone has a delivery to write, nothing is sent
+    people = [create_user(role=Role.STAFF) for _ in range(55)]
+    for person in people:
+        db.session.add(Contact(user_id=person.id, email=f"u{person.id}@example.edu.cn"))
+    db.session.add(Preference(user_id=people[0].id, kind="violation_appealed", email=True, robot=False))
+    db.session.commit()
+    # Loaded again after the commit expired them, so that only telling them is counted.
+    people = db.session.scalars(sa.select(User).where(User.id.in_([p.id for p in people])).order_by(User.id)).all()
+
+    def queries_to_tell(round_of: list) -> int:
+        with count_queries() as statements:
+            told = notify_each(([person], "violation_appealed", {"violation": n, "student": "S", "reason": "r"})
+                               for n, person in enumerate(round_of))
+        assert [n.user_id for n in told] == [person.id for person in round_of]
+        assert all([d.channel for d in n.deliveries] == ["email"] for n in told)
+        return len(statements)
+
+    assert queries_to_tell(people[:5]) == queries_to_tell(people[5:]) == 4  # preferences, contacts, 2 INSERTs
 
 
 def test_a_robot_takes_twenty_a_minute_and_the_twenty_first_waits_not_dropped(app, outside, create_user):

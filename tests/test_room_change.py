@@ -11,7 +11,7 @@ from dorms.core.errors import ServiceError
 from dorms.extensions import db
 from dorms.residence import services as residence
 from dorms.roomchange import services
-from dorms.roomchange.models import ChangeOutcome, ChangeStatus, RoomChangeRequest
+from dorms.roomchange.models import ChangeKind, ChangeOutcome, ChangeStatus, RoomChangeRequest
 from dorms.roomchange.services import Choice
 from dorms.students import roommate_requests
 
@@ -438,6 +438,47 @@ def test_settling_refuses_a_request_withdrawn_at_the_last_moment(campus):
         requests_round.settle(run.id, run.request_outcomes)
     db.session.rollback()
     assert request.status == ChangeStatus.OPEN
+
+
+def test_telling_a_round_of_fifty_takes_the_queries_a_round_of_five_takes(
+        app, create_student, create_user, count_queries):
+    from dorms.notifications.models import Contact, Notification
+    from dorms.notifications.outbox import render
+    from dorms.roomchange import requests_round
+
+    app.config["SMTP_HOST"] = "mail.example.edu.cn"  # each outcome has an email to write too
+
+    def asked(requests: int) -> dict[str, str]:
+        """``requests`` open requests, the first a swap (its partner is told too), half granted: their outcomes."""
+        people = [create_student() for _ in range(requests + 1)]
+        for student in people:
+            account = create_user(role=Role.STUDENT, student=student)
+            db.session.add(Contact(user_id=account.id, email=f"{student.student_number}@example.edu.cn"))
+        swap = RoomChangeRequest(student_id=people[0].id, partner_id=people[1].id, kind=ChangeKind.SWAP,
+                                 status=ChangeStatus.OPEN)
+        moves = [RoomChangeRequest(student_id=student.id, kind=ChangeKind.MOVE, status=ChangeStatus.OPEN)
+                 for student in people[2:]]
+        db.session.add_all([swap, *moves])
+        db.session.flush()
+        return {str(r.id): (ChangeOutcome.GRANTED if n % 2 else ChangeOutcome.NO_ELIGIBLE_BED).value
+                for n, r in enumerate([swap, *moves])}
+
+    def queries_to_settle(outcomes: dict[str, str]) -> int:
+        run = allocation.create_run(mode=RunMode.REQUESTS, building_ids=[], time_limit=2)
+        run.status = RunStatus.APPLIED  # as apply_run leaves it, so that the next round may be created
+        db.session.flush()
+        with count_queries() as statements:
+            requests_round.settle(run.id, outcomes)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RoomChangeRequest)
+                                 .where(RoomChangeRequest.decided_run_id == run.id)) == len(outcomes)
+        return len(statements)
+
+    few, many = asked(5), asked(50)
+    assert queries_to_settle(few) == queries_to_settle(many)
+    told = db.session.scalars(sa.select(Notification).where(Notification.kind == "round_outcome")).all()
+    assert len(told) == 5 + 1 + 50 + 1  # the swap's partner is told too
+    assert sorted({render(n, "en")[0].split(": ")[1] for n in told}) == ["Granted", "Not granted"]
+    assert [d.channel for n in told for d in n.deliveries] == ["email"] * len(told)
 
 
 def test_the_partner_sees_an_agreed_swap_and_can_call_it_off(campus, login, client):

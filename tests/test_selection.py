@@ -373,6 +373,36 @@ def test_students_are_reminded_once_before_their_window_and_told_what_they_chose
     assert told.user_id == accounts[first.id].id and told.params["bed"] == _bed(hall).code
 
 
+def test_reminding_fifty_students_takes_the_queries_reminding_five_takes(
+        app, hall, create_student, create_user, count_queries):
+    from dorms.notifications.models import Contact, Delivery, Notification
+    app.config["SMTP_HOST"] = "mail.example.edu.cn"  # each reminder has an email to write too
+    few = [create_student(class_name="早班") for _ in range(5)]
+    many = [create_student(class_name="晚班") for _ in range(50)]
+    for student in few + many:
+        account = create_user(role=Role.STUDENT, student=student)
+        db.session.add(Contact(user_id=account.id, email=f"{student.student_number}@example.edu.cn"))
+    now = utcnow().replace(second=0, microsecond=0)
+    event = selection.create_event("reminders", closes_at=now + timedelta(hours=3))
+    selection.add_window(event, "early", class_name="早班", starts_at=now + timedelta(minutes=32))
+    selection.add_window(event, "late", class_name="晚班", starts_at=now + timedelta(minutes=62))
+    selection.add_participants(event, few + many)
+    selection.offer_beds(event, [bed for room in hall["men"] for bed in room.beds])
+    selection.open_event(event)
+    db.session.commit()
+
+    def queries_to_remind(slot) -> tuple[int, int]:
+        with count_queries() as statements:
+            reminded = selection.remind_windows(slot)
+        return reminded, len(statements)
+
+    (five, for_five), (fifty, for_fifty) = queries_to_remind(now + timedelta(minutes=5)), \
+        queries_to_remind(now + timedelta(minutes=35))
+    assert (five, fifty) == (5, 50) and for_fifty == for_five
+    told = db.session.execute(sa.select(Notification.user_id, Delivery.channel).join(Delivery)).all()
+    assert len(told) == 55 and {channel for _user, channel in told} == {"email"}
+
+
 @pytest.mark.backends("sqlite", "postgresql")
 def test_roommates_who_want_each_other_choose_one_room_together_all_or_nothing(app, hall, create_student):
     leader, friend, other_friend = (create_student(class_name="早班"), create_student(class_name="晚班"),

@@ -21,7 +21,7 @@ from ..core.clock import campus_zone
 from ..core.enums import Gender, Role
 from ..core.kept import kept
 from ..extensions import db
-from ..notifications import notify
+from ..notifications import notify_each
 from ..residence.models import Assignment
 from ..students.models import CounselorScope, Student, Term
 from . import curfew, rollup
@@ -815,7 +815,7 @@ def curfew_alerts(night: date) -> int:
                                     .where(User.active, User.role == Role.COUNSELOR)):
         scopes[scope.user_id].append(scope)
     counselors = {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_(scopes)))}
-    told = 0
+    told = []
     for user_id, theirs in scopes.items():
         classes = {s.class_name for s in theirs if s.class_name}
         colleges = {s.college for s in theirs if s.college}
@@ -827,7 +827,7 @@ def curfew_alerts(night: date) -> int:
             names = [f"{a.row.student_number} {a.row.name} ({a.nights})" for a in mine if a.kind == kind]
             return ", ".join(names) if names else NONE
 
-        notify([counselors[user_id]], "curfew_alert", night=night.isoformat(), absent=listed("not_seen"),
-               late=listed("often_late"))
-        told += 1
-    return told
+        told.append(([counselors[user_id]], "curfew_alert",
+                     {"night": night.isoformat(), "absent": listed("not_seen"), "late": listed("often_late")}))
+    notify_each(told)
+    return len(told)

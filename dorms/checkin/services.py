@@ -27,7 +27,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..facilities import services as facilities
 from ..facilities.models import Condition, InventoryItem
-from ..notifications import accounts_of, notify
+from ..notifications import accounts_by_student, accounts_of, notify, notify_each
 from ..photos import Photo, store_photos
 from ..residence import services as residence
 from ..residence.models import Assignment, select_current_beds
@@ -592,13 +592,14 @@ def remind_reports_due(now: datetime | None = None, *, ahead: timedelta = timede
     """
     now = now or utcnow()
     due = db.session.scalars(
-        sa.select(CheckIn).options(joinedload(CheckIn.assignment).joinedload(Assignment.student),
-                                   joinedload(CheckIn.assignment).joinedload(Assignment.bed))
+        sa.select(CheckIn).options(joinedload(CheckIn.assignment).joinedload(Assignment.bed))
         .where(~checked_out(), CheckIn.acknowledged_at.is_(None),
                CheckIn.ack_due_at > now + ahead - every, CheckIn.ack_due_at <= now + ahead)).unique().all()
-    for record in due:
-        notify(accounts_of([record.assignment.student]), "checkin_report_due", bed=record.assignment.bed.code,
-               deadline=record.ack_due_at.astimezone(campus_zone()).strftime("%Y-%m-%d %H:%M"))
+    zone = campus_zone()
+    accounts = accounts_by_student(record.assignment.student_id for record in due)
+    notify_each((accounts[record.assignment.student_id], "checkin_report_due",
+                 {"bed": record.assignment.bed.code,
+                  "deadline": record.ack_due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")}) for record in due)
     return len(due)
 
 

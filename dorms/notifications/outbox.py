@@ -1,7 +1,8 @@
 """Writing notifications: in the caller's transaction, so that a change rolled back notifies nobody."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,25 +26,43 @@ def notify(recipients: Iterable[User], kind: str, /, **params) -> list[Notificat
 
     Flushes only: the notifications commit (or roll back) with the change they report.
     """
-    spec = KINDS[kind]
-    users = list({user.id: user for user in recipients if user is not None and user.active}.values())
-    if not users:
+    return notify_each([(recipients, kind, params)])
+
+
+def notify_each(events: Iterable[tuple[Iterable[User], str, Mapping[str, object]]]) -> list[Notification]:
+    """:func:`notify` for each ``(recipients, kind, params)`` of a round, as if called once per event, in a
+    number of statements that does not grow with the round: one read of the preferences, one of the contacts,
+    one INSERT of the notifications and one of their deliveries (in pages of a thousand rows).
+
+    Flushes only. Returns the notifications in the order of the events and of each event's recipients.
+    """
+    told = []
+    for recipients, kind, params in events:
+        spec = KINDS[kind]
+        users = list({user.id: user for user in recipients if user is not None and user.active}.values())
+        if users:
+            told.append((spec, users, {name: _storable(value) for name, value in params.items()}))
+    if not told:
         return []
-    stored = {name: _storable(value) for name, value in params.items()}
-    ids = [user.id for user in users]
-    chosen = {p.user_id: p for p in db.session.scalars(
-        sa.select(Preference).where(Preference.user_id.in_(ids), Preference.kind == kind))}
+    ids = {user.id for _spec, users, _stored in told for user in users}
+    kinds = {spec.name for spec, _users, _stored in told}
+    chosen = {(p.user_id, p.kind): p for p in db.session.scalars(
+        sa.select(Preference).where(Preference.user_id.in_(ids), Preference.kind.in_(kinds)))}
     contacts = {c.user_id: c for c in db.session.scalars(sa.select(Contact).where(Contact.user_id.in_(ids)))}
-    now = utcnow()
+    now, to_staff_robot = utcnow(), staff_robot_configured()
     notifications = []
-    for user in users:
-        notification = Notification(user_id=user.id, kind=kind, params=stored, created_at=now)
-        for channel in channels_for(spec, chosen.get(user.id), contacts.get(user.id)):
-            notification.deliveries.append(Delivery(channel=channel, next_attempt_at=now))
-        db.session.add(notification)
-        notifications.append(notification)
-    if spec.staff_group and staff_robot_configured():
-        notifications[0].deliveries.append(Delivery(channel="staff_robot", next_attempt_at=now))
+    for spec, users, stored in told:
+        event = []
+        for user in users:
+            notification = Notification(user_id=user.id, kind=spec.name, params=stored, created_at=now)
+            for channel in channels_for(spec, chosen.get((user.id, spec.name)), contacts.get(user.id)):
+                notification.deliveries.append(Delivery(channel=channel, next_attempt_at=now))
+            event.append(notification)
+        if spec.staff_group and to_staff_robot:  # once per event, on its first recipient's notification
+            event[0].deliveries.append(Delivery(channel="staff_robot", next_attempt_at=now))
+        notifications.extend(event)
+    # The flush writes objects of one table in one INSERT … RETURNING (SQLAlchemy's "insertmanyvalues").
+    db.session.add_all(notifications)
     db.session.flush()
     return notifications
 
@@ -114,6 +133,17 @@ def accounts_of(students: Iterable[Student]) -> list[User]:
     if not ids:
         return []
     return list(db.session.scalars(sa.select(User).where(User.student_id.in_(ids), User.active)))
+
+
+def accounts_by_student(student_ids: Iterable[int | None]) -> dict[int, list[User]]:
+    """The active accounts of these students by student id, in one query: :func:`accounts_of` for a round (a
+    student without one reads as none)."""
+    ids = {student_id for student_id in student_ids if student_id is not None}
+    accounts: dict[int, list[User]] = defaultdict(list)
+    if ids:
+        for user in db.session.scalars(sa.select(User).where(User.student_id.in_(ids), User.active).order_by(User.id)):
+            accounts[user.student_id].append(user)
+    return accounts
 
 
 def staff_accounts() -> list[User]:

@@ -22,7 +22,7 @@ from ..core.database import conflict_on_duplicate
 from ..core.enums import Gender, RequestKind, StudentStatus
 from ..core.errors import Conflict
 from ..extensions import db
-from ..notifications import accounts_of, notify
+from ..notifications import accounts_by_student, notify_each
 from ..residence.models import Assignment, select_current_beds
 from ..solver.exchange import Applicant, exchange, pairs_only_moved
 from ..students import roommate_requests
@@ -281,12 +281,12 @@ def settle(run_id: int, outcomes: dict[str, str]) -> None:
 def _tell_outcomes(run_id: int) -> None:
     """Each student of a decided request (both of a swap) is told the outcome and why."""
     decided = db.session.scalars(
-        sa.select(RoomChangeRequest).options(joinedload(RoomChangeRequest.student), joinedload(RoomChangeRequest.partner))
-        .where(RoomChangeRequest.decided_run_id == run_id).order_by(RoomChangeRequest.id)
-        .execution_options(populate_existing=True))
-    for request in decided:
-        notify(accounts_of([request.student, request.partner]), "round_outcome", request=request.id,
-               status=request.status.lazy_label, reason=request.outcome.lazy_label)
+        sa.select(RoomChangeRequest).where(RoomChangeRequest.decided_run_id == run_id).order_by(RoomChangeRequest.id)
+        .execution_options(populate_existing=True)).all()
+    accounts = accounts_by_student(i for r in decided for i in (r.student_id, r.partner_id))
+    notify_each(([*accounts[request.student_id], *accounts[request.partner_id]], "round_outcome",
+                 {"request": request.id, "status": request.status.lazy_label, "reason": request.outcome.lazy_label})
+                for request in decided)
 
 
 def reopen(run_id: int) -> None:

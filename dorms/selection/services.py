@@ -31,7 +31,7 @@ from ..core.errors import ServiceError
 from ..core.kept import generations_of, kept
 from ..core.kept import latest as latest_kept
 from ..extensions import db
-from ..notifications.outbox import accounts_of, notify
+from ..notifications.outbox import accounts_by_student, notify_each
 from ..residence import services as residence
 from ..residence.models import Assignment
 from ..students import roommate_requests
@@ -1159,7 +1159,9 @@ def confirm(event: SelectionEvent, student: Student, now: datetime | None = None
         group = [held, *group]
     for pick in group:
         db.session.expire(pick)
-        notify(accounts_of([pick.student]), "selection_confirmed", event=event.name, bed=pick.bed.code)
+    accounts = accounts_by_student(pick.student_id for pick in group)
+    notify_each((accounts[pick.student_id], "selection_confirmed", {"event": event.name, "bed": pick.bed.code})
+                for pick in group)
     return held
 
 
@@ -1172,12 +1174,12 @@ def remind_windows(now: datetime | None = None, *, ahead: timedelta = timedelta(
     due = db.session.execute(
         sa.select(SelectionParticipant, SelectionEvent.name).join(SelectionEvent)
         .where(SelectionEvent.status == EventStatus.OPEN, SelectionParticipant.opens_at > now + ahead - every,
-               SelectionParticipant.opens_at <= now + ahead)
-        .options(sa.orm.joinedload(SelectionParticipant.student))).all()
+               SelectionParticipant.opens_at <= now + ahead)).all()
     zone = campus_zone()
-    for taking_part, event_name in due:
-        notify(accounts_of([taking_part.student]), "selection_window_soon", event=event_name,
-               time=taking_part.opens_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+    accounts = accounts_by_student(taking_part.student_id for taking_part, _name in due)
+    notify_each((accounts[taking_part.student_id], "selection_window_soon",
+                 {"event": event_name, "time": taking_part.opens_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")})
+                for taking_part, event_name in due)
     return len(due)
 
 
