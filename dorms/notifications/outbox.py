@@ -129,10 +129,8 @@ def locale_of(user: User) -> str:
 
 def accounts_of(students: Iterable[Student]) -> list[User]:
     """The accounts of these students (a student without an account is told nothing)."""
-    ids = [student.id for student in students if student is not None]
-    if not ids:
-        return []
-    return list(db.session.scalars(sa.select(User).where(User.student_id.in_(ids), User.active)))
+    by_student = accounts_by_student(student.id for student in students if student is not None)
+    return [user for users in by_student.values() for user in users]
 
 
 def accounts_by_student(student_ids: Iterable[int | None]) -> dict[int, list[User]]:
