@@ -359,12 +359,8 @@ def kept(name: str, compute: Callable[[], T], *, depends_on: Iterable[str], key:
     if client is None:
         with _local.lock:
             generations = tuple(_local.generations.get(table, 0) for table in tables)
-    elif generations is None:
-        try:
-            generations = tuple(client.hmget(generations_key(), tables))
-        except RedisError as error:
-            _redis_failed(error)
-            return compute()
+    elif generations is None and (generations := generations_of(tables)) is None:
+        return compute()  # Redis failed
     data_key = storage_key(name, (key, tables, generations))
     with _local.lock:
         _local.latest[storage_key(name, (key, tables))] = (generations, data_key)
