@@ -764,17 +764,23 @@ def home_bed(event: SelectionEvent, student: Student) -> int | None:
 # follow: A confirms a free bed, B takes A's, C takes B's..., and apply_choices moves them all at once.
 
 
+def _confirmed_elsewhere(event: SelectionEvent, resident):
+    """Whether the student of ``resident`` (Assignment, or an alias of it, in the query around) has a confirmed
+    pick of a bed other than that one in the event. Named by ``resident``'s columns alone: a subquery correlates
+    to the query just around it, so a bed of a query further out would be read as a table of its own (every bed,
+    scanned)."""
+    moved = sa.orm.aliased(SelectionPick)
+    return sa.exists().where(moved.event_id == event.id, moved.student_id == resident.student_id,
+                             moved.status == PickStatus.CONFIRMED, moved.bed_id != resident.bed_id)
+
+
 def resident_stays(event: SelectionEvent, bed_id):
     """Whether someone lives in bed ``bed_id`` (a column or a value) and has no confirmed pick of another bed in
     the event: the bed is theirs still. Served by the partial unique indexes on current assignments per bed and
     on confirmed picks per event and student."""
-    resident, moved = sa.orm.aliased(Assignment), sa.orm.aliased(SelectionPick)
-    return sa.exists().where(
-        resident.bed_id == bed_id, resident.ended_at.is_(None),
-        # resident.bed_id, not bed_id: a subquery correlates to the query just around it, so the outer query's
-        # bed named two levels down would be read as a table of its own (every bed, scanned)
-        ~sa.exists().where(moved.event_id == event.id, moved.student_id == resident.student_id,
-                           moved.status == PickStatus.CONFIRMED, moved.bed_id != resident.bed_id))
+    resident = sa.orm.aliased(Assignment)
+    return sa.exists().where(resident.bed_id == bed_id, resident.ended_at.is_(None),
+                             ~_confirmed_elsewhere(event, resident))
 
 
 def _residents_staying(event: SelectionEvent, bed_ids: list[int]) -> dict[int, int]:
@@ -793,10 +799,7 @@ def _residents_staying(event: SelectionEvent, bed_ids: list[int]) -> dict[int, i
     return dict(db.session.execute(
         sa.select(Assignment.bed_id, Assignment.student_id)
         .where(Assignment.bed_id.in_(bed_ids), Assignment.ended_at.is_(None),
-               ~sa.exists().where(SelectionPick.event_id == event.id,
-                                  SelectionPick.student_id == Assignment.student_id,
-                                  SelectionPick.status == PickStatus.CONFIRMED,
-                                  SelectionPick.bed_id != Assignment.bed_id))).all())
+               ~_confirmed_elsewhere(event, Assignment))).all())
 
 
 def _in_area(event: SelectionEvent, *where):
@@ -1246,13 +1249,11 @@ def invariant_problems(event: SelectionEvent) -> list[str]:
                    sa.or_(SelectionParticipant.opens_at.is_(None),
                           SelectionPick.created_at < SelectionParticipant.opens_at))):
         found.append(_("Pick %(id)s was made before its chooser's start.", id=pick_id))
-    moved = sa.orm.aliased(SelectionPick)
     for bed_id, resident_id in db.session.execute(
             sa.select(SelectionPick.bed_id, Assignment.student_id)
             .join(Assignment, sa.and_(Assignment.bed_id == SelectionPick.bed_id, Assignment.ended_at.is_(None)))
             .where(SelectionPick.event_id == event.id, live, Assignment.student_id != SelectionPick.student_id,
-                   ~sa.exists().where(moved.event_id == event.id, moved.student_id == Assignment.student_id,
-                                      moved.status == PickStatus.CONFIRMED, moved.bed_id != SelectionPick.bed_id))
+                   ~_confirmed_elsewhere(event, Assignment))
             .order_by(SelectionPick.bed_id)):
         found.append(_("Bed %(id)s is picked, yet student %(resident)s, who lives there, has confirmed no other bed.",
                        id=bed_id, resident=resident_id))
