@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,13 +29,7 @@ def _haproxy() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _filled(folder: Path, port: int, server_port: int, *, showing_class: bool = False) -> Path:
+def _filled(folder: Path, address: str, server_port: int, *, showing_class: bool = False) -> Path:
     """The file as the bench runs it, its placeholders filled with two servers of 4 workers (both the same one
     here); ``showing_class``: the priority class each request was given passed on in a header, for the stub to
     record."""
@@ -45,14 +38,14 @@ def _filled(folder: Path, port: int, server_port: int, *, showing_class: bool = 
         rule = next(line for line in text.splitlines() if line.startswith(RULE))
         text = text.replace(rule, rule + "\n    http-request set-header X-Priority-Class %[prio_class]")
     filled = folder / "haproxy.cfg"
-    filled.write_text(text.replace("${port}", f"127.0.0.1:{port}")
+    filled.write_text(text.replace("${port}", address)
                       .replace("${servers}", f"    server app0 127.0.0.1:{server_port} maxconn 4\n"
                                              f"    server app1 127.0.0.1:{server_port} maxconn 4"))
     return filled
 
 
 def test_haproxy_accepts_the_configuration(tmp_path):
-    checked = subprocess.run([_haproxy(), "-c", "-f", str(_filled(tmp_path, 8080, 8000))], capture_output=True,
+    checked = subprocess.run([_haproxy(), "-c", "-f", str(_filled(tmp_path, "127.0.0.1:8080", 8000))], capture_output=True,
                              text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -75,20 +68,21 @@ def _behind_haproxy(folder: Path):
 
     stub = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
-    port = _free_port()
-    proxy = subprocess.Popen([_haproxy(), "-f", str(_filled(folder, port, stub.server_address[1],
-                                                            showing_class=True))],
+    # The proxy's socket is made and listening before HAProxy starts (it binds fd@N): a request queues in it until
+    # HAProxy accepts, however long HAProxy takes to start.
+    listening = socket.create_server(("127.0.0.1", 0))
+    filled = _filled(folder, f"fd@{listening.fileno()}", stub.server_address[1], showing_class=True)
+    proxy = subprocess.Popen([_haproxy(), "-f", str(filled)], pass_fds=[listening.fileno()],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        for _ in range(100):  # until it listens
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            assert proxy.poll() is None, proxy.stdout.read().decode()
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", seen
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}", seen
+    except OSError as error:  # nobody took the request: HAProxy stopped, and said why
+        proxy.terminate()
+        raise AssertionError(f"{error}; haproxy: {proxy.communicate(timeout=10)[0].decode()}") from error
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
+        listening.close()
         stub.shutdown()
         stub.server_close()
 
